@@ -1,0 +1,129 @@
+/** One pass over a text: lengths, a normalised hash (duplicates) and encoding problems. */
+import { charClass } from '../tokenize/words.js';
+
+export interface TextInfo {
+  chars: number;
+  /** Word-level token count (see tokenize/words.ts). */
+  words: number;
+  /** 53-bit hash of the text with ASCII case folded and whitespace runs collapsed and trimmed. */
+  hash: number;
+  /** U+FFFD, C0/C1 control characters (other than tab, LF, CR) or lone surrogates. */
+  encoding: boolean;
+}
+
+export function analyzeText(s: string): TextInfo {
+  let h1 = 0x811c9dc5 | 0;
+  let h2 = 0x01234567 | 0;
+  let words = 0;
+  let inWord = false;
+  let pendingSpace = false;
+  let any = false;
+  let encoding = false;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    let k: number;
+    if (c < 128) {
+      if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) encoding = true;
+      else if (c === 0x7f) encoding = true;
+      k = charClass(c);
+    } else {
+      if (c === 0xfffd || (c >= 0x80 && c <= 0x9f)) encoding = true;
+      else if (c >= 0xd800 && c <= 0xdbff) {
+        const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (!(d >= 0xdc00 && d <= 0xdfff)) encoding = true;
+      } else if (c >= 0xdc00 && c <= 0xdfff) {
+        const b = i > 0 ? s.charCodeAt(i - 1) : 0;
+        if (!(b >= 0xd800 && b <= 0xdbff)) encoding = true;
+      }
+      k = charClass(c);
+    }
+    if (k === 0) {
+      inWord = false;
+      pendingSpace = true;
+      continue;
+    }
+    if (k === 1) {
+      if (!inWord) {
+        words++;
+        inWord = true;
+      }
+    } else {
+      inWord = false;
+      words++;
+    }
+    if (pendingSpace && any) {
+      h1 = Math.imul(h1 ^ 0x20, 0x01000193);
+      h2 = Math.imul(h2 ^ 0x20, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    pendingSpace = false;
+    any = true;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + (h2 >>> 11), encoding };
+}
+
+/** Combines hashes into one 53-bit hash (order-sensitive). */
+export function combineHashes(hs: readonly number[]): number {
+  let a = 0x9e3779b9 | 0;
+  let b = 0x7f4a7c15 | 0;
+  for (const h of hs) {
+    const lo = h % 0x100000000 | 0;
+    const hi = Math.floor(h / 0x100000000) | 0;
+    a = Math.imul(a ^ lo, 0x01000193);
+    a = Math.imul(a ^ hi, 0x01000193);
+    b = Math.imul(b ^ hi, 0x5bd1e995);
+    b ^= b >>> 13;
+    b = Math.imul(b ^ lo, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) * 0x200000 + (b >>> 11);
+}
+
+/**
+ * Edit distance between two token sequences if it is at most `k`, else k + 1. Banded (Ukkonen): O(k·n) time,
+ * O(k) memory, so a bounded check never builds a full DP table.
+ */
+export function boundedEditDistance(a: ArrayLike<number>, b: ArrayLike<number>, k: number): number {
+  const n = a.length;
+  const m = b.length;
+  if (Math.abs(n - m) > k) return k + 1;
+  const w = 2 * k + 1;
+  const INF = k + 1;
+  let prev = new Int32Array(w).fill(INF);
+  let cur = new Int32Array(w).fill(INF);
+  // Row i holds D[i][j] for j = i - k .. i + k at band index j - i + k.
+  for (let d = 0; d <= k && d <= m; d++) prev[d + k] = d;
+  for (let i = 1; i <= n; i++) {
+    cur.fill(INF);
+    let rowMin = INF;
+    for (let t = 0; t < w; t++) {
+      const j = i - k + t;
+      if (j < 0 || j > m) continue;
+      let v = INF;
+      if (j === 0) v = i;
+      else {
+        // substitution / match: D[i-1][j-1] at band index t in prev row
+        const sub = prev[t] + (a[i - 1] === b[j - 1] ? 0 : 1);
+        v = sub;
+        // deletion: D[i-1][j] at band index t + 1 in prev row
+        if (t + 1 < w && prev[t + 1] + 1 < v) v = prev[t + 1] + 1;
+        // insertion: D[i][j-1] at band index t - 1 in this row
+        if (t > 0 && cur[t - 1] + 1 < v) v = cur[t - 1] + 1;
+      }
+      if (v > INF) v = INF;
+      cur[t] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > k) return k + 1;
+    const tmp = prev;
+    prev = cur;
+    cur = tmp;
+  }
+  const r = prev[m - n + k];
+  return r > k ? k + 1 : r;
+}

@@ -1,0 +1,556 @@
+/**
+ * Format detection and normalisation of parsed JSON records to PreferenceRecord (DESIGN section 3).
+ * Errors name the field: they are thrown as FieldError and turned into "line N, field F: …" by the caller.
+ */
+import type { Candidate, FormatName, Message, PreferenceRecord, RecordKind } from '../types.js';
+
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Obj = { [k: string]: Json };
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}
+
+const HH_ASSISTANT = '\n\nAssistant:';
+
+function isMessageList(v: unknown): boolean {
+  return (
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((m) => isObj(m) && ('role' in m || 'from' in m) && ('content' in m || 'value' in m))
+  );
+}
+
+function isStr(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+function hasAll(o: Obj, keys: string[]): boolean {
+  return keys.every((k) => k in o);
+}
+
+/** Guesses the format of one parsed record; null when it fits none. */
+export function detectRecordFormat(v: unknown): FormatName | null {
+  if (!isObj(v)) return null;
+  if ('message_tree_id' in v && isObj(v.prompt)) return 'ranked';
+  if ('conversations' in v && ('chosen' in v || 'rejected' in v)) return 'sharegpt';
+  if ('chosen_messages' in v || 'rejected_messages' in v) return 'sharegpt';
+  if ('messages' in v && 'label' in v) return 'kto';
+  if ('completion' in v && 'label' in v) return 'kto';
+  if ('conversations' in v && 'label' in v) return 'kto';
+  if (hasAll(v, ['output_1', 'output_2']) || hasAll(v, ['response_j', 'response_k'])) return 'pairwise-index';
+  if (hasAll(v, ['human_ref_A', 'human_ref_B']) || hasAll(v, ['response_0', 'response_1'])) return 'pairwise-index';
+  if ('completions' in v || 'answers' in v || 'responses' in v) {
+    const list = v.completions ?? v.answers ?? v.responses;
+    const hasRewardCols = Object.keys(v).some((k) => /^rewards?(_|$)/.test(k));
+    if (hasRewardCols) return 'group';
+    if (Array.isArray(list) && list.some((c) => isObj(c))) return 'ranked';
+    if ('ranks' in v || 'scores' in v) return 'ranked';
+    return 'group';
+  }
+  if ('chosen' in v && 'rejected' in v) {
+    if (isMessageList(v.chosen) || isMessageList(v.rejected) || isMessageList(v.prompt)) return 'trl-conversational';
+    if (!('prompt' in v) && isStr(v.chosen) && v.chosen.includes(HH_ASSISTANT)) return 'hh';
+    return 'trl-standard';
+  }
+  return null;
+}
+
+// ---------- message helpers ----------
+
+const SHAREGPT_ROLES: Record<string, string> = {
+  human: 'user',
+  user: 'user',
+  gpt: 'assistant',
+  assistant: 'assistant',
+  system: 'system',
+  observation: 'observation',
+  function_call: 'function_call',
+  tool: 'tool',
+};
+
+function contentText(c: Json | undefined, field: string): string {
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) {
+    // typed parts: [{type: "text", text|value}]
+    const parts: string[] = [];
+    c.forEach((p, i) => {
+      if (typeof p === 'string') parts.push(p);
+      else if (isObj(p)) {
+        const t = p.text ?? p.value ?? p.content;
+        if (typeof t === 'string') parts.push(t);
+        else if (p.type === 'text') throw new FieldError(`${field}[${i}]`, 'text part without a string "text"/"value"');
+      } else throw new FieldError(`${field}[${i}]`, `expected a content part, got ${typeName(p)}`);
+    });
+    return parts.join('');
+  }
+  if (c === null || c === undefined) return '';
+  throw new FieldError(field, `expected a string or a list of content parts, got ${typeName(c)}`);
+}
+
+function toMessage(m: Json, field: string): Message {
+  if (!isObj(m)) throw new FieldError(field, `expected a message object, got ${typeName(m)}`);
+  const roleRaw = m.role ?? m.from;
+  if (typeof roleRaw !== 'string') throw new FieldError(field, 'message without a string "role" (or "from")');
+  const role = SHAREGPT_ROLES[roleRaw] ?? roleRaw;
+  const content = contentText('content' in m ? m.content : m.value, `${field}.${'content' in m ? 'content' : 'value'}`);
+  return { role, content };
+}
+
+function toMessages(v: Json | undefined, field: string): Message[] {
+  if (v === undefined) throw new FieldError(field, 'missing');
+  if (!Array.isArray(v)) throw new FieldError(field, `expected a list of messages, got ${typeName(v)}`);
+  return v.map((m, i) => toMessage(m, `${field}[${i}]`));
+}
+
+export function renderMessages(ms: Message[]): string {
+  return ms.map((m) => `${m.role}: ${m.content}`).join('\n\n');
+}
+
+function messagesEqual(a: Message, b: Message): boolean {
+  return a.role === b.role && a.content === b.content;
+}
+
+/** Responses from message lists: the trailing non-user turns. */
+function responseText(ms: Message[]): string {
+  return ms
+    .filter((m) => m.role !== 'user' && m.role !== 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+}
+
+function str(v: Json | undefined, field: string, allowMissing = false): string {
+  if (typeof v === 'string') return v;
+  if (v === undefined) {
+    if (allowMissing) return '';
+    throw new FieldError(field, 'missing');
+  }
+  throw new FieldError(field, `expected a string, got ${typeName(v)}`);
+}
+
+function num(v: Json | undefined, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  throw new FieldError(field, `expected a number, got ${typeName(v)}`);
+}
+
+// ---------- per-format normalisers ----------
+
+type Base = Pick<PreferenceRecord, 'index' | 'line' | 'offset'>;
+
+function make(
+  base: Base,
+  format: FormatName,
+  kind: RecordKind,
+  prompt: string,
+  candidates: Candidate[],
+  extra: Partial<PreferenceRecord> = {},
+): PreferenceRecord {
+  return { ...base, format, kind, prompt, candidates, ...extra };
+}
+
+function splitHH(t: string): [string, string] {
+  const i = t.lastIndexOf(HH_ASSISTANT);
+  if (i === -1) return ['', t];
+  const cut = i + HH_ASSISTANT.length;
+  return [t.slice(0, cut), t.slice(cut)];
+}
+
+function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  // Do not split a surrogate pair.
+  if (i > 0 && i < n && a.charCodeAt(i - 1) >= 0xd800 && a.charCodeAt(i - 1) <= 0xdbff) i--;
+  return i;
+}
+
+function normHH(o: Obj, base: Base): PreferenceRecord {
+  const c = str(o.chosen, 'chosen');
+  const r = str(o.rejected, 'rejected');
+  const [pc, rc] = splitHH(c);
+  const [pr, rr] = splitHH(r);
+  if (!pc) throw new FieldError('chosen', 'no "\\n\\nAssistant:" turn in the transcript');
+  if (!pr) throw new FieldError('rejected', 'no "\\n\\nAssistant:" turn in the transcript');
+  return make(
+    base,
+    'hh',
+    'pair',
+    pc,
+    [
+      { role: 'chosen', text: rc, field: 'chosen' },
+      { role: 'rejected', text: rr, field: 'rejected' },
+    ],
+    pc !== pr ? { rejectedPrompt: pr } : {},
+  );
+}
+
+function normTrlStandard(o: Obj, base: Base): PreferenceRecord {
+  const c = str(o.chosen, 'chosen');
+  const r = str(o.rejected, 'rejected');
+  const sc = num(o.score_chosen, 'score_chosen');
+  const sr = num(o.score_rejected, 'score_rejected');
+  let prompt: string;
+  let ct = c;
+  let rt = r;
+  let extra: Partial<PreferenceRecord> = {};
+  if ('prompt' in o) prompt = str(o.prompt, 'prompt');
+  else {
+    // Implicit prompt: the common prefix of the two texts (TRL's extract_prompt).
+    const n = commonPrefix(c, r);
+    prompt = c.slice(0, n);
+    ct = c.slice(n);
+    rt = r.slice(n);
+    extra = {};
+  }
+  return make(
+    base,
+    'trl-standard',
+    'pair',
+    prompt,
+    [
+      { role: 'chosen', text: ct, field: 'chosen', ...(sc !== undefined ? { score: sc } : {}) },
+      { role: 'rejected', text: rt, field: 'rejected', ...(sr !== undefined ? { score: sr } : {}) },
+    ],
+    extra,
+  );
+}
+
+/** Splits two whole conversations into the shared prompt and the two continuations. */
+function splitImplicit(
+  cm: Message[],
+  rm: Message[],
+): { prompt: Message[]; chosen: Message[]; rejected: Message[]; mismatch: boolean } {
+  let n = 0;
+  while (n < cm.length && n < rm.length && messagesEqual(cm[n], rm[n])) n++;
+  // The prompt ends before the first assistant turn that differs; never include a differing turn.
+  const prompt = cm.slice(0, n);
+  // Each side's own prompt: everything before its last run of assistant turns.
+  const ownPrompt = (ms: Message[]): number => {
+    let k = ms.length;
+    while (k > 0 && ms[k - 1].role !== 'user' && ms[k - 1].role !== 'system') k--;
+    return k;
+  };
+  const mismatch = ownPrompt(cm) !== n || ownPrompt(rm) !== n;
+  return { prompt, chosen: cm.slice(n), rejected: rm.slice(n), mismatch };
+}
+
+function pairFromMessages(
+  base: Base,
+  format: FormatName,
+  prompt: Message[],
+  chosen: Message[],
+  rejected: Message[],
+  fields: [string, string],
+  extra: Partial<PreferenceRecord> = {},
+): PreferenceRecord {
+  return make(
+    base,
+    format,
+    'pair',
+    renderMessages(prompt),
+    [
+      { role: 'chosen', text: responseText(chosen), messages: chosen, field: fields[0] },
+      { role: 'rejected', text: responseText(rejected), messages: rejected, field: fields[1] },
+    ],
+    { promptMessages: prompt, ...extra },
+  );
+}
+
+function normTrlConversational(o: Obj, base: Base): PreferenceRecord {
+  if ('prompt' in o) {
+    const p = typeof o.prompt === 'string' ? [{ role: 'user', content: o.prompt }] : toMessages(o.prompt, 'prompt');
+    const c = toMessages(o.chosen, 'chosen');
+    const r = toMessages(o.rejected, 'rejected');
+    return pairFromMessages(base, 'trl-conversational', p, c, r, ['chosen', 'rejected']);
+  }
+  const cm = toMessages(o.chosen, 'chosen');
+  const rm = toMessages(o.rejected, 'rejected');
+  const s = splitImplicit(cm, rm);
+  return pairFromMessages(base, 'trl-conversational', s.prompt, s.chosen, s.rejected, ['chosen', 'rejected'], mismatchExtra(s, cm, rm));
+}
+
+function mismatchExtra(
+  s: { mismatch: boolean },
+  cm: Message[],
+  rm: Message[],
+): Partial<PreferenceRecord> {
+  if (!s.mismatch) return {};
+  const own = (ms: Message[]): Message[] => {
+    let k = ms.length;
+    while (k > 0 && ms[k - 1].role !== 'user' && ms[k - 1].role !== 'system') k--;
+    return ms.slice(0, k);
+  };
+  const a = renderMessages(own(cm));
+  const b = renderMessages(own(rm));
+  return a !== b ? { rejectedPrompt: b } : {};
+}
+
+function sharegptTurn(v: Json | undefined, field: string): Message[] {
+  if (v === undefined) throw new FieldError(field, 'missing');
+  if (isObj(v)) return [toMessage(v, field)];
+  if (Array.isArray(v)) return toMessages(v, field);
+  if (typeof v === 'string') return [{ role: 'assistant', content: v }];
+  throw new FieldError(field, `expected a message object or a list of messages, got ${typeName(v)}`);
+}
+
+function normSharegpt(o: Obj, base: Base): PreferenceRecord {
+  if ('chosen_messages' in o || 'rejected_messages' in o) {
+    const cm = toMessages(o.chosen_messages, 'chosen_messages');
+    const rm = toMessages(o.rejected_messages, 'rejected_messages');
+    const s = splitImplicit(cm, rm);
+    return pairFromMessages(base, 'sharegpt', s.prompt, s.chosen, s.rejected, ['chosen_messages', 'rejected_messages'], mismatchExtra(s, cm, rm));
+  }
+  const conv = toMessages(o.conversations, 'conversations');
+  const prompt: Message[] = [];
+  if (typeof o.system === 'string' && o.system !== '') prompt.push({ role: 'system', content: o.system });
+  prompt.push(...conv);
+  return pairFromMessages(base, 'sharegpt', prompt, sharegptTurn(o.chosen, 'chosen'), sharegptTurn(o.rejected, 'rejected'), ['chosen', 'rejected']);
+}
+
+function bool(v: Json | undefined, field: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 0 || v === 1) return v === 1;
+  if (v === 'true' || v === 'false') return v === 'true';
+  if (v === undefined) throw new FieldError(field, 'missing');
+  throw new FieldError(field, `expected a boolean, got ${typeName(v)}`);
+}
+
+function normKto(o: Obj, base: Base): PreferenceRecord {
+  const label = bool(o.label ?? o.kto_tag, 'label');
+  if ('completion' in o) {
+    if (Array.isArray(o.completion) || Array.isArray(o.prompt)) {
+      const p = typeof o.prompt === 'string' ? [{ role: 'user', content: o.prompt }] : toMessages(o.prompt, 'prompt');
+      const c = toMessages(o.completion, 'completion');
+      return make(base, 'kto', 'unpaired', renderMessages(p), [{ role: 'completion', text: responseText(c), messages: c, field: 'completion' }], {
+        label,
+        promptMessages: p,
+      });
+    }
+    return make(base, 'kto', 'unpaired', str(o.prompt, 'prompt'), [{ role: 'completion', text: str(o.completion, 'completion'), field: 'completion' }], { label });
+  }
+  const key = 'messages' in o ? 'messages' : 'conversations';
+  const ms = toMessages(o[key], key);
+  let k = ms.length;
+  while (k > 0 && ms[k - 1].role === 'assistant') k--;
+  if (k === ms.length) throw new FieldError(`${key}[${ms.length - 1}]`, 'the conversation does not end with an assistant turn (the completion)');
+  const p = ms.slice(0, k);
+  const c = ms.slice(k);
+  return make(base, 'kto', 'unpaired', renderMessages(p), [{ role: 'completion', text: responseText(c), messages: c, field: `${key}[${k}]` }], {
+    label,
+    promptMessages: p,
+  });
+}
+
+function normPairwise(o: Obj, base: Base): PreferenceRecord {
+  if ('response_j' in o) {
+    // Stack Exchange paired: response_j is preferred over response_k (by the field names).
+    const prompt = str(o.question ?? o.prompt, 'question');
+    return make(base, 'pairwise-index', 'pair', prompt, [
+      { role: 'chosen', text: str(o.response_j, 'response_j'), field: 'response_j' },
+      { role: 'rejected', text: str(o.response_k, 'response_k'), field: 'response_k' },
+    ]);
+  }
+  let a: [string, string];
+  let prompt: string;
+  let pref: number | undefined;
+  if ('output_1' in o) {
+    a = ['output_1', 'output_2'];
+    prompt = str(o.instruction ?? o.prompt, 'instruction') + (typeof o.input === 'string' && o.input ? `\n\n${o.input}` : '');
+    pref = num(o.preference, 'preference');
+    if (pref === undefined) throw new FieldError('preference', 'missing');
+    // AlpacaEval: 1 or 2 (fractional = soft preference; 0 or 1.5 = tie).
+  } else if ('human_ref_A' in o) {
+    a = ['human_ref_A', 'human_ref_B'];
+    prompt = str(o.history ?? o.prompt, 'history');
+    const l = num(o.labels, 'labels');
+    if (l === undefined) throw new FieldError('labels', 'missing');
+    pref = l === 1 ? 1 : 2;
+  } else {
+    a = ['response_0', 'response_1'];
+    prompt = str(o.prompt, 'prompt');
+    const id = num(o.better_response_id ?? o.safer_response_id, 'better_response_id');
+    if (id === undefined) throw new FieldError('better_response_id', 'missing');
+    pref = id + 1;
+  }
+  const t1 = str(o[a[0]], a[0]);
+  const t2 = str(o[a[1]], a[1]);
+  const tie = pref === 0 || pref === 1.5;
+  const firstWins = tie || pref < 1.5;
+  const c1: Candidate = { role: firstWins ? 'chosen' : 'rejected', text: t1, field: a[0] };
+  const c2: Candidate = { role: firstWins ? 'rejected' : 'chosen', text: t2, field: a[1] };
+  return make(base, 'pairwise-index', 'pair', prompt, firstWins ? [c1, c2] : [c2, c1], tie ? { tie: true } : {});
+}
+
+function candidateFromEntry(e: Json, field: string): Candidate {
+  if (typeof e === 'string') return { role: 'candidate', text: e, field };
+  if (!isObj(e)) throw new FieldError(field, `expected a string or an object, got ${typeName(e)}`);
+  const textKey = ['response', 'answer', 'text', 'completion', 'content', 'output'].find((k) => k in e);
+  if (!textKey) throw new FieldError(field, 'candidate without "response"/"answer"/"text"/"completion"');
+  const c: Candidate = { role: 'candidate', text: Array.isArray(e[textKey]) ? responseText(toMessages(e[textKey], `${field}.${textKey}`)) : str(e[textKey], `${field}.${textKey}`), field: `${field}.${textKey}` };
+  const score = num(e.overall_score ?? e.score ?? e.reward, `${field}.score`);
+  if (score !== undefined) c.score = score;
+  const rank = num(e.rank, `${field}.rank`);
+  if (rank !== undefined) c.rank = rank;
+  return c;
+}
+
+function promptOf(o: Obj): { prompt: string; promptMessages?: Message[] } {
+  const p = o.prompt ?? o.instruction ?? o.question;
+  if (typeof p === 'string') return { prompt: p };
+  if (Array.isArray(p)) {
+    const ms = toMessages(p, 'prompt');
+    return { prompt: renderMessages(ms), promptMessages: ms };
+  }
+  throw new FieldError('prompt', p === undefined ? 'missing' : `expected a string or a list of messages, got ${typeName(p)}`);
+}
+
+function numList(v: Json | undefined, field: string, n: number): number[] {
+  if (!Array.isArray(v)) throw new FieldError(field, `expected a list of numbers, got ${typeName(v)}`);
+  if (v.length !== n) throw new FieldError(field, `has ${v.length} values for ${n} completions`);
+  return v.map((x, i) => {
+    const y = num(x, `${field}[${i}]`);
+    if (y === undefined) throw new FieldError(`${field}[${i}]`, 'expected a number, got null');
+    return y;
+  });
+}
+
+function normRankedList(o: Obj, base: Base): PreferenceRecord {
+  const key = 'completions' in o ? 'completions' : 'answers' in o ? 'answers' : 'responses';
+  const list = o[key];
+  if (!Array.isArray(list)) throw new FieldError(key, `expected a list, got ${typeName(list)}`);
+  const cands = list.map((e, i) => candidateFromEntry(e, `${key}[${i}]`));
+  if ('ranks' in o) numList(o.ranks, 'ranks', cands.length).forEach((r, i) => (cands[i].rank = r));
+  if ('scores' in o) numList(o.scores, 'scores', cands.length).forEach((s, i) => (cands[i].score = s));
+  // Best first: by rank ascending when present, else by score descending; stable otherwise.
+  const order = cands.map((c, i) => ({ c, i }));
+  if (cands.every((c) => c.rank !== undefined)) order.sort((x, y) => (x.c.rank ?? 0) - (y.c.rank ?? 0) || x.i - y.i);
+  else if (cands.every((c) => c.score !== undefined)) order.sort((x, y) => (y.c.score ?? 0) - (x.c.score ?? 0) || x.i - y.i);
+  return make(base, 'ranked', 'ranked', promptOf(o).prompt, order.map((x) => x.c), promptOf(o).promptMessages ? { promptMessages: promptOf(o).promptMessages } : {});
+}
+
+function normGroup(o: Obj, base: Base): PreferenceRecord {
+  const key = 'completions' in o ? 'completions' : 'answers' in o ? 'answers' : 'responses';
+  const list = o[key];
+  if (!Array.isArray(list)) throw new FieldError(key, `expected a list, got ${typeName(list)}`);
+  const cands = list.map((e, i) => candidateFromEntry(e, `${key}[${i}]`));
+  const cols = Object.keys(o).filter((k) => /^rewards?(_|$)/.test(k));
+  if (cols.length === 0) throw new FieldError('rewards', 'missing (a group needs a "rewards" list or "reward_*" columns)');
+  for (const col of cols) {
+    const v = o[col];
+    if (isObj(v)) {
+      // {"rewards": {"accuracy": [...], "format": [...]}}
+      for (const [name, vals] of Object.entries(v)) {
+        numList(vals, `${col}.${name}`, cands.length).forEach((x, i) => ((cands[i].rewards ??= {})[name] = x));
+      }
+    } else {
+      numList(v, col, cands.length).forEach((x, i) => ((cands[i].rewards ??= {})[col] = x));
+    }
+  }
+  const p = promptOf(o);
+  return make(base, 'group', 'group', p.prompt, cands, p.promptMessages ? { promptMessages: p.promptMessages } : {});
+}
+
+interface OasstNode {
+  text?: Json;
+  role?: Json;
+  rank?: Json;
+  replies?: Json;
+  deleted?: Json;
+}
+
+/** OpenAssistant trees: every prompter message whose assistant replies are all ranked becomes a ranked record. */
+function normOasst(o: Obj, base: Base): PreferenceRecord[] {
+  if (!isObj(o.prompt)) throw new FieldError('prompt', 'expected a message tree object');
+  const out: PreferenceRecord[] = [];
+  const walk = (node: OasstNode, history: Message[], path: string): void => {
+    const text = str(node.text, `${path}.text`);
+    const role = node.role === 'prompter' ? 'user' : 'assistant';
+    const hist = [...history, { role, content: text }];
+    const replies = Array.isArray(node.replies) ? (node.replies.filter(isObj) as OasstNode[]) : [];
+    if (role === 'user' && replies.length >= 2 && replies.every((r) => typeof r.rank === 'number')) {
+      const cands: Candidate[] = replies.map((r, i) => ({
+        role: 'candidate',
+        text: str(r.text, `${path}.replies[${i}].text`),
+        rank: r.rank as number,
+        field: `${path}.replies[${i}]`,
+      }));
+      cands.sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0));
+      out.push({
+        ...base,
+        format: 'ranked',
+        kind: 'ranked',
+        prompt: renderMessages(hist),
+        promptMessages: hist,
+        candidates: cands,
+        sub: out.length,
+      });
+    }
+    replies.forEach((r, i) => walk(r, hist, `${path}.replies[${i}]`));
+  };
+  walk(o.prompt as OasstNode, [], 'prompt');
+  return out;
+}
+
+/** Normalises one parsed record in the given format. Returns several records for OpenAssistant trees. */
+export function normalize(v: unknown, format: FormatName, base: Base): PreferenceRecord[] {
+  if (!isObj(v)) throw new FieldError('', `expected a JSON object, got ${typeName(v)}`);
+  switch (format) {
+    case 'hh':
+      return [normHH(v, base)];
+    case 'trl-standard':
+      if (isMessageList(v.chosen) || isMessageList(v.rejected)) throw new FieldError('chosen', 'expected a string, got a list of messages (use trl-conversational)');
+      return [normTrlStandard(v, base)];
+    case 'trl-conversational':
+      return [normTrlConversational(v, base)];
+    case 'sharegpt':
+      return [normSharegpt(v, base)];
+    case 'kto':
+      return [normKto(v, base)];
+    case 'pairwise-index':
+      return [normPairwise(v, base)];
+    case 'ranked':
+      if ('message_tree_id' in v || isObj(v.prompt)) return normOasst(v, base);
+      return [normRankedList(v, base)];
+    case 'group':
+      return [normGroup(v, base)];
+  }
+}
+
+export function describeFormat(f: FormatName): string {
+  switch (f) {
+    case 'trl-standard':
+      return 'TRL standard pairs';
+    case 'trl-conversational':
+      return 'TRL conversational pairs';
+    case 'hh':
+      return 'Anthropic HH pairs';
+    case 'sharegpt':
+      return 'LLaMA-Factory sharegpt pairs';
+    case 'kto':
+      return 'KTO unpaired';
+    case 'pairwise-index':
+      return 'two responses + preference';
+    case 'ranked':
+      return 'ranked lists';
+    case 'group':
+      return 'GRPO groups';
+  }
+}

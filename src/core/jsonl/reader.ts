@@ -1,0 +1,263 @@
+/**
+ * Streaming access to preference files: JSON Lines (one record per line) and JSON arrays (one record per
+ * element, streamed). Reads in fixed-size chunks so files of any size work in bounded memory; lines of many
+ * megabytes are assembled from chunks. Never throws on bad content: invalid UTF-8 is reported per item.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+
+export const CHUNK_SIZE = 1 << 22;
+
+export interface RawItem {
+  /** 1-based line of the item's first byte. */
+  line: number;
+  /** Byte offset of the item's first byte. */
+  offset: number;
+  /** Bytes of the item (a view valid until the next item is produced). */
+  bytes: Buffer;
+}
+
+export type SourceKind = 'jsonl' | 'json-array' | 'json-object';
+
+/** Decodes bytes as UTF-8, reporting whether they were valid (invalid sequences become U+FFFD). */
+export function decodeUtf8(bytes: Buffer): { text: string; invalidUtf8: boolean } {
+  const text = bytes.toString('utf8');
+  // Fast path: a decoded string without U+FFFD came from valid UTF-8.
+  if (text.indexOf('\uFFFD') === -1) return { text, invalidUtf8: false };
+  return { text, invalidUtf8: !isUtf8(bytes) };
+}
+
+/** Looks at the first non-whitespace byte (after a BOM) to tell a JSON array from JSON Lines. */
+export function sniffSource(fd: number, fileName: string): { kind: SourceKind; bomLength: number } {
+  const head = Buffer.alloc(4096);
+  const n = readSync(fd, head, 0, head.length, 0);
+  let i = 0;
+  let bomLength = 0;
+  if (n >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
+    i = 3;
+    bomLength = 3;
+  }
+  while (i < n && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
+  if (i < n && head[i] === 0x5b /* [ */) return { kind: 'json-array', bomLength };
+  if (/\.json$/i.test(fileName) && i < n && head[i] === 0x7b /* { */) {
+    // A .json file holding one object: it is one record unless the first line is itself complete JSON
+    // (then it is JSON Lines saved with a .json extension).
+    const nl = head.indexOf(0x0a, i);
+    if (nl === -1 || nl >= n) return { kind: 'json-object', bomLength };
+    try {
+      JSON.parse(head.toString('utf8', i, nl));
+      return { kind: 'jsonl', bomLength };
+    } catch {
+      return { kind: 'json-object', bomLength };
+    }
+  }
+  return { kind: 'jsonl', bomLength };
+}
+
+/**
+ * Yields the lines of [start, end) of a file, without their line terminator (LF or CRLF). `firstLine` is the
+ * 1-based number of the line starting at `start`. Blank lines are yielded too (callers skip them).
+ */
+export function* iterateLines(fd: number, start: number, end: number, firstLine: number): Generator<RawItem> {
+  const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+  let pos = start;
+  let line = firstLine;
+  let carry: Buffer[] = [];
+  let carryStart = start;
+  while (pos < end) {
+    const n = readSync(fd, buf, 0, Math.min(CHUNK_SIZE, end - pos), pos);
+    if (n <= 0) break;
+    const view = buf.subarray(0, n);
+    let i = 0;
+    for (;;) {
+      const nl = view.indexOf(0x0a, i);
+      if (nl === -1) {
+        if (i < n) carry.push(Buffer.from(view.subarray(i, n)));
+        break;
+      }
+      let bytes: Buffer;
+      let offset: number;
+      if (carry.length > 0) {
+        carry.push(view.subarray(i, nl));
+        bytes = Buffer.concat(carry);
+        carry = [];
+        offset = carryStart;
+      } else {
+        bytes = view.subarray(i, nl);
+        offset = pos + i;
+      }
+      if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+      yield { line, offset, bytes };
+      line++;
+      i = nl + 1;
+      carryStart = pos + i;
+    }
+    pos += n;
+  }
+  if (carry.length > 0) {
+    let bytes = Buffer.concat(carry);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    yield { line, offset: carryStart, bytes };
+  }
+}
+
+export interface ArrayElementError {
+  line: number;
+  offset: number;
+  message: string;
+}
+
+/**
+ * Streams the elements of a top-level JSON array: yields each element's bytes with the line and offset of its
+ * first byte. Structural problems (no array, unterminated element) are passed to `onError`; scanning continues
+ * where it can.
+ */
+export function* iterateArrayElements(
+  fd: number,
+  bomLength: number,
+  onError: (e: ArrayElementError) => void,
+): Generator<RawItem> {
+  const size = fstatSync(fd).size;
+  const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+  let pos = bomLength;
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let escape = false;
+  let started = false; // saw the opening '['
+  let ended = false; // saw the closing ']'
+  let elemStart = -1;
+  let elemLine = 0;
+  let pieces: Buffer[] = [];
+  let lastNonWs = -1; // absolute offset of the last non-whitespace byte of the current element
+  const flush = function* (): Generator<RawItem> {
+    if (elemStart < 0) return;
+    const all = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    const bytes = all.subarray(0, lastNonWs - elemStart + 1);
+    pieces = [];
+    const item = { line: elemLine, offset: elemStart, bytes };
+    elemStart = -1;
+    yield item;
+  };
+  while (pos < size && !ended) {
+    const n = readSync(fd, buf, 0, Math.min(CHUNK_SIZE, size - pos), pos);
+    if (n <= 0) break;
+    let segStart = elemStart >= 0 ? 0 : -1;
+    for (let i = 0; i < n; i++) {
+      const c = buf[i];
+      if (c === 0x0a) line++;
+      if (inString) {
+        if (escape) escape = false;
+        else if (c === 0x5c) escape = true;
+        else if (c === 0x22) inString = false;
+        if (elemStart >= 0) lastNonWs = pos + i;
+        continue;
+      }
+      const ws = c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+      if (!started) {
+        if (ws) continue;
+        if (c === 0x5b) {
+          started = true;
+          depth = 1;
+          continue;
+        }
+        onError({ line, offset: pos + i, message: 'expected a JSON array or JSON Lines' });
+        return;
+      }
+      if (depth === 1 && elemStart < 0) {
+        if (ws || c === 0x2c) continue;
+        if (c === 0x5d) {
+          ended = true;
+          break;
+        }
+        elemStart = pos + i;
+        elemLine = line;
+        segStart = i;
+      }
+      if (depth === 1 && (c === 0x2c || c === 0x5d)) {
+        pieces.push(Buffer.from(buf.subarray(segStart, i)));
+        yield* flush();
+        segStart = -1;
+        if (c === 0x5d) {
+          ended = true;
+          break;
+        }
+        continue;
+      }
+      if (!ws) lastNonWs = pos + i;
+      if (c === 0x22) inString = true;
+      else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) depth--;
+    }
+    if (elemStart >= 0 && segStart >= 0) pieces.push(Buffer.from(buf.subarray(segStart, n)));
+    pos += n;
+  }
+  if (!started) {
+    onError({ line: 1, offset: 0, message: 'the file is empty' });
+    return;
+  }
+  if (elemStart >= 0) {
+    onError({
+      line: elemLine,
+      offset: elemStart,
+      message: 'unterminated element: the file ends inside it (truncated JSON array?)',
+    });
+    pieces = [];
+  } else if (!ended) {
+    onError({ line, offset: size, message: 'the JSON array is not closed (missing "]" at the end of the file)' });
+  }
+}
+
+/** Reads `length` bytes at `offset`. */
+export function readBytes(fd: number, offset: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, out, got, length - got, offset + got);
+    if (n <= 0) break;
+    got += n;
+  }
+  return got === length ? out : out.subarray(0, got);
+}
+
+/** Finds the first line start at or after `pos` (for splitting a JSONL file between workers). */
+export function nextLineStart(fd: number, pos: number, size: number): number {
+  if (pos <= 0) return 0;
+  const buf = Buffer.allocUnsafe(1 << 16);
+  let p = pos - 1;
+  while (p < size) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, size - p), p);
+    if (n <= 0) break;
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    if (nl !== -1) return p + nl + 1;
+    p += n;
+  }
+  return size;
+}
+
+export function withFile<T>(path: string, fn: (fd: number, size: number) => T): T {
+  const fd = openSync(path, 'r');
+  try {
+    return fn(fd, fstatSync(fd).size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Counts newline bytes in [start, end), used to learn the first line number of a worker's range. */
+export function countNewlines(fd: number, start: number, end: number): number {
+  const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+  let pos = start;
+  let count = 0;
+  while (pos < end) {
+    const n = readSync(fd, buf, 0, Math.min(CHUNK_SIZE, end - pos), pos);
+    if (n <= 0) break;
+    let i = buf.indexOf(0x0a, 0);
+    while (i !== -1 && i < n) {
+      count++;
+      i = buf.indexOf(0x0a, i + 1);
+    }
+    pos += n;
+  }
+  return count;
+}

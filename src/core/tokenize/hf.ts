@@ -1,0 +1,53 @@
+/** Loads a model folder's tokenizer.json + tokenizer_config.json with @huggingface/tokenizers. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { TokenCounter } from '../checks/record.js';
+
+export class TokenizerLoadError extends Error {}
+
+export interface HfTokenizer extends TokenCounter {
+  readonly tokenizer: Tokenizer;
+  readonly config: Record<string, unknown>;
+  readonly eosToken: string | null;
+}
+
+function readJson(path: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new TokenizerLoadError(`${path}: cannot read ${what}`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new TokenizerLoadError(`${path}: ${what} is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+export function loadHfTokenizer(dir: string): HfTokenizer {
+  const tjPath = join(dir, 'tokenizer.json');
+  if (!existsSync(tjPath)) throw new TokenizerLoadError(`${dir}: no tokenizer.json in this folder`);
+  const tj = readJson(tjPath, 'tokenizer.json');
+  const cfgPath = join(dir, 'tokenizer_config.json');
+  const cfg = existsSync(cfgPath) ? readJson(cfgPath, 'tokenizer_config.json') : {};
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(tj, cfg);
+  } catch (e) {
+    throw new TokenizerLoadError(`${tjPath}: cannot build the tokenizer (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const eos = cfg.eos_token;
+  const eosToken = typeof eos === 'string' ? eos : typeof eos === 'object' && eos !== null && typeof (eos as { content?: unknown }).content === 'string' ? (eos as { content: string }).content : null;
+  return {
+    name: `tokenizer.json in ${dir}`,
+    tokenizer,
+    config: cfg,
+    eosToken,
+    count: (s: string) => (s === '' ? 0 : tokenizer.encode(s, { add_special_tokens: false }).ids.length),
+    ids: (s: string) => (s === '' ? [] : tokenizer.encode(s, { add_special_tokens: false }).ids),
+  };
+}
