@@ -1,0 +1,188 @@
+/**
+ * Knows every preference file the user has open: scans it in the worker when it opens or changes on disk,
+ * and tells the views (status bar, diagnostics, Datasets view, inspectors) when results arrive.
+ */
+import * as vscode from 'vscode';
+import type { ScanResult } from '../core/scan.js';
+import { CHECK_NAMES, type CheckName, type FormatName, isFormatName } from '../core/types.js';
+import { describeFormat } from '../core/formats/normalize.js';
+import type { WorkerClient } from './workerClient.js';
+
+export type DatasetState = 'scanning' | 'ready' | 'failed' | 'not-preference';
+
+export class Dataset {
+  state: DatasetState = 'scanning';
+  result: ScanResult | null = null;
+  error: string | null = null;
+  progress = 0;
+  generation = 0;
+  constructor(readonly uri: vscode.Uri) {}
+  get path(): string {
+    return this.uri.fsPath;
+  }
+  get name(): string {
+    return this.uri.path.split('/').pop() ?? this.uri.path;
+  }
+  /** Records with at least one flag, plus lines that failed to parse. */
+  get problemCount(): number {
+    if (!this.result) return 0;
+    let n = this.result.errorCount;
+    const f = this.result.index.flags;
+    for (let i = 0; i < f.length; i++) if (f[i] !== 0) n++;
+    return n;
+  }
+  get formatLabel(): string {
+    return this.result?.format ? describeFormat(this.result.format) : 'preference file';
+  }
+  checkCounts(): Record<CheckName, number> {
+    const out = Object.fromEntries(CHECK_NAMES.map((c) => [c, this.result?.checks[c].length ?? 0])) as Record<CheckName, number>;
+    return out;
+  }
+}
+
+export function isCandidateFile(uri: vscode.Uri): boolean {
+  return uri.scheme === 'file' && /\.(jsonl|json|ndjson)$/i.test(uri.path);
+}
+
+export class DatasetManager implements vscode.Disposable {
+  private readonly map = new Map<string, Dataset>();
+  private readonly emitter = new vscode.EventEmitter<Dataset>();
+  readonly onDidChange = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly worker: WorkerClient,
+    private readonly state: vscode.Memento,
+    private readonly log: vscode.OutputChannel,
+  ) {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.{jsonl,json,ndjson}');
+    this.disposables.push(
+      watcher,
+      watcher.onDidChange((u) => this.onDiskChange(u)),
+      watcher.onDidDelete((u) => this.forget(u)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.onDiskChange(d.uri)),
+      vscode.workspace.onDidOpenTextDocument((d) => void this.open(d.uri)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('preflens')) for (const d of this.map.values()) void this.rescan(d.uri);
+      }),
+    );
+    for (const d of vscode.workspace.textDocuments) void this.open(d.uri);
+  }
+
+  all(): Dataset[] {
+    return [...this.map.values()].filter((d) => d.state !== 'not-preference');
+  }
+
+  get(uri: vscode.Uri): Dataset | undefined {
+    return this.map.get(uri.toString());
+  }
+
+  formatOverride(uri: vscode.Uri): FormatName | undefined {
+    const o = this.state.get<Record<string, string>>('preflens.formatOverrides', {})[uri.toString()];
+    return o && isFormatName(o) ? o : undefined;
+  }
+
+  async setFormatOverride(uri: vscode.Uri, f: FormatName | undefined): Promise<void> {
+    const all = { ...this.state.get<Record<string, string>>('preflens.formatOverrides', {}) };
+    if (f) all[uri.toString()] = f;
+    else delete all[uri.toString()];
+    await this.state.update('preflens.formatOverrides', all);
+    await this.rescan(uri);
+  }
+
+  /** Starts tracking a file (scans it once). */
+  async open(uri: vscode.Uri): Promise<Dataset | undefined> {
+    if (!isCandidateFile(uri)) return undefined;
+    const existing = this.map.get(uri.toString());
+    if (existing) return existing;
+    return this.rescan(uri);
+  }
+
+  private onDiskChange(uri: vscode.Uri): void {
+    if (!this.map.has(uri.toString())) return;
+    const k = uri.toString();
+    clearTimeout(this.timers.get(k));
+    this.timers.set(
+      k,
+      setTimeout(() => void this.rescan(uri), 300),
+    );
+  }
+
+  private forget(uri: vscode.Uri): void {
+    const d = this.map.get(uri.toString());
+    if (!d) return;
+    this.map.delete(uri.toString());
+    d.state = 'not-preference';
+    d.result = null;
+    this.emitter.fire(d);
+  }
+
+  async rescan(uri: vscode.Uri): Promise<Dataset> {
+    const key = uri.toString();
+    let d = this.map.get(key);
+    if (!d) {
+      d = new Dataset(uri);
+      this.map.set(key, d);
+    }
+    const gen = ++d.generation;
+    d.state = 'scanning';
+    d.progress = 0;
+    this.emitter.fire(d);
+    const cfg = vscode.workspace.getConfiguration('preflens', uri);
+    const trusted = vscode.workspace.isTrusted;
+    const tokenizer = trusted ? cfg.get<string>('tokenizer') || undefined : undefined;
+    const t0 = Date.now();
+    try {
+      const reply = await this.worker.request(
+        {
+          op: 'scan',
+          path: uri.fsPath,
+          options: {
+            format: this.formatOverride(uri),
+            tokenizerDir: tokenizer,
+            checks: {
+              maxPromptLength: cfg.get<number>('maxPromptLength', 512),
+              maxLength: cfg.get<number>('maxLength', 1024),
+              maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
+            },
+          },
+        },
+        {
+          onProgress: (done, total) => {
+            if (d && gen === d.generation) {
+              d.progress = total ? done / total : 0;
+              this.emitter.fire(d);
+            }
+          },
+        },
+      );
+      if (gen !== d.generation) return d;
+      if (reply.type !== 'scan') throw new Error('unexpected reply');
+      if (reply.result === null) {
+        d.state = 'not-preference';
+        d.result = null;
+      } else {
+        d.state = 'ready';
+        d.result = reply.result;
+        d.error = null;
+        this.log.appendLine(`${uri.fsPath}: ${reply.result.format}, ${reply.result.records} records, ${reply.result.errorCount} errors, scanned in ${Date.now() - t0} ms`);
+      }
+    } catch (e) {
+      if (gen !== d.generation) return d;
+      const msg = e instanceof Error ? e.message : String(e);
+      d.state = 'failed';
+      d.error = msg;
+      d.result = null;
+      this.log.appendLine(`${uri.fsPath}: scan failed: ${msg}`);
+    }
+    this.emitter.fire(d);
+    return d;
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.disposables.forEach((x) => x.dispose());
+    this.emitter.dispose();
+  }
+}

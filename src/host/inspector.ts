@@ -1,0 +1,315 @@
+/**
+ * The PrefLens Inspector: a read-only custom editor over a preference file. The host owns the data (record index,
+ * filters, search in the worker); the webview renders a virtualised record list and one record at a time.
+ */
+import * as vscode from 'vscode';
+import { openSync, closeSync } from 'node:fs';
+import type { Dataset, DatasetManager } from './datasets.js';
+import type { WorkerClient } from './workerClient.js';
+import { parseInspectorRequest, type InspectorEvent, type InspectorRequest, type RowInfo } from '../protocol/inspector.js';
+import { CHECK_BITS, CHECK_DESCRIPTIONS, CHECK_NAMES, type CheckName, flagsToChecks } from '../core/types.js';
+import { readRecordFd, recordAtLine } from '../core/records.js';
+import { diffSpans } from '../core/diff.js';
+import { webviewHtml } from './webviewHtml.js';
+
+export const INSPECTOR_VIEW_TYPE = 'preflens.inspector';
+
+class InspectorDocument implements vscode.CustomDocument {
+  constructor(readonly uri: vscode.Uri) {}
+  dispose(): void {}
+}
+
+class Session implements vscode.Disposable {
+  private filtered: Uint32Array | null = null; // null = all records
+  private querySeq = 0;
+  private current = -1;
+  private suppressSelection = -1;
+  private readonly subs: vscode.Disposable[] = [];
+  private searchCancel: vscode.CancellationTokenSource | null = null;
+
+  constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly uri: vscode.Uri,
+    private readonly datasets: DatasetManager,
+    private readonly worker: WorkerClient,
+    private initialFilter: CheckName | undefined,
+    private initialIndex: number | undefined,
+  ) {
+    this.subs.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        const req = parseInspectorRequest(m);
+        if (!req) return; // untrusted input: ignore anything that is not a valid request
+        void this.handle(req).catch((e: unknown) => this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+      }),
+      datasets.onDidChange((d) => {
+        if (d.uri.toString() === uri.toString()) this.sendSummary(d);
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onEditorSelection(e)),
+    );
+  }
+
+  focus(filter: CheckName | undefined, index: number | undefined): void {
+    this.initialFilter = filter;
+    this.initialIndex = index;
+    const d = this.datasets.get(this.uri);
+    if (d) this.sendSummary(d);
+  }
+
+  private post(e: InspectorEvent): void {
+    void this.panel.webview.postMessage(e);
+  }
+
+  private dataset(): Dataset | undefined {
+    return this.datasets.get(this.uri);
+  }
+
+  private sendSummary(d: Dataset): void {
+    if (d.state === 'scanning') {
+      this.post({ type: 'scanning', message: `Scanning ${d.name}… ${Math.round(d.progress * 100)}%` });
+      return;
+    }
+    if (!d.result) {
+      this.post({ type: 'error', message: d.state === 'failed' ? `Cannot read ${d.name}: ${d.error}` : `${d.name} is not a preference file PrefLens recognises.` });
+      return;
+    }
+    const r = d.result;
+    this.post({
+      type: 'summary',
+      summary: {
+        file: d.name,
+        format: r.format,
+        formatLabel: d.formatLabel,
+        records: r.records,
+        errorCount: r.errorCount,
+        counts: d.checkCounts(),
+        checkDescriptions: CHECK_DESCRIPTIONS,
+      },
+      bits: CHECK_BITS,
+    });
+    if (this.initialFilter !== undefined || this.initialIndex !== undefined) {
+      this.post({ type: 'selectIndex', index: this.initialIndex ?? -1, position: -1 });
+    }
+  }
+
+  private async handle(req: InspectorRequest): Promise<void> {
+    const d = this.dataset();
+    switch (req.type) {
+      case 'ready': {
+        if (d) this.sendSummary(d);
+        if (this.initialFilter) this.post({ type: 'queryResult', seq: -1, total: 0, searching: false });
+        return;
+      }
+      case 'query':
+        return this.query(req.filter, req.search, req.seq);
+      case 'rows':
+        return this.rows(req.start, req.count, req.seq);
+      case 'select':
+        return this.select(req.index, req.reveal);
+      case 'jumpToLine': {
+        if (!d?.result) return;
+        const i = recordAtLine(d.result.index, req.line);
+        if (i >= 0) await this.select(i, true);
+        return;
+      }
+    }
+  }
+
+  takeInitialFilter(): CheckName | undefined {
+    const f = this.initialFilter;
+    this.initialFilter = undefined;
+    return f;
+  }
+
+  private async query(filter: CheckName | 'all' | 'flagged', search: string, seq: number): Promise<void> {
+    const d = this.dataset();
+    if (!d?.result) return;
+    this.querySeq = seq;
+    this.searchCancel?.cancel();
+    this.searchCancel = null;
+    const flags = d.result.index.flags;
+    let subset: Uint32Array | null = null;
+    if (filter !== 'all') {
+      const mask = filter === 'flagged' ? 0xffffffff : CHECK_BITS[filter];
+      const out: number[] = [];
+      for (let i = 0; i < flags.length; i++) if (flags[i] & mask) out.push(i);
+      subset = Uint32Array.from(out);
+    }
+    if (search.trim() === '') {
+      this.filtered = subset;
+      this.post({ type: 'queryResult', seq, total: subset ? subset.length : flags.length, searching: false });
+      return;
+    }
+    this.post({ type: 'queryResult', seq, total: 0, searching: true });
+    const cts = new vscode.CancellationTokenSource();
+    this.searchCancel = cts;
+    try {
+      const reply = await this.worker.request(
+        { op: 'search', path: d.path, index: d.result.index, format: d.result.format, needle: search, subset },
+        { signal: cts.token },
+      );
+      if (seq !== this.querySeq || reply.type !== 'search') return;
+      this.filtered = reply.matches;
+      this.post({ type: 'queryResult', seq, total: reply.matches.length, searching: false });
+    } catch (e) {
+      if (seq === this.querySeq && !(e instanceof Error && e.message === 'cancelled')) throw e;
+    }
+  }
+
+  private indexAt(pos: number): number {
+    return this.filtered ? (pos < this.filtered.length ? this.filtered[pos] : -1) : pos;
+  }
+
+  private positionOf(index: number): number {
+    if (!this.filtered) return index;
+    let lo = 0;
+    let hi = this.filtered.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.filtered[mid] === index) return mid;
+      if (this.filtered[mid] < index) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private rows(start: number, count: number, seq: number): void {
+    const d = this.dataset();
+    if (!d?.result) return;
+    const r = d.result;
+    const total = this.filtered ? this.filtered.length : r.records;
+    const rows: RowInfo[] = [];
+    const fd = openSync(d.path, 'r');
+    try {
+      for (let p = start; p < Math.min(total, start + count); p++) {
+        const i = this.indexAt(p);
+        const rr = readRecordFd(fd, r.index, i, r.format);
+        const text = rr.record ? lastTurn(rr.record.prompt) : rr.raw;
+        rows.push({ index: i, line: r.index.line[i], flags: r.index.flags[i], preview: text.replace(/\s+/g, ' ').trim().slice(0, 160), error: rr.record === null });
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.post({ type: 'rows', seq, start, rows });
+  }
+
+  private async select(index: number, reveal: boolean): Promise<void> {
+    const d = this.dataset();
+    if (!d?.result || index >= d.result.records) return;
+    this.current = index;
+    const r = d.result;
+    const fd = openSync(d.path, 'r');
+    let rr;
+    try {
+      rr = readRecordFd(fd, r.index, index, r.format);
+    } finally {
+      closeSync(fd);
+    }
+    const flags = flagsToChecks(r.index.flags[index]);
+    const position = this.positionOf(index);
+    if (!rr.record) {
+      this.post({ type: 'record', index, view: null, error: rr.error, position });
+    } else {
+      const rec = rr.record;
+      delete rec.raw;
+      let diff;
+      if (rec.kind === 'pair' && rec.candidates.length === 2 && rec.candidates[0].text.length + rec.candidates[1].text.length < 400_000) {
+        const s = diffSpans(rec.candidates[0].text, rec.candidates[1].text);
+        diff = { chosen: s.a, rejected: s.b };
+      }
+      const rel = r.related[rec.line];
+      this.post({
+        type: 'record',
+        index,
+        view: { record: rec, flags, flagText: flags.map((f) => CHECK_DESCRIPTIONS[f]), diff, ...(rel ? { related: rel } : {}) },
+        position,
+      });
+    }
+    if (reveal) await this.revealLine(r.index.line[index]);
+  }
+
+  private async revealLine(line: number): Promise<void> {
+    const pos = new vscode.Position(line - 1, 0);
+    const sel = new vscode.Selection(pos, pos);
+    let editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
+    this.suppressSelection = line;
+    if (!editor) {
+      const col = this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+      editor = await vscode.window.showTextDocument(this.uri, { viewColumn: col, preserveFocus: true, preview: true, selection: sel });
+    }
+    editor.selection = sel;
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  private onEditorSelection(e: vscode.TextEditorSelectionChangeEvent): void {
+    if (e.textEditor.document.uri.toString() !== this.uri.toString()) return;
+    const line = e.selections[0].active.line + 1;
+    if (line === this.suppressSelection) {
+      this.suppressSelection = -1;
+      return;
+    }
+    const d = this.dataset();
+    if (!d?.result) return;
+    const i = recordAtLine(d.result.index, line);
+    if (i < 0 || i === this.current) return;
+    void this.select(i, false).then(() => this.post({ type: 'selectIndex', index: i, position: this.positionOf(i) }));
+  }
+
+  dispose(): void {
+    this.searchCancel?.cancel();
+    this.subs.forEach((s) => s.dispose());
+  }
+}
+
+function lastTurn(prompt: string): string {
+  const i = prompt.lastIndexOf('\n\nHuman:');
+  const t = i >= 0 ? prompt.slice(i + 8) : prompt;
+  return t.replace(/\n\nAssistant:$/, '');
+}
+
+export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<InspectorDocument> {
+  private readonly sessions = new Map<string, Session>();
+  private readonly pending = new Map<string, { filter?: CheckName; index?: number }>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly datasets: DatasetManager,
+    private readonly worker: WorkerClient,
+  ) {}
+
+  /** Opens (or focuses) the inspector on a file, optionally filtered to a check or on a record. */
+  async open(uri: vscode.Uri, filter?: CheckName, index?: number): Promise<void> {
+    const s = this.sessions.get(uri.toString());
+    this.pending.set(uri.toString(), { filter, index });
+    const active = vscode.window.activeTextEditor?.document.uri.toString() === uri.toString();
+    await vscode.commands.executeCommand('vscode.openWith', uri, INSPECTOR_VIEW_TYPE, active ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active);
+    if (s) {
+      this.pending.delete(uri.toString());
+      s.focus(filter, index);
+    }
+  }
+
+  openCustomDocument(uri: vscode.Uri): InspectorDocument {
+    return new InspectorDocument(uri);
+  }
+
+  async resolveCustomEditor(doc: InspectorDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const webviewRoot = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    const mediaRoot = vscode.Uri.joinPath(this.extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot] };
+    const p = this.pending.get(doc.uri.toString());
+    this.pending.delete(doc.uri.toString());
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'inspector', 'PrefLens Inspector', {
+      filter: p?.filter ?? null,
+      index: p?.index ?? null,
+    });
+    const session = new Session(panel, doc.uri, this.datasets, this.worker, p?.filter, p?.index);
+    this.sessions.set(doc.uri.toString(), session);
+    panel.onDidDispose(() => {
+      session.dispose();
+      if (this.sessions.get(doc.uri.toString()) === session) this.sessions.delete(doc.uri.toString());
+    });
+    await this.datasets.open(doc.uri);
+  }
+}
+
+export { CHECK_NAMES };

@@ -1,0 +1,82 @@
+/** Typed messages between the inspector webview and the extension host (imported by both sides). */
+import type { CheckName, FormatName, PreferenceRecord } from '../core/types.js';
+import type { Span } from '../core/diff.js';
+
+export interface DatasetSummary {
+  file: string;
+  format: FormatName | null;
+  formatLabel: string;
+  records: number;
+  errorCount: number;
+  counts: Record<CheckName, number>;
+  checkDescriptions: Record<CheckName, string>;
+}
+
+export interface RowInfo {
+  index: number;
+  line: number;
+  flags: number;
+  preview: string;
+  error?: boolean;
+}
+
+export interface RecordView {
+  record: PreferenceRecord;
+  flags: CheckName[];
+  flagText: string[];
+  /** For pairs: the spans where chosen and rejected differ (offsets into each candidate's text). */
+  diff?: { chosen: Span[]; rejected: Span[] };
+  related?: number;
+}
+
+/** Webview → host. */
+export type InspectorRequest =
+  | { type: 'ready' }
+  | { type: 'query'; filter: CheckName | 'all' | 'flagged'; search: string; seq: number }
+  | { type: 'rows'; start: number; count: number; seq: number }
+  | { type: 'select'; index: number; reveal: boolean }
+  | { type: 'jumpToLine'; line: number };
+
+/** Host → webview. */
+export type InspectorEvent =
+  | { type: 'summary'; summary: DatasetSummary; bits: Record<CheckName, number> }
+  | { type: 'scanning'; message: string }
+  | { type: 'queryResult'; seq: number; total: number; searching: boolean }
+  | { type: 'rows'; seq: number; start: number; rows: RowInfo[] }
+  | { type: 'record'; index: number; view: RecordView | null; error?: string; position: number }
+  | { type: 'selectIndex'; index: number; position: number }
+  | { type: 'error'; message: string };
+
+const CHECKS = new Set<string>([
+  'identical', 'emptyResponse', 'promptMismatch', 'duplicate', 'contradiction', 'lowSeparation',
+  'truncationRisk', 'scoreTie', 'scoreInversion', 'zeroVarianceGroup', 'encoding',
+]);
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Validates a message from a webview (untrusted): returns it typed, or null. */
+export function parseInspectorRequest(m: unknown): InspectorRequest | null {
+  if (typeof m !== 'object' || m === null) return null;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'query':
+      if (typeof o.filter !== 'string' || !(o.filter === 'all' || o.filter === 'flagged' || CHECKS.has(o.filter))) return null;
+      if (typeof o.search !== 'string' || o.search.length > 1000 || !isInt(o.seq, 0, 2 ** 31)) return null;
+      return { type: 'query', filter: o.filter as CheckName | 'all' | 'flagged', search: o.search, seq: o.seq };
+    case 'rows':
+      if (!isInt(o.start, 0, 2 ** 31) || !isInt(o.count, 0, 500) || !isInt(o.seq, 0, 2 ** 31)) return null;
+      return { type: 'rows', start: o.start, count: o.count, seq: o.seq };
+    case 'select':
+      if (!isInt(o.index, 0, 2 ** 31) || typeof o.reveal !== 'boolean') return null;
+      return { type: 'select', index: o.index, reveal: o.reveal };
+    case 'jumpToLine':
+      if (!isInt(o.line, 1, 2 ** 31)) return null;
+      return { type: 'jumpToLine', line: o.line };
+    default:
+      return null;
+  }
+}
