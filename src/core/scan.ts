@@ -490,7 +490,7 @@ function merge(
           if (swapped !== undefined) {
             flags |= CHECK_BITS.contradiction;
             index.flags[swapped] |= CHECK_BITS.contradiction;
-            related[line] = index.line[swapped];
+            if (related[line] === undefined) related[line] = index.line[swapped];
           }
           if (!pairKeys.has(combineHashes([ph, ch, rh]))) pairKeys.set(combineHashes([ph, ch, rh]), k);
         }

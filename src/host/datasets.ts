@@ -23,12 +23,13 @@ export class Dataset {
   get name(): string {
     return this.uri.path.split('/').pop() ?? this.uri.path;
   }
-  /** Records with at least one flag, plus lines that failed to parse. */
+  /** Flags over all records (a record with two flags counts twice), plus lines that failed to parse. */
   get problemCount(): number {
     if (!this.result) return 0;
     let n = this.result.errorCount;
     const f = this.result.index.flags;
-    for (let i = 0; i < f.length; i++) if (f[i] !== 0) n++;
+    // One problem per (record, check), as in the Problems panel.
+    for (let i = 0; i < f.length; i++) for (let x = f[i] & 0x7fff; x !== 0; x &= x - 1) n++;
     return n;
   }
   get formatLabel(): string {

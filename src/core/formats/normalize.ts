@@ -109,6 +109,7 @@ function toMessage(m: Json, field: string): Message {
   const roleRaw = m.role ?? m.from;
   if (typeof roleRaw !== 'string') throw new FieldError(field, 'message without a string "role" (or "from")');
   const role = SHAREGPT_ROLES[roleRaw] ?? roleRaw;
+  if (!('content' in m) && !('value' in m)) throw new FieldError(`${field}.${'from' in m ? 'value' : 'content'}`, 'missing');
   const content = contentText('content' in m ? m.content : m.value, `${field}.${'content' in m ? 'content' : 'value'}`);
   return { role, content };
 }

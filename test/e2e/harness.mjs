@@ -1,0 +1,131 @@
+// Real-VS-Code harness: code-server 4.100.3 + Debian's headless Chromium driven by playwright-core.
+// See ../shared/E2E-NOTES.md. Used by run.mjs; every process it starts is stopped by PID.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+
+const here = resolve(import.meta.dirname);
+export const repo = resolve(here, '..', '..');
+const codeServer = join(here, 'node_modules', '.bin', 'code-server');
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+    s.on('error', rej);
+  });
+}
+
+export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
+  if (!existsSync(codeServer)) throw new Error(`code-server is not installed: run bash test/e2e/install.sh`);
+  rmSync(runDir, { recursive: true, force: true });
+  const home = join(runDir, 'home');
+  const user = join(runDir, 'user-data');
+  const exts = join(runDir, 'extensions');
+  const shots = join(runDir, 'screenshots');
+  for (const d of [home, join(user, 'User'), exts, shots]) mkdirSync(d, { recursive: true });
+  writeFileSync(
+    join(user, 'User', 'settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      'extensions.autoUpdate': false,
+      'extensions.autoCheckUpdates': false,
+      'workbench.tips.enabled': false,
+      'security.workspace.trust.enabled': false,
+      'workbench.welcomePage.walkthroughs.openOnInstall': false,
+      'editor.hover.delay': 200,
+      'window.commandCenter': false,
+      'chat.commandCenter.enabled': false,
+      'workbench.colorTheme': 'Default Dark Modern',
+      ...settings,
+    }),
+  );
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share') };
+  execFileSync(codeServer, ['--user-data-dir', user, '--extensions-dir', exts, '--install-extension', vsix], { env, stdio: 'pipe', timeout: 120000 });
+  const port = await freePort();
+  const server = spawn(
+    codeServer,
+    ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+      '--disable-getting-started-override', '--ignore-last-opened', '--user-data-dir', user, '--extensions-dir', exts, workspace],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let serverLog = '';
+  server.stdout.on('data', (b) => (serverLog += b));
+  server.stderr.on('data', (b) => (serverLog += b));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120; i++) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const browser = await chromium.launchPersistentContext(join(runDir, 'chromium'), {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+  let n = 0;
+  const shot = async (name) => {
+    const p = join(shots, `${String(++n).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: p });
+    return p;
+  };
+  const stop = async () => {
+    await browser.close().catch(() => {});
+    server.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    if (server.exitCode === null) server.kill('SIGKILL');
+  };
+  return { page, url, shot, stop, shots, serverLog: () => serverLog };
+}
+
+export async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ timeout: 10000 });
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+}
+
+export async function quickOpen(page, name) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ timeout: 20000 });
+  await page.waitForTimeout(500);
+  await page.keyboard.press('Enter');
+}
+
+export async function retry(fn, { tries = 20, delay = 500, what = 'condition' } = {}) {
+  let last;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+/** The innermost frame of the active webview. */
+export function webviewFrame(page) {
+  return page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+}

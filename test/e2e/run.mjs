@@ -1,0 +1,133 @@
+// End-to-end test in a real VS Code (code-server + headless Chromium): foundation features on real HH data.
+// Prints `N passed, N failed` and exits non-zero on failure. Skips (with the reason) when ../shared is absent.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { startVsCode, runCommand, quickOpen, retry, webviewFrame, repo } from './harness.mjs';
+
+const shared = resolve(repo, '..', 'shared');
+const devFile = join(shared, 'data', 'hh-harmless', 'dev.jsonl');
+if (!existsSync(devFile)) {
+  console.log(`e2e: skipped: ${devFile} is absent (../shared is not here)`);
+  console.log('0 passed, 0 failed, 1 skipped');
+  process.exit(0);
+}
+const runDir = join(repo, 'test', 'e2e', '.run');
+const vsix = join(repo, 'dist', 'preflens.vsix');
+execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repo, stdio: 'pipe' });
+
+// Expected text comes from the file itself (HH: the response is the text after the last "\n\nAssistant:").
+const lines = readFileSync(devFile, 'utf8').split('\n');
+const rec3 = JSON.parse(lines[2]);
+const cut = (t) => t.slice(t.lastIndexOf('\n\nAssistant:') + '\n\nAssistant:'.length);
+
+let passed = 0;
+let failed = 0;
+const t0 = Date.now();
+const vs = await startVsCode({ workspace: join(shared, 'data'), vsix, runDir });
+const { page, shot } = vs;
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${e.message}`);
+    await shot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
+  }
+}
+
+try {
+  await step('open dev.jsonl; status bar shows format, records and problems', async () => {
+    await quickOpen(page, 'hh-harmless/dev.jsonl');
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: 30000 });
+    const text = await retry(
+      async () => {
+        const items = await page.locator('.statusbar-item').allInnerTexts();
+        return items.find((t) => /records/.test(t));
+      },
+      { tries: 60, what: 'the PrefLens status-bar item' },
+    );
+    assert.match(text, /Anthropic HH pairs · 1,800 records · \d+ problems/);
+    await shot('status-bar');
+  });
+
+  await step('hover on a record line shows its summary and flags', async () => {
+    const target = page.locator('.editor-instance .view-line').first();
+    const md = await retry(
+      async () => {
+        await page.mouse.move(5, 5);
+        await page.waitForTimeout(200);
+        await target.hover({ position: { x: 40, y: 8 } });
+        const h = page.locator('.monaco-hover:not(.hidden) .hover-contents');
+        await h.first().waitFor({ timeout: 2500 });
+        const t = (await h.allInnerTexts()).join('\n');
+        return /PrefLens/.test(t) ? t : null;
+      },
+      { tries: 15, what: 'the PrefLens hover' },
+    );
+    assert.match(md, /record 1 of 1,800/);
+    assert.match(md, /hh/);
+    assert.match(md, /chosen/);
+    await shot('hover');
+    await page.mouse.move(5, 5);
+  });
+
+  await step('Problems panel lists the prompt mismatch of line 1255', async () => {
+    await runCommand(page, 'View: Focus Problems');
+    const row = await retry(
+      async () => {
+        const rows = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+        return rows.find((t) => /different prompts/.test(t));
+      },
+      { tries: 30, what: 'a PrefLens problem' },
+    );
+    assert.match(row, /\[Ln 1255/);
+    await shot('problems');
+  });
+
+  await step('inspector opens, lists records, selecting one shows chosen | rejected and reveals its line', async () => {
+    await runCommand(page, 'PrefLens: Open Inspector');
+    const frame = webviewFrame(page);
+    await frame.locator('.row[data-index]').first().waitFor({ timeout: 30000 });
+    const title = await frame.locator('.toolbar .title').innerText();
+    assert.match(title, /dev\.jsonl · Anthropic HH pairs · 1,800 records/);
+    await frame.locator('.row[data-index="2"]').click();
+    const chosen = frame.locator('.cand.chosen pre.text');
+    await chosen.waitFor({ timeout: 10000 });
+    const chosenText = await chosen.evaluate((e) => e.textContent);
+    const rejectedText = await frame.locator('.cand.rejected pre.text').evaluate((e) => e.textContent);
+    assert.equal(chosenText, cut(rec3.chosen));
+    assert.equal(rejectedText, cut(rec3.rejected));
+    assert.ok((await frame.locator('mark.diff-c').count()) > 0, 'differing spans are marked');
+    // The text editor follows: its cursor (active line number) is on line 3.
+    await retry(async () => (await page.locator('.editor-instance .margin-view-overlays .active-line-number').first().innerText()).trim() === '3', { what: 'the editor to reveal line 3' });
+    await shot('inspector');
+  });
+
+  await step('inspector filters by check (promptMismatch) and shows both prompts', async () => {
+    const frame = webviewFrame(page);
+    await frame.locator('#filter').click();
+    await frame.locator('vscode-option[value="promptMismatch"]').click({ timeout: 5000 }).catch(async () => {
+      await frame.locator('#filter').evaluate((e) => {
+        e.value = 'promptMismatch';
+        e.dispatchEvent(new Event('change'));
+      });
+    });
+    await retry(async () => (await frame.locator('.toolbar .count').innerText()) === '2 shown', { what: 'the filter to show 2 records' });
+    await frame.locator('.row[data-index]').first().click();
+    await frame.locator('h3.warn').waitFor({ timeout: 10000 });
+    const t = await frame.locator('.rec-title').innerText();
+    assert.match(t, /Line 1255/);
+    await shot('inspector-filter');
+  });
+} finally {
+  console.log(`e2e: screenshots in ${vs.shots}`);
+  await vs.stop();
+}
+console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

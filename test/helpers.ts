@@ -1,0 +1,29 @@
+/** Test helpers: paths to fixtures and shared data, temp files. */
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// Tests run from out/test/ (transpiled by scripts/build.mjs): the repository root is two levels up.
+export const repoRoot = resolve(__dirname, '..', '..');
+export const fixtures = join(repoRoot, 'test', 'fixtures');
+export const shared = resolve(repoRoot, '..', 'shared');
+export const hasShared = existsSync(join(shared, 'data'));
+
+export function fixture(name: string): string {
+  return join(fixtures, name);
+}
+
+export function tempFile(name: string, content: string | Buffer): string {
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-test-'));
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+export function skipWithoutShared(t: { skip: (msg: string) => void }): boolean {
+  if (hasShared) return false;
+  const msg = `../shared is absent (${shared}): skipping the real-data test`;
+  console.log(msg);
+  t.skip(msg);
+  return true;
+}

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fixture, repoRoot } from '../helpers.js';
+
+const cli = join(repoRoot, 'dist', 'cli.js');
+const run = (...args: string[]): { code: number | null; out: string; err: string } => {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+test('stats --json: the contract shape', () => {
+  const r = run('stats', fixture('trl-standard.jsonl'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as Record<string, unknown>;
+  for (const k of ['file', 'format', 'records', 'errors', 'checks', 'lengths']) assert.ok(k in j, k);
+  const checks = j.checks as Record<string, number[]>;
+  assert.deepEqual(Object.keys(checks).sort(), ['contradiction', 'duplicate', 'emptyResponse', 'encoding', 'identical', 'lowSeparation', 'promptMismatch', 'scoreInversion', 'scoreTie', 'truncationRisk', 'zeroVarianceGroup']);
+  assert.deepEqual(checks.identical, [2]);
+  const lengths = j.lengths as { chosenLongerShare: number };
+  assert.equal(typeof lengths.chosenLongerShare, 'number');
+});
+
+test('stats: human-readable summary by default', () => {
+  const r = run('stats', fixture('hh.jsonl'));
+  assert.equal(r.code, 0);
+  assert.match(r.out, /format\s+hh/);
+  assert.match(r.out, /promptMismatch\s+1\s+2/);
+});
+
+test('bad lines exit 0 and are listed; unreadable or empty files exit 1 with one line, no stack', () => {
+  const bad = run('stats', fixture('bad.jsonl'), '--json');
+  assert.equal(bad.code, 0);
+  assert.equal((JSON.parse(bad.out) as { errors: unknown[] }).errors.length, 4);
+  for (const f of [fixture('empty.jsonl'), fixture('nope.jsonl'), fixture('.')]) {
+    const r = run('stats', f);
+    assert.equal(r.code, 1, f);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.doesNotMatch(r.err, /\bat .*\.js:\d+/);
+  }
+});
+
+test('usage errors exit 2', () => {
+  assert.equal(run().code, 2);
+  assert.equal(run('frobnicate').code, 2);
+  assert.equal(run('stats').code, 2);
+  assert.equal(run('stats', fixture('hh.jsonl'), '--format', 'nope').code, 2);
+  assert.equal(run('stats', fixture('hh.jsonl'), '--bogus').code, 2);
+});
+
+test('--format override and --tokenizer errors', () => {
+  const r = run('stats', fixture('hh.jsonl'), '--format', 'trl-standard', '--json');
+  assert.equal(r.code, 0);
+  assert.equal((JSON.parse(r.out) as { format: string }).format, 'trl-standard');
+  const t = run('stats', fixture('hh.jsonl'), '--tokenizer', fixture('no-such-dir'));
+  assert.equal(t.code, 1);
+  assert.match(t.err, /no tokenizer\.json/);
+});

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { detectRecordFormat, normalize, FieldError } from '../../src/core/formats/normalize.js';
+
+const base = { index: 0, line: 1, offset: 0 };
+
+test('detection by keys for every format', () => {
+  assert.equal(detectRecordFormat({ prompt: 'p', chosen: 'c', rejected: 'r' }), 'trl-standard');
+  assert.equal(detectRecordFormat({ prompt: [{ role: 'user', content: 'p' }], chosen: [{ role: 'assistant', content: 'c' }], rejected: [{ role: 'assistant', content: 'r' }] }), 'trl-conversational');
+  assert.equal(detectRecordFormat({ chosen: '\n\nHuman: a\n\nAssistant: b', rejected: '\n\nHuman: a\n\nAssistant: c' }), 'hh');
+  assert.equal(detectRecordFormat({ conversations: [], chosen: {}, rejected: {} }), 'sharegpt');
+  assert.equal(detectRecordFormat({ chosen_messages: [], rejected_messages: [] }), 'sharegpt');
+  assert.equal(detectRecordFormat({ prompt: 'p', completion: 'c', label: true }), 'kto');
+  assert.equal(detectRecordFormat({ messages: [], label: false }), 'kto');
+  assert.equal(detectRecordFormat({ instruction: 'i', output_1: 'a', output_2: 'b', preference: 1 }), 'pairwise-index');
+  assert.equal(detectRecordFormat({ question: 'q', response_j: 'a', response_k: 'b' }), 'pairwise-index');
+  assert.equal(detectRecordFormat({ prompt: 'p', completions: [{ response: 'a', overall_score: 1 }] }), 'ranked');
+  assert.equal(detectRecordFormat({ message_tree_id: 'x', prompt: { text: 'p', role: 'prompter', replies: [] } }), 'ranked');
+  assert.equal(detectRecordFormat({ prompt: 'p', completions: ['a', 'b'], rewards: [1, 0] }), 'group');
+  assert.equal(detectRecordFormat({ foo: 1 }), null);
+  assert.equal(detectRecordFormat([1, 2]), null);
+});
+
+test('HH: prompt up to and including the last Assistant turn; the response keeps its leading space', () => {
+  const [r] = normalize({ chosen: '\n\nHuman: hi\n\nAssistant: yo\n\nHuman: q\n\nAssistant: A!', rejected: '\n\nHuman: hi\n\nAssistant: yo\n\nHuman: q\n\nAssistant: B' }, 'hh', base);
+  assert.equal(r.prompt, '\n\nHuman: hi\n\nAssistant: yo\n\nHuman: q\n\nAssistant:');
+  assert.deepEqual(r.candidates.map((c) => c.text), [' A!', ' B']);
+  assert.equal(r.rejectedPrompt, undefined);
+});
+
+test('HH: a different prompt in the rejected transcript is kept for the prompt-mismatch check', () => {
+  const [r] = normalize({ chosen: '\n\nHuman: a\n\nAssistant: x', rejected: '\n\nHuman: b\n\nAssistant: y' }, 'hh', base);
+  assert.equal(r.rejectedPrompt, '\n\nHuman: b\n\nAssistant:');
+});
+
+test('trl conversational implicit prompt: the shared prefix of the two conversations', () => {
+  const [r] = normalize(
+    {
+      chosen: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }],
+      rejected: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Go' }],
+    },
+    'trl-conversational',
+    base,
+  );
+  assert.deepEqual(r.promptMessages, [{ role: 'user', content: 'Hi' }]);
+  assert.deepEqual(r.candidates.map((c) => c.text), ['Hello', 'Go']);
+});
+
+test('sharegpt: system field and roles are mapped; typed content parts are joined', () => {
+  const [r] = normalize(
+    { system: 'S', conversations: [{ from: 'human', value: 'Q' }], chosen: { from: 'gpt', value: 'A' }, rejected: { from: 'gpt', value: 'B' } },
+    'sharegpt',
+    base,
+  );
+  assert.deepEqual(r.promptMessages, [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }]);
+  const [v1] = normalize(
+    {
+      chosen_messages: [{ role: 'user', content: [{ type: 'text', value: 'Q' }] }, { role: 'assistant', content: [{ type: 'text', value: 'A' }] }],
+      rejected_messages: [{ role: 'user', content: [{ type: 'text', value: 'Q' }] }, { role: 'assistant', content: [{ type: 'text', value: 'B' }] }],
+    },
+    'sharegpt',
+    base,
+  );
+  assert.equal(v1.prompt, 'user: Q');
+  assert.deepEqual(v1.candidates.map((c) => c.text), ['A', 'B']);
+});
+
+test('pairwise index: preference 2 makes output_2 chosen; 0 is a tie', () => {
+  const [r] = normalize({ instruction: 'i', output_1: 'a', output_2: 'b', preference: 2 }, 'pairwise-index', base);
+  assert.deepEqual(r.candidates.map((c) => [c.role, c.text]), [['chosen', 'b'], ['rejected', 'a']]);
+  const [t] = normalize({ instruction: 'i', output_1: 'a', output_2: 'a', preference: 0 }, 'pairwise-index', base);
+  assert.equal(t.tie, true);
+});
+
+test('KTO from messages: the trailing assistant turn is the completion', () => {
+  const [r] = normalize({ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], label: false }, 'kto', base);
+  assert.equal(r.label, false);
+  assert.equal(r.candidates[0].text, 'A');
+  assert.equal(r.prompt, 'user: Q');
+});
+
+test('ranked lists are ordered best first; groups keep reward columns', () => {
+  const [r] = normalize({ prompt: 'p', completions: [{ response: 'a', overall_score: 1 }, { response: 'b', overall_score: 3 }] }, 'ranked', base);
+  assert.deepEqual(r.candidates.map((c) => c.text), ['b', 'a']);
+  const [g] = normalize({ prompt: 'p', completions: ['x', 'y'], reward_acc: [1, 0], reward_fmt: [0.5, 0.5] }, 'group', base);
+  assert.deepEqual(g.candidates.map((c) => c.rewards), [{ reward_acc: 1, reward_fmt: 0.5 }, { reward_acc: 0, reward_fmt: 0.5 }]);
+});
+
+test('OpenAssistant trees: one ranked record per prompter message with fully ranked replies', () => {
+  const tree = {
+    message_tree_id: 't',
+    prompt: {
+      text: 'Q', role: 'prompter',
+      replies: [
+        { text: 'A1', role: 'assistant', rank: 1, replies: [{ text: 'follow', role: 'prompter', replies: [{ text: 'x', role: 'assistant', rank: 0 }, { text: 'y', role: 'assistant' }] }] },
+        { text: 'A0', role: 'assistant', rank: 0, replies: [] },
+      ],
+    },
+  };
+  const recs = normalize(tree, 'ranked', base);
+  assert.equal(recs.length, 1);
+  assert.deepEqual(recs[0].candidates.map((c) => c.text), ['A0', 'A1']);
+});
+
+test('schema errors name the field', () => {
+  const err = (f: () => unknown): FieldError => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof FieldError) return e;
+      throw e;
+    }
+    throw new Error('no error');
+  };
+  assert.equal(err(() => normalize({ prompt: 'p', chosen: 1, rejected: 'r' }, 'trl-standard', base)).field, 'chosen');
+  assert.equal(err(() => normalize({ prompt: 'p', chosen: 'c' }, 'trl-standard', base)).field, 'rejected');
+  assert.equal(err(() => normalize({ conversations: [{ from: 'human' }], chosen: { from: 'gpt', value: 'a' }, rejected: { from: 'gpt', value: 'b' } }, 'sharegpt', base)).field, 'conversations[0].value');
+  assert.equal(err(() => normalize({ prompt: 'p', completions: ['a', 'b'], rewards: [1] }, 'group', base)).field, 'rewards');
+});

@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { scanFile, InputError, type ScanResult } from '../../src/core/scan.js';
+import { readRecord, recordAtLine } from '../../src/core/records.js';
+import type { CheckName } from '../../src/core/types.js';
+import { fixture, tempFile, repoRoot } from '../helpers.js';
+
+const workerScript = join(repoRoot, 'out', 'src', 'core', 'scanWorker.js');
+
+function nonEmpty(r: ScanResult): Partial<Record<CheckName, number[]>> {
+  return Object.fromEntries(Object.entries(r.checks).filter(([, v]) => v.length > 0));
+}
+
+test('trl-standard fixture: every pair check finds its line', async () => {
+  const r = await scanFile(fixture('trl-standard.jsonl'));
+  assert.equal(r.format, 'trl-standard');
+  assert.equal(r.records, 6);
+  assert.deepEqual(nonEmpty(r), {
+    identical: [2],
+    emptyResponse: [6],
+    duplicate: [5], // line 1 with a double space in the prompt
+    contradiction: [1, 4, 5], // line 4 swaps the responses of lines 1 and 5
+    lowSeparation: [1, 3, 4, 5],
+    scoreTie: [2],
+    scoreInversion: [3],
+  });
+  assert.equal(r.related[5], 1);
+  assert.equal(r.related[4], 1);
+});
+
+test('hh fixture: prompt mismatch and empty response; curly quotes and emoji are not encoding problems', async () => {
+  const r = await scanFile(fixture('hh.jsonl'));
+  assert.equal(r.format, 'hh');
+  assert.deepEqual(nonEmpty(r), { promptMismatch: [2], emptyResponse: [3] });
+});
+
+test('groups, ranked lists, KTO, pairwise and sharegpt fixtures', async () => {
+  const g = await scanFile(fixture('group.jsonl'));
+  assert.deepEqual([g.format, g.records, nonEmpty(g)], ['group', 3, { zeroVarianceGroup: [2] }]);
+  const rk = await scanFile(fixture('ranked.jsonl'));
+  assert.deepEqual([rk.format, nonEmpty(rk)], ['ranked', { scoreTie: [2] }]);
+  const k = await scanFile(fixture('kto.jsonl'));
+  assert.deepEqual([k.format, k.records, k.labels], ['kto', 3, { desirable: 2, undesirable: 1 }]);
+  const p = await scanFile(fixture('pairwise.json'));
+  assert.equal(p.format, 'pairwise-index');
+  assert.deepEqual(p.checks.identical, [3]);
+  assert.deepEqual(p.checks.scoreTie, [3]);
+  const s = await scanFile(fixture('sharegpt.json'));
+  assert.equal(s.format, 'sharegpt');
+  assert.deepEqual(s.checks.duplicate, [12]);
+  assert.deepEqual(Array.from(s.index.line), [2, 7, 12]);
+});
+
+test('bad lines are reported with line, column and field; good lines are still read', async () => {
+  const r = await scanFile(fixture('bad.jsonl'));
+  assert.equal(r.records, 2);
+  assert.deepEqual(Array.from(r.index.line), [1, 7]);
+  assert.deepEqual(
+    r.errors.map((e) => [e.line, e.field ?? null]),
+    [[2, null], [3, 'chosen'], [4, 'rejected'], [6, null]],
+  );
+  assert.match(r.errors[0].message, /invalid JSON/);
+  assert.equal(r.errors[0].column, 39);
+  assert.match(r.errors[1].message, /field "chosen": expected a string, got a number/);
+  assert.match(r.errors[2].message, /field "rejected": missing/);
+});
+
+test('BOM, CRLF, blank lines and invalid UTF-8', async () => {
+  const r = await scanFile(fixture('bom-crlf.jsonl'));
+  assert.equal(r.records, 3);
+  assert.deepEqual(Array.from(r.index.line), [1, 2, 4]);
+  const bytes = readFileSync(fixture('bom-crlf.jsonl'));
+  assert.deepEqual(Array.from(r.index.offset), [3, bytes.indexOf('{"prompt": "crlf"'), bytes.indexOf('{"prompt": "bad')]);
+  assert.deepEqual(r.checks.encoding, [2, 4]);
+  const rec = readRecord(fixture('bom-crlf.jsonl'), r.index, 0, r.format);
+  assert.equal(rec.record?.prompt, 'bom');
+});
+
+test('truncated JSON array: the complete element is read, the cut one reported', async () => {
+  const r = await scanFile(fixture('truncated-array.json'));
+  assert.equal(r.records, 1);
+  assert.deepEqual(r.errors.map((e) => e.line), [3]);
+});
+
+test('empty and blank-only files are input errors', async () => {
+  await assert.rejects(scanFile(fixture('empty.jsonl')), (e: unknown) => e instanceof InputError && /empty/.test(e.message));
+  await assert.rejects(scanFile(fixture('blank.jsonl')), (e: unknown) => e instanceof InputError && /no records/.test(e.message));
+  await assert.rejects(scanFile(fixture('does-not-exist.jsonl')), InputError);
+});
+
+test('a 20 MB line is one record', async () => {
+  const long = 'w '.repeat(10 * 1024 * 1024);
+  const p = tempFile('long.jsonl', `{"prompt":"p","chosen":"${long}","rejected":"short"}\n{"prompt":"q","chosen":"a","rejected":"b c d e f"}\n`);
+  const r = await scanFile(p);
+  assert.equal(r.records, 2);
+  assert.equal(r.lengths.chosen.chars.max, long.length);
+  assert.deepEqual(r.checks.truncationRisk, [1]);
+});
+
+test('parallel scan (3 workers) gives the same result as one thread, across range boundaries', async () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 97 === 5) lines.push('{"broken": ');
+    else if (i % 50 === 7) lines.push('');
+    else lines.push(JSON.stringify({ prompt: `question ${i % 400}`, chosen: `answer ${i % 400} is good`, rejected: i % 13 === 0 ? `answer ${i % 400} is good` : `bad ${i % 400}` }));
+  }
+  const p = tempFile('par.jsonl', lines.join('\n') + '\n');
+  const one = await scanFile(p, { workers: 1 });
+  const par = await scanFile(p, { workers: 3, parallelThreshold: 0, workerScript });
+  assert.equal(par.records, one.records);
+  assert.deepEqual(par.checks, one.checks);
+  assert.deepEqual(par.errors, one.errors);
+  assert.deepEqual(Array.from(par.index.line), Array.from(one.index.line));
+  assert.deepEqual(Array.from(par.index.offset), Array.from(one.index.offset));
+  assert.ok(one.checks.duplicate.length > 0 && one.checks.identical.length > 0);
+});
+
+test('random access: recordAtLine and readRecord', async () => {
+  const r = await scanFile(fixture('sharegpt.json'));
+  assert.equal(recordAtLine(r.index, 1), -1);
+  assert.equal(recordAtLine(r.index, 8), 1);
+  const rec = readRecord(fixture('sharegpt.json'), r.index, 1, r.format);
+  assert.equal(rec.record?.candidates[0].text, 'Rome.');
+});
+
+test('--format override is strict: records that do not fit are errors', async () => {
+  const p = tempFile('o.jsonl', '{"prompt":"p","chosen":"c","rejected":"r"}\n');
+  const r = await scanFile(p, { format: 'kto' });
+  assert.equal(r.formatSource, 'override');
+  assert.equal(r.records, 0);
+  assert.match(r.errors[0].message, /field "label": missing/);
+  writeFileSync(p, '{"prompt":"p","completion":"c","label":true}\n{"prompt":"p","chosen":"c","rejected":"r"}\n');
+  const mixed = await scanFile(p);
+  assert.deepEqual(mixed.formats, { kto: 1, 'trl-standard': 1 });
+});
