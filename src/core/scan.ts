@@ -29,8 +29,7 @@ import {
   withFile,
 } from './jsonl/reader.js';
 import { detectRecordFormat, FieldError, normalize } from './formats/normalize.js';
-import { type CheckOptions, DEFAULT_CHECK_OPTIONS, S, STRIDE, summarizeRecord, type TokenCounter } from './checks/record.js';
-import { combineHashes } from './checks/text.js';
+import { type CheckOptions, DEFAULT_CHECK_OPTIONS, F, F_STRIDE, I, I_STRIDE, type SummaryChunk, summarizeRecord, type TokenCounter } from './checks/record.js';
 
 export class InputError extends Error {}
 
@@ -47,8 +46,12 @@ export interface RangeTask {
   maxErrors: number;
 }
 
+/** Records per summary chunk: chunks avoid re-copying one growing array (memory stays flat at any size). */
+export const CHUNK_RECORDS = 8192;
+
 export interface ScanPart {
-  rows: Float64Array;
+  /** Packed summaries, CHUNK_RECORDS per chunk (the last one may be shorter). */
+  rows: SummaryChunk[];
   count: number;
   extra: Float64Array;
   errors: RecordError[];
@@ -90,8 +93,10 @@ export async function loadTokenCounter(dir: string): Promise<TokenCounter> {
 
 /** Scans one byte range: the work a worker does. */
 export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): ScanPart {
-  let cap = 1024;
-  let rows = new Float64Array(cap * STRIDE);
+  const rows: SummaryChunk[] = [];
+  const newChunk = (): SummaryChunk => ({ f: new Float64Array(CHUNK_RECORDS * F_STRIDE), i: new Int32Array(CHUNK_RECORDS * I_STRIDE) });
+  let chunk = newChunk();
+  let inChunk = 0;
   let count = 0;
   const extraList: number[] = [];
   const errors: RecordError[] = [];
@@ -101,13 +106,6 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
   const addError = (e: RecordError): void => {
     errorCount++;
     if (errors.length < task.maxErrors) errors.push(e);
-  };
-  const ensure = (n: number): void => {
-    if (count + n <= cap) return;
-    while (count + n > cap) cap *= 2;
-    const r = new Float64Array(cap * STRIDE);
-    r.set(rows);
-    rows = r;
   };
   let lastReport = 0;
   const handle = (item: RawItem): void => {
@@ -156,10 +154,15 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       });
       return;
     }
-    ensure(recs.length);
     for (const r of recs) {
-      summarizeRecord(r, item.bytes.length, task.opts, tok, rows, count, extraList);
-      if (invalidUtf8) rows[count * STRIDE + S.flags] = rows[count * STRIDE + S.flags] | CHECK_BITS.encoding;
+      if (inChunk === CHUNK_RECORDS) {
+        rows.push(chunk);
+        chunk = newChunk();
+        inChunk = 0;
+      }
+      summarizeRecord(r, item.bytes.length, task.opts, tok, chunk, inChunk, extraList);
+      if (invalidUtf8) chunk.i[inChunk * I_STRIDE + I.flags] |= CHECK_BITS.encoding;
+      inChunk++;
       count++;
     }
     if (recs.length === 0 && fmt === 'ranked') {
@@ -190,7 +193,8 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       handle({ line: 1, offset: task.bomLength, bytes });
     }
   });
-  return { rows: rows.slice(0, count * STRIDE), count, extra: Float64Array.from(extraList), errors, errorCount, lineCount, lastLineHasNewline };
+  if (inChunk > 0) rows.push({ f: chunk.f.slice(0, inChunk * F_STRIDE), i: chunk.i.slice(0, inChunk * I_STRIDE) });
+  return { rows, count, extra: Float64Array.from(extraList), errors, errorCount, lineCount, lastLineHasNewline };
 }
 
 function describeUnknown(v: unknown): string {
@@ -285,11 +289,56 @@ export interface ScanResult {
 
 /** Where every record is, for random access and per-record flags. */
 export interface RecordIndex {
-  line: Float64Array;
+  line: Uint32Array;
   offset: Float64Array;
-  length: Float64Array;
-  sub: Float64Array;
+  length: Uint32Array;
+  sub: Uint32Array;
   flags: Uint32Array;
+}
+
+/** Open-addressing map from 53-bit hashes (≥ 0) to record indices: compact and fast for millions of keys. */
+class HashIndex {
+  private keys: Float64Array;
+  private vals: Int32Array;
+  private mask: number;
+  private size = 0;
+  constructor(expected: number) {
+    let cap = 1024;
+    while (cap < expected * 2) cap *= 2;
+    this.keys = new Float64Array(cap).fill(-1);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+  private slot(h: number): number {
+    let i = (h ^ (h / 0x100000000)) & this.mask;
+    while (this.keys[i] !== -1 && this.keys[i] !== h) i = (i + 1) & this.mask;
+    return i;
+  }
+  get(h: number): number {
+    const i = this.slot(h);
+    return this.keys[i] === h ? this.vals[i] : -1;
+  }
+  /** Sets h → v unless h is present; returns the existing value or -1. */
+  putIfAbsent(h: number, v: number): number {
+    const i = this.slot(h);
+    if (this.keys[i] === h) return this.vals[i];
+    this.keys[i] = h;
+    this.vals[i] = v;
+    if (++this.size * 2 > this.keys.length) this.grow();
+    return -1;
+  }
+  private grow(): void {
+    const oldK = this.keys;
+    const oldV = this.vals;
+    this.keys = new Float64Array(oldK.length * 2).fill(-1);
+    this.vals = new Int32Array(oldK.length * 2);
+    this.mask = this.keys.length - 1;
+    for (let i = 0; i < oldK.length; i++) if (oldK[i] !== -1) {
+      const j = this.slot(oldK[i]);
+      this.keys[j] = oldK[i];
+      this.vals[j] = oldV[i];
+    }
+  }
 }
 
 export interface ScanOptions {
@@ -401,9 +450,9 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   return res;
 }
 
-function stats(values: Float64Array | number[], n: number): LengthStats {
+function stats(values: Uint32Array, n: number): LengthStats {
   if (n === 0) return { count: 0, mean: 0, min: 0, p50: 0, p95: 0, max: 0 };
-  const a = Float64Array.from(values.slice(0, n) as ArrayLike<number>).sort();
+  const a = values.subarray(0, n).sort();
   let sum = 0;
   for (let i = 0; i < n; i++) sum += a[i];
   const q = (p: number): number => a[Math.min(n - 1, Math.floor(p * (n - 1) + 0.5))];
@@ -411,11 +460,11 @@ function stats(values: Float64Array | number[], n: number): LengthStats {
 }
 
 class Grow {
-  a = new Float64Array(1024);
+  a = new Uint32Array(1024);
   n = 0;
   push(v: number): void {
     if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
+      const b = new Uint32Array(this.a.length * 2);
       b.set(this.a);
       this.a = b;
     }
@@ -435,10 +484,10 @@ function merge(
 ): ScanResult {
   const total = parts.reduce((s, p) => s + p.count, 0);
   const index: RecordIndex = {
-    line: new Float64Array(total),
+    line: new Uint32Array(total),
     offset: new Float64Array(total),
-    length: new Float64Array(total),
-    sub: new Float64Array(total),
+    length: new Uint32Array(total),
+    sub: new Uint32Array(total),
     flags: new Uint32Array(total),
   };
   const errors: RecordError[] = [];
@@ -453,8 +502,8 @@ function merge(
   let desirable = 0;
   let undesirable = 0;
   const formats: Partial<Record<FormatName, number>> = {};
-  const seen = new Map<number, number>(); // recordHash → record index
-  const pairKeys = new Map<number, number>(); // hash(prompt, chosen, rejected) → record index
+  const seen = new HashIndex(total); // recordHash → record index
+  const pairKeys = new HashIndex(total); // hash(prompt, chosen, rejected) → record index
   const related: Record<number, number> = {};
   let lineBase = 0;
   let k = 0;
@@ -463,65 +512,66 @@ function merge(
     errorCount += part.errorCount;
     let xi = 0;
     for (let i = 0; i < part.count; i++, k++) {
-      const o = i * STRIDE;
-      const r = part.rows;
-      const line = r[o + S.line] + lineBase;
+      const ch = part.rows[Math.floor(i / CHUNK_RECORDS)];
+      const f = ch.f;
+      const r = ch.i;
+      const fo = (i % CHUNK_RECORDS) * F_STRIDE;
+      const o = (i % CHUNK_RECORDS) * I_STRIDE;
+      const line = r[o + I.line] + lineBase;
       index.line[k] = line;
-      index.offset[k] = r[o + S.offset];
-      index.length[k] = r[o + S.length];
-      index.sub[k] = r[o + S.sub];
-      let flags = r[o + S.flags];
-      const fmt = FORMAT_NAMES[r[o + S.format]];
+      index.offset[k] = f[fo + F.offset];
+      index.length[k] = r[o + I.length];
+      index.sub[k] = r[o + I.sub];
+      let flags = r[o + I.flags];
+      const fmt = FORMAT_NAMES[r[o + I.format]];
       formats[fmt] = (formats[fmt] ?? 0) + 1;
-      const first = seen.get(r[o + S.recordHash]);
-      if (first !== undefined) {
+      const first = seen.putIfAbsent(f[fo + F.recordHash], k);
+      if (first >= 0) {
         flags |= CHECK_BITS.duplicate;
         related[line] = index.line[first];
-      } else seen.set(r[o + S.recordHash], k);
-      const kind = r[o + S.kind];
-      lens.pc.push(r[o + S.promptChars]);
-      lens.pt.push(r[o + S.promptTokens]);
+      }
+      const kind = r[o + I.kind];
+      lens.pc.push(r[o + I.promptChars]);
+      lens.pt.push(r[o + I.promptTokens]);
       if (kind === 0) {
-        const ch = r[o + S.chosenHash];
-        const rh = r[o + S.rejectedHash];
-        const ph = r[o + S.promptHash];
-        if (ch !== rh) {
-          const swapped = pairKeys.get(combineHashes([ph, rh, ch]));
-          if (swapped !== undefined) {
+        if (f[fo + F.swappedKey] >= 0) {
+          const swapped = pairKeys.get(f[fo + F.swappedKey]);
+          if (swapped >= 0) {
             flags |= CHECK_BITS.contradiction;
             index.flags[swapped] |= CHECK_BITS.contradiction;
             if (related[line] === undefined) related[line] = index.line[swapped];
           }
-          if (!pairKeys.has(combineHashes([ph, ch, rh]))) pairKeys.set(combineHashes([ph, ch, rh]), k);
+          pairKeys.putIfAbsent(f[fo + F.pairKey], k);
         }
-        lens.cc.push(r[o + S.c1Chars]);
-        lens.ct.push(r[o + S.c1Tokens]);
-        lens.rc.push(r[o + S.c2Chars]);
-        lens.rt.push(r[o + S.c2Tokens]);
+        lens.cc.push(r[o + I.c1Chars]);
+        lens.ct.push(r[o + I.c1Tokens]);
+        lens.rc.push(r[o + I.c2Chars]);
+        lens.rt.push(r[o + I.c2Tokens]);
         pairs++;
-        if (r[o + S.c1Tokens] > r[o + S.c2Tokens]) longer++;
-        if (r[o + S.c1Chars] > r[o + S.c2Chars]) longerChars++;
+        if (r[o + I.c1Tokens] > r[o + I.c2Tokens]) longer++;
+        if (r[o + I.c1Chars] > r[o + I.c2Chars]) longerChars++;
       } else if (kind === 1) {
-        lens.kc.push(r[o + S.c1Chars]);
-        lens.kt.push(r[o + S.c1Tokens]);
-        if (r[o + S.label] === 1) desirable++;
-        else if (r[o + S.label] === 0) undesirable++;
+        lens.kc.push(r[o + I.c1Chars]);
+        lens.kt.push(r[o + I.c1Tokens]);
+        if (r[o + I.label] === 1) desirable++;
+        else if (r[o + I.label] === 0) undesirable++;
       } else {
-        if (r[o + S.c1Chars] >= 0) {
-          lens.xc.push(r[o + S.c1Chars]);
-          lens.xt.push(r[o + S.c1Tokens]);
+        if (r[o + I.c1Chars] >= 0) {
+          lens.xc.push(r[o + I.c1Chars]);
+          lens.xt.push(r[o + I.c1Tokens]);
         }
-        if (r[o + S.c2Chars] >= 0) {
-          lens.xc.push(r[o + S.c2Chars]);
-          lens.xt.push(r[o + S.c2Tokens]);
+        if (r[o + I.c2Chars] >= 0) {
+          lens.xc.push(r[o + I.c2Chars]);
+          lens.xt.push(r[o + I.c2Tokens]);
         }
-        for (let j = 0; j < r[o + S.extra]; j++) {
+        for (let j = 0; j < r[o + I.extra]; j++) {
           lens.xc.push(part.extra[xi++]);
           lens.xt.push(part.extra[xi++]);
         }
       }
       index.flags[k] |= flags;
     }
+    part.rows = []; // free as we go
     lineBase += part.lineCount;
   }
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;

@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   try {
     const tok = task.tokenizerDir ? await loadTokenCounter(task.tokenizerDir) : null;
     const part = scanRange(task, tok, (bytes) => parentPort?.postMessage({ type: 'progress', bytes }));
-    parentPort?.postMessage({ type: 'done', part }, [part.rows.buffer as ArrayBuffer, part.extra.buffer as ArrayBuffer]);
+    parentPort?.postMessage({ type: 'done', part }, [...part.rows.flatMap((r) => [r.f.buffer as ArrayBuffer, r.i.buffer as ArrayBuffer]), part.extra.buffer as ArrayBuffer]);
   } catch (e) {
     parentPort?.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e), input: e instanceof InputError });
   }

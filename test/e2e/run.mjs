@@ -108,6 +108,20 @@ try {
     await shot('inspector');
   });
 
+  await step('moving the cursor in the text editor selects that record in the inspector', async () => {
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().click({ position: { x: 200, y: 5 } });
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(':10');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    const frame = webviewFrame(page);
+    await retry(async () => /^Line 10 /.test(await frame.locator('.rec-title').innerText()), { what: 'the inspector to show line 10' });
+    const expected = cut(JSON.parse(lines[9]).chosen);
+    assert.equal(await frame.locator('.cand.chosen pre.text').evaluate((e) => e.textContent), expected);
+  });
+
   await step('inspector filters by check (promptMismatch) and shows both prompts', async () => {
     const frame = webviewFrame(page);
     await frame.locator('#filter').click();
@@ -123,6 +137,20 @@ try {
     const t = await frame.locator('.rec-title').innerText();
     assert.match(t, /Line 1255/);
     await shot('inspector-filter');
+  });
+  await step('Datasets view in the PrefLens sidebar lists the file with its summary', async () => {
+    await runCommand(page, 'View: Show PrefLens');
+    const row = await retry(
+      async () => {
+        const rows = await page.locator('.pane-body .monaco-list-row').allInnerTexts();
+        return rows.find((t) => /dev\.jsonl/.test(t) && /1,800 records/.test(t));
+      },
+      { what: 'the dataset in the Datasets view' },
+    );
+    assert.match(row, /problems/);
+    const checks = await page.locator('.pane-body .monaco-list-row').allInnerTexts();
+    assert.ok(checks.some((t) => /promptMismatch/.test(t) && /2 lines/.test(t)), checks.join(' | '));
+    await shot('datasets-view');
   });
 } finally {
   console.log(`e2e: screenshots in ${vs.shots}`);

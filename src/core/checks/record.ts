@@ -28,29 +28,34 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
 
 export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group'] as const;
 
-/** Fields of one record in a packed summary row. */
-export const S = {
+/**
+ * A record's summary is packed in two arrays (struct of arrays, CHUNK records each): 53-bit hashes and byte
+ * offsets in a Float64Array (F.* fields), small integers in an Int32Array (I.* fields). 88 bytes a record.
+ */
+export const F = { offset: 0, recordHash: 1, pairKey: 2, swappedKey: 3 } as const;
+export const F_STRIDE = 4;
+export const I = {
   line: 0,
-  offset: 1,
-  length: 2,
-  sub: 3,
-  flags: 4,
-  kind: 5,
-  format: 6,
-  promptHash: 7,
-  recordHash: 8,
-  chosenHash: 9,
-  rejectedHash: 10,
-  promptChars: 11,
-  promptTokens: 12,
-  c1Chars: 13,
-  c1Tokens: 14,
-  c2Chars: 15,
-  c2Tokens: 16,
-  extra: 17,
-  label: 18,
+  length: 1,
+  sub: 2,
+  flags: 3,
+  kind: 4,
+  format: 5,
+  promptChars: 6,
+  promptTokens: 7,
+  c1Chars: 8,
+  c1Tokens: 9,
+  c2Chars: 10,
+  c2Tokens: 11,
+  extra: 12,
+  label: 13,
 } as const;
-export const STRIDE = 19;
+export const I_STRIDE = 14;
+
+export interface SummaryChunk {
+  f: Float64Array;
+  i: Int32Array;
+}
 
 export interface RecordSummaryExtra {
   /** chars and tokens of candidates beyond the first two (ranked lists, groups), flattened. */
@@ -63,7 +68,7 @@ export function summarizeRecord(
   byteLength: number,
   opts: CheckOptions,
   tok: TokenCounter | null,
-  row: Float64Array,
+  row: SummaryChunk,
   at: number,
   extraOut: number[],
 ): void {
@@ -121,25 +126,28 @@ export function summarizeRecord(
     if (totals.length > 0 && totals.every((t) => t === totals[0])) flags |= CHECK_BITS.zeroVarianceGroup;
   }
   const candHashes = infos.map((t) => t.hash);
-  const o = at * STRIDE;
-  row[o + S.line] = rec.line;
-  row[o + S.offset] = rec.offset;
-  row[o + S.length] = byteLength;
-  row[o + S.sub] = rec.sub ?? 0;
-  row[o + S.flags] = flags;
-  row[o + S.kind] = KIND_CODES.indexOf(rec.kind);
-  row[o + S.format] = (FORMAT_NAMES as readonly FormatName[]).indexOf(rec.format);
-  row[o + S.promptHash] = p.hash;
-  row[o + S.recordHash] = combineHashes([p.hash, ...candHashes, rec.label === undefined ? 2 : rec.label ? 1 : 0]);
-  row[o + S.chosenHash] = rec.kind === 'pair' ? candHashes[0] : -1;
-  row[o + S.rejectedHash] = rec.kind === 'pair' ? candHashes[1] : -1;
-  row[o + S.promptChars] = p.chars;
-  row[o + S.promptTokens] = promptTokens;
-  row[o + S.c1Chars] = infos[0]?.chars ?? -1;
-  row[o + S.c1Tokens] = candTokens[0] ?? -1;
-  row[o + S.c2Chars] = infos[1]?.chars ?? -1;
-  row[o + S.c2Tokens] = candTokens[1] ?? -1;
-  row[o + S.extra] = Math.max(0, rec.candidates.length - 2);
-  row[o + S.label] = rec.label === undefined ? -1 : rec.label ? 1 : 0;
+  const f = at * F_STRIDE;
+  const n = at * I_STRIDE;
+  const pair = rec.kind === 'pair' && candHashes.length === 2;
+  row.f[f + F.offset] = rec.offset;
+  row.f[f + F.recordHash] = combineHashes([p.hash, ...candHashes, rec.label === undefined ? 2 : rec.label ? 1 : 0]);
+  // Contradictions need distinct responses: chosen ≈ rejected (after normalising) has no swapped twin.
+  row.f[f + F.pairKey] = pair ? combineHashes([p.hash, candHashes[0], candHashes[1]]) : -1;
+  row.f[f + F.swappedKey] = pair && candHashes[0] !== candHashes[1] ? combineHashes([p.hash, candHashes[1], candHashes[0]]) : -1;
+  const r = row.i;
+  r[n + I.line] = rec.line;
+  r[n + I.length] = byteLength;
+  r[n + I.sub] = rec.sub ?? 0;
+  r[n + I.flags] = flags;
+  r[n + I.kind] = KIND_CODES.indexOf(rec.kind);
+  r[n + I.format] = (FORMAT_NAMES as readonly FormatName[]).indexOf(rec.format);
+  r[n + I.promptChars] = p.chars;
+  r[n + I.promptTokens] = promptTokens;
+  r[n + I.c1Chars] = infos[0]?.chars ?? -1;
+  r[n + I.c1Tokens] = candTokens[0] ?? -1;
+  r[n + I.c2Chars] = infos[1]?.chars ?? -1;
+  r[n + I.c2Tokens] = candTokens[1] ?? -1;
+  r[n + I.extra] = Math.max(0, rec.candidates.length - 2);
+  r[n + I.label] = rec.label === undefined ? -1 : rec.label ? 1 : 0;
   for (let i = 2; i < rec.candidates.length; i++) extraOut.push(infos[i].chars, candTokens[i]);
 }

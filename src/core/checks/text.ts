@@ -1,5 +1,5 @@
 /** One pass over a text: lengths, a normalised hash (duplicates) and encoding problems. */
-import { charClass } from '../tokenize/words.js';
+import { ASCII, charClass } from '../tokenize/words.js';
 
 export interface TextInfo {
   chars: number;
@@ -11,11 +11,15 @@ export interface TextInfo {
   encoding: boolean;
 }
 
+// Word counting without branches: INC[inWord * 4 + class] is the token increment, class 1 (word) sets inWord.
+const INC = new Uint8Array([0, 1, 1, 1, 0, 0, 1, 1]);
+
 export function analyzeText(s: string): TextInfo {
+  // Two 32-bit hashes: FNV-1a and a polynomial hash (cheap, independent enough for duplicate detection).
   let h1 = 0x811c9dc5 | 0;
   let h2 = 0x01234567 | 0;
   let words = 0;
-  let inWord = false;
+  let inWord = 0;
   let pendingSpace = false;
   let any = false;
   let encoding = false;
@@ -24,47 +28,42 @@ export function analyzeText(s: string): TextInfo {
     let c = s.charCodeAt(i);
     let k: number;
     if (c < 128) {
+      k = ASCII[c];
       if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) encoding = true;
       else if (c === 0x7f) encoding = true;
-      k = charClass(c);
     } else {
-      if (c === 0xfffd || (c >= 0x80 && c <= 0x9f)) encoding = true;
-      else if (c >= 0xd800 && c <= 0xdbff) {
-        const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-        if (!(d >= 0xdc00 && d <= 0xdfff)) encoding = true;
-      } else if (c >= 0xdc00 && c <= 0xdfff) {
-        const b = i > 0 ? s.charCodeAt(i - 1) : 0;
-        if (!(b >= 0xd800 && b <= 0xdbff)) encoding = true;
+      if (c === 0xfffd || c <= 0x9f) encoding = true;
+      else if (c >= 0xd800 && c <= 0xdfff) {
+        if (c <= 0xdbff) {
+          const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+          if (!(d >= 0xdc00 && d <= 0xdfff)) encoding = true;
+        } else {
+          const b = i > 0 ? s.charCodeAt(i - 1) : 0;
+          if (!(b >= 0xd800 && b <= 0xdbff)) encoding = true;
+        }
       }
       k = charClass(c);
     }
+    words += INC[(inWord << 2) | k];
+    inWord = k === 1 ? 1 : 0;
     if (k === 0) {
-      inWord = false;
       pendingSpace = true;
       continue;
     }
-    if (k === 1) {
-      if (!inWord) {
-        words++;
-        inWord = true;
+    if (pendingSpace) {
+      if (any) {
+        h1 = Math.imul(h1 ^ 0x20, 0x01000193);
+        h2 = ((h2 << 5) - h2 + 0x20) | 0;
       }
-    } else {
-      inWord = false;
-      words++;
+      pendingSpace = false;
     }
-    if (pendingSpace && any) {
-      h1 = Math.imul(h1 ^ 0x20, 0x01000193);
-      h2 = Math.imul(h2 ^ 0x20, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
-    }
-    pendingSpace = false;
     any = true;
     if (c >= 0x41 && c <= 0x5a) c += 0x20;
     h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-    h2 ^= h2 >>> 15;
+    h2 = ((h2 << 5) - h2 + c) | 0;
   }
-  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + (h2 >>> 11), encoding };
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
+  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding };
 }
 
 /** Combines hashes into one 53-bit hash (order-sensitive). */

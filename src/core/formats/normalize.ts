@@ -164,7 +164,12 @@ function make(
   candidates: Candidate[],
   extra: Partial<PreferenceRecord> = {},
 ): PreferenceRecord {
-  return { ...base, format, kind, prompt, candidates, ...extra };
+  const r: PreferenceRecord = { index: base.index, line: base.line, offset: base.offset, format, kind, prompt, candidates };
+  if (extra.promptMessages !== undefined) r.promptMessages = extra.promptMessages;
+  if (extra.label !== undefined) r.label = extra.label;
+  if (extra.tie !== undefined) r.tie = extra.tie;
+  if (extra.rejectedPrompt !== undefined) r.rejectedPrompt = extra.rejectedPrompt;
+  return r;
 }
 
 function splitHH(t: string): [string, string] {

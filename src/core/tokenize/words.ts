@@ -12,7 +12,8 @@ const enum C {
   Single = 3,
 }
 
-const ASCII = new Uint8Array(128);
+/** Character classes of ASCII code units (0 space, 1 word, 2 punctuation). */
+export const ASCII = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) ASCII[c] = C.Space;
   else if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) ASCII[c] = C.Word;
