@@ -216,11 +216,16 @@ class Session implements vscode.Disposable {
         const s = diffSpans(rec.candidates[0].text, rec.candidates[1].text);
         diff = { chosen: s.a, rejected: s.b };
       }
+      let promptDiff;
+      if (rec.rejectedPrompt !== undefined && rec.prompt.length + rec.rejectedPrompt.length < 400_000) {
+        const s = diffSpans(rec.prompt, rec.rejectedPrompt);
+        promptDiff = { chosen: s.a, rejected: s.b };
+      }
       const rel = r.related[rec.line];
       this.post({
         type: 'record',
         index,
-        view: { record: rec, flags, flagText: flags.map((f) => CHECK_DESCRIPTIONS[f]), diff, ...(rel ? { related: rel } : {}) },
+        view: { record: rec, flags, flagText: flags.map((f) => CHECK_DESCRIPTIONS[f]), diff, promptDiff, ...(rel ? { related: rel } : {}) },
         position,
       });
     }

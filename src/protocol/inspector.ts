@@ -26,6 +26,8 @@ export interface RecordView {
   flagText: string[];
   /** For pairs: the spans where chosen and rejected differ (offsets into each candidate's text). */
   diff?: { chosen: Span[]; rejected: Span[] };
+  /** When chosen and rejected carry different prompts: where the two prompts differ. */
+  promptDiff?: { chosen: Span[]; rejected: Span[] };
   related?: number;
 }
 

@@ -308,12 +308,16 @@ function renderRecord(view: RecordView | null, error?: string): void {
   }
   const prompt = el('section', 'prompt');
   prompt.append(el('h3', '', 'Prompt'));
-  if (r.promptMessages && r.promptMessages.length) prompt.append(messagesBlock(r.promptMessages));
-  else prompt.append(el('pre', 'text', r.prompt));
   if (r.rejectedPrompt !== undefined) {
-    prompt.append(el('h3', 'warn', 'Prompt of the rejected response (differs)'));
-    prompt.append(el('pre', 'text', r.rejectedPrompt));
-  }
+    // Prompt mismatch: show both prompts with the differing spans marked.
+    const a = el('pre', 'text');
+    a.append(withSpans(r.prompt, view.promptDiff?.chosen, 'diff-c'));
+    prompt.append(a, el('h3', 'warn', 'Prompt of the rejected response (differs)'));
+    const b = el('pre', 'text');
+    b.append(withSpans(r.rejectedPrompt, view.promptDiff?.rejected, 'diff-r'));
+    prompt.append(b);
+  } else if (r.promptMessages && r.promptMessages.length) prompt.append(messagesBlock(r.promptMessages));
+  else prompt.append(el('pre', 'text', r.prompt));
   detail.append(prompt);
   const grid = el('section', r.kind === 'pair' ? 'cands pair' : 'cands stack');
   r.candidates.forEach((c, i) => {
