@@ -15,7 +15,7 @@ if (!existsSync(devFile)) {
 }
 const runDir = join(repo, 'test', 'e2e', '.run');
 const vsix = join(repo, 'dist', 'preflens.vsix');
-execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repo, stdio: 'pipe' });
+execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix], { cwd: repo, stdio: 'pipe' });
 
 // Expected text comes from the file itself (HH: the response is the text after the last "\n\nAssistant:").
 const lines = readFileSync(devFile, 'utf8').split('\n');
