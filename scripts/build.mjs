@@ -20,9 +20,9 @@ function walk(dir, out = []) {
 rmSync('out', { recursive: true, force: true });
 mkdirSync('dist/webview', { recursive: true });
 
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, minify: prod, logLevel: 'warning' };
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, minify: prod, logLevel: 'warning', external: ['onnxruntime-node'] };
 const builds = [
-  { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/core/scanWorker.ts'], outfile: 'dist/scanWorker.js' },
   { ...node, entryPoints: ['src/host/hostWorker.ts'], outfile: 'dist/hostWorker.js' },

@@ -7,6 +7,11 @@ import { InputError, scanFile, type ScanResult } from '../core/scan.js';
 import { CHECK_DESCRIPTIONS, CHECK_NAMES, FORMAT_NAMES, isFormatName } from '../core/types.js';
 import { TokenizerLoadError } from '../core/tokenize/hf.js';
 import { describeFormat } from '../core/formats/normalize.js';
+import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ModelError, ScoringModel, type ProviderChoice } from '../core/engine/model.js';
+import { scoreFile } from '../core/engine/score.js';
+import { CancelledError } from '../core/engine/scorer.js';
 
 const USAGE = `usage: preflens <command> [options]
 
@@ -17,6 +22,13 @@ commands:
         --max-completion-length N  truncation check: response tokens (default: unset)
         --max-length N             truncation check: prompt + response tokens (default 1024)
         --workers N                worker threads (default: all cores)
+
+  score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--max-prompt-length N]
+        [--max-completion-length N] [--shard I/N] [--out FILE.jsonl]
+        per-token log-probabilities, implicit rewards, margins and flags, one JSON object per record
+        (--ref omitted: reference-free numbers only). More: --format NAME, --device auto|cuda|cpu,
+        --threads N, --cache-dir DIR, --no-cache. Summary (records, tokens, seconds, tokens/s, device)
+        on stderr.
 
 formats: ${FORMAT_NAMES.join(', ')}
 exit codes: 0 ok, 1 bad input, 2 usage`;
@@ -117,12 +129,125 @@ async function stats(argv: string[]): Promise<number> {
   return 0;
 }
 
+function range(v: string | undefined, name: string): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+  if (!m) throw new UsageError(`--${name} expects A-B (1-based, inclusive), got "${v}"`);
+  const a = Number(m[1]);
+  const b = m[2] === undefined ? a : Number(m[2]);
+  if (a < 1 || b < a) throw new UsageError(`--${name}: bad range "${v}"`);
+  return [a, b];
+}
+
+async function score(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      policy: { type: 'string' },
+      ref: { type: 'string' },
+      beta: { type: 'string' },
+      lines: { type: 'string' },
+      'max-prompt-length': { type: 'string' },
+      'max-completion-length': { type: 'string' },
+      shard: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      device: { type: 'string' },
+      threads: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      'no-cache': { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('score takes exactly one FILE');
+  if (!values.policy) throw new UsageError('score needs --policy DIR');
+  if (values.format !== undefined && !isFormatName(values.format)) throw new UsageError(`unknown format "${values.format}"`);
+  const beta = values.beta === undefined ? 0.1 : Number(values.beta);
+  if (!Number.isFinite(beta) || beta <= 0) throw new UsageError(`--beta expects a positive number, got "${values.beta}"`);
+  let shard: [number, number] | undefined;
+  if (values.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard expects I/N with 0 ≤ I < N, got "${values.shard}"`);
+    shard = [Number(m[1]), Number(m[2])];
+  }
+  const device = (values.device ?? 'auto') as ProviderChoice;
+  if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device is auto, cuda or cpu`);
+  const file = positionals[0];
+  if (!existsSync(file)) throw new InputError(`${file}: no such file`);
+  if (values.out !== undefined && existsSync(values.out) && realpathSync(values.out) === realpathSync(file))
+    throw new InputError(`--out ${values.out} is the input file: PrefLens never writes to a dataset`);
+  const threads = intOpt(values.threads, 'threads');
+  const policy = await ScoringModel.load(values.policy, { provider: device, threads, cacheDir: values['cache-dir'] });
+  const ref = values.ref ? await ScoringModel.load(values.ref, { provider: device, threads, cacheDir: values['cache-dir'] }) : null;
+  process.stderr.write(`preflens: policy ${policy.dir} (${policy.config.architecture}, ${policy.parameters.toLocaleString('en-US')} parameters) on ${policy.deviceNote}\n`);
+  if (ref) process.stderr.write(`preflens: reference ${ref.dir} on ${ref.deviceNote}\n`);
+  else process.stderr.write('preflens: no --ref: reference-free mode (logps, mean logps, mean-logp margin only)\n');
+  const tmp = values.out ? `${resolve(values.out)}.${process.pid}.tmp` : null;
+  const sink = tmp ? createWriteStream(tmp) : process.stdout;
+  const ac = new AbortController();
+  const onSig = (): void => ac.abort();
+  process.once('SIGINT', onSig);
+  const t0 = performance.now();
+  let records = 0;
+  let tokens = 0;
+  let lastShown = 0;
+  try {
+    for await (const r of scoreFile(file, policy, ref, {
+      beta,
+      maxPromptLength: intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null,
+      maxCompletionLength: intOpt(values['max-completion-length'], 'max-completion-length') ?? null,
+      lines: range(values.lines, 'lines'),
+      shard,
+      format: values.format as (typeof FORMAT_NAMES)[number] | undefined,
+      cacheDir: values['cache-dir'],
+      noCache: values['no-cache'],
+      signal: ac.signal,
+      onProgress: (p) => {
+        tokens = p.tokens;
+        const now = performance.now();
+        if (process.stderr.isTTY && now - lastShown > 1000) {
+          lastShown = now;
+          const rate = p.records / Math.max(p.seconds, 1e-9);
+          process.stderr.write(`\rscored ${p.records}/${p.total} records · ${(p.tokens / Math.max(p.seconds, 1e-9)).toFixed(0)} tok/s · ETA ${((p.total - p.records) / Math.max(rate, 1e-9)).toFixed(0)} s   `);
+        }
+      },
+    })) {
+      records++;
+      if (!sink.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => sink.once('drain', () => res()));
+    }
+  } catch (e) {
+    if (tmp) {
+      sink.end();
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* nothing written */
+      }
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+  if (tmp && values.out) {
+    await new Promise<void>((res) => (sink as NodeJS.WritableStream).end(res));
+    renameSync(tmp, values.out);
+  }
+  const s = (performance.now() - t0) / 1000;
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  process.stderr.write(
+    `preflens: ${records} records, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
+  );
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'stats':
         return await stats(rest);
+      case 'score':
+        return await score(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -137,7 +262,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`preflens: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof TokenizerLoadError) {
+    if (e instanceof CancelledError) {
+      process.stderr.write('preflens: cancelled\n');
+      return 130;
+    }
+    if (e instanceof InputError || e instanceof TokenizerLoadError || e instanceof ModelError) {
       process.stderr.write(`preflens: ${e.message}\n`);
       return 1;
     }
