@@ -1,0 +1,197 @@
+/** The engine on the project's own tiny GPT-2 model, checked against a float64 pure-TypeScript forward pass. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { ScoringModel, ModelError } from '../../src/core/engine/model.js';
+import { scoreFile, scoreRecords, type ScoredRecord } from '../../src/core/engine/score.js';
+import { buildGpt2Onnx } from '../../src/core/engine/build.js';
+import { addScoringOutputs, STAT_OUTPUTS } from '../../src/core/engine/graph.js';
+import { decodeModel } from '../../src/core/engine/onnx.js';
+import { TINY, tinyWeights, forward, writeTinyModel } from '../tinyModel.js';
+import { fixture, repoRoot, tempFile } from '../helpers.js';
+
+const tiny = fixture('tiny-gpt2');
+const limits = { beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32 };
+const cacheDir = (): string => mkdtempSync(join(tmpdir(), 'preflens-cache-'));
+
+test('the committed tiny model is exactly what the builder makes', () => {
+  assert.deepEqual(readFileSync(join(tiny, 'model.onnx')), Buffer.from(buildGpt2Onnx(TINY, tinyWeights())));
+});
+
+test('per-token logp, entropy, rank and top-k mass match a float64 TypeScript forward pass', async () => {
+  const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
+  const out: ScoredRecord[] = [];
+  for await (const r of scoreFile(fixture('trl-standard.jsonl'), model, model, { ...limits, noCache: true })) out.push(r);
+  assert.equal(out.length, 6);
+  const w = tinyWeights();
+  let checked = 0;
+  let maxErr = 0;
+  for (const r of out) {
+    const lines = readFileSync(fixture('trl-standard.jsonl'), 'utf8').split('\n');
+    const rec = JSON.parse(lines[r.line - 1]) as { prompt: string; chosen: string; rejected: string };
+    const promptIds = [...Buffer.from(rec.prompt, 'utf8')].slice(-24);
+    for (const [text, resp] of [[rec.chosen, r.chosen], [rec.rejected, r.rejected]] as const) {
+      assert.ok(resp);
+      const ids = [...[...Buffer.from(text, 'utf8')], 256].slice(0, 32);
+      assert.deepEqual(resp.tokens.map((t) => t.id), ids, 'byte-level ids + EOS');
+      const { logprobs } = forward(TINY, w, [...promptIds, ...ids]);
+      resp.tokens.forEach((t, i) => {
+        const row = logprobs[promptIds.length - 1 + i];
+        const lp = row[ids[i]];
+        const p = Array.from(row, Math.exp);
+        const entropy = -p.reduce((s, q, j) => s + q * row[j], 0);
+        const rank = 1 + Array.from(row).filter((z) => z > lp).length;
+        const topk = [...p].sort((a, b) => b - a).slice(0, 10).reduce((s, q) => s + q, 0);
+        maxErr = Math.max(maxErr, Math.abs(t.logp - lp));
+        assert.ok(Math.abs(t.logp - lp) < 1e-4, `logp ${t.logp} vs ${lp}`);
+        assert.ok(Math.abs(t.entropy - entropy) < 1e-4, `entropy ${t.entropy} vs ${entropy}`);
+        assert.ok(Math.abs(t.topk_mass - topk) < 1e-4, `top-k mass ${t.topk_mass} vs ${topk}`);
+        if (Math.abs(row[ids[i]] - [...row].sort((a, b) => b - a)[rank - 1]) > 1e-5) assert.equal(t.rank, rank);
+        assert.equal(t.ref_logp, t.logp, 'same model as reference');
+        assert.equal(t.reward, 0);
+        checked++;
+      });
+      const sum = resp.tokens.reduce((s, t) => s + t.logp, 0);
+      assert.ok(Math.abs(resp.logp - sum) < 1e-9);
+    }
+    assert.equal(r.margin, 0);
+    assert.ok(Math.abs((r.dpo_loss ?? 0) - Math.log(2)) < 1e-12, 'margin 0 → loss log 2');
+  }
+  assert.ok(checked > 100);
+  console.log(`tiny model: ${checked} tokens, max |Δ logp| vs float64 forward ${maxErr.toExponential(2)}`);
+});
+
+test('token offsets: multi-byte characters split across byte tokens span the whole character', async () => {
+  const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
+  const text = ' a’b😀c';
+  const p = tempFile('mb.jsonl', JSON.stringify({ prompt: 'Q', chosen: text, rejected: ' x' }) + '\n');
+  const [r] = await collect(scoreFile(p, model, model, { ...limits, noCache: true }));
+  const toks = r.chosen?.tokens ?? [];
+  // bytes: ' ' a (’ = 3 bytes) b (😀 = 4 bytes) c + EOS
+  assert.equal(toks.length, 1 + 1 + 3 + 1 + 4 + 1 + 1);
+  assert.deepEqual(toks.slice(2, 5).map((t) => [t.start, t.end]), [[2, 3], [2, 3], [2, 3]]);
+  assert.deepEqual(toks.slice(6, 10).map((t) => [t.start, t.end]), [[4, 6], [4, 6], [4, 6], [4, 6]]);
+  assert.equal(text.slice(toks[6].start, toks[6].end), '😀');
+  assert.deepEqual([toks.at(-1)?.start, toks.at(-1)?.end, toks.at(-1)?.id], [text.length, text.length, 256]);
+});
+
+function assertClose(a: unknown, b: unknown, tol: number, path = '$'): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${path}: ${a} vs ${b}`);
+    return;
+  }
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) {
+    assert.equal(a, b, path);
+    return;
+  }
+  const ka = Object.keys(a);
+  assert.deepEqual(ka, Object.keys(b), path);
+  for (const k of ka) assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], tol, `${path}.${k}`);
+}
+
+async function collect<T>(g: AsyncGenerator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of g) out.push(x);
+  return out;
+}
+
+test('graph surgery adds the statistics outputs and drops the logits', () => {
+  const aug = decodeModel(addScoringOutputs(readFileSync(join(tiny, 'model.onnx')), 10));
+  const outs = (aug.graph?.output ?? []).map((o) => o.name);
+  assert.deepEqual(outs, [...STAT_OUTPUTS]);
+  assert.ok((aug.graph?.input ?? []).some((i) => i.name === 'pl_targets'));
+});
+
+test('clear errors: missing folder or file, foreign tokenizer, different tokenizers, too many positions', async () => {
+  await assert.rejects(ScoringModel.load(fixture('no-such-model'), { provider: 'cpu' }), (e: unknown) => e instanceof ModelError && /no such model folder/.test(e.message));
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-model-'));
+  cpSync(tiny, dir, { recursive: true });
+  const noOnnx = mkdtempSync(join(tmpdir(), 'preflens-model-'));
+  cpSync(join(tiny, 'config.json'), join(noOnnx, 'config.json'));
+  await assert.rejects(ScoringModel.load(noOnnx, { provider: 'cpu' }), /no model\.onnx/);
+  // A tokenizer with more tokens than the model's logits.
+  const big = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+  for (let i = 0; i < 300; i++) big.model.vocab[`extra${i}`] = 257 + i;
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(big));
+  await assert.rejects(ScoringModel.load(dir, { provider: 'cpu', cacheDir: cacheDir() }), (e: unknown) => e instanceof ModelError && /557 tokens but the model's logits are 257 wide/.test(e.message));
+  // Policy and reference with different tokenizers.
+  const other = mkdtempSync(join(tmpdir(), 'preflens-model-'));
+  cpSync(tiny, other, { recursive: true });
+  const cfg = JSON.parse(readFileSync(join(other, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  cfg.model_max_length = 63;
+  writeFileSync(join(other, 'tokenizer_config.json'), JSON.stringify(cfg));
+  const a = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
+  const b = await ScoringModel.load(other, { provider: 'cpu', cacheDir: cacheDir() });
+  await assert.rejects(scoreRecords([], a, b, { ...limits }), /different tokenizers/);
+  // Longer than n_positions without truncation: the record's line is named.
+  await assert.rejects(collect(scoreFile(fixture('hh.jsonl'), a, a, { beta: 0.1, maxPromptLength: null, maxCompletionLength: null, noCache: true })), /line 1: prompt \+ first = \d+ tokens, more than the 64 positions/);
+});
+
+test('a corrupted cache entry is detected and recomputed, never returned', async () => {
+  const dir = cacheDir();
+  const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: dir });
+  const first = await collect(scoreFile(fixture('trl-standard.jsonl'), model, null, { ...limits, cacheDir: dir }));
+  const entries: string[] = [];
+  const walk = (d: string): void => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.bin')) entries.push(p);
+    }
+  };
+  walk(join(dir, 'scores'));
+  // one entry per distinct sequence: lines 1 and 4 (swapped responses) share theirs
+  assert.ok(entries.length >= 8 && entries.length < 12, `${entries.length} entries`);
+  const buf = readFileSync(entries[0]);
+  buf[20] ^= 0xff;
+  writeFileSync(entries[0], buf);
+  writeFileSync(entries[1], buf.subarray(0, 10)); // torn write
+  let tokens = 0;
+  const again = await collect(scoreFile(fixture('trl-standard.jsonl'), model, null, { ...limits, cacheDir: dir, onProgress: (p) => (tokens = p.tokens) }));
+  // Recomputed sequences run in a different batch (other padding): float32 results may differ in the last bits.
+  assertClose(again, first, 1e-5);
+  assert.ok(tokens > 0 && tokens < 200, `only the two damaged sequences were recomputed (${tokens} tokens)`);
+});
+
+test('preflens score CLI: shards partition the records; usage and input errors', () => {
+  const cli = join(repoRoot, 'dist', 'cli.js');
+  const run = (...a: string[]): { code: number | null; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [cli, 'score', ...a], { encoding: 'utf8', env: { ...process.env, PREFLENS_CACHE_DIR: cacheDir() } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const base = [fixture('trl-standard.jsonl'), '--policy', tiny, '--ref', tiny, '--max-prompt-length', '24', '--max-completion-length', '32'];
+  const all = run(...base);
+  assert.equal(all.code, 0, all.err);
+  const lines = (s: string): number[] => s.trim().split('\n').map((l) => (JSON.parse(l) as { line: number }).line);
+  assert.deepEqual(lines(all.out), [1, 2, 3, 4, 5, 6]);
+  const s0 = lines(run(...base, '--shard', '0/2').out);
+  const s1 = lines(run(...base, '--shard', '1/2').out);
+  assert.deepEqual([...s0, ...s1].sort(), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(s0, [1, 3, 5]);
+  assert.deepEqual(lines(run(...base, '--lines', '2-3').out), [2, 3]);
+  assert.match(all.err, /6 records, \d+ tokens computed.*tokens\/s, device cpu/);
+  const keys = Object.keys(JSON.parse(all.out.split('\n')[0]) as object);
+  assert.deepEqual(keys, ['line', 'format', 'chosen', 'rejected', 'margin', 'dpo_loss', 'implicit_accuracy', 'ipo_loss', 'orpo_log_odds_ratio', 'mean_logp_margin', 'flags']);
+  const out = tempFile('o.jsonl', '');
+  assert.equal(run(...base, '--out', out).code, 0);
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 6);
+  assert.equal(run(fixture('trl-standard.jsonl')).code, 2, 'no --policy');
+  assert.equal(run(...base, '--shard', '2/2').code, 2);
+  assert.equal(run(...base, '--beta', '-1').code, 2);
+  const same = run(...base, '--out', fixture('trl-standard.jsonl'));
+  assert.equal(same.code, 1);
+  assert.match(same.err, /never writes to a dataset/);
+  const missing = run(fixture('trl-standard.jsonl'), '--policy', fixture('nope'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /no such model folder/);
+});
+
+test('writeTinyModel is deterministic', () => {
+  const d = mkdtempSync(join(tmpdir(), 'preflens-tiny-'));
+  writeTinyModel(d);
+  for (const f of ['model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json'])
+    assert.deepEqual(readFileSync(join(d, f)), readFileSync(join(tiny, f)), f);
+});
