@@ -26,6 +26,7 @@ const builds = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/core/scanWorker.ts'], outfile: 'dist/scanWorker.js' },
   { ...node, entryPoints: ['src/host/hostWorker.ts'], outfile: 'dist/hostWorker.js' },
+  { ...node, entryPoints: ['src/core/engine/scoreWorker.ts'], outfile: 'dist/scoreWorker.js' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
     entryPoints: { inspector: 'webview/inspector/main.ts' }, outdir: 'dist/webview',

@@ -195,3 +195,32 @@ test('writeTinyModel is deterministic', () => {
   for (const f of ['model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json'])
     assert.deepEqual(readFileSync(join(d, f)), readFileSync(join(tiny, f)), f);
 });
+
+test('scoring runs in a worker thread, reports progress and stops when cancelled', async () => {
+  const { ScoreJob } = await import('../../src/core/engine/scoreClient.js');
+  const script = join(repoRoot, 'dist', 'scoreWorker.js');
+  const lines: string[] = [];
+  for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ prompt: `Question ${i}?`, chosen: ` Answer number ${i} is fine.`, rejected: ` No ${i}.` }));
+  const file = tempFile('many.jsonl', lines.join('\n') + '\n');
+  const spec = { file, policy: tiny, ref: tiny, beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32, provider: 'cpu' as const, cacheDir: cacheDir() };
+  const got: number[] = [];
+  let progress = 0;
+  const job = new ScoreJob(script, spec, (m) => {
+    if (m.type === 'record') {
+      got.push(m.record.line);
+      if (got.length === 16) job.cancel();
+    }
+    if (m.type === 'progress') {
+      progress++;
+      assert.ok(m.tokensPerSecond > 0 && m.etaSeconds >= 0);
+    }
+  });
+  const end = await job.finished;
+  assert.equal(end.type, 'cancelled');
+  assert.ok(got.length >= 16 && got.length < 400, `stopped early after ${got.length} records`);
+  assert.ok(progress > 0);
+  const full = new ScoreJob(script, { ...spec, lines: [1, 10] }, () => undefined);
+  const done = await full.finished;
+  assert.equal(done.type, 'done');
+  assert.equal(done.type === 'done' ? done.records : 0, 10);
+});
