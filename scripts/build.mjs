@@ -1,7 +1,7 @@
 // Builds the extension host, the CLI, the scan worker and the webview apps (esbuild), and transpiles the
 // sources and tests to out/ for `node --test`.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
+import { readdirSync, statSync, rmSync, mkdirSync, copyFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -29,7 +29,7 @@ const builds = [
   { ...node, entryPoints: ['src/core/engine/scoreWorker.ts'], outfile: 'dist/scoreWorker.js' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
-    entryPoints: { inspector: 'webview/inspector/main.ts' }, outdir: 'dist/webview',
+    entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts' }, outdir: 'dist/webview',
   },
   // Transpile-only copy of sources and tests for node --test (keeps one module per file).
   {
@@ -42,4 +42,11 @@ if (watch) {
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyFileSync('node_modules/@vscode-elements/elements/dist/bundled.js', 'dist/webview/elements.js');
+  // onnxruntime-node is native: the bundles require it at run time. Ship its JS and this platform's binaries
+  // inside dist/ so that the VSIX (packaged per platform) runs without node_modules.
+  const plat = `bin/napi-v6/${process.platform}/${process.arch}`;
+  rmSync('dist/node_modules', { recursive: true, force: true });
+  for (const [pkg, parts] of [['onnxruntime-node', ['package.json', 'dist', plat]], ['onnxruntime-common', ['package.json', 'dist']]]) {
+    for (const part of parts) cpSync(join('node_modules', pkg, part), join('dist', 'node_modules', pkg, part), { recursive: true });
+  }
 }

@@ -5,9 +5,16 @@ import { readRecord, recordAtLine } from '../core/records.js';
 import { CHECK_DESCRIPTIONS, flagsToChecks } from '../core/types.js';
 import { countWordTokens } from '../core/tokenize/words.js';
 import { describeFormat } from '../core/formats/normalize.js';
+import type { ScoreStore } from './scores.js';
+import { FLAG_INFO } from '../core/metrics/pair.js';
+
+const f4 = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(4));
 
 export class HoverProvider implements vscode.HoverProvider {
-  constructor(private readonly datasets: DatasetManager) {}
+  constructor(
+    private readonly datasets: DatasetManager,
+    private readonly scores: ScoreStore,
+  ) {}
 
   provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
     const d = this.datasets.get(doc.uri);
@@ -28,7 +35,7 @@ export class HoverProvider implements vscode.HoverProvider {
     if (r.source === 'jsonl' && r.index.line[first] !== line) return undefined;
     if (line >= next && r.index.line[first] !== line) return undefined;
     const md = new vscode.MarkdownString(undefined, true);
-    md.isTrusted = { enabledCommands: ['preflens.openInspector'] };
+    md.isTrusted = { enabledCommands: ['preflens.openInspector', 'preflens.openHeatmap'] };
     let shown = 0;
     for (let i = first; i < r.index.line.length && r.index.line[i] === r.index.line[first] && shown < 3; i++, shown++) {
       const { record, error } = readRecord(d.path, r.index, i, r.format);
@@ -55,6 +62,18 @@ export class HoverProvider implements vscode.HoverProvider {
           md.appendMarkdown(`- \`${c}\`: ${CHECK_DESCRIPTIONS[c]}${rel && (c === 'duplicate' || c === 'contradiction') ? ` (line ${rel})` : ''}\n`);
         }
       } else md.appendMarkdown('\nNo flags.\n');
+      const sc = this.scores.get(doc.uri, record.line, record.sub ?? 0);
+      if (sc) {
+        md.appendMarkdown('\n**Scores**\n\n');
+        if (sc.margin !== undefined && sc.chosen && sc.rejected) {
+          md.appendMarkdown(`margin **${f4(sc.margin)}** · DPO loss ${f4(sc.dpo_loss)} · reward chosen ${f4(sc.chosen.reward)} / rejected ${f4(sc.rejected.reward)}\n\n`);
+          md.appendMarkdown(`logp chosen ${sc.chosen.logp.toFixed(2)} (ref ${sc.chosen.ref_logp?.toFixed(2)}) · rejected ${sc.rejected.logp.toFixed(2)} (ref ${sc.rejected.ref_logp?.toFixed(2)})\n`);
+        } else if (sc.chosen && sc.rejected) md.appendMarkdown(`mean logp chosen ${sc.chosen.mean_logp.toFixed(3)} · rejected ${sc.rejected.mean_logp.toFixed(3)} (reference-free)\n`);
+        else for (const c of sc.candidates ?? []) md.appendMarkdown(`- ${c.role}${c.rank !== undefined ? ` rank ${c.rank}` : ''}: logp ${c.logp.toFixed(2)}, mean ${c.mean_logp.toFixed(3)}\n`);
+        for (const f of sc.flags) md.appendMarkdown(`- \`${f}\`: ${FLAG_INFO[f]?.text ?? ''} (${FLAG_INFO[f]?.source ?? ''})\n`);
+        const hargs = encodeURIComponent(JSON.stringify([doc.uri.toString(), record.line, record.sub ?? 0]));
+        md.appendMarkdown(`\n[Open token heatmap](command:preflens.openHeatmap?${hargs})`);
+      }
       md.appendMarkdown('\n\n*tokens: word-level count (configure `preflens.tokenizer` for model tokens in the checks)*');
     }
     const args = encodeURIComponent(JSON.stringify([doc.uri.toString(), null, first]));

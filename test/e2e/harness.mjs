@@ -44,6 +44,9 @@ export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
       'window.commandCenter': false,
       'chat.commandCenter.enabled': false,
       'workbench.colorTheme': 'Default Dark Modern',
+      // The harness opens shared, real data: nothing typed in a test may ever reach those files.
+      'files.readonlyInclude': { '**': true },
+      'files.autoSave': 'off',
       ...settings,
     }),
   );

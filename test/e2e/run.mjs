@@ -22,10 +22,42 @@ const lines = readFileSync(devFile, 'utf8').split('\n');
 const rec3 = JSON.parse(lines[2]);
 const cut = (t) => t.slice(t.lastIndexOf('\n\nAssistant:') + '\n\nAssistant:'.length);
 
+// Guard: the e2e test must never modify the shared data it opens.
+const { createHash } = await import('node:crypto');
+const { readdirSync, statSync } = await import('node:fs');
+function dataDigest(dir) {
+  const h = createHash('sha256');
+  const walk = (d) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else h.update(p).update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+const digestBefore = dataDigest(join(shared, 'data'));
+
 let passed = 0;
 let failed = 0;
 const t0 = Date.now();
-const vs = await startVsCode({ workspace: join(shared, 'data'), vsix, runDir });
+const demo = join(shared, 'demo');
+const vs = await startVsCode({
+  workspace: join(shared, 'data'),
+  vsix,
+  runDir,
+  settings: {
+    'preflens.policyModel': join(demo, 'runs', 'tiny-hh-dpo'),
+    'preflens.referenceModel': join(demo, 'models', 'tiny-hh-sft'),
+    'preflens.maxPromptLength': 192,
+    'preflens.maxCompletionLength': 128,
+  },
+});
+// The same numbers from the CLI, for comparison with what the webviews show.
+const cliScore = execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), 'score', devFile, '--policy', join(demo, 'runs', 'tiny-hh-dpo'), '--ref', join(demo, 'models', 'tiny-hh-sft'),
+  '--lines', '1-20', '--max-prompt-length', '192', '--max-completion-length', '128', '--no-cache'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  .trim().split('\n').map((l) => JSON.parse(l));
 const { page, shot } = vs;
 async function step(name, fn) {
   const t = Date.now();
@@ -151,6 +183,99 @@ try {
     const checks = await page.locator('.pane-body .monaco-list-row').allInnerTexts();
     assert.ok(checks.some((t) => /promptMismatch/.test(t) && /2 lines/.test(t)), checks.join(' | '));
     await shot('datasets-view');
+  });
+  /** The innermost frame of the webview that contains `selector`. */
+  async function frameWith(selector) {
+    return retry(async () => {
+      for (const f of page.frames()) {
+        if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+      }
+      return null;
+    }, { tries: 40, what: `a webview with ${selector}` });
+  }
+
+  await step('score lines 1–20 with the demo models from the command palette', async () => {
+    await runCommand(page, 'View: Focus First Editor Group');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input.input').fill(':1');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    for (let i = 0; i < 19; i++) await page.keyboard.press('Shift+ArrowDown');
+    await runCommand(page, 'PrefLens: Score Records');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill('Selected lines');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/scoring/.test(t)), { tries: 120, what: 'scoring to finish' });
+    await page.keyboard.press('Escape');
+  });
+
+  await step('the line hover shows the scored numbers', async () => {
+    await runCommand(page, 'View: Focus First Editor Group');
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input.input').fill(':1');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    // The first line's number in the gutter tells where line 1 is drawn.
+    const ln = page.locator('.editor-instance').first().locator('.line-numbers', { hasText: /^1$/ }).first();
+    const md = await retry(async () => {
+      await page.mouse.move(5, 5);
+      await page.waitForTimeout(200);
+      const box = await ln.boundingBox();
+      await page.mouse.move(box.x + box.width + 80, box.y + box.height / 2);
+      const h = page.locator('.monaco-hover:not(.hidden) .hover-contents');
+      await h.first().waitFor({ timeout: 2500 });
+      const t = (await h.allInnerTexts()).join('\n');
+      return /margin/.test(t) ? t : null;
+    }, { tries: 15, what: 'a hover with scores' });
+    assert.ok(md.includes(cliScore[0].margin.toFixed(4)), `hover margin ${cliScore[0].margin.toFixed(4)} in: ${md}`);
+    await page.mouse.move(5, 5);
+  });
+
+  await step('heatmap of line 1: token hover card numbers equal preflens score', async () => {
+    await runCommand(page, 'PrefLens: Open Token Heatmap');
+    const f = await frameWith('.heat-body .tok');
+    await retry(async () => /line 1 ·/.test(await f.locator('.toolbar .title').innerText()), { what: 'the heatmap of line 1' });
+    const tok = f.locator('.tok[data-r="0"][data-i="2"]');
+    await retry(async () => {
+      await f.locator('.nums').hover();
+      await tok.hover();
+      await f.locator('.card:not([hidden]) .alt').first().waitFor({ timeout: 4000 });
+      return true;
+    }, { tries: 5, what: 'the hover card with alternatives' });
+    const text = await f.locator('.card').innerText();
+    const want = cliScore[0].chosen.tokens[2];
+    assert.ok(text.includes(want.logp.toFixed(4)), `logp ${want.logp.toFixed(4)} in card: ${text}`);
+    assert.ok(text.includes(want.ref_logp.toFixed(4)), 'reference logp');
+    assert.ok(text.includes(want.reward.toFixed(5)), 'reward');
+    assert.ok(text.includes(String(want.id)), 'token id');
+    assert.equal(await f.locator('.card .alt').count(), 5, 'top-5 alternatives');
+    const margin = await f.locator('.nums').innerText();
+    assert.ok(margin.includes(cliScore[0].margin.toFixed(4)));
+    await shot('heatmap-hover');
+    // Keyboard navigation inside the webview: j = next scored record.
+    await f.locator('.nums').click();
+    await page.keyboard.press('j');
+    await retry(async () => /line 2 ·/.test(await f.locator('.toolbar .title').innerText()), { what: 'j to move to line 2' });
+  });
+
+  await step('margin dashboard: 20 pairs; clicking a point opens that record in the heatmap', async () => {
+    await runCommand(page, 'PrefLens: Open Margin Dashboard');
+    const f = await frameWith('#app.dashboard circle.pt');
+    assert.equal(await f.locator('circle.pt').count(), 20);
+    const acc = cliScore.filter((r) => r.margin > 0).length / 20;
+    assert.ok((await f.locator('.cards').innerText()).includes(`${(acc * 100).toFixed(1)}%`), 'implicit accuracy');
+    await shot('dashboard');
+    const pt = f.locator('circle.pt').nth(7);
+    const line = Number(await pt.getAttribute('data-line'));
+    await pt.click({ force: true });
+    const h = await frameWith('.heat-body .tok');
+    await retry(async () => new RegExp(`line ${line} ·`).test(await h.locator('.toolbar .title').innerText()), { what: `the heatmap of line ${line}` });
+    await shot('heatmap-from-dashboard');
+  });
+  await step('the shared data files are unchanged', async () => {
+    assert.equal(dataDigest(join(shared, 'data')), digestBefore);
   });
 } finally {
   console.log(`e2e: screenshots in ${vs.shots}`);

@@ -2,9 +2,11 @@
 import { Worker } from 'node:worker_threads';
 import type { ScoreJobSpec, ScoreWorkerMessage } from './scoreWorker.js';
 
+export type ScoreEnd = Extract<ScoreWorkerMessage, { type: 'done' | 'cancelled' | 'error' }>;
+
 export class ScoreJob {
   private readonly worker: Worker;
-  readonly finished: Promise<ScoreWorkerMessage>;
+  readonly finished: Promise<ScoreEnd>;
 
   constructor(script: string, spec: ScoreJobSpec, onMessage: (m: ScoreWorkerMessage) => void) {
     this.worker = new Worker(script, { workerData: spec });

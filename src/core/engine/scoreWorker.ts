@@ -39,10 +39,12 @@ export interface ModelSummary {
   layers: number;
   device: string;
   deviceNote: string;
+  contentHash: string;
+  k: number;
 }
 
 function summary(m: ScoringModel): ModelSummary {
-  return { dir: m.dir, architecture: m.config.architecture, parameters: m.parameters, vocabSize: m.tokenizer.vocabSize, layers: m.config.layers, device: m.device, deviceNote: m.deviceNote };
+  return { dir: m.dir, architecture: m.config.architecture, parameters: m.parameters, vocabSize: m.tokenizer.vocabSize, layers: m.config.layers, device: m.device, deviceNote: m.deviceNote, contentHash: m.contentHash, k: m.k };
 }
 
 async function main(): Promise<void> {

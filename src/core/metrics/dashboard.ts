@@ -1,0 +1,89 @@
+/** Aggregations for the margin dashboard (pure: the host computes them, tests check them). */
+import type { ScoredRecord } from '../engine/score.js';
+
+export interface Histogram {
+  lo: number;
+  width: number;
+  counts: number[];
+}
+
+export function histogram(values: ArrayLike<number>, bins = 40, range?: [number, number]): Histogram {
+  const finite = Array.from(values).filter(Number.isFinite);
+  if (finite.length === 0) return { lo: 0, width: 1, counts: new Array<number>(bins).fill(0) };
+  let lo = range ? range[0] : Math.min(...finite);
+  let hi = range ? range[1] : Math.max(...finite);
+  if (hi === lo) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const width = (hi - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of finite) counts[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)))]++;
+  return { lo, width, counts };
+}
+
+/** Compact per-record columns sent to the dashboard webview. */
+export interface DashboardColumns {
+  line: number[];
+  sub: number[];
+  margin: number[];
+  chosenReward: number[];
+  rejectedReward: number[];
+  /** policy − reference logp of chosen / rejected (the "logp shifts") */
+  chosenShift: number[];
+  rejectedShift: number[];
+  /** token count of chosen − token count of rejected */
+  lengthDiff: number[];
+  loss: number[];
+  flags: string[][];
+}
+
+export interface DashboardSummary {
+  pairs: number;
+  implicitAccuracy: number;
+  meanLoss: number;
+  meanMargin: number;
+  flagCounts: Record<string, number>;
+}
+
+export function columns(records: Iterable<ScoredRecord>): DashboardColumns {
+  const c: DashboardColumns = { line: [], sub: [], margin: [], chosenReward: [], rejectedReward: [], chosenShift: [], rejectedShift: [], lengthDiff: [], loss: [], flags: [] };
+  for (const r of records) {
+    if (r.margin === undefined || !r.chosen || !r.rejected) continue;
+    c.line.push(r.line);
+    c.sub.push(r.sub ?? 0);
+    c.margin.push(r.margin);
+    c.chosenReward.push(r.chosen.reward ?? NaN);
+    c.rejectedReward.push(r.rejected.reward ?? NaN);
+    c.chosenShift.push(r.chosen.logp - (r.chosen.ref_logp ?? NaN));
+    c.rejectedShift.push(r.rejected.logp - (r.rejected.ref_logp ?? NaN));
+    c.lengthDiff.push(r.chosen.tokens.length - r.rejected.tokens.length);
+    c.loss.push(r.dpo_loss ?? NaN);
+    c.flags.push(r.flags);
+  }
+  return c;
+}
+
+export function summarize(c: DashboardColumns): DashboardSummary {
+  const n = c.margin.length;
+  const flagCounts: Record<string, number> = {};
+  for (const fs of c.flags) for (const f of fs) flagCounts[f] = (flagCounts[f] ?? 0) + 1;
+  let acc = 0;
+  let loss = 0;
+  let margin = 0;
+  for (let i = 0; i < n; i++) {
+    if (c.margin[i] > 0) acc++;
+    loss += c.loss[i];
+    margin += c.margin[i];
+  }
+  return { pairs: n, implicitAccuracy: n ? acc / n : 0, meanLoss: n ? loss / n : 0, meanMargin: n ? margin / n : 0, flagCounts };
+}
+
+/** Indices of rows sorted by a column (ascending or descending), optionally restricted to margin ∈ [lo, hi]. */
+export function sortedRows(c: DashboardColumns, key: keyof Omit<DashboardColumns, 'flags'>, descending: boolean, brush: [number, number] | null, limit = 200): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < c.margin.length; i++) if (!brush || (c.margin[i] >= brush[0] && c.margin[i] <= brush[1])) idx.push(i);
+  const col = c[key];
+  idx.sort((a, b) => (descending ? col[b] - col[a] : col[a] - col[b]) || c.line[a] - c.line[b]);
+  return idx.slice(0, limit);
+}

@@ -1,0 +1,139 @@
+/**
+ * Scores in the extension: PrefLens: Score Records runs the engine in a worker thread with a cancellable progress
+ * notification (records, tokens/s, ETA); records land in the store as they finish and every view updates.
+ * Numbers are cached on disk by the engine (extension storage), so re-scoring after reopening is cheap.
+ */
+import * as vscode from 'vscode';
+import { join } from 'node:path';
+import type { ScoredRecord } from '../core/engine/score.js';
+import { ScoreJob } from '../core/engine/scoreClient.js';
+import type { ScoreJobSpec } from '../core/engine/scoreWorker.js';
+import type { DatasetManager } from './datasets.js';
+import type { Models } from './models.js';
+
+export function recordKey(line: number, sub = 0): string {
+  return `${line}:${sub}`;
+}
+
+export class ScoreStore implements vscode.Disposable {
+  private readonly byFile = new Map<string, Map<string, ScoredRecord>>();
+  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.emitter.event;
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  add(uri: vscode.Uri, r: ScoredRecord): void {
+    const k = uri.toString();
+    let m = this.byFile.get(k);
+    if (!m) {
+      m = new Map();
+      this.byFile.set(k, m);
+    }
+    m.set(recordKey(r.line, r.sub), r);
+    this.pending.add(k);
+    // Coalesce view updates while records stream in.
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      for (const p of this.pending) this.emitter.fire(vscode.Uri.parse(p));
+      this.pending.clear();
+    }, 150);
+  }
+
+  get(uri: vscode.Uri, line: number, sub = 0): ScoredRecord | undefined {
+    return this.byFile.get(uri.toString())?.get(recordKey(line, sub));
+  }
+
+  /** Scored records of a file in line order. */
+  all(uri: vscode.Uri): ScoredRecord[] {
+    const m = this.byFile.get(uri.toString());
+    if (!m) return [];
+    return [...m.values()].sort((a, b) => a.line - b.line || (a.sub ?? 0) - (b.sub ?? 0));
+  }
+
+  clear(uri: vscode.Uri): void {
+    this.byFile.delete(uri.toString());
+    this.emitter.fire(uri);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.emitter.dispose();
+  }
+}
+
+export class Scorer {
+  constructor(
+    private readonly distDir: string,
+    private readonly cacheDir: string,
+    private readonly store: ScoreStore,
+    private readonly models: Models,
+    private readonly datasets: DatasetManager,
+    private readonly log: vscode.OutputChannel,
+  ) {}
+
+  spec(uri: vscode.Uri, lines?: [number, number]): ScoreJobSpec | string {
+    const s = this.models.settings();
+    if (!s.policy) return 'no policy model: run "PrefLens: Select Models…" or set preflens.policyModel';
+    const problems = this.models.problems();
+    if (problems.length) return problems.join('; ');
+    const d = this.datasets.get(uri);
+    return {
+      file: uri.fsPath,
+      policy: s.policy,
+      ref: s.reference ?? null,
+      beta: s.beta,
+      maxPromptLength: s.maxPromptLength,
+      maxCompletionLength: s.maxCompletionLength,
+      lines,
+      format: d?.result?.format ?? undefined,
+      provider: s.provider,
+      cacheDir: this.cacheDir,
+    };
+  }
+
+  /** Scores lines of a file (all when `lines` is undefined) with progress; resolves when done or cancelled. */
+  async score(uri: vscode.Uri, lines?: [number, number]): Promise<'done' | 'cancelled' | 'error'> {
+    const spec = this.spec(uri, lines);
+    if (typeof spec === 'string') {
+      const pick = await vscode.window.showErrorMessage(`PrefLens cannot score: ${spec}`, 'Select Models…');
+      if (pick) await vscode.commands.executeCommand('preflens.selectModels');
+      return 'error';
+    }
+    const name = uri.path.split('/').pop();
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `PrefLens: scoring ${name}`, cancellable: true },
+      async (progress, token) => {
+        let last = 0;
+        const job = new ScoreJob(join(this.distDir, 'scoreWorker.js'), spec, (m) => {
+          if (m.type === 'record') this.store.add(uri, m.record);
+          else if (m.type === 'models') {
+            this.models.setSummaries(m.policy, m.ref);
+            this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}`);
+          } else if (m.type === 'progress') {
+            const pct = (100 * m.records) / Math.max(1, m.total);
+            progress.report({
+              increment: pct - last,
+              message: `${m.records.toLocaleString('en-US')}/${m.total.toLocaleString('en-US')} records · ${Math.round(m.tokensPerSecond).toLocaleString('en-US')} tok/s · ETA ${Math.round(m.etaSeconds)} s`,
+            });
+            last = pct;
+          }
+        });
+        token.onCancellationRequested(() => job.cancel());
+        const end = await job.finished;
+        if (end.type === 'error') {
+          this.log.appendLine(`scoring ${uri.fsPath} failed: ${end.message}`);
+          void vscode.window.showErrorMessage(`PrefLens: scoring failed: ${end.message}`, 'Retry').then((r) => {
+            if (r) void this.score(uri, lines);
+          });
+          return 'error';
+        }
+        if (end.type === 'cancelled') {
+          void vscode.window.showInformationMessage(`PrefLens: scoring cancelled after ${end.records} records (their numbers are kept).`);
+          return 'cancelled';
+        }
+        this.log.appendLine(`scored ${end.records} records of ${uri.fsPath} in ${end.seconds.toFixed(1)} s on ${end.device}`);
+        return 'done';
+      },
+    );
+  }
+}

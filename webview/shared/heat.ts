@@ -1,0 +1,64 @@
+/** Token rendering for the heatmap (DOM only through text nodes and CSSOM; shared with the webview tests). */
+import { type HeatMetric, makeScale, metricValue, scalePosition, type Scale } from '../../src/core/metrics/colors.js';
+import type { TokenOut } from '../../src/core/metrics/pair.js';
+import { el } from './vscodeApi.js';
+
+/** CSS background of a scale position: diverging uses the positive/negative colours, sequential one colour. */
+export function background(scale: Scale, pos: number): string {
+  if (scale.diverging) {
+    const pct = Math.round(Math.abs(pos) * 85);
+    return `color-mix(in srgb, var(${pos >= 0 ? '--pl-pos' : '--pl-neg'}) ${pct}%, transparent)`;
+  }
+  return `color-mix(in srgb, var(--pl-seq) ${Math.round(pos * 85)}%, transparent)`;
+}
+
+export function scaleFor(responses: TokenOut[][], metric: HeatMetric, diverging: boolean): Scale {
+  const vals: number[] = [];
+  for (const r of responses) for (const t of r) {
+    const v = metricValue(t, metric);
+    if (Number.isFinite(v)) vals.push(v);
+  }
+  return makeScale(vals, diverging);
+}
+
+/**
+ * Renders a response's tokens as spans over its text. Overlapping spans (a multi-byte character split across
+ * byte-level tokens) show the character once; the other tokens of that character render as thin markers.
+ */
+export function renderTokens(text: string, tokens: TokenOut[], metric: HeatMetric, scale: Scale, responseIndex: number): DocumentFragment {
+  const f = document.createDocumentFragment();
+  let shown = 0;
+  tokens.forEach((t, i) => {
+    const from = Math.max(t.start, shown);
+    const piece = t.end > from ? text.slice(from, t.end) : '';
+    const span = el('span', 'tok');
+    span.dataset.r = String(responseIndex);
+    span.dataset.i = String(i);
+    span.style.backgroundColor = background(scale, scalePosition(scale, metricValue(t, metric)));
+    if (t.start === t.end && t.end === text.length && i === tokens.length - 1 && piece === '') {
+      span.classList.add('eos');
+      span.textContent = t.text;
+    } else if (piece === '') span.classList.add('cont');
+    else {
+      if (/^\s+$/.test(piece)) span.classList.add('ws');
+      // Newlines stay real (faithful layout) and get a visible mark before them.
+      const parts = piece.split('\n');
+      parts.forEach((p, k) => {
+        if (k > 0) {
+          span.append(el('span', 'nl', '↵'));
+          span.append(document.createTextNode('\n'));
+        }
+        if (p) span.append(document.createTextNode(p));
+      });
+    }
+    shown = Math.max(shown, t.end);
+    f.append(span);
+  });
+  if (shown < text.length) f.append(document.createTextNode(text.slice(shown)));
+  return f;
+}
+
+/** A token's text with whitespace made visible, for hover cards. */
+export function visibleWhitespace(s: string): string {
+  return s.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/\r/g, '␍');
+}
