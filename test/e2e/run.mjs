@@ -237,7 +237,7 @@ try {
     await runCommand(page, 'PrefLens: Open Token Heatmap');
     const f = await frameWith('.heat-body .tok');
     await retry(async () => /line 1 ·/.test(await f.locator('.toolbar .title').innerText()), { what: 'the heatmap of line 1' });
-    const tok = f.locator('.tok[data-r="0"][data-i="2"]');
+    const tok = f.locator('pre.heat[data-r="0"] > .tok:nth-child(3)');
     await retry(async () => {
       await f.locator('.nums').hover();
       await tok.hover();

@@ -160,7 +160,8 @@ function render(): void {
     h.append(el('span', 'cand-role', v.labels[i] ?? `#${i + 1}`), el('span', 'cand-meta', `${r.tokens.length} tokens · logp ${fmt(r.logp, 2)}${r.reward !== undefined ? ` · reward ${fmt(r.reward)}` : ''}${r.truncated ? ' · truncated' : ''}`));
     const text = responseText(r);
     const pre = el('pre', 'text heat');
-    pre.append(renderTokens(text, r.tokens, metric, scale, i));
+    pre.dataset.r = String(i);
+    pre.append(renderTokens(text, r.tokens, metric, scale));
     col.append(h, pre);
     grid.append(col);
   });
@@ -181,9 +182,10 @@ function responseText(r: ResponseOut): string {
 
 function tokenAt(target: EventTarget | null): { r: number; i: number; t: TokenOut; el: HTMLElement } | null {
   const span = (target as HTMLElement | null)?.closest?.('.tok') as HTMLElement | null;
-  if (!span || !view) return null;
-  const r = Number(span.dataset.r);
-  const i = Number(span.dataset.i);
+  const pre = span?.parentElement;
+  if (!span || !pre || !view) return null;
+  const r = Number(pre.dataset.r);
+  const i = Array.prototype.indexOf.call(pre.children, span);
   const t = responses(view)[r]?.tokens[i];
   return t ? { r, i, t, el: span } : null;
 }

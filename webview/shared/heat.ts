@@ -3,6 +3,13 @@ import { type HeatMetric, makeScale, metricValue, scalePosition, type Scale } fr
 import type { TokenOut } from '../../src/core/metrics/pair.js';
 import { el } from './vscodeApi.js';
 
+/** Colour class of a scale position: 10 steps per direction (CSS in media/preflens.css), cheap to apply. */
+export function heatClass(scale: Scale, pos: number): string {
+  const step = Math.round(Math.abs(pos) * 10);
+  if (scale.diverging) return step === 0 ? 'h0' : pos > 0 ? `hp${step}` : `hn${step}`;
+  return `hs${step}`;
+}
+
 /** CSS background of a scale position: diverging uses the positive/negative colours, sequential one colour. */
 export function background(scale: Scale, pos: number): string {
   if (scale.diverging) {
@@ -25,31 +32,32 @@ export function scaleFor(responses: TokenOut[][], metric: HeatMetric, diverging:
  * Renders a response's tokens as spans over its text. Overlapping spans (a multi-byte character split across
  * byte-level tokens) show the character once; the other tokens of that character render as thin markers.
  */
-export function renderTokens(text: string, tokens: TokenOut[], metric: HeatMetric, scale: Scale, responseIndex: number): DocumentFragment {
+/** Token i is the i-th element child of the container it is rendered into (no per-token attributes: speed). */
+export function renderTokens(text: string, tokens: TokenOut[], metric: HeatMetric, scale: Scale): DocumentFragment {
   const f = document.createDocumentFragment();
   let shown = 0;
   tokens.forEach((t, i) => {
     const from = Math.max(t.start, shown);
     const piece = t.end > from ? text.slice(from, t.end) : '';
-    const span = el('span', 'tok');
-    span.dataset.r = String(responseIndex);
-    span.dataset.i = String(i);
-    span.style.backgroundColor = background(scale, scalePosition(scale, metricValue(t, metric)));
+    const span = document.createElement('span');
+    span.className = `tok ${heatClass(scale, scalePosition(scale, metricValue(t, metric)))}`;
     if (t.start === t.end && t.end === text.length && i === tokens.length - 1 && piece === '') {
       span.classList.add('eos');
       span.textContent = t.text;
     } else if (piece === '') span.classList.add('cont');
     else {
-      if (/^\s+$/.test(piece)) span.classList.add('ws');
-      // Newlines stay real (faithful layout) and get a visible mark before them.
-      const parts = piece.split('\n');
-      parts.forEach((p, k) => {
-        if (k > 0) {
-          span.append(el('span', 'nl', '↵'));
-          span.append(document.createTextNode('\n'));
-        }
-        if (p) span.append(document.createTextNode(p));
-      });
+      if (piece.trim() === '') span.classList.add('ws');
+      if (piece.indexOf('\n') === -1) span.textContent = piece;
+      else {
+        // Newlines stay real (faithful layout) and get a visible mark before them.
+        piece.split('\n').forEach((p, k) => {
+          if (k > 0) {
+            span.append(el('span', 'nl', '↵'));
+            span.append(document.createTextNode('\n'));
+          }
+          if (p) span.append(document.createTextNode(p));
+        });
+      }
     }
     shown = Math.max(shown, t.end);
     f.append(span);

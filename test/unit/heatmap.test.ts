@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeScale, metricValue, quantile, scalePosition } from '../../src/core/metrics/colors.js';
+import { columns, histogram, sortedRows, summarize } from '../../src/core/metrics/dashboard.js';
+import { parseDashboardRequest, parseHeatmapRequest } from '../../src/protocol/heatmap.js';
+import { negLogSigmoid, pairOut, topShare, type ResponseOut } from '../../src/core/metrics/pair.js';
+import type { ScoredRecord } from '../../src/core/engine/score.js';
+
+test('diverging scale: centred at 0, symmetric, clipped at the 98th percentile of |value|', () => {
+  const vals = [...Array.from({ length: 98 }, (_, i) => (i % 2 ? 1 : -1) * (i / 98)), 50, -60];
+  const s = makeScale(vals, true);
+  assert.equal(s.lo, -s.hi);
+  assert.ok(s.hi < 50 && s.hi > 0.9, `clip ${s.hi}`);
+  assert.equal(scalePosition(s, 0), 0);
+  assert.equal(scalePosition(s, 1000), 1);
+  assert.equal(scalePosition(s, -1000), -1);
+  assert.ok(Math.abs(scalePosition(s, s.hi / 2) - 0.5) < 1e-12);
+  assert.equal(scalePosition(s, NaN), 0);
+});
+
+test('sequential scale maps [2nd, 98th] percentile to [0, 1]; quantile interpolates', () => {
+  assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+  const s = makeScale(Array.from({ length: 101 }, (_, i) => i), false);
+  assert.ok(Math.abs(s.lo - 2) < 1e-9 && Math.abs(s.hi - 98) < 1e-9);
+  assert.equal(scalePosition(s, 50), 0.5);
+  assert.equal(scalePosition(s, -5), 0);
+  const flat = makeScale([3, 3, 3], false);
+  assert.ok(flat.hi > flat.lo, 'constant values do not divide by zero');
+});
+
+test('metric values of a token', () => {
+  const t = { logp: -2, ref_logp: -3, reward: 0.1, entropy: 1.5, topk_mass: 0.9 };
+  assert.equal(metricValue(t, 'logratio'), 1);
+  assert.equal(metricValue(t, 'reward'), 0.1);
+  assert.ok(Number.isNaN(metricValue({ ...t, ref_logp: undefined, reward: undefined }, 'reward')));
+});
+
+test('pair metrics: DPO loss, flags', () => {
+  assert.ok(Math.abs(negLogSigmoid(0) - Math.log(2)) < 1e-15);
+  assert.ok(Math.abs(negLogSigmoid(-800) - 800) < 1e-9, 'stable for large negative margins');
+  assert.ok(negLogSigmoid(800) >= 0 && negLogSigmoid(800) < 1e-300 + 1e-15);
+  const resp = (logp: number, ref: number, n = 4): ResponseOut => ({
+    tokens: Array.from({ length: n }, (_, i) => ({ id: i, text: 'x', start: i, end: i + 1, logp: logp / n, ref_logp: ref / n, reward: (0.1 * (logp - ref)) / n, entropy: 1, rank: 1, topk_mass: 1, topk_entropy: 0 })),
+    logp,
+    mean_logp: logp / n,
+    ref_logp: ref,
+    reward: 0.1 * (logp - ref),
+  });
+  // chosen fell below the reference but the margin is positive: likelihood displacement
+  const p = pairOut(resp(-10, -9), resp(-30, -12), 0.1);
+  assert.ok(p && p.margin > 0);
+  assert.deepEqual(p?.flags, ['likelihood-displacement', 'rejected-collapse']);
+  const w = pairOut(resp(-12, -10), resp(-9, -10), 0.1);
+  assert.deepEqual(w?.flags, ['wrong-way']);
+  assert.equal(topShare([10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 1);
+  assert.equal(topShare(Array.from({ length: 20 }, () => 1)), 0.05);
+});
+
+function scored(line: number, margin: number, lc: number, lr: number, flags: string[] = []): ScoredRecord {
+  const r = (n: number, reward: number): ResponseOut => ({ tokens: Array.from({ length: n }, (_, i) => ({ id: i, text: '', start: 0, end: 0, logp: -1, entropy: 0, rank: 1, topk_mass: 1, topk_entropy: 0 })), logp: -n, mean_logp: -1, ref_logp: -n - reward * 10, reward });
+  return { line, format: 'hh', chosen: r(lc, margin / 2), rejected: r(lr, -margin / 2), margin, dpo_loss: negLogSigmoid(margin), flags };
+}
+
+test('dashboard aggregation: columns, summary, histogram, sorting and brushing', () => {
+  const recs = [scored(1, 2, 10, 5), scored(2, -1, 3, 8, ['wrong-way']), scored(3, 0.5, 4, 4), { line: 4, format: 'kto', flags: [] } as ScoredRecord];
+  const c = columns(recs);
+  assert.deepEqual(c.line, [1, 2, 3], 'only scored pairs');
+  assert.deepEqual(c.lengthDiff, [5, -5, 0]);
+  const s = summarize(c);
+  assert.equal(s.pairs, 3);
+  assert.ok(Math.abs(s.implicitAccuracy - 2 / 3) < 1e-12);
+  assert.deepEqual(s.flagCounts, { 'wrong-way': 1 });
+  assert.ok(Math.abs(s.meanMargin - 0.5) < 1e-12);
+  const h = histogram(c.margin, 3);
+  assert.deepEqual(h.counts, [1, 1, 1]);
+  assert.equal(h.counts.reduce((a, b) => a + b, 0), 3);
+  assert.deepEqual(sortedRows(c, 'margin', false, null).map((i) => c.line[i]), [2, 3, 1]);
+  assert.deepEqual(sortedRows(c, 'loss', true, null).map((i) => c.line[i]), [2, 3, 1]);
+  assert.deepEqual(sortedRows(c, 'margin', false, [0, 3]).map((i) => c.line[i]), [3, 1]);
+});
+
+test('heatmap and dashboard messages from webviews are validated', () => {
+  assert.deepEqual(parseHeatmapRequest({ type: 'navigate', direction: 'next' }), { type: 'navigate', direction: 'next' });
+  assert.deepEqual(parseHeatmapRequest({ type: 'alternatives', response: 1, token: 4, seq: 9 }), { type: 'alternatives', response: 1, token: 4, seq: 9 });
+  for (const m of [null, {}, { type: 'navigate', direction: 'up' }, { type: 'alternatives', response: -1, token: 0, seq: 0 }, { type: 'alternatives', response: 0, token: 1.5, seq: 0 }, { type: 'open', path: '/etc/passwd' }])
+    assert.equal(parseHeatmapRequest(m), null);
+  assert.deepEqual(parseDashboardRequest({ type: 'open', line: 3, sub: 0 }), { type: 'open', line: 3, sub: 0 });
+  for (const m of [{ type: 'open', line: 0, sub: 0 }, { type: 'open', line: '3', sub: 0 }, { type: 'write', path: 'x' }]) assert.equal(parseDashboardRequest(m), null);
+});

@@ -1,0 +1,263 @@
+// Webview tests in headless Chromium against the built bundles (dist/webview), with a fake host: the page has
+// the same strict CSP as in VS Code, `acquireVsCodeApi` records what the app posts, and the test sends host
+// events with window.postMessage. Hostile dataset text must show as text and run nothing; a 4,000-token pair
+// must render in under 100 ms; the dashboard must stay interactive with 100,000 scored records.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve, extname } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+let server;
+let base;
+let browser;
+
+const NONCE = 'testnonce123';
+function page(app) {
+  return `<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'self' 'nonce-${NONCE}'; script-src 'nonce-${NONCE}'; img-src 'self' data:; font-src 'self'">
+<link rel="stylesheet" nonce="${NONCE}" href="/media/preflens.css"></head>
+<body data-app="${app}" data-init="{}"><div id="app"></div>
+<script nonce="${NONCE}" src="/fakehost.js"></script>
+<script type="module" nonce="${NONCE}" src="/dist/webview/elements.js"></script>
+<script nonce="${NONCE}" src="/dist/webview/${app}.js"></script></body></html>`;
+}
+const FAKE_HOST = `window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => {} });`;
+
+before(async () => {
+  if (!existsSync(join(repo, 'dist', 'webview', 'heatmap.js'))) throw new Error('build first (npm run build)');
+  server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname.startsWith('/page/')) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(page(url.pathname.slice(6)));
+      return;
+    }
+    if (url.pathname === '/fakehost.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(FAKE_HOST);
+      return;
+    }
+    const p = join(repo, url.pathname);
+    if (!p.startsWith(repo) || !existsSync(p)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' }[extname(p)] ?? 'application/octet-stream' });
+    res.end(readFileSync(p));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const HOSTILE = [
+  '<script>window.__pwned = "script"; document.title = "pwned"</script>',
+  '<img src=x onerror="window.__pwned = \'img\'">',
+  '</span></pre><b id="inj">injected</b>',
+  '<a href="javascript:window.__pwned=\'link\'">click</a>',
+  '<style>body{display:none}</style>',
+].join(' ');
+
+function tokensOf(text, n0 = 0) {
+  // one token per character (simple, like a byte tokenizer on ASCII)
+  return [...text].map((ch, i) => ({ id: ch.charCodeAt(0), text: ch, start: i, end: i + 1, logp: -1 - (i % 7) / 3, ref_logp: -1.2, reward: 0.1 * (-(i % 7) / 3 + 0.2), entropy: 2, rank: 1 + (i % 5), topk_mass: 0.8, topk_entropy: 1.5 }));
+}
+
+function recordView(chosen, rejected, line = 1) {
+  const resp = (t) => {
+    const tokens = tokensOf(t);
+    const logp = tokens.reduce((s, x) => s + x.logp, 0);
+    return { tokens, logp, mean_logp: logp / tokens.length, ref_logp: -1.2 * tokens.length, reward: 0.1 * (logp + 1.2 * tokens.length) };
+  };
+  const c = resp(chosen);
+  const r = resp(rejected);
+  return {
+    type: 'record',
+    view: {
+      file: 'x.jsonl',
+      scored: { line, format: 'trl-standard', chosen: c, rejected: r, margin: c.reward - r.reward, dpo_loss: 0.5, implicit_accuracy: true, flags: ['wrong-way'] },
+      prompt: HOSTILE,
+      labels: ['chosen', 'rejected'],
+      position: 0,
+      total: 1,
+      flagInfo: { 'wrong-way': { text: HOSTILE, source: 'DPO' } },
+      policy: '/p',
+      reference: '/r',
+    },
+  };
+}
+
+async function open(app) {
+  const p = await browser.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  p.on('dialog', (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  await p.goto(`${base}/page/${app}`);
+  await p.waitForFunction(() => window.__posted.some((m) => m.type === 'ready'));
+  return { p, errors };
+}
+
+test('heatmap: hostile dataset text is shown as text and nothing runs', async () => {
+  const { p, errors } = await open('heatmap');
+  await p.evaluate((ev) => window.postMessage(ev, '*'), recordView(HOSTILE, 'plain <b>bold?</b> text'));
+  await p.waitForSelector('.heat-body .tok');
+  const state = await p.evaluate(() => ({
+    pwned: window.__pwned,
+    title: document.title,
+    injected: document.querySelectorAll('#inj, .heat-body img, .heat-body script, .heat-body a, .heat-body style').length,
+    chosen: [...document.querySelectorAll('.cand.chosen .tok')].map((s) => s.textContent).join(''),
+    prompt: document.querySelector('details.prompt pre').textContent,
+    flags: document.querySelector('ul.flags').textContent,
+    bodyVisible: getComputedStyle(document.body).display !== 'none',
+  }));
+  assert.equal(state.pwned, undefined);
+  assert.notEqual(state.title, 'pwned');
+  assert.equal(state.injected, 0);
+  assert.equal(state.chosen, HOSTILE);
+  assert.equal(state.prompt, HOSTILE);
+  assert.ok(state.flags.includes(HOSTILE));
+  assert.ok(state.bodyVisible);
+  // Hover card: escaped text, requests the alternatives of that position.
+  await p.hover('.cand.chosen pre.heat > .tok:nth-child(4)');
+  await p.waitForSelector('.card:not([hidden])');
+  const posted = await p.evaluate(() => window.__posted.filter((m) => m.type === 'alternatives'));
+  assert.deepEqual(posted.at(-1), { type: 'alternatives', response: 0, token: 3, seq: posted.at(-1).seq });
+  await p.evaluate((seq) => window.postMessage({ type: 'alternatives', seq, response: 0, token: 3, items: [{ id: 1, text: '<img src=x onerror="window.__pwned=1">', prob: 0.5 }] }, '*'), posted.at(-1).seq);
+  await p.waitForSelector('.card .alt');
+  assert.equal(await p.evaluate(() => window.__pwned), undefined);
+  assert.equal(await p.locator('.card img').count(), 0);
+  assert.deepEqual(errors, []);
+  await p.close();
+});
+
+test('heatmap: a 4,000-token pair renders in under 100 ms; keyboard navigation posts requests', async () => {
+  const { p } = await open('heatmap');
+  const long = 'The quick brown fox jumps over the lazy dog. '.repeat(45).slice(0, 2000);
+  const ev = recordView(long, long.split('').reverse().join(''));
+  // Warm up once (JIT), then measure a fresh render of a 4,000-token pair.
+  await p.evaluate((e) => window.postMessage(e, '*'), ev);
+  await p.waitForSelector('.heat-body .tok');
+  // Time the app's handler (build the DOM) plus style and layout, dispatched synchronously (no message cloning).
+  const ms = await p.evaluate(async (e) => {
+    const data = { ...e, view: { ...e.view, scored: { ...e.view.scored, line: 2 } } };
+    const t0 = performance.now();
+    window.dispatchEvent(new MessageEvent('message', { data }));
+    void document.body.offsetHeight;
+    const t = performance.now() - t0;
+    if (!document.querySelector('.toolbar .title')?.textContent?.includes('line 2')) throw new Error('not rendered');
+    return { ms: t, tokens: document.querySelectorAll('.heat-body .tok').length };
+  }, ev);
+  assert.equal(ms.tokens, 4000);
+  console.log(`heatmap: 4,000-token pair rendered in ${ms.ms.toFixed(1)} ms`);
+  assert.ok(ms.ms < 100, `${ms.ms} ms`);
+  await p.keyboard.press('j');
+  await p.keyboard.press('n');
+  await p.keyboard.press('m');
+  const nav = await p.evaluate(() => window.__posted.filter((m) => m.type === 'navigate').map((m) => m.direction));
+  assert.deepEqual(nav, ['next', 'nextFlagged']);
+  assert.equal(await p.evaluate(() => document.querySelector('#metric').value), 'logratio');
+  await p.close();
+});
+
+test('dashboard: 100,000 scored records stay interactive (render, brush, sort, click)', async () => {
+  const { p, errors } = await open('dashboard');
+  const t = await p.evaluate(async () => {
+    const n = 100000;
+    let s = 1;
+    const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+    const cols = { line: [], sub: [], margin: [], chosenReward: [], rejectedReward: [], chosenShift: [], rejectedShift: [], lengthDiff: [], loss: [], flags: [] };
+    for (let i = 0; i < n; i++) {
+      const m = (rnd() - 0.3) * 6;
+      cols.line.push(i + 1);
+      cols.sub.push(0);
+      cols.margin.push(m);
+      cols.chosenReward.push(m / 2);
+      cols.rejectedReward.push(-m / 2);
+      cols.chosenShift.push(rnd() - 0.5);
+      cols.rejectedShift.push(-rnd());
+      cols.lengthDiff.push(Math.round((rnd() - 0.5) * 200));
+      cols.loss.push(Math.log1p(Math.exp(-m)));
+      cols.flags.push(m < 0 ? ['wrong-way'] : []);
+    }
+    const hist = (a) => {
+      const lo = Math.min(...a.slice(0, 1000)) - 5;
+      const counts = new Array(40).fill(0);
+      for (const v of a) counts[Math.max(0, Math.min(39, Math.floor((v - lo) / 0.5)))]++;
+      return { lo, width: 0.5, counts };
+    };
+    const t0 = performance.now();
+    window.postMessage({ type: 'data', file: 'big.jsonl', columns: cols, summary: { pairs: n, implicitAccuracy: 0.7, meanLoss: 0.5, meanMargin: 1, flagCounts: { 'wrong-way': 30000 } },
+      histograms: { margin: hist(cols.margin), chosenReward: hist(cols.chosenReward), rejectedReward: hist(cols.rejectedReward), chosenShift: hist(cols.chosenShift), rejectedShift: hist(cols.rejectedShift) },
+      flagInfo: { 'wrong-way': { text: 'margin < 0', source: 'DPO' } } }, '*');
+    await new Promise((r) => {
+      const check = () => (document.querySelector('table.worst tr.row') ? r() : setTimeout(check, 0));
+      check();
+    });
+    return performance.now() - t0;
+  });
+  console.log(`dashboard: 100,000 records rendered in ${t.toFixed(0)} ms`);
+  assert.ok(await p.locator('canvas.scatter-canvas').count(), 'canvas scatter above 3,000 points');
+  assert.ok(t < 3000, `${t} ms`);
+  // Sort by loss (descending) and check the order.
+  const t1 = await p.evaluate(async () => {
+    const t0 = performance.now();
+    [...document.querySelectorAll('table.worst th')].find((th) => th.textContent.startsWith('DPO loss')).click();
+    return performance.now() - t0;
+  });
+  const losses = await p.$$eval('table.worst tr.row td:nth-child(3)', (tds) => tds.map((td) => Number(td.textContent)));
+  assert.ok(losses.every((v, i) => i === 0 || losses[i - 1] >= v), 'sorted by loss, descending');
+  assert.ok(t1 < 500, `sort ${t1} ms`);
+  // Brush a margin range: the table keeps only pairs inside it.
+  const box = await p.locator('g.brush rect.overlay').first().boundingBox();
+  await p.mouse.move(box.x + box.width * 0.3, box.y + 10);
+  await p.mouse.down();
+  await p.mouse.move(box.x + box.width * 0.5, box.y + 10, { steps: 4 });
+  await p.mouse.up();
+  await p.waitForFunction(() => document.querySelector('.table-box h3')?.textContent?.startsWith('Pairs with margin in'));
+  const range = await p.evaluate(() => document.querySelector('.table-box h3').textContent.match(/\[(-?[\d.]+), (-?[\d.]+)\]/).slice(1).map(Number));
+  const margins = await p.$$eval('table.worst tr.row td:nth-child(2)', (tds) => tds.map((td) => Number(td.textContent)));
+  assert.ok(margins.length > 0 && margins.every((m) => m >= range[0] - 1e-3 && m <= range[1] + 1e-3), `${range} vs ${margins.slice(0, 5)}`);
+  // Opening a row (keyboard: focus + Enter) asks the host to open that record.
+  await p.locator('table.worst tr.row').first().focus();
+  await p.keyboard.press('Enter');
+  const opened = await p.evaluate(() => window.__posted.filter((m) => m.type === 'open'));
+  assert.equal(opened.length, 1);
+  assert.deepEqual(errors, []);
+  await p.close();
+});
+
+test('inspector: hostile record text is shown as text', async () => {
+  const { p, errors } = await open('inspector');
+  const rec = {
+    type: 'record',
+    index: 0,
+    position: 0,
+    view: {
+      record: { index: 0, line: 1, offset: 0, format: 'trl-standard', kind: 'pair', prompt: HOSTILE, candidates: [{ role: 'chosen', text: HOSTILE, field: 'chosen' }, { role: 'rejected', text: 'x' + HOSTILE, field: 'rejected' }] },
+      flags: ['identical'],
+      flagText: [HOSTILE],
+      diff: { chosen: [{ start: 0, end: 8 }], rejected: [{ start: 0, end: 1 }] },
+    },
+  };
+  await p.evaluate((ev) => window.postMessage(ev, '*'), rec);
+  await p.waitForSelector('.cand.chosen pre.text');
+  const st = await p.evaluate(() => ({ pwned: window.__pwned, inj: document.querySelectorAll('#inj, .detail img, .detail script, .detail a').length, text: document.querySelector('.cand.chosen pre.text').textContent }));
+  assert.equal(st.pwned, undefined);
+  assert.equal(st.inj, 0);
+  assert.equal(st.text, HOSTILE);
+  assert.deepEqual(errors, []);
+  await p.close();
+});
