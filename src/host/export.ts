@@ -4,8 +4,7 @@
  * compact JSON line (JSONL). Runs with a cancellable progress notification; a partial file is removed on cancel.
  */
 import * as vscode from 'vscode';
-import { open, rename, unlink } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
+import { exportRecords, sameFile } from '../core/export.js';
 import type { DatasetManager } from './datasets.js';
 import type { ScoreStore } from './scores.js';
 import { CHECK_BITS, CHECK_NAMES, CHECK_DESCRIPTIONS, type CheckName } from '../core/types.js';
@@ -48,51 +47,18 @@ export async function exportFiltered(uri: vscode.Uri, datasets: DatasetManager, 
   const base = uri.path.replace(/\.(jsonl|json|ndjson)$/i, '');
   const target = await vscode.window.showSaveDialog({ defaultUri: uri.with({ path: `${base}.filtered.jsonl` }), filters: { 'JSON Lines': ['jsonl'] }, title: 'PrefLens: export filtered records to' });
   if (!target) return;
-  let same = target.fsPath === uri.fsPath;
-  try {
-    same ||= realpathSync(target.fsPath) === realpathSync(uri.fsPath);
-  } catch {
-    /* target does not exist yet */
-  }
-  if (same) {
+  if (sameFile(uri.fsPath, target.fsPath)) {
     void vscode.window.showErrorMessage('PrefLens never writes to a dataset file: choose a new file for the export.');
     return;
   }
-  const written = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PrefLens: exporting', cancellable: true }, async (progress, token) => {
-    const tmp = `${target.fsPath}.${process.pid}.tmp`;
-    const src = await open(d.path, 'r');
-    const out = await open(tmp, 'w');
-    let kept = 0;
-    let lastLine = -1;
-    try {
-      for (let i = 0; i < r.records; i++) {
-        if (token.isCancellationRequested) throw new vscode.CancellationError();
-        const line = r.index.line[i];
-        if (line === lastLine || dropLines.has(line)) continue; // several records on one line are exported once
-        lastLine = line;
-        const buf = Buffer.alloc(r.index.length[i]);
-        await src.read(buf, 0, buf.length, r.index.offset[i]);
-        let bytes = buf;
-        if (r.source !== 'jsonl') bytes = Buffer.from(JSON.stringify(JSON.parse(buf.toString('utf8'))), 'utf8');
-        else if (bytes.length && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-        await out.write(bytes);
-        await out.write('\n');
-        kept++;
-        if (i % 5000 === 0) progress.report({ message: `${i.toLocaleString('en-US')}/${r.records.toLocaleString('en-US')}` });
-      }
-      await out.close();
-      await rename(tmp, target.fsPath);
-      return kept;
-    } catch (e) {
-      await out.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      if (e instanceof vscode.CancellationError) return -1;
-      throw e;
-    } finally {
-      await src.close();
-    }
-  });
-  if (written >= 0) {
+  const written = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PrefLens: exporting', cancellable: true }, (progress, token) =>
+    exportRecords(d.path, r.index, r.source, dropLines, target.fsPath, {
+      isCancelled: () => token.isCancellationRequested,
+      onProgress: (i, n) => progress.report({ message: `${i.toLocaleString('en-US')}/${n.toLocaleString('en-US')}` }),
+    }),
+  );
+  if (written === null) return;
+  {
     const pick = await vscode.window.showInformationMessage(`PrefLens: wrote ${written.toLocaleString('en-US')} records (${dropLines.size} lines left out) to ${target.fsPath}`, 'Open');
     if (pick) await vscode.window.showTextDocument(target);
   }

@@ -1,0 +1,66 @@
+/**
+ * Writes the records that pass a filter to a new file. JSON Lines sources: kept lines are copied byte for byte
+ * (without their CR, if any). JSON-array sources: each kept element becomes one compact JSON line. The output is
+ * written to a temporary file and renamed at the end; the source can never be the target.
+ */
+import { open, rename, unlink } from 'node:fs/promises';
+import { realpathSync, existsSync } from 'node:fs';
+import type { RecordIndex } from './scan.js';
+import type { SourceKind } from './jsonl/reader.js';
+
+export class ExportError extends Error {}
+
+export function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return existsSync(b) && realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+export async function exportRecords(
+  source: string,
+  index: RecordIndex,
+  kind: SourceKind,
+  dropLines: ReadonlySet<number>,
+  target: string,
+  opts: { isCancelled?: () => boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<number | null> {
+  if (sameFile(source, target)) throw new ExportError('PrefLens never writes to a dataset file: choose a new file for the export');
+  const tmp = `${target}.${process.pid}.tmp`;
+  const src = await open(source, 'r');
+  const out = await open(tmp, 'w');
+  let kept = 0;
+  let lastLine = -1;
+  const n = index.line.length;
+  try {
+    for (let i = 0; i < n; i++) {
+      if (opts.isCancelled?.()) {
+        await out.close();
+        await unlink(tmp);
+        return null;
+      }
+      const line = index.line[i];
+      if (line === lastLine || dropLines.has(line)) continue; // several records on one line are exported once
+      lastLine = line;
+      const buf = Buffer.alloc(index.length[i]);
+      await src.read(buf, 0, buf.length, index.offset[i]);
+      let bytes = buf;
+      if (kind !== 'jsonl') bytes = Buffer.from(JSON.stringify(JSON.parse(buf.toString('utf8'))), 'utf8');
+      else if (bytes.length && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+      await out.write(Buffer.concat([bytes, Buffer.from('\n')]));
+      kept++;
+      if (i % 5000 === 0) opts.onProgress?.(i, n);
+    }
+    await out.close();
+    await rename(tmp, target);
+    return kept;
+  } catch (e) {
+    await out.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  } finally {
+    await src.close();
+  }
+}
