@@ -224,3 +224,26 @@ test('scoring runs in a worker thread, reports progress and stops when cancelled
   assert.equal(done.type, 'done');
   assert.equal(done.type === 'done' ? done.records : 0, 10);
 });
+
+test('SPINAL graph surgery on the tiny model: hidden states equal the TypeScript forward pass', async () => {
+  const { addHiddenOutputs, findHiddenStates } = await import('../../src/core/spinal/hidden.js');
+  const ort = await import('onnxruntime-node');
+  const bytes = readFileSync(join(tiny, 'model.onnx'));
+  assert.deepEqual(findHiddenStates(decodeModel(bytes)).names, ['/m/embed', '/m/h.0/Add_1_output_0', '/m/h.1/Add_1_output_0']);
+  const { bytes: aug, names } = addHiddenOutputs(bytes);
+  const s = await ort.InferenceSession.create(aug);
+  const ids = [72, 101, 108, 108, 111, 256];
+  const out = await s.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 6]), attention_mask: new ort.Tensor('int64', new BigInt64Array(6).fill(1n), [1, 6]) });
+  const { hidden } = forward(TINY, tinyWeights(), ids);
+  names.forEach((n, l) => {
+    const h = out[n].data as Float32Array;
+    for (let t = 0; t < 6; t++) for (let j = 0; j < TINY.nEmbd; j++) assert.ok(Math.abs(h[t * TINY.nEmbd + j] - hidden[l][t][j]) < 1e-4, `layer ${l}`);
+  });
+  assert.throws(() => addHiddenOutputs(bytes, ['no/such/tensor']), /no tensor named/);
+});
+
+test('SPINAL contraction: the tail slope of a power-law spectrum is its exponent', async () => {
+  const { contractionFromSingularValues } = await import('../../src/core/spinal/spinal.js');
+  const sv = Array.from({ length: 64 }, (_, i) => 5 * (i + 1) ** -1.7);
+  assert.ok(Math.abs(contractionFromSingularValues(sv) - 1.7) < 1e-12);
+});

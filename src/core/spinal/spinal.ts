@@ -1,0 +1,270 @@
+/**
+ * SPINAL layer traces (DESIGN section 6; PrefLens' operationalisation of the SPINAL abstract):
+ * rows = the response tokens of the records (hidden state at each response token's position), at every layer
+ * boundary l = 0..L (0 = after the embeddings, L = after the last block, before the final norm).
+ * - contraction α_l = −(least-squares slope of log σ_k against log k) over the lower half of the singular values
+ *   (k = ⌊K/2⌋+1..K) of the column-centred token × hidden matrix (SVD by ml-matrix, float64);
+ * - transport 𝓛_l (l < L) = mean over tokens of 2·arccos(BC(p_l, p_{l+1})), BC = Σ_v √(p q), p_l the logit-lens
+ *   distribution softmax(W_U · final_norm(h_l)) computed by a small ONNX graph (p_L is the model's own).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Matrix, SVD } from 'ml-matrix';
+import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '../engine/onnx.js';
+import { createSession, defaultCacheDir, readConfig, writeAtomic, type ProviderChoice } from '../engine/model.js';
+import { ModelTokenizer, type LengthLimits } from '../tokenize/encoder.js';
+import { addHiddenOutputs, HiddenStateError } from './hidden.js';
+import type { PreferenceRecord } from '../types.js';
+import { InputError } from '../scan.js';
+
+export interface SpinalLayer {
+  layer: number;
+  contraction: number;
+  transport: number | null;
+}
+
+export interface SpinalTrace {
+  model: string;
+  records: number;
+  tokens: number;
+  layers: SpinalLayer[];
+}
+
+export interface SpinalOptions extends LengthLimits {
+  provider?: ProviderChoice;
+  cacheDir?: string;
+  /** Tensor names h_0 … h_L when the graph cannot be understood. */
+  hiddenStates?: string[];
+  threads?: number;
+  tokenBudget?: number;
+}
+
+/** α from singular values (descending): −slope of log σ_k vs log k over k = ⌊K/2⌋+1..K. */
+export function contractionFromSingularValues(sv: ArrayLike<number>): number {
+  const K = sv.length;
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let k = Math.floor(K / 2) + 1; k <= K; k++) {
+    const s = sv[k - 1];
+    if (!(s > 0)) continue;
+    xs.push(Math.log(k));
+    ys.push(Math.log(s));
+  }
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  return -sxy / sxx;
+}
+
+export function contraction(rows: Float64Array[], dim: number): number {
+  const n = rows.length;
+  const X = new Matrix(n, dim);
+  const mean = new Float64Array(dim);
+  for (const r of rows) for (let j = 0; j < dim; j++) mean[j] += r[j] / n;
+  rows.forEach((r, i) => {
+    for (let j = 0; j < dim; j++) X.set(i, j, r[j] - mean[j]);
+  });
+  const svd = new SVD(X, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
+  return contractionFromSingularValues(svd.diagonal);
+}
+
+function tensorData(t: onnx.ITensorProto): Float32Array {
+  if (t.rawData && t.rawData.length) {
+    const copy = new Uint8Array(t.rawData.length);
+    copy.set(t.rawData);
+    return new Float32Array(copy.buffer);
+  }
+  return Float32Array.from(t.floatData ?? []);
+}
+
+interface Lens {
+  kind: 'layernorm' | 'rmsnorm';
+  weight: Float32Array;
+  bias: Float32Array | null;
+  eps: number;
+  /** W_U as [D, V] */
+  wu: Float32Array;
+  dim: number;
+  vocab: number;
+}
+
+/** The final norm and the unembedding of a GPT-2- or Llama-style graph, read from its initializers. */
+export function findLens(m: onnx.IModelProto, cfg: { modelType: string; eps: number | null }): Lens {
+  const g = m.graph;
+  if (!g) throw new HiddenStateError('no graph');
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const n of g.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  const logitsName = (g.output ?? []).find((o) => o.name === 'logits')?.name ?? g.output?.[0]?.name ?? '';
+  const head = producer.get(logitsName);
+  if (!head || (head.opType !== 'MatMul' && head.opType !== 'Gemm')) throw new HiddenStateError('the logits are not produced by a MatMul: cannot find the unembedding');
+  let wname = head.input?.[1] ?? '';
+  let wu: Float32Array;
+  let dims: number[];
+  const wt = inits.get(wname);
+  if (wt) {
+    wu = tensorData(wt);
+    dims = (wt.dims ?? []).map(Number);
+    const transB = head.attribute?.find((a) => a.name === 'transB')?.i;
+    if (head.opType === 'Gemm' && Number(transB ?? 0) === 1) {
+      wu = transpose(wu, dims[0], dims[1]);
+      dims = [dims[1], dims[0]];
+    }
+  } else {
+    const tr = producer.get(wname);
+    const src = tr?.opType === 'Transpose' ? inits.get(tr.input?.[0] ?? '') : undefined;
+    if (!src) throw new HiddenStateError(`cannot read the unembedding weight "${wname}"`);
+    wname = src.name ?? '';
+    const d = (src.dims ?? []).map(Number);
+    wu = transpose(tensorData(src), d[0], d[1]);
+    dims = [d[1], d[0]];
+  }
+  const [dim, vocab] = dims;
+  const names = [...inits.keys()];
+  const w = names.find((n) => /(ln_f|final_layer_norm|model\.norm|(^|\.)norm)\.weight$/.test(n));
+  if (!w) throw new HiddenStateError('cannot find the final norm weight (ln_f.weight / norm.weight)');
+  const b = inits.get(w.replace(/weight$/, 'bias'));
+  const kind = b ? 'layernorm' : 'rmsnorm';
+  return {
+    kind,
+    weight: tensorData(inits.get(w) as onnx.ITensorProto),
+    bias: b ? tensorData(b) : null,
+    eps: cfg.eps ?? (kind === 'layernorm' ? 1e-5 : 1e-6),
+    wu,
+    dim,
+    vocab,
+  };
+}
+
+function transpose(a: Float32Array, r: number, c: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j];
+  return out;
+}
+
+/** ONNX graph: BC(p_a, p_b) per row, p = softmax(W_U · norm(h)). */
+function lensGraph(l: Lens): Uint8Array {
+  const nodes: onnx.INodeProto[] = [];
+  const inits: onnx.ITensorProto[] = [floatTensor('wu', l.wu, [l.dim, l.vocab]), floatTensor('g', l.weight, [l.dim]), int64Tensor('ax', [-1])];
+  if (l.bias) inits.push(floatTensor('b', l.bias, [l.dim]));
+  inits.push({ name: 'eps', dims: [], dataType: DT.FLOAT, floatData: [l.eps] });
+  for (const x of ['a', 'b_in']) {
+    const inp = x === 'a' ? 'ha' : 'hb';
+    if (l.kind === 'layernorm') nodes.push(node('LayerNormalization', [inp, 'g', 'b'], [`${x}_n`], `${x}_ln`, { axis: -1, epsilon: l.eps }));
+    else {
+      nodes.push(node('Mul', [inp, inp], [`${x}_sq`], `${x}_sq`));
+      nodes.push(node('ReduceMean', [`${x}_sq`], [`${x}_ms`], `${x}_mean`, { axes: [-1], keepdims: 1 }));
+      nodes.push(node('Add', [`${x}_ms`, 'eps'], [`${x}_mse`], `${x}_eps`));
+      nodes.push(node('Sqrt', [`${x}_mse`], [`${x}_rms`], `${x}_sqrt`));
+      nodes.push(node('Div', [inp, `${x}_rms`], [`${x}_nn`], `${x}_div`));
+      nodes.push(node('Mul', [`${x}_nn`, 'g'], [`${x}_n`], `${x}_scale`));
+    }
+    nodes.push(node('MatMul', [`${x}_n`, 'wu'], [`${x}_logits`], `${x}_mm`));
+    nodes.push(node('Softmax', [`${x}_logits`], [`${x}_p`], `${x}_softmax`, { axis: -1 }));
+  }
+  nodes.push(node('Mul', ['a_p', 'b_in_p'], ['pq'], 'pq'));
+  nodes.push(node('Sqrt', ['pq'], ['spq'], 'spq'));
+  nodes.push(node('ReduceSum', ['spq', 'ax'], ['bc'], 'bc', { keepdims: 0 }));
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: { name: 'lens', node: nodes, initializer: inits, input: [valueInfo('ha', DT.FLOAT, ['n', l.dim]), valueInfo('hb', DT.FLOAT, ['n', l.dim])], output: [valueInfo('bc', DT.FLOAT, ['n'])] },
+  });
+}
+
+export async function spinalTrace(modelDir: string, records: PreferenceRecord[], opts: SpinalOptions): Promise<SpinalTrace> {
+  const onnxPath = join(modelDir, 'model.onnx');
+  if (!existsSync(onnxPath)) throw new InputError(`${modelDir}: no model.onnx in this model folder`);
+  const cfgJson = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const cfg = readConfig(modelDir);
+  const tok = ModelTokenizer.load(modelDir);
+  const bytes = readFileSync(onnxPath);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const proto = decodeModel(bytes);
+  const eps = typeof cfgJson.layer_norm_epsilon === 'number' ? cfgJson.layer_norm_epsilon : typeof cfgJson.rms_norm_eps === 'number' ? cfgJson.rms_norm_eps : null;
+  const lens = findLens(proto, { modelType: cfg.modelType, eps });
+  // Hidden-state outputs, cached on disk by content hash (and by the tensor names when given).
+  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'models');
+  mkdirSync(dir, { recursive: true });
+  const key = createHash('sha256').update(hash).update(JSON.stringify(opts.hiddenStates ?? null)).digest('hex').slice(0, 32);
+  const cached = join(dir, `${key}-hidden.onnx`);
+  const namesFile = `${cached}.json`;
+  let augmented: Uint8Array;
+  let names: string[];
+  if (existsSync(cached) && existsSync(namesFile)) {
+    augmented = readFileSync(cached);
+    names = JSON.parse(readFileSync(namesFile, 'utf8')) as string[];
+  } else {
+    const r = addHiddenOutputs(bytes, opts.hiddenStates);
+    augmented = r.bytes;
+    names = r.names;
+    writeAtomic(cached, augmented);
+    writeAtomic(namesFile, JSON.stringify(names));
+  }
+  const { session } = await createSession(augmented, opts.provider ?? 'cpu', opts.threads);
+  const lensSession = (await createSession(lensGraph(lens), opts.provider ?? 'cpu', opts.threads)).session;
+  const L = names.length; // layers 0..L-1 here = l = 0..L_blocks
+  const rows: Float32Array[][] = names.map(() => []);
+  // Sequences: prompt + each response (TRL tokenization); rows at the response tokens' positions.
+  const seqs: Array<{ ids: number[]; start: number }> = [];
+  for (const rec of records) {
+    const enc = tok.encodeRecord(rec, opts);
+    let p = enc.promptIds;
+    if (p.length === 0 && tok.eosId !== null) p = [tok.eosId];
+    for (const r of enc.responses) {
+      const ids = [...p, ...r.ids];
+      if (cfg.nPositions && ids.length > cfg.nPositions) throw new InputError(`line ${rec.line}: ${ids.length} tokens, more than the ${cfg.nPositions} positions of ${modelDir}; set the max lengths`);
+      seqs.push({ ids, start: p.length });
+    }
+  }
+  const D = lens.dim;
+  for (const s of seqs) {
+    const T = s.ids.length;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of session.inputNames) {
+      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from(s.ids.map(BigInt)), [1, T]);
+      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
+      else if (name === 'position_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
+      else if (name.startsWith('past_key_values')) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [1, cfg.kvHeads, 0, cfg.hidden / Math.max(1, cfg.heads)]);
+      else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', new Uint8Array([0]), [1]);
+    }
+    const out = await session.run(feeds);
+    names.forEach((n, l) => {
+      const h = out[n].data as Float32Array;
+      for (let t = s.start; t < T; t++) rows[l].push(h.slice(t * D, (t + 1) * D));
+    });
+  }
+  const N = rows[0].length;
+  const layers: SpinalLayer[] = [];
+  for (let l = 0; l < L; l++) {
+    const alpha = contraction(rows[l].map((r) => Float64Array.from(r)), D);
+    let transport: number | null = null;
+    if (l < L - 1) {
+      let sum = 0;
+      for (let i0 = 0; i0 < N; i0 += 512) {
+        const n = Math.min(512, N - i0);
+        const a = new Float32Array(n * D);
+        const b = new Float32Array(n * D);
+        for (let i = 0; i < n; i++) {
+          a.set(rows[l][i0 + i], i * D);
+          b.set(rows[l + 1][i0 + i], i * D);
+        }
+        const r = await lensSession.run({ ha: new ort.Tensor('float32', a, [n, D]), hb: new ort.Tensor('float32', b, [n, D]) });
+        const bc = r.bc.data as Float32Array;
+        for (let i = 0; i < n; i++) sum += 2 * Math.acos(Math.min(1, Math.max(-1, bc[i])));
+      }
+      transport = sum / N;
+    }
+    layers.push({ layer: l, contraction: alpha, transport });
+  }
+  return { model: modelDir, records: records.length, tokens: N, layers };
+}
