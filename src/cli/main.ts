@@ -12,6 +12,12 @@ import { resolve } from 'node:path';
 import { ModelError, ScoringModel, type ProviderChoice } from '../core/engine/model.js';
 import { scoreFile } from '../core/engine/score.js';
 import { CancelledError } from '../core/engine/scorer.js';
+import { spinalTrace } from '../core/spinal/spinal.js';
+import { HiddenStateError } from '../core/spinal/hidden.js';
+import { parseRun, RunError } from '../core/runs/runs.js';
+import { scanFile as scanForRecords } from '../core/scan.js';
+import { readRecord } from '../core/records.js';
+import type { PreferenceRecord } from '../core/types.js';
 
 const USAGE = `usage: preflens <command> [options]
 
@@ -29,6 +35,12 @@ commands:
         (--ref omitted: reference-free numbers only). More: --format NAME, --device auto|cuda|cpu,
         --threads N, --cache-dir DIR, --no-cache. Summary (records, tokens, seconds, tokens/s, device)
         on stderr.
+
+  spinal FILE --model DIR [--lines A-B] [--max-prompt-length N] [--max-completion-length N] [--json]
+        SPINAL layer trace (PrefLens' operationalisation): contraction and transport per layer
+        over the response tokens of the selected records. --hidden-states a,b,… names the tensors.
+  run DIR [--json]
+        a training run: metric series, eval series, checkpoints and run checks
 
 formats: ${FORMAT_NAMES.join(', ')}
 exit codes: 0 ok, 1 bad input, 2 usage`;
@@ -240,6 +252,67 @@ async function score(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function spinal(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      lines: { type: 'string' },
+      'max-prompt-length': { type: 'string' },
+      'max-completion-length': { type: 'string' },
+      json: { type: 'boolean' },
+      'hidden-states': { type: 'string' },
+      device: { type: 'string' },
+      'cache-dir': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('spinal takes exactly one FILE');
+  if (!values.model) throw new UsageError('spinal needs --model DIR');
+  const file = positionals[0];
+  const scan = await scanForRecords(file);
+  const lines = range(values.lines, 'lines');
+  const recs: PreferenceRecord[] = [];
+  for (let i = 0; i < scan.records; i++) {
+    const line = scan.index.line[i];
+    if (lines && (line < lines[0] || line > lines[1])) continue;
+    const r = readRecord(file, scan.index, i, scan.format);
+    if (!r.record) throw new InputError(`${file}: line ${line}: ${r.error ?? 'cannot read the record'}`);
+    recs.push(r.record);
+  }
+  if (recs.length === 0) throw new InputError(`${file}: no records selected`);
+  const t = await spinalTrace(values.model, recs, {
+    maxPromptLength: intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null,
+    maxCompletionLength: intOpt(values['max-completion-length'], 'max-completion-length') ?? null,
+    hiddenStates: values['hidden-states']?.split(',').map((x) => x.trim()).filter(Boolean),
+    provider: (values.device ?? 'cpu') as ProviderChoice,
+    cacheDir: values['cache-dir'],
+  });
+  if (values.json) process.stdout.write(JSON.stringify(t) + '\n');
+  else {
+    process.stdout.write(`SPINAL trace (PrefLens' operationalisation) of ${t.model}: ${t.records} records, ${t.tokens} response tokens\n`);
+    process.stdout.write('layer  contraction α  transport 𝓛\n');
+    for (const l of t.layers) process.stdout.write(`${String(l.layer).padStart(5)}  ${l.contraction.toFixed(4).padStart(13)}  ${l.transport === null ? '—' : l.transport.toFixed(4).padStart(11)}\n`);
+  }
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new UsageError('run takes exactly one DIR');
+  const r = parseRun(positionals[0]);
+  const j = { dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel };
+  // NaN/Infinity are not JSON: they are written as null in the series (the non-finite check lists their steps).
+  if (values.json) process.stdout.write(JSON.stringify(j, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
+  else {
+    process.stdout.write(`${r.dir}: ${r.format}, ${r.trainer} trainer, ${r.steps} steps, ${Object.keys(r.series).length} train series, ${Object.keys(r.eval).length} eval series, ${r.checkpoints.length} checkpoints\n`);
+    for (const c of r.checkpoints) process.stdout.write(`  checkpoint ${c.step}: ${c.path}${c.hasOnnx ? ' (onnx)' : ''}${c.hasSafetensors ? ' (safetensors)' : ''}\n`);
+    if (!r.checks.length) process.stdout.write('checks: none fired\n');
+    for (const c of r.checks) process.stdout.write(`${c.severity.padEnd(7)} ${c.id}: ${c.message} [${c.source}] steps ${c.steps.slice(0, 8).join(', ')}${c.steps.length > 8 ? ', …' : ''}\n`);
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -248,6 +321,10 @@ export async function main(argv: string[]): Promise<number> {
         return await stats(rest);
       case 'score':
         return await score(rest);
+      case 'spinal':
+        return await spinal(rest);
+      case 'run':
+        return await run(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -266,7 +343,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('preflens: cancelled\n');
       return 130;
     }
-    if (e instanceof InputError || e instanceof TokenizerLoadError || e instanceof ModelError) {
+    if (e instanceof InputError || e instanceof TokenizerLoadError || e instanceof ModelError || e instanceof RunError || e instanceof HiddenStateError) {
       process.stderr.write(`preflens: ${e.message}\n`);
       return 1;
     }

@@ -1,0 +1,281 @@
+/**
+ * Training runs: HF Trainer trainer_state.json (log_history with train and eval_ rows; bare NaN/Infinity, which
+ * real files contain), LLaMA-Factory trainer_log.jsonl, checkpoints, and run checks with their evidence.
+ * Metric names of TRL's DPO, ORPO, KTO, SimPO/CPO and GRPO trainers are recognised; unknown metrics are kept too.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export class RunError extends Error {}
+
+export type Series = Record<string, Array<[number, number]>>;
+
+export interface Checkpoint {
+  step: number;
+  path: string;
+  hasOnnx: boolean;
+  hasSafetensors: boolean;
+}
+
+export interface RunCheck {
+  id: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  steps: number[];
+  source: string;
+}
+
+export interface RunInfo {
+  dir: string;
+  format: 'trainer_state' | 'llamafactory_log' | 'checkpoints-only';
+  trainer: string;
+  steps: number;
+  series: Series;
+  eval: Series;
+  checkpoints: Checkpoint[];
+  checks: RunCheck[];
+  referenceModel: string | null;
+}
+
+/** JSON.parse that accepts bare NaN, Infinity and -Infinity outside strings (Python's json.dumps writes them). */
+export function parseLenientJson(text: string): unknown {
+  let out = '';
+  let i = 0;
+  let inStr = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (inStr) {
+      out += c;
+      if (c === '\\') {
+        out += text[i + 1] ?? '';
+        i += 2;
+        continue;
+      }
+      if (c === '"') inStr = false;
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      inStr = true;
+      out += c;
+      i++;
+      continue;
+    }
+    if (text.startsWith('NaN', i)) {
+      out += '"\\u0000NaN"';
+      i += 3;
+    } else if (text.startsWith('-Infinity', i)) {
+      out += '"\\u0000-Infinity"';
+      i += 9;
+    } else if (text.startsWith('Infinity', i)) {
+      out += '"\\u0000Infinity"';
+      i += 8;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return JSON.parse(out, (_k, v: unknown) => (v === '\u0000NaN' ? NaN : v === '\u0000Infinity' ? Infinity : v === '\u0000-Infinity' ? -Infinity : v));
+}
+
+const IGNORE = new Set(['step', 'epoch', 'current_steps', 'total_steps', 'percentage', 'elapsed_time', 'remaining_time', 'total_flos', 'train_runtime', 'train_samples_per_second', 'train_steps_per_second', 'eval_runtime', 'eval_samples_per_second', 'eval_steps_per_second']);
+
+function addRow(row: Record<string, unknown>, step: number, series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): void {
+  const isEval = Object.keys(row).some((k) => k.startsWith('eval_'));
+  for (const [k0, v] of Object.entries(row)) {
+    if (IGNORE.has(k0) || typeof v !== 'number') continue;
+    const k = k0 === 'lr' ? 'learning_rate' : k0;
+    if (!Number.isFinite(v)) nonFinite.push({ name: k, step });
+    if (isEval && k.startsWith('eval_')) (evalSeries[k.slice(5)] ??= []).push([step, v]);
+    else if (!isEval) (series[k] ??= []).push([step, v]);
+  }
+}
+
+export function detectTrainer(names: string[]): string {
+  const has = (re: RegExp): boolean => names.some((n) => re.test(n));
+  if (has(/frac_reward_zero_std|reward_std|^rewards\/.+\/mean$/)) return 'grpo';
+  if (has(/odds_ratio|log_odds_ratio|nll_loss/)) return 'orpo';
+  if (has(/^kl$/) && has(/rewards\/(chosen|rejected)_sum|logps\/(chosen|rejected)_sum/)) return 'kto';
+  if (has(/^kl$/)) return 'kto';
+  if (has(/rewards\/margins/)) return 'dpo';
+  return 'unknown';
+}
+
+function checkpoints(dir: string): Checkpoint[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((n) => /^checkpoint-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null && statSync(join(dir, m[0])).isDirectory())
+    .map((m) => ({ step: Number(m[1]), path: join(dir, m[0]), hasOnnx: existsSync(join(dir, m[0], 'model.onnx')), hasSafetensors: existsSync(join(dir, m[0], 'model.safetensors')) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+export function isRunDir(dir: string): boolean {
+  return existsSync(join(dir, 'trainer_state.json')) || existsSync(join(dir, 'trainer_log.jsonl')) || checkpoints(dir).length > 0;
+}
+
+export function parseRun(dir: string): RunInfo {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RunError(`${dir}: no such folder`);
+  const series: Series = {};
+  const evalSeries: Series = {};
+  const nonFinite: Array<{ name: string; step: number }> = [];
+  let format: RunInfo['format'] = 'checkpoints-only';
+  let steps = 0;
+  const statePath = join(dir, 'trainer_state.json');
+  const logPath = join(dir, 'trainer_log.jsonl');
+  if (existsSync(statePath)) {
+    format = 'trainer_state';
+    let state: unknown;
+    try {
+      state = parseLenientJson(readFileSync(statePath, 'utf8'));
+    } catch (e) {
+      throw new RunError(`${statePath}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const st = state as { log_history?: unknown; global_step?: unknown };
+    if (!Array.isArray(st.log_history)) throw new RunError(`${statePath}: no "log_history" list`);
+    st.log_history.forEach((row: unknown, i: number) => {
+      if (typeof row !== 'object' || row === null) return;
+      const r = row as Record<string, unknown>;
+      const step = typeof r.step === 'number' ? r.step : i;
+      addRow(r, step, series, evalSeries, nonFinite);
+    });
+    steps = typeof st.global_step === 'number' ? st.global_step : 0;
+  } else if (existsSync(logPath)) {
+    format = 'llamafactory_log';
+    readFileSync(logPath, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (!line.trim()) return;
+        let r: Record<string, unknown>;
+        try {
+          r = parseLenientJson(line) as Record<string, unknown>;
+        } catch {
+          throw new RunError(`${logPath}: line ${i + 1} is not valid JSON`);
+        }
+        const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : i + 1;
+        addRow(r, step, series, evalSeries, nonFinite);
+        if (typeof r.total_steps === 'number') steps = Math.max(steps, r.total_steps);
+      });
+  }
+  const cps = checkpoints(dir);
+  for (const s of Object.values(series)) steps = Math.max(steps, s.at(-1)?.[0] ?? 0);
+  let referenceModel: string | null = null;
+  for (const f of ['dpo_config.json', 'adapter_config.json']) {
+    const p = join(dir, f);
+    if (!existsSync(p)) continue;
+    try {
+      const c = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+      const ref = c.reference_model ?? c.ref_model ?? c.base_model_name_or_path;
+      if (typeof ref === 'string') referenceModel = ref.startsWith('/') ? ref : join(dir, ref);
+    } catch {
+      /* not a config we understand */
+    }
+  }
+  const trainer = detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]);
+  return { dir, format, trainer, steps, series, eval: evalSeries, checkpoints: cps, checks: runChecks(series, evalSeries, nonFinite), referenceModel };
+}
+
+const mean = (a: number[]): number => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
+
+function finite(s: Array<[number, number]> | undefined): Array<[number, number]> {
+  return (s ?? []).filter(([, v]) => Number.isFinite(v));
+}
+
+/** Mean of the first and of the last quarter of a series (at least one point each). */
+function ends(s: Array<[number, number]>): { first: number; last: number; firstSteps: number[]; lastSteps: number[] } | null {
+  if (s.length < 4) return null;
+  const q = Math.max(1, Math.floor(s.length / 4));
+  return { first: mean(s.slice(0, q).map((x) => x[1])), last: mean(s.slice(-q).map((x) => x[1])), firstSteps: s.slice(0, q).map((x) => x[0]), lastSteps: s.slice(-q).map((x) => x[0]) };
+}
+
+export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): RunCheck[] {
+  const out: RunCheck[] = [];
+  if (nonFinite.length) {
+    const names = [...new Set(nonFinite.map((x) => x.name))];
+    out.push({
+      id: 'non-finite',
+      severity: 'error',
+      message: `${nonFinite.length} NaN/Inf values (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''}): the run diverged or a metric is undefined`,
+      steps: [...new Set(nonFinite.map((x) => x.step))].sort((a, b) => a - b),
+      source: 'PrefLens',
+    });
+  }
+  const margins = finite(series['rewards/margins']);
+  const chosen = finite(series['logps/chosen']);
+  const rejected = finite(series['logps/rejected']);
+  const m = ends(margins);
+  const c = ends(chosen);
+  const r = ends(rejected);
+  if (r && c && r.last < r.first && r.first - r.last > 2 * Math.max(0, c.first - c.last) && r.first - r.last > 0.2 * Math.abs(r.first))
+    out.push({
+      id: 'rejected-collapse',
+      severity: 'warning',
+      message: `rejected log-probability fell from ${r.first.toFixed(1)} to ${r.last.toFixed(1)} (more than twice the chosen's change, > 20% of its start; thresholds ours)`,
+      steps: r.lastSteps,
+      source: '3D-properties of DPO (Yan et al. 2024)',
+    });
+  if (m && c && c.first - c.last > 0.02 * Math.abs(c.first) && m.last > m.first)
+    out.push({
+      id: 'likelihood-displacement',
+      severity: 'warning',
+      message: `chosen log-probability fell (${c.first.toFixed(1)} → ${c.last.toFixed(1)}, more than 2%: threshold ours) while the margin grew (${m.first.toFixed(3)} → ${m.last.toFixed(3)})`,
+      steps: c.lastSteps,
+      source: 'Likelihood displacement (Razin et al. 2024)',
+    });
+  const loss = finite(series.loss);
+  const gn = finite(series.grad_norm);
+  if (loss.length >= 4 && m) {
+    const lastLoss = mean(loss.slice(-Math.max(1, Math.floor(loss.length / 4))).map((x) => x[1]));
+    const gnMax = Math.max(...gn.map((x) => x[1]));
+    const gnLast = gn.length ? mean(gn.slice(-Math.max(1, Math.floor(gn.length / 4))).map((x) => x[1])) : NaN;
+    if (lastLoss < 0.01 && m.last > 10 * Math.max(1e-9, Math.abs(m.first)) && m.last > 5 && (!gn.length || gnLast < 0.01 * gnMax))
+      out.push({
+        id: 'collapse',
+        severity: 'error',
+        message: `loss → ${lastLoss.toExponential(1)} with margins exploding to ${m.last.toFixed(1)}${gn.length ? ` and grad norm → ${gnLast.toExponential(1)}` : ''}: the policy separates the pairs trivially (thresholds ours)`,
+        steps: m.lastSteps,
+        source: 'PrefLens (DPO over-optimisation)',
+      });
+  }
+  const evAcc = finite(evalSeries['rewards/accuracies']);
+  if (evAcc.length >= 3 && m && m.last > m.first) {
+    const best = Math.max(...evAcc.map((x) => x[1]));
+    const lastAcc = evAcc[evAcc.length - 1][1];
+    const firstAcc = evAcc[0][1];
+    if (lastAcc <= firstAcc + 0.01 || lastAcc < best - 0.02)
+      out.push({
+        id: 'over-optimisation',
+        severity: 'warning',
+        message: `eval accuracy ${lastAcc <= firstAcc + 0.01 ? 'flat' : 'falling'} (${firstAcc.toFixed(3)} → best ${best.toFixed(3)} → ${lastAcc.toFixed(3)}) while the train margin grew (${m.first.toFixed(3)} → ${m.last.toFixed(3)})`,
+        steps: evAcc.map((x) => x[0]),
+        source: 'Reward over-optimisation (Gao et al. 2023; Rafailov et al. 2024)',
+      });
+  }
+  const fz = finite(series.frac_reward_zero_std);
+  const fze = ends(fz);
+  if (fze && fze.last > 0.5)
+    out.push({
+      id: 'grpo-no-signal',
+      severity: 'warning',
+      message: `${(fze.last * 100).toFixed(0)}% of GRPO groups have zero reward variance in the last quarter: no advantage signal for them`,
+      steps: fz.filter(([, v]) => v > 0.5).map((x) => x[0]),
+      source: 'GRPO (Shao et al. 2024)',
+    });
+  const lr = finite(series.learning_rate);
+  if (lr.length >= 3) {
+    const peak = lr.reduce((b, x, i) => (x[1] > lr[b][1] ? i : b), 0);
+    const bad: number[] = [];
+    for (let i = peak + 2; i < lr.length; i++) if (lr[i][1] > lr[i - 1][1] * 1.05) bad.push(lr[i][0]);
+    for (let i = 1; i < lr.length; i++) if (lr[i - 1][1] > 0 && lr[i][1] / lr[i - 1][1] > 3 && i > 1) bad.push(lr[i][0]);
+    const zeroEarly = lr.slice(0, -1).filter(([, v], i) => v === 0 && i > peak).map((x) => x[0]);
+    if (bad.length || zeroEarly.length)
+      out.push({
+        id: 'lr-schedule',
+        severity: 'info',
+        message: `learning rate ${bad.length ? 'rises again after its peak or jumps' : ''}${bad.length && zeroEarly.length ? ' and ' : ''}${zeroEarly.length ? 'reaches 0 before the last step' : ''}`,
+        steps: [...new Set([...bad, ...zeroEarly])].sort((a, b) => a - b),
+        source: 'PrefLens',
+      });
+  }
+  return out;
+}

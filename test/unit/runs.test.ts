@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseRun, parseLenientJson, RunError, isRunDir } from '../../src/core/runs/runs.js';
+import { fixture, shared, skipWithoutShared, repoRoot } from '../helpers.js';
+
+const runs = (n: string): string => fixture(join('runs', n));
+
+test('lenient JSON: bare NaN/Infinity outside strings, untouched inside strings', () => {
+  const v = parseLenientJson('{"a": NaN, "b": -Infinity, "c": [Infinity], "s": "NaN and Infinity"}') as Record<string, unknown>;
+  assert.ok(Number.isNaN(v.a));
+  assert.equal(v.b, -Infinity);
+  assert.deepEqual(v.c, [Infinity]);
+  assert.equal(v.s, 'NaN and Infinity');
+});
+
+test('trainer_state with NaN/Inf and missing keys: series, eval rows and the non-finite check', () => {
+  const r = parseRun(runs('nan'));
+  assert.equal(r.format, 'trainer_state');
+  assert.equal(r.trainer, 'dpo');
+  assert.deepEqual(r.series.loss.map((x) => x[0]), [10, 20, 2], 'a row without "step" falls back to its index');
+  assert.deepEqual(r.eval.loss, [[30, 0.7]]);
+  const nf = r.checks.find((c) => c.id === 'non-finite');
+  assert.ok(nf);
+  assert.deepEqual(nf.steps, [20]);
+  assert.equal(nf.severity, 'error');
+});
+
+test('GRPO run: groups without signal are flagged', () => {
+  const r = parseRun(runs('grpo'));
+  assert.equal(r.trainer, 'grpo');
+  const c = r.checks.find((x) => x.id === 'grpo-no-signal');
+  assert.ok(c);
+  assert.equal(c.steps.length, 30);
+});
+
+test('LLaMA-Factory trainer_log.jsonl: lr → learning_rate, a jump in the schedule is flagged', () => {
+  const r = parseRun(runs('llamafactory'));
+  assert.equal(r.format, 'llamafactory_log');
+  assert.equal(r.steps, 200);
+  assert.equal(r.series.learning_rate.length, 20);
+  const c = r.checks.find((x) => x.id === 'lr-schedule');
+  assert.ok(c, JSON.stringify(r.checks));
+  assert.ok(c.steps.includes(150));
+});
+
+test('collapse: loss → 0, margins exploding, grad norm → 0; rejected collapse; checkpoints', () => {
+  const r = parseRun(runs('collapse'));
+  const ids = r.checks.map((c) => c.id);
+  assert.ok(ids.includes('collapse'), ids.join());
+  assert.ok(ids.includes('rejected-collapse'), ids.join());
+  assert.deepEqual(r.checkpoints.map((c) => [c.step, c.hasOnnx, c.hasSafetensors]), [[200, false, false], [400, false, true]]);
+  assert.ok(isRunDir(runs('collapse')));
+});
+
+test('unreadable runs give a clear error', () => {
+  assert.throws(() => parseRun(runs('broken')), (e: unknown) => e instanceof RunError && /trainer_state\.json: not valid JSON/.test(e.message));
+  assert.throws(() => parseRun(runs('nope')), /no such folder/);
+});
+
+test('real runs: the TRL Llama-2 run (15 bare NaN) and the demo DPO run', (t) => {
+  if (skipWithoutShared(t)) return;
+  const a = parseRun(join(shared, 'runs', 'trl-dpo-llama2-stackexchange'));
+  assert.equal(a.trainer, 'dpo');
+  const nTrain = a.series.loss.length;
+  assert.equal(nTrain, 100);
+  assert.equal(a.eval.loss.length, 10);
+  const nonFinite = [...Object.values(a.series), ...Object.values(a.eval)].flat().filter(([, v]) => !Number.isFinite(v)).length;
+  assert.equal(nonFinite, 15);
+  assert.equal(a.checks.find((c) => c.id === 'non-finite')?.severity, 'error');
+  const b = parseRun(join(shared, 'demo', 'runs', 'tiny-hh-dpo'));
+  assert.deepEqual(b.checkpoints.map((c) => c.step), [84, 168, 252, 336]);
+  assert.ok(b.checkpoints.every((c) => c.hasOnnx && c.hasSafetensors));
+  assert.ok(b.referenceModel?.endsWith(join('models', 'tiny-hh-sft')));
+  assert.ok(b.eval['rewards/accuracies'].length >= 4);
+});
+
+test('preflens run --json and preflens spinal usage', () => {
+  const cli = join(repoRoot, 'dist', 'cli.js');
+  const r = spawnSync(process.execPath, [cli, 'run', runs('nan'), '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { series: Record<string, Array<[number, number | null]>>; checks: unknown[] };
+  assert.deepEqual(j.series.loss[1], [20, null], 'NaN written as null');
+  assert.ok(j.checks.length > 0);
+  assert.equal(spawnSync(process.execPath, [cli, 'run', runs('broken')], { encoding: 'utf8' }).status, 1);
+  assert.equal(spawnSync(process.execPath, [cli, 'spinal', fixture('hh.jsonl')], { encoding: 'utf8' }).status, 2);
+  const sp = spawnSync(process.execPath, [cli, 'spinal', fixture('trl-standard.jsonl'), '--model', fixture('tiny-gpt2'), '--max-prompt-length', '24', '--max-completion-length', '32', '--json'], { encoding: 'utf8', env: { ...process.env, PREFLENS_CACHE_DIR: join(repoRoot, 'out', 'test-cache') } });
+  assert.equal(sp.status, 0, sp.stderr);
+  const t = JSON.parse(sp.stdout) as { records: number; tokens: number; layers: Array<{ layer: number; contraction: number; transport: number | null }> };
+  assert.equal(t.records, 6);
+  assert.deepEqual(t.layers.map((l) => l.layer), [0, 1, 2]);
+  assert.equal(t.layers[2].transport, null);
+  assert.ok(t.layers.every((l) => Number.isFinite(l.contraction)));
+});
