@@ -27,6 +27,7 @@ const builds = [
   { ...node, entryPoints: ['src/core/scanWorker.ts'], outfile: 'dist/scanWorker.js' },
   { ...node, entryPoints: ['src/host/hostWorker.ts'], outfile: 'dist/hostWorker.js' },
   { ...node, entryPoints: ['src/core/engine/scoreWorker.ts'], outfile: 'dist/scoreWorker.js' },
+  { ...node, entryPoints: ['src/core/runs/runWorker.ts'], outfile: 'dist/runWorker.js' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
     entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts' }, outdir: 'dist/webview',

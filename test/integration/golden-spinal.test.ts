@@ -65,3 +65,20 @@ test('Llama with-past export (position_ids, empty past key/values, GQA): logps m
   }
   assert.equal(n, 20);
 });
+
+test('checkpoint comparison on the demo run: margins across steps, sign flips found', async (t) => {
+  if (skipWithoutShared(t)) return;
+  const { parseRun } = await import('../../src/core/runs/runs.js');
+  const { compareCheckpoints } = await import('../../src/core/runs/compare.js');
+  const run = parseRun(join(shared, 'demo', 'runs', 'tiny-hh-dpo'));
+  const cmp = await compareCheckpoints(run, run.referenceModel ?? '', await records(12), { beta: 0.1, maxPromptLength: 192, maxCompletionLength: 128, provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'pl-')) });
+  assert.deepEqual(cmp.steps, [84, 168, 252, 336, 339]);
+  assert.equal(cmp.records.length, 12);
+  for (const r of cmp.records) assert.equal(r.margins.length, 5);
+  // The last step is the final policy: its margins equal preflens score's with the same models.
+  const gold = readFileSync(join(shared, 'demo', 'golden', 'dev-1-50.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; margin: number });
+  for (const r of cmp.records) assert.ok(Math.abs((r.margins[4] ?? NaN) - (gold.find((g) => g.line === r.line)?.margin ?? NaN)) < 1e-3);
+  const flips = cmp.records.filter((r) => r.margins.some((m, i) => i > 0 && m !== null && r.margins[i - 1] !== null && Math.sign(m) !== Math.sign(r.margins[i - 1] ?? 0))).map((r) => r.line);
+  assert.deepEqual(cmp.flipped, flips);
+  console.log(`checkpoint comparison: ${cmp.flipped.length} of 12 records flipped sign`);
+});

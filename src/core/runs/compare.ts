@@ -1,0 +1,67 @@
+/**
+ * Checkpoint comparison: scores the same records with every checkpoint of a run (and the final policy) against the
+ * run's reference, and returns each record's margin and chosen/rejected logps across steps, with the records whose
+ * margin changed sign.
+ */
+import type { PreferenceRecord } from '../types.js';
+import { ScoringModel, type ProviderChoice } from '../engine/model.js';
+import { scoreRecords } from '../engine/score.js';
+import type { RunInfo } from './runs.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Trajectory {
+  line: number;
+  margins: Array<number | null>;
+  chosenLogp: Array<number | null>;
+  rejectedLogp: Array<number | null>;
+  /** the margin changed sign between two consecutive steps */
+  flipped: boolean;
+}
+
+export interface Comparison {
+  steps: number[];
+  models: string[];
+  reference: string;
+  records: Trajectory[];
+  flipped: number[];
+}
+
+/** Checkpoints with an ONNX model, then the final policy at the run's root (as step = the run's last step). */
+export function runModels(run: RunInfo): Array<{ step: number; dir: string }> {
+  const out = run.checkpoints.filter((c) => c.hasOnnx).map((c) => ({ step: c.step, dir: c.path }));
+  if (existsSync(join(run.dir, 'model.onnx'))) out.push({ step: Math.max(run.steps, (out.at(-1)?.step ?? 0) + 1), dir: run.dir });
+  return out;
+}
+
+export async function compareCheckpoints(
+  run: RunInfo,
+  reference: string,
+  records: PreferenceRecord[],
+  opts: { beta: number; maxPromptLength: number | null; maxCompletionLength: number | null; provider?: ProviderChoice; cacheDir?: string; onStep?: (i: number, n: number) => void; signal?: AbortSignal },
+): Promise<Comparison> {
+  const models = runModels(run);
+  if (models.length === 0) throw new Error(`${run.dir}: no checkpoint with a model.onnx`);
+  const ref = await ScoringModel.load(reference, { provider: opts.provider ?? 'auto', cacheDir: opts.cacheDir });
+  const traj: Trajectory[] = records.filter((r) => r.kind === 'pair').map((r) => ({ line: r.line, margins: [], chosenLogp: [], rejectedLogp: [], flipped: false }));
+  const pairs = records.filter((r) => r.kind === 'pair');
+  for (let i = 0; i < models.length; i++) {
+    opts.onStep?.(i, models.length);
+    const policy = await ScoringModel.load(models[i].dir, { provider: opts.provider ?? 'auto', cacheDir: opts.cacheDir });
+    const scored = await scoreRecords(pairs, policy, ref, { beta: opts.beta, maxPromptLength: opts.maxPromptLength, maxCompletionLength: opts.maxCompletionLength, cacheDir: opts.cacheDir, signal: opts.signal });
+    scored.forEach((s, k) => {
+      traj[k].margins.push(s.margin ?? null);
+      traj[k].chosenLogp.push(s.chosen?.logp ?? null);
+      traj[k].rejectedLogp.push(s.rejected?.logp ?? null);
+    });
+    await policy.session.release();
+  }
+  for (const t of traj) {
+    for (let i = 1; i < t.margins.length; i++) {
+      const a = t.margins[i - 1];
+      const b = t.margins[i];
+      if (a !== null && b !== null && Math.sign(a) !== Math.sign(b) && a !== 0 && b !== 0) t.flipped = true;
+    }
+  }
+  return { steps: models.map((m) => m.step), models: models.map((m) => m.dir), reference, records: traj, flipped: traj.filter((t) => t.flipped).map((t) => t.line) };
+}
