@@ -17,6 +17,7 @@ import { WrongWayMarks } from './host/editorMarks.js';
 import { exportFiltered } from './host/export.js';
 import { recordAtLine } from './core/records.js';
 import { join } from 'node:path';
+import { Runs } from './host/runs.js';
 
 /** The preference file the user worked on last (webview panels have no URI of their own). */
 let lastPreferenceUri: vscode.Uri | undefined;
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const heatmap = new HeatmapPanel(context.extensionUri, cacheDir, datasets, models, store);
   const dashboard = new DashboardPanel(context.extensionUri, store, heatmap);
   const marks = new WrongWayMarks(context.extensionUri, store);
+  const runs = new Runs(context.extensionUri, cacheDir, models);
   trackActive();
   context.subscriptions.push(
     vscode.window.onDidChangeActiveTextEditor(() => trackActive()),
@@ -73,6 +75,17 @@ export function activate(context: vscode.ExtensionContext): void {
     dashboard,
     marks,
     vscode.window.registerTreeDataProvider('preflens.models', models),
+    runs,
+    vscode.window.registerTreeDataProvider('preflens.runs', runs),
+    vscode.commands.registerCommand('preflens.openRun', async (arg?: unknown) => {
+      let dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
+      if (!dir) {
+        const pick = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'PrefLens: training output folder' });
+        dir = pick?.[0]?.fsPath;
+      }
+      if (dir) runs.openRun(dir);
+    }),
+    vscode.commands.registerCommand('preflens.refreshRuns', () => runs.refresh()),
     vscode.languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/*.{jsonl,json,ndjson}' }], marks),
     vscode.commands.registerCommand('preflens.selectModels', () => models.select()),
     vscode.commands.registerCommand('preflens.scoreRecords', async (arg?: unknown, scope?: unknown) => {

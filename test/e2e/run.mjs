@@ -281,6 +281,76 @@ try {
   console.log(`e2e: screenshots in ${vs.shots}`);
   await vs.stop();
 }
+// Second session: the demo run as the workspace (Runs view, run curves and checks, SPINAL).
+const demoDigest = dataDigest(demo);
+const vs2 = await startVsCode({
+  workspace: demo,
+  vsix,
+  runDir: join(runDir, 'runs'),
+  settings: {
+    'preflens.runRecords.file': devFile,
+    'preflens.runRecords.lines': '1-32',
+    'preflens.maxPromptLength': 192,
+    'preflens.maxCompletionLength': 128,
+  },
+});
+{
+  const page2 = vs2.page;
+  const shot2 = vs2.shot;
+  const frameWith2 = (selector) =>
+    retry(async () => {
+      for (const f of page2.frames()) if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+      return null;
+    }, { tries: 60, what: `a webview with ${selector}` });
+  const step2 = async (name, fn) => {
+    const t = Date.now();
+    try {
+      await fn();
+      passed++;
+      console.log(`ok - ${name} (${Date.now() - t} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`not ok - ${name}: ${e.message}`);
+      await shot2(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
+    }
+  };
+  try {
+    await step2('Runs view lists the demo run with its trainer, steps and checks', async () => {
+      await runCommand(page2, 'View: Show PrefLens');
+      const row = await retry(async () => (await page2.locator('.pane-body .monaco-list-row').allInnerTexts()).find((t) => /tiny-hh-dpo/.test(t) && /dpo · 339 steps/.test(t)), { tries: 40, what: 'the run in the Runs view' });
+      assert.match(row, /2 checks/);
+      await page2.locator('.pane-body .monaco-list-row', { hasText: 'tiny-hh-dpo' }).first().click();
+    });
+    await step2('run view: curves with eval points and a check marker', async () => {
+      const f = await frameWith2('figure.chart path.train-line');
+      assert.ok((await f.locator('figure.chart').count()) >= 10, 'one chart per series');
+      assert.ok((await f.locator('figure.chart[data-series="rewards/accuracies"] circle.eval-pt').count()) >= 4, 'eval points');
+      const mark = f.locator('figure.chart[data-series="logps/chosen"] g.check-mark[data-check="likelihood-displacement"]');
+      assert.ok((await mark.locator('line').count()) > 0, 'check marker on the chosen logp curve');
+      assert.match(await mark.locator('title').textContent(), /chosen log-probability fell/);
+      assert.match(await f.locator('.run-checks').innerText(), /over-optimisation/);
+      await shot2('run-view');
+    });
+    await step2('SPINAL traces of the reference, the checkpoints and the final policy', async () => {
+      const f = await frameWith2('figure.chart path.train-line');
+      await f.locator('vscode-button', { hasText: 'SPINAL' }).click();
+      const sp = await frameWith2('.reading');
+      await retry(async () => (await sp.locator('.reading').innerText()).length > 20, { tries: 120, what: 'the SPINAL traces' });
+      const titles = await sp.locator('circle title').allTextContents();
+      const gold = JSON.parse(readFileSync(join(demo, 'golden', 'spinal-sft.json'), 'utf8'));
+      assert.ok(titles.includes(`reference, layer 0: ${gold.layers[0].contraction.toFixed(4)}`), 'reference α at layer 0 equals the golden trace');
+      const goldDpo = JSON.parse(readFileSync(join(demo, 'golden', 'spinal-dpo.json'), 'utf8'));
+      assert.ok(titles.includes(`final (step 339), layer 1: ${goldDpo.layers[1].contraction.toFixed(4)}`), 'final policy α at layer 1 equals the golden trace');
+      assert.match(await sp.locator('.reading').innerText(), /PrefLens’ reading/);
+      await shot2('spinal');
+    });
+    await step2('the demo files are unchanged', async () => {
+      assert.equal(dataDigest(demo), demoDigest);
+    });
+  } finally {
+    await vs2.stop();
+  }
+}
 console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

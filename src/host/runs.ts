@@ -1,0 +1,229 @@
+/**
+ * Training runs in the extension: the Runs view (runs found in the workspace: folders with trainer_state.json,
+ * trainer_log.jsonl or checkpoint-*), the run panel (curves with check markers, checkpoints, comparison) and the
+ * SPINAL panel (traces of the reference and the checkpoints). Heavy work runs in dist/runWorker.js.
+ */
+import * as vscode from 'vscode';
+import { Worker } from 'node:worker_threads';
+import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { parseRun, type RunInfo } from '../core/runs/runs.js';
+import { runModels } from '../core/runs/compare.js';
+import type { RunJob, RunJobMessage } from '../core/runs/runWorker.js';
+import { parseRunRequest, type RunEvent, type RunView, type SpinalEvent } from '../protocol/run.js';
+import { webviewHtml } from './webviewHtml.js';
+import type { Models } from './models.js';
+
+type Node = { kind: 'run'; dir: string; run: RunInfo | null; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
+
+function toView(r: RunInfo): RunView {
+  const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
+    Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
+  return { name: basename(r.dir), dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel };
+}
+
+export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private dirs: string[] = [];
+  private readonly subs: vscode.Disposable[] = [];
+  private runPanel: vscode.WebviewPanel | null = null;
+  private spinalPanel: vscode.WebviewPanel | null = null;
+  private current: RunInfo | null = null;
+  private lastSpinal: SpinalEvent | null = null;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly cacheDir: string,
+    private readonly models: Models,
+  ) {
+    const w = vscode.workspace.createFileSystemWatcher('**/{trainer_state.json,trainer_log.jsonl}');
+    this.subs.push(w, w.onDidCreate(() => void this.refresh()), w.onDidChange(() => void this.refresh()), w.onDidDelete(() => void this.refresh()));
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const files = await vscode.workspace.findFiles('**/{trainer_state.json,trainer_log.jsonl}', '**/node_modules/**', 500);
+    const dirs = new Set<string>();
+    for (const f of files) {
+      const d = dirname(f.fsPath);
+      if (/^checkpoint-\d+$/.test(basename(d)) && (existsSync(join(dirname(d), 'trainer_state.json')) || existsSync(join(dirname(d), 'trainer_log.jsonl')))) continue;
+      dirs.add(d);
+    }
+    this.dirs = [...dirs].sort();
+    this.emitter.fire(undefined);
+  }
+
+  getChildren(n?: Node): Node[] {
+    if (!n)
+      return this.dirs.map((dir) => {
+        try {
+          return { kind: 'run', dir, run: parseRun(dir) };
+        } catch (e) {
+          return { kind: 'run', dir, run: null, error: e instanceof Error ? e.message : String(e) };
+        }
+      });
+    if (n.kind !== 'run' || !n.run) return n.kind === 'run' && n.error ? [{ kind: 'item', label: n.error, icon: 'error' }] : [];
+    const r = n.run;
+    const icon = { error: 'error', warning: 'warning', info: 'info' } as const;
+    return [
+      ...r.checks.map((c) => ({ kind: 'item' as const, label: c.id, description: c.message, icon: icon[c.severity], tooltip: `${c.message}\n${c.source}\nsteps ${c.steps.slice(0, 12).join(', ')}` })),
+      ...r.checkpoints.map((c) => ({ kind: 'item' as const, label: `checkpoint-${c.step}`, description: [c.hasOnnx ? 'onnx' : '', c.hasSafetensors ? 'safetensors' : ''].filter(Boolean).join(' · '), icon: 'package' })),
+    ];
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    if (n.kind === 'run') {
+      const i = new vscode.TreeItem(basename(n.dir), vscode.TreeItemCollapsibleState.Collapsed);
+      i.description = n.run ? `${n.run.trainer} · ${n.run.steps} steps · ${n.run.checks.length} checks` : 'cannot read';
+      i.tooltip = n.dir;
+      i.iconPath = new vscode.ThemeIcon('pulse');
+      i.command = { command: 'preflens.openRun', title: 'Open Run', arguments: [n.dir] };
+      i.contextValue = 'preflens.run';
+      return i;
+    }
+    const i = new vscode.TreeItem(n.label);
+    i.description = n.description;
+    i.tooltip = n.tooltip;
+    i.iconPath = new vscode.ThemeIcon(n.icon);
+    return i;
+  }
+
+  openRun(dir: string): void {
+    let run: RunInfo;
+    try {
+      run = parseRun(dir);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`PrefLens: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.current = run;
+    if (!this.runPanel) {
+      const p = vscode.window.createWebviewPanel('preflens.run', 'PrefLens Run', vscode.ViewColumn.Active, {
+        enableScripts: true,
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+      });
+      p.webview.html = webviewHtml(p.webview, this.extensionUri, 'run', 'PrefLens Run', {});
+      p.webview.onDidReceiveMessage((m: unknown) => {
+        const req = parseRunRequest(m);
+        if (!req || !this.current) return;
+        if (req.type === 'ready') this.post({ type: 'run', run: toView(this.current) });
+        else if (req.type === 'spinal') void this.spinal(this.current);
+        else if (req.type === 'compare') void this.compare(this.current);
+        else {
+          const cp = this.current.checkpoints.find((c) => c.step === req.step);
+          if (cp) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(cp.path));
+        }
+      });
+      p.onDidDispose(() => (this.runPanel = null));
+      this.runPanel = p;
+    } else this.runPanel.reveal();
+    this.runPanel.title = `Run · ${basename(dir)}`;
+    this.post({ type: 'run', run: toView(run) });
+  }
+
+  private post(e: RunEvent): void {
+    void this.runPanel?.webview.postMessage(e);
+  }
+
+  private reference(run: RunInfo): string | undefined {
+    return run.referenceModel && existsSync(run.referenceModel) ? run.referenceModel : this.models.settings().reference;
+  }
+
+  private async records(): Promise<{ file: string; lines: [number, number] } | undefined> {
+    const cfg = vscode.workspace.getConfiguration('preflens');
+    let file = cfg.get<string>('runRecords.file') || undefined;
+    if (!file || !existsSync(file)) {
+      const pick = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Preference data': ['jsonl', 'json'] }, title: 'PrefLens: records to trace and compare (their response tokens)' });
+      file = pick?.[0]?.fsPath;
+    }
+    if (!file) return undefined;
+    const m = /^(\d+)-(\d+)$/.exec(cfg.get<string>('runRecords.lines', '1-32'));
+    return { file, lines: m ? [Number(m[1]), Number(m[2])] : [1, 32] };
+  }
+
+  private runJob(job: RunJob, title: string): Promise<RunJobMessage> {
+    return Promise.resolve(
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
+        new Promise<RunJobMessage>((resolve) => {
+          const w = new Worker(join(this.extensionUri.fsPath, 'dist', 'runWorker.js'), { workerData: job });
+          let last = 0;
+          token.onCancellationRequested(() => {
+            void w.terminate();
+            resolve({ type: 'error', message: 'cancelled' });
+          });
+          w.on('message', (m: RunJobMessage) => {
+            if (m.type === 'progress') {
+              progress.report({ message: m.message, increment: (m.fraction - last) * 100 });
+              last = m.fraction;
+            } else {
+              resolve(m);
+              void w.terminate();
+            }
+          });
+          w.on('error', (e) => resolve({ type: 'error', message: `worker crashed: ${e.message}` }));
+        }),
+      ),
+    );
+  }
+
+  async spinal(run: RunInfo): Promise<void> {
+    const ref = this.reference(run);
+    const recs = await this.records();
+    if (!recs) return;
+    const s = this.models.settings();
+    const models = [...(ref ? [{ label: 'reference', dir: ref }] : []), ...runModels(run).map((m) => ({ label: m.dir === run.dir ? `final (step ${m.step})` : `step ${m.step}`, dir: m.dir }))];
+    const hidden = vscode.workspace.getConfiguration('preflens').get<string[]>('spinal.hiddenStates', []);
+    const res = await this.runJob(
+      { kind: 'spinal', file: recs.file, lines: recs.lines, models, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, provider: s.provider, cacheDir: this.cacheDir, hiddenStates: hidden.length ? hidden : undefined },
+      'PrefLens: SPINAL traces',
+    );
+    if (res.type !== 'spinal') {
+      if (res.type === 'error' && res.message !== 'cancelled') {
+        const pick = await vscode.window.showErrorMessage(`PrefLens SPINAL: ${res.message}`, 'Set tensor names…');
+        if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'preflens.spinal.hiddenStates');
+      }
+      return;
+    }
+    if (!this.spinalPanel) {
+      const p = vscode.window.createWebviewPanel('preflens.spinal', 'PrefLens SPINAL', vscode.ViewColumn.Beside, {
+        enableScripts: true,
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+      });
+      p.webview.onDidReceiveMessage((m: unknown) => {
+        if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ready' && this.lastSpinal) void p.webview.postMessage(this.lastSpinal);
+      });
+      p.webview.html = webviewHtml(p.webview, this.extensionUri, 'spinal', 'PrefLens SPINAL', {});
+      p.onDidDispose(() => (this.spinalPanel = null));
+      this.spinalPanel = p;
+    } else this.spinalPanel.reveal();
+    this.lastSpinal = { type: 'traces', traces: res.traces, reference: ref ?? '', file: basename(recs.file), lines: recs.lines };
+    void this.spinalPanel.webview.postMessage(this.lastSpinal);
+  }
+
+  async compare(run: RunInfo): Promise<void> {
+    const ref = this.reference(run);
+    if (!ref) {
+      void vscode.window.showErrorMessage('PrefLens: no reference model for this run (dpo_config.json reference_model, or preflens.referenceModel).');
+      return;
+    }
+    const recs = await this.records();
+    if (!recs) return;
+    const s = this.models.settings();
+    const res = await this.runJob(
+      { kind: 'compare', file: recs.file, lines: recs.lines, run: run.dir, reference: ref, beta: s.beta, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, provider: s.provider, cacheDir: this.cacheDir },
+      'PrefLens: scoring the checkpoints',
+    );
+    if (res.type === 'compare') this.post({ type: 'comparison', comparison: res.comparison });
+    else if (res.type === 'error' && res.message !== 'cancelled') void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);
+  }
+
+  dispose(): void {
+    this.subs.forEach((s) => s.dispose());
+    this.runPanel?.dispose();
+    this.spinalPanel?.dispose();
+    this.emitter.dispose();
+  }
+}

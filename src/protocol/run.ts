@@ -1,0 +1,32 @@
+/** Messages between the run / SPINAL webviews and the host. */
+import type { RunCheck, Checkpoint } from '../core/runs/runs.js';
+import type { SpinalTrace } from '../core/spinal/spinal.js';
+import type { Comparison } from '../core/runs/compare.js';
+
+/** Series with NaN/Infinity as null (postMessage keeps NaN, but the charts treat null as a gap). */
+export interface RunView {
+  name: string;
+  dir: string;
+  format: string;
+  trainer: string;
+  steps: number;
+  series: Record<string, Array<[number, number | null]>>;
+  eval: Record<string, Array<[number, number | null]>>;
+  checkpoints: Checkpoint[];
+  checks: RunCheck[];
+  referenceModel: string | null;
+}
+
+export type RunRequest = { type: 'ready' } | { type: 'spinal' } | { type: 'compare' } | { type: 'openCheckpoint'; step: number };
+
+export type RunEvent = { type: 'run'; run: RunView } | { type: 'comparison'; comparison: Comparison } | { type: 'busy'; message: string } | { type: 'error'; message: string };
+
+export type SpinalEvent = { type: 'traces'; traces: Array<{ label: string; trace: SpinalTrace }>; reference: string; file: string; lines: [number, number] };
+
+export function parseRunRequest(m: unknown): RunRequest | null {
+  if (typeof m !== 'object' || m === null) return null;
+  const o = m as Record<string, unknown>;
+  if (o.type === 'ready' || o.type === 'spinal' || o.type === 'compare') return { type: o.type };
+  if (o.type === 'openCheckpoint' && typeof o.step === 'number' && Number.isInteger(o.step) && o.step >= 0) return { type: 'openCheckpoint', step: o.step };
+  return null;
+}
