@@ -57,6 +57,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const dashboard = new DashboardPanel(context.extensionUri, store, heatmap);
   const marks = new WrongWayMarks(context.extensionUri, store);
   const runs = new Runs(context.extensionUri, cacheDir, models);
+  // After a file changes on disk and is re-indexed, scores of records whose text changed are discarded.
+  context.subscriptions.push(
+    datasets.onDidChange((d) => {
+      if (d.state === 'ready') {
+        const n = store.revalidate(d.uri, (line, sub) => scorer.currentHash(d.uri, line, sub));
+        if (n) log.appendLine(`${d.path}: ${n} scored records changed on disk; their numbers were discarded`);
+      }
+    }),
+  );
   trackActive();
   context.subscriptions.push(
     vscode.window.onDidChangeActiveTextEditor(() => trackActive()),

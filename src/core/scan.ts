@@ -131,7 +131,11 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
     try {
       recs = normalize(value, fmt, base);
     } catch (e) {
-      if (!(e instanceof FieldError)) throw e;
+      if (!(e instanceof FieldError)) {
+        // Hostile shapes (deep nesting, huge trees) must never escape the engine: report the line.
+        addError({ line: item.line, message: `cannot read this record (${e instanceof Error ? e.message : String(e)})` });
+        return;
+      }
       err = e;
       if (!task.strict) {
         const own = detectRecordFormat(value);
@@ -160,7 +164,12 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
         chunk = newChunk();
         inChunk = 0;
       }
-      summarizeRecord(r, item.bytes.length, task.opts, tok, chunk, inChunk, extraList);
+      try {
+        summarizeRecord(r, item.bytes.length, task.opts, tok, chunk, inChunk, extraList);
+      } catch (e) {
+        addError({ line: item.line, message: `cannot check this record (${e instanceof Error ? e.message : String(e)})` });
+        continue;
+      }
       if (invalidUtf8) chunk.i[inChunk * I_STRIDE + I.flags] |= CHECK_BITS.encoding;
       inChunk++;
       count++;

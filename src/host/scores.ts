@@ -10,6 +10,8 @@ import { ScoreJob } from '../core/engine/scoreClient.js';
 import type { ScoreJobSpec } from '../core/engine/scoreWorker.js';
 import type { DatasetManager } from './datasets.js';
 import type { Models } from './models.js';
+import { readRecord, recordAtLine } from '../core/records.js';
+import { rawHash } from '../core/engine/score.js';
 
 export function recordKey(line: number, sub = 0): string {
   return `${line}:${sub}`;
@@ -22,7 +24,9 @@ export class ScoreStore implements vscode.Disposable {
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
-  add(uri: vscode.Uri, r: ScoredRecord): void {
+  add(uri: vscode.Uri, r: ScoredRecord, current?: (line: number, sub: number) => string | null): void {
+    // A record scored from an older version of the file is never shown on another record.
+    if (current && r.raw_sha256 !== undefined && current(r.line, r.sub ?? 0) !== r.raw_sha256) return;
     const k = uri.toString();
     let m = this.byFile.get(k);
     if (!m) {
@@ -50,6 +54,22 @@ export class ScoreStore implements vscode.Disposable {
     return [...m.values()].sort((a, b) => a.line - b.line || (a.sub ?? 0) - (b.sub ?? 0));
   }
 
+  /** Drops the scores of records whose text changed (hash of the raw record at that line), keeps the others. */
+  revalidate(uri: vscode.Uri, current: (line: number, sub: number) => string | null): number {
+    const m = this.byFile.get(uri.toString());
+    if (!m) return 0;
+    let dropped = 0;
+    for (const [k, r] of m) {
+      if (r.raw_sha256 === undefined) continue;
+      if (current(r.line, r.sub ?? 0) !== r.raw_sha256) {
+        m.delete(k);
+        dropped++;
+      }
+    }
+    if (dropped) this.emitter.fire(uri);
+    return dropped;
+  }
+
   clear(uri: vscode.Uri): void {
     this.byFile.delete(uri.toString());
     this.emitter.fire(uri);
@@ -70,6 +90,16 @@ export class Scorer {
     private readonly datasets: DatasetManager,
     private readonly log: vscode.OutputChannel,
   ) {}
+
+  /** sha256 of the record now at (line, sub), or null. */
+  currentHash(uri: vscode.Uri, line: number, sub: number): string | null {
+    const d = this.datasets.get(uri);
+    if (!d?.result) return null;
+    const i = recordAtLine(d.result.index, line);
+    if (i < 0 || d.result.index.line[i] !== line) return null;
+    const r = readRecord(d.path, d.result.index, i + sub, d.result.format);
+    return r.record ? rawHash(r.raw) : null;
+  }
 
   spec(uri: vscode.Uri, lines?: [number, number]): ScoreJobSpec | string {
     const s = this.models.settings();
@@ -105,7 +135,7 @@ export class Scorer {
       async (progress, token) => {
         let last = 0;
         const job = new ScoreJob(join(this.distDir, 'scoreWorker.js'), spec, (m) => {
-          if (m.type === 'record') this.store.add(uri, m.record);
+          if (m.type === 'record') this.store.add(uri, m.record, (line, sub) => this.currentHash(uri, line, sub));
           else if (m.type === 'models') {
             this.models.setSummaries(m.policy, m.ref);
             this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}`);

@@ -114,7 +114,13 @@ export class ScoringModel {
     const tokenizer = ModelTokenizer.load(dir);
     const bytes = readFileSync(onnxPath);
     const hash = createHash('sha256').update(bytes).update(readFileSync(join(dir, 'config.json'))).digest('hex');
-    const proto = decodeModel(bytes);
+    let proto;
+    try {
+      proto = decodeModel(bytes);
+      if (!proto.graph?.node?.length) throw new Error('no graph nodes');
+    } catch (e) {
+      throw new ModelError(`${onnxPath}: not a valid ONNX model (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+    }
     if ((proto.graph?.initializer ?? []).some((t) => (t.externalData ?? []).length > 0))
       throw new ModelError(`${onnxPath}: models with external data files are not supported yet (PrefLens rewrites the graph and would lose the data references)`);
     let parameters = 0;
@@ -146,7 +152,14 @@ export class ScoringModel {
       }
       writeAtomic(cached, augmented);
     }
-    const { session, device, note } = await createSession(augmented, opts.provider ?? 'auto', opts.threads);
+    let created;
+    try {
+      created = await createSession(augmented, opts.provider ?? 'auto', opts.threads);
+    } catch (e) {
+      if (e instanceof ModelError) throw e;
+      throw new ModelError(`${onnxPath}: onnxruntime cannot load this model (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+    }
+    const { session, device, note } = created;
     return new ScoringModel(dir, config, tokenizer, session, device, note, hash, parameters, k, pastDims);
   }
 }

@@ -2,6 +2,7 @@
  * Scoring pipeline: records → TRL tokenization → cached or computed per-token statistics of the policy and the
  * reference → per-token rewards, sums, pair metrics and flags (DESIGN section 5), in record order.
  */
+import { createHash } from 'node:crypto';
 import { scanFile, InputError } from '../scan.js';
 import { readRecord } from '../records.js';
 import type { FormatName, PreferenceRecord } from '../types.js';
@@ -28,6 +29,7 @@ export interface ScoreOptions {
   tokenBudget?: number;
   signal?: AbortSignal;
   onProgress?: (p: ScoreProgress) => void;
+  withRawHash?: boolean;
 }
 
 export interface ScoreProgress {
@@ -60,6 +62,8 @@ export interface ScoredRecord {
   flags: string[];
   /** sub-record of a line (OpenAssistant trees) */
   sub?: number;
+  /** sha256 of the record's raw text (with ScoreOptions.withRawHash): lets a viewer discard numbers of records that changed */
+  raw_sha256?: string;
 }
 
 export interface ScoreSummary {
@@ -70,6 +74,10 @@ export interface ScoreSummary {
   device: string;
   cacheHits: number;
   cacheMisses: number;
+}
+
+export function rawHash(raw: string): string {
+  return createHash('sha256').update(raw).digest('hex');
 }
 
 /** Checks that policy and reference can be compared. */
@@ -159,7 +167,9 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     void owners;
     // Contract order: line, format, responses, pair numbers, flags.
     const { flags, ...rest } = out;
-    return { ...rest, flags };
+    const final: ScoredRecord = { ...rest, flags };
+    if (opts.withRawHash && rec.raw !== undefined) final.raw_sha256 = rawHash(rec.raw);
+    return final;
   });
 }
 

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       format: spec.format,
       cacheDir: spec.cacheDir,
       chunk: 8,
+      withRawHash: true,
       signal: ac.signal,
       onProgress: (p) => {
         tokens = p.tokens;

@@ -38,6 +38,8 @@ export function sniffSource(fd: number, fileName: string): { kind: SourceKind; b
     bomLength = 3;
   }
   while (i < n && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
+  // .jsonl / .ndjson are JSON Lines whatever their first line holds (a line may be a JSON array: an error there).
+  if (/\.(jsonl|ndjson)$/i.test(fileName)) return { kind: 'jsonl', bomLength };
   if (i < n && head[i] === 0x5b /* [ */) return { kind: 'json-array', bomLength };
   if (/\.json$/i.test(fileName) && i < n && head[i] === 0x7b /* { */) {
     // A .json file holding one object: it is one record unless the first line is itself complete JSON
