@@ -38,8 +38,10 @@ function toUri(v: unknown): vscode.Uri | undefined {
     }
   }
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom) return tab.uri;
-  return vscode.window.activeTextEditor?.document.uri ?? lastPreferenceUri;
+  if ((tab instanceof vscode.TabInputText || tab instanceof vscode.TabInputCustom) && isCandidateFile(tab.uri)) return tab.uri;
+  const ed = vscode.window.activeTextEditor?.document.uri;
+  if (ed && isCandidateFile(ed)) return ed;
+  return lastPreferenceUri;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -138,6 +140,7 @@ export function activate(context: vscode.ExtensionContext): void {
         l ??= store.all(uri)[0]?.line;
       }
       if (l === undefined) {
+        log.appendLine(`open heatmap: ${uri.toString()} has no scored records`);
         void vscode.window.showInformationMessage('PrefLens: no scored records yet: run "PrefLens: Score Records".');
         return;
       }

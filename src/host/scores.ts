@@ -24,9 +24,10 @@ export class ScoreStore implements vscode.Disposable {
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
-  add(uri: vscode.Uri, r: ScoredRecord, current?: (line: number, sub: number) => string | null): void {
+  /** Adds a scored record; returns false (and keeps nothing) when the record changed since it was scored. */
+  add(uri: vscode.Uri, r: ScoredRecord, current?: (line: number, sub: number) => string | null): boolean {
     // A record scored from an older version of the file is never shown on another record.
-    if (current && r.raw_sha256 !== undefined && current(r.line, r.sub ?? 0) !== r.raw_sha256) return;
+    if (current && r.raw_sha256 !== undefined && current(r.line, r.sub ?? 0) !== r.raw_sha256) return false;
     const k = uri.toString();
     let m = this.byFile.get(k);
     if (!m) {
@@ -41,6 +42,7 @@ export class ScoreStore implements vscode.Disposable {
       for (const p of this.pending) this.emitter.fire(vscode.Uri.parse(p));
       this.pending.clear();
     }, 150);
+    return true;
   }
 
   get(uri: vscode.Uri, line: number, sub = 0): ScoredRecord | undefined {
@@ -135,7 +137,10 @@ export class Scorer {
       async (progress, token) => {
         let last = 0;
         const job = new ScoreJob(join(this.distDir, 'scoreWorker.js'), spec, (m) => {
-          if (m.type === 'record') this.store.add(uri, m.record, (line, sub) => this.currentHash(uri, line, sub));
+          if (m.type === 'record') {
+            if (!this.store.add(uri, m.record, (line, sub) => this.currentHash(uri, line, sub)))
+              this.log.appendLine(`${uri.fsPath}: line ${m.record.line} changed since it was scored (or is not indexed yet: ${this.datasets.get(uri)?.state}); its numbers were discarded`);
+          }
           else if (m.type === 'models') {
             this.models.setSummaries(m.policy, m.ref);
             this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}`);
@@ -161,7 +166,7 @@ export class Scorer {
           void vscode.window.showInformationMessage(`PrefLens: scoring cancelled after ${end.records} records (their numbers are kept).`);
           return 'cancelled';
         }
-        this.log.appendLine(`scored ${end.records} records of ${uri.fsPath} in ${end.seconds.toFixed(1)} s on ${end.device}`);
+        this.log.appendLine(`scored ${end.records} records of ${uri.toString()} in ${end.seconds.toFixed(1)} s on ${end.device}; ${this.store.all(uri).length} in the store`);
         return 'done';
       },
     );

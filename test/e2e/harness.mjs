@@ -47,6 +47,8 @@ export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
       // The harness opens shared, real data: nothing typed in a test may ever reach those files.
       'files.readonlyInclude': { '**': true },
       'files.autoSave': 'off',
+      'git.enabled': false,
+      'git.openRepositoryInParentFolders': 'never',
       ...settings,
     }),
   );
@@ -95,13 +97,25 @@ export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
 }
 
 export async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 10000 });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ timeout: 10000 });
-  await page.waitForTimeout(300);
-  await page.keyboard.press('Enter');
+  // Pick the row whose label is exactly the command (the first row is not always it), with a few tries while the
+  // workbench finishes starting.
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: title }) }).first();
+    try {
+      await row.waitFor({ timeout: 8000 });
+      await page.waitForTimeout(200);
+      await row.click();
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 3) throw e;
+      await page.waitForTimeout(1000);
+    }
+  }
 }
 
 export async function quickOpen(page, name) {

@@ -207,7 +207,7 @@ try {
     await input.fill('Selected lines');
     await page.waitForTimeout(200);
     await page.keyboard.press('Enter');
-    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/scoring/.test(t)), { tries: 120, what: 'scoring to finish' });
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { tries: 120, what: 'scoring to finish' });
     await page.keyboard.press('Escape');
   });
 
@@ -239,8 +239,8 @@ try {
     await retry(async () => /line 1 ·/.test(await f.locator('.toolbar .title').innerText()), { what: 'the heatmap of line 1' });
     const tok = f.locator('pre.heat[data-r="0"] > .tok:nth-child(3)');
     await retry(async () => {
-      await f.locator('.nums').hover();
-      await tok.hover();
+      await f.locator('.nums').hover({ force: true, timeout: 5000 });
+      await tok.hover({ timeout: 5000 });
       await f.locator('.card:not([hidden]) .alt').first().waitFor({ timeout: 4000 });
       return true;
     }, { tries: 5, what: 'the hover card with alternatives' });
@@ -274,6 +274,71 @@ try {
     await retry(async () => new RegExp(`line ${line} ·`).test(await h.locator('.toolbar .title').innerText()), { what: `the heatmap of line ${line}` });
     await shot('heatmap-from-dashboard');
   });
+  await step('hostile dataset text: inspector, heatmap and dashboard show it as text, nothing runs, layout holds, CSP strict', async () => {
+    const hostile = join(repo, 'test', 'fixtures', 'hostile.jsonl');
+    const titleBefore = await page.title();
+    // Quick open accepts an absolute path to a file outside the workspace.
+    await quickOpen(page, hostile);
+    await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => /TRL standard pairs · 3 records/.test(t)), { what: 'the hostile file to be scanned' });
+    await runCommand(page, 'PrefLens: Open Inspector');
+    const f = await frameWith('.row[data-index="0"]');
+    const checkFrame = async (fr, label) => {
+      const st = await fr.evaluate(() => ({
+        pwned: window.__pwned,
+        title: document.title,
+        injected: document.querySelectorAll('#inj, #app img, #app script, #app a[href], #app style, #app div[style*="position:fixed"]').length,
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '',
+        // Our scripts are files with the nonce; VS Code's own bridge script has no src. No script holds dataset text.
+        scripts: [...document.scripts].map((s) => (s.getAttribute('src') === null || s.nonce !== '') && !s.textContent.includes('__pwned')),
+      }));
+      assert.equal(st.pwned, undefined, `${label}: a dataset script ran`);
+      assert.notEqual(st.title, 'pwned', label);
+      assert.equal(st.injected, 0, `${label}: markup from the dataset became elements`);
+      assert.ok(st.overflow <= 1, `${label}: the layout overflows by ${st.overflow}px`);
+      assert.match(st.csp, /default-src 'none'/, label);
+      assert.match(st.csp, /script-src 'nonce-[A-Za-z0-9]+'(;|$)/, `${label}: scripts only by nonce`);
+      assert.doesNotMatch(st.csp, /unsafe-(inline|eval)/, label);
+      assert.ok(st.scripts.every(Boolean), `${label}: every script is a nonce'd file`);
+    };
+    for (let i = 0; i < 3; i++) {
+      await f.locator(`.row[data-index="${i}"]`).click();
+      await f.locator('.cand.chosen pre.text').waitFor();
+      await checkFrame(f, `inspector record ${i + 1}`);
+      if (i === 0) assert.ok((await f.locator('.prompt').innerText()).includes('<script>document.title'), 'the script is shown as text');
+    }
+    await shot('hostile-inspector');
+    await quickOpen(page, hostile); // focus its text editor
+    await page.waitForTimeout(500);
+    await runCommand(page, 'PrefLens: Score Records');
+    await page.locator('.quick-input-widget input.input').fill('Whole file');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { tries: 120, what: 'scoring the hostile file' });
+    // Scoring 3 records takes about a second (worker start): open the heatmap once they are in.
+    const h = await retry(async () => {
+      await page.keyboard.press('Escape');
+      await runCommand(page, 'PrefLens: Open Token Heatmap');
+      const fr = await frameWith('.heat-body .tok');
+      return /hostile\.jsonl/.test(await fr.locator('.toolbar .title').innerText()) ? fr : null;
+    }, { tries: 10, delay: 1000, what: 'the heatmap of the hostile file' });
+    for (let i = 0; i < 3; i++) {
+      await checkFrame(h, `heatmap record ${i + 1}`);
+      await h.locator('.nums').click();
+      await page.keyboard.press('j');
+      await page.waitForTimeout(300);
+    }
+    await h.locator('pre.heat[data-r="0"] > .tok').nth(3).hover();
+    await checkFrame(h, 'heatmap hover card');
+    await shot('hostile-heatmap');
+    await runCommand(page, 'PrefLens: Open Margin Dashboard');
+    const d = await frameWith('#app.dashboard table.worst');
+    await checkFrame(d, 'dashboard');
+    assert.doesNotMatch(await page.title(), /pwned/, 'the workbench title was not changed by dataset text');
+    void titleBefore;
+    await shot('hostile-dashboard');
+  });
+
   await step('the shared data files are unchanged', async () => {
     assert.equal(dataDigest(join(shared, 'data')), digestBefore);
   });
