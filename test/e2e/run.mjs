@@ -382,7 +382,11 @@ const vs2 = await startVsCode({
   try {
     await step2('Runs view lists the demo run with its trainer, steps and checks', async () => {
       await runCommand(page2, 'View: Show PrefLens');
-      const row = await retry(async () => (await page2.locator('.pane-body .monaco-list-row').allInnerTexts()).find((t) => /tiny-hh-dpo/.test(t) && /dpo · 339 steps/.test(t)), { tries: 40, what: 'the run in the Runs view' });
+      let tries = 0;
+      const row = await retry(async () => {
+        if (++tries % 10 === 0) await runCommand(page2, 'PrefLens: Refresh Runs');
+        return (await page2.locator('.pane-body .monaco-list-row').allInnerTexts()).find((t) => /tiny-hh-dpo/.test(t) && /dpo · 339 steps/.test(t));
+      }, { tries: 60, what: 'the run in the Runs view' });
       assert.match(row, /2 checks/);
       await page2.locator('.pane-body .monaco-list-row', { hasText: 'tiny-hh-dpo' }).first().click();
     });
