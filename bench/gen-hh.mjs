@@ -7,7 +7,7 @@ const WORDS = ('the a to of and in is you that it for i on with as are be this w
   'really sure sorry understand ask question answer mean right thing things said tell more also because well okay').split(' ');
 const CURLY = ['’', '“', '”', '—', 'é'];
 
-export function generate(path, bytes, seed = 42) {
+export function generate(path, bytes, seed = 42, scale = 1) {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   const sentence = (n) => {
@@ -16,7 +16,7 @@ export function generate(path, bytes, seed = 42) {
     const t = w.join(' ');
     return t[0].toUpperCase() + t.slice(1) + (rnd() < 0.2 ? '?' : '.');
   };
-  const para = (k) => Array.from({ length: k }, () => sentence(5 + Math.floor(rnd() * 20))).join(' ');
+  const para = (k) => Array.from({ length: Math.max(1, Math.round(k * scale)) }, () => sentence(5 + Math.floor(rnd() * 20))).join(' ');
   return new Promise((resolve, reject) => {
     const out = createWriteStream(path);
     out.on('error', reject);

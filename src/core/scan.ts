@@ -294,6 +294,9 @@ export interface ScanResult {
   labels?: { desirable: number; undesirable: number };
   index: RecordIndex;
   seconds: number;
+  /** Only the first `scannedBytes` bytes were scanned (a head scan). */
+  partial?: boolean;
+  scannedBytes?: number;
 }
 
 /** Where every record is, for random access and per-record flags. */
@@ -363,6 +366,11 @@ export interface ScanOptions {
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /** Where scanWorker.js lives (defaults to next to this module). */
   workerScript?: string;
+  /**
+   * Scan only the first ~headBytes bytes of a JSON Lines file (whole lines): a quick, partial result (partial: true)
+   * so that views can show the first records of a huge file while the full scan runs.
+   */
+  headBytes?: number;
 }
 
 export function defaultWorkerScript(): string {
@@ -423,6 +431,15 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   const nWorkers = options.workers ?? availableParallelism();
   const threshold = options.parallelThreshold ?? 16 << 20;
   let parts: ScanPart[];
+  if (options.headBytes !== undefined && guess.kind === 'jsonl' && st.size > options.headBytes) {
+    const end = withFile(path, (fd, size) => nextLineStart(fd, options.headBytes ?? 0, size));
+    const part = scanRange({ ...base, start: 0, end }, null);
+    const res = merge(path, [part], format, options.format ? 'override' : 'detected', guess.kind, st.size, opts, options.tokenizerDir);
+    res.partial = true;
+    res.scannedBytes = end;
+    res.seconds = (performance.now() - t0) / 1000;
+    return res;
+  }
   if (guess.kind !== 'jsonl' || nWorkers <= 1 || st.size < threshold) {
     const tok = options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null;
     if (options.signal?.aborted) throw new Error('cancelled');

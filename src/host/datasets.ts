@@ -129,11 +129,31 @@ export class DatasetManager implements vscode.Disposable {
     const gen = ++d.generation;
     d.state = 'scanning';
     d.progress = 0;
+    if (d.result?.partial) d.result = null;
     this.emitter.fire(d);
     const cfg = vscode.workspace.getConfiguration('preflens', uri);
     const trusted = vscode.workspace.isTrusted;
     const tokenizer = trusted ? cfg.get<string>('tokenizer') || undefined : undefined;
     const t0 = Date.now();
+    const checks = {
+      maxPromptLength: cfg.get<number>('maxPromptLength', 512),
+      maxLength: cfg.get<number>('maxLength', 1024),
+      maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
+    };
+    // Huge files: a quick scan of the first 4 MB first, so that the status bar and the inspector show records
+    // within a moment while the full scan runs (its result replaces this one).
+    try {
+      const st = await import('node:fs/promises').then((fs) => fs.stat(uri.fsPath));
+      if (st.size > 64 << 20) {
+        const head = await this.worker.request({ op: 'scan', path: uri.fsPath, options: { format: this.formatOverride(uri), checks, headBytes: 4 << 20 } });
+        if (gen === d.generation && head.type === 'scan' && head.result && d.state === 'scanning') {
+          d.result = head.result;
+          this.emitter.fire(d);
+        }
+      }
+    } catch {
+      /* the full scan reports problems */
+    }
     try {
       const reply = await this.worker.request(
         {
@@ -142,11 +162,7 @@ export class DatasetManager implements vscode.Disposable {
           options: {
             format: this.formatOverride(uri),
             tokenizerDir: tokenizer,
-            checks: {
-              maxPromptLength: cfg.get<number>('maxPromptLength', 512),
-              maxLength: cfg.get<number>('maxLength', 1024),
-              maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
-            },
+            checks,
           },
         },
         {

@@ -26,6 +26,8 @@ class Session implements vscode.Disposable {
   private suppressSelection = -1;
   private readonly subs: vscode.Disposable[] = [];
   private searchCancel: vscode.CancellationTokenSource | null = null;
+  private lastResult: unknown = undefined;
+  private lastState = '';
 
   constructor(
     private readonly panel: vscode.WebviewPanel,
@@ -42,7 +44,13 @@ class Session implements vscode.Disposable {
         void this.handle(req).catch((e: unknown) => this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
       }),
       datasets.onDidChange((d) => {
-        if (d.uri.toString() === uri.toString()) this.sendSummary(d);
+        if (d.uri.toString() !== uri.toString()) return;
+        // Progress events repeat often: only a new result or state is worth a new summary (and a new query).
+        if (d.result === this.lastResult && d.state === this.lastState && d.state !== 'scanning') return;
+        if (d.result === this.lastResult && d.state === 'scanning' && d.result !== null) return;
+        this.lastResult = d.result;
+        this.lastState = d.state;
+        this.sendSummary(d);
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onEditorSelection(e)),
     );
@@ -64,7 +72,7 @@ class Session implements vscode.Disposable {
   }
 
   private sendSummary(d: Dataset): void {
-    if (d.state === 'scanning') {
+    if (d.state === 'scanning' && !d.result?.partial) {
       this.post({ type: 'scanning', message: `Scanning ${d.name}… ${Math.round(d.progress * 100)}%` });
       return;
     }
@@ -78,7 +86,7 @@ class Session implements vscode.Disposable {
       summary: {
         file: d.name,
         format: r.format,
-        formatLabel: d.formatLabel,
+        formatLabel: r.partial ? `${d.formatLabel} (first records; indexing ${Math.round(d.progress * 100)}%)` : d.formatLabel,
         records: r.records,
         errorCount: r.errorCount,
         counts: d.checkCounts(),

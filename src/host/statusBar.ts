@@ -30,7 +30,11 @@ export class StatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    if (d.state === 'scanning') {
+    if (d.state === 'scanning' && d.result?.partial) {
+      this.item.text = `$(sync~spin) ${d.formatLabel} · ${d.result.records.toLocaleString('en-US')}+ records · scanning ${Math.round(d.progress * 100)}%`;
+      this.item.tooltip = `PrefLens: the first ${d.result.records.toLocaleString('en-US')} records are ready; indexing the rest of ${d.name}`;
+      this.item.command = { command: 'preflens.openInspector', title: 'Open Inspector', arguments: [d.uri] };
+    } else if (d.state === 'scanning') {
       this.item.text = `$(sync~spin) PrefLens: scanning ${Math.round(d.progress * 100)}%`;
       this.item.tooltip = `Indexing ${d.name} and running the dataset checks`;
       this.item.command = undefined;

@@ -135,3 +135,16 @@ test('--format override is strict: records that do not fit are errors', async ()
   const mixed = await scanFile(p);
   assert.deepEqual(mixed.formats, { kto: 1, 'trl-standard': 1 });
 });
+
+test('head scan: the first whole lines of a big file, marked partial', async () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 5000; i++) lines.push(JSON.stringify({ prompt: `q${i}`, chosen: `a${i} `.repeat(20), rejected: `b${i}` }));
+  const p = tempFile('head.jsonl', lines.join('\n') + '\n');
+  const full = await scanFile(p, { workers: 1 });
+  const head = await scanFile(p, { headBytes: 64 * 1024 });
+  assert.equal(head.partial, true);
+  assert.ok(head.records > 100 && head.records < full.records, `${head.records}`);
+  assert.deepEqual(Array.from(head.index.offset), Array.from(full.index.offset).slice(0, head.records), 'same offsets as the full scan');
+  assert.ok((head.scannedBytes ?? 0) >= 64 * 1024);
+  assert.equal(full.partial, undefined);
+});

@@ -1,0 +1,87 @@
+// bench/scale: a 2 GB JSON Lines file with about 1,000,000 records in a real VS Code (code-server + Chromium).
+// Measures: time until the status bar and the inspector's first records appear, time until the full index is
+// ready, jumping to and showing the last record, and the extension host's peak memory (VmHWM of its process).
+// Usage: npm run build && bash test/e2e/install.sh && node bench/scale.mjs [--size 2g]
+// Last line: {"bytes", "records", "first_records_s", "full_index_s", "last_record_ok", "exthost_peak_mb"}
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generate } from './gen-hh.mjs';
+import { startVsCode, retry, runCommand, repo } from '../test/e2e/harness.mjs';
+
+const args = process.argv.slice(2);
+const sizeArg = args.includes('--size') ? args[args.indexOf('--size') + 1] : '2g';
+const size = Math.round(Number(sizeArg.replace(/[gm]$/i, '')) * (/g$/i.test(sizeArg) ? 1e9 : 1e6));
+const dir = join(repo, 'bench', '.data', `scale-${size}`);
+mkdirSync(dir, { recursive: true });
+const file = join(dir, 'big.jsonl');
+if (!existsSync(file)) {
+  console.error(`generating ${file}…`);
+  const g = await generate(file, size, 99, 1.8);
+  console.error(`  ${g.records} records`);
+}
+const bytes = statSync(file).size;
+const lastLine = Number(execSync(`wc -l < "${file}"`).toString().trim());
+const vsix = join(repo, 'dist', 'preflens.vsix');
+execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix], { cwd: repo, stdio: 'pipe' });
+const vs = await startVsCode({ workspace: dir, vsix, runDir: join(repo, 'bench', '.data', 'scale-run') });
+const { page, shot } = vs;
+
+function exthostPeakMb() {
+  const out = execSync("ps -eo pid,args | grep -E 'extensionHost|bootstrap-fork.*--type=extensionHost' | grep -v grep || true").toString();
+  let peak = 0;
+  for (const line of out.split('\n')) {
+    const pid = line.trim().split(/\s+/)[0];
+    if (!pid) continue;
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch {}
+  }
+  return peak;
+}
+
+let result = { bytes, records: 0, first_records_s: null, full_index_s: null, last_record_ok: false, exthost_peak_mb: 0 };
+try {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'big.jsonl' }).first();
+  await row.waitFor({ timeout: 30000 });
+  await row.click({ button: 'right' });
+  const item = page.getByRole('menuitem', { name: /Open Inspector/ }).first();
+  await item.waitFor({ timeout: 10000 });
+  const t0 = Date.now();
+  await item.click();
+  const frame = await retry(async () => {
+    for (const f of page.frames()) if ((await f.locator('.row[data-index="0"]').count().catch(() => 0)) > 0) return f;
+    return null;
+  }, { tries: 600, delay: 50, what: 'the first records in the inspector' });
+  await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => /records/.test(t)), { tries: 400, delay: 50, what: 'the status bar' });
+  result.first_records_s = (Date.now() - t0) / 1000;
+  await shot('first-records');
+  const statusText = await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).find((t) => /records ·/.test(t) && !/scanning/.test(t)), { tries: 1200, delay: 250, what: 'the full index' });
+  result.full_index_s = (Date.now() - t0) / 1000;
+  result.records = Number(/([\d,]+) records/.exec(statusText)[1].replace(/,/g, ''));
+  // Jump to the last record and show it; scroll the list to its end.
+  await retry(async () => (await frame.locator('.toolbar .count').innerText()).replace(/,/g, '').startsWith(String(result.records)), { tries: 100, what: 'the inspector to list every record' });
+  const jump = frame.locator('#jump');
+  await jump.click();
+  await page.keyboard.type(String(lastLine));
+  await page.keyboard.press('Enter');
+  await retry(async () => new RegExp(`^Line ${lastLine} `).test(await frame.locator('.rec-title').innerText()), { tries: 100, what: 'the last record' });
+  await frame.locator('.list').focus();
+  await page.keyboard.press('End');
+  await retry(async () => (await frame.locator(`.row[data-index="${result.records - 1}"]`).count()) > 0, { tries: 100, what: 'the last row in the list' });
+  result.last_record_ok = true;
+  await shot('last-record');
+} catch (e) {
+  console.log(`scale: ${e.message}`);
+} finally {
+  result.exthost_peak_mb = Math.round(exthostPeakMb());
+  await vs.stop();
+}
+console.log(`file            ${file} (${(bytes / 1e9).toFixed(2)} GB, ${result.records.toLocaleString('en-US')} records)`);
+console.log(`first records   ${result.first_records_s} s (status bar + inspector rows; target ≤ 2 s)`);
+console.log(`full index      ${result.full_index_s} s`);
+console.log(`last record     ${result.last_record_ok ? 'shown (jump to line and End in the list)' : 'NOT shown'}`);
+console.log(`ext host peak   ${result.exthost_peak_mb} MB (VmHWM; target < 500 MB)`);
+console.log(`screenshots     ${vs.shots}`);
+console.log(JSON.stringify(result));
