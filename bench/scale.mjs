@@ -45,6 +45,7 @@ let result = { bytes, records: 0, first_records_s: null, full_index_s: null, las
 try {
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'big.jsonl' }).first();
   await row.waitFor({ timeout: 30000 });
+  await page.waitForTimeout(1500); // the extension's menu contributions register after the workbench starts
   await row.click({ button: 'right' });
   const item = page.getByRole('menuitem', { name: /Open Inspector/ }).first();
   await item.waitFor({ timeout: 10000 });
@@ -84,4 +85,6 @@ console.log(`full index      ${result.full_index_s} s`);
 console.log(`last record     ${result.last_record_ok ? 'shown (jump to line and End in the list)' : 'NOT shown'}`);
 console.log(`ext host peak   ${result.exthost_peak_mb} MB (VmHWM; target < 500 MB)`);
 console.log(`screenshots     ${vs.shots}`);
+const { writeFileSync } = await import('node:fs');
+writeFileSync(join(repo, 'bench', '.data', 'scale-result.json'), JSON.stringify(result));
 console.log(JSON.stringify(result));

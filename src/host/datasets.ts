@@ -3,6 +3,7 @@
  * and tells the views (status bar, diagnostics, Datasets view, inspectors) when results arrive.
  */
 import * as vscode from 'vscode';
+import { stat } from 'node:fs/promises';
 import type { ScanResult } from '../core/scan.js';
 import { CHECK_NAMES, type CheckName, type FormatName, isFormatName } from '../core/types.js';
 import { describeFormat } from '../core/formats/normalize.js';
@@ -143,16 +144,17 @@ export class DatasetManager implements vscode.Disposable {
     // Huge files: a quick scan of the first 4 MB first, so that the status bar and the inspector show records
     // within a moment while the full scan runs (its result replaces this one).
     try {
-      const st = await import('node:fs/promises').then((fs) => fs.stat(uri.fsPath));
+      const st = await stat(uri.fsPath);
       if (st.size > 64 << 20) {
         const head = await this.worker.request({ op: 'scan', path: uri.fsPath, options: { format: this.formatOverride(uri), checks, headBytes: 4 << 20 } });
         if (gen === d.generation && head.type === 'scan' && head.result && d.state === 'scanning') {
           d.result = head.result;
+          this.log.appendLine(`${uri.fsPath}: first ${head.result.records} records ready in ${Date.now() - t0} ms (indexing the rest)`);
           this.emitter.fire(d);
-        }
+        } else this.log.appendLine(`${uri.fsPath}: head scan not used (${head.type}, generation ${gen}/${d.generation}, ${d.state})`);
       }
-    } catch {
-      /* the full scan reports problems */
+    } catch (e) {
+      this.log.appendLine(`${uri.fsPath}: head scan skipped (${e instanceof Error ? e.message : String(e)})`);
     }
     try {
       const reply = await this.worker.request(

@@ -305,7 +305,7 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
     return new InspectorDocument(uri);
   }
 
-  async resolveCustomEditor(doc: InspectorDocument, panel: vscode.WebviewPanel): Promise<void> {
+  resolveCustomEditor(doc: InspectorDocument, panel: vscode.WebviewPanel): void {
     const webviewRoot = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     const mediaRoot = vscode.Uri.joinPath(this.extensionUri, 'media');
     panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot] };
@@ -321,7 +321,8 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
       session.dispose();
       if (this.sessions.get(doc.uri.toString()) === session) this.sessions.delete(doc.uri.toString());
     });
-    await this.datasets.open(doc.uri);
+    // Not awaited: VS Code shows the editor only once this returns; the index arrives as it is built.
+    void this.datasets.open(doc.uri);
   }
 }
 
