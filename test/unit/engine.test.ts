@@ -247,3 +247,51 @@ test('SPINAL contraction: the tail slope of a power-law spectrum is its exponent
   const sv = Array.from({ length: 64 }, (_, i) => 5 * (i + 1) ** -1.7);
   assert.ok(Math.abs(contractionFromSingularValues(sv) - 1.7) < 1e-12);
 });
+
+test('failure scenarios: a bad ONNX file, a crashing worker, cancel within a second, changed records detected', async () => {
+  const { ScoreJob } = await import('../../src/core/engine/scoreClient.js');
+  const { rawHash } = await import('../../src/core/engine/score.js');
+  // A corrupt model: a clear message naming the file, no crash.
+  const bad = mkdtempSync(join(tmpdir(), 'preflens-bad-'));
+  cpSync(tiny, bad, { recursive: true });
+  writeFileSync(join(bad, 'model.onnx'), Buffer.from('this is not a protobuf'));
+  await assert.rejects(ScoringModel.load(bad, { provider: 'cpu', cacheDir: cacheDir() }), (e: unknown) => e instanceof ModelError && /model\.onnx: not a valid ONNX model/.test(e.message));
+  // The same through the worker: an error message, and the worker is gone.
+  const script = join(repoRoot, 'dist', 'scoreWorker.js');
+  const spec = { file: fixture('trl-standard.jsonl'), policy: bad, ref: null, beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32, provider: 'cpu' as const, cacheDir: cacheDir() };
+  const end = await new ScoreJob(script, spec, () => undefined).finished;
+  assert.equal(end.type, 'error');
+  assert.match(end.type === 'error' ? end.message : '', /not a valid ONNX model/);
+  // A worker that dies: reported, never hangs.
+  const crash = tempFile('crash.js', 'process.exit(3)');
+  const dead = await new ScoreJob(crash, spec, () => undefined).finished;
+  assert.equal(dead.type, 'error');
+  // Cancel: stops within a second.
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) lines.push(JSON.stringify({ prompt: `Q ${i}?`, chosen: ` A ${i} is long enough to take a little while.`, rejected: ` N ${i}.` }));
+  const many = tempFile('many2.jsonl', lines.join('\n') + '\n');
+  let cancelledAt = 0;
+  const job = new ScoreJob(script, { ...spec, file: many, policy: tiny, ref: tiny }, (m) => {
+    if (m.type === 'record' && cancelledAt === 0) {
+      cancelledAt = Date.now();
+      job.cancel();
+    }
+  });
+  const stop = await job.finished;
+  assert.equal(stop.type, 'cancelled');
+  const ms = Date.now() - cancelledAt;
+  console.log(`cancel: stopped ${ms} ms after the request`);
+  assert.ok(ms < 1000, `${ms} ms`);
+  // Records that changed on disk are recognised by their hash; the others keep theirs.
+  const f = tempFile('change.jsonl', readFileSync(fixture('trl-standard.jsonl')));
+  const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
+  const before = await collect(scoreFile(f, model, null, { ...limits, withRawHash: true, noCache: true }));
+  const text = readFileSync(f, 'utf8').split('\n');
+  text[1] = text[1].replace('Blue.', 'Green.');
+  writeFileSync(f, text.join('\n'));
+  const { scanFile } = await import('../../src/core/scan.js');
+  const { readRecord } = await import('../../src/core/records.js');
+  const now = await scanFile(f);
+  const changed = before.filter((r, i) => rawHash(readRecord(f, now.index, i, now.format).raw) !== r.raw_sha256).map((r) => r.line);
+  assert.deepEqual(changed, [2]);
+});
