@@ -295,3 +295,22 @@ test('failure scenarios: a bad ONNX file, a crashing worker, cancel within a sec
   const changed = before.filter((r, i) => rawHash(readRecord(f, now.index, i, now.format).raw) !== r.raw_sha256).map((r) => r.line);
   assert.deepEqual(changed, [2]);
 });
+
+test('conversational records use the chat template as TRL does (prompt with generation prompt; completion = rest)', async () => {
+  const { ModelTokenizer } = await import('../../src/core/tokenize/encoder.js');
+  const { normalize } = await import('../../src/core/formats/normalize.js');
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-chat-'));
+  cpSync(tiny, dir, { recursive: true });
+  const cfg = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  cfg.chat_template = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(cfg));
+  const tok = ModelTokenizer.load(dir);
+  assert.ok(tok.hasChatTemplate);
+  const [rec] = normalize({ prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'assistant', content: 'Hello!' }], rejected: [{ role: 'assistant', content: 'Go.' }] }, 'trl-conversational', { index: 0, line: 1, offset: 0 });
+  const t = tok.texts(rec);
+  assert.equal(t.prompt, '<|user|>Hi<|endoftext|><|assistant|>');
+  // full = <|user|>Hi<eos><|assistant|>Hello!<eos>; minus the prompt rendering
+  assert.deepEqual(t.responses, ['Hello!<|endoftext|>', 'Go.<|endoftext|>']);
+  const enc = tok.encodeRecord(rec, { maxPromptLength: null, maxCompletionLength: null });
+  assert.equal(enc.promptIds.length, Buffer.byteLength(t.prompt) - '<|endoftext|>'.length + 1, 'the EOS inside the prompt is one special token');
+});
