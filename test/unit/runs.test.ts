@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseRun, parseLenientJson, RunError, isRunDir } from '../../src/core/runs/runs.js';
+import { parseRun, parseLenientJson, RunError, isRunDir, detectTrainer } from '../../src/core/runs/runs.js';
 import { fixture, shared, skipWithoutShared, repoRoot } from '../helpers.js';
 
 const runs = (n: string): string => fixture(join('runs', n));
@@ -92,4 +92,13 @@ test('preflens run --json and preflens spinal usage', () => {
   assert.deepEqual(t.layers.map((l) => l.layer), [0, 1, 2]);
   assert.equal(t.layers[2].transport, null);
   assert.ok(t.layers.every((l) => Number.isFinite(l.contraction)));
+});
+
+test('trainer families from TRL metric names', () => {
+  assert.equal(detectTrainer(['loss', 'rewards/margins', 'logps/chosen']), 'dpo');
+  assert.equal(detectTrainer(['loss', 'log_odds_ratio', 'nll_loss', 'rewards/margins']), 'orpo');
+  assert.equal(detectTrainer(['loss', 'nll_loss', 'rewards/margins', 'logps/rejected']), 'cpo/simpo');
+  assert.equal(detectTrainer(['loss', 'kl', 'rewards/chosen_sum']), 'kto');
+  assert.equal(detectTrainer(['reward', 'reward_std', 'frac_reward_zero_std', 'kl']), 'grpo');
+  assert.equal(detectTrainer(['loss', 'my_metric']), 'unknown');
 });

@@ -94,7 +94,8 @@ function addRow(row: Record<string, unknown>, step: number, series: Series, eval
 export function detectTrainer(names: string[]): string {
   const has = (re: RegExp): boolean => names.some((n) => re.test(n));
   if (has(/frac_reward_zero_std|reward_std|^rewards\/.+\/mean$/)) return 'grpo';
-  if (has(/odds_ratio|log_odds_ratio|nll_loss/)) return 'orpo';
+  if (has(/odds_ratio|log_odds_ratio/)) return 'orpo';
+  if (has(/nll_loss/) && has(/rewards\/margins/)) return 'cpo/simpo';
   if (has(/^kl$/) && has(/rewards\/(chosen|rejected)_sum|logps\/(chosen|rejected)_sum/)) return 'kto';
   if (has(/^kl$/)) return 'kto';
   if (has(/rewards\/margins/)) return 'dpo';
