@@ -4,7 +4,7 @@
  * ranges scanned by worker threads in parallel; the partial results are merged here.
  */
 import { Worker } from 'node:worker_threads';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
@@ -58,7 +58,6 @@ export interface ScanPart {
   errorCount: number;
   /** Lines in the range (relative numbering starts at 1). */
   lineCount: number;
-  lastLineHasNewline: boolean;
 }
 
 const BLANK = /^[\s]*$/;
@@ -102,7 +101,6 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
   const errors: RecordError[] = [];
   let errorCount = 0;
   let lineCount = 0;
-  let lastLineHasNewline = true;
   const addError = (e: RecordError): void => {
     errorCount++;
     if (errors.length < task.maxErrors) errors.push(e);
@@ -174,9 +172,6 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       inChunk++;
       count++;
     }
-    if (recs.length === 0 && fmt === 'ranked') {
-      // an OpenAssistant tree without fully ranked replies: nothing to compare, not an error
-    }
     if (onProgress && item.offset - lastReport > 8 << 20) {
       lastReport = item.offset;
       onProgress(item.offset - task.start);
@@ -189,11 +184,6 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
         lineCount = item.line;
         handle(item);
       }
-      if (task.end === size) {
-        // the last line of the file has no newline after it
-        lastLineHasNewline = size === 0 || readBytes(fd, size - 1, 1)[0] === 0x0a;
-      }
-      if (lastLineHasNewline) lineCount += 0;
     } else if (task.kind === 'json-array') {
       for (const item of iterateArrayElements(fd, task.bomLength, (e) => addError({ line: e.line, message: e.message }))) handle(item);
     } else {
@@ -203,7 +193,7 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
     }
   });
   if (inChunk > 0) rows.push({ f: chunk.f.slice(0, inChunk * F_STRIDE), i: chunk.i.slice(0, inChunk * I_STRIDE) });
-  return { rows, count, extra: Float64Array.from(extraList), errors, errorCount, lineCount, lastLineHasNewline };
+  return { rows, count, extra: Float64Array.from(extraList), errors, errorCount, lineCount };
 }
 
 function describeUnknown(v: unknown): string {
@@ -434,7 +424,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   if (options.headBytes !== undefined && guess.kind === 'jsonl' && st.size > options.headBytes) {
     const end = withFile(path, (fd, size) => nextLineStart(fd, options.headBytes ?? 0, size));
     const part = scanRange({ ...base, start: 0, end }, null);
-    const res = merge(path, [part], format, options.format ? 'override' : 'detected', guess.kind, st.size, opts, options.tokenizerDir);
+    const res = merge(path, [part], format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir);
     res.partial = true;
     res.scannedBytes = end;
     res.seconds = (performance.now() - t0) / 1000;
@@ -470,7 +460,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
       ),
     );
   }
-  const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, opts, options.tokenizerDir);
+  const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir);
   res.seconds = (performance.now() - t0) / 1000;
   if (res.records === 0 && res.errorCount === 0) throw new InputError(`${path}: no records (the file holds only blank lines)`);
   return res;
@@ -505,7 +495,6 @@ function merge(
   formatSource: 'detected' | 'override',
   source: SourceKind,
   bytes: number,
-  _opts: CheckOptions,
   tokenizerDir: string | undefined,
 ): ScanResult {
   const total = parts.reduce((s, p) => s + p.count, 0);
@@ -608,12 +597,10 @@ function merge(
   }
   for (const c of CHECK_NAMES) checks[c] = [...new Set(checks[c])].sort((a, b) => a - b);
   errors.sort((a, b) => a.line - b.line);
-  const errorLines = new Set(errors.map((e) => e.line));
-  void errorLines;
   const mk = (c: Grow, t: Grow): { chars: LengthStats; tokens: LengthStats } => ({ chars: stats(c.a, c.n), tokens: stats(t.a, t.n) });
   const lines = parts.reduce((s, p) => s + p.lineCount, 0);
   const res: ScanResult = {
-    file: basename(file) === file ? file : file,
+    file,
     format,
     formatSource,
     formats,

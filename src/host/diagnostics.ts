@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { openSync, closeSync } from 'node:fs';
 import type { Dataset, DatasetManager } from './datasets.js';
-import { CHECK_BITS, CHECK_DESCRIPTIONS, CHECK_NAMES, type CheckName } from '../core/types.js';
+import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName } from '../core/types.js';
 import { readRecordFd } from '../core/records.js';
 import { fieldForCheck, keyRange, startColumn } from './recordText.js';
 
@@ -99,4 +99,3 @@ export class Diagnostics implements vscode.Disposable {
   }
 }
 
-export { CHECK_NAMES };

@@ -7,7 +7,7 @@ import { openSync, closeSync } from 'node:fs';
 import type { Dataset, DatasetManager } from './datasets.js';
 import type { WorkerClient } from './workerClient.js';
 import { parseInspectorRequest, type InspectorEvent, type InspectorRequest, type RowInfo } from '../protocol/inspector.js';
-import { CHECK_BITS, CHECK_DESCRIPTIONS, CHECK_NAMES, type CheckName, flagsToChecks } from '../core/types.js';
+import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName, flagsToChecks } from '../core/types.js';
 import { readRecordFd, recordAtLine } from '../core/records.js';
 import { diffSpans } from '../core/diff.js';
 import { webviewHtml } from './webviewHtml.js';
@@ -104,7 +104,6 @@ class Session implements vscode.Disposable {
     switch (req.type) {
       case 'ready': {
         if (d) this.sendSummary(d);
-        if (this.initialFilter) this.post({ type: 'queryResult', seq: -1, total: 0, searching: false });
         return;
       }
       case 'query':
@@ -120,12 +119,6 @@ class Session implements vscode.Disposable {
         return;
       }
     }
-  }
-
-  takeInitialFilter(): CheckName | undefined {
-    const f = this.initialFilter;
-    this.initialFilter = undefined;
-    return f;
   }
 
   private async query(filter: CheckName | 'all' | 'flagged', search: string, seq: number): Promise<void> {
@@ -326,4 +319,3 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
   }
 }
 
-export { CHECK_NAMES };

@@ -124,14 +124,7 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
   const limits = { maxPromptLength: opts.maxPromptLength, maxCompletionLength: opts.maxCompletionLength };
   const tok = policy.tokenizer;
   const encs = records.map((r) => tok.encodeRecord(r, limits));
-  const jobs: SeqJob[] = [];
-  const owners: number[] = [];
-  encs.forEach((e, i) => {
-    for (const j of buildJobs(e, policy, records[i].line, tok.eosId)) {
-      jobs.push(j);
-      owners.push(i);
-    }
-  });
+  const jobs: SeqJob[] = encs.flatMap((e, i) => buildJobs(e, policy, records[i].line, tok.eosId));
   const pc = opts.noCache ? null : new ScoreCache(opts.cacheDir ?? defaultCacheDir(), policy.contentHash, policy.k);
   const rc = ref && !opts.noCache ? new ScoreCache(opts.cacheDir ?? defaultCacheDir(), ref.contentHash, ref.k) : null;
   const pStats = await statsFor(policy, pc, jobs, opts, (n) => (counters.tokens += n));
@@ -164,7 +157,6 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
         return co;
       });
     }
-    void owners;
     // Contract order: line, format, responses, pair numbers, flags.
     const { flags, ...rest } = out;
     const final: ScoredRecord = { ...rest, flags };

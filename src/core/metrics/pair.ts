@@ -89,7 +89,6 @@ export function responseOut(
 ): ResponseOut {
   let sum = 0;
   let refSum = 0;
-  let rewardSum = 0;
   const out: TokenOut[] = tokens.map((t, i) => {
     const o: TokenOut = { ...t, logp: logp[i], entropy: entropy[i], rank: rank[i], topk_mass: topkMass[i], topk_entropy: topkEntropy[i] };
     sum += logp[i];
@@ -98,7 +97,6 @@ export function responseOut(
       o.ref_logp = refLogp[i];
       o.reward = reward;
       refSum += refLogp[i];
-      rewardSum += reward;
     }
     return o;
   });
@@ -107,7 +105,6 @@ export function responseOut(
     r.ref_logp = refSum;
     // Σ r_t = β (Σ logp − Σ ref_logp), computed from the float64 sums.
     r.reward = beta * (sum - refSum);
-    void rewardSum;
   }
   if (truncated) r.truncated = true;
   return r;
