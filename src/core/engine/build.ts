@@ -5,6 +5,7 @@
  * LayerNormalization needs opset 17; GELU is the tanh form ("gelu_new").
  */
 import { DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from './onnx.js';
+import { bytesToUnicode } from '../tokenize/offsets.js';
 
 export interface Gpt2Config {
   vocabSize: number;
@@ -196,18 +197,8 @@ export function gpt2ConfigJson(cfg: Gpt2Config, eos: number): Record<string, unk
 
 /** A byte-level BPE tokenizer.json with the 256 byte tokens and no merges (+ <|endoftext|>). */
 export function byteTokenizerJson(): { tokenizer: Record<string, unknown>; config: Record<string, unknown>; eos: number } {
-  const bs: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  const cs = [...bs];
-  let extra = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) {
-    bs.push(b);
-    cs.push(256 + extra++);
-  }
   const vocab: Record<string, number> = {};
-  bs.map((b, i) => [b, cs[i]] as const).sort((x, y) => x[0] - y[0]).forEach(([b, c]) => (vocab[String.fromCharCode(c)] = b));
+  bytesToUnicode().forEach((ch, b) => (vocab[ch] = b));
   const eos = 256;
   vocab['<|endoftext|>'] = eos;
   return {

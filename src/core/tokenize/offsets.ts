@@ -8,9 +8,8 @@
 
 let BYTE_DECODER: Map<string, number> | null = null;
 
-/** GPT-2's bytes_to_unicode, inverted: unicode character of a token string → byte. */
-export function byteDecoder(): Map<string, number> {
-  if (BYTE_DECODER) return BYTE_DECODER;
+/** GPT-2's bytes_to_unicode: for each byte 0..255 (the index), the character that stands for it in tokens. */
+export function bytesToUnicode(): string[] {
   const bs: number[] = [];
   for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
   for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
@@ -24,7 +23,14 @@ export function byteDecoder(): Map<string, number> {
       n++;
     }
   }
-  BYTE_DECODER = new Map(bs.map((b, i) => [String.fromCharCode(cs[i]), b]));
+  const out = new Array<string>(256);
+  bs.forEach((b, i) => (out[b] = String.fromCharCode(cs[i])));
+  return out;
+}
+
+/** GPT-2's bytes_to_unicode, inverted: unicode character of a token string → byte. */
+export function byteDecoder(): Map<string, number> {
+  BYTE_DECODER ??= new Map(bytesToUnicode().map((ch, b) => [ch, b]));
   return BYTE_DECODER;
 }
 
