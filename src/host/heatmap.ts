@@ -149,7 +149,7 @@ export class HeatmapPanel implements vscode.Disposable {
     const enc = tok.encodeRecord(rec, { maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength });
     const resp = enc.responses[response];
     if (!resp) return 'no such response';
-    const prompt = enc.promptIds.length ? enc.promptIds : tok.eosId !== null ? [tok.eosId] : [];
+    const prompt = tok.promptContext(enc.promptIds);
     const cache = new ScoreCache(this.cacheDir, summary.contentHash, summary.k);
     const st = cache.get({ ids: [...prompt, ...resp.ids], respStart: prompt.length });
     if (!st || token >= st.logp.length) return `not in the score cache (re-score the record) [${cache.dir}]`;

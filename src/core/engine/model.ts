@@ -98,8 +98,7 @@ export class ScoringModel {
 
   /** Shape of the empty past key/value tensor fed for input `name` (past length 0). */
   pastShape(name: string, batch: number): number[] {
-    const d = this.pastDims.get(name) ?? [1, this.config.kvHeads, 0, this.config.heads ? this.config.hidden / this.config.heads : 0];
-    return [batch, d[1], 0, d[3]];
+    return emptyPastShape(this.pastDims, this.config, name, batch);
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<ScoringModel> {
@@ -131,13 +130,7 @@ export class ScoringModel {
     const width = lastDim?.dimValue ? Number(lastDim.dimValue) : config.vocabSize;
     if (width && tokenizer.vocabSize > width)
       throw new ModelError(`${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but the model's logits are ${width} wide: this tokenizer does not belong to this model`);
-    const pastDims = new Map<string, number[]>();
-    for (const i of proto.graph?.input ?? []) {
-      if (i.name?.startsWith('past_key_values')) {
-        const d = inputDims(proto, i.name);
-        if (d) pastDims.set(i.name, d.map((x, j) => x ?? (j === 1 ? config.kvHeads : j === 3 ? config.hidden / Math.max(1, config.heads) : 0)));
-      }
-    }
+    const pastDims = pastDimsOf(proto, config);
     const cacheDir = join(opts.cacheDir ?? defaultCacheDir(), 'models');
     mkdirSync(cacheDir, { recursive: true });
     const cached = join(cacheDir, `${hash.slice(0, 32)}-stats-k${k}.onnx`);
@@ -162,6 +155,23 @@ export class ScoringModel {
     const { session, device, note } = created;
     return new ScoringModel(dir, config, tokenizer, session, device, note, hash, parameters, k, pastDims);
   }
+}
+
+/** Dims of the graph's past_key_values.* inputs ([batch, kv heads, past length, head dim]), unknowns from config. */
+export function pastDimsOf(proto: ReturnType<typeof decodeModel>, config: ModelConfig): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const i of proto.graph?.input ?? []) {
+    if (!i.name?.startsWith('past_key_values')) continue;
+    const d = inputDims(proto, i.name);
+    if (d) out.set(i.name, d.map((x, j) => x ?? (j === 1 ? config.kvHeads : j === 3 ? config.hidden / Math.max(1, config.heads) : 0)));
+  }
+  return out;
+}
+
+/** The empty (past length 0) past key/value tensor shape for input `name`, to score whole sequences. */
+export function emptyPastShape(dims: Map<string, number[]>, config: ModelConfig, name: string, batch: number): number[] {
+  const d = dims.get(name) ?? [1, config.kvHeads, 0, config.heads ? config.hidden / config.heads : 0];
+  return [batch, d[1], 0, d[3]];
 }
 
 /** Where onnxruntime-node keeps its native libraries on this platform. */

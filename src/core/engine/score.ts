@@ -86,9 +86,8 @@ export function checkPair(policy: ScoringModel, ref: ScoringModel | null): void 
     throw new ModelError(`policy (${policy.dir}) and reference (${ref.dir}) use different tokenizers (tokenizer.json/tokenizer_config.json differ): their log-probabilities cannot be compared`);
 }
 
-function buildJobs(enc: EncodedRecord, model: ScoringModel, line: number, bosFallback: number | null): SeqJob[] {
-  let prompt = enc.promptIds;
-  if (prompt.length === 0 && bosFallback !== null) prompt = [bosFallback];
+function buildJobs(enc: EncodedRecord, model: ScoringModel, line: number): SeqJob[] {
+  const prompt = model.tokenizer.promptContext(enc.promptIds);
   return enc.responses.map((r, i) => {
     const ids = [...prompt, ...r.ids];
     const np = model.config.nPositions;
@@ -124,7 +123,7 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
   const limits = { maxPromptLength: opts.maxPromptLength, maxCompletionLength: opts.maxCompletionLength };
   const tok = policy.tokenizer;
   const encs = records.map((r) => tok.encodeRecord(r, limits));
-  const jobs: SeqJob[] = encs.flatMap((e, i) => buildJobs(e, policy, records[i].line, tok.eosId));
+  const jobs: SeqJob[] = encs.flatMap((e, i) => buildJobs(e, policy, records[i].line));
   const pc = opts.noCache ? null : new ScoreCache(opts.cacheDir ?? defaultCacheDir(), policy.contentHash, policy.k);
   const rc = ref && !opts.noCache ? new ScoreCache(opts.cacheDir ?? defaultCacheDir(), ref.contentHash, ref.k) : null;
   const pStats = await statsFor(policy, pc, jobs, opts, (n) => (counters.tokens += n));

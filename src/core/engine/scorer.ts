@@ -38,6 +38,36 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * The inputs of a decoder graph for B right-padded sequences of length T: ids and mask, positions 0..T−1, empty
+ * past key/values and `use_cache_branch` = false for with-past exports, plus `extra` inputs of PrefLens' own.
+ */
+export function inputFeeds(
+  names: readonly string[],
+  ids: BigInt64Array,
+  mask: BigInt64Array,
+  B: number,
+  T: number,
+  pastShape: (name: string) => number[],
+  extra: Record<string, ort.Tensor>,
+  modelDir: string,
+): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const name of names) {
+    if (name in extra) feeds[name] = extra[name];
+    else if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', ids, [B, T]);
+    else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', mask, [B, T]);
+    else if (name === 'position_ids') {
+      const pos = new BigInt64Array(B * T);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = BigInt(t);
+      feeds[name] = new ort.Tensor('int64', pos, [B, T]);
+    } else if (name.startsWith('past_key_values')) feeds[name] = new ort.Tensor('float32', new Float32Array(0), pastShape(name));
+    else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', new Uint8Array([0]), [1]);
+    else throw new Error(`${modelDir}: the model asks for an input PrefLens does not know how to fill: "${name}"`);
+  }
+  return feeds;
+}
+
 export async function runJobs(model: ScoringModel, jobs: SeqJob[], opts: RunOptions = {}): Promise<SeqStats[]> {
   const budget = opts.tokenBudget ?? 4096;
   const maxBatch = opts.maxBatch ?? 32;
@@ -64,20 +94,7 @@ export async function runJobs(model: ScoringModel, jobs: SeqJob[], opts: RunOpti
         if (t + 1 < s.length) targets[b * T + t] = BigInt(s[t + 1]);
       }
     });
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of names) {
-      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', ids, [B, T]);
-      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', mask, [B, T]);
-      else if (name === 'pl_targets') feeds[name] = new ort.Tensor('int64', targets, [B, T]);
-      else if (name === 'position_ids') {
-        const pos = new BigInt64Array(B * T);
-        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = BigInt(t);
-        feeds[name] = new ort.Tensor('int64', pos, [B, T]);
-      } else if (name.startsWith('past_key_values')) {
-        feeds[name] = new ort.Tensor('float32', new Float32Array(0), model.pastShape(name, B));
-      } else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', new Uint8Array([0]), [1]);
-      else throw new Error(`${model.dir}: the model asks for an input PrefLens does not know how to fill: "${name}"`);
-    }
+    const feeds = inputFeeds(names, ids, mask, B, T, (name) => model.pastShape(name, B), { pl_targets: new ort.Tensor('int64', targets, [B, T]) }, model.dir);
     const res = await model.session.run(feeds);
     const get = (n: string): Float32Array => res[n].data as Float32Array;
     const lp = get('pl_logp');

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Matrix, SVD } from 'ml-matrix';
 import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '../engine/onnx.js';
-import { createSession, defaultCacheDir, readConfig, writeAtomic, type ProviderChoice } from '../engine/model.js';
+import { createSession, defaultCacheDir, emptyPastShape, pastDimsOf, readConfig, writeAtomic, type ProviderChoice } from '../engine/model.js';
+import { inputFeeds } from '../engine/scorer.js';
 import { ModelTokenizer, type LengthLimits } from '../tokenize/encoder.js';
 import { addHiddenOutputs, HiddenStateError } from './hidden.js';
 import type { PreferenceRecord } from '../types.js';
@@ -192,6 +193,7 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const proto = decodeModel(bytes);
   const eps = typeof cfgJson.layer_norm_epsilon === 'number' ? cfgJson.layer_norm_epsilon : typeof cfgJson.rms_norm_eps === 'number' ? cfgJson.rms_norm_eps : null;
   const lens = findLens(proto, { modelType: cfg.modelType, eps });
+  const pastDims = pastDimsOf(proto, cfg);
   // Hidden-state outputs, cached on disk by content hash (and by the tensor names when given).
   const dir = join(opts.cacheDir ?? defaultCacheDir(), 'models');
   mkdirSync(dir, { recursive: true });
@@ -218,8 +220,7 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const seqs: Array<{ ids: number[]; start: number }> = [];
   for (const rec of records) {
     const enc = tok.encodeRecord(rec, opts);
-    let p = enc.promptIds;
-    if (p.length === 0 && tok.eosId !== null) p = [tok.eosId];
+    const p = tok.promptContext(enc.promptIds);
     for (const r of enc.responses) {
       const ids = [...p, ...r.ids];
       if (cfg.nPositions && ids.length > cfg.nPositions) throw new InputError(`line ${rec.line}: ${ids.length} tokens, more than the ${cfg.nPositions} positions of ${modelDir}; set the max lengths`);
@@ -229,14 +230,7 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const D = lens.dim;
   for (const s of seqs) {
     const T = s.ids.length;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of session.inputNames) {
-      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from(s.ids.map(BigInt)), [1, T]);
-      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
-      else if (name === 'position_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
-      else if (name.startsWith('past_key_values')) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [1, cfg.kvHeads, 0, cfg.hidden / Math.max(1, cfg.heads)]);
-      else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', new Uint8Array([0]), [1]);
-    }
+    const feeds = inputFeeds(session.inputNames, BigInt64Array.from(s.ids.map(BigInt)), new BigInt64Array(T).fill(1n), 1, T, (name) => emptyPastShape(pastDims, cfg, name, 1), {}, modelDir);
     const out = await session.run(feeds);
     names.forEach((n, l) => {
       const h = out[n].data as Float32Array;

@@ -87,6 +87,12 @@ export class ModelTokenizer {
     return this.template !== null;
   }
 
+  /** The context a response is scored after: the prompt's ids, or the EOS (= BOS for GPT-2-style vocabularies)
+   * when the prompt is empty, since the first token of a sequence is never predicted. */
+  promptContext(promptIds: number[]): number[] {
+    return promptIds.length === 0 && this.eosId !== null ? [this.eosId] : promptIds;
+  }
+
   /** Token ids and pieces of a text, without special tokens. */
   encode(text: string): { ids: number[]; pieces: string[] } {
     if (text === '') return { ids: [], pieces: [] };
