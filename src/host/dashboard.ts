@@ -4,7 +4,7 @@ import type { ScoreStore } from './scores.js';
 import type { HeatmapPanel } from './heatmap.js';
 import { revealLine } from './heatmap.js';
 import { parseDashboardRequest, type DashboardEvent } from '../protocol/heatmap.js';
-import { webviewHtml } from './webviewHtml.js';
+import { createPanel } from './webviewHtml.js';
 import { columns, histogram, summarize } from '../core/metrics/dashboard.js';
 import { FLAG_INFO } from '../core/metrics/pair.js';
 
@@ -30,12 +30,7 @@ export class DashboardPanel implements vscode.Disposable {
   open(uri: vscode.Uri): void {
     this.uri = uri;
     if (!this.panel) {
-      const p = vscode.window.createWebviewPanel('preflens.dashboard', 'PrefLens Margins', vscode.ViewColumn.Active, {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-      });
-      p.webview.html = webviewHtml(p.webview, this.extensionUri, 'dashboard', 'PrefLens Margins', {});
+      const p = createPanel(this.extensionUri, 'preflens.dashboard', 'PrefLens Margins', vscode.ViewColumn.Active, 'dashboard');
       p.webview.onDidReceiveMessage((m: unknown) => {
         const req = parseDashboardRequest(m);
         if (!req || !this.uri) return;

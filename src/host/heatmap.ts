@@ -7,7 +7,7 @@ import type { DatasetManager } from './datasets.js';
 import type { Models } from './models.js';
 import type { ScoreStore } from './scores.js';
 import { parseHeatmapRequest, type HeatmapEvent, type HeatmapRequest, type Alternative } from '../protocol/heatmap.js';
-import { webviewHtml } from './webviewHtml.js';
+import { createPanel } from './webviewHtml.js';
 import { readRecord, recordAtLine } from '../core/records.js';
 import { FLAG_INFO } from '../core/metrics/pair.js';
 import { ScoreCache } from '../core/engine/cache.js';
@@ -52,13 +52,7 @@ export class HeatmapPanel implements vscode.Disposable {
       this.panel.reveal(undefined, true);
       return;
     }
-    const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    const p = vscode.window.createWebviewPanel('preflens.heatmap', 'PrefLens Heatmap', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [root, vscode.Uri.joinPath(this.extensionUri, 'media')],
-    });
-    p.webview.html = webviewHtml(p.webview, this.extensionUri, 'heatmap', 'PrefLens Heatmap', {});
+    const p = createPanel(this.extensionUri, 'preflens.heatmap', 'PrefLens Heatmap', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, 'heatmap');
     p.webview.onDidReceiveMessage((m: unknown) => {
       const req = parseHeatmapRequest(m);
       if (req) void this.handle(req).catch((e: unknown) => vscode.window.showErrorMessage(`PrefLens heatmap: ${e instanceof Error ? e.message : String(e)}`));

@@ -10,7 +10,7 @@ import { parseInspectorRequest, type InspectorEvent, type InspectorRequest, type
 import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName, flagsToChecks } from '../core/types.js';
 import { readRecordFd, recordAtLine } from '../core/records.js';
 import { diffSpans } from '../core/diff.js';
-import { webviewHtml } from './webviewHtml.js';
+import { webviewHtml, webviewOptions } from './webviewHtml.js';
 
 export const INSPECTOR_VIEW_TYPE = 'preflens.inspector';
 
@@ -299,9 +299,7 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
   }
 
   resolveCustomEditor(doc: InspectorDocument, panel: vscode.WebviewPanel): void {
-    const webviewRoot = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    const mediaRoot = vscode.Uri.joinPath(this.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot] };
+    panel.webview.options = webviewOptions(this.extensionUri);
     const p = this.pending.get(doc.uri.toString());
     this.pending.delete(doc.uri.toString());
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'inspector', 'PrefLens Inspector', {

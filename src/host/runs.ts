@@ -11,7 +11,7 @@ import { parseRun, type RunInfo } from '../core/runs/runs.js';
 import { runModels } from '../core/runs/compare.js';
 import type { RunJob, RunJobMessage } from '../core/runs/runWorker.js';
 import { parseRunRequest, type RunEvent, type RunView, type SpinalEvent } from '../protocol/run.js';
-import { webviewHtml } from './webviewHtml.js';
+import { createPanel } from './webviewHtml.js';
 import type { Models } from './models.js';
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
@@ -99,12 +99,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     }
     this.current = run;
     if (!this.runPanel) {
-      const p = vscode.window.createWebviewPanel('preflens.run', 'PrefLens Run', vscode.ViewColumn.Active, {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-      });
-      p.webview.html = webviewHtml(p.webview, this.extensionUri, 'run', 'PrefLens Run', {});
+      const p = createPanel(this.extensionUri, 'preflens.run', 'PrefLens Run', vscode.ViewColumn.Active, 'run');
       p.webview.onDidReceiveMessage((m: unknown) => {
         const req = parseRunRequest(m);
         if (!req || !this.current) return;
@@ -187,15 +182,10 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       return;
     }
     if (!this.spinalPanel) {
-      const p = vscode.window.createWebviewPanel('preflens.spinal', 'PrefLens SPINAL', vscode.ViewColumn.Beside, {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-      });
+      const p = createPanel(this.extensionUri, 'preflens.spinal', 'PrefLens SPINAL', vscode.ViewColumn.Beside, 'spinal');
       p.webview.onDidReceiveMessage((m: unknown) => {
         if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ready' && this.lastSpinal) void p.webview.postMessage(this.lastSpinal);
       });
-      p.webview.html = webviewHtml(p.webview, this.extensionUri, 'spinal', 'PrefLens SPINAL', {});
       p.onDidDispose(() => (this.spinalPanel = null));
       this.spinalPanel = p;
     } else this.spinalPanel.reveal();

@@ -16,6 +16,24 @@ export function csp(webview: vscode.Webview, n: string): string {
   ].join('; ');
 }
 
+/** Options of every PrefLens webview: scripts on, local resources only from the extension's dist/webview and media. */
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')] };
+}
+
+/** A webview panel with those options (kept alive when hidden) showing `app` in the CSP shell. */
+export function createPanel(
+  extensionUri: vscode.Uri,
+  viewType: string,
+  title: string,
+  column: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean },
+  app: string,
+): vscode.WebviewPanel {
+  const p = vscode.window.createWebviewPanel(viewType, title, column, { ...webviewOptions(extensionUri), retainContextWhenHidden: true });
+  p.webview.html = webviewHtml(p.webview, extensionUri, app, title, {});
+  return p;
+}
+
 /** `init` is serialised as JSON into a data attribute (escaped), never into script text. */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, app: string, title: string, init: unknown): string {
   const n = nonce();

@@ -6,13 +6,21 @@ import { join } from 'node:path';
 import { repoRoot } from '../helpers.js';
 
 test('every webview limits localResourceRoots to the extension (dist/webview, media) and uses the CSP shell', () => {
+  // All webviews get their options from webviewHtml.ts (webviewOptions / createPanel): check that one definition
+  // and that every surface goes through it.
   const dir = join(repoRoot, 'src', 'host');
   let panels = 0;
+  let definitions = 0;
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
     const src = readFileSync(join(dir, f), 'utf8');
     const roots = [...src.matchAll(/localResourceRoots:\s*\[([^\]]*)\]/g)].map((m) => m[1]);
+    if (f !== 'webviewHtml.ts') {
+      assert.equal(roots.length, 0, `${f} sets its own localResourceRoots instead of webviewOptions()`);
+      assert.doesNotMatch(src, /createWebviewPanel\(/, `${f} creates a panel without createPanel()`);
+      panels += [...src.matchAll(/\bcreatePanel\(|\bwebviewOptions\(/g)].length;
+    }
     for (const r of roots) {
-      panels++;
+      definitions++;
       const rest = r
         .replace(/vscode\.Uri\.joinPath\((this\.)?extensionUri, 'dist', 'webview'\)/g, '')
         .replace(/vscode\.Uri\.joinPath\((this\.)?extensionUri, 'media'\)/g, '')
@@ -21,6 +29,7 @@ test('every webview limits localResourceRoots to the extension (dist/webview, me
     }
     if (/createWebviewPanel|resolveCustomEditor/.test(src)) assert.match(src, /webviewHtml\(/, `${f} builds its HTML with the CSP shell`);
   }
+  assert.equal(definitions, 1, 'one definition of the resource roots');
   assert.ok(panels >= 5, `found ${panels} webviews`);
   const shell = readFileSync(join(dir, 'webviewHtml.ts'), 'utf8');
   assert.match(shell, /"default-src 'none'"/);
