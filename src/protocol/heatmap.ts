@@ -1,6 +1,7 @@
 /** Messages between the heatmap / dashboard webviews and the host (imported by both sides). */
 import type { ScoredRecord } from '../core/engine/score.js';
 import type { HeatMetric } from '../core/metrics/colors.js';
+import { isInt } from './validate.js';
 import type { DashboardColumns, DashboardSummary, Histogram } from '../core/metrics/dashboard.js';
 
 export interface HeatRecordView {
@@ -48,10 +49,6 @@ export type DashboardEvent = {
   histograms: { margin: Histogram; chosenReward: Histogram; rejectedReward: Histogram; chosenShift: Histogram; rejectedShift: Histogram };
   flagInfo: Record<string, { text: string; source: string }>;
 };
-
-function isInt(v: unknown, min: number, max: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-}
 
 export function parseHeatmapRequest(m: unknown): HeatmapRequest | null {
   if (typeof m !== 'object' || m === null) return null;

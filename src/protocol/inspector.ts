@@ -1,6 +1,7 @@
 /** Typed messages between the inspector webview and the extension host (imported by both sides). */
 import type { CheckName, FormatName, PreferenceRecord } from '../core/types.js';
 import type { Span } from '../core/diff.js';
+import { isInt } from './validate.js';
 
 export interface DatasetSummary {
   file: string;
@@ -53,10 +54,6 @@ const CHECKS = new Set<string>([
   'identical', 'emptyResponse', 'promptMismatch', 'duplicate', 'contradiction', 'lowSeparation',
   'truncationRisk', 'scoreTie', 'scoreInversion', 'zeroVarianceGroup', 'encoding',
 ]);
-
-function isInt(v: unknown, min: number, max: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-}
 
 /** Validates a message from a webview (untrusted): returns it typed, or null. */
 export function parseInspectorRequest(m: unknown): InspectorRequest | null {

@@ -2,6 +2,7 @@
 import type { RunCheck, Checkpoint } from '../core/runs/runs.js';
 import type { SpinalTrace } from '../core/spinal/spinal.js';
 import type { Comparison } from '../core/runs/compare.js';
+import { isInt } from './validate.js';
 
 /** Series with NaN/Infinity as null (postMessage keeps NaN, but the charts treat null as a gap). */
 export interface RunView {
@@ -27,6 +28,6 @@ export function parseRunRequest(m: unknown): RunRequest | null {
   if (typeof m !== 'object' || m === null) return null;
   const o = m as Record<string, unknown>;
   if (o.type === 'ready' || o.type === 'spinal' || o.type === 'compare') return { type: o.type };
-  if (o.type === 'openCheckpoint' && typeof o.step === 'number' && Number.isInteger(o.step) && o.step >= 0) return { type: 'openCheckpoint', step: o.step };
+  if (o.type === 'openCheckpoint' && isInt(o.step, 0, Number.MAX_SAFE_INTEGER)) return { type: 'openCheckpoint', step: o.step };
   return null;
 }
