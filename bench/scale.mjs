@@ -7,7 +7,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generate } from './gen-hh.mjs';
-import { startVsCode, retry, runCommand, repo } from '../test/e2e/harness.mjs';
+import { startVsCode, retry, findFrame, repo } from '../test/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const sizeArg = args.includes('--size') ? args[args.indexOf('--size') + 1] : '2g';
@@ -51,10 +51,7 @@ try {
   await item.waitFor({ timeout: 10000 });
   const t0 = Date.now();
   await item.click();
-  const frame = await retry(async () => {
-    for (const f of page.frames()) if ((await f.locator('.row[data-index="0"]').count().catch(() => 0)) > 0) return f;
-    return null;
-  }, { tries: 600, delay: 50, what: 'the first records in the inspector' });
+  const frame = await findFrame(page, '.row[data-index="0"]', { tries: 600, delay: 50 });
   await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => /records/.test(t)), { tries: 400, delay: 50, what: 'the status bar' });
   result.first_records_s = (Date.now() - t0) / 1000;
   await shot('first-records');

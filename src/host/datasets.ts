@@ -25,13 +25,19 @@ export class Dataset {
     return this.uri.path.split('/').pop() ?? this.uri.path;
   }
   /** Flags over all records (a record with two flags counts twice), plus lines that failed to parse. */
+  private counted: { result: ScanResult; n: number } | null = null;
+
+  /** Counted once per result: the status bar asks on every progress event and tab change. */
   get problemCount(): number {
     if (!this.result) return 0;
-    let n = this.result.errorCount;
-    const f = this.result.index.flags;
-    // One problem per (record, check), as in the Problems panel.
-    for (let i = 0; i < f.length; i++) for (let x = f[i] & 0x7fff; x !== 0; x &= x - 1) n++;
-    return n;
+    if (this.counted?.result !== this.result) {
+      let n = this.result.errorCount;
+      const f = this.result.index.flags;
+      // One problem per (record, check), as in the Problems panel.
+      for (let i = 0; i < f.length; i++) for (let x = f[i] & 0x7fff; x !== 0; x &= x - 1) n++;
+      this.counted = { result: this.result, n };
+    }
+    return this.counted.n;
   }
   get formatLabel(): string {
     return this.result?.format ? describeFormat(this.result.format) : 'preference file';

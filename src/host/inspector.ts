@@ -45,9 +45,10 @@ class Session implements vscode.Disposable {
       }),
       datasets.onDidChange((d) => {
         if (d.uri.toString() !== uri.toString()) return;
-        // Progress events repeat often: only a new result or state is worth a new summary (and a new query).
-        if (d.result === this.lastResult && d.state === this.lastState && d.state !== 'scanning') return;
-        if (d.result === this.lastResult && d.state === 'scanning' && d.result !== null) return;
+        // Progress events repeat often: only a new result or state is worth a new summary (and a new query); a
+        // rescan over shown data keeps it; only "scanning, nothing yet" passes every progress percentage on.
+        const waiting = d.state === 'scanning' && d.result === null;
+        if (d.result === this.lastResult && (d.state === this.lastState || d.state === 'scanning') && !waiting) return;
         this.lastResult = d.result;
         this.lastState = d.state;
         this.sendSummary(d);

@@ -142,6 +142,30 @@ export async function retry(fn, { tries = 20, delay = 500, what = 'condition' } 
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
+/** The innermost webview frame that contains `selector` (webviews are two iframes deep). */
+export function findFrame(page, selector, { tries = 40, delay = 500 } = {}) {
+  return retry(async () => {
+    for (const f of page.frames()) if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+    return null;
+  }, { tries, delay, what: `a webview with ${selector}` });
+}
+
+/** A test step runner: prints ok / not ok, counts into `counts`, screenshots a failure with `shot`. */
+export function stepper(shot, counts) {
+  return async (name, fn) => {
+    const t = Date.now();
+    try {
+      await fn();
+      counts.passed++;
+      console.log(`ok - ${name} (${Date.now() - t} ms)`);
+    } catch (e) {
+      counts.failed++;
+      console.log(`not ok - ${name}: ${e.message}`);
+      await shot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
+    }
+  };
+}
+
 /** The innermost frame of the active webview. */
 export function webviewFrame(page) {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');

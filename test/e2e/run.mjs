@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { startVsCode, runCommand, quickOpen, retry, webviewFrame, repo } from './harness.mjs';
+import { startVsCode, runCommand, quickOpen, retry, webviewFrame, findFrame, stepper, repo } from './harness.mjs';
 
 const shared = resolve(repo, '..', 'shared');
 const devFile = join(shared, 'data', 'hh-harmless', 'dev.jsonl');
@@ -39,8 +39,7 @@ function dataDigest(dir) {
 }
 const digestBefore = dataDigest(join(shared, 'data'));
 
-let passed = 0;
-let failed = 0;
+const counts = { passed: 0, failed: 0 };
 const t0 = Date.now();
 const demo = join(shared, 'demo');
 const vs = await startVsCode({
@@ -59,18 +58,7 @@ const cliScore = execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), '
   '--lines', '1-20', '--max-prompt-length', '192', '--max-completion-length', '128', '--no-cache'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
   .trim().split('\n').map((l) => JSON.parse(l));
 const { page, shot } = vs;
-async function step(name, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e.message}`);
-    await shot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-  }
-}
+const step = stepper(shot, counts);
 
 try {
   await step('open dev.jsonl; status bar shows format, records and problems', async () => {
@@ -185,14 +173,7 @@ try {
     await shot('datasets-view');
   });
   /** The innermost frame of the webview that contains `selector`. */
-  async function frameWith(selector) {
-    return retry(async () => {
-      for (const f of page.frames()) {
-        if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
-      }
-      return null;
-    }, { tries: 40, what: `a webview with ${selector}` });
-  }
+  const frameWith = (selector) => findFrame(page, selector);
 
   await step('score lines 1–20 with the demo models from the command palette', async () => {
     await runCommand(page, 'View: Focus First Editor Group');
@@ -362,23 +343,8 @@ const vs2 = await startVsCode({
 {
   const page2 = vs2.page;
   const shot2 = vs2.shot;
-  const frameWith2 = (selector) =>
-    retry(async () => {
-      for (const f of page2.frames()) if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
-      return null;
-    }, { tries: 60, what: `a webview with ${selector}` });
-  const step2 = async (name, fn) => {
-    const t = Date.now();
-    try {
-      await fn();
-      passed++;
-      console.log(`ok - ${name} (${Date.now() - t} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`not ok - ${name}: ${e.message}`);
-      await shot2(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
-    }
-  };
+  const frameWith2 = (selector) => findFrame(page2, selector, { tries: 60 });
+  const step2 = stepper(shot2, counts);
   try {
     await step2('Runs view lists the demo run with its trainer, steps and checks', async () => {
       await runCommand(page2, 'View: Show PrefLens');
@@ -421,5 +387,5 @@ const vs2 = await startVsCode({
   }
 }
 console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`${counts.passed} passed, ${counts.failed} failed`);
+process.exit(counts.failed ? 1 : 0);
