@@ -29,7 +29,20 @@ import {
   withFile,
 } from './jsonl/reader.js';
 import { detectRecordFormat, FieldError, normalize } from './formats/normalize.js';
-import { type CheckOptions, DEFAULT_CHECK_OPTIONS, F, F_STRIDE, I, I_STRIDE, type SummaryChunk, summarizeRecord, type TokenCounter } from './checks/record.js';
+import {
+  type CheckOptions,
+  DEFAULT_CHECK_OPTIONS,
+  exactRecordKeys,
+  F,
+  F_STRIDE,
+  I,
+  I_STRIDE,
+  type RecordKeys,
+  type SummaryChunk,
+  summarizeRecord,
+  type TokenCounter,
+} from './checks/record.js';
+import { fastScanAvailable, fastScanLines } from './fastScan.js';
 
 export class InputError extends Error {}
 
@@ -44,6 +57,8 @@ export interface RangeTask {
   opts: CheckOptions;
   tokenizerDir?: string;
   maxErrors: number;
+  /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
+  exactOnly?: boolean;
 }
 
 /** Records per summary chunk: chunks avoid re-copying one growing array (memory stays flat at any size). */
@@ -177,8 +192,30 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       onProgress(item.offset - task.start);
     }
   };
+  const addRows = (f: Float64Array, ints: Int32Array, n: number): void => {
+    for (let done = 0; done < n; ) {
+      if (inChunk === CHUNK_RECORDS) {
+        rows.push(chunk);
+        chunk = newChunk();
+        inChunk = 0;
+      }
+      const m = Math.min(n - done, CHUNK_RECORDS - inChunk);
+      chunk.f.set(f.subarray(done * F_STRIDE, (done + m) * F_STRIDE), inChunk * F_STRIDE);
+      chunk.i.set(ints.subarray(done * I_STRIDE, (done + m) * I_STRIDE), inChunk * I_STRIDE);
+      inChunk += m;
+      count += m;
+      done += m;
+    }
+  };
   withFile(task.path, (fd, size) => {
-    if (task.kind === 'jsonl') {
+    if (task.kind === 'jsonl' && !tok && !task.exactOnly && fastScanAvailable(task.format, task.opts)) {
+      const start = task.start === 0 ? task.bomLength : task.start;
+      lineCount = fastScanLines(fd, start, task.end, task.format, task.opts, {
+        rows: addRows,
+        slow: handle,
+        progress: (b) => onProgress?.(b + start - task.start),
+      });
+    } else if (task.kind === 'jsonl') {
       const start = task.start === 0 ? task.bomLength : task.start;
       for (const item of iterateLines(fd, start, task.end, 1)) {
         lineCount = item.line;
@@ -361,6 +398,8 @@ export interface ScanOptions {
    * so that views can show the first records of a huge file while the full scan runs.
    */
   headBytes?: number;
+  /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
+  exactOnly?: boolean;
 }
 
 export function defaultWorkerScript(): string {
@@ -417,6 +456,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
     opts,
     tokenizerDir: options.tokenizerDir,
     maxErrors,
+    exactOnly: options.exactOnly,
   };
   const nWorkers = options.workers ?? availableParallelism();
   const threshold = options.parallelThreshold ?? 16 << 20;
@@ -466,25 +506,48 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   return res;
 }
 
-function stats(values: Uint32Array, n: number): LengthStats {
-  if (n === 0) return { count: 0, mean: 0, min: 0, p50: 0, p95: 0, max: 0 };
-  const a = values.subarray(0, n).sort();
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += a[i];
-  const q = (p: number): number => a[Math.min(n - 1, Math.floor(p * (n - 1) + 0.5))];
-  return { count: n, mean: Math.round((sum / n) * 100) / 100, min: a[0], p50: q(0.5), p95: q(0.95), max: a[n - 1] };
+/**
+ * Exact length statistics without sorting: counts per value below 2¹⁶ (almost every text), the rest kept and
+ * sorted. Quantiles are order statistics: the value at index round(p·(n−1)) of the sorted values.
+ */
+class Hist {
+  private dense = new Uint32Array(1 << 16);
+  private big: number[] = [];
+  private n = 0;
+  private sum = 0;
+  push(v: number): void {
+    if (v < 1 << 16) this.dense[v]++;
+    else this.big.push(v);
+    this.n++;
+    this.sum += v;
+  }
+  stats(): LengthStats {
+    const n = this.n;
+    if (n === 0) return { count: 0, mean: 0, min: 0, p50: 0, p95: 0, max: 0 };
+    this.big.sort((a, b) => a - b);
+    const denseCount = n - this.big.length;
+    const at = (i: number): number => {
+      if (i >= denseCount) return this.big[i - denseCount];
+      let c = 0;
+      for (let v = 0; v < this.dense.length; v++) {
+        c += this.dense[v];
+        if (c > i) return v;
+      }
+      return this.dense.length - 1;
+    };
+    const q = (p: number): number => at(Math.min(n - 1, Math.floor(p * (n - 1) + 0.5)));
+    return { count: n, mean: Math.round((this.sum / n) * 100) / 100, min: at(0), p50: q(0.5), p95: q(0.95), max: at(n - 1) };
+  }
 }
 
-class Grow {
-  a = new Uint32Array(1024);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Uint32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
+/** Exact keys of the record at [offset, offset + length), re-read from the file; null if it no longer parses. */
+function exactKeysAt(fd: number, offset: number, length: number, format: FormatName, sub: number): RecordKeys | null {
+  try {
+    const { text } = decodeUtf8(readBytes(fd, offset, length));
+    const rec = normalize(JSON.parse(text), format, { index: 0, line: 0, offset })[sub];
+    return rec ? exactRecordKeys(rec) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -508,8 +571,8 @@ function merge(
   const errors: RecordError[] = [];
   let errorCount = 0;
   const lens = {
-    pc: new Grow(), pt: new Grow(), cc: new Grow(), ct: new Grow(), rc: new Grow(), rt: new Grow(),
-    kc: new Grow(), kt: new Grow(), xc: new Grow(), xt: new Grow(),
+    pc: new Hist(), pt: new Hist(), cc: new Hist(), ct: new Hist(), rc: new Hist(), rt: new Hist(),
+    kc: new Hist(), kt: new Hist(), xc: new Hist(), xt: new Hist(),
   };
   let pairs = 0;
   let longer = 0;
@@ -517,8 +580,15 @@ function merge(
   let desirable = 0;
   let undesirable = 0;
   const formats: Partial<Record<FormatName, number>> = {};
-  const seen = new HashIndex(total); // recordHash → record index
-  const pairKeys = new HashIndex(total); // hash(prompt, chosen, rejected) → record index
+  // Duplicates and contradictions, in two steps. Rows carry signature keys (equal normalised texts ⇒ equal
+  // signatures): records that share a signature key with another record are candidates; only those are re-read
+  // and keyed with the exact normalised hash, in file order, which gives the same result as keying every record.
+  const sigSeen = new HashIndex(total); // signature record key → first record
+  const sigPairs = new HashIndex(total); // signature (prompt, chosen, rejected) → first record
+  const sigPair = new Float64Array(total).fill(-1);
+  const sigSwapped = new Float64Array(total).fill(-1);
+  const candidate = new Uint8Array(total);
+  const recFormat = new Uint8Array(total);
   const related: Record<number, number> = {};
   let lineBase = 0;
   let k = 0;
@@ -537,27 +607,19 @@ function merge(
       index.offset[k] = f[fo + F.offset];
       index.length[k] = r[o + I.length];
       index.sub[k] = r[o + I.sub];
-      let flags = r[o + I.flags];
+      const flags = r[o + I.flags];
+      recFormat[k] = r[o + I.format];
       const fmt = FORMAT_NAMES[r[o + I.format]];
       formats[fmt] = (formats[fmt] ?? 0) + 1;
-      const first = seen.putIfAbsent(f[fo + F.recordHash], k);
-      if (first >= 0) {
-        flags |= CHECK_BITS.duplicate;
-        related[line] = index.line[first];
-      }
+      const first = sigSeen.putIfAbsent(f[fo + F.recordHash], k);
+      if (first >= 0) candidate[k] = candidate[first] = 1;
       const kind = r[o + I.kind];
       lens.pc.push(r[o + I.promptChars]);
       lens.pt.push(r[o + I.promptTokens]);
       if (kind === 0) {
-        if (f[fo + F.swappedKey] >= 0) {
-          const swapped = pairKeys.get(f[fo + F.swappedKey]);
-          if (swapped >= 0) {
-            flags |= CHECK_BITS.contradiction;
-            index.flags[swapped] |= CHECK_BITS.contradiction;
-            if (related[line] === undefined) related[line] = index.line[swapped];
-          }
-          pairKeys.putIfAbsent(f[fo + F.pairKey], k);
-        }
+        if (f[fo + F.pairKey] >= 0) sigPairs.putIfAbsent(f[fo + F.pairKey], k);
+        sigPair[k] = f[fo + F.pairKey];
+        sigSwapped[k] = f[fo + F.swappedKey];
         lens.cc.push(r[o + I.c1Chars]);
         lens.ct.push(r[o + I.c1Tokens]);
         lens.rc.push(r[o + I.c2Chars]);
@@ -589,6 +651,43 @@ function merge(
     part.rows = []; // free as we go
     lineBase += part.lineCount;
   }
+  // A pair whose swapped key matches some record's pair key is a candidate, and so is every record with that pair key.
+  const hit = new HashIndex(1024);
+  let hits = 0;
+  for (let i = 0; i < total; i++) {
+    if (sigSwapped[i] < 0 || sigPairs.get(sigSwapped[i]) < 0) continue;
+    candidate[i] = 1;
+    if (hit.putIfAbsent(sigSwapped[i], i) < 0) hits++;
+  }
+  if (hits > 0) for (let i = 0; i < total; i++) if (sigPair[i] >= 0 && hit.get(sigPair[i]) >= 0) candidate[i] = 1;
+  let candidates = 0;
+  for (let i = 0; i < total; i++) candidates += candidate[i];
+  if (candidates > 0) {
+    const seen = new HashIndex(candidates); // exact record key → record index
+    const pairKeys = new HashIndex(candidates); // exact (prompt, chosen, rejected) → record index
+    withFile(file, (fd) => {
+      for (let i = 0; i < total; i++) {
+        if (!candidate[i]) continue;
+        const keys = exactKeysAt(fd, index.offset[i], index.length[i], FORMAT_NAMES[recFormat[i]], index.sub[i]);
+        if (!keys) continue;
+        const line = index.line[i];
+        const first = seen.putIfAbsent(keys.recordHash, i);
+        if (first >= 0) {
+          index.flags[i] |= CHECK_BITS.duplicate;
+          related[line] = index.line[first];
+        }
+        if (keys.swappedKey >= 0) {
+          const swapped = pairKeys.get(keys.swappedKey);
+          if (swapped >= 0) {
+            index.flags[i] |= CHECK_BITS.contradiction;
+            index.flags[swapped] |= CHECK_BITS.contradiction;
+            if (related[line] === undefined) related[line] = index.line[swapped];
+          }
+          pairKeys.putIfAbsent(keys.pairKey, i);
+        }
+      }
+    });
+  }
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
   for (let i = 0; i < total; i++) {
     const f = index.flags[i];
@@ -597,7 +696,7 @@ function merge(
   }
   for (const c of CHECK_NAMES) checks[c] = [...new Set(checks[c])].sort((a, b) => a - b);
   errors.sort((a, b) => a.line - b.line);
-  const mk = (c: Grow, t: Grow): { chars: LengthStats; tokens: LengthStats } => ({ chars: stats(c.a, c.n), tokens: stats(t.a, t.n) });
+  const mk = (c: Hist, t: Hist): { chars: LengthStats; tokens: LengthStats } => ({ chars: c.stats(), tokens: t.stats() });
   const lines = parts.reduce((s, p) => s + p.lineCount, 0);
   const res: ScanResult = {
     file,

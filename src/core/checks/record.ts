@@ -62,6 +62,35 @@ export interface RecordSummaryExtra {
   extraLengths: number[];
 }
 
+export interface RecordKeys {
+  /** Duplicates: the same prompt, responses and label. */
+  recordHash: number;
+  /** Pairs: (prompt, chosen, rejected); -1 for other kinds. */
+  pairKey: number;
+  /** Pairs: (prompt, rejected, chosen), to find contradictions; -1 when there is none to find. */
+  swappedKey: number;
+}
+
+/**
+ * The keys of a record from per-text hashes. With exact hashes (analyzeText's `hash`) they decide duplicates and
+ * contradictions; with signatures (`sig`, always computed while scanning) they only nominate candidates, so the
+ * swapped key is kept even when the two signatures are equal.
+ */
+function recordKeys(p: number, cands: number[], rec: PreferenceRecord, exact: boolean): RecordKeys {
+  const pair = rec.kind === 'pair' && cands.length === 2;
+  return {
+    recordHash: combineHashes([p, ...cands, rec.label === undefined ? 2 : rec.label ? 1 : 0]),
+    pairKey: pair ? combineHashes([p, cands[0], cands[1]]) : -1,
+    // Contradictions need distinct responses: chosen ≈ rejected (after normalising) has no swapped twin.
+    swappedKey: pair && (!exact || cands[0] !== cands[1]) ? combineHashes([p, cands[1], cands[0]]) : -1,
+  };
+}
+
+/** Exact duplicate/contradiction keys of one record (the scan keeps signatures only; see recordKeys). */
+export function exactRecordKeys(rec: PreferenceRecord): RecordKeys {
+  return recordKeys(analyzeText(rec.prompt).hash, rec.candidates.map((c) => analyzeText(c.text).hash), rec, true);
+}
+
 /** Computes record-local flags and the summary row for one record. `extraOut` collects extra candidate lengths. */
 export function summarizeRecord(
   rec: PreferenceRecord,
@@ -125,15 +154,13 @@ export function summarizeRecord(
     const totals = rec.candidates.map((c) => Object.values(c.rewards ?? {}).reduce((s, x) => s + x, 0));
     if (totals.length > 0 && totals.every((t) => t === totals[0])) flags |= CHECK_BITS.zeroVarianceGroup;
   }
-  const candHashes = infos.map((t) => t.hash);
+  const keys = recordKeys(p.sig, infos.map((t) => t.sig), rec, false);
   const f = at * F_STRIDE;
   const n = at * I_STRIDE;
-  const pair = rec.kind === 'pair' && candHashes.length === 2;
   row.f[f + F.offset] = rec.offset;
-  row.f[f + F.recordHash] = combineHashes([p.hash, ...candHashes, rec.label === undefined ? 2 : rec.label ? 1 : 0]);
-  // Contradictions need distinct responses: chosen ≈ rejected (after normalising) has no swapped twin.
-  row.f[f + F.pairKey] = pair ? combineHashes([p.hash, candHashes[0], candHashes[1]]) : -1;
-  row.f[f + F.swappedKey] = pair && candHashes[0] !== candHashes[1] ? combineHashes([p.hash, candHashes[1], candHashes[0]]) : -1;
+  row.f[f + F.recordHash] = keys.recordHash;
+  row.f[f + F.pairKey] = keys.pairKey;
+  row.f[f + F.swappedKey] = keys.swappedKey;
   const r = row.i;
   r[n + I.line] = rec.line;
   r[n + I.length] = byteLength;

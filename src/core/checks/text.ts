@@ -9,6 +9,11 @@ export interface TextInfo {
   hash: number;
   /** U+FFFD, C0/C1 control characters (other than tab, LF, CR) or lone surrogates. */
   encoding: boolean;
+  /**
+   * Signature of the same normalised text (see textSignature): equal normalised texts have equal signatures.
+   * Duplicates and contradictions are found by signature first and confirmed with `hash`.
+   */
+  sig: number;
 }
 
 // Word counting without branches: INC[inWord * 4 + class] is the token increment, class 1 (word) sets inWord.
@@ -23,6 +28,9 @@ export function analyzeText(s: string): TextInfo {
   let pendingSpace = false;
   let any = false;
   let encoding = false;
+  let nonWs = 0;
+  let s1 = 0;
+  let s2 = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     let c = s.charCodeAt(i);
@@ -59,11 +67,31 @@ export function analyzeText(s: string): TextInfo {
     }
     any = true;
     if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    nonWs++;
+    s1 = (s1 + c) | 0;
+    s2 = (s2 + Math.imul(c, c)) | 0;
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = ((h2 << 5) - h2 + c) | 0;
   }
   h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
-  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding };
+  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding, sig: textSignature(words, nonWs, s1, s2) };
+}
+
+/**
+ * A 53-bit signature of a normalised text (ASCII case folded, whitespace collapsed and trimmed) that needs no
+ * sequential pass: its word-level token count, its number of non-space code units, and the sums (mod 2³²) of those
+ * code units and of their squares. Order-insensitive on purpose: the WebAssembly scanner (src/wasm/scanKernel.ts)
+ * computes it 16 bytes at a time. Equal signatures only nominate duplicate candidates; `hash` decides.
+ */
+export function textSignature(words: number, nonWs: number, s1: number, s2: number): number {
+  let a = 0x243f6a88 | 0;
+  let b = 0x85a308d3 | 0;
+  for (const x of [words, nonWs, s1, s2]) {
+    a = Math.imul(a ^ x, 0x01000193);
+    b = Math.imul(b ^ x, 0x5bd1e995);
+    b ^= b >>> 13;
+  }
+  return (a >>> 0) * 0x200000 + (b >>> 11);
 }
 
 /** Combines hashes into one 53-bit hash (order-sensitive). */

@@ -1,0 +1,667 @@
+// AssemblyScript (compiled to WebAssembly with SIMD by scripts/build.mjs; not part of the tsc project).
+//
+// The fast path of `scanRange` (src/core/scan.ts): JSON Lines records whose values are all plain JSON strings
+// under the keys {chosen, rejected} (Anthropic HH) or {prompt, chosen, rejected} (TRL standard with an explicit
+// prompt), scanned straight from the file's UTF-8 bytes, 16 bytes at a time. Per text it computes what
+// src/core/checks/text.ts computes from decoded strings: UTF-16 length, word-level token count (tokenize/words.ts),
+// encoding problems, and the normalisation-invariant signature (see textSignature in checks/text.ts).
+//
+// Anything else — another key, a number, an escape other than \n \t \r \" \\, invalid UTF-8, a control character,
+// a missing "\n\nAssistant:" turn, a duplicated key, invalid JSON — stops the kernel at that line, and the line
+// goes through the exact JavaScript path (JSON.parse + normalize + summarizeRecord). Every escape the fast path
+// accepts has exactly one raw spelling, so byte equality of raw regions is equality of the decoded strings.
+
+// ---- results of the last scan() call, read by the driver ----
+export let consumed: i32 = 0; // bytes consumed from the input (whole lines)
+export let lines: i32 = 0; // lines consumed (blank, fast and, when stop = 1, the slow line too)
+export let stop: i32 = 0; // 0: need more input, 1: slow line, 2: output full, 3: input exhausted (final)
+export let slowStart: i32 = 0; // slow line: start (relative to the input), length (without CR/LF), line number
+export let slowLength: i32 = 0;
+export let slowLine: i32 = 0;
+
+// ---- configuration ----
+let cfgFormat: i32 = 0; // 0: detect per record, 1: the file is HH, 2: the file is TRL standard
+let cfgMaxPrompt: i32 = 512;
+let cfgMaxCompletion: i32 = -1; // -1: none
+let cfgMaxLength: i32 = 1024;
+let cfgMaxEdits: i32 = 3;
+let tokA: usize = 0; // scratch for token hashes (low-separation check), tokCap entries each
+let tokB: usize = 0;
+let tokCap: i32 = 0;
+
+export function configure(format: i32, maxPrompt: i32, maxCompletion: i32, maxLength: i32, maxEdits: i32, scratch: usize, scratchCap: i32): void {
+  cfgFormat = format;
+  cfgMaxPrompt = maxPrompt;
+  cfgMaxCompletion = maxCompletion;
+  cfgMaxLength = maxLength;
+  cfgMaxEdits = maxEdits;
+  tokA = scratch;
+  tokB = scratch + (<usize>scratchCap << 2);
+  tokCap = scratchCap;
+}
+
+/** Where the driver may place its buffers (after this module's static data). */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+// Output rows: the SummaryChunk layout of checks/record.ts (F_STRIDE f64 and I_STRIDE i32 per record).
+const F_STRIDE: i32 = 4;
+const I_STRIDE: i32 = 14;
+const FMT_TRL_STANDARD: i32 = 0;
+const FMT_HH: i32 = 2;
+const BIT_IDENTICAL: i32 = 1 << 0;
+const BIT_EMPTY: i32 = 1 << 1;
+const BIT_PROMPT_MISMATCH: i32 = 1 << 2;
+const BIT_LOW_SEPARATION: i32 = 1 << 5;
+const BIT_TRUNCATION: i32 = 1 << 6;
+const BIT_ENCODING: i32 = 1 << 11;
+
+// Per-field statistics: 3 fields (0 prompt, 1 chosen, 2 rejected) × 16 i32.
+// [0..5] totals: chars, words, nonWs, s1, s2, enc; [6..11] the same at the end of the last "\n\nAssistant:";
+// [12] raw start, [13] raw end (exclusive, before the closing quote), [14] raw end of the marker (-1 none).
+const ST = memory.data(3 * 16 * 4, 16);
+const DP = memory.data(2 * 64 * 4, 16); // rows of the banded edit distance (k ≤ 31)
+
+// ---- character classes (tokenize/words.ts) ----
+// 0 space, 1 word, 2 punctuation, 3 single (CJK)
+function asciiClass(c: i32): i32 {
+  if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) return 0;
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f) return 1;
+  if (c < 0x20 || c == 0x7f) return 0;
+  return 2;
+}
+
+function charClass(c: i32): i32 {
+  if (c < 128) return asciiClass(c);
+  if (c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff)
+    return 0;
+  if ((c >= 0x3040 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff00 && c <= 0xffef)) return 3;
+  if ((c >= 0x2010 && c <= 0x206f) || (c >= 0x3000 && c <= 0x303f) || (c >= 0xa1 && c <= 0xbf && c != 0xaa && c != 0xb5 && c != 0xba)) return 2;
+  return 1;
+}
+
+// ---- UTF-8: decodes the sequence at p (first byte ≥ 0x80) strictly; returns its length, 0 when invalid ----
+let cp: i32 = 0;
+@inline function cont(p: usize, le: usize): i32 {
+  if (p >= le) return -1;
+  const b = <i32>load<u8>(p);
+  return (b & 0xc0) == 0x80 ? b & 0x3f : -1;
+}
+function utf8(p: usize, le: usize): i32 {
+  const b0 = <i32>load<u8>(p);
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    const c1 = cont(p + 1, le);
+    if (c1 < 0) return 0;
+    cp = ((b0 & 0x1f) << 6) | c1;
+    return 2;
+  }
+  if (b0 >= 0xe0 && b0 <= 0xef) {
+    if (p + 2 >= le) return 0;
+    const b1 = <i32>load<u8>(p + 1);
+    if (b0 == 0xe0 && b1 < 0xa0) return 0;
+    if (b0 == 0xed && b1 > 0x9f) return 0;
+    const c1 = cont(p + 1, le);
+    const c2 = cont(p + 2, le);
+    if (c1 < 0 || c2 < 0) return 0;
+    cp = ((b0 & 0x0f) << 12) | (c1 << 6) | c2;
+    return 3;
+  }
+  if (b0 >= 0xf0 && b0 <= 0xf4) {
+    if (p + 3 >= le) return 0;
+    const b1 = <i32>load<u8>(p + 1);
+    if (b0 == 0xf0 && b1 < 0x90) return 0;
+    if (b0 == 0xf4 && b1 > 0x8f) return 0;
+    const c1 = cont(p + 1, le);
+    const c2 = cont(p + 2, le);
+    const c3 = cont(p + 3, le);
+    if (c1 < 0 || c2 < 0 || c3 < 0) return 0;
+    cp = ((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3;
+    return 4;
+  }
+  return 0;
+}
+
+// ---- scanning one JSON string ----
+// Scalar state while a string is scanned (the SIMD loop keeps its own locals and syncs at special characters).
+let sChars: i32 = 0;
+let sWords: i32 = 0;
+let sNonWs: i32 = 0;
+let sS1: i32 = 0;
+let sS2: i32 = 0;
+let sEnc: i32 = 0;
+let sInWord: i32 = 0;
+
+@inline function unit(u: i32): void {
+  // One UTF-16 code unit, as analyzeText sees it.
+  sChars++;
+  if (u == 0xfffd || (u >= 0x80 && u <= 0x9f)) sEnc++;
+  const k = charClass(u);
+  if (k == 0) {
+    sInWord = 0;
+    return;
+  }
+  sNonWs++;
+  const lc = u >= 0x41 && u <= 0x5a ? u + 0x20 : u;
+  sS1 += lc;
+  sS2 += lc * lc;
+  if (k == 1) {
+    if (sInWord == 0) sWords++;
+    sInWord = 1;
+  } else {
+    sWords++;
+    sInWord = 0;
+  }
+}
+
+const IOTA: v128 = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+/**
+ * Scans the body of a JSON string starting at p (after the opening quote), within [p, le). Fills field slot `f`
+ * of ST. Returns the position after the closing quote, or 0 to send the line to the exact path.
+ */
+function scanString(p: usize, le: usize, f: usize, markers: bool): usize {
+  const slot = ST + f * 64;
+  store<i32>(slot, <i32>p, 48);
+  store<i32>(slot, -1, 56);
+  sChars = 0;
+  sWords = 0;
+  sNonWs = 0;
+  sS1 = 0;
+  sS2 = 0;
+  sEnc = 0;
+  sInWord = 0;
+  let acc1 = i32x4.splat(0);
+  let acc2 = i32x4.splat(0);
+  let nlEnd: usize = 0; // raw position right after the last \n escape
+  const qq = i8x16.splat(0x22);
+  const bs = i8x16.splat(0x5c);
+  const sp = i8x16.splat(0x20);
+  const del = i8x16.splat(0x7f);
+  for (;;) {
+    if (p >= le) return 0; // unterminated string
+    const v = v128.load(p);
+    const specialV = v128.or(v128.or(i8x16.eq(v, qq), i8x16.eq(v, bs)), v128.or(i8x16.lt_u(v, sp), i8x16.eq(v, del)));
+    const special = i8x16.bitmask(specialV) | i8x16.bitmask(v);
+    let n: i32 = special != 0 ? ctz<i32>(special) : 16;
+    const rem = <i32>(le - p);
+    if (n > rem) n = rem;
+    if (n > 0) {
+      const lower = v128.or(v, i8x16.splat(0x20));
+      const letter = i8x16.lt_u(i8x16.sub(lower, i8x16.splat(0x61)), i8x16.splat(26));
+      const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
+      const wv = v128.or(v128.or(letter, digit), i8x16.eq(v, i8x16.splat(0x5f)));
+      const sv = i8x16.eq(v, sp);
+      const valid: i32 = n == 16 ? 0xffff : (1 << n) - 1;
+      const wm = i8x16.bitmask(wv) & valid;
+      const nonWs = valid & ~i8x16.bitmask(sv);
+      const pm = nonWs & ~wm;
+      const starts = wm & ~((wm << 1) | sInWord);
+      sWords += popcnt<i32>(starts) + popcnt<i32>(pm);
+      sInWord = (wm >> (n - 1)) & 1;
+      sNonWs += popcnt<i32>(nonWs);
+      sChars += n;
+      const upper = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x41)), i8x16.splat(26));
+      const lc = i8x16.add(v, v128.and(upper, i8x16.splat(0x20)));
+      const keep = v128.andnot(i8x16.lt_u(IOTA, i8x16.splat(<i8>n)), sv);
+      const x = v128.and(lc, keep);
+      acc1 = i32x4.add(acc1, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(x)));
+      const lo = i16x8.extend_low_i8x16_u(x);
+      const hi = i16x8.extend_high_i8x16_u(x);
+      acc2 = i32x4.add(acc2, i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi)));
+      p += n;
+      if (n == 16) continue;
+      if (p >= le) return 0;
+    }
+    const b = <i32>load<u8>(p);
+    if (b == 0x22) {
+      // closing quote
+      sS1 += i32x4.extract_lane(acc1, 0) + i32x4.extract_lane(acc1, 1) + i32x4.extract_lane(acc1, 2) + i32x4.extract_lane(acc1, 3);
+      sS2 += i32x4.extract_lane(acc2, 0) + i32x4.extract_lane(acc2, 1) + i32x4.extract_lane(acc2, 2) + i32x4.extract_lane(acc2, 3);
+      store<i32>(slot, sChars, 0);
+      store<i32>(slot, sWords, 4);
+      store<i32>(slot, sNonWs, 8);
+      store<i32>(slot, sS1, 12);
+      store<i32>(slot, sS2, 16);
+      store<i32>(slot, sEnc, 20);
+      store<i32>(slot, <i32>p, 52);
+      return p + 1;
+    }
+    if (b == 0x5c) {
+      if (p + 1 >= le) return 0;
+      const e = <i32>load<u8>(p + 1);
+      if (e == 0x6e) {
+        // \n
+        const prevNl = nlEnd == p;
+        unit(0x0a);
+        p += 2;
+        nlEnd = p;
+        if (markers && prevNl && p + 10 <= le && isAssistant(p)) {
+          // "Assistant:": one word and one punctuation token, 10 non-space characters.
+          sWords += 2;
+          sInWord = 0;
+          sNonWs += 10;
+          sChars += 10;
+          sS1 += ASSISTANT_S1;
+          sS2 += ASSISTANT_S2;
+          p += 10;
+          // Snapshot: fold the vector sums in first.
+          sS1 += i32x4.extract_lane(acc1, 0) + i32x4.extract_lane(acc1, 1) + i32x4.extract_lane(acc1, 2) + i32x4.extract_lane(acc1, 3);
+          sS2 += i32x4.extract_lane(acc2, 0) + i32x4.extract_lane(acc2, 1) + i32x4.extract_lane(acc2, 2) + i32x4.extract_lane(acc2, 3);
+          acc1 = i32x4.splat(0);
+          acc2 = i32x4.splat(0);
+          store<i32>(slot, sChars, 24);
+          store<i32>(slot, sWords, 28);
+          store<i32>(slot, sNonWs, 32);
+          store<i32>(slot, sS1, 36);
+          store<i32>(slot, sS2, 40);
+          store<i32>(slot, sEnc, 44);
+          store<i32>(slot, <i32>p, 56);
+        }
+        continue;
+      }
+      if (e == 0x74 || e == 0x72) {
+        // \t \r
+        unit(e == 0x74 ? 0x09 : 0x0d);
+        p += 2;
+        continue;
+      }
+      if (e == 0x22 || e == 0x5c) {
+        unit(e);
+        p += 2;
+        continue;
+      }
+      return 0; // \/ \b \f \u…: exact path
+    }
+    if (b >= 0x80) {
+      const len = utf8(p, le);
+      if (len == 0) return 0;
+      if (cp >= 0x10000) {
+        const c = cp - 0x10000;
+        unit(0xd800 + (c >> 10));
+        unit(0xdc00 + (c & 0x3ff));
+      } else unit(cp);
+      p += len;
+      continue;
+    }
+    return 0; // raw control character (invalid JSON) or DEL: exact path
+  }
+}
+
+// "Assistant:" lowercased: sums of code units and of their squares.
+const ASSISTANT_S1: i32 = 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e + 0x74 + 0x3a;
+const ASSISTANT_S2: i32 =
+  0x61 * 0x61 + 0x73 * 0x73 + 0x73 * 0x73 + 0x69 * 0x69 + 0x73 * 0x73 + 0x74 * 0x74 + 0x61 * 0x61 + 0x6e * 0x6e + 0x74 * 0x74 + 0x3a * 0x3a;
+
+@inline function isAssistant(p: usize): bool {
+  // "Assistan" little-endian, then "t:"
+  return load<u64>(p) == 0x6e61747369737341 && load<u16>(p, 8) == 0x3a74;
+}
+
+// ---- token hashes of a raw region (the same hashes as wordTokenHashes in tokenize/words.ts) ----
+let tkCount: i32 = 0;
+let tkH: i32 = 0;
+let tkIn: i32 = 0;
+let tkOut: usize = 0;
+
+@inline function tkUnit(c: i32): bool {
+  const k = charClass(c);
+  if (k == 1) {
+    if (tkIn == 0) {
+      tkH = <i32>0x811c9dc5;
+      tkIn = 1;
+    }
+    tkH = (tkH ^ c) * 0x01000193;
+    return true;
+  }
+  if (tkIn != 0) {
+    if (tkCount >= tokCap) return false;
+    store<i32>(tkOut + (<usize>tkCount << 2), tkH);
+    tkCount++;
+    tkIn = 0;
+  }
+  if (k != 0) {
+    if (tkCount >= tokCap) return false;
+    store<i32>(tkOut + (<usize>tkCount << 2), ((<i32>0x811c9dc5 ^ c) * 0x01000193) ^ <i32>0x5bd1e995);
+    tkCount++;
+  }
+  return true;
+}
+
+/** Token hashes of the decoded text of raw region [p, e) into `out`; -1 when they do not fit the scratch. */
+function tokenHashes(p: usize, e: usize, out: usize): i32 {
+  tkCount = 0;
+  tkIn = 0;
+  tkOut = out;
+  while (p < e) {
+    const b = <i32>load<u8>(p);
+    let ok = true;
+    if (b == 0x5c) {
+      const x = <i32>load<u8>(p + 1);
+      ok = tkUnit(x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x);
+      p += 2;
+    } else if (b < 0x80) {
+      ok = tkUnit(b);
+      p++;
+    } else {
+      const len = utf8(p, e);
+      if (cp >= 0x10000) {
+        const c = cp - 0x10000;
+        ok = tkUnit(0xd800 + (c >> 10)) && tkUnit(0xdc00 + (c & 0x3ff));
+      } else ok = tkUnit(cp);
+      p += len;
+    }
+    if (!ok) return -1;
+  }
+  if (tkIn != 0) {
+    if (tkCount >= tokCap) return -1;
+    store<i32>(tkOut + (<usize>tkCount << 2), tkH);
+    tkCount++;
+  }
+  return tkCount;
+}
+
+/** Banded edit distance (checks/text.ts boundedEditDistance): the distance if ≤ k, else k + 1. */
+function boundedEditDistance(a: usize, n: i32, b: usize, m: i32, k: i32): i32 {
+  const INF = k + 1;
+  if (abs<i32>(n - m) > k) return INF;
+  const w = 2 * k + 1;
+  let prev = DP;
+  let cur = DP + 64 * 4;
+  for (let t = 0; t < w; t++) store<i32>(prev + (<usize>t << 2), INF);
+  for (let d = 0; d <= k && d <= m; d++) store<i32>(prev + (<usize>(d + k) << 2), d);
+  for (let i = 1; i <= n; i++) {
+    let rowMin = INF;
+    const ai = load<i32>(a + (<usize>(i - 1) << 2));
+    for (let t = 0; t < w; t++) {
+      const j = i - k + t;
+      let v = INF;
+      if (j >= 0 && j <= m) {
+        if (j == 0) v = i;
+        else {
+          v = load<i32>(prev + (<usize>t << 2)) + (ai == load<i32>(b + (<usize>(j - 1) << 2)) ? 0 : 1);
+          if (t + 1 < w) {
+            const del = load<i32>(prev + (<usize>(t + 1) << 2)) + 1;
+            if (del < v) v = del;
+          }
+          if (t > 0) {
+            const ins = load<i32>(cur + (<usize>(t - 1) << 2)) + 1;
+            if (ins < v) v = ins;
+          }
+        }
+        if (v > INF) v = INF;
+      }
+      store<i32>(cur + (<usize>t << 2), v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > k) return INF;
+    const tmp = prev;
+    prev = cur;
+    cur = tmp;
+  }
+  const r = load<i32>(prev + (<usize>(m - n + k) << 2));
+  return r > k ? INF : r;
+}
+
+// ---- hashing (checks/text.ts: combineHashes, textSignature) ----
+function textSignature(words: i32, nonWs: i32, s1: i32, s2: i32): f64 {
+  let a: i32 = 0x243f6a88;
+  let b: i32 = <i32>0x85a308d3;
+  a = (a ^ words) * 0x01000193;
+  b = (b ^ words) * <i32>0x5bd1e995;
+  b ^= <i32>(<u32>b >> 13);
+  a = (a ^ nonWs) * 0x01000193;
+  b = (b ^ nonWs) * <i32>0x5bd1e995;
+  b ^= <i32>(<u32>b >> 13);
+  a = (a ^ s1) * 0x01000193;
+  b = (b ^ s1) * <i32>0x5bd1e995;
+  b ^= <i32>(<u32>b >> 13);
+  a = (a ^ s2) * 0x01000193;
+  b = (b ^ s2) * <i32>0x5bd1e995;
+  b ^= <i32>(<u32>b >> 13);
+  return <f64>(<u32>a) * 2097152.0 + <f64>(<u32>b >> 11);
+}
+
+let cA: i32 = 0;
+let cB: i32 = 0;
+@inline function combineStart(): void {
+  cA = <i32>0x9e3779b9;
+  cB = 0x7f4a7c15;
+}
+function combineAdd(h: f64): void {
+  const x = <u64>h;
+  const lo = <i32>(x & 0xffffffff);
+  const hi = <i32>(x >> 32);
+  cA = (cA ^ lo) * 0x01000193;
+  cA = (cA ^ hi) * 0x01000193;
+  cB = (cB ^ hi) * <i32>0x5bd1e995;
+  cB ^= <i32>(<u32>cB >> 13);
+  cB = (cB ^ lo) * <i32>0x5bd1e995;
+  cB ^= <i32>(<u32>cB >> 15);
+}
+@inline function combineEnd(): f64 {
+  return <f64>(<u32>cA) * 2097152.0 + <f64>(<u32>cB >> 11);
+}
+
+// ---- records ----
+@inline function st(f: i32, i: i32): i32 {
+  return load<i32>(ST + <usize>(f * 64 + i * 4));
+}
+
+function skipWs(p: usize, le: usize): usize {
+  while (p < le) {
+    const b = load<u8>(p);
+    if (b != 0x20 && b != 0x09 && b != 0x0d) break;
+    p++;
+  }
+  return p;
+}
+
+function bytesEqual(a: usize, b: usize, n: i32): bool {
+  let i: i32 = 0;
+  for (; i + 16 <= n; i += 16) if (!i8x16.all_true(i8x16.eq(v128.load(a + i), v128.load(b + i)))) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
+/** Parses and checks one line [ls, le); writes row `r`. Returns false to send the line to the exact path. */
+function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i32, offset: f64): bool {
+  let p = skipWs(ls, le);
+  if (p >= le || load<u8>(p) != 0x7b) return false;
+  p++;
+  let seen: i32 = 0;
+  for (;;) {
+    p = skipWs(p, le);
+    if (p >= le || load<u8>(p) != 0x22) return false;
+    p++;
+    // key: plain ASCII, no escapes
+    const ks = p;
+    while (p < le) {
+      const b = load<u8>(p);
+      if (b == 0x22 || b == 0x5c || b < 0x20 || b >= 0x80) break;
+      p++;
+    }
+    if (p >= le || load<u8>(p) != 0x22) return false;
+    const klen = <i32>(p - ks);
+    let f: i32 = -1;
+    if (klen == 6 && load<u32>(ks) == 0x6d6f7270 && load<u16>(ks, 4) == 0x7470) f = 0; // prompt
+    else if (klen == 6 && load<u32>(ks) == 0x736f6863 && load<u16>(ks, 4) == 0x6e65) f = 1; // chosen
+    else if (klen == 8 && load<u64>(ks) == 0x64657463656a6572) f = 2; // rejected
+    if (f < 0 || (seen & (1 << f)) != 0) return false;
+    seen |= 1 << f;
+    p = skipWs(p + 1, le);
+    if (p >= le || load<u8>(p) != 0x3a) return false;
+    p = skipWs(p + 1, le);
+    if (p >= le || load<u8>(p) != 0x22) return false;
+    p = scanString(p + 1, le, f, f != 0);
+    if (p == 0) return false;
+    p = skipWs(p, le);
+    if (p >= le) return false;
+    const b = load<u8>(p);
+    p++;
+    if (b == 0x7d) break;
+    if (b != 0x2c) return false;
+  }
+  if (skipWs(p, le) != le) return false;
+
+  // prompt / chosen / rejected statistics: [chars, words, nonWs, s1, s2, enc]
+  let pC: i32, pW: i32, pN: i32, p1: i32, p2: i32, pE: i32;
+  let cC: i32, cW: i32, cN: i32, c1: i32, c2: i32, cE: i32;
+  let rC: i32, rW: i32, rN: i32, r1: i32, r2: i32, rE: i32;
+  let fmt: i32;
+  let flags: i32 = 0;
+  let cs: usize, ce: usize, rs: usize, re: usize; // raw response regions
+  if (seen == 6) {
+    // HH: {chosen, rejected}, each a transcript ending in an Assistant turn
+    if (cfgFormat == 2) return false;
+    const cm = st(1, 14);
+    const rm = st(2, 14);
+    if (cm < 0 || rm < 0) return false;
+    fmt = FMT_HH;
+    pC = st(1, 6); pW = st(1, 7); pN = st(1, 8); p1 = st(1, 9); p2 = st(1, 10); pE = st(1, 11);
+    cC = st(1, 0) - pC; cW = st(1, 1) - pW; cN = st(1, 2) - pN; c1 = st(1, 3) - p1; c2 = st(1, 4) - p2; cE = st(1, 5) - pE;
+    rC = st(2, 0) - st(2, 6); rW = st(2, 1) - st(2, 7); rN = st(2, 2) - st(2, 8);
+    r1 = st(2, 3) - st(2, 9); r2 = st(2, 4) - st(2, 10); rE = st(2, 5) - st(2, 11);
+    const cps = <usize>st(1, 12);
+    const rps = <usize>st(2, 12);
+    const cpl = cm - <i32>cps;
+    const rpl = rm - <i32>rps;
+    if (cpl != rpl || !bytesEqual(cps, rps, cpl)) {
+      flags |= BIT_PROMPT_MISMATCH;
+      if (st(2, 11) > 0) flags |= BIT_ENCODING;
+    }
+    cs = <usize>cm;
+    ce = <usize>st(1, 13);
+    rs = <usize>rm;
+    re = <usize>st(2, 13);
+  } else if (seen == 7) {
+    if (cfgFormat == 1) return false;
+    fmt = FMT_TRL_STANDARD;
+    pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); p2 = st(0, 4); pE = st(0, 5);
+    cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); c2 = st(1, 4); cE = st(1, 5);
+    rC = st(2, 0); rW = st(2, 1); rN = st(2, 2); r1 = st(2, 3); r2 = st(2, 4); rE = st(2, 5);
+    cs = <usize>st(1, 12);
+    ce = <usize>st(1, 13);
+    rs = <usize>st(2, 12);
+    re = <usize>st(2, 13);
+  } else return false;
+
+  if (pE > 0 || cE > 0 || rE > 0) flags |= BIT_ENCODING;
+  if (cN == 0 || rN == 0) flags |= BIT_EMPTY;
+  if (pW > cfgMaxPrompt) flags |= BIT_TRUNCATION;
+  if (cfgMaxCompletion >= 0 && (cW > cfgMaxCompletion || rW > cfgMaxCompletion)) flags |= BIT_TRUNCATION;
+  if (pW + cW > cfgMaxLength || pW + rW > cfgMaxLength) flags |= BIT_TRUNCATION;
+  const cl = <i32>(ce - cs);
+  if (cl == <i32>(re - rs) && bytesEqual(cs, rs, cl)) flags |= BIT_IDENTICAL;
+  else if (abs<i32>(cW - rW) <= cfgMaxEdits) {
+    if (cfgMaxEdits > 31) return false;
+    const n = tokenHashes(cs, ce, tokA);
+    const m = n < 0 ? -1 : tokenHashes(rs, re, tokB);
+    if (m < 0) return false;
+    if (boundedEditDistance(tokA, n, tokB, m, cfgMaxEdits) <= cfgMaxEdits) flags |= BIT_LOW_SEPARATION;
+  }
+
+  const sp = textSignature(pW, pN, p1, p2);
+  const sc = textSignature(cW, cN, c1, c2);
+  const sr = textSignature(rW, rN, r1, r2);
+  const fo = outF + (<usize>(r * F_STRIDE) << 3);
+  store<f64>(fo, offset);
+  combineStart();
+  combineAdd(sp);
+  combineAdd(sc);
+  combineAdd(sr);
+  combineAdd(2);
+  store<f64>(fo, combineEnd(), 8);
+  combineStart();
+  combineAdd(sp);
+  combineAdd(sc);
+  combineAdd(sr);
+  store<f64>(fo, combineEnd(), 16);
+  combineStart();
+  combineAdd(sp);
+  combineAdd(sr);
+  combineAdd(sc);
+  store<f64>(fo, combineEnd(), 24);
+  const io = outI + (<usize>(r * I_STRIDE) << 2);
+  store<i32>(io, line, 0);
+  store<i32>(io, <i32>(le - ls), 4);
+  store<i32>(io, 0, 8); // sub
+  store<i32>(io, flags, 12);
+  store<i32>(io, 0, 16); // kind: pair
+  store<i32>(io, fmt, 20);
+  store<i32>(io, pC, 24);
+  store<i32>(io, pW, 28);
+  store<i32>(io, cC, 32);
+  store<i32>(io, cW, 36);
+  store<i32>(io, rC, 40);
+  store<i32>(io, rW, 44);
+  store<i32>(io, 0, 48); // extra candidates
+  store<i32>(io, -1, 52); // label
+  return true;
+}
+
+function findNewline(p: usize, end: usize): usize {
+  const nl = i8x16.splat(0x0a);
+  while (p + 16 <= end) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(p), nl));
+    if (m != 0) return p + ctz<i32>(m);
+    p += 16;
+  }
+  while (p < end) {
+    if (load<u8>(p) == 0x0a) return p;
+    p++;
+  }
+  return end;
+}
+
+function isBlank(p: usize, e: usize): bool {
+  for (; p < e; p++) {
+    const b = load<u8>(p);
+    if (b != 0x20 && (b < 0x09 || b > 0x0d)) return false;
+  }
+  return true;
+}
+
+/**
+ * Scans whole lines of input [inp, inp + len) (16 readable bytes must follow it). `final`: the input ends the
+ * range, so a last line without a newline is complete. Rows go to outF/outI (at most cap); line numbers start
+ * at firstLine, byte offsets at baseOffset. Returns the number of rows written; see the globals for the rest.
+ */
+export function scan(inp: usize, len: i32, final: bool, outF: usize, outI: usize, cap: i32, firstLine: i32, baseOffset: f64): i32 {
+  const end = inp + <usize>len;
+  let p = inp;
+  let rows: i32 = 0;
+  let line = firstLine;
+  stop = 3;
+  while (p < end) {
+    if (rows == cap) {
+      stop = 2;
+      break;
+    }
+    const nl = findNewline(p, end);
+    if (nl == end && !final) {
+      stop = 0;
+      break;
+    }
+    let le = nl;
+    if (le > p && load<u8>(le - 1) == 0x0d) le--;
+    const next = nl == end ? end : nl + 1;
+    if (!isBlank(p, le)) {
+      if (!record(p, le, outF, outI, rows, line, baseOffset + <f64>(p - inp))) {
+        slowStart = <i32>(p - inp);
+        slowLength = <i32>(le - p);
+        slowLine = line;
+        line++;
+        p = next;
+        stop = 1;
+        break;
+      }
+      rows++;
+    }
+    line++;
+    p = next;
+  }
+  consumed = <i32>(p - inp);
+  lines = line - firstLine;
+  return rows;
+}
