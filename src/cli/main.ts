@@ -5,19 +5,25 @@
 import { parseArgs } from 'node:util';
 import { InputError, scanFile, type ScanResult } from '../core/scan.js';
 import { CHECK_DESCRIPTIONS, CHECK_NAMES, FORMAT_NAMES, isFormatName } from '../core/types.js';
-import { TokenizerLoadError } from '../core/tokenize/hf.js';
 import { describeFormat } from '../core/formats/normalize.js';
 import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ModelError, ScoringModel, type ProviderChoice } from '../core/engine/model.js';
-import { scoreFile } from '../core/engine/score.js';
-import { CancelledError } from '../core/engine/scorer.js';
-import { spinalTrace } from '../core/spinal/spinal.js';
-import { HiddenStateError } from '../core/spinal/hidden.js';
-import { parseRun, RunError } from '../core/runs/runs.js';
+import type { ProviderChoice } from '../core/engine/model.js';
 import { scanFile as scanForRecords } from '../core/scan.js';
 import { readRecord } from '../core/records.js';
 import type { PreferenceRecord } from '../core/types.js';
+
+// The model engine (onnxruntime's native library) and the run parser load only for the commands that use them:
+// `preflens stats` on a big file starts its scan workers without paying for them.
+const engine = {
+  model: () => import('../core/engine/model.js'),
+  score: () => import('../core/engine/score.js'),
+  scorer: () => import('../core/engine/scorer.js'),
+  spinal: () => import('../core/spinal/spinal.js'),
+  hidden: () => import('../core/spinal/hidden.js'),
+  runs: () => import('../core/runs/runs.js'),
+  tokenizer: () => import('../core/tokenize/hf.js'),
+};
 
 const USAGE = `usage: preflens <command> [options]
 
@@ -189,6 +195,8 @@ async function score(argv: string[]): Promise<number> {
   if (values.out !== undefined && existsSync(values.out) && realpathSync(values.out) === realpathSync(file))
     throw new InputError(`--out ${values.out} is the input file: PrefLens never writes to a dataset`);
   const threads = intOpt(values.threads, 'threads');
+  const { ScoringModel } = await engine.model();
+  const { scoreFile } = await engine.score();
   const policy = await ScoringModel.load(values.policy, { provider: device, threads, cacheDir: values['cache-dir'] });
   const ref = values.ref ? await ScoringModel.load(values.ref, { provider: device, threads, cacheDir: values['cache-dir'] }) : null;
   process.stderr.write(`preflens: policy ${policy.dir} (${policy.config.architecture}, ${policy.parameters.toLocaleString('en-US')} parameters) on ${policy.deviceNote}\n`);
@@ -281,6 +289,7 @@ async function spinal(argv: string[]): Promise<number> {
     recs.push(r.record);
   }
   if (recs.length === 0) throw new InputError(`${file}: no records selected`);
+  const { spinalTrace } = await engine.spinal();
   const t = await spinalTrace(values.model, recs, {
     maxPromptLength: intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null,
     maxCompletionLength: intOpt(values['max-completion-length'], 'max-completion-length') ?? null,
@@ -300,6 +309,7 @@ async function spinal(argv: string[]): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
   if (positionals.length !== 1) throw new UsageError('run takes exactly one DIR');
+  const { parseRun } = await engine.runs();
   const r = parseRun(positionals[0]);
   const j = { dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel };
   // NaN/Infinity are not JSON: they are written as null in the series (the non-finite check lists their steps).
@@ -339,11 +349,22 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`preflens: ${e.message}\n${USAGE}\n`);
       return 2;
     }
+    if (e instanceof InputError) {
+      process.stderr.write(`preflens: ${e.message}\n`);
+      return 1;
+    }
+    const [{ CancelledError }, { TokenizerLoadError }, { ModelError }, { RunError }, { HiddenStateError }] = await Promise.all([
+      engine.scorer(),
+      engine.tokenizer(),
+      engine.model(),
+      engine.runs(),
+      engine.hidden(),
+    ]);
     if (e instanceof CancelledError) {
       process.stderr.write('preflens: cancelled\n');
       return 130;
     }
-    if (e instanceof InputError || e instanceof TokenizerLoadError || e instanceof ModelError || e instanceof RunError || e instanceof HiddenStateError) {
+    if (e instanceof TokenizerLoadError || e instanceof ModelError || e instanceof RunError || e instanceof HiddenStateError) {
       process.stderr.write(`preflens: ${e.message}\n`);
       return 1;
     }

@@ -417,6 +417,7 @@ function runWorker(script: string, task: RangeTask, onProgress: (b: number) => v
     w.on('message', (m: { type: 'progress'; bytes: number } | { type: 'done'; part: ScanPart } | { type: 'error'; message: string; input: boolean }) => {
       if (m.type === 'progress') onProgress(m.bytes);
       else if (m.type === 'done') {
+        if (process.env.PT) console.error('worker done at', performance.now().toFixed(0));
         signal?.removeEventListener('abort', abort);
         resolve(m.part);
         void w.terminate();
@@ -500,7 +501,10 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
       ),
     );
   }
+  const tm = performance.now();
+  if (process.env.PT) console.error('workers done', (tm - t0).toFixed(0));
   const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir);
+  if (process.env.PT) console.error('merge', (performance.now() - tm).toFixed(0));
   res.seconds = (performance.now() - t0) / 1000;
   if (res.records === 0 && res.errorCount === 0) throw new InputError(`${path}: no records (the file holds only blank lines)`);
   return res;
@@ -561,6 +565,7 @@ function merge(
   tokenizerDir: string | undefined,
 ): ScanResult {
   const total = parts.reduce((s, p) => s + p.count, 0);
+  if (process.env.PT) console.error('m.start', performance.now().toFixed(0));
   const index: RecordIndex = {
     line: new Uint32Array(total),
     offset: new Float64Array(total),
@@ -652,6 +657,7 @@ function merge(
     lineBase += part.lineCount;
   }
   // A pair whose swapped key matches some record's pair key is a candidate, and so is every record with that pair key.
+  if (process.env.PT) console.error('m.loop', performance.now().toFixed(0));
   const hit = new HashIndex(1024);
   let hits = 0;
   for (let i = 0; i < total; i++) {
@@ -660,6 +666,7 @@ function merge(
     if (hit.putIfAbsent(sigSwapped[i], i) < 0) hits++;
   }
   if (hits > 0) for (let i = 0; i < total; i++) if (sigPair[i] >= 0 && hit.get(sigPair[i]) >= 0) candidate[i] = 1;
+  if (process.env.PT) console.error('m.hits', performance.now().toFixed(0));
   let candidates = 0;
   for (let i = 0; i < total; i++) candidates += candidate[i];
   if (candidates > 0) {
@@ -688,6 +695,7 @@ function merge(
       }
     });
   }
+  if (process.env.PT) console.error('m.exact', candidates, performance.now().toFixed(0));
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
   for (let i = 0; i < total; i++) {
     const f = index.flags[i];
@@ -698,6 +706,7 @@ function merge(
   errors.sort((a, b) => a.line - b.line);
   const mk = (c: Hist, t: Hist): { chars: LengthStats; tokens: LengthStats } => ({ chars: c.stats(), tokens: t.stats() });
   const lines = parts.reduce((s, p) => s + p.lineCount, 0);
+  if (process.env.PT) console.error('m.checks', performance.now().toFixed(0));
   const res: ScanResult = {
     file,
     format,

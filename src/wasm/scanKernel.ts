@@ -58,8 +58,8 @@ const BIT_TRUNCATION: i32 = 1 << 6;
 const BIT_ENCODING: i32 = 1 << 11;
 
 // Per-field statistics: 3 fields (0 prompt, 1 chosen, 2 rejected) × 16 i32.
-// [0..5] totals: chars, words, nonWs, s1, s2, enc; [6..11] the same at the end of the last "\n\nAssistant:";
-// [12] raw start, [13] raw end (exclusive, before the closing quote), [14] raw end of the marker (-1 none).
+// [0..4] totals: chars, words, nonWs, s1, enc; [5..9] the same at the end of the last "\n\nAssistant:";
+// [10] raw start, [11] raw end (exclusive, before the closing quote), [12] raw end of that marker (-1: none).
 const ST = memory.data(3 * 16 * 4, 16);
 const DP = memory.data(2 * 64 * 4, 16); // rows of the banded edit distance (k ≤ 31)
 
@@ -123,12 +123,11 @@ function utf8(p: usize, le: usize): i32 {
 }
 
 // ---- scanning one JSON string ----
-// Scalar state while a string is scanned (the SIMD loop keeps its own locals and syncs at special characters).
+// Scalar state, used at special characters (escapes, non-ASCII); the SIMD loop keeps locals and syncs here.
 let sChars: i32 = 0;
 let sWords: i32 = 0;
 let sNonWs: i32 = 0;
 let sS1: i32 = 0;
-let sS2: i32 = 0;
 let sEnc: i32 = 0;
 let sInWord: i32 = 0;
 
@@ -142,9 +141,7 @@ let sInWord: i32 = 0;
     return;
   }
   sNonWs++;
-  const lc = u >= 0x41 && u <= 0x5a ? u + 0x20 : u;
-  sS1 += lc;
-  sS2 += lc * lc;
+  sS1 += u | 0x20;
   if (k == 1) {
     if (sInWord == 0) sWords++;
     sInWord = 1;
@@ -156,77 +153,110 @@ let sInWord: i32 = 0;
 
 const IOTA: v128 = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
+// "Assistant:" (10 non-space code units): the sum of (c | 0x20).
+const ASSISTANT_S1: i32 = 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e + 0x74 + 0x3a;
+
+@inline function hsum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
 /**
  * Scans the body of a JSON string starting at p (after the opening quote), within [p, le). Fills field slot `f`
- * of ST. Returns the position after the closing quote, or 0 to send the line to the exact path.
+ * of ST. With `from` ≥ 0, the bytes [start, p) are known to equal field `from`'s prompt (up to its last
+ * "\n\nAssistant:"), and scanning resumes from that field's snapshot. Returns the position after the closing
+ * quote, or 0 to send the line to the exact path.
  */
-function scanString(p: usize, le: usize, f: usize, markers: bool): usize {
-  const slot = ST + f * 64;
-  store<i32>(slot, <i32>p, 48);
-  store<i32>(slot, -1, 56);
-  sChars = 0;
-  sWords = 0;
-  sNonWs = 0;
+function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, from: i32): usize {
+  const slot = ST + <usize>(f * 64);
+  store<i32>(slot, <i32>start, 40);
+  store<i32>(slot, -1, 48);
+  let chars: i32 = 0;
+  let words: i32 = 0;
+  let nonWs: i32 = 0;
+  let inWord: i32 = 0;
   sS1 = 0;
-  sS2 = 0;
   sEnc = 0;
-  sInWord = 0;
-  let acc1 = i32x4.splat(0);
-  let acc2 = i32x4.splat(0);
+  if (from >= 0) {
+    const src = ST + <usize>(from * 64);
+    chars = load<i32>(src, 20);
+    words = load<i32>(src, 24);
+    nonWs = load<i32>(src, 28);
+    sS1 = load<i32>(src, 32);
+    sEnc = load<i32>(src, 36);
+    store<i32>(slot, chars, 20);
+    store<i32>(slot, words, 24);
+    store<i32>(slot, nonWs, 28);
+    store<i32>(slot, sS1, 32);
+    store<i32>(slot, sEnc, 36);
+    store<i32>(slot, <i32>p, 48);
+  }
+  let acc16 = i16x8.splat(0); // per-lane sums of (c | 0x20), flushed to acc32 before they can overflow
+  let acc32 = i32x4.splat(0);
+  let blocks: i32 = 0;
   let nlEnd: usize = 0; // raw position right after the last \n escape
-  const qq = i8x16.splat(0x22);
-  const bs = i8x16.splat(0x5c);
-  const sp = i8x16.splat(0x20);
-  const del = i8x16.splat(0x7f);
   for (;;) {
-    if (p >= le) return 0; // unterminated string
     const v = v128.load(p);
-    const specialV = v128.or(v128.or(i8x16.eq(v, qq), i8x16.eq(v, bs)), v128.or(i8x16.lt_u(v, sp), i8x16.eq(v, del)));
-    const special = i8x16.bitmask(specialV) | i8x16.bitmask(v);
-    let n: i32 = special != 0 ? ctz<i32>(special) : 16;
+    // special: '"', '\\', control characters, DEL and every byte ≥ 0x80
+    const specialV = v128.or(
+      v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))),
+      i8x16.gt_u(i8x16.sub(v, i8x16.splat(0x20)), i8x16.splat(0x5e)),
+    );
+    const lower = v128.or(v, i8x16.splat(0x20));
+    const wv = v128.or(
+      v128.or(i8x16.lt_u(i8x16.sub(lower, i8x16.splat(0x61)), i8x16.splat(26)), i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10))),
+      i8x16.eq(v, i8x16.splat(0x5f)),
+    );
+    const sv = i8x16.eq(v, i8x16.splat(0x20));
+    const special = i8x16.bitmask(specialV);
+    const wm0 = i8x16.bitmask(wv);
+    const sm0 = i8x16.bitmask(sv);
     const rem = <i32>(le - p);
+    if (special == 0 && rem >= 16) {
+      // 16 plain printable ASCII bytes
+      words += popcnt<i32>(wm0 & ~((wm0 << 1) | inWord)) + popcnt<i32>(~(sm0 | wm0) & 0xffff);
+      inWord = wm0 >> 15;
+      nonWs += 16 - popcnt<i32>(sm0);
+      chars += 16;
+      acc16 = i16x8.add(acc16, i16x8.extadd_pairwise_i8x16_u(v128.andnot(lower, sv)));
+      if (++blocks == 128) {
+        acc32 = i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16));
+        acc16 = i16x8.splat(0);
+        blocks = 0;
+      }
+      p += 16;
+      continue;
+    }
+    let n: i32 = special != 0 ? ctz<i32>(special) : 16;
     if (n > rem) n = rem;
     if (n > 0) {
-      const lower = v128.or(v, i8x16.splat(0x20));
-      const letter = i8x16.lt_u(i8x16.sub(lower, i8x16.splat(0x61)), i8x16.splat(26));
-      const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
-      const wv = v128.or(v128.or(letter, digit), i8x16.eq(v, i8x16.splat(0x5f)));
-      const sv = i8x16.eq(v, sp);
-      const valid: i32 = n == 16 ? 0xffff : (1 << n) - 1;
-      const wm = i8x16.bitmask(wv) & valid;
-      const nonWs = valid & ~i8x16.bitmask(sv);
-      const pm = nonWs & ~wm;
-      const starts = wm & ~((wm << 1) | sInWord);
-      sWords += popcnt<i32>(starts) + popcnt<i32>(pm);
-      sInWord = (wm >> (n - 1)) & 1;
-      sNonWs += popcnt<i32>(nonWs);
-      sChars += n;
-      const upper = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x41)), i8x16.splat(26));
-      const lc = i8x16.add(v, v128.and(upper, i8x16.splat(0x20)));
+      const valid: i32 = (1 << n) - 1;
+      const wm = wm0 & valid;
+      const nw = valid & ~sm0;
+      words += popcnt<i32>(wm & ~((wm << 1) | inWord)) + popcnt<i32>(nw & ~wm);
+      inWord = (wm >> (n - 1)) & 1;
+      nonWs += popcnt<i32>(nw);
+      chars += n;
       const keep = v128.andnot(i8x16.lt_u(IOTA, i8x16.splat(<i8>n)), sv);
-      const x = v128.and(lc, keep);
-      acc1 = i32x4.add(acc1, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(x)));
-      const lo = i16x8.extend_low_i8x16_u(x);
-      const hi = i16x8.extend_high_i8x16_u(x);
-      acc2 = i32x4.add(acc2, i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi)));
+      acc32 = i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.and(lower, keep))));
       p += n;
-      if (n == 16) continue;
-      if (p >= le) return 0;
     }
+    if (p >= le) return 0; // unterminated string
     const b = <i32>load<u8>(p);
     if (b == 0x22) {
       // closing quote
-      sS1 += i32x4.extract_lane(acc1, 0) + i32x4.extract_lane(acc1, 1) + i32x4.extract_lane(acc1, 2) + i32x4.extract_lane(acc1, 3);
-      sS2 += i32x4.extract_lane(acc2, 0) + i32x4.extract_lane(acc2, 1) + i32x4.extract_lane(acc2, 2) + i32x4.extract_lane(acc2, 3);
-      store<i32>(slot, sChars, 0);
-      store<i32>(slot, sWords, 4);
-      store<i32>(slot, sNonWs, 8);
-      store<i32>(slot, sS1, 12);
-      store<i32>(slot, sS2, 16);
-      store<i32>(slot, sEnc, 20);
-      store<i32>(slot, <i32>p, 52);
+      store<i32>(slot, chars, 0);
+      store<i32>(slot, words, 4);
+      store<i32>(slot, nonWs, 8);
+      store<i32>(slot, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), 12);
+      store<i32>(slot, sEnc, 16);
+      store<i32>(slot, <i32>p, 44);
       return p + 1;
     }
+    // A special character: the scalar path, on the synced state.
+    sChars = chars;
+    sWords = words;
+    sNonWs = nonWs;
+    sInWord = inWord;
     if (b == 0x5c) {
       if (p + 1 >= le) return 0;
       const e = <i32>load<u8>(p + 1);
@@ -237,43 +267,32 @@ function scanString(p: usize, le: usize, f: usize, markers: bool): usize {
         p += 2;
         nlEnd = p;
         if (markers && prevNl && p + 10 <= le && isAssistant(p)) {
-          // "Assistant:": one word and one punctuation token, 10 non-space characters.
+          // "Assistant:": one word and one punctuation token, 10 non-space characters; then a snapshot.
           sWords += 2;
           sInWord = 0;
           sNonWs += 10;
           sChars += 10;
-          sS1 += ASSISTANT_S1;
-          sS2 += ASSISTANT_S2;
+          sS1 += ASSISTANT_S1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16)));
+          acc16 = i16x8.splat(0);
+          acc32 = i32x4.splat(0);
+          blocks = 0;
           p += 10;
-          // Snapshot: fold the vector sums in first.
-          sS1 += i32x4.extract_lane(acc1, 0) + i32x4.extract_lane(acc1, 1) + i32x4.extract_lane(acc1, 2) + i32x4.extract_lane(acc1, 3);
-          sS2 += i32x4.extract_lane(acc2, 0) + i32x4.extract_lane(acc2, 1) + i32x4.extract_lane(acc2, 2) + i32x4.extract_lane(acc2, 3);
-          acc1 = i32x4.splat(0);
-          acc2 = i32x4.splat(0);
-          store<i32>(slot, sChars, 24);
-          store<i32>(slot, sWords, 28);
-          store<i32>(slot, sNonWs, 32);
-          store<i32>(slot, sS1, 36);
-          store<i32>(slot, sS2, 40);
-          store<i32>(slot, sEnc, 44);
-          store<i32>(slot, <i32>p, 56);
+          store<i32>(slot, sChars, 20);
+          store<i32>(slot, sWords, 24);
+          store<i32>(slot, sNonWs, 28);
+          store<i32>(slot, sS1, 32);
+          store<i32>(slot, sEnc, 36);
+          store<i32>(slot, <i32>p, 48);
         }
-        continue;
-      }
-      if (e == 0x74 || e == 0x72) {
+      } else if (e == 0x74 || e == 0x72) {
         // \t \r
         unit(e == 0x74 ? 0x09 : 0x0d);
         p += 2;
-        continue;
-      }
-      if (e == 0x22 || e == 0x5c) {
+      } else if (e == 0x22 || e == 0x5c) {
         unit(e);
         p += 2;
-        continue;
-      }
-      return 0; // \/ \b \f \u…: exact path
-    }
-    if (b >= 0x80) {
+      } else return 0; // \/ \b \f \u…: exact path
+    } else if (b >= 0x80) {
       const len = utf8(p, le);
       if (len == 0) return 0;
       if (cp >= 0x10000) {
@@ -282,16 +301,14 @@ function scanString(p: usize, le: usize, f: usize, markers: bool): usize {
         unit(0xdc00 + (c & 0x3ff));
       } else unit(cp);
       p += len;
-      continue;
-    }
-    return 0; // raw control character (invalid JSON) or DEL: exact path
+    } else return 0; // raw control character (invalid JSON) or DEL: exact path
+    chars = sChars;
+    words = sWords;
+    nonWs = sNonWs;
+    inWord = sInWord;
   }
+  return 0;
 }
-
-// "Assistant:" lowercased: sums of code units and of their squares.
-const ASSISTANT_S1: i32 = 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e + 0x74 + 0x3a;
-const ASSISTANT_S2: i32 =
-  0x61 * 0x61 + 0x73 * 0x73 + 0x73 * 0x73 + 0x69 * 0x69 + 0x73 * 0x73 + 0x74 * 0x74 + 0x61 * 0x61 + 0x6e * 0x6e + 0x74 * 0x74 + 0x3a * 0x3a;
 
 @inline function isAssistant(p: usize): bool {
   // "Assistan" little-endian, then "t:"
@@ -328,12 +345,15 @@ let tkOut: usize = 0;
   return true;
 }
 
-/** Token hashes of the decoded text of raw region [p, e) into `out`; -1 when they do not fit the scratch. */
-function tokenHashes(p: usize, e: usize, out: usize): i32 {
+/**
+ * Token hashes of the decoded text of raw region [p, e) into `out`; -1 when they do not fit the scratch. Stops
+ * once `limit` tokens are out (the last one may then be the start of a longer word: callers use limit − 1).
+ */
+function tokenHashes(p: usize, e: usize, out: usize, limit: i32): i32 {
   tkCount = 0;
   tkIn = 0;
   tkOut = out;
-  while (p < e) {
+  while (p < e && tkCount < limit) {
     const b = <i32>load<u8>(p);
     let ok = true;
     if (b == 0x5c) {
@@ -361,10 +381,16 @@ function tokenHashes(p: usize, e: usize, out: usize): i32 {
   return tkCount;
 }
 
-/** Banded edit distance (checks/text.ts boundedEditDistance): the distance if ≤ k, else k + 1. */
-function boundedEditDistance(a: usize, n: i32, b: usize, m: i32, k: i32): i32 {
+/**
+ * Banded edit distance (checks/text.ts boundedEditDistance): the distance if ≤ k, else k + 1. With rows < n, only
+ * the first `rows` rows are computed (b must hold at least rows + k tokens or all of them): k + 1 if one of them
+ * already exceeds k (the distance does too), else 0, meaning "not decided".
+ */
+function boundedEditDistance(a: usize, n: i32, b: usize, m: i32, k: i32, rows: i32): i32 {
   const INF = k + 1;
-  if (abs<i32>(n - m) > k) return INF;
+  const prefix = rows < n;
+  if (prefix) n = rows;
+  else if (abs<i32>(n - m) > k) return INF;
   const w = 2 * k + 1;
   let prev = DP;
   let cur = DP + 64 * 4;
@@ -399,12 +425,13 @@ function boundedEditDistance(a: usize, n: i32, b: usize, m: i32, k: i32): i32 {
     prev = cur;
     cur = tmp;
   }
+  if (prefix) return 0;
   const r = load<i32>(prev + (<usize>(m - n + k) << 2));
   return r > k ? INF : r;
 }
 
 // ---- hashing (checks/text.ts: combineHashes, textSignature) ----
-function textSignature(words: i32, nonWs: i32, s1: i32, s2: i32): f64 {
+function textSignature(words: i32, nonWs: i32, s1: i32): f64 {
   let a: i32 = 0x243f6a88;
   let b: i32 = <i32>0x85a308d3;
   a = (a ^ words) * 0x01000193;
@@ -415,9 +442,6 @@ function textSignature(words: i32, nonWs: i32, s1: i32, s2: i32): f64 {
   b ^= <i32>(<u32>b >> 13);
   a = (a ^ s1) * 0x01000193;
   b = (b ^ s1) * <i32>0x5bd1e995;
-  b ^= <i32>(<u32>b >> 13);
-  a = (a ^ s2) * 0x01000193;
-  b = (b ^ s2) * <i32>0x5bd1e995;
   b ^= <i32>(<u32>b >> 13);
   return <f64>(<u32>a) * 2097152.0 + <f64>(<u32>b >> 11);
 }
@@ -457,6 +481,28 @@ function skipWs(p: usize, le: usize): usize {
   return p;
 }
 
+/** Length of the common prefix of [a, a + n) and [b, b + n). */
+function commonPrefix(a: usize, b: usize, n: i32): i32 {
+  let i: i32 = 0;
+  for (; i + 16 <= n; i += 16) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(a + i), v128.load(b + i))) ^ 0xffff;
+    if (m != 0) return i + ctz<i32>(m);
+  }
+  while (i < n && load<u8>(a + i) == load<u8>(b + i)) i++;
+  return i;
+}
+
+/** Length of the common suffix of the n bytes before a and before b. */
+function commonSuffix(a: usize, b: usize, n: i32): i32 {
+  let i: i32 = 0;
+  for (; i + 16 <= n; i += 16) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(a - i - 16), v128.load(b - i - 16))) ^ 0xffff;
+    if (m != 0) return i + clz<i32>(m) - 16;
+  }
+  while (i < n && load<u8>(a - i - 1) == load<u8>(b - i - 1)) i++;
+  return i;
+}
+
 function bytesEqual(a: usize, b: usize, n: i32): bool {
   let i: i32 = 0;
   for (; i + 16 <= n; i += 16) if (!i8x16.all_true(i8x16.eq(v128.load(a + i), v128.load(b + i)))) return false;
@@ -493,7 +539,18 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
     if (p >= le || load<u8>(p) != 0x3a) return false;
     p = skipWs(p + 1, le);
     if (p >= le || load<u8>(p) != 0x22) return false;
-    p = scanString(p + 1, le, f, f != 0);
+    p++;
+    // HH: a rejected transcript that starts with the chosen one's prompt (raw bytes) resumes from its snapshot.
+    let from: i32 = -1;
+    let q = p;
+    if (f == 2 && (seen & 2) != 0 && st(1, 12) >= 0) {
+      const plen = st(1, 12) - st(1, 10);
+      if (<i32>(le - p) > plen && bytesEqual(p, <usize>st(1, 10), plen)) {
+        from = 1;
+        q = p + <usize>plen;
+      }
+    }
+    p = scanString(p, q, le, f, f != 0, from);
     if (p == 0) return false;
     p = skipWs(p, le);
     if (p >= le) return false;
@@ -504,46 +561,45 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
   }
   if (skipWs(p, le) != le) return false;
 
-  // prompt / chosen / rejected statistics: [chars, words, nonWs, s1, s2, enc]
-  let pC: i32, pW: i32, pN: i32, p1: i32, p2: i32, pE: i32;
-  let cC: i32, cW: i32, cN: i32, c1: i32, c2: i32, cE: i32;
-  let rC: i32, rW: i32, rN: i32, r1: i32, r2: i32, rE: i32;
+  // prompt / chosen / rejected statistics: chars, words (tokens), non-space units, s1, encoding problems
+  let pC: i32, pW: i32, pN: i32, p1: i32, pE: i32;
+  let cC: i32, cW: i32, cN: i32, c1: i32, cE: i32;
+  let rC: i32, rW: i32, rN: i32, r1: i32, rE: i32;
   let fmt: i32;
   let flags: i32 = 0;
   let cs: usize, ce: usize, rs: usize, re: usize; // raw response regions
   if (seen == 6) {
     // HH: {chosen, rejected}, each a transcript ending in an Assistant turn
     if (cfgFormat == 2) return false;
-    const cm = st(1, 14);
-    const rm = st(2, 14);
+    const cm = st(1, 12);
+    const rm = st(2, 12);
     if (cm < 0 || rm < 0) return false;
     fmt = FMT_HH;
-    pC = st(1, 6); pW = st(1, 7); pN = st(1, 8); p1 = st(1, 9); p2 = st(1, 10); pE = st(1, 11);
-    cC = st(1, 0) - pC; cW = st(1, 1) - pW; cN = st(1, 2) - pN; c1 = st(1, 3) - p1; c2 = st(1, 4) - p2; cE = st(1, 5) - pE;
-    rC = st(2, 0) - st(2, 6); rW = st(2, 1) - st(2, 7); rN = st(2, 2) - st(2, 8);
-    r1 = st(2, 3) - st(2, 9); r2 = st(2, 4) - st(2, 10); rE = st(2, 5) - st(2, 11);
-    const cps = <usize>st(1, 12);
-    const rps = <usize>st(2, 12);
+    pC = st(1, 5); pW = st(1, 6); pN = st(1, 7); p1 = st(1, 8); pE = st(1, 9);
+    cC = st(1, 0) - pC; cW = st(1, 1) - pW; cN = st(1, 2) - pN; c1 = st(1, 3) - p1; cE = st(1, 4) - pE;
+    rC = st(2, 0) - st(2, 5); rW = st(2, 1) - st(2, 6); rN = st(2, 2) - st(2, 7); r1 = st(2, 3) - st(2, 8); rE = st(2, 4) - st(2, 9);
+    const cps = <usize>st(1, 10);
+    const rps = <usize>st(2, 10);
     const cpl = cm - <i32>cps;
     const rpl = rm - <i32>rps;
     if (cpl != rpl || !bytesEqual(cps, rps, cpl)) {
       flags |= BIT_PROMPT_MISMATCH;
-      if (st(2, 11) > 0) flags |= BIT_ENCODING;
+      if (st(2, 9) > 0) flags |= BIT_ENCODING;
     }
     cs = <usize>cm;
-    ce = <usize>st(1, 13);
+    ce = <usize>st(1, 11);
     rs = <usize>rm;
-    re = <usize>st(2, 13);
+    re = <usize>st(2, 11);
   } else if (seen == 7) {
     if (cfgFormat == 1) return false;
     fmt = FMT_TRL_STANDARD;
-    pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); p2 = st(0, 4); pE = st(0, 5);
-    cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); c2 = st(1, 4); cE = st(1, 5);
-    rC = st(2, 0); rW = st(2, 1); rN = st(2, 2); r1 = st(2, 3); r2 = st(2, 4); rE = st(2, 5);
-    cs = <usize>st(1, 12);
-    ce = <usize>st(1, 13);
-    rs = <usize>st(2, 12);
-    re = <usize>st(2, 13);
+    pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); pE = st(0, 4);
+    cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); cE = st(1, 4);
+    rC = st(2, 0); rW = st(2, 1); rN = st(2, 2); r1 = st(2, 3); rE = st(2, 4);
+    cs = <usize>st(1, 10);
+    ce = <usize>st(1, 11);
+    rs = <usize>st(2, 10);
+    re = <usize>st(2, 11);
   } else return false;
 
   if (pE > 0 || cE > 0 || rE > 0) flags |= BIT_ENCODING;
@@ -554,16 +610,34 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
   const cl = <i32>(ce - cs);
   if (cl == <i32>(re - rs) && bytesEqual(cs, rs, cl)) flags |= BIT_IDENTICAL;
   else if (abs<i32>(cW - rW) <= cfgMaxEdits) {
-    if (cfgMaxEdits > 31) return false;
-    const n = tokenHashes(cs, ce, tokA);
-    const m = n < 0 ? -1 : tokenHashes(rs, re, tokB);
-    if (m < 0) return false;
-    if (boundedEditDistance(tokA, n, tokB, m, cfgMaxEdits) <= cfgMaxEdits) flags |= BIT_LOW_SEPARATION;
+    // A common prefix and suffix of tokens does not change the edit distance: cut them at a raw space (a token
+    // boundary in both texts, never inside an escape or a UTF-8 sequence) and compare what lies between.
+    let pre = commonPrefix(cs, rs, min<i32>(<i32>(ce - cs), <i32>(re - rs)));
+    while (pre > 0 && load<u8>(cs + <usize>(pre - 1)) != 0x20) pre--;
+    cs += <usize>pre;
+    rs += <usize>pre;
+    let suf = commonSuffix(ce, re, min<i32>(<i32>(ce - cs), <i32>(re - rs)));
+    while (suf > 0 && load<u8>(ce - <usize>suf) != 0x20) suf--;
+    ce -= <usize>suf;
+    re -= <usize>suf;
+    // Most such pairs differ from their first tokens: look at 8 tokens first, then at everything.
+    const k = cfgMaxEdits;
+    const n0 = tokenHashes(cs, ce, tokA, 9);
+    const m0 = n0 < 0 ? -1 : tokenHashes(rs, re, tokB, 9 + k);
+    if (m0 < 0) return false;
+    let far = false;
+    if (n0 == 9 && boundedEditDistance(tokA, 9, tokB, m0 == 9 + k ? m0 - 1 : m0, k, 8) > k) far = true;
+    if (!far) {
+      const n = tokenHashes(cs, ce, tokA, 0x7fffffff);
+      const m = n < 0 ? -1 : tokenHashes(rs, re, tokB, 0x7fffffff);
+      if (m < 0) return false;
+      if (boundedEditDistance(tokA, n, tokB, m, k, 0x7fffffff) <= k) flags |= BIT_LOW_SEPARATION;
+    }
   }
 
-  const sp = textSignature(pW, pN, p1, p2);
-  const sc = textSignature(cW, cN, c1, c2);
-  const sr = textSignature(rW, rN, r1, r2);
+  const sp = textSignature(pW, pN, p1);
+  const sc = textSignature(cW, cN, c1);
+  const sr = textSignature(rW, rN, r1);
   const fo = outF + (<usize>(r * F_STRIDE) << 3);
   store<f64>(fo, offset);
   combineStart();

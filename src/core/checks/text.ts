@@ -30,7 +30,6 @@ export function analyzeText(s: string): TextInfo {
   let encoding = false;
   let nonWs = 0;
   let s1 = 0;
-  let s2 = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     let c = s.charCodeAt(i);
@@ -68,25 +67,25 @@ export function analyzeText(s: string): TextInfo {
     any = true;
     if (c >= 0x41 && c <= 0x5a) c += 0x20;
     nonWs++;
-    s1 = (s1 + c) | 0;
-    s2 = (s2 + Math.imul(c, c)) | 0;
+    s1 = (s1 + (c | 0x20)) | 0;
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = ((h2 << 5) - h2 + c) | 0;
   }
   h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
-  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding, sig: textSignature(words, nonWs, s1, s2) };
+  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding, sig: textSignature(words, nonWs, s1) };
 }
 
 /**
  * A 53-bit signature of a normalised text (ASCII case folded, whitespace collapsed and trimmed) that needs no
- * sequential pass: its word-level token count, its number of non-space code units, and the sums (mod 2³²) of those
- * code units and of their squares. Order-insensitive on purpose: the WebAssembly scanner (src/wasm/scanKernel.ts)
- * computes it 16 bytes at a time. Equal signatures only nominate duplicate candidates; `hash` decides.
+ * sequential pass: its word-level token count, its number of non-space code units, and the sum (mod 2³²) of those
+ * code units (each with bit 0x20 set, which folds ASCII case). Order-insensitive on purpose: the WebAssembly scanner
+ * (src/wasm/scanKernel.ts) computes it 16 bytes at a time. Equal signatures only nominate duplicate candidates;
+ * `hash` decides.
  */
-export function textSignature(words: number, nonWs: number, s1: number, s2: number): number {
+export function textSignature(words: number, nonWs: number, s1: number): number {
   let a = 0x243f6a88 | 0;
   let b = 0x85a308d3 | 0;
-  for (const x of [words, nonWs, s1, s2]) {
+  for (const x of [words, nonWs, s1]) {
     a = Math.imul(a ^ x, 0x01000193);
     b = Math.imul(b ^ x, 0x5bd1e995);
     b ^= b >>> 13;
