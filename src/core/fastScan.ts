@@ -21,6 +21,7 @@ interface KernelExports {
   heapBase(): number;
   configure(format: number, maxPrompt: number, maxCompletion: number, maxLength: number, maxEdits: number, scratch: number, scratchCap: number): void;
   scan(inp: number, len: number, final: number, outF: number, outI: number, cap: number, firstLine: number, baseOffset: number): number;
+  sortKeys(a: number, b: number, n: number): number;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -35,6 +36,26 @@ function kernelModule(): WebAssembly.Module | null {
     }
   }
   return compiled;
+}
+
+let sorter: KernelExports | null = null;
+
+/**
+ * Sorts non-negative keys (53-bit signature keys) in place: a radix sort in the kernel, which is several times
+ * faster than Float64Array.prototype.sort on hundreds of thousands of keys; that sort where there is no kernel.
+ */
+export function sortKeys(keys: Float64Array): Float64Array {
+  const mod = kernelModule();
+  if (!mod || keys.length < 1024) return keys.sort();
+  sorter ??= new WebAssembly.Instance(mod, {}).exports as unknown as KernelExports;
+  const base = sorter.heapBase();
+  const need = base + keys.byteLength * 2;
+  const mem = sorter.memory;
+  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / PAGE));
+  new Float64Array(mem.buffer, base, keys.length).set(keys);
+  const at = sorter.sortKeys(base, base + keys.byteLength, keys.length);
+  keys.set(new Float64Array(mem.buffer, at, keys.length));
+  return keys;
 }
 
 /** Formats the kernel can take: the file's format (or per-record detection when the file has none). */

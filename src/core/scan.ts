@@ -33,7 +33,6 @@ import {
   type CheckOptions,
   DEFAULT_CHECK_OPTIONS,
   exactRecordKeys,
-  F,
   F_STRIDE,
   I,
   I_STRIDE,
@@ -43,6 +42,9 @@ import {
   type TokenCounter,
 } from './checks/record.js';
 import { fastScanAvailable, fastScanLines } from './fastScan.js';
+import { crossPartCandidates, HashIndex, type LengthStats, mergeLengths, PartBuilder, S, type ScanPart, seriesStats } from './scanParts.js';
+
+export type { LengthStats } from './scanParts.js';
 
 export class InputError extends Error {}
 
@@ -61,20 +63,7 @@ export interface RangeTask {
   exactOnly?: boolean;
 }
 
-/** Records per summary chunk: chunks avoid re-copying one growing array (memory stays flat at any size). */
-export const CHUNK_RECORDS = 8192;
-
-export interface ScanPart {
-  /** Packed summaries, CHUNK_RECORDS per chunk (the last one may be shorter). */
-  rows: SummaryChunk[];
-  count: number;
-  extra: Float64Array;
-  errors: RecordError[];
-  errorCount: number;
-  /** Lines in the range (relative numbering starts at 1). */
-  lineCount: number;
-}
-
+export type { ScanPart } from './scanParts.js';
 const BLANK = /^[\s]*$/;
 
 function parseErrorPosition(msg: string, text: string): number | undefined {
@@ -107,12 +96,10 @@ export async function loadTokenCounter(dir: string): Promise<TokenCounter> {
 
 /** Scans one byte range: the work a worker does. */
 export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): ScanPart {
-  const rows: SummaryChunk[] = [];
-  const newChunk = (): SummaryChunk => ({ f: new Float64Array(CHUNK_RECORDS * F_STRIDE), i: new Int32Array(CHUNK_RECORDS * I_STRIDE) });
-  let chunk = newChunk();
-  let inChunk = 0;
-  let count = 0;
-  const extraList: number[] = [];
+  const part = new PartBuilder();
+  // One-row scratch for records of the JavaScript path.
+  const one: SummaryChunk = { f: new Float64Array(F_STRIDE), i: new Int32Array(I_STRIDE) };
+  const extra: number[] = [];
   const errors: RecordError[] = [];
   let errorCount = 0;
   let lineCount = 0;
@@ -172,46 +159,26 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       return;
     }
     for (const r of recs) {
-      if (inChunk === CHUNK_RECORDS) {
-        rows.push(chunk);
-        chunk = newChunk();
-        inChunk = 0;
-      }
+      extra.length = 0;
       try {
-        summarizeRecord(r, item.bytes.length, task.opts, tok, chunk, inChunk, extraList);
+        summarizeRecord(r, item.bytes.length, task.opts, tok, one, 0, extra);
       } catch (e) {
         addError({ line: item.line, message: `cannot check this record (${e instanceof Error ? e.message : String(e)})` });
         continue;
       }
-      if (invalidUtf8) chunk.i[inChunk * I_STRIDE + I.flags] |= CHECK_BITS.encoding;
-      inChunk++;
-      count++;
+      if (invalidUtf8) one.i[I.flags] |= CHECK_BITS.encoding;
+      part.addRows(one.f, one.i, 1, extra);
     }
     if (onProgress && item.offset - lastReport > 8 << 20) {
       lastReport = item.offset;
       onProgress(item.offset - task.start);
     }
   };
-  const addRows = (f: Float64Array, ints: Int32Array, n: number): void => {
-    for (let done = 0; done < n; ) {
-      if (inChunk === CHUNK_RECORDS) {
-        rows.push(chunk);
-        chunk = newChunk();
-        inChunk = 0;
-      }
-      const m = Math.min(n - done, CHUNK_RECORDS - inChunk);
-      chunk.f.set(f.subarray(done * F_STRIDE, (done + m) * F_STRIDE), inChunk * F_STRIDE);
-      chunk.i.set(ints.subarray(done * I_STRIDE, (done + m) * I_STRIDE), inChunk * I_STRIDE);
-      inChunk += m;
-      count += m;
-      done += m;
-    }
-  };
   withFile(task.path, (fd, size) => {
     if (task.kind === 'jsonl' && !tok && !task.exactOnly && fastScanAvailable(task.format, task.opts)) {
       const start = task.start === 0 ? task.bomLength : task.start;
       lineCount = fastScanLines(fd, start, task.end, task.format, task.opts, {
-        rows: addRows,
+        rows: (f, i, n) => part.addRows(f, i, n),
         slow: handle,
         progress: (b) => onProgress?.(b + start - task.start),
       });
@@ -229,8 +196,10 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       handle({ line: 1, offset: task.bomLength, bytes });
     }
   });
-  if (inChunk > 0) rows.push({ f: chunk.f.slice(0, inChunk * F_STRIDE), i: chunk.i.slice(0, inChunk * I_STRIDE) });
-  return { rows, count, extra: Float64Array.from(extraList), errors, errorCount, lineCount };
+  const res = withFile(task.path, (fd) =>
+    part.finish(lineCount, errors, errorCount, (i) => exactKeysAt(fd, part.offsetOf(i), part.lengthOf(i), FORMAT_NAMES[part.formatOf(i)], part.subOf(i))),
+  );
+  return res;
 }
 
 function describeUnknown(v: unknown): string {
@@ -281,15 +250,6 @@ export function detectFileFormat(path: string, sample = 64): FormatGuess {
   });
 }
 
-export interface LengthStats {
-  count: number;
-  mean: number;
-  min: number;
-  p50: number;
-  p95: number;
-  max: number;
-}
-
 export interface ScanResult {
   file: string;
   format: FormatName | null;
@@ -335,51 +295,6 @@ export interface RecordIndex {
   flags: Uint32Array;
 }
 
-/** Open-addressing map from 53-bit hashes (≥ 0) to record indices: compact and fast for millions of keys. */
-class HashIndex {
-  private keys: Float64Array;
-  private vals: Int32Array;
-  private mask: number;
-  private size = 0;
-  constructor(expected: number) {
-    let cap = 1024;
-    while (cap < expected * 2) cap *= 2;
-    this.keys = new Float64Array(cap).fill(-1);
-    this.vals = new Int32Array(cap);
-    this.mask = cap - 1;
-  }
-  private slot(h: number): number {
-    let i = (h ^ (h / 0x100000000)) & this.mask;
-    while (this.keys[i] !== -1 && this.keys[i] !== h) i = (i + 1) & this.mask;
-    return i;
-  }
-  get(h: number): number {
-    const i = this.slot(h);
-    return this.keys[i] === h ? this.vals[i] : -1;
-  }
-  /** Sets h → v unless h is present; returns the existing value or -1. */
-  putIfAbsent(h: number, v: number): number {
-    const i = this.slot(h);
-    if (this.keys[i] === h) return this.vals[i];
-    this.keys[i] = h;
-    this.vals[i] = v;
-    if (++this.size * 2 > this.keys.length) this.grow();
-    return -1;
-  }
-  private grow(): void {
-    const oldK = this.keys;
-    const oldV = this.vals;
-    this.keys = new Float64Array(oldK.length * 2).fill(-1);
-    this.vals = new Int32Array(oldK.length * 2);
-    this.mask = this.keys.length - 1;
-    for (let i = 0; i < oldK.length; i++) if (oldK[i] !== -1) {
-      const j = this.slot(oldK[i]);
-      this.keys[j] = oldK[i];
-      this.vals[j] = oldV[i];
-    }
-  }
-}
-
 export interface ScanOptions {
   format?: FormatName;
   checks?: Partial<CheckOptions>;
@@ -417,7 +332,6 @@ function runWorker(script: string, task: RangeTask, onProgress: (b: number) => v
     w.on('message', (m: { type: 'progress'; bytes: number } | { type: 'done'; part: ScanPart } | { type: 'error'; message: string; input: boolean }) => {
       if (m.type === 'progress') onProgress(m.bytes);
       else if (m.type === 'done') {
-        if (process.env.PT) console.error('worker done at', performance.now().toFixed(0));
         signal?.removeEventListener('abort', abort);
         resolve(m.part);
         void w.terminate();
@@ -501,47 +415,10 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
       ),
     );
   }
-  const tm = performance.now();
-  if (process.env.PT) console.error('workers done', (tm - t0).toFixed(0));
   const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir);
-  if (process.env.PT) console.error('merge', (performance.now() - tm).toFixed(0));
   res.seconds = (performance.now() - t0) / 1000;
   if (res.records === 0 && res.errorCount === 0) throw new InputError(`${path}: no records (the file holds only blank lines)`);
   return res;
-}
-
-/**
- * Exact length statistics without sorting: counts per value below 2¹⁶ (almost every text), the rest kept and
- * sorted. Quantiles are order statistics: the value at index round(p·(n−1)) of the sorted values.
- */
-class Hist {
-  private dense = new Uint32Array(1 << 16);
-  private big: number[] = [];
-  private n = 0;
-  private sum = 0;
-  push(v: number): void {
-    if (v < 1 << 16) this.dense[v]++;
-    else this.big.push(v);
-    this.n++;
-    this.sum += v;
-  }
-  stats(): LengthStats {
-    const n = this.n;
-    if (n === 0) return { count: 0, mean: 0, min: 0, p50: 0, p95: 0, max: 0 };
-    this.big.sort((a, b) => a - b);
-    const denseCount = n - this.big.length;
-    const at = (i: number): number => {
-      if (i >= denseCount) return this.big[i - denseCount];
-      let c = 0;
-      for (let v = 0; v < this.dense.length; v++) {
-        c += this.dense[v];
-        if (c > i) return v;
-      }
-      return this.dense.length - 1;
-    };
-    const q = (p: number): number => at(Math.min(n - 1, Math.floor(p * (n - 1) + 0.5)));
-    return { count: n, mean: Math.round((this.sum / n) * 100) / 100, min: at(0), p50: q(0.5), p95: q(0.95), max: at(n - 1) };
-  }
 }
 
 /** Exact keys of the record at [offset, offset + length), re-read from the file; null if it no longer parses. */
@@ -565,7 +442,6 @@ function merge(
   tokenizerDir: string | undefined,
 ): ScanResult {
   const total = parts.reduce((s, p) => s + p.count, 0);
-  if (process.env.PT) console.error('m.start', performance.now().toFixed(0));
   const index: RecordIndex = {
     line: new Uint32Array(total),
     offset: new Float64Array(total),
@@ -573,109 +449,55 @@ function merge(
     sub: new Uint32Array(total),
     flags: new Uint32Array(total),
   };
+  const recFormat = new Uint8Array(total);
+  const candidate = new Uint8Array(total);
   const errors: RecordError[] = [];
   let errorCount = 0;
-  const lens = {
-    pc: new Hist(), pt: new Hist(), cc: new Hist(), ct: new Hist(), rc: new Hist(), rt: new Hist(),
-    kc: new Hist(), kt: new Hist(), xc: new Hist(), xt: new Hist(),
-  };
-  let pairs = 0;
-  let longer = 0;
-  let longerChars = 0;
-  let desirable = 0;
-  let undesirable = 0;
-  const formats: Partial<Record<FormatName, number>> = {};
-  // Duplicates and contradictions, in two steps. Rows carry signature keys (equal normalised texts ⇒ equal
-  // signatures): records that share a signature key with another record are candidates; only those are re-read
-  // and keyed with the exact normalised hash, in file order, which gives the same result as keying every record.
-  const sigSeen = new HashIndex(total); // signature record key → first record
-  const sigPairs = new HashIndex(total); // signature (prompt, chosen, rejected) → first record
-  const sigPair = new Float64Array(total).fill(-1);
-  const sigSwapped = new Float64Array(total).fill(-1);
-  const candidate = new Uint8Array(total);
-  const recFormat = new Uint8Array(total);
-  const related: Record<number, number> = {};
   let lineBase = 0;
   let k = 0;
   for (const part of parts) {
     for (const e of part.errors) if (errors.length < 10000) errors.push({ ...e, line: e.line + lineBase });
     errorCount += part.errorCount;
-    let xi = 0;
-    for (let i = 0; i < part.count; i++, k++) {
-      const ch = part.rows[Math.floor(i / CHUNK_RECORDS)];
-      const f = ch.f;
-      const r = ch.i;
-      const fo = (i % CHUNK_RECORDS) * F_STRIDE;
-      const o = (i % CHUNK_RECORDS) * I_STRIDE;
-      const line = r[o + I.line] + lineBase;
-      index.line[k] = line;
-      index.offset[k] = f[fo + F.offset];
-      index.length[k] = r[o + I.length];
-      index.sub[k] = r[o + I.sub];
-      const flags = r[o + I.flags];
-      recFormat[k] = r[o + I.format];
-      const fmt = FORMAT_NAMES[r[o + I.format]];
-      formats[fmt] = (formats[fmt] ?? 0) + 1;
-      const first = sigSeen.putIfAbsent(f[fo + F.recordHash], k);
-      if (first >= 0) candidate[k] = candidate[first] = 1;
-      const kind = r[o + I.kind];
-      lens.pc.push(r[o + I.promptChars]);
-      lens.pt.push(r[o + I.promptTokens]);
-      if (kind === 0) {
-        if (f[fo + F.pairKey] >= 0) sigPairs.putIfAbsent(f[fo + F.pairKey], k);
-        sigPair[k] = f[fo + F.pairKey];
-        sigSwapped[k] = f[fo + F.swappedKey];
-        lens.cc.push(r[o + I.c1Chars]);
-        lens.ct.push(r[o + I.c1Tokens]);
-        lens.rc.push(r[o + I.c2Chars]);
-        lens.rt.push(r[o + I.c2Tokens]);
-        pairs++;
-        if (r[o + I.c1Tokens] > r[o + I.c2Tokens]) longer++;
-        if (r[o + I.c1Chars] > r[o + I.c2Chars]) longerChars++;
-      } else if (kind === 1) {
-        lens.kc.push(r[o + I.c1Chars]);
-        lens.kt.push(r[o + I.c1Tokens]);
-        if (r[o + I.label] === 1) desirable++;
-        else if (r[o + I.label] === 0) undesirable++;
-      } else {
-        if (r[o + I.c1Chars] >= 0) {
-          lens.xc.push(r[o + I.c1Chars]);
-          lens.xt.push(r[o + I.c1Tokens]);
-        }
-        if (r[o + I.c2Chars] >= 0) {
-          lens.xc.push(r[o + I.c2Chars]);
-          lens.xt.push(r[o + I.c2Tokens]);
-        }
-        for (let j = 0; j < r[o + I.extra]; j++) {
-          lens.xc.push(part.extra[xi++]);
-          lens.xt.push(part.extra[xi++]);
-        }
-      }
-      index.flags[k] |= flags;
-    }
-    part.rows = []; // free as we go
+    index.line.set(part.line, k);
+    if (lineBase > 0) for (let i = k; i < k + part.count; i++) index.line[i] += lineBase;
+    index.offset.set(part.offset, k);
+    index.length.set(part.length, k);
+    index.sub.set(part.sub, k);
+    index.flags.set(part.flags, k);
+    recFormat.set(part.format, k);
+    candidate.set(part.candidate, k);
+    k += part.count;
     lineBase += part.lineCount;
   }
-  // A pair whose swapped key matches some record's pair key is a candidate, and so is every record with that pair key.
-  if (process.env.PT) console.error('m.loop', performance.now().toFixed(0));
-  const hit = new HashIndex(1024);
-  let hits = 0;
-  for (let i = 0; i < total; i++) {
-    if (sigSwapped[i] < 0 || sigPairs.get(sigSwapped[i]) < 0) continue;
-    candidate[i] = 1;
-    if (hit.putIfAbsent(sigSwapped[i], i) < 0) hits++;
-  }
-  if (hits > 0) for (let i = 0; i < total; i++) if (sigPair[i] >= 0 && hit.get(sigPair[i]) >= 0) candidate[i] = 1;
-  if (process.env.PT) console.error('m.hits', performance.now().toFixed(0));
+  // Duplicates and contradictions, in two steps. Rows carry signature keys (equal normalised texts ⇒ equal
+  // signatures): records that share a signature key with another record are candidates (found by the workers
+  // within their ranges, and here across ranges); only those are re-read and keyed with the exact normalised
+  // hash, in file order, which gives the same result as keying every record.
+  crossPartCandidates(parts, candidate);
+  const related: Record<number, number> = {};
   let candidates = 0;
   for (let i = 0; i < total; i++) candidates += candidate[i];
   if (candidates > 0) {
     const seen = new HashIndex(candidates); // exact record key → record index
     const pairKeys = new HashIndex(candidates); // exact (prompt, chosen, rejected) → record index
     withFile(file, (fd) => {
+      // The workers keyed their own candidates; candidates found across ranges are keyed here.
+      let w = 0;
+      let at = 0; // global index of part w's first record
+      let e = 0; // position in parts[w].exact
       for (let i = 0; i < total; i++) {
+        while (i >= at + parts[w].count) {
+          at += parts[w].count;
+          w++;
+          e = 0;
+        }
         if (!candidate[i]) continue;
-        const keys = exactKeysAt(fd, index.offset[i], index.length[i], FORMAT_NAMES[recFormat[i]], index.sub[i]);
+        const ex = parts[w].exact;
+        let keys: RecordKeys | null;
+        if (e < ex.length && ex[e] === i - at) {
+          keys = ex[e + 1] === -2 ? null : { recordHash: ex[e + 1], pairKey: ex[e + 2], swappedKey: ex[e + 3] };
+          e += 4;
+        } else keys = exactKeysAt(fd, index.offset[i], index.length[i], FORMAT_NAMES[recFormat[i]], index.sub[i]);
         if (!keys) continue;
         const line = index.line[i];
         const first = seen.putIfAbsent(keys.recordHash, i);
@@ -695,7 +517,6 @@ function merge(
       }
     });
   }
-  if (process.env.PT) console.error('m.exact', candidates, performance.now().toFixed(0));
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
   for (let i = 0; i < total; i++) {
     const f = index.flags[i];
@@ -704,9 +525,14 @@ function merge(
   }
   for (const c of CHECK_NAMES) checks[c] = [...new Set(checks[c])].sort((a, b) => a - b);
   errors.sort((a, b) => a.line - b.line);
-  const mk = (c: Hist, t: Hist): { chars: LengthStats; tokens: LengthStats } => ({ chars: c.stats(), tokens: t.stats() });
+  const agg = mergeLengths(parts);
+  const formats: Partial<Record<FormatName, number>> = {};
+  FORMAT_NAMES.forEach((f, i) => {
+    if (agg.formats[i] > 0) formats[f] = agg.formats[i];
+  });
+  const mk = (chars: S, tokens: S): { chars: LengthStats; tokens: LengthStats } => ({ chars: seriesStats(agg, chars), tokens: seriesStats(agg, tokens) });
   const lines = parts.reduce((s, p) => s + p.lineCount, 0);
-  if (process.env.PT) console.error('m.checks', performance.now().toFixed(0));
+  const pairs = agg.pairs;
   const res: ScanResult = {
     file,
     format,
@@ -722,19 +548,19 @@ function merge(
     related,
     lengths: {
       tokenizer: tokenizerDir ? `tokenizer.json in ${tokenizerDir}` : 'word-level fallback (words and punctuation; see README)',
-      prompt: mk(lens.pc, lens.pt),
-      chosen: mk(lens.cc, lens.ct),
-      rejected: mk(lens.rc, lens.rt),
-      completion: mk(lens.kc, lens.kt),
-      candidate: mk(lens.xc, lens.xt),
-      chosenLongerShare: pairs ? Math.round((longer / pairs) * 10000) / 10000 : null,
-      chosenLongerShareChars: pairs ? Math.round((longerChars / pairs) * 10000) / 10000 : null,
+      prompt: mk(S.PromptChars, S.PromptTokens),
+      chosen: mk(S.ChosenChars, S.ChosenTokens),
+      rejected: mk(S.RejectedChars, S.RejectedTokens),
+      completion: mk(S.CompletionChars, S.CompletionTokens),
+      candidate: mk(S.CandidateChars, S.CandidateTokens),
+      chosenLongerShare: pairs ? Math.round((agg.longer / pairs) * 10000) / 10000 : null,
+      chosenLongerShareChars: pairs ? Math.round((agg.longerChars / pairs) * 10000) / 10000 : null,
       pairs,
     },
     index,
     seconds: 0,
   };
-  if (desirable + undesirable > 0) res.labels = { desirable, undesirable };
+  if (agg.desirable + agg.undesirable > 0) res.labels = { desirable: agg.desirable, undesirable: agg.undesirable };
   return res;
 }
 

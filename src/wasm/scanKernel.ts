@@ -123,33 +123,9 @@ function utf8(p: usize, le: usize): i32 {
 }
 
 // ---- scanning one JSON string ----
-// Scalar state, used at special characters (escapes, non-ASCII); the SIMD loop keeps locals and syncs here.
-let sChars: i32 = 0;
-let sWords: i32 = 0;
-let sNonWs: i32 = 0;
+// Per-string sums kept outside the SIMD loop's locals (they change rarely there).
 let sS1: i32 = 0;
 let sEnc: i32 = 0;
-let sInWord: i32 = 0;
-
-@inline function unit(u: i32): void {
-  // One UTF-16 code unit, as analyzeText sees it.
-  sChars++;
-  if (u == 0xfffd || (u >= 0x80 && u <= 0x9f)) sEnc++;
-  const k = charClass(u);
-  if (k == 0) {
-    sInWord = 0;
-    return;
-  }
-  sNonWs++;
-  sS1 += u | 0x20;
-  if (k == 1) {
-    if (sInWord == 0) sWords++;
-    sInWord = 1;
-  } else {
-    sWords++;
-    sInWord = 0;
-  }
-}
 
 const IOTA: v128 = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
@@ -195,15 +171,57 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
   let blocks: i32 = 0;
   let nlEnd: usize = 0; // raw position right after the last \n escape
   for (;;) {
+    // Two blocks at a time while both are plain printable ASCII (the common case in English text).
+    while (<i32>(le - p) >= 32) {
+      const v0 = v128.load(p);
+      const v1 = v128.load(p, 16);
+      const sp0 = v128.or(
+        v128.or(i8x16.eq(v0, i8x16.splat(0x22)), i8x16.eq(v0, i8x16.splat(0x5c))),
+        i8x16.lt_s(i8x16.add(v0, i8x16.splat(1)), i8x16.splat(0x21)),
+      );
+      const sp1 = v128.or(
+        v128.or(i8x16.eq(v1, i8x16.splat(0x22)), i8x16.eq(v1, i8x16.splat(0x5c))),
+        i8x16.lt_s(i8x16.add(v1, i8x16.splat(1)), i8x16.splat(0x21)),
+      );
+      if (v128.any_true(v128.or(sp0, sp1))) break;
+      const l0 = v128.or(v0, i8x16.splat(0x20));
+      const l1 = v128.or(v1, i8x16.splat(0x20));
+      const w0 = v128.or(
+        v128.or(i8x16.lt_s(i8x16.add(l0, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v0, i8x16.splat(0x50)), i8x16.splat(-118))),
+        i8x16.eq(v0, i8x16.splat(0x5f)),
+      );
+      const w1 = v128.or(
+        v128.or(i8x16.lt_s(i8x16.add(l1, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v1, i8x16.splat(0x50)), i8x16.splat(-118))),
+        i8x16.eq(v1, i8x16.splat(0x5f)),
+      );
+      const s0 = i8x16.eq(v0, i8x16.splat(0x20));
+      const s1 = i8x16.eq(v1, i8x16.splat(0x20));
+      const wm = i8x16.bitmask(w0) | (i8x16.bitmask(w1) << 16);
+      const sm = i8x16.bitmask(s0) | (i8x16.bitmask(s1) << 16);
+      words += popcnt<i32>(wm & ~((wm << 1) | inWord)) + popcnt<i32>(~(sm | wm));
+      inWord = <i32>(<u32>wm >> 31);
+      nonWs += 32 - popcnt<i32>(sm);
+      chars += 32;
+      acc16 = i16x8.add(acc16, i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.andnot(l0, s0)), i16x8.extadd_pairwise_i8x16_u(v128.andnot(l1, s1))));
+      blocks += 2;
+      if (blocks >= 126) {
+        acc32 = i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16));
+        acc16 = i16x8.splat(0);
+        blocks = 0;
+      }
+      p += 32;
+    }
     const v = v128.load(p);
-    // special: '"', '\\', control characters, DEL and every byte ≥ 0x80
+    // special: '"', '\\', and (signed compare after +1) control characters, DEL and every byte ≥ 0x80
     const specialV = v128.or(
       v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))),
-      i8x16.gt_u(i8x16.sub(v, i8x16.splat(0x20)), i8x16.splat(0x5e)),
+      i8x16.lt_s(i8x16.add(v, i8x16.splat(1)), i8x16.splat(0x21)),
     );
+    // word characters [0-9A-Za-z_] by signed range tests (x86 has no unsigned byte compare); valid for bytes
+    // < 0x80, the only ones counted here
     const lower = v128.or(v, i8x16.splat(0x20));
     const wv = v128.or(
-      v128.or(i8x16.lt_u(i8x16.sub(lower, i8x16.splat(0x61)), i8x16.splat(26)), i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10))),
+      v128.or(i8x16.lt_s(i8x16.add(lower, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v, i8x16.splat(0x50)), i8x16.splat(-118))),
       i8x16.eq(v, i8x16.splat(0x5f)),
     );
     const sv = i8x16.eq(v, i8x16.splat(0x20));
@@ -218,7 +236,7 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
       nonWs += 16 - popcnt<i32>(sm0);
       chars += 16;
       acc16 = i16x8.add(acc16, i16x8.extadd_pairwise_i8x16_u(v128.andnot(lower, sv)));
-      if (++blocks == 128) {
+      if (++blocks >= 126) {
         acc32 = i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16));
         acc16 = i16x8.splat(0);
         blocks = 0;
@@ -252,60 +270,82 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
       store<i32>(slot, <i32>p, 44);
       return p + 1;
     }
-    // A special character: the scalar path, on the synced state.
-    sChars = chars;
-    sWords = words;
-    sNonWs = nonWs;
-    sInWord = inWord;
+    // A special character, handled on the locals.
     if (b == 0x5c) {
       if (p + 1 >= le) return 0;
       const e = <i32>load<u8>(p + 1);
       if (e == 0x6e) {
-        // \n
+        // \n: a space
         const prevNl = nlEnd == p;
-        unit(0x0a);
+        chars++;
+        inWord = 0;
         p += 2;
         nlEnd = p;
         if (markers && prevNl && p + 10 <= le && isAssistant(p)) {
           // "Assistant:": one word and one punctuation token, 10 non-space characters; then a snapshot.
-          sWords += 2;
-          sInWord = 0;
-          sNonWs += 10;
-          sChars += 10;
+          words += 2;
+          nonWs += 10;
+          chars += 10;
           sS1 += ASSISTANT_S1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16)));
           acc16 = i16x8.splat(0);
           acc32 = i32x4.splat(0);
           blocks = 0;
           p += 10;
-          store<i32>(slot, sChars, 20);
-          store<i32>(slot, sWords, 24);
-          store<i32>(slot, sNonWs, 28);
+          store<i32>(slot, chars, 20);
+          store<i32>(slot, words, 24);
+          store<i32>(slot, nonWs, 28);
           store<i32>(slot, sS1, 32);
           store<i32>(slot, sEnc, 36);
           store<i32>(slot, <i32>p, 48);
         }
       } else if (e == 0x74 || e == 0x72) {
-        // \t \r
-        unit(e == 0x74 ? 0x09 : 0x0d);
+        // \t \r: a space
+        chars++;
+        inWord = 0;
         p += 2;
       } else if (e == 0x22 || e == 0x5c) {
-        unit(e);
+        // \" \\: one punctuation token
+        chars++;
+        words++;
+        nonWs++;
+        sS1 += e | 0x20;
+        inWord = 0;
         p += 2;
       } else return 0; // \/ \b \f \u…: exact path
-    } else if (b >= 0x80) {
-      const len = utf8(p, le);
-      if (len == 0) return 0;
-      if (cp >= 0x10000) {
-        const c = cp - 0x10000;
-        unit(0xd800 + (c >> 10));
-        unit(0xdc00 + (c & 0x3ff));
-      } else unit(cp);
-      p += len;
-    } else return 0; // raw control character (invalid JSON) or DEL: exact path
-    chars = sChars;
-    words = sWords;
-    nonWs = sNonWs;
-    inWord = sInWord;
+      continue;
+    }
+    if (b < 0x80) return 0; // raw control character (invalid JSON) or DEL: exact path
+    const len = utf8(p, le);
+    if (len == 0) return 0;
+    p += len;
+    // One or two UTF-16 code units, as analyzeText sees them.
+    let u = cp;
+    if (u >= 0x10000) {
+      // a surrogate pair: two word-class units
+      const c = u - 0x10000;
+      chars += 2;
+      nonWs += 2;
+      sS1 += ((0xd800 + (c >> 10)) | 0x20) + ((0xdc00 + (c & 0x3ff)) | 0x20);
+      if (inWord == 0) words++;
+      inWord = 1;
+      continue;
+    }
+    chars++;
+    if (u == 0xfffd || u <= 0x9f) sEnc++;
+    const k = charClass(u);
+    if (k == 0) {
+      inWord = 0;
+      continue;
+    }
+    nonWs++;
+    sS1 += u | 0x20;
+    if (k == 1) {
+      if (inWord == 0) words++;
+      inWord = 1;
+    } else {
+      words++;
+      inWord = 0;
+    }
   }
   return 0;
 }
@@ -510,15 +550,22 @@ function bytesEqual(a: usize, b: usize, n: i32): bool {
   return true;
 }
 
-/** Parses and checks one line [ls, le); writes row `r`. Returns false to send the line to the exact path. */
-function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i32, offset: f64): bool {
+/**
+ * Parses and checks the line starting at ls (input ends at `end`); writes row `r`. Returns the start of the next
+ * line, or 0 to send the line to the exact path (also when the input may end inside the line: then the caller
+ * finds no newline and waits for more input). Strings stop at any raw control character, so a parse never runs
+ * past a newline.
+ */
+function record(ls: usize, end: usize, final: bool, outF: usize, outI: usize, r: i32, line: i32, offset: f64): usize {
+  const le = end;
   let p = skipWs(ls, le);
-  if (p >= le || load<u8>(p) != 0x7b) return false;
+  if (p >= le || load<u8>(p) != 0x7b) return 0;
+  let sharedAt: i32 = -1; // rejected resumed from the chosen prompt at this raw position
   p++;
   let seen: i32 = 0;
   for (;;) {
     p = skipWs(p, le);
-    if (p >= le || load<u8>(p) != 0x22) return false;
+    if (p >= le || load<u8>(p) != 0x22) return 0;
     p++;
     // key: plain ASCII, no escapes
     const ks = p;
@@ -527,18 +574,18 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
       if (b == 0x22 || b == 0x5c || b < 0x20 || b >= 0x80) break;
       p++;
     }
-    if (p >= le || load<u8>(p) != 0x22) return false;
+    if (p >= le || load<u8>(p) != 0x22) return 0;
     const klen = <i32>(p - ks);
     let f: i32 = -1;
     if (klen == 6 && load<u32>(ks) == 0x6d6f7270 && load<u16>(ks, 4) == 0x7470) f = 0; // prompt
     else if (klen == 6 && load<u32>(ks) == 0x736f6863 && load<u16>(ks, 4) == 0x6e65) f = 1; // chosen
     else if (klen == 8 && load<u64>(ks) == 0x64657463656a6572) f = 2; // rejected
-    if (f < 0 || (seen & (1 << f)) != 0) return false;
+    if (f < 0 || (seen & (1 << f)) != 0) return 0;
     seen |= 1 << f;
     p = skipWs(p + 1, le);
-    if (p >= le || load<u8>(p) != 0x3a) return false;
+    if (p >= le || load<u8>(p) != 0x3a) return 0;
     p = skipWs(p + 1, le);
-    if (p >= le || load<u8>(p) != 0x22) return false;
+    if (p >= le || load<u8>(p) != 0x22) return 0;
     p++;
     // HH: a rejected transcript that starts with the chosen one's prompt (raw bytes) resumes from its snapshot.
     let from: i32 = -1;
@@ -548,18 +595,32 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
       if (<i32>(le - p) > plen && bytesEqual(p, <usize>st(1, 10), plen)) {
         from = 1;
         q = p + <usize>plen;
+        sharedAt = <i32>q;
       }
     }
     p = scanString(p, q, le, f, f != 0, from);
-    if (p == 0) return false;
+    if (p == 0) return 0;
     p = skipWs(p, le);
-    if (p >= le) return false;
+    if (p >= le) return 0;
     const b = load<u8>(p);
     p++;
     if (b == 0x7d) break;
-    if (b != 0x2c) return false;
+    if (b != 0x2c) return 0;
   }
-  if (skipWs(p, le) != le) return false;
+  // The line ends here: optional whitespace, then LF (or the end of the input, when it is final).
+  p = skipWs(p, end);
+  let lineEnd: usize;
+  let next: usize;
+  if (p < end) {
+    if (load<u8>(p) != 0x0a) return 0;
+    lineEnd = p;
+    next = p + 1;
+  } else {
+    if (!final) return 0;
+    lineEnd = end;
+    next = end;
+  }
+  if (lineEnd > ls && load<u8>(lineEnd - 1) == 0x0d) lineEnd--;
 
   // prompt / chosen / rejected statistics: chars, words (tokens), non-space units, s1, encoding problems
   let pC: i32, pW: i32, pN: i32, p1: i32, pE: i32;
@@ -570,10 +631,10 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
   let cs: usize, ce: usize, rs: usize, re: usize; // raw response regions
   if (seen == 6) {
     // HH: {chosen, rejected}, each a transcript ending in an Assistant turn
-    if (cfgFormat == 2) return false;
+    if (cfgFormat == 2) return 0;
     const cm = st(1, 12);
     const rm = st(2, 12);
-    if (cm < 0 || rm < 0) return false;
+    if (cm < 0 || rm < 0) return 0;
     fmt = FMT_HH;
     pC = st(1, 5); pW = st(1, 6); pN = st(1, 7); p1 = st(1, 8); pE = st(1, 9);
     cC = st(1, 0) - pC; cW = st(1, 1) - pW; cN = st(1, 2) - pN; c1 = st(1, 3) - p1; cE = st(1, 4) - pE;
@@ -582,7 +643,7 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
     const rps = <usize>st(2, 10);
     const cpl = cm - <i32>cps;
     const rpl = rm - <i32>rps;
-    if (cpl != rpl || !bytesEqual(cps, rps, cpl)) {
+    if (rm != sharedAt && (cpl != rpl || !bytesEqual(cps, rps, cpl))) {
       flags |= BIT_PROMPT_MISMATCH;
       if (st(2, 9) > 0) flags |= BIT_ENCODING;
     }
@@ -591,7 +652,7 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
     rs = <usize>rm;
     re = <usize>st(2, 11);
   } else if (seen == 7) {
-    if (cfgFormat == 1) return false;
+    if (cfgFormat == 1) return 0;
     fmt = FMT_TRL_STANDARD;
     pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); pE = st(0, 4);
     cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); cE = st(1, 4);
@@ -600,7 +661,7 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
     ce = <usize>st(1, 11);
     rs = <usize>st(2, 10);
     re = <usize>st(2, 11);
-  } else return false;
+  } else return 0;
 
   if (pE > 0 || cE > 0 || rE > 0) flags |= BIT_ENCODING;
   if (cN == 0 || rN == 0) flags |= BIT_EMPTY;
@@ -624,13 +685,13 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
     const k = cfgMaxEdits;
     const n0 = tokenHashes(cs, ce, tokA, 9);
     const m0 = n0 < 0 ? -1 : tokenHashes(rs, re, tokB, 9 + k);
-    if (m0 < 0) return false;
+    if (m0 < 0) return 0;
     let far = false;
     if (n0 == 9 && boundedEditDistance(tokA, 9, tokB, m0 == 9 + k ? m0 - 1 : m0, k, 8) > k) far = true;
     if (!far) {
       const n = tokenHashes(cs, ce, tokA, 0x7fffffff);
       const m = n < 0 ? -1 : tokenHashes(rs, re, tokB, 0x7fffffff);
-      if (m < 0) return false;
+      if (m < 0) return 0;
       if (boundedEditDistance(tokA, n, tokB, m, k, 0x7fffffff) <= k) flags |= BIT_LOW_SEPARATION;
     }
   }
@@ -658,7 +719,7 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
   store<f64>(fo, combineEnd(), 24);
   const io = outI + (<usize>(r * I_STRIDE) << 2);
   store<i32>(io, line, 0);
-  store<i32>(io, <i32>(le - ls), 4);
+  store<i32>(io, <i32>(lineEnd - ls), 4);
   store<i32>(io, 0, 8); // sub
   store<i32>(io, flags, 12);
   store<i32>(io, 0, 16); // kind: pair
@@ -671,7 +732,7 @@ function record(ls: usize, le: usize, outF: usize, outI: usize, r: i32, line: i3
   store<i32>(io, rW, 44);
   store<i32>(io, 0, 48); // extra candidates
   store<i32>(io, -1, 52); // label
-  return true;
+  return next;
 }
 
 function findNewline(p: usize, end: usize): usize {
@@ -712,6 +773,13 @@ export function scan(inp: usize, len: i32, final: bool, outF: usize, outI: usize
       stop = 2;
       break;
     }
+    const fast = record(p, end, final, outF, outI, rows, line, baseOffset + <f64>(p - inp));
+    if (fast != 0) {
+      rows++;
+      line++;
+      p = fast;
+      continue;
+    }
     const nl = findNewline(p, end);
     if (nl == end && !final) {
       stop = 0;
@@ -721,16 +789,13 @@ export function scan(inp: usize, len: i32, final: bool, outF: usize, outI: usize
     if (le > p && load<u8>(le - 1) == 0x0d) le--;
     const next = nl == end ? end : nl + 1;
     if (!isBlank(p, le)) {
-      if (!record(p, le, outF, outI, rows, line, baseOffset + <f64>(p - inp))) {
-        slowStart = <i32>(p - inp);
-        slowLength = <i32>(le - p);
-        slowLine = line;
-        line++;
-        p = next;
-        stop = 1;
-        break;
-      }
-      rows++;
+      slowStart = <i32>(p - inp);
+      slowLength = <i32>(le - p);
+      slowLine = line;
+      line++;
+      p = next;
+      stop = 1;
+      break;
     }
     line++;
     p = next;
@@ -738,4 +803,52 @@ export function scan(inp: usize, len: i32, final: bool, outF: usize, outI: usize
   consumed = <i32>(p - inp);
   lines = line - firstLine;
   return rows;
+}
+
+// ---- sorting signature keys (scanParts.ts) ----
+// Non-negative float64 values order like their bit patterns read as u64: an LSD radix sort on the raw bits,
+// 8 bits a pass, skipping passes where every key has the same digit.
+const COUNTS = memory.data(8 * 256 * 4, 16);
+
+/** Sorts n non-negative float64 at a, using b (n × 8 bytes) as scratch; returns where the sorted keys are. */
+export function sortKeys(a: usize, b: usize, n: i32): usize {
+  memory.fill(COUNTS, 0, 8 * 256 * 4);
+  for (let i: i32 = 0; i < n; i++) {
+    const x = load<u64>(a + (<usize>i << 3));
+    for (let d: i32 = 0; d < 8; d++) {
+      const c = COUNTS + (<usize>(d * 256 + <i32>((x >> (<u64>d * 8)) & 0xff)) << 2);
+      store<i32>(c, load<i32>(c) + 1);
+    }
+  }
+  let src = a;
+  let dst = b;
+  for (let d: i32 = 0; d < 8; d++) {
+    const c = COUNTS + (<usize>(d * 256) << 2);
+    let skip = false;
+    for (let v: i32 = 0; v < 256; v++) {
+      const k = load<i32>(c + (<usize>v << 2));
+      if (k == n) skip = true;
+      if (k != 0) break;
+    }
+    if (skip) continue;
+    // counts → starting offsets
+    let sum: i32 = 0;
+    for (let v: i32 = 0; v < 256; v++) {
+      const k = load<i32>(c + (<usize>v << 2));
+      store<i32>(c + (<usize>v << 2), sum);
+      sum += k;
+    }
+    const shift = <u64>d * 8;
+    for (let i: i32 = 0; i < n; i++) {
+      const x = load<u64>(src + (<usize>i << 3));
+      const slot = c + (<usize>(<i32>((x >> shift) & 0xff)) << 2);
+      const at = load<i32>(slot);
+      store<i32>(slot, at + 1);
+      store<u64>(dst + (<usize>at << 3), x);
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }

@@ -1,6 +1,6 @@
 /** Per-record checks (DESIGN section 4) and the compact summary that workers send to the aggregator. */
 import { CHECK_BITS, type FormatName, FORMAT_NAMES, type PreferenceRecord } from '../types.js';
-import { analyzeText, boundedEditDistance, combineHashes } from './text.js';
+import { analyzeText, boundedEditDistance, combineHashes, normalizedHash } from './text.js';
 import { wordTokenHashes } from '../tokenize/words.js';
 
 /** Counts tokens; the default is the word-level fallback, `--tokenizer DIR` plugs in a model tokenizer. */
@@ -88,7 +88,7 @@ function recordKeys(p: number, cands: number[], rec: PreferenceRecord, exact: bo
 
 /** Exact duplicate/contradiction keys of one record (the scan keeps signatures only; see recordKeys). */
 export function exactRecordKeys(rec: PreferenceRecord): RecordKeys {
-  return recordKeys(analyzeText(rec.prompt).hash, rec.candidates.map((c) => analyzeText(c.text).hash), rec, true);
+  return recordKeys(normalizedHash(rec.prompt), rec.candidates.map((c) => normalizedHash(c.text)), rec, true);
 }
 
 /** Computes record-local flags and the summary row for one record. `extraOut` collects extra candidate lengths. */

@@ -75,6 +75,35 @@ export function analyzeText(s: string): TextInfo {
   return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding, sig: textSignature(words, nonWs, s1) };
 }
 
+/** analyzeText's `hash` alone (the same value), for the records that need it: about twice as fast. */
+export function normalizedHash(s: string): number {
+  let h1 = 0x811c9dc5 | 0;
+  let h2 = 0x01234567 | 0;
+  let pendingSpace = false;
+  let any = false;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if ((c < 128 ? ASCII[c] : charClass(c)) === 0) {
+      pendingSpace = true;
+      continue;
+    }
+    if (pendingSpace) {
+      if (any) {
+        h1 = Math.imul(h1 ^ 0x20, 0x01000193);
+        h2 = ((h2 << 5) - h2 + 0x20) | 0;
+      }
+      pendingSpace = false;
+    }
+    any = true;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = ((h2 << 5) - h2 + c) | 0;
+  }
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
+  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11);
+}
+
 /**
  * A 53-bit signature of a normalised text (ASCII case folded, whitespace collapsed and trimmed) that needs no
  * sequential pass: its word-level token count, its number of non-space code units, and the sum (mod 2³²) of those
