@@ -1,13 +1,17 @@
 /**
- * Driver of the WebAssembly scan kernel (src/wasm/scanKernel.ts): reads a byte range of a JSON Lines file straight
- * into the kernel's memory and lets it summarise every line it can (flat string records: Anthropic HH and TRL
- * standard with an explicit prompt). Lines it cannot take — other formats, numbers, rare escapes, invalid UTF-8,
- * invalid JSON — are handed back one by one to the exact JavaScript path, in file order.
+ * Driver of the WebAssembly scan kernel (src/wasm/scanKernel.ts). The kernel
+ * - reads a byte range of a JSON Lines file straight from its memory and summarises every line it can (flat string
+ *   records: Anthropic HH and TRL standard with an explicit prompt); the lines it cannot take — other formats,
+ *   numbers, rare escapes, invalid UTF-8, invalid JSON — come back one by one for the exact JavaScript path, in
+ *   file order;
+ * - receives the summary rows of that path (addRow), so that every record's columns and length statistics are
+ *   collected by one piece of code;
+ * - sorts signature keys and finds duplicate candidates (scanParts.ts), and keys candidates exactly.
  */
 import { readSync } from 'node:fs';
 import type { FormatName } from './types.js';
 import type { RawItem } from './jsonl/reader.js';
-import { type CheckOptions, F_STRIDE, I_STRIDE } from './checks/record.js';
+import { type CheckOptions, F_STRIDE, type RecordKeys, type SummaryChunk } from './checks/record.js';
 import { SCAN_KERNEL_WASM } from './generated/scanKernelWasm.js';
 
 interface KernelExports {
@@ -18,131 +22,325 @@ interface KernelExports {
   slowStart: WebAssembly.Global;
   slowLength: WebAssembly.Global;
   slowLine: WebAssembly.Global;
+  batchRows: WebAssembly.Global;
+  bigCount: WebAssembly.Global;
   heapBase(): number;
-  configure(format: number, maxPrompt: number, maxCompletion: number, maxLength: number, maxEdits: number, scratch: number, scratchCap: number): void;
-  scan(inp: number, len: number, final: number, outF: number, outI: number, cap: number, firstLine: number, baseOffset: number): number;
-  sortKeys(a: number, b: number, n: number): number;
+  setup(config: number): void;
+  resetBatch(): void;
+  resetBig(): void;
+  scan(inp: number, len: number, final: number, firstLine: number, baseOffset: number): void;
+  addRow(extra: number): void;
+  sortU32(a: number, b: number, n: number): number;
+  gatherFingerprints(src: number, n: number, dst: number, other: number): number;
+  repeatedU32(a: number, n: number, out: number): number;
+  commonU32(a: number, n: number, b: number, m: number, out: number): number;
+  markCandidates(sigR: number, sigS: number, n: number, dup: number, nd: number, con: number, nc: number, cand: number): void;
+  exactKeys(ls: number, len: number, format: number): number;
+  exactResult(): number;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: WebAssembly.Module | undefined;
 
-/** The compiled kernel, or null where WebAssembly SIMD is unavailable (then everything takes the exact path). */
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/** The compiled kernel (WebAssembly with SIMD: Node ≥ 16.4, every VS Code since 1.60). */
+function kernelModule(): WebAssembly.Module {
+  if (!compiled) {
     try {
       compiled = new WebAssembly.Module(Buffer.from(SCAN_KERNEL_WASM, 'base64'));
-    } catch {
-      compiled = null;
+    } catch (e) {
+      throw new Error(`PrefLens needs WebAssembly SIMD, which this runtime lacks (${e instanceof Error ? e.message : String(e)})`);
     }
   }
   return compiled;
 }
 
-let sorter: KernelExports | null = null;
-
-/**
- * Sorts non-negative keys (53-bit signature keys) in place: a radix sort in the kernel, which is several times
- * faster than Float64Array.prototype.sort on hundreds of thousands of keys; that sort where there is no kernel.
- */
-export function sortKeys(keys: Float64Array): Float64Array {
-  const mod = kernelModule();
-  if (!mod || keys.length < 1024) return keys.sort();
-  sorter ??= new WebAssembly.Instance(mod, {}).exports as unknown as KernelExports;
-  const base = sorter.heapBase();
-  const need = base + keys.byteLength * 2;
-  const mem = sorter.memory;
-  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / PAGE));
-  new Float64Array(mem.buffer, base, keys.length).set(keys);
-  const at = sorter.sortKeys(base, base + keys.byteLength, keys.length);
-  keys.set(new Float64Array(mem.buffer, at, keys.length));
-  return keys;
-}
-
-/** Formats the kernel can take: the file's format (or per-record detection when the file has none). */
+/** Formats whose lines the kernel parses itself: the file's format, or per-record detection when it has none. */
 const KERNEL_FORMAT: Partial<Record<FormatName | 'detect', number>> = { detect: 0, hh: 1, 'trl-standard': 2 };
+const NO_PARSE = 3;
 
-export function fastScanAvailable(format: FormatName | null, opts: CheckOptions): boolean {
-  return KERNEL_FORMAT[format ?? 'detect'] !== undefined && opts.lowSeparationMaxEdits <= 31 && kernelModule() !== null;
+export function fastParseAvailable(format: FormatName | null, opts: CheckOptions): boolean {
+  return KERNEL_FORMAT[format ?? 'detect'] !== undefined && opts.lowSeparationMaxEdits <= 31;
 }
 
-export interface FastScanSink {
-  /** Rows in the SummaryChunk layout (F_STRIDE f64 and I_STRIDE i32 each); views valid during the call only. */
-  rows(f: Float64Array, i: Int32Array, n: number): void;
-  /** A line the kernel did not take; `bytes` is valid during the call only. */
-  slow(item: RawItem): void;
-  progress(bytesDone: number): void;
+/** Columns of a batch of records, views into kernel memory valid until the next kernel call. */
+export interface Batch {
+  n: number;
+  line: Uint32Array;
+  offset: Float64Array;
+  length: Uint32Array;
+  sub: Uint32Array;
+  flags: Uint32Array;
+  format: Uint8Array;
+  sigRecord: Float64Array;
+  sigSwapped: Float64Array;
 }
 
-const OUT_ROWS = 4096;
-const TOKEN_SCRATCH = 1 << 16;
+/** Where the kernel's batch, big-value list and statistics go. */
+export interface KernelSink {
+  batch(b: Batch): void;
+  /** (series, value) pairs of lengths ≥ 2¹⁶. */
+  big(pairs: Int32Array): void;
+}
+
+const BATCH = 4096;
+const EXTRA = 1 << 15; // candidates beyond the first two that one record may have
+export const MAX_CANDIDATES = EXTRA + 2;
+const BIG = 2 * (EXTRA + 3); // (series, value) pairs: room for one record's lengths, all ≥ 2¹⁶
+const TOKENS = 1 << 16;
 const INPUT = 8 << 20;
 const PAGE = 65536;
+export const SERIES = 10;
+export const DENSE = 1 << 16;
+const AGG_F64 = 20 + 5 + 8;
 
-/** Scans lines of [start, end) of an open file; returns the number of lines (the last line number). */
-export function fastScanLines(fd: number, start: number, end: number, format: FormatName | null, opts: CheckOptions, sink: FastScanSink): number {
-  const mod = kernelModule();
-  if (!mod) throw new Error('the WebAssembly scan kernel is not available');
-  const k = new WebAssembly.Instance(mod, {}).exports as unknown as KernelExports;
-  const mem = k.memory;
-  const outF = k.heapBase();
-  const outI = outF + OUT_ROWS * F_STRIDE * 8;
-  const scratch = outI + OUT_ROWS * I_STRIDE * 4;
-  const inp = scratch + 2 * TOKEN_SCRATCH * 4;
-  let cap = INPUT;
-  const ensure = (bytes: number): void => {
-    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
-  };
-  ensure(inp + cap + 64);
-  k.configure(
-    KERNEL_FORMAT[format ?? 'detect'] ?? 0,
-    opts.maxPromptLength,
-    opts.maxCompletionLength ?? -1,
-    opts.maxLength,
-    opts.lowSeparationMaxEdits,
-    scratch,
-    TOKEN_SCRATCH,
-  );
-  let pos = start; // next file offset to read
-  let bufOffset = start; // file offset of the byte at inp
-  let len = 0; // bytes held at inp
-  let line = 1;
-  for (;;) {
-    let final = pos >= end;
-    if (!final && len < cap) {
-      const want = Math.min(cap - len, end - pos);
-      const n = readSync(fd, new Uint8Array(mem.buffer, inp + len, want), 0, want, pos);
-      if (n <= 0) final = true; // the file shrank while it was scanned: take what there is
-      pos += n;
-      len += n;
-      if (pos >= end) final = true;
-    }
-    let p = 0;
-    let stop: number;
-    for (;;) {
-      const at = p;
-      const rows = k.scan(inp + at, len - at, final ? 1 : 0, outF, outI, OUT_ROWS, line, bufOffset + at);
-      if (rows > 0) sink.rows(new Float64Array(mem.buffer, outF, rows * F_STRIDE), new Int32Array(mem.buffer, outI, rows * I_STRIDE), rows);
-      p += k.consumed.value as number;
-      line += k.lines.value as number;
-      stop = k.stop.value as number;
-      if (stop === 1) {
-        const s = at + (k.slowStart.value as number);
-        sink.slow({ line: k.slowLine.value as number, offset: bufOffset + s, bytes: Buffer.from(mem.buffer, inp + s, k.slowLength.value as number) });
-        continue;
-      }
-      if (stop === 2) continue;
-      break;
-    }
-    if (stop === 3 && final) break;
-    // Keep the unfinished line; make room for a line longer than the buffer.
-    new Uint8Array(mem.buffer).copyWithin(inp, inp + p, inp + len);
-    bufOffset += p;
-    len -= p;
-    if (len === cap) {
-      cap *= 2;
-      ensure(inp + cap + 64);
-    }
-    sink.progress(bufOffset - start);
+const align = (n: number): number => (n + 15) & ~15;
+
+/** One kernel instance with its buffers: one per scanned range. */
+export class ScanKernel {
+  private readonly k: KernelExports;
+  private readonly mem: WebAssembly.Memory;
+  private readonly p: Record<'config' | 'tok' | 'line' | 'offset' | 'length' | 'sub' | 'flags' | 'format' | 'sigR' | 'sigS' | 'hist' | 'big' | 'agg' | 'rowF' | 'rowI' | 'extra' | 'input', number>;
+  private inputCap = INPUT;
+  private top: number;
+
+  constructor(format: FormatName | null | 'none', opts: CheckOptions, private readonly sink: KernelSink) {
+    this.k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
+    this.mem = this.k.memory;
+    let at = this.k.heapBase();
+    const take = (bytes: number): number => {
+      const r = at;
+      at = align(at + bytes);
+      return r;
+    };
+    this.p = {
+      config: take(128),
+      tok: take(2 * TOKENS * 4),
+      line: take(BATCH * 4),
+      offset: take(BATCH * 8),
+      length: take(BATCH * 4),
+      sub: take(BATCH * 4),
+      flags: take(BATCH * 4),
+      format: take(BATCH),
+      sigR: take(BATCH * 8),
+      sigS: take(BATCH * 8),
+      hist: take(SERIES * DENSE * 4),
+      big: take(BIG * 8),
+      agg: take(AGG_F64 * 8),
+      rowF: take(F_STRIDE * 8),
+      rowI: take(14 * 4),
+      extra: take(EXTRA * 16),
+      input: take(INPUT + 64),
+    };
+    this.top = at;
+    this.ensure(at);
+    const fmt = format === 'none' ? NO_PARSE : (KERNEL_FORMAT[format ?? 'detect'] ?? NO_PARSE);
+    const cfg = [
+      fmt, opts.maxPromptLength, opts.maxCompletionLength ?? -1, opts.maxLength, opts.lowSeparationMaxEdits, this.p.tok, TOKENS, BATCH,
+      this.p.line, this.p.offset, this.p.length, this.p.sub, this.p.flags, this.p.format, this.p.sigR, this.p.sigS,
+      this.p.hist, this.p.big, BIG, this.p.agg, this.p.rowF, this.p.rowI,
+    ];
+    new Int32Array(this.mem.buffer, this.p.config, cfg.length).set(cfg);
+    this.k.setup(this.p.config);
   }
-  return line - 1;
+
+  private ensure(bytes: number): void {
+    const have = this.mem.buffer.byteLength;
+    if (have < bytes) this.mem.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /** Hands the batch (and the list of big values) to the sink and empties them. */
+  drain(): void {
+    const n = this.k.batchRows.value as number;
+    if (n > 0) {
+      const b = this.mem.buffer;
+      this.sink.batch({
+        n,
+        line: new Uint32Array(b, this.p.line, n),
+        offset: new Float64Array(b, this.p.offset, n),
+        length: new Uint32Array(b, this.p.length, n),
+        sub: new Uint32Array(b, this.p.sub, n),
+        flags: new Uint32Array(b, this.p.flags, n),
+        format: new Uint8Array(b, this.p.format, n),
+        sigRecord: new Float64Array(b, this.p.sigR, n),
+        sigSwapped: new Float64Array(b, this.p.sigS, n),
+      });
+      this.k.resetBatch();
+    }
+    const m = this.k.bigCount.value as number;
+    if (m > 0) {
+      this.sink.big(new Int32Array(this.mem.buffer, this.p.big, m * 2));
+      this.k.resetBig();
+    }
+  }
+
+  /**
+   * Adds a summary row of the JavaScript path; `extra`: (chars, tokens) of candidates beyond the first two.
+   * Throws for a record with more than MAX_CANDIDATES candidates (reported on its line by the caller).
+   */
+  addRow(row: SummaryChunk, extra: readonly number[]): void {
+    const nExtra = extra.length / 2;
+    if (nExtra > EXTRA) throw new Error(`more than ${MAX_CANDIDATES} candidates`);
+    if ((this.k.batchRows.value as number) >= BATCH || (this.k.bigCount.value as number) + 2 * (3 + nExtra) > BIG) this.drain();
+    const b = this.mem.buffer;
+    new Float64Array(b, this.p.rowF, F_STRIDE).set(row.f.subarray(0, F_STRIDE));
+    new Int32Array(b, this.p.rowI, 14).set(row.i.subarray(0, 14));
+    if (nExtra > 0) new Float64Array(b, this.p.extra, nExtra * 2).set(extra);
+    this.k.addRow(this.p.extra);
+  }
+
+  /** Length statistics collected so far (after drain()): hist is copied. */
+  aggregates(): { hist: Uint32Array; agg: Float64Array } {
+    return {
+      hist: new Uint32Array(this.mem.buffer, this.p.hist, SERIES * DENSE).slice(),
+      agg: new Float64Array(this.mem.buffer, this.p.agg, AGG_F64).slice(),
+    };
+  }
+
+  /**
+   * Scans the lines of [start, end) of an open file; records the kernel cannot read go to `slow`, in order.
+   * Returns the number of lines (the last line number).
+   */
+  scanLines(fd: number, start: number, end: number, slow: (item: RawItem) => void, progress: (bytesDone: number) => void): number {
+    const k = this.k;
+    let pos = start; // next file offset to read
+    let bufOffset = start; // file offset of the byte at input
+    let len = 0; // bytes held at input
+    let line = 1;
+    for (;;) {
+      let final = pos >= end;
+      if (!final && len < this.inputCap) {
+        const want = Math.min(this.inputCap - len, end - pos);
+        const n = readSync(fd, new Uint8Array(this.mem.buffer, this.p.input + len, want), 0, want, pos);
+        if (n <= 0) final = true; // the file shrank while it was scanned: take what there is
+        pos += n;
+        len += n;
+        if (pos >= end) final = true;
+      }
+      let p = 0;
+      let stop: number;
+      for (;;) {
+        const at = p;
+        k.scan(this.p.input + at, len - at, final ? 1 : 0, line, bufOffset + at);
+        p += k.consumed.value as number;
+        line += k.lines.value as number;
+        stop = k.stop.value as number;
+        if (stop === 1) {
+          const s = at + (k.slowStart.value as number);
+          slow({ line: k.slowLine.value as number, offset: bufOffset + s, bytes: Buffer.from(this.mem.buffer, this.p.input + s, k.slowLength.value as number) });
+          continue;
+        }
+        if (stop === 2 || stop === 4) {
+          this.drain();
+          continue;
+        }
+        break;
+      }
+      if (stop === 3 && final) break;
+      // Keep the unfinished line; make room for a line longer than the buffer (the input area is last in memory).
+      new Uint8Array(this.mem.buffer).copyWithin(this.p.input, this.p.input + p, this.p.input + len);
+      bufOffset += p;
+      len -= p;
+      if (len === this.inputCap) {
+        this.inputCap *= 2;
+        this.ensure(this.p.input + this.inputCap + 64);
+        this.top = Math.max(this.top, align(this.p.input + this.inputCap + 64));
+      }
+      progress(bufOffset - start);
+    }
+    this.drain();
+    return line - 1;
+  }
+
+  /**
+   * Duplicate candidates of a range from its signature keys: sorted fingerprints of the keys (kept for the merge
+   * across ranges; see scanParts.ts), and candidate flags for records whose record key repeats, or whose swapped
+   * key is another record's key (and that other record).
+   */
+  candidates(sigR: Float64Array, sigS: Float64Array): { candidate: Uint8Array; sortedRecord: Uint32Array; sortedSwapped: Uint32Array } {
+    const n = sigR.length;
+    const r = this.top;
+    const s = r + align(n * 8);
+    const sr = s + align(n * 8);
+    const ss = sr + align(n * 4);
+    const tmp = ss + align(n * 4);
+    const dup = tmp + align(n * 4);
+    const con = dup + align(n * 4);
+    const cand = con + align(n * 4);
+    this.ensure(cand + align(n));
+    const b = (): ArrayBuffer => this.mem.buffer;
+    new Float64Array(b(), r, n).set(sigR);
+    new Float64Array(b(), s, n).set(sigS);
+    const sorted = (src: number, dst: number, other: number): [number, Uint32Array] => {
+      const m = this.k.gatherFingerprints(src, n, dst, other);
+      const at = this.k.sortU32(dst, tmp, m);
+      if (at !== dst) new Uint32Array(b(), dst, m).set(new Uint32Array(b(), at, m));
+      return [m, new Uint32Array(b(), dst, m).slice()];
+    };
+    const [mr, sortedRecord] = sorted(r, sr, 0);
+    // A pair whose swapped key is its own record key (equal response signatures) would match itself; a second
+    // record with that key shares it, so both are duplicate candidates anyway.
+    const [ms, sortedSwapped] = sorted(s, ss, r);
+    const nd = this.k.repeatedU32(sr, mr, dup);
+    const nc = this.k.commonU32(ss, ms, sr, mr, con);
+    new Uint8Array(b(), cand, n).fill(0);
+    this.k.markCandidates(r, s, n, dup, nd, con, nc, cand);
+    return { candidate: new Uint8Array(b(), cand, n).slice(), sortedRecord, sortedSwapped };
+  }
+
+  /**
+   * Exact keys of a record (`bytes` fills its bytes; `format`: the FORMAT_NAMES index it was read in), or
+   * undefined when the kernel does not read it that way.
+   */
+  exactKeys(bytes: (into: Uint8Array) => number, length: number, format: number): RecordKeys | undefined {
+    this.ensure(this.p.input + length + 64);
+    const got = bytes(new Uint8Array(this.mem.buffer, this.p.input, length));
+    if (!this.k.exactKeys(this.p.input, got, format)) return undefined;
+    const r = new Float64Array(this.mem.buffer, this.k.exactResult(), 3);
+    return { recordHash: r[0], pairKey: r[1], swappedKey: r[2] };
+  }
+}
+
+/** Kernel routines for the main thread's merge of ranges (scanParts.ts crossPartCandidates). */
+export class KeyKernel {
+  private readonly k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
+  private readonly base = align(this.k.heapBase());
+
+  private ensure(bytes: number): ArrayBuffer {
+    const mem = this.k.memory;
+    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
+    return mem.buffer;
+  }
+
+  /** The distinct values found in both sorted arrays. */
+  common(a: Uint32Array, b: Uint32Array): Uint32Array {
+    const pa = this.base;
+    const pb = pa + align(a.byteLength);
+    const out = pb + align(b.byteLength);
+    let buf = this.ensure(out + Math.min(a.byteLength, b.byteLength) + 16);
+    new Uint32Array(buf, pa, a.length).set(a);
+    new Uint32Array(buf, pb, b.length).set(b);
+    const n = this.k.commonU32(pa, a.length, pb, b.length, out);
+    buf = this.k.memory.buffer;
+    return new Uint32Array(buf, out, n).slice();
+  }
+
+  /**
+   * Flags (1) the records whose record key's fingerprint is in dup or con, or whose swapped key's (when it
+   * differs from the record key) is in con; dup and con sorted.
+   */
+  mark(sigR: Float64Array, sigS: Float64Array, dup: Uint32Array, con: Uint32Array): Uint8Array {
+    const n = sigR.length;
+    const r = this.base;
+    const s = r + align(n * 8);
+    const d = s + align(n * 8);
+    const c = d + align(dup.byteLength);
+    const out = c + align(con.byteLength);
+    const buf = this.ensure(out + align(n));
+    new Float64Array(buf, r, n).set(sigR);
+    new Float64Array(buf, s, n).set(sigS);
+    new Uint32Array(buf, d, dup.length).set(dup);
+    new Uint32Array(buf, c, con.length).set(con);
+    new Uint8Array(buf, out, n).fill(0);
+    this.k.markCandidates(r, s, n, d, dup.length, c, con.length, out);
+    return new Uint8Array(this.k.memory.buffer, out, n).slice();
+  }
 }

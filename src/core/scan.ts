@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   CHECK_BITS,
@@ -41,7 +41,7 @@ import {
   summarizeRecord,
   type TokenCounter,
 } from './checks/record.js';
-import { fastScanAvailable, fastScanLines } from './fastScan.js';
+import { fastParseAvailable } from './fastScan.js';
 import { crossPartCandidates, HashIndex, type LengthStats, mergeLengths, PartBuilder, S, type ScanPart, seriesStats } from './scanParts.js';
 
 export type { LengthStats } from './scanParts.js';
@@ -96,7 +96,9 @@ export async function loadTokenCounter(dir: string): Promise<TokenCounter> {
 
 /** Scans one byte range: the work a worker does. */
 export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): ScanPart {
-  const part = new PartBuilder();
+  // The kernel reads the lines itself where it can: JSON Lines, the word-level token count, flat string formats.
+  const parse = task.kind === 'jsonl' && !tok && !task.exactOnly && fastParseAvailable(task.format, task.opts);
+  const part = new PartBuilder(parse ? task.format : 'none', task.opts);
   // One-row scratch for records of the JavaScript path.
   const one: SummaryChunk = { f: new Float64Array(F_STRIDE), i: new Int32Array(I_STRIDE) };
   const extra: number[] = [];
@@ -162,12 +164,11 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       extra.length = 0;
       try {
         summarizeRecord(r, item.bytes.length, task.opts, tok, one, 0, extra);
+        if (invalidUtf8) one.i[I.flags] |= CHECK_BITS.encoding;
+        part.addRow(one, extra);
       } catch (e) {
         addError({ line: item.line, message: `cannot check this record (${e instanceof Error ? e.message : String(e)})` });
-        continue;
       }
-      if (invalidUtf8) one.i[I.flags] |= CHECK_BITS.encoding;
-      part.addRows(one.f, one.i, 1, extra);
     }
     if (onProgress && item.offset - lastReport > 8 << 20) {
       lastReport = item.offset;
@@ -175,13 +176,9 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
     }
   };
   withFile(task.path, (fd, size) => {
-    if (task.kind === 'jsonl' && !tok && !task.exactOnly && fastScanAvailable(task.format, task.opts)) {
+    if (parse) {
       const start = task.start === 0 ? task.bomLength : task.start;
-      lineCount = fastScanLines(fd, start, task.end, task.format, task.opts, {
-        rows: (f, i, n) => part.addRows(f, i, n),
-        slow: handle,
-        progress: (b) => onProgress?.(b + start - task.start),
-      });
+      lineCount = part.kernel.scanLines(fd, start, task.end, handle, (b) => onProgress?.(b + start - task.start));
     } else if (task.kind === 'jsonl') {
       const start = task.start === 0 ? task.bomLength : task.start;
       for (const item of iterateLines(fd, start, task.end, 1)) {
@@ -196,10 +193,15 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       handle({ line: 1, offset: task.bomLength, bytes });
     }
   });
-  const res = withFile(task.path, (fd) =>
-    part.finish(lineCount, errors, errorCount, (i) => exactKeysAt(fd, part.offsetOf(i), part.lengthOf(i), FORMAT_NAMES[part.formatOf(i)], part.subOf(i))),
+  return withFile(task.path, (fd) =>
+    part.finish(
+      lineCount,
+      errors,
+      errorCount,
+      (i, into) => readSync(fd, into, 0, into.length, part.offsetOf(i)),
+      (i) => exactKeysAt(fd, part.offsetOf(i), part.lengthOf(i), FORMAT_NAMES[part.formatOf(i)], part.subOf(i)),
+    ),
   );
-  return res;
 }
 
 function describeUnknown(v: unknown): string {
@@ -476,7 +478,7 @@ function merge(
   crossPartCandidates(parts, candidate);
   const related: Record<number, number> = {};
   let candidates = 0;
-  for (let i = 0; i < total; i++) candidates += candidate[i];
+  for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) candidates++;
   if (candidates > 0) {
     const seen = new HashIndex(candidates); // exact record key → record index
     const pairKeys = new HashIndex(candidates); // exact (prompt, chosen, rejected) → record index
@@ -485,13 +487,12 @@ function merge(
       let w = 0;
       let at = 0; // global index of part w's first record
       let e = 0; // position in parts[w].exact
-      for (let i = 0; i < total; i++) {
+      for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
         while (i >= at + parts[w].count) {
           at += parts[w].count;
           w++;
           e = 0;
         }
-        if (!candidate[i]) continue;
         const ex = parts[w].exact;
         let keys: RecordKeys | null;
         if (e < ex.length && ex[e] === i - at) {

@@ -7,9 +7,9 @@
  * only concatenates columns, adds histograms and merge-joins the ranges' sorted keys to find candidates across
  * ranges.
  */
-import { FORMAT_NAMES } from './types.js';
-import { F, F_STRIDE, I, I_STRIDE, type RecordKeys } from './checks/record.js';
-import { sortKeys } from './fastScan.js';
+import { FORMAT_NAMES, type FormatName } from './types.js';
+import type { CheckOptions, RecordKeys, SummaryChunk } from './checks/record.js';
+import { type Batch, DENSE, KeyKernel, type KernelSink, ScanKernel, SERIES } from './fastScan.js';
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
 export const enum S {
@@ -24,8 +24,6 @@ export const enum S {
   CandidateChars,
   CandidateTokens,
 }
-const SERIES = 10;
-const DENSE = 1 << 16;
 
 /** Length statistics of a range: counts per value below 2¹⁶ per series, larger values listed. */
 export interface LengthAgg {
@@ -53,9 +51,8 @@ export interface ScanPart {
   sub: Uint32Array;
   flags: Uint32Array;
   format: Uint8Array;
-  /** Signature keys (checks/record.ts recordKeys); -1 where a record has none. */
+  /** Signature keys (checks/record.ts signatureKeys); -1 where a record has none. */
   sigRecord: Float64Array;
-  sigPair: Float64Array;
   sigSwapped: Float64Array;
   /** 1: shares a signature key with another record of this range (re-keyed exactly later). */
   candidate: Uint8Array;
@@ -64,10 +61,12 @@ export interface ScanPart {
    * record key, pair key, swapped key) per candidate, in order; keys of a record that no longer parses are -2.
    */
   exact: Float64Array;
-  /** The range's keys, sorted: record keys, pair keys, and swapped keys of pairs whose two responses differ. */
-  sortedRecord: Float64Array;
-  sortedPair: Float64Array;
-  sortedSwapped: Float64Array;
+  /**
+   * Fingerprints (low 32 bits) of the range's keys, sorted: record keys, and swapped keys of pairs whose two
+   * responses differ. A fingerprint shared by different keys only adds candidates.
+   */
+  sortedRecord: Uint32Array;
+  sortedSwapped: Uint32Array;
   lengths: LengthAgg;
 }
 
@@ -122,67 +121,14 @@ export class HashIndex {
 
 // ---- sorted key arrays ----
 
-/** The non-negative keys of `keys` (only where `keep` allows), sorted. */
-function sortedKeys(keys: Float64Array, n: number, keep?: (i: number) => boolean): Float64Array {
-  const out = new Float64Array(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) if (keys[i] >= 0 && (!keep || keep(i))) out[m++] = keys[i];
-  return sortKeys(out.subarray(0, m));
-}
+/** A key's fingerprint: its low 32 bits (the kernel's `fingerprint`). */
+const fingerprint = (k: number): number => k >>> 0;
 
-/** Adds to `out` every key that occurs twice in sorted `a`. */
-function repeatedKeys(a: Float64Array, out: KeySet): void {
-  for (let i = 1; i < a.length; i++) if (a[i] === a[i - 1]) out.add(a[i]);
-}
-
-/** Adds to `out` every key found in both sorted arrays. */
-function commonKeys(a: Float64Array, b: Float64Array, out: KeySet): void {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] < b[j]) i++;
-    else if (a[i] > b[j]) j++;
-    else {
-      out.add(a[i]);
-      i++;
-      j++;
-    }
-  }
-}
-
-/** A small set of keys with a bit filter in front: membership tests of keys that are absent cost one probe. */
-class KeySet {
-  private set = new HashIndex(64);
-  private bits = new Uint32Array(1 << 11); // 2¹⁶ bits
-  size = 0;
-  add(k: number): void {
-    if (this.set.putIfAbsent(k, 0) < 0) {
-      this.size++;
-      const b = (k % 0x10000) | 0;
-      this.bits[b >>> 5] |= 1 << (b & 31);
-    }
-  }
-  has(k: number): boolean {
-    const b = (k % 0x10000) | 0;
-    if (((this.bits[b >>> 5] >>> (b & 31)) & 1) === 0) return false;
-    return this.set.get(k) >= 0;
-  }
-}
-
-/** Marks records whose record key is in `dup`, or whose pair key / (distinct-response) swapped key is in `con`. */
-function markKeys(p: Pick<ScanPart, 'count' | 'sigRecord' | 'sigPair' | 'sigSwapped'>, dup: KeySet, con: KeySet, candidate: Uint8Array, at: number): void {
-  if (dup.size === 0 && con.size === 0) return;
-  for (let i = 0; i < p.count; i++) {
-    if (
-      (dup.size > 0 && dup.has(p.sigRecord[i])) ||
-      (con.size > 0 && p.sigPair[i] >= 0 && (con.has(p.sigPair[i]) || (p.sigSwapped[i] !== p.sigPair[i] && con.has(p.sigSwapped[i]))))
-    )
-      candidate[at + i] = 1;
-  }
-}
-
-/** Collects a range's rows into columns, histograms and local candidates. */
-export class PartBuilder {
+/**
+ * Collects a range's records: columns here, length statistics and candidate search in the scan kernel (which
+ * also reads the lines it can; see fastScan.ts), so that one piece of code counts every record.
+ */
+export class PartBuilder implements KernelSink {
   private cap = 1 << 14;
   count = 0;
   private line = new Uint32Array(this.cap);
@@ -192,20 +138,54 @@ export class PartBuilder {
   private flags = new Uint32Array(this.cap);
   private format = new Uint8Array(this.cap);
   private sigRecord = new Float64Array(this.cap);
-  private sigPair = new Float64Array(this.cap);
   private sigSwapped = new Float64Array(this.cap);
-  private agg: LengthAgg = {
-    hist: new Uint32Array(SERIES * DENSE),
-    big: Array.from({ length: SERIES }, () => []),
-    sum: new Float64Array(SERIES),
-    n: new Float64Array(SERIES),
-    pairs: 0,
-    longer: 0,
-    longerChars: 0,
-    desirable: 0,
-    undesirable: 0,
-    formats: new Float64Array(FORMAT_NAMES.length),
-  };
+  private bigValues: number[][] = Array.from({ length: SERIES }, () => []);
+  readonly kernel: ScanKernel;
+
+  /** `parse`: the format the kernel reads lines in ('none': it only collects rows given to addRow). */
+  constructor(parse: FormatName | null | 'none', opts: CheckOptions) {
+    this.kernel = new ScanKernel(parse, opts, this);
+  }
+
+  private grow(min: number): void {
+    while (this.cap < min) this.cap *= 2;
+    const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(this.cap);
+      b.set(a.subarray(0, this.count));
+      return b;
+    };
+    this.line = g(this.line, (n) => new Uint32Array(n));
+    this.offset = g(this.offset, (n) => new Float64Array(n));
+    this.length = g(this.length, (n) => new Uint32Array(n));
+    this.sub = g(this.sub, (n) => new Uint32Array(n));
+    this.flags = g(this.flags, (n) => new Uint32Array(n));
+    this.format = g(this.format, (n) => new Uint8Array(n));
+    this.sigRecord = g(this.sigRecord, (n) => new Float64Array(n));
+    this.sigSwapped = g(this.sigSwapped, (n) => new Float64Array(n));
+  }
+
+  batch(b: Batch): void {
+    if (this.count + b.n > this.cap) this.grow(this.count + b.n);
+    const k = this.count;
+    this.line.set(b.line, k);
+    this.offset.set(b.offset, k);
+    this.length.set(b.length, k);
+    this.sub.set(b.sub, k);
+    this.flags.set(b.flags, k);
+    this.format.set(b.format, k);
+    this.sigRecord.set(b.sigRecord, k);
+    this.sigSwapped.set(b.sigSwapped, k);
+    this.count += b.n;
+  }
+
+  big(pairs: Int32Array): void {
+    for (let i = 0; i < pairs.length; i += 2) this.bigValues[pairs[i]].push(pairs[i + 1]);
+  }
+
+  /** A summary row of the JavaScript path (checks/record.ts), with (chars, tokens) of extra candidates. */
+  addRow(row: SummaryChunk, extra: readonly number[]): void {
+    this.kernel.addRow(row, extra);
+  }
 
   offsetOf(i: number): number {
     return this.offset[i];
@@ -220,119 +200,42 @@ export class PartBuilder {
     return this.sub[i];
   }
 
-  private push(series: number, v: number): void {
-    const a = this.agg;
-    if (v < DENSE) a.hist[series * DENSE + v]++;
-    else a.big[series].push(v);
-    a.sum[series] += v;
-    a.n[series]++;
-  }
-
-  private grow(): void {
-    this.cap *= 2;
-    const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(this.cap);
-      b.set(a);
-      return b;
-    };
-    this.line = g(this.line, (n) => new Uint32Array(n));
-    this.offset = g(this.offset, (n) => new Float64Array(n));
-    this.length = g(this.length, (n) => new Uint32Array(n));
-    this.sub = g(this.sub, (n) => new Uint32Array(n));
-    this.flags = g(this.flags, (n) => new Uint32Array(n));
-    this.format = g(this.format, (n) => new Uint8Array(n));
-    this.sigRecord = g(this.sigRecord, (n) => new Float64Array(n));
-    this.sigPair = g(this.sigPair, (n) => new Float64Array(n));
-    this.sigSwapped = g(this.sigSwapped, (n) => new Float64Array(n));
-  }
-
   /**
-   * Adds n summary rows. `extra` holds (chars, tokens) of candidates beyond the first two, in row order; `xi` is
-   * where this batch's start in it.
+   * The range's part. Candidates are keyed exactly here, in parallel with the other ranges: by the kernel for
+   * the lines it reads (`read(i, into)` fills record i's bytes), by `exactKeys(i)` (JavaScript) otherwise.
    */
-  addRows(f: Float64Array, r: Int32Array, n: number, extra: ArrayLike<number> = [], xi = 0): void {
-    const a = this.agg;
-    for (let j = 0; j < n; j++) {
-      if (this.count === this.cap) this.grow();
-      const k = this.count++;
-      const fo = j * F_STRIDE;
-      const o = j * I_STRIDE;
-      this.line[k] = r[o + I.line];
-      this.offset[k] = f[fo + F.offset];
-      this.length[k] = r[o + I.length];
-      this.sub[k] = r[o + I.sub];
-      this.flags[k] = r[o + I.flags];
-      this.format[k] = r[o + I.format];
-      a.formats[r[o + I.format]]++;
-      this.sigRecord[k] = f[fo + F.recordHash];
-      this.push(S.PromptChars, r[o + I.promptChars]);
-      this.push(S.PromptTokens, r[o + I.promptTokens]);
-      const kind = r[o + I.kind];
-      this.sigPair[k] = -1;
-      this.sigSwapped[k] = -1;
-      if (kind === 0) {
-        const pk = f[fo + F.pairKey];
-        if (pk >= 0) {
-          this.sigPair[k] = pk;
-          this.sigSwapped[k] = f[fo + F.swappedKey];
-        }
-        const c1 = r[o + I.c1Chars];
-        const c2 = r[o + I.c2Chars];
-        const t1 = r[o + I.c1Tokens];
-        const t2 = r[o + I.c2Tokens];
-        this.push(S.ChosenChars, c1);
-        this.push(S.ChosenTokens, t1);
-        this.push(S.RejectedChars, c2);
-        this.push(S.RejectedTokens, t2);
-        a.pairs++;
-        if (t1 > t2) a.longer++;
-        if (c1 > c2) a.longerChars++;
-      } else if (kind === 1) {
-        this.push(S.CompletionChars, r[o + I.c1Chars]);
-        this.push(S.CompletionTokens, r[o + I.c1Tokens]);
-        if (r[o + I.label] === 1) a.desirable++;
-        else if (r[o + I.label] === 0) a.undesirable++;
-      } else {
-        if (r[o + I.c1Chars] >= 0) {
-          this.push(S.CandidateChars, r[o + I.c1Chars]);
-          this.push(S.CandidateTokens, r[o + I.c1Tokens]);
-        }
-        if (r[o + I.c2Chars] >= 0) {
-          this.push(S.CandidateChars, r[o + I.c2Chars]);
-          this.push(S.CandidateTokens, r[o + I.c2Tokens]);
-        }
-        for (let e = 0; e < r[o + I.extra]; e++) {
-          this.push(S.CandidateChars, extra[xi++]);
-          this.push(S.CandidateTokens, extra[xi++]);
-        }
-      }
-    }
-  }
-
-  /** `exactKeys(i)`: the exact keys of record i of this range (re-read from the file), null if it cannot be read. */
-  finish(lineCount: number, errors: ScanPart['errors'], errorCount: number, exactKeys: (i: number) => RecordKeys | null): ScanPart {
+  finish(
+    lineCount: number,
+    errors: ScanPart['errors'],
+    errorCount: number,
+    read: (i: number, into: Uint8Array) => number,
+    exactKeys: (i: number) => RecordKeys | null,
+  ): ScanPart {
+    this.kernel.drain();
     const n = this.count;
     const sigRecord = this.sigRecord.subarray(0, n);
-    const sigPair = this.sigPair.subarray(0, n);
     const sigSwapped = this.sigSwapped.subarray(0, n);
-    const sortedRecord = sortedKeys(sigRecord, n);
-    const sortedPair = sortedKeys(sigPair, n);
-    // A pair whose swapped key is its own pair key (equal response signatures) would match itself; a second record
-    // with that key shares its record key, so both are duplicate candidates anyway.
-    const sortedSwapped = sortedKeys(sigSwapped, n, (i) => sigSwapped[i] !== sigPair[i]);
-    const dup = new KeySet();
-    const con = new KeySet();
-    repeatedKeys(sortedRecord, dup);
-    commonKeys(sortedSwapped, sortedPair, con);
-    const candidate = new Uint8Array(n);
-    const cols = { count: n, sigRecord, sigPair, sigSwapped };
-    markKeys(cols, dup, con, candidate, 0);
+    const { candidate, sortedRecord, sortedSwapped } = this.kernel.candidates(sigRecord, sigSwapped);
     const exact: number[] = [];
     for (let i = 0; i < n; i++) {
       if (!candidate[i]) continue;
-      const k = exactKeys(i);
+      let k: RecordKeys | null | undefined = this.sub[i] === 0 ? this.kernel.exactKeys((into) => read(i, into), this.length[i], this.format[i]) : undefined;
+      if (k === undefined) k = exactKeys(i);
       exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
     }
+    const { hist, agg } = this.kernel.aggregates();
+    const lengths: LengthAgg = {
+      hist,
+      big: this.bigValues,
+      sum: agg.slice(0, SERIES),
+      n: agg.slice(SERIES, 2 * SERIES),
+      pairs: agg[20],
+      longer: agg[21],
+      longerChars: agg[22],
+      desirable: agg[23],
+      undesirable: agg[24],
+      formats: agg.slice(25, 25 + FORMAT_NAMES.length),
+    };
     return {
       count: n,
       lineCount,
@@ -345,21 +248,19 @@ export class PartBuilder {
       flags: this.flags.subarray(0, n),
       format: this.format.subarray(0, n),
       sigRecord,
-      sigPair,
       sigSwapped,
       candidate,
       exact: Float64Array.from(exact),
       sortedRecord,
-      sortedPair,
       sortedSwapped,
-      lengths: this.agg,
+      lengths,
     };
   }
 }
 
 /** The buffers a worker hands over without copying. */
 export function transferList(p: ScanPart): ArrayBuffer[] {
-  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigPair, p.sigSwapped, p.candidate, p.exact, p.sortedRecord, p.sortedPair, p.sortedSwapped, p.lengths.hist].map(
+  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist].map(
     (a) => a.buffer as ArrayBuffer,
   );
   return [...new Set(list)];
@@ -367,23 +268,48 @@ export function transferList(p: ScanPart): ArrayBuffer[] {
 
 /**
  * Marks (in `candidate`, indexed by global record) the records that share a signature key with a record of
- * another range: merge-joins of the ranges' sorted keys, then one pass that tests each record against the few
- * keys found.
+ * another range: merge-joins of the ranges' sorted fingerprints and a pass over the ranges' keys (both in the
+ * kernel), then the few records whose fingerprints matched are compared by full key.
  */
 export function crossPartCandidates(parts: ScanPart[], candidate: Uint8Array): void {
   if (parts.length < 2) return;
-  const dup = new KeySet();
-  const con = new KeySet();
+  const kk = new KeyKernel();
+  const dupSet = new Set<number>();
+  const conSet = new Set<number>();
   for (let w = 0; w < parts.length; w++)
     for (let v = 0; v < parts.length; v++) {
       if (v === w) continue;
-      if (v < w) commonKeys(parts[w].sortedRecord, parts[v].sortedRecord, dup);
-      commonKeys(parts[w].sortedSwapped, parts[v].sortedPair, con);
+      if (v < w) for (const x of kk.common(parts[w].sortedRecord, parts[v].sortedRecord)) dupSet.add(x);
+      for (const x of kk.common(parts[w].sortedSwapped, parts[v].sortedRecord)) conSet.add(x);
     }
+  if (dupSet.size === 0 && conSet.size === 0) return;
+  const dup = Uint32Array.from(dupSet).sort();
+  const con = Uint32Array.from(conSet).sort();
+  // Records whose fingerprints matched, by full key: record key → (global index, range) of its holders.
+  const holders = new Map<number, { i: number; w: number }[]>();
+  const swapped: { key: number; i: number; w: number }[] = [];
   let at = 0;
-  for (const p of parts) {
-    markKeys(p, dup, con, candidate, at);
+  parts.forEach((p, w) => {
+    const marks = kk.mark(p.sigRecord, p.sigSwapped, dup, con);
+    for (let i = marks.indexOf(1); i >= 0; i = marks.indexOf(1, i + 1)) {
+      const r = p.sigRecord[i];
+      const s = p.sigSwapped[i];
+      const fr = fingerprint(r);
+      if (dupSet.has(fr) || conSet.has(fr)) {
+        const list = holders.get(r);
+        if (list) list.push({ i: at + i, w });
+        else holders.set(r, [{ i: at + i, w }]);
+      }
+      if (s >= 0 && s !== r && conSet.has(fingerprint(s))) swapped.push({ key: s, i: at + i, w });
+    }
     at += p.count;
+  });
+  for (const list of holders.values()) if (list.some((h) => h.w !== list[0].w)) for (const h of list) candidate[h.i] = 1;
+  for (const s of swapped) {
+    const list = holders.get(s.key);
+    if (!list || !list.some((h) => h.w !== s.w)) continue;
+    candidate[s.i] = 1;
+    for (const h of list) candidate[h.i] = 1;
   }
 }
 
@@ -437,15 +363,19 @@ export function seriesStats(a: LengthAgg, series: S): LengthStats {
   const big = a.big[series].sort((x, y) => x - y);
   const denseCount = n - big.length;
   const hist = a.hist.subarray(series * DENSE, (series + 1) * DENSE);
-  const at = (i: number): number => {
-    if (i >= denseCount) return big[i - denseCount];
-    let c = 0;
-    for (let v = 0; v < DENSE; v++) {
-      c += hist[v];
-      if (c > i) return v;
+  const rank = (p: number): number => Math.min(n - 1, Math.floor(p * (n - 1) + 0.5));
+  const want = [0, rank(0.5), rank(0.95), n - 1];
+  const got = want.map((i) => (i >= denseCount ? big[i - denseCount] : -1));
+  // one walk over the counts for the ranks that fall below 2¹⁶
+  let c = 0;
+  let k = 0;
+  while (k < want.length && got[k] !== -1) k++;
+  for (let v = 0; v < DENSE && k < want.length; v++) {
+    c += hist[v];
+    while (k < want.length && (got[k] !== -1 || c > want[k])) {
+      if (got[k] === -1) got[k] = v;
+      k++;
     }
-    return DENSE - 1;
-  };
-  const q = (p: number): number => at(Math.min(n - 1, Math.floor(p * (n - 1) + 0.5)));
-  return { count: n, mean: Math.round((a.sum[series] / n) * 100) / 100, min: at(0), p50: q(0.5), p95: q(0.95), max: at(n - 1) };
+  }
+  return { count: n, mean: Math.round((a.sum[series] / n) * 100) / 100, min: got[0], p50: got[1], p95: got[2], max: got[3] };
 }

@@ -14,13 +14,13 @@
 // ---- results of the last scan() call, read by the driver ----
 export let consumed: i32 = 0; // bytes consumed from the input (whole lines)
 export let lines: i32 = 0; // lines consumed (blank, fast and, when stop = 1, the slow line too)
-export let stop: i32 = 0; // 0: need more input, 1: slow line, 2: output full, 3: input exhausted (final)
+export let stop: i32 = 0; // 0: need more input, 1: slow line, 2: batch full, 3: input exhausted (final), 4: big list full
 export let slowStart: i32 = 0; // slow line: start (relative to the input), length (without CR/LF), line number
 export let slowLength: i32 = 0;
 export let slowLine: i32 = 0;
 
-// ---- configuration ----
-let cfgFormat: i32 = 0; // 0: detect per record, 1: the file is HH, 2: the file is TRL standard
+// ---- configuration and the driver's buffers (fastScan.ts writes the layout; see setup) ----
+let cfgFormat: i32 = 0; // 0: detect per record, 1: the file is HH, 2: the file is TRL standard, 3: none (rows only)
 let cfgMaxPrompt: i32 = 512;
 let cfgMaxCompletion: i32 = -1; // -1: none
 let cfgMaxLength: i32 = 1024;
@@ -28,16 +28,64 @@ let cfgMaxEdits: i32 = 3;
 let tokA: usize = 0; // scratch for token hashes (low-separation check), tokCap entries each
 let tokB: usize = 0;
 let tokCap: i32 = 0;
+// The batch: columns of up to batchCap records, appended by scan() and addRow(), drained by the driver.
+let batchCap: i32 = 0;
+export let batchRows: i32 = 0;
+let bLine: usize = 0; // u32
+let bOffset: usize = 0; // f64
+let bLength: usize = 0; // u32
+let bSub: usize = 0; // u32
+let bFlags: usize = 0; // u32
+let bFormat: usize = 0; // u8
+let bSigRecord: usize = 0; // f64
+let bSigSwapped: usize = 0; // f64
+// Length statistics (scanParts.ts LengthAgg): counts per value below 2^16 for 10 series, larger values listed
+// as (series, value) pairs, and f64 sums: sum[10], n[10], pairs, longer, longerChars, desirable, undesirable,
+// formats[8].
+let hist: usize = 0;
+let big: usize = 0;
+let bigCap: i32 = 0;
+export let bigCount: i32 = 0;
+let agg: usize = 0;
+// One summary row from JavaScript (checks/record.ts layout: F_STRIDE f64, I_STRIDE i32), for addRow().
+let rowF: usize = 0;
+let rowI: usize = 0;
 
-export function configure(format: i32, maxPrompt: i32, maxCompletion: i32, maxLength: i32, maxEdits: i32, scratch: usize, scratchCap: i32): void {
-  cfgFormat = format;
-  cfgMaxPrompt = maxPrompt;
-  cfgMaxCompletion = maxCompletion;
-  cfgMaxLength = maxLength;
-  cfgMaxEdits = maxEdits;
-  tokA = scratch;
-  tokB = scratch + (<usize>scratchCap << 2);
-  tokCap = scratchCap;
+/** Reads the configuration written at `c` (u32 fields, in the order of fastScan.ts SETUP_FIELDS). */
+export function setup(c: usize): void {
+  cfgFormat = load<i32>(c, 0);
+  cfgMaxPrompt = load<i32>(c, 4);
+  cfgMaxCompletion = load<i32>(c, 8);
+  cfgMaxLength = load<i32>(c, 12);
+  cfgMaxEdits = load<i32>(c, 16);
+  tokA = load<u32>(c, 20);
+  tokCap = load<i32>(c, 24);
+  tokB = tokA + (<usize>tokCap << 2);
+  batchCap = load<i32>(c, 28);
+  bLine = load<u32>(c, 32);
+  bOffset = load<u32>(c, 36);
+  bLength = load<u32>(c, 40);
+  bSub = load<u32>(c, 44);
+  bFlags = load<u32>(c, 48);
+  bFormat = load<u32>(c, 52);
+  bSigRecord = load<u32>(c, 56);
+  bSigSwapped = load<u32>(c, 60);
+  hist = load<u32>(c, 64);
+  big = load<u32>(c, 68);
+  bigCap = load<i32>(c, 72);
+  agg = load<u32>(c, 76);
+  rowF = load<u32>(c, 80);
+  rowI = load<u32>(c, 84);
+  batchRows = 0;
+  bigCount = 0;
+}
+
+export function resetBatch(): void {
+  batchRows = 0;
+}
+
+export function resetBig(): void {
+  bigCount = 0;
 }
 
 /** Where the driver may place its buffers (after this module's static data). */
@@ -45,8 +93,8 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 
-// Output rows: the SummaryChunk layout of checks/record.ts (F_STRIDE f64 and I_STRIDE i32 per record).
-const F_STRIDE: i32 = 4;
+// Summary rows (checks/record.ts): F_STRIDE f64 and I_STRIDE i32 per record.
+const F_STRIDE: i32 = 3;
 const I_STRIDE: i32 = 14;
 const FMT_TRL_STANDARD: i32 = 0;
 const FMT_HH: i32 = 2;
@@ -56,6 +104,99 @@ const BIT_PROMPT_MISMATCH: i32 = 1 << 2;
 const BIT_LOW_SEPARATION: i32 = 1 << 5;
 const BIT_TRUNCATION: i32 = 1 << 6;
 const BIT_ENCODING: i32 = 1 << 11;
+
+// ---- the part: batch columns and length statistics (scanParts.ts) ----
+const DENSE: i32 = 1 << 16;
+// series: 0/1 prompt chars/tokens, 2/3 chosen, 4/5 rejected, 6/7 completion, 8/9 candidate
+const A_SUM = 0;
+const A_N = 80;
+const A_PAIRS = 160;
+const A_LONGER = 168;
+const A_LONGER_CHARS = 176;
+const A_DESIRABLE = 184;
+const A_UNDESIRABLE = 192;
+const A_FORMATS = 200;
+
+@inline function push(series: i32, v: i32): void {
+  if (<u32>v < <u32>DENSE) {
+    const h = hist + (<usize>(series * DENSE + v) << 2);
+    store<u32>(h, load<u32>(h) + 1);
+  } else {
+    const b = big + (<usize>bigCount << 3);
+    store<i32>(b, series);
+    store<i32>(b, v, 4);
+    bigCount++;
+  }
+  const s = agg + A_SUM + (<usize>series << 3);
+  store<f64>(s, load<f64>(s) + <f64>v);
+  const n = agg + A_N + (<usize>series << 3);
+  store<f64>(n, load<f64>(n) + 1);
+}
+
+@inline function bump(at: usize): void {
+  store<f64>(agg + at, load<f64>(agg + at) + 1);
+}
+
+/**
+ * Appends one record to the batch and to the length statistics (scanParts.ts keeps the same rules for nothing
+ * else: every record, from the kernel or from JavaScript, passes here). `extra` holds (chars, tokens) of
+ * candidates beyond the first two.
+ */
+function emit(
+  line: i32, offset: f64, length: i32, sub: i32, flags: i32, format: i32, kind: i32, pc: i32, pt: i32,
+  c1c: i32, c1t: i32, c2c: i32, c2t: i32, label: i32, sigR: f64, sigS: f64, extra: usize, nExtra: i32,
+): void {
+  const r = <usize>batchRows;
+  batchRows++;
+  store<u32>(bLine + (r << 2), line);
+  store<f64>(bOffset + (r << 3), offset);
+  store<u32>(bLength + (r << 2), length);
+  store<u32>(bSub + (r << 2), sub);
+  store<u32>(bFlags + (r << 2), flags);
+  store<u8>(bFormat + r, <u8>format);
+  store<f64>(bSigRecord + (r << 3), sigR);
+  store<f64>(bSigSwapped + (r << 3), kind == 0 ? sigS : -1);
+  bump(A_FORMATS + (<usize>format << 3));
+  push(0, pc);
+  push(1, pt);
+  if (kind == 0) {
+    push(2, c1c);
+    push(3, c1t);
+    push(4, c2c);
+    push(5, c2t);
+    bump(A_PAIRS);
+    if (c1t > c2t) bump(A_LONGER);
+    if (c1c > c2c) bump(A_LONGER_CHARS);
+  } else if (kind == 1) {
+    push(6, c1c);
+    push(7, c1t);
+    if (label == 1) bump(A_DESIRABLE);
+    else if (label == 0) bump(A_UNDESIRABLE);
+  } else {
+    if (c1c >= 0) {
+      push(8, c1c);
+      push(9, c1t);
+    }
+    if (c2c >= 0) {
+      push(8, c2c);
+      push(9, c2t);
+    }
+    for (let e: i32 = 0; e < nExtra; e++) {
+      push(8, <i32>load<f64>(extra + (<usize>(2 * e) << 3)));
+      push(9, <i32>load<f64>(extra + (<usize>(2 * e + 1) << 3)));
+    }
+  }
+}
+
+/** Appends the row JavaScript wrote at rowF/rowI (a record of the exact path); extras are f64 pairs at `extra`. */
+export function addRow(extra: usize): void {
+  emit(
+    load<i32>(rowI, 0), load<f64>(rowF, 0), load<i32>(rowI, 4), load<i32>(rowI, 8), load<i32>(rowI, 12), load<i32>(rowI, 20),
+    load<i32>(rowI, 16), load<i32>(rowI, 24), load<i32>(rowI, 28), load<i32>(rowI, 32), load<i32>(rowI, 36),
+    load<i32>(rowI, 40), load<i32>(rowI, 44), load<i32>(rowI, 52), load<f64>(rowF, 8), load<f64>(rowF, 16),
+    extra, load<i32>(rowI, 48),
+  );
+}
 
 // Per-field statistics: 3 fields (0 prompt, 1 chosen, 2 rejected) × 16 i32.
 // [0..4] totals: chars, words, nonWs, s1, enc; [5..9] the same at the end of the last "\n\nAssistant:";
@@ -556,7 +697,7 @@ function bytesEqual(a: usize, b: usize, n: i32): bool {
  * finds no newline and waits for more input). Strings stop at any raw control character, so a parse never runs
  * past a newline.
  */
-function record(ls: usize, end: usize, final: bool, outF: usize, outI: usize, r: i32, line: i32, offset: f64): usize {
+function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exact: bool): usize {
   const le = end;
   let p = skipWs(ls, le);
   if (p >= le || load<u8>(p) != 0x7b) return 0;
@@ -629,9 +770,10 @@ function record(ls: usize, end: usize, final: bool, outF: usize, outI: usize, r:
   let fmt: i32;
   let flags: i32 = 0;
   let cs: usize, ce: usize, rs: usize, re: usize; // raw response regions
+  let ps: usize, pe: usize; // raw prompt region
   if (seen == 6) {
     // HH: {chosen, rejected}, each a transcript ending in an Assistant turn
-    if (cfgFormat == 2) return 0;
+    if (!exact && cfgFormat == 2) return 0;
     const cm = st(1, 12);
     const rm = st(2, 12);
     if (cm < 0 || rm < 0) return 0;
@@ -651,8 +793,10 @@ function record(ls: usize, end: usize, final: bool, outF: usize, outI: usize, r:
     ce = <usize>st(1, 11);
     rs = <usize>rm;
     re = <usize>st(2, 11);
+    ps = cps;
+    pe = <usize>cm;
   } else if (seen == 7) {
-    if (cfgFormat == 1) return 0;
+    if (!exact && cfgFormat == 1) return 0;
     fmt = FMT_TRL_STANDARD;
     pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); pE = st(0, 4);
     cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); cE = st(1, 4);
@@ -661,7 +805,36 @@ function record(ls: usize, end: usize, final: bool, outF: usize, outI: usize, r:
     ce = <usize>st(1, 11);
     rs = <usize>st(2, 10);
     re = <usize>st(2, 11);
+    ps = <usize>st(0, 10);
+    pe = <usize>st(0, 11);
   } else return 0;
+  if (exact) {
+    // Exact keys (checks/record.ts exactRecordKeys) for a duplicate candidate, if the kernel reads the record as
+    // the JavaScript path did (the same format: then the same prompt and responses).
+    if (fmt != exactFormat) return 0;
+    const hp = normalizedHash(ps, pe);
+    const hc = normalizedHash(cs, ce);
+    const hr = normalizedHash(rs, re);
+    combineStart();
+    combineAdd(hp);
+    combineAdd(hc);
+    combineAdd(hr);
+    combineAdd(2);
+    store<f64>(EXACT, combineEnd());
+    combineStart();
+    combineAdd(hp);
+    combineAdd(hc);
+    combineAdd(hr);
+    store<f64>(EXACT, combineEnd(), 8);
+    if (hc != hr) {
+      combineStart();
+      combineAdd(hp);
+      combineAdd(hr);
+      combineAdd(hc);
+      store<f64>(EXACT, combineEnd(), 16);
+    } else store<f64>(EXACT, -1, 16);
+    return next;
+  }
 
   if (pE > 0 || cE > 0 || rE > 0) flags |= BIT_ENCODING;
   if (cN == 0 || rN == 0) flags |= BIT_EMPTY;
@@ -699,39 +872,19 @@ function record(ls: usize, end: usize, final: bool, outF: usize, outI: usize, r:
   const sp = textSignature(pW, pN, p1);
   const sc = textSignature(cW, cN, c1);
   const sr = textSignature(rW, rN, r1);
-  const fo = outF + (<usize>(r * F_STRIDE) << 3);
-  store<f64>(fo, offset);
   combineStart();
   combineAdd(sp);
   combineAdd(sc);
   combineAdd(sr);
   combineAdd(2);
-  store<f64>(fo, combineEnd(), 8);
-  combineStart();
-  combineAdd(sp);
-  combineAdd(sc);
-  combineAdd(sr);
-  store<f64>(fo, combineEnd(), 16);
+  const keyRecord = combineEnd();
   combineStart();
   combineAdd(sp);
   combineAdd(sr);
   combineAdd(sc);
-  store<f64>(fo, combineEnd(), 24);
-  const io = outI + (<usize>(r * I_STRIDE) << 2);
-  store<i32>(io, line, 0);
-  store<i32>(io, <i32>(lineEnd - ls), 4);
-  store<i32>(io, 0, 8); // sub
-  store<i32>(io, flags, 12);
-  store<i32>(io, 0, 16); // kind: pair
-  store<i32>(io, fmt, 20);
-  store<i32>(io, pC, 24);
-  store<i32>(io, pW, 28);
-  store<i32>(io, cC, 32);
-  store<i32>(io, cW, 36);
-  store<i32>(io, rC, 40);
-  store<i32>(io, rW, 44);
-  store<i32>(io, 0, 48); // extra candidates
-  store<i32>(io, -1, 52); // label
+  combineAdd(2);
+  const keySwapped = combineEnd();
+  emit(line, offset, <i32>(lineEnd - ls), 0, flags, fmt, 0, pC, pW, cC, cW, rC, rW, -1, keyRecord, keySwapped, 0, 0);
   return next;
 }
 
@@ -759,23 +912,26 @@ function isBlank(p: usize, e: usize): bool {
 
 /**
  * Scans whole lines of input [inp, inp + len) (16 readable bytes must follow it). `final`: the input ends the
- * range, so a last line without a newline is complete. Rows go to outF/outI (at most cap); line numbers start
- * at firstLine, byte offsets at baseOffset. Returns the number of rows written; see the globals for the rest.
+ * range, so a last line without a newline is complete. Records go to the batch (at most batchCap); line numbers start
+ * at firstLine, byte offsets at baseOffset. See the globals for where it stopped.
  */
-export function scan(inp: usize, len: i32, final: bool, outF: usize, outI: usize, cap: i32, firstLine: i32, baseOffset: f64): i32 {
+export function scan(inp: usize, len: i32, final: bool, firstLine: i32, baseOffset: f64): void {
   const end = inp + <usize>len;
   let p = inp;
-  let rows: i32 = 0;
   let line = firstLine;
   stop = 3;
+  if (cfgFormat == 3) return;
   while (p < end) {
-    if (rows == cap) {
+    if (batchRows == batchCap) {
       stop = 2;
       break;
     }
-    const fast = record(p, end, final, outF, outI, rows, line, baseOffset + <f64>(p - inp));
+    if (bigCount > bigCap - 8) {
+      stop = 4;
+      break;
+    }
+    const fast = record(p, end, final, line, baseOffset + <f64>(p - inp), false);
     if (fast != 0) {
-      rows++;
       line++;
       p = fast;
       continue;
@@ -802,53 +958,219 @@ export function scan(inp: usize, len: i32, final: bool, outF: usize, outI: usize
   }
   consumed = <i32>(p - inp);
   lines = line - firstLine;
-  return rows;
 }
 
-// ---- sorting signature keys (scanParts.ts) ----
-// Non-negative float64 values order like their bit patterns read as u64: an LSD radix sort on the raw bits,
-// 8 bits a pass, skipping passes where every key has the same digit.
-const COUNTS = memory.data(8 * 256 * 4, 16);
+// ---- sorting key fingerprints (scanParts.ts) ----
+// Candidate search works on 32-bit fingerprints of the 53-bit signature keys (their low 32 bits): half the memory
+// traffic of the keys, three radix passes of 11 bits (2048 buckets: the counts stay in L1). Fingerprints that
+// collide only add candidates, which exact keys then reject.
+const DIGIT: i32 = 11;
+const PASSES: i32 = 3;
+const BUCKETS: i32 = 1 << DIGIT;
+const COUNTS = memory.data(PASSES * BUCKETS * 4, 16);
 
-/** Sorts n non-negative float64 at a, using b (n × 8 bytes) as scratch; returns where the sorted keys are. */
-export function sortKeys(a: usize, b: usize, n: i32): usize {
-  memory.fill(COUNTS, 0, 8 * 256 * 4);
+@inline function fingerprint(k: f64): u32 {
+  return <u32>(<u64>k);
+}
+
+/** Sorts n u32 at a, using b (n × 4 bytes) as scratch; returns where the sorted values are. */
+export function sortU32(a: usize, b: usize, n: i32): usize {
+  memory.fill(COUNTS, 0, PASSES * BUCKETS * 4);
+  const mask: u32 = <u32>(BUCKETS - 1);
   for (let i: i32 = 0; i < n; i++) {
-    const x = load<u64>(a + (<usize>i << 3));
-    for (let d: i32 = 0; d < 8; d++) {
-      const c = COUNTS + (<usize>(d * 256 + <i32>((x >> (<u64>d * 8)) & 0xff)) << 2);
+    const x = load<u32>(a + (<usize>i << 2));
+    for (let d: i32 = 0; d < PASSES; d++) {
+      const c = COUNTS + (<usize>(d * BUCKETS + <i32>((x >> <u32>(d * DIGIT)) & mask)) << 2);
       store<i32>(c, load<i32>(c) + 1);
     }
   }
   let src = a;
   let dst = b;
-  for (let d: i32 = 0; d < 8; d++) {
-    const c = COUNTS + (<usize>(d * 256) << 2);
-    let skip = false;
-    for (let v: i32 = 0; v < 256; v++) {
-      const k = load<i32>(c + (<usize>v << 2));
-      if (k == n) skip = true;
-      if (k != 0) break;
-    }
-    if (skip) continue;
-    // counts → starting offsets
+  for (let d: i32 = 0; d < PASSES; d++) {
+    const c = COUNTS + (<usize>(d * BUCKETS) << 2);
     let sum: i32 = 0;
-    for (let v: i32 = 0; v < 256; v++) {
+    for (let v: i32 = 0; v < BUCKETS; v++) {
       const k = load<i32>(c + (<usize>v << 2));
       store<i32>(c + (<usize>v << 2), sum);
       sum += k;
     }
-    const shift = <u64>d * 8;
+    const shift = <u32>(d * DIGIT);
     for (let i: i32 = 0; i < n; i++) {
-      const x = load<u64>(src + (<usize>i << 3));
-      const slot = c + (<usize>(<i32>((x >> shift) & 0xff)) << 2);
+      const x = load<u32>(src + (<usize>i << 2));
+      const slot = c + (<usize>(<i32>((x >> shift) & mask)) << 2);
       const at = load<i32>(slot);
       store<i32>(slot, at + 1);
-      store<u64>(dst + (<usize>at << 3), x);
+      store<u32>(dst + (<usize>at << 2), x);
     }
     const t = src;
     src = dst;
     dst = t;
   }
   return src;
+}
+
+// ---- exact keys of duplicate candidates (checks/text.ts normalizedHash, checks/record.ts exactRecordKeys) ----
+const EXACT = memory.data(24, 8);
+
+let nh1: i32 = 0;
+let nh2: i32 = 0;
+let nhPending = false;
+let nhAny = false;
+
+@inline function nhUnit(u: i32): void {
+  let c = u;
+  if (charClass(c) == 0) {
+    nhPending = true;
+    return;
+  }
+  if (nhPending) {
+    if (nhAny) {
+      nh1 = (nh1 ^ 0x20) * 0x01000193;
+      nh2 = (nh2 << 5) - nh2 + 0x20;
+    }
+    nhPending = false;
+  }
+  nhAny = true;
+  if (c >= 0x41 && c <= 0x5a) c += 0x20;
+  nh1 = (nh1 ^ c) * 0x01000193;
+  nh2 = (nh2 << 5) - nh2 + c;
+}
+
+/** The normalised hash of the decoded text of raw region [p, e) (same value as normalizedHash in JavaScript). */
+function normalizedHash(p: usize, e: usize): f64 {
+  nh1 = <i32>0x811c9dc5;
+  nh2 = 0x01234567;
+  nhPending = false;
+  nhAny = false;
+  while (p < e) {
+    const b = <i32>load<u8>(p);
+    if (b == 0x5c) {
+      const x = <i32>load<u8>(p + 1);
+      nhUnit(x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x);
+      p += 2;
+    } else if (b < 0x80) {
+      nhUnit(b);
+      p++;
+    } else {
+      const len = utf8(p, e);
+      if (cp >= 0x10000) {
+        const c = cp - 0x10000;
+        nhUnit(0xd800 + (c >> 10));
+        nhUnit(0xdc00 + (c & 0x3ff));
+      } else nhUnit(cp);
+      p += len;
+    }
+  }
+  const h2 = (nh2 ^ <i32>(<u32>nh2 >> 16)) * 0x45d9f3b;
+  return <f64>(<u32>nh1) * 2097152.0 + <f64>(<u32>h2 >> 11);
+}
+
+/**
+ * Exact keys of the record on the line [ls, ls + len) (no line terminator) read in `format` (a FORMAT_NAMES
+ * index), at exactResult(): record key, pair key, swapped key (-1: none). Returns false when the kernel does not
+ * read the line that way (the caller uses JavaScript).
+ */
+export function exactKeys(ls: usize, len: i32, format: i32): bool {
+  exactFormat = format;
+  return record(ls, ls + <usize>len, true, 0, 0, true) != 0;
+}
+
+let exactFormat: i32 = -1;
+
+export function exactResult(): usize {
+  return EXACT;
+}
+
+// ---- duplicate candidates of a range (scanParts.ts) ----
+
+/** Fingerprints of the non-negative keys of src[0..n) to dst (skipping i where src[i] == other[i] when other ≠ 0). */
+export function gatherFingerprints(src: usize, n: i32, dst: usize, other: usize): i32 {
+  let m: i32 = 0;
+  for (let i: i32 = 0; i < n; i++) {
+    const k = load<f64>(src + (<usize>i << 3));
+    if (k < 0) continue;
+    if (other != 0 && load<f64>(other + (<usize>i << 3)) == k) continue;
+    store<u32>(dst + (<usize>m << 2), fingerprint(k));
+    m++;
+  }
+  return m;
+}
+
+/** The distinct values that occur more than once in sorted a[0..n), sorted, to out; returns their number. */
+export function repeatedU32(a: usize, n: i32, out: usize): i32 {
+  let m: i32 = 0;
+  for (let i: i32 = 1; i < n; i++) {
+    const k = load<u32>(a + (<usize>i << 2));
+    if (k == load<u32>(a + (<usize>(i - 1) << 2)) && (m == 0 || load<u32>(out + (<usize>(m - 1) << 2)) != k)) {
+      store<u32>(out + (<usize>m << 2), k);
+      m++;
+    }
+  }
+  return m;
+}
+
+/** The distinct values found in both sorted a[0..n) and b[0..m), sorted, to out; returns their number. */
+export function commonU32(a: usize, n: i32, b: usize, m: i32, out: usize): i32 {
+  let i: i32 = 0;
+  let j: i32 = 0;
+  let c: i32 = 0;
+  while (i < n && j < m) {
+    const x = load<u32>(a + (<usize>i << 2));
+    const y = load<u32>(b + (<usize>j << 2));
+    if (x < y) i++;
+    else if (x > y) j++;
+    else {
+      if (c == 0 || load<u32>(out + (<usize>(c - 1) << 2)) != x) {
+        store<u32>(out + (<usize>c << 2), x);
+        c++;
+      }
+      i++;
+      j++;
+    }
+  }
+  return c;
+}
+
+const FILTER_A = memory.data(8192, 16);
+const FILTER_B = memory.data(8192, 16);
+
+function buildFilter(f: usize, values: usize, n: i32): void {
+  memory.fill(f, 0, 8192);
+  for (let i: i32 = 0; i < n; i++) {
+    const b = load<u32>(values + (<usize>i << 2)) & 0xffff;
+    const w = f + (<usize>(b >> 5) << 2);
+    store<u32>(w, load<u32>(w) | (1 << (b & 31)));
+  }
+}
+
+@inline function inSet(f: usize, values: usize, n: i32, k: f64): bool {
+  if (n == 0 || k < 0) return false;
+  const x = fingerprint(k);
+  const b = x & 0xffff;
+  if ((load<u32>(f + (<usize>(b >> 5) << 2)) & (1 << (b & 31))) == 0) return false;
+  let lo: i32 = 0;
+  let hi: i32 = n - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = load<u32>(values + (<usize>mid << 2));
+    if (v < x) lo = mid + 1;
+    else if (v > x) hi = mid - 1;
+    else return true;
+  }
+  return false;
+}
+
+/**
+ * Sets cand[i] = 1 for the records whose record key's fingerprint is in dup or con, or whose swapped key's (when
+ * it differs from the record key) is in con (dup and con: sorted fingerprints).
+ */
+export function markCandidates(sigR: usize, sigS: usize, n: i32, dup: usize, nd: i32, con: usize, nc: i32, cand: usize): void {
+  buildFilter(FILTER_A, dup, nd);
+  buildFilter(FILTER_B, con, nc);
+  for (let i: i32 = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const kr = load<f64>(sigR + o);
+    const ks = load<f64>(sigS + o);
+    if (inSet(FILTER_A, dup, nd, kr) || inSet(FILTER_B, con, nc, kr) || (ks != kr && inSet(FILTER_B, con, nc, ks))) store<u8>(cand + <usize>i, 1);
+  }
 }

@@ -30,10 +30,11 @@ export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group'] as const;
 
 /**
  * A record's summary is packed in two arrays (struct of arrays, CHUNK records each): 53-bit hashes and byte
- * offsets in a Float64Array (F.* fields), small integers in an Int32Array (I.* fields). 88 bytes a record.
+ * offsets in a Float64Array (F.* fields), small integers in an Int32Array (I.* fields). 80 bytes a record.
+ * recordHash and swappedKey are signature keys (see signatureKeys).
  */
-export const F = { offset: 0, recordHash: 1, pairKey: 2, swappedKey: 3 } as const;
-export const F_STRIDE = 4;
+export const F = { offset: 0, recordHash: 1, swappedKey: 2 } as const;
+export const F_STRIDE = 3;
 export const I = {
   line: 0,
   length: 1,
@@ -71,24 +72,35 @@ export interface RecordKeys {
   swappedKey: number;
 }
 
+const labelCode = (rec: PreferenceRecord): number => (rec.label === undefined ? 2 : rec.label ? 1 : 0);
+
 /**
- * The keys of a record from per-text hashes. With exact hashes (analyzeText's `hash`) they decide duplicates and
- * contradictions; with signatures (`sig`, always computed while scanning) they only nominate candidates, so the
- * swapped key is kept even when the two signatures are equal.
+ * Exact duplicate/contradiction keys of one record, from exact normalised hashes: they decide. (The scan keeps
+ * signature keys only, and computes these for the candidates the signatures nominate.)
  */
-function recordKeys(p: number, cands: number[], rec: PreferenceRecord, exact: boolean): RecordKeys {
+export function exactRecordKeys(rec: PreferenceRecord): RecordKeys {
+  const p = normalizedHash(rec.prompt);
+  const cands = rec.candidates.map((c) => normalizedHash(c.text));
   const pair = rec.kind === 'pair' && cands.length === 2;
   return {
-    recordHash: combineHashes([p, ...cands, rec.label === undefined ? 2 : rec.label ? 1 : 0]),
+    recordHash: combineHashes([p, ...cands, labelCode(rec)]),
     pairKey: pair ? combineHashes([p, cands[0], cands[1]]) : -1,
     // Contradictions need distinct responses: chosen ≈ rejected (after normalising) has no swapped twin.
-    swappedKey: pair && (!exact || cands[0] !== cands[1]) ? combineHashes([p, cands[1], cands[0]]) : -1,
+    swappedKey: pair && cands[0] !== cands[1] ? combineHashes([p, cands[1], cands[0]]) : -1,
   };
 }
 
-/** Exact duplicate/contradiction keys of one record (the scan keeps signatures only; see recordKeys). */
-export function exactRecordKeys(rec: PreferenceRecord): RecordKeys {
-  return recordKeys(normalizedHash(rec.prompt), rec.candidates.map((c) => normalizedHash(c.text)), rec, true);
+/**
+ * Signature keys of a record (from analyzeText's `sig`): the record key, and for pairs the record key the pair
+ * would have with its responses swapped (a contradiction candidate when another record has it). Equal records
+ * have equal signature keys; the converse is checked with exactRecordKeys.
+ */
+function signatureKeys(p: number, cands: number[], rec: PreferenceRecord): { recordHash: number; swappedKey: number } {
+  const pair = rec.kind === 'pair' && cands.length === 2;
+  return {
+    recordHash: combineHashes([p, ...cands, labelCode(rec)]),
+    swappedKey: pair ? combineHashes([p, cands[1], cands[0], 2]) : -1,
+  };
 }
 
 /** Computes record-local flags and the summary row for one record. `extraOut` collects extra candidate lengths. */
@@ -154,12 +166,11 @@ export function summarizeRecord(
     const totals = rec.candidates.map((c) => Object.values(c.rewards ?? {}).reduce((s, x) => s + x, 0));
     if (totals.length > 0 && totals.every((t) => t === totals[0])) flags |= CHECK_BITS.zeroVarianceGroup;
   }
-  const keys = recordKeys(p.sig, infos.map((t) => t.sig), rec, false);
+  const keys = signatureKeys(p.sig, infos.map((t) => t.sig), rec);
   const f = at * F_STRIDE;
   const n = at * I_STRIDE;
   row.f[f + F.offset] = rec.offset;
   row.f[f + F.recordHash] = keys.recordHash;
-  row.f[f + F.pairKey] = keys.pairKey;
   row.f[f + F.swappedKey] = keys.swappedKey;
   const r = row.i;
   r[n + I.line] = rec.line;
