@@ -3,7 +3,7 @@
  * Exit codes: 0 ok, 1 bad input (one message on stderr), 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { InputError, scanFile, type ScanResult } from '../core/scan.js';
+import { InputError, scanFile, type ScanSummary } from '../core/scan.js';
 import { CHECK_DESCRIPTIONS, CHECK_NAMES, FORMAT_NAMES, isFormatName } from '../core/types.js';
 import { describeFormat } from '../core/formats/normalize.js';
 import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } from 'node:fs';
@@ -59,7 +59,7 @@ function intOpt(v: string | undefined, name: string): number | undefined {
   return Number(v);
 }
 
-function summaryJson(r: ScanResult): Record<string, unknown> {
+function summaryJson(r: ScanSummary): Record<string, unknown> {
   const out: Record<string, unknown> = {
     file: r.file,
     format: r.format,
@@ -82,7 +82,7 @@ function fmtList(lines: number[], max = 12): string {
   return lines.length > max ? `${shown}, … (${lines.length - max} more)` : shown;
 }
 
-function human(r: ScanResult): string {
+function human(r: ScanSummary): string {
   const out: string[] = [];
   out.push(`${r.file}`);
   out.push(
@@ -134,6 +134,7 @@ async function stats(argv: string[]): Promise<number> {
   const mcl = intOpt(values['max-completion-length'], 'max-completion-length');
   const ml = intOpt(values['max-length'], 'max-length');
   const r = await scanFile(positionals[0], {
+    index: false,
     format: values.format as (typeof FORMAT_NAMES)[number] | undefined,
     tokenizerDir: values.tokenizer,
     workers: intOpt(values.workers, 'workers'),

@@ -37,6 +37,8 @@ interface KernelExports {
   markCandidates(sigR: number, sigS: number, n: number, dup: number, nd: number, con: number, nc: number, cand: number): void;
   exactKeys(ls: number, len: number, format: number): number;
   exactResult(): number;
+  addU32(dst: number, src: number, n: number): void;
+  rankValue(counts: number, n: number, rank: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -64,6 +66,8 @@ export function fastParseAvailable(format: FormatName | null, opts: CheckOptions
 /** Columns of a batch of records, views into kernel memory valid until the next kernel call. */
 export interface Batch {
   n: number;
+  /** Positions (in the batch) of records with a flag set. */
+  flagged: number[];
   line: Uint32Array;
   offset: Float64Array;
   length: Uint32Array;
@@ -152,13 +156,17 @@ export class ScanKernel {
     const n = this.k.batchRows.value as number;
     if (n > 0) {
       const b = this.mem.buffer;
+      const flags = new Uint32Array(b, this.p.flags, n);
+      const flagged: number[] = [];
+      for (let i = 0; i < n; i++) if (flags[i] !== 0) flagged.push(i);
       this.sink.batch({
         n,
+        flagged,
         line: new Uint32Array(b, this.p.line, n),
         offset: new Float64Array(b, this.p.offset, n),
         length: new Uint32Array(b, this.p.length, n),
         sub: new Uint32Array(b, this.p.sub, n),
-        flags: new Uint32Array(b, this.p.flags, n),
+        flags,
         format: new Uint8Array(b, this.p.format, n),
         sigRecord: new Float64Array(b, this.p.sigR, n),
         sigSwapped: new Float64Array(b, this.p.sigS, n),
@@ -308,6 +316,23 @@ export class KeyKernel {
     const mem = this.k.memory;
     if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
     return mem.buffer;
+  }
+
+  /**
+   * Order statistics of the sum of several count arrays (value v counted counts[v] times): the value at each of
+   * the given ranks (sorted), or -1 for a rank beyond the counted values.
+   */
+  ranks(counts: Uint32Array[], ranks: number[]): number[] {
+    const n = counts[0].length;
+    const sum = this.base;
+    const src = sum + align(n * 4);
+    const buf = this.ensure(src + align(n * 4));
+    new Uint32Array(buf, sum, n).set(counts[0]);
+    for (const c of counts.slice(1)) {
+      new Uint32Array(this.k.memory.buffer, src, n).set(c);
+      this.k.addU32(sum, src, n);
+    }
+    return ranks.map((r) => this.k.rankValue(sum, n, r));
   }
 
   /** The distinct values found in both sorted arrays. */

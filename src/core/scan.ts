@@ -43,6 +43,7 @@ import {
 } from './checks/record.js';
 import { fastParseAvailable } from './fastScan.js';
 import { crossPartCandidates, HashIndex, type LengthStats, mergeLengths, PartBuilder, S, type ScanPart, seriesStats } from './scanParts.js';
+import { KeyKernel } from './fastScan.js';
 
 export type { LengthStats } from './scanParts.js';
 
@@ -252,7 +253,8 @@ export function detectFileFormat(path: string, sample = 64): FormatGuess {
   });
 }
 
-export interface ScanResult {
+/** What a scan finds; ScanResult adds where every record is. */
+export interface ScanSummary {
   file: string;
   format: FormatName | null;
   formatSource: 'detected' | 'override';
@@ -281,11 +283,14 @@ export interface ScanResult {
   };
   /** KTO: desirable / undesirable counts. */
   labels?: { desirable: number; undesirable: number };
-  index: RecordIndex;
   seconds: number;
   /** Only the first `scannedBytes` bytes were scanned (a head scan). */
   partial?: boolean;
   scannedBytes?: number;
+}
+
+export interface ScanResult extends ScanSummary {
+  index: RecordIndex;
 }
 
 /** Where every record is, for random access and per-record flags. */
@@ -317,6 +322,8 @@ export interface ScanOptions {
   headBytes?: number;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
+  /** Build the record index (default true); `preflens stats` does not need it. */
+  index?: boolean;
 }
 
 export function defaultWorkerScript(): string {
@@ -354,7 +361,9 @@ function runWorker(script: string, task: RangeTask, onProgress: (b: number) => v
 }
 
 /** Scans a whole file. Throws InputError for unreadable or empty files. */
-export async function scanFile(path: string, options: ScanOptions = {}): Promise<ScanResult> {
+export async function scanFile(path: string, options: ScanOptions & { index: false }): Promise<ScanSummary>;
+export async function scanFile(path: string, options?: ScanOptions): Promise<ScanResult>;
+export async function scanFile(path: string, options: ScanOptions = {}): Promise<ScanSummary> {
   const t0 = performance.now();
   if (!existsSync(path)) throw new InputError(`${path}: no such file`);
   const st = statSync(path);
@@ -381,7 +390,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   if (options.headBytes !== undefined && guess.kind === 'jsonl' && st.size > options.headBytes) {
     const end = withFile(path, (fd, size) => nextLineStart(fd, options.headBytes ?? 0, size));
     const part = scanRange({ ...base, start: 0, end }, null);
-    const res = merge(path, [part], format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir);
+    const res = merge(path, [part], format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir, options.index !== false);
     res.partial = true;
     res.scannedBytes = end;
     res.seconds = (performance.now() - t0) / 1000;
@@ -417,7 +426,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
       ),
     );
   }
-  const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir);
+  const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir, options.index !== false);
   res.seconds = (performance.now() - t0) / 1000;
   if (res.records === 0 && res.errorCount === 0) throw new InputError(`${path}: no records (the file holds only blank lines)`);
   return res;
@@ -442,76 +451,82 @@ function merge(
   source: SourceKind,
   bytes: number,
   tokenizerDir: string | undefined,
-): ScanResult {
+  withIndex: boolean,
+): ScanSummary & { index?: RecordIndex } {
   const total = parts.reduce((s, p) => s + p.count, 0);
-  const index: RecordIndex = {
-    line: new Uint32Array(total),
-    offset: new Float64Array(total),
-    length: new Uint32Array(total),
-    sub: new Uint32Array(total),
-    flags: new Uint32Array(total),
-  };
-  const recFormat = new Uint8Array(total);
-  const candidate = new Uint8Array(total);
+  const base: number[] = []; // global index of each range's first record
+  const lineBase: number[] = []; // lines before each range
   const errors: RecordError[] = [];
   let errorCount = 0;
-  let lineBase = 0;
+  const candidate = new Uint8Array(total);
   let k = 0;
+  let lines = 0;
   for (const part of parts) {
-    for (const e of part.errors) if (errors.length < 10000) errors.push({ ...e, line: e.line + lineBase });
+    base.push(k);
+    lineBase.push(lines);
+    for (const e of part.errors) if (errors.length < 10000) errors.push({ ...e, line: e.line + lines });
     errorCount += part.errorCount;
-    index.line.set(part.line, k);
-    if (lineBase > 0) for (let i = k; i < k + part.count; i++) index.line[i] += lineBase;
-    index.offset.set(part.offset, k);
-    index.length.set(part.length, k);
-    index.sub.set(part.sub, k);
-    index.flags.set(part.flags, k);
-    recFormat.set(part.format, k);
     candidate.set(part.candidate, k);
     k += part.count;
-    lineBase += part.lineCount;
+    lines += part.lineCount;
   }
+  /** The range and local index of global record i. */
+  const locate = (i: number): [ScanPart, number, number] => {
+    let w = parts.length - 1;
+    while (base[w] > i) w--;
+    return [parts[w], i - base[w], w];
+  };
+  const lineOf = (i: number): number => {
+    const [p, j, w] = locate(i);
+    return p.line[j] + lineBase[w];
+  };
   // Duplicates and contradictions, in two steps. Rows carry signature keys (equal normalised texts ⇒ equal
   // signatures): records that share a signature key with another record are candidates (found by the workers
-  // within their ranges, and here across ranges); only those are re-read and keyed with the exact normalised
-  // hash, in file order, which gives the same result as keying every record.
+  // within their ranges, and here across ranges); only those are keyed with the exact normalised hash (by the
+  // workers, or here for candidates across ranges), in file order, which gives the same result as keying every
+  // record.
   crossPartCandidates(parts, candidate);
   const related: Record<number, number> = {};
+  const marked: number[] = []; // records that became duplicates or contradictions
   let candidates = 0;
   for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) candidates++;
   if (candidates > 0) {
     const seen = new HashIndex(candidates); // exact record key → record index
     const pairKeys = new HashIndex(candidates); // exact (prompt, chosen, rejected) → record index
+    const mark = (i: number, bit: number): void => {
+      const [p, j] = locate(i);
+      p.flags[j] |= bit;
+      marked.push(i);
+    };
     withFile(file, (fd) => {
-      // The workers keyed their own candidates; candidates found across ranges are keyed here.
       let w = 0;
-      let at = 0; // global index of part w's first record
       let e = 0; // position in parts[w].exact
       for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
-        while (i >= at + parts[w].count) {
-          at += parts[w].count;
+        while (w + 1 < parts.length && i >= base[w + 1]) {
           w++;
           e = 0;
         }
-        const ex = parts[w].exact;
+        const p = parts[w];
+        const j = i - base[w];
+        const ex = p.exact;
         let keys: RecordKeys | null;
-        if (e < ex.length && ex[e] === i - at) {
+        if (e < ex.length && ex[e] === j) {
           keys = ex[e + 1] === -2 ? null : { recordHash: ex[e + 1], pairKey: ex[e + 2], swappedKey: ex[e + 3] };
           e += 4;
-        } else keys = exactKeysAt(fd, index.offset[i], index.length[i], FORMAT_NAMES[recFormat[i]], index.sub[i]);
+        } else keys = exactKeysAt(fd, p.offset[j], p.length[j], FORMAT_NAMES[p.format[j]], p.sub[j]);
         if (!keys) continue;
-        const line = index.line[i];
+        const line = p.line[j] + lineBase[w];
         const first = seen.putIfAbsent(keys.recordHash, i);
         if (first >= 0) {
-          index.flags[i] |= CHECK_BITS.duplicate;
-          related[line] = index.line[first];
+          mark(i, CHECK_BITS.duplicate);
+          related[line] = lineOf(first);
         }
         if (keys.swappedKey >= 0) {
           const swapped = pairKeys.get(keys.swappedKey);
           if (swapped >= 0) {
-            index.flags[i] |= CHECK_BITS.contradiction;
-            index.flags[swapped] |= CHECK_BITS.contradiction;
-            if (related[line] === undefined) related[line] = index.line[swapped];
+            mark(i, CHECK_BITS.contradiction);
+            mark(swapped, CHECK_BITS.contradiction);
+            if (related[line] === undefined) related[line] = lineOf(swapped);
           }
           pairKeys.putIfAbsent(keys.pairKey, i);
         }
@@ -519,10 +534,16 @@ function merge(
     });
   }
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
-  for (let i = 0; i < total; i++) {
-    const f = index.flags[i];
-    if (f === 0) continue;
-    for (const c of CHECK_NAMES) if (f & CHECK_BITS[c]) checks[c].push(index.line[i]);
+  const addChecks = (p: ScanPart, j: number, w: number): void => {
+    const f = p.flags[j];
+    for (const c of CHECK_NAMES) if (f & CHECK_BITS[c]) checks[c].push(p.line[j] + lineBase[w]);
+  };
+  parts.forEach((p, w) => {
+    for (const j of p.flagged) addChecks(p, j, w);
+  });
+  for (const i of marked) {
+    const [p, j, w] = locate(i);
+    addChecks(p, j, w);
   }
   for (const c of CHECK_NAMES) checks[c] = [...new Set(checks[c])].sort((a, b) => a - b);
   errors.sort((a, b) => a.line - b.line);
@@ -531,10 +552,10 @@ function merge(
   FORMAT_NAMES.forEach((f, i) => {
     if (agg.formats[i] > 0) formats[f] = agg.formats[i];
   });
-  const mk = (chars: S, tokens: S): { chars: LengthStats; tokens: LengthStats } => ({ chars: seriesStats(agg, chars), tokens: seriesStats(agg, tokens) });
-  const lines = parts.reduce((s, p) => s + p.lineCount, 0);
+  const kk = new KeyKernel();
+  const mk = (chars: S, tokens: S): { chars: LengthStats; tokens: LengthStats } => ({ chars: seriesStats(agg, chars, kk), tokens: seriesStats(agg, tokens, kk) });
   const pairs = agg.pairs;
-  const res: ScanResult = {
+  const res: ScanSummary & { index?: RecordIndex } = {
     file,
     format,
     formatSource,
@@ -558,10 +579,28 @@ function merge(
       chosenLongerShareChars: pairs ? Math.round((agg.longerChars / pairs) * 10000) / 10000 : null,
       pairs,
     },
-    index,
     seconds: 0,
   };
   if (agg.desirable + agg.undesirable > 0) res.labels = { desirable: agg.desirable, undesirable: agg.undesirable };
+  if (withIndex) {
+    const index: RecordIndex = {
+      line: new Uint32Array(total),
+      offset: new Float64Array(total),
+      length: new Uint32Array(total),
+      sub: new Uint32Array(total),
+      flags: new Uint32Array(total),
+    };
+    parts.forEach((p, w) => {
+      const at = base[w];
+      index.line.set(p.line, at);
+      if (lineBase[w] > 0) for (let i = at; i < at + p.count; i++) index.line[i] += lineBase[w];
+      index.offset.set(p.offset, at);
+      index.length.set(p.length, at);
+      index.sub.set(p.sub, at);
+      index.flags.set(p.flags, at);
+    });
+    res.index = index;
+  }
   return res;
 }
 

@@ -56,6 +56,8 @@ export interface ScanPart {
   sigSwapped: Float64Array;
   /** 1: shares a signature key with another record of this range (re-keyed exactly later). */
   candidate: Uint8Array;
+  /** Records with a flag set (of the checks that a record decides alone), ascending. */
+  flagged: Uint32Array;
   /**
    * Exact keys (checks/record.ts exactRecordKeys) of this range's candidates, computed by the worker: (local index,
    * record key, pair key, swapped key) per candidate, in order; keys of a record that no longer parses are -2.
@@ -140,6 +142,7 @@ export class PartBuilder implements KernelSink {
   private sigRecord = new Float64Array(this.cap);
   private sigSwapped = new Float64Array(this.cap);
   private bigValues: number[][] = Array.from({ length: SERIES }, () => []);
+  private flagged: number[] = [];
   readonly kernel: ScanKernel;
 
   /** `parse`: the format the kernel reads lines in ('none': it only collects rows given to addRow). */
@@ -175,6 +178,7 @@ export class PartBuilder implements KernelSink {
     this.format.set(b.format, k);
     this.sigRecord.set(b.sigRecord, k);
     this.sigSwapped.set(b.sigSwapped, k);
+    for (const i of b.flagged) this.flagged.push(k + i);
     this.count += b.n;
   }
 
@@ -250,6 +254,7 @@ export class PartBuilder implements KernelSink {
       sigRecord,
       sigSwapped,
       candidate,
+      flagged: Uint32Array.from(this.flagged),
       exact: Float64Array.from(exact),
       sortedRecord,
       sortedSwapped,
@@ -260,7 +265,7 @@ export class PartBuilder implements KernelSink {
 
 /** The buffers a worker hands over without copying. */
 export function transferList(p: ScanPart): ArrayBuffer[] {
-  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist].map(
+  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.flagged, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist].map(
     (a) => a.buffer as ArrayBuffer,
   );
   return [...new Set(list)];
@@ -313,10 +318,14 @@ export function crossPartCandidates(parts: ScanPart[], candidate: Uint8Array): v
   }
 }
 
-/** Adds range aggregates. */
-export function mergeLengths(parts: ScanPart[]): LengthAgg {
-  const out: LengthAgg = {
-    hist: new Uint32Array(SERIES * DENSE),
+/** Range aggregates added up (the counts per value stay per range: seriesStats reads them together). */
+export interface MergedLengths extends Omit<LengthAgg, 'hist'> {
+  hists: Uint32Array[];
+}
+
+export function mergeLengths(parts: ScanPart[]): MergedLengths {
+  const out: MergedLengths = {
+    hists: parts.map((p) => p.lengths.hist),
     big: Array.from({ length: SERIES }, () => []),
     sum: new Float64Array(SERIES),
     n: new Float64Array(SERIES),
@@ -328,7 +337,6 @@ export function mergeLengths(parts: ScanPart[]): LengthAgg {
     formats: new Float64Array(FORMAT_NAMES.length),
   };
   for (const { lengths: l } of parts) {
-    for (let i = 0; i < out.hist.length; i++) out.hist[i] += l.hist[i];
     for (let s = 0; s < SERIES; s++) {
       for (const v of l.big[s]) out.big[s].push(v);
       out.sum[s] += l.sum[s];
@@ -357,25 +365,15 @@ export interface LengthStats {
  * Exact statistics of one series: quantiles are order statistics (the value at index round(p·(n−1)) of the
  * sorted values), read from the counts without sorting.
  */
-export function seriesStats(a: LengthAgg, series: S): LengthStats {
+export function seriesStats(a: MergedLengths, series: S, kk: KeyKernel): LengthStats {
   const n = a.n[series];
   if (n === 0) return { count: 0, mean: 0, min: 0, p50: 0, p95: 0, max: 0 };
   const big = a.big[series].sort((x, y) => x - y);
   const denseCount = n - big.length;
-  const hist = a.hist.subarray(series * DENSE, (series + 1) * DENSE);
   const rank = (p: number): number => Math.min(n - 1, Math.floor(p * (n - 1) + 0.5));
   const want = [0, rank(0.5), rank(0.95), n - 1];
-  const got = want.map((i) => (i >= denseCount ? big[i - denseCount] : -1));
-  // one walk over the counts for the ranks that fall below 2¹⁶
-  let c = 0;
-  let k = 0;
-  while (k < want.length && got[k] !== -1) k++;
-  for (let v = 0; v < DENSE && k < want.length; v++) {
-    c += hist[v];
-    while (k < want.length && (got[k] !== -1 || c > want[k])) {
-      if (got[k] === -1) got[k] = v;
-      k++;
-    }
-  }
-  return { count: n, mean: Math.round((a.sum[series] / n) * 100) / 100, min: got[0], p50: got[1], p95: got[2], max: got[3] };
+  const dense = want.filter((i) => i < denseCount);
+  const values = dense.length ? kk.ranks(a.hists.map((h) => h.subarray(series * DENSE, (series + 1) * DENSE)), dense) : [];
+  const at = want.map((i, j) => (i < denseCount ? values[j] : big[i - denseCount]));
+  return { count: n, mean: Math.round((a.sum[series] / n) * 100) / 100, min: at[0], p50: at[1], p95: at[2], max: at[3] };
 }

@@ -156,7 +156,7 @@ function emit(
   store<u8>(bFormat + r, <u8>format);
   store<f64>(bSigRecord + (r << 3), sigR);
   store<f64>(bSigSwapped + (r << 3), kind == 0 ? sigS : -1);
-  bump(A_FORMATS + (<usize>format << 3));
+  bump(<usize>A_FORMATS + (<usize>format << 3));
   push(0, pc);
   push(1, pt);
   if (kind == 0) {
@@ -213,8 +213,15 @@ function asciiClass(c: i32): i32 {
   return 2;
 }
 
-function charClass(c: i32): i32 {
-  if (c < 128) return asciiClass(c);
+const ASCII_CLASS = memory.data(128);
+for (let c: i32 = 0; c < 128; c++) store<u8>(ASCII_CLASS + <usize>c, <u8>asciiClass(c));
+
+@inline function charClass(c: i32): i32 {
+  if (c < 128) return <i32>load<u8>(ASCII_CLASS + <usize>c);
+  return wideClass(c);
+}
+
+function wideClass(c: i32): i32 {
   if (c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff)
     return 0;
   if ((c >= 0x3040 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff00 && c <= 0xffef)) return 3;
@@ -1173,4 +1180,29 @@ export function markCandidates(sigR: usize, sigS: usize, n: i32, dup: usize, nd:
     const ks = load<f64>(sigS + o);
     if (inSet(FILTER_A, dup, nd, kr) || inSet(FILTER_B, con, nc, kr) || (ks != kr && inSet(FILTER_B, con, nc, ks))) store<u8>(cand + <usize>i, 1);
   }
+}
+
+// ---- merging length statistics (scanParts.ts) ----
+
+/** dst[i] += src[i] for n u32. */
+export function addU32(dst: usize, src: usize, n: i32): void {
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, i32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<u32>(dst + o, load<u32>(dst + o) + load<u32>(src + o));
+  }
+}
+
+/** The smallest v with count[0] + … + count[v] > rank (counts: n u32), or -1 when the counts hold fewer values. */
+export function rankValue(counts: usize, n: i32, rank: f64): i32 {
+  let c: f64 = 0;
+  for (let v: i32 = 0; v < n; v++) {
+    c += <f64>load<u32>(counts + (<usize>v << 2));
+    if (c > rank) return v;
+  }
+  return -1;
 }
