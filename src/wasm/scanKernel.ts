@@ -93,7 +93,7 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 
-// Summary rows (checks/record.ts): F_STRIDE f64 and I_STRIDE i32 per record.
+// Summary rows (checks/record.ts): F_STRIDE f64 and I_STRIDE i32 per record. Check bits: types.ts CHECK_BITS.
 const F_STRIDE: i32 = 3;
 const I_STRIDE: i32 = 14;
 const FMT_TRL_STANDARD: i32 = 0;
@@ -103,7 +103,7 @@ const BIT_EMPTY: i32 = 1 << 1;
 const BIT_PROMPT_MISMATCH: i32 = 1 << 2;
 const BIT_LOW_SEPARATION: i32 = 1 << 5;
 const BIT_TRUNCATION: i32 = 1 << 6;
-const BIT_ENCODING: i32 = 1 << 11;
+const BIT_ENCODING: i32 = 1 << 10;
 
 // ---- the part: batch columns and length statistics (scanParts.ts) ----
 const DENSE: i32 = 1 << 16;

@@ -1,7 +1,8 @@
 /**
  * Mutation fuzzer for the line index, format detection, normalisation and checks, over the project's fixtures and
- * the real files of ../shared/data. Property: the engine never throws (an empty result is an InputError), every
- * mutated line is either read or reported with its line number, and every untouched good line is still read.
+ * the real files of ../shared/data. Properties: the engine never throws (an empty result is an InputError), every
+ * mutated line is either read or reported with its line number, every untouched good line is still read, and the
+ * WebAssembly kernel's result equals the JavaScript-only scan's.
  * PREFLENS_FUZZ_CASES sets the number of cases (default 200 here; e.g. 20000 for a long run on demand).
  */
 import { test } from 'node:test';
@@ -75,7 +76,7 @@ const MUTATIONS: Record<string, Mutation> = {
   topLevelArray: () => Buffer.from('[{"prompt": "p", "chosen": "c", "rejected": "r"}]'),
 };
 
-test(`fuzz: ${CASES} mutated files: never throws, bad lines reported, good lines read`, async () => {
+test(`fuzz: ${CASES} mutated files: never throws, bad lines reported, good lines read, kernel = JavaScript path`, async () => {
   const r = rng(20261129);
   const bs = bases();
   const all = bs.flatMap((b) => b.lines);
@@ -109,6 +110,9 @@ test(`fuzz: ${CASES} mutated files: never throws, bad lines reported, good lines
       failures++;
       assert.fail(`case ${c} (${base.name}): the engine threw ${e instanceof Error ? e.stack : String(e)}`);
     }
+    const reference = await scanFile(p, { exactOnly: true, workers: 1 });
+    const comparable = (x: typeof res): unknown => ({ ...x, seconds: 0, index: Object.values(x.index).map((a: ArrayLike<number>) => Array.from(a)) });
+    assert.deepEqual(comparable(res), comparable(reference), `case ${c} (${base.name}): the kernel and the JavaScript path differ`);
     const read = new Set(Array.from(res.index.line));
     const reported = new Set(res.errors.map((e) => e.line));
     lines.forEach((l, i) => {

@@ -1,0 +1,171 @@
+/**
+ * The WebAssembly scan kernel (src/wasm/scanKernel.ts, driven by src/core/fastScan.ts) against the JavaScript path
+ * it replaces: on generated files full of what the kernel must get exactly right or hand back (escapes, Unicode,
+ * control characters, invalid UTF-8 and JSON, duplicates that differ only in case and spacing, contradictions,
+ * low-separation pairs, CRLF, blank lines, lines across its 8 MB input buffer), the scan result — every check,
+ * every length statistic, every index entry — must equal the JavaScript-only scan's, with one thread and with
+ * several workers. And the kernel must really take the lines it is meant for.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { scanFile, type ScanResult } from '../../src/core/scan.js';
+import { PartBuilder } from '../../src/core/scanParts.js';
+import { DEFAULT_CHECK_OPTIONS } from '../../src/core/checks/record.js';
+import { analyzeText, normalizedHash, textSignature } from '../../src/core/checks/text.js';
+import { fixture, repoRoot, tempFile } from '../helpers.js';
+
+const workerScript = join(repoRoot, 'out', 'src', 'core', 'scanWorker.js');
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Pieces of text: plain words, case and spacing variants, punctuation, escapes JSON.stringify writes (\n \t \" \\
+// and \u00XX for control characters), and Unicode the kernel decodes itself (2-, 3- and 4-byte UTF-8, U+FFFD,
+// C1 controls, Unicode spaces, CJK).
+const PIECES = [
+  'the', 'model', 'Answer', 'QUESTION', 'is', 'a', 'good', 'one', 'x_1', '42', 'don\'t', 'e.g.', '(yes)', '"quoted"',
+  'back\\slash', 'tab\there', 'line\nbreak', '  ', ' ', '\t', '\n\n', 'café', 'naïve', 'Ünïcödé', '中文字', 'カタカナ',
+  '한국어', '😀', '𝔘𝔫𝔦', '\uFFFD', '\u0085', '\u00A0', '\u3000', '\u2028', '\u0001', '\u007F', '/', '—', '“x”', '…',
+];
+
+function text(r: () => number, words: number): string {
+  let s = '';
+  for (let i = 0; i < words; i++) {
+    const p = r() < 0.7 ? PIECES[Math.floor(r() * 9)] : PIECES[Math.floor(r() * PIECES.length)];
+    s += (i > 0 && r() < 0.85 ? ' ' : '') + p;
+  }
+  return s;
+}
+
+/** A variant that normalises to the same text: other ASCII case and whitespace runs. */
+function renormalised(s: string, r: () => number): string {
+  return s.replace(/[A-Za-z]/g, (c) => (r() < 0.3 ? (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) : c)).replace(/ /g, () => (r() < 0.2 ? ' \t ' : ' '));
+}
+
+function generate(seed: number, records: number): string {
+  const r = rng(seed);
+  const out: string[] = [];
+  const hh: Array<{ chosen: string; rejected: string }> = [];
+  for (let i = 0; i < records; i++) {
+    const kind = r();
+    let line: string;
+    if (kind < 0.55) {
+      // Anthropic HH transcripts
+      let prompt = '';
+      for (let t = 0, n = 1 + Math.floor(r() * 3); t < n; t++) prompt += `\n\nHuman: ${text(r, 3 + Math.floor(r() * 30))}\n\nAssistant:` + (t < n - 1 ? ` ${text(r, 2 + Math.floor(r() * 20))}` : '');
+      const c = ` ${text(r, Math.floor(r() * 25))}`;
+      const v = r();
+      let rej: string;
+      if (v < 0.05) rej = c; // identical
+      else if (v < 0.15) rej = c.replace(/(\S+)(\s*)$/, (_m, w: string, sp: string) => (r() < 0.5 ? `${w} extra${sp}` : `other${sp}`)); // low separation
+      else if (v < 0.2) rej = ' '; // empty response
+      else rej = ` ${text(r, Math.floor(r() * 25))}`;
+      let rec = { chosen: prompt + c, rejected: (r() < 0.05 ? prompt.replace('Human:', 'Human: hm') : prompt) + rej };
+      const d = r();
+      if (d < 0.08 && hh.length > 0) rec = hh[Math.floor(r() * hh.length)]; // exact duplicate, anywhere earlier
+      else if (d < 0.12 && hh.length > 0) {
+        const o = hh[Math.floor(r() * hh.length)];
+        rec = { chosen: renormalised(o.chosen, r), rejected: renormalised(o.rejected, r) }; // normalised duplicate
+      } else if (d < 0.16 && hh.length > 0) {
+        const o = hh[Math.floor(r() * hh.length)];
+        rec = { chosen: o.rejected, rejected: o.chosen }; // contradiction
+      } else if (d < 0.18) rec = { chosen: rec.chosen, rejected: rej }; // rejected without an Assistant turn
+      hh.push(rec);
+      line = r() < 0.1 ? JSON.stringify({ rejected: rec.rejected, chosen: rec.chosen }) : JSON.stringify(rec);
+    } else if (kind < 0.85) {
+      const rec: Record<string, unknown> = { prompt: text(r, 1 + Math.floor(r() * 40)), chosen: text(r, Math.floor(r() * 30)), rejected: text(r, Math.floor(r() * 30)) };
+      if (r() < 0.05) rec.score_chosen = Math.floor(r() * 10);
+      if (r() < 0.05) rec.id = `r${i}`;
+      line = JSON.stringify(rec);
+    } else if (kind < 0.9) line = JSON.stringify({ prompt: 'p', completion: text(r, 5), label: r() < 0.5 });
+    else if (kind < 0.93) line = '{"prompt": "p", "chosen": "c", "rejected": "r"'; // truncated
+    else if (kind < 0.95) line = '';
+    else line = JSON.stringify({ prompt: text(r, 4), chosen: text(r, 4), rejected: text(r, 4), chosen2: 'x' });
+    // Spellings the kernel must hand back: \/ and \u escapes of ordinary characters, duplicate keys.
+    const s = r();
+    if (s < 0.03) line = line.replace('/', '\\/');
+    else if (s < 0.06) line = line.replace('é', '\\u00e9');
+    else if (s < 0.07) line = line.replace('{"chosen"', '{"chosen":"dup","chosen"');
+    else if (s < 0.08) line = line + '  ';
+    out.push(line + (r() < 0.1 ? '\r\n' : '\n'));
+  }
+  return out.join('');
+}
+
+function comparable(res: ScanResult): unknown {
+  return { ...res, seconds: 0, index: Object.fromEntries(Object.entries(res.index).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)])) };
+}
+
+async function assertSameAsJavaScript(path: string, label: string): Promise<void> {
+  const reference = comparable(await scanFile(path, { exactOnly: true, workers: 1 }));
+  assert.deepEqual(comparable(await scanFile(path, { workers: 1 })), reference, `${label}: kernel, one thread`);
+  assert.deepEqual(comparable(await scanFile(path, { workers: 3, parallelThreshold: 0, workerScript })), reference, `${label}: kernel, 3 workers`);
+}
+
+test('kernel = JavaScript path on generated HH / TRL files with every hard case (3 seeds)', async () => {
+  for (const seed of [1, 2, 3]) {
+    const p = tempFile(`gen-${seed}.jsonl`, generate(seed, 1500));
+    await assertSameAsJavaScript(p, `seed ${seed}`);
+    // The file's format forced the other way: every HH line goes back to JavaScript.
+    const forced = comparable(await scanFile(p, { format: 'trl-standard', workers: 1 }));
+    assert.deepEqual(forced, comparable(await scanFile(p, { format: 'trl-standard', exactOnly: true, workers: 1 })), `seed ${seed}: --format trl-standard`);
+  }
+});
+
+test('kernel = JavaScript path on a 24 MB file (lines across the 8 MB input buffer, a line longer than it)', async () => {
+  const big = generate(9, 40000);
+  const long = JSON.stringify({ chosen: `\n\nHuman: hi\n\nAssistant: ${'word '.repeat(2_000_000)}`, rejected: '\n\nHuman: hi\n\nAssistant: no' });
+  const p = tempFile('big.jsonl', big + long + '\n' + big.slice(0, 200000).replace(/\n[^\n]*$/, '\n'));
+  assert.ok(statSync(p).size > 24e6);
+  await assertSameAsJavaScript(p, '24 MB');
+});
+
+test('the kernel itself reads HH and TRL standard lines (none handed back), and hands back what it must', () => {
+  const count = (file: string, format: 'hh' | 'trl-standard'): { fast: number; slow: number } => {
+    const b = new PartBuilder(format, DEFAULT_CHECK_OPTIONS);
+    let slow = 0;
+    const fd = openSync(file, 'r');
+    try {
+      b.kernel.scanLines(fd, 0, statSync(file).size, () => slow++, () => undefined);
+    } finally {
+      closeSync(fd);
+    }
+    b.kernel.drain();
+    return { fast: b.count, slow };
+  };
+  assert.deepEqual(count(fixture('hh.jsonl'), 'hh'), { fast: 3, slow: 0 });
+  const lines = [
+    '{"prompt":"Why?","chosen":"Because.","rejected":"No."}',
+    '{"prompt": "a", "chosen": "b\\nc", "rejected": "d \\"e\\""}',
+    '{"prompt":"p","chosen":"c","rejected":"r","score_chosen":1}', // a number: JavaScript
+    '{"prompt":"p\\u0041","chosen":"c","rejected":"r"}', // a \u escape: JavaScript
+  ].map((l) => Buffer.from(l + '\n'));
+  const invalidUtf8 = Buffer.concat([Buffer.from('{"prompt":"caf'), Buffer.from([0xc3]), Buffer.from('","chosen":"c","rejected":"r"}\n')]);
+  const trl = tempFile('trl.jsonl', Buffer.concat([...lines, invalidUtf8]));
+  assert.deepEqual(count(trl, 'trl-standard'), { fast: 2, slow: 3 });
+});
+
+test('normalizedHash is analyzeText().hash; equal normalised texts have equal signatures', () => {
+  const r = rng(5);
+  for (let i = 0; i < 2000; i++) {
+    const s = text(r, Math.floor(r() * 30));
+    const a = analyzeText(s);
+    assert.equal(normalizedHash(s), a.hash);
+    const v = renormalised(s, r);
+    const b = analyzeText(v);
+    assert.equal(b.hash, a.hash);
+    assert.equal(b.sig, a.sig, JSON.stringify([s, v]));
+  }
+  assert.notEqual(analyzeText('a b').sig, analyzeText('ab').sig);
+  assert.notEqual(textSignature(3, 10, 100), textSignature(3, 10, 101));
+});
