@@ -135,6 +135,7 @@ async function stats(argv: string[]): Promise<number> {
   const ml = intOpt(values['max-length'], 'max-length');
   const r = await scanFile(positionals[0], {
     index: false,
+    inline: true,
     format: values.format as (typeof FORMAT_NAMES)[number] | undefined,
     tokenizerDir: values.tokenizer,
     workers: intOpt(values.workers, 'workers'),

@@ -324,6 +324,11 @@ export interface ScanOptions {
   exactOnly?: boolean;
   /** Build the record index (default true); `preflens stats` does not need it. */
   index?: boolean;
+  /**
+   * Scan the first range on the calling thread (blocking it) while the workers scan the others: for a process
+   * that does nothing else (the CLI).
+   */
+  inline?: boolean;
 }
 
 export function defaultWorkerScript(): string {
@@ -408,23 +413,23 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
       return b;
     });
     const done = new Array<number>(nWorkers).fill(0);
+    const progress = (i: number, b: number): void => {
+      done[i] = b;
+      options.onProgress?.(
+        done.reduce((s, x) => s + x, 0),
+        st.size,
+      );
+    };
     const script = options.workerScript ?? defaultWorkerScript();
-    parts = await Promise.all(
-      bounds.slice(0, -1).map((start, i) =>
-        runWorker(
-          script,
-          { ...base, start, end: bounds[i + 1] },
-          (b) => {
-            done[i] = b;
-            options.onProgress?.(
-              done.reduce((s, x) => s + x, 0),
-              st.size,
-            );
-          },
-          options.signal,
-        ),
-      ),
-    );
+    // With `inline`, this thread scans the first range itself while the workers start up.
+    const first = options.inline ? 1 : 0;
+    const running = bounds.slice(first, -1).map((start, j) => {
+      const i = j + first;
+      return runWorker(script, { ...base, start, end: bounds[i + 1] }, (b) => progress(i, b), options.signal);
+    });
+    const tok = options.inline && options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null;
+    const own = options.inline ? [scanRange({ ...base, start: 0, end: bounds[1] }, tok, (b) => progress(0, b))] : [];
+    parts = [...own, ...(await Promise.all(running))];
   }
   const res = merge(path, parts, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir, options.index !== false);
   res.seconds = (performance.now() - t0) / 1000;
