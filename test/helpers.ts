@@ -27,3 +27,15 @@ export function skipWithoutShared(t: { skip: (msg: string) => void }): boolean {
   t.skip(msg);
   return true;
 }
+
+/** A small deterministic PRNG (mulberry32) for generated test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

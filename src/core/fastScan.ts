@@ -63,19 +63,24 @@ export function fastParseAvailable(format: FormatName | null, opts: CheckOptions
   return KERNEL_FORMAT[format ?? 'detect'] !== undefined && opts.lowSeparationMaxEdits <= 31;
 }
 
-/** Columns of a batch of records, views into kernel memory valid until the next kernel call. */
-export interface Batch {
-  n: number;
-  /** Positions (in the batch) of records with a flag set. */
-  flagged: number[];
+/** Per-record columns (a range's, or a batch's). */
+export interface RecordColumns {
   line: Uint32Array;
   offset: Float64Array;
   length: Uint32Array;
   sub: Uint32Array;
   flags: Uint32Array;
   format: Uint8Array;
+  /** Signature keys (checks/record.ts signatureKeys); -1 where a record has none. */
   sigRecord: Float64Array;
   sigSwapped: Float64Array;
+}
+
+/** Columns of a batch of records, views into kernel memory valid until the next kernel call. */
+export interface Batch extends RecordColumns {
+  n: number;
+  /** Positions (in the batch) of records with a flag set. */
+  flagged: number[];
 }
 
 /** Where the kernel's batch, big-value list and statistics go. */

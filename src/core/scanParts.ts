@@ -9,7 +9,7 @@
  */
 import { FORMAT_NAMES, type FormatName } from './types.js';
 import type { CheckOptions, RecordKeys, SummaryChunk } from './checks/record.js';
-import { type Batch, DENSE, KeyKernel, type KernelSink, ScanKernel, SERIES } from './fastScan.js';
+import { type Batch, DENSE, KeyKernel, type KernelSink, type RecordColumns, ScanKernel, SERIES } from './fastScan.js';
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
 export const enum S {
@@ -39,21 +39,12 @@ export interface LengthAgg {
   formats: Float64Array;
 }
 
-export interface ScanPart {
+export interface ScanPart extends RecordColumns {
   count: number;
   /** Lines in the range (relative numbering starts at 1). */
   lineCount: number;
   errors: import('./types.js').RecordError[];
   errorCount: number;
-  line: Uint32Array;
-  offset: Float64Array;
-  length: Uint32Array;
-  sub: Uint32Array;
-  flags: Uint32Array;
-  format: Uint8Array;
-  /** Signature keys (checks/record.ts signatureKeys); -1 where a record has none. */
-  sigRecord: Float64Array;
-  sigSwapped: Float64Array;
   /** 1: shares a signature key with another record of this range (re-keyed exactly later). */
   candidate: Uint8Array;
   /** Records with a flag set (of the checks that a record decides alone), ascending. */

@@ -284,6 +284,22 @@ const ASSISTANT_S1: i32 = 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e 
   return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
 }
 
+/** Lanes holding '"', '\\', a control character, DEL or a byte ≥ 0x80 (signed compare after +1). */
+@inline function specialBytes(v: v128): v128 {
+  return v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))), i8x16.lt_s(i8x16.add(v, i8x16.splat(1)), i8x16.splat(0x21)));
+}
+
+/**
+ * Lanes holding a word character [0-9A-Za-z_], by signed range tests (x86 has no unsigned byte compare); valid for
+ * bytes < 0x80, the only ones counted with it. `lower` is v | 0x20.
+ */
+@inline function wordBytes(v: v128, lower: v128): v128 {
+  return v128.or(
+    v128.or(i8x16.lt_s(i8x16.add(lower, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v, i8x16.splat(0x50)), i8x16.splat(-118))),
+    i8x16.eq(v, i8x16.splat(0x5f)),
+  );
+}
+
 /**
  * Scans the body of a JSON string starting at p (after the opening quote), within [p, le). Fills field slot `f`
  * of ST. With `from` ≥ 0, the bytes [start, p) are known to equal field `from`'s prompt (up to its last
@@ -323,25 +339,11 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
     while (<i32>(le - p) >= 32) {
       const v0 = v128.load(p);
       const v1 = v128.load(p, 16);
-      const sp0 = v128.or(
-        v128.or(i8x16.eq(v0, i8x16.splat(0x22)), i8x16.eq(v0, i8x16.splat(0x5c))),
-        i8x16.lt_s(i8x16.add(v0, i8x16.splat(1)), i8x16.splat(0x21)),
-      );
-      const sp1 = v128.or(
-        v128.or(i8x16.eq(v1, i8x16.splat(0x22)), i8x16.eq(v1, i8x16.splat(0x5c))),
-        i8x16.lt_s(i8x16.add(v1, i8x16.splat(1)), i8x16.splat(0x21)),
-      );
-      if (v128.any_true(v128.or(sp0, sp1))) break;
+      if (v128.any_true(v128.or(specialBytes(v0), specialBytes(v1)))) break;
       const l0 = v128.or(v0, i8x16.splat(0x20));
       const l1 = v128.or(v1, i8x16.splat(0x20));
-      const w0 = v128.or(
-        v128.or(i8x16.lt_s(i8x16.add(l0, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v0, i8x16.splat(0x50)), i8x16.splat(-118))),
-        i8x16.eq(v0, i8x16.splat(0x5f)),
-      );
-      const w1 = v128.or(
-        v128.or(i8x16.lt_s(i8x16.add(l1, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v1, i8x16.splat(0x50)), i8x16.splat(-118))),
-        i8x16.eq(v1, i8x16.splat(0x5f)),
-      );
+      const w0 = wordBytes(v0, l0);
+      const w1 = wordBytes(v1, l1);
       const s0 = i8x16.eq(v0, i8x16.splat(0x20));
       const s1 = i8x16.eq(v1, i8x16.splat(0x20));
       const wm = i8x16.bitmask(w0) | (i8x16.bitmask(w1) << 16);
@@ -360,18 +362,9 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
       p += 32;
     }
     const v = v128.load(p);
-    // special: '"', '\\', and (signed compare after +1) control characters, DEL and every byte ≥ 0x80
-    const specialV = v128.or(
-      v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))),
-      i8x16.lt_s(i8x16.add(v, i8x16.splat(1)), i8x16.splat(0x21)),
-    );
-    // word characters [0-9A-Za-z_] by signed range tests (x86 has no unsigned byte compare); valid for bytes
-    // < 0x80, the only ones counted here
+    const specialV = specialBytes(v);
     const lower = v128.or(v, i8x16.splat(0x20));
-    const wv = v128.or(
-      v128.or(i8x16.lt_s(i8x16.add(lower, i8x16.splat(0x1f)), i8x16.splat(-102)), i8x16.lt_s(i8x16.add(v, i8x16.splat(0x50)), i8x16.splat(-118))),
-      i8x16.eq(v, i8x16.splat(0x5f)),
-    );
+    const wv = wordBytes(v, lower);
     const sv = i8x16.eq(v, i8x16.splat(0x20));
     const special = i8x16.bitmask(specialV);
     const wm0 = i8x16.bitmask(wv);

@@ -12,21 +12,10 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { scanFile, InputError } from '../../src/core/scan.js';
 import { readRecord } from '../../src/core/records.js';
-import { fixture, shared, repoRoot } from '../helpers.js';
+import { fixture, shared, repoRoot, rng } from '../helpers.js';
 
 const CASES = Number(process.env.PREFLENS_FUZZ_CASES ?? 200);
 const workerScript = join(repoRoot, 'out', 'src', 'core', 'scanWorker.js');
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bases(): Array<{ name: string; lines: Buffer[] }> {
   const files = ['trl-standard.jsonl', 'trl-conversational.jsonl', 'hh.jsonl', 'kto.jsonl', 'ranked.jsonl', 'group.jsonl'].map(fixture);

@@ -1,17 +1,18 @@
-/** One pass over a text: lengths, a normalised hash (duplicates) and encoding problems. */
+/**
+ * Texts: one pass for lengths, encoding problems and a signature (analyzeText), the normalised hash that decides
+ * duplicates (normalizedHash), and the bounded edit distance of the low-separation check.
+ */
 import { ASCII, charClass } from '../tokenize/words.js';
 
 export interface TextInfo {
   chars: number;
   /** Word-level token count (see tokenize/words.ts). */
   words: number;
-  /** 53-bit hash of the text with ASCII case folded and whitespace runs collapsed and trimmed. */
-  hash: number;
   /** U+FFFD, C0/C1 control characters (other than tab, LF, CR) or lone surrogates. */
   encoding: boolean;
   /**
-   * Signature of the same normalised text (see textSignature): equal normalised texts have equal signatures.
-   * Duplicates and contradictions are found by signature first and confirmed with `hash`.
+   * Signature of the normalised text (see textSignature): equal normalised texts have equal signatures.
+   * Duplicates and contradictions are found by signature first and decided with normalizedHash.
    */
   sig: number;
 }
@@ -20,19 +21,14 @@ export interface TextInfo {
 const INC = new Uint8Array([0, 1, 1, 1, 0, 0, 1, 1]);
 
 export function analyzeText(s: string): TextInfo {
-  // Two 32-bit hashes: FNV-1a and a polynomial hash (cheap, independent enough for duplicate detection).
-  let h1 = 0x811c9dc5 | 0;
-  let h2 = 0x01234567 | 0;
   let words = 0;
   let inWord = 0;
-  let pendingSpace = false;
-  let any = false;
   let encoding = false;
   let nonWs = 0;
   let s1 = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
+    const c = s.charCodeAt(i);
     let k: number;
     if (c < 128) {
       k = ASCII[c];
@@ -53,29 +49,17 @@ export function analyzeText(s: string): TextInfo {
     }
     words += INC[(inWord << 2) | k];
     inWord = k === 1 ? 1 : 0;
-    if (k === 0) {
-      pendingSpace = true;
-      continue;
-    }
-    if (pendingSpace) {
-      if (any) {
-        h1 = Math.imul(h1 ^ 0x20, 0x01000193);
-        h2 = ((h2 << 5) - h2 + 0x20) | 0;
-      }
-      pendingSpace = false;
-    }
-    any = true;
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (k === 0) continue;
     nonWs++;
     s1 = (s1 + (c | 0x20)) | 0;
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = ((h2 << 5) - h2 + c) | 0;
   }
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
-  return { chars: n, words, hash: (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11), encoding, sig: textSignature(words, nonWs, s1) };
+  return { chars: n, words, encoding, sig: textSignature(words, nonWs, s1) };
 }
 
-/** analyzeText's `hash` alone (the same value), for the records that need it: about twice as fast. */
+/**
+ * 53-bit hash of the text with ASCII case folded and whitespace runs collapsed and trimmed (two 32-bit hashes:
+ * FNV-1a and a polynomial hash). The scan kernel computes the same value from raw bytes (scanKernel.ts).
+ */
 export function normalizedHash(s: string): number {
   let h1 = 0x811c9dc5 | 0;
   let h2 = 0x01234567 | 0;
