@@ -1,11 +1,11 @@
 /**
  * What one scanned byte range produces (a worker's result) and how the ranges are put together.
  *
- * A worker turns summary rows (checks/record.ts) into index columns and length histograms as they come, and finds
- * duplicate and contradiction candidates among its own records by signature, from sorted key arrays (a native sort
- * and a linear pass: no hash table of a million keys, whose every insert misses the cache). The main thread then
- * only concatenates columns, adds histograms and merge-joins the ranges' sorted keys to find candidates across
- * ranges.
+ * In a range (a worker's, or the calling thread's), the scan kernel (fastScan.ts) collects every record's columns
+ * and length statistics, and finds duplicate and contradiction candidates among the range's records from
+ * radix-sorted fingerprints of their signature keys (no hash table of a million keys, whose every insert misses
+ * the cache); the range keys its candidates exactly. The main thread then merge-joins the ranges' sorted
+ * fingerprints to find candidates across ranges, keys those, and builds the result from the ranges' columns.
  */
 import { FORMAT_NAMES, type FormatName } from './types.js';
 import type { CheckOptions, RecordKeys, SummaryChunk } from './checks/record.js';
@@ -75,9 +75,6 @@ export class HashIndex {
     this.keys = new Float64Array(cap).fill(-1);
     this.vals = new Int32Array(cap);
     this.mask = cap - 1;
-  }
-  get count(): number {
-    return this.size;
   }
   private slot(h: number): number {
     let i = (h ^ (h / 0x100000000)) & this.mask;

@@ -2,9 +2,12 @@
 //
 // The fast path of `scanRange` (src/core/scan.ts): JSON Lines records whose values are all plain JSON strings
 // under the keys {chosen, rejected} (Anthropic HH) or {prompt, chosen, rejected} (TRL standard with an explicit
-// prompt), scanned straight from the file's UTF-8 bytes, 16 bytes at a time. Per text it computes what
+// prompt), scanned straight from the file's UTF-8 bytes, 32 or 16 bytes at a time. Per text it computes what
 // src/core/checks/text.ts computes from decoded strings: UTF-16 length, word-level token count (tokenize/words.ts),
-// encoding problems, and the normalisation-invariant signature (see textSignature in checks/text.ts).
+// encoding problems, and the normalisation-invariant signature (see textSignature in checks/text.ts); per record
+// the checks of checks/record.ts summarizeRecord. It also collects every record's columns and length statistics
+// (addRow takes the rows of the JavaScript path), sorts key fingerprints for the duplicate search, and computes
+// exact keys (checks/text.ts normalizedHash) of candidate lines.
 //
 // Anything else — another key, a number, an escape other than \n \t \r \" \\, invalid UTF-8, a control character,
 // a missing "\n\nAssistant:" turn, a duplicated key, invalid JSON — stops the kernel at that line, and the line
