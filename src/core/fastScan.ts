@@ -38,6 +38,7 @@ interface KernelExports {
   exactKeys(ls: number, len: number, format: number): number;
   exactResult(): number;
   addU32(dst: number, src: number, n: number): void;
+  denseTotals(): void;
   rankValue(counts: number, n: number, rank: number): number;
 }
 
@@ -200,8 +201,12 @@ export class ScanKernel {
     this.k.addRow(this.p.extra);
   }
 
-  /** Length statistics collected so far (after drain()): hist is copied. */
+  /**
+   * Length statistics collected so far (after drain()), copied: counts per value below 2¹⁶ and the f64 aggregates
+   * (sums and counts there cover those values only; the sink has the larger ones).
+   */
   aggregates(): { hist: Uint32Array; agg: Float64Array } {
+    this.k.denseTotals();
     return {
       hist: new Uint32Array(this.mem.buffer, this.p.hist, SERIES * DENSE).slice(),
       agg: new Float64Array(this.mem.buffer, this.p.agg, AGG_F64).slice(),

@@ -216,11 +216,17 @@ export class PartBuilder implements KernelSink {
       exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
     }
     const { hist, agg } = this.kernel.aggregates();
+    const sum = agg.slice(0, SERIES);
+    const count = agg.slice(SERIES, 2 * SERIES);
+    this.bigValues.forEach((values, series) => {
+      for (const v of values) sum[series] += v;
+      count[series] += values.length;
+    });
     const lengths: LengthAgg = {
       hist,
       big: this.bigValues,
-      sum: agg.slice(0, SERIES),
-      n: agg.slice(SERIES, 2 * SERIES),
+      sum,
+      n: count,
       pairs: agg[20],
       longer: agg[21],
       longerChars: agg[22],

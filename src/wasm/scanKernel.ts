@@ -130,10 +130,25 @@ const A_FORMATS = 200;
     store<i32>(b, v, 4);
     bigCount++;
   }
-  const s = agg + A_SUM + (<usize>series << 3);
-  store<f64>(s, load<f64>(s) + <f64>v);
-  const n = agg + A_N + (<usize>series << 3);
-  store<f64>(n, load<f64>(n) + 1);
+}
+
+/**
+ * Counts and sums of the values below 2^16 of each series, from the counts per value (the driver adds the listed
+ * larger values), into agg's sum[10] and n[10].
+ */
+export function denseTotals(): void {
+  for (let series: i32 = 0; series < 10; series++) {
+    let n: f64 = 0;
+    let sum: f64 = 0;
+    const h = hist + (<usize>(series * DENSE) << 2);
+    for (let v: i32 = 0; v < DENSE; v++) {
+      const c = <f64>load<u32>(h + (<usize>v << 2));
+      n += c;
+      sum += c * <f64>v;
+    }
+    store<f64>(agg + A_SUM + (<usize>series << 3), sum);
+    store<f64>(agg + A_N + (<usize>series << 3), n);
+  }
 }
 
 @inline function bump(at: usize): void {

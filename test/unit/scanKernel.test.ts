@@ -155,3 +155,31 @@ test('texts that normalise alike have equal normalised hashes and equal signatur
   assert.notEqual(analyzeText('a b').sig, analyzeText('ab').sig);
   assert.notEqual(textSignature(3, 10, 100), textSignature(3, 10, 101));
 });
+
+test('length statistics (counts per value in the kernel, values ≥ 2¹⁶ listed) equal a sort of the known lengths', async () => {
+  const r = rng(11);
+  const prompts: number[] = [];
+  const chosen: number[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    // "w " repeated k times: 2k characters, k word tokens; some beyond 65,536 characters.
+    const k = r() < 0.02 ? 40000 + Math.floor(r() * 30000) : Math.floor(r() * 300);
+    const c = Math.floor(r() * 50);
+    prompts.push(k);
+    chosen.push(c);
+    lines.push(JSON.stringify({ prompt: 'w '.repeat(k), chosen: 'x '.repeat(c), rejected: 'y' }));
+  }
+  const p = tempFile('lengths.jsonl', lines.join('\n') + '\n');
+  const expect = (ks: number[], scale: number): Record<string, number> => {
+    const v = ks.map((k) => k * scale).sort((a, b) => a - b);
+    const q = (x: number): number => v[Math.min(v.length - 1, Math.floor(x * (v.length - 1) + 0.5))];
+    return { count: v.length, mean: Math.round((v.reduce((s, x) => s + x, 0) / v.length) * 100) / 100, min: v[0], p50: q(0.5), p95: q(0.95), max: v[v.length - 1] };
+  };
+  for (const options of [{ workers: 1 }, { workers: 3, parallelThreshold: 0, workerScript }, { workers: 1, exactOnly: true }]) {
+    const res = await scanFile(p, options);
+    assert.deepEqual(res.lengths.prompt.chars, expect(prompts, 2), JSON.stringify(options));
+    assert.deepEqual(res.lengths.prompt.tokens, expect(prompts, 1));
+    assert.deepEqual(res.lengths.chosen.chars, expect(chosen, 2));
+    assert.deepEqual(res.lengths.chosen.tokens, expect(chosen, 1));
+  }
+});
