@@ -11,7 +11,7 @@
 import { readSync } from 'node:fs';
 import type { FormatName } from './types.js';
 import type { RawItem } from './jsonl/reader.js';
-import { type CheckOptions, F_STRIDE, type RecordKeys, type SummaryChunk } from './checks/record.js';
+import { type CheckOptions, F_STRIDE, I_STRIDE, type RecordKeys, type SummaryChunk } from './checks/record.js';
 import { SCAN_KERNEL_WASM } from './generated/scanKernelWasm.js';
 
 interface KernelExports {
@@ -93,7 +93,7 @@ export interface KernelSink {
 
 const BATCH = 4096;
 const EXTRA = 1 << 15; // candidates beyond the first two that one record may have
-export const MAX_CANDIDATES = EXTRA + 2;
+const MAX_CANDIDATES = EXTRA + 2;
 const BIG = 2 * (EXTRA + 3); // (series, value) pairs: room for one record's lengths, all ≥ 2¹⁶
 const TOKENS = 1 << 16;
 const INPUT = 8 << 20;
@@ -104,18 +104,105 @@ const AGG_F64 = 20 + 5 + 8;
 
 const align = (n: number): number => (n + 15) & ~15;
 
+/**
+ * A kernel instance, its memory (grown on demand), and the routines that work on arrays copied into its scratch
+ * memory: the duplicate-candidate search of a range, and the merge of ranges on the main thread.
+ */
+export class KeyKernel {
+  protected readonly k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
+  protected readonly mem = this.k.memory;
+  /** Where scratch memory starts (after the instance's fixed buffers, if any). */
+  protected scratch = align(this.k.heapBase());
+
+  protected ensure(bytes: number): void {
+    const have = this.mem.buffer.byteLength;
+    if (have < bytes) this.mem.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /** Reserves consecutive scratch regions of the given sizes (bytes); returns their addresses. */
+  private alloc(...sizes: number[]): number[] {
+    let at = this.scratch;
+    const out = sizes.map((n) => {
+      const r = at;
+      at += align(n);
+      return r;
+    });
+    this.ensure(at + 16);
+    return out;
+  }
+
+  /**
+   * Fingerprints (low 32 bits) of the non-negative keys, sorted; with `skipEqual`, keys equal to skipEqual's at the
+   * same position are left out.
+   */
+  sortedFingerprints(keys: Float64Array, skipEqual?: Float64Array): Uint32Array {
+    const n = keys.length;
+    const [src, other, dst, tmp] = this.alloc(n * 8, skipEqual ? n * 8 : 0, n * 4, n * 4);
+    new Float64Array(this.mem.buffer, src, n).set(keys);
+    if (skipEqual) new Float64Array(this.mem.buffer, other, n).set(skipEqual);
+    const m = this.k.gatherFingerprints(src, n, dst, skipEqual ? other : 0);
+    const at = this.k.sortU32(dst, tmp, m);
+    return new Uint32Array(this.mem.buffer, at, m).slice();
+  }
+
+  /** The distinct values that occur more than once in a sorted array. */
+  repeated(a: Uint32Array): Uint32Array {
+    const [pa, out] = this.alloc(a.byteLength, a.byteLength);
+    new Uint32Array(this.mem.buffer, pa, a.length).set(a);
+    const n = this.k.repeatedU32(pa, a.length, out);
+    return new Uint32Array(this.mem.buffer, out, n).slice();
+  }
+
+  /** The distinct values found in both sorted arrays. */
+  common(a: Uint32Array, b: Uint32Array): Uint32Array {
+    const [pa, pb, out] = this.alloc(a.byteLength, b.byteLength, Math.min(a.byteLength, b.byteLength));
+    new Uint32Array(this.mem.buffer, pa, a.length).set(a);
+    new Uint32Array(this.mem.buffer, pb, b.length).set(b);
+    const n = this.k.commonU32(pa, a.length, pb, b.length, out);
+    return new Uint32Array(this.mem.buffer, out, n).slice();
+  }
+
+  /**
+   * Flags (1) the records whose record key's fingerprint is in dup or con, or whose swapped key's (when it
+   * differs from the record key) is in con; dup and con sorted.
+   */
+  mark(sigR: Float64Array, sigS: Float64Array, dup: Uint32Array, con: Uint32Array): Uint8Array {
+    const n = sigR.length;
+    const [r, s, d, c, out] = this.alloc(n * 8, n * 8, dup.byteLength, con.byteLength, n);
+    const buf = this.mem.buffer;
+    new Float64Array(buf, r, n).set(sigR);
+    new Float64Array(buf, s, n).set(sigS);
+    new Uint32Array(buf, d, dup.length).set(dup);
+    new Uint32Array(buf, c, con.length).set(con);
+    new Uint8Array(buf, out, n).fill(0);
+    this.k.markCandidates(r, s, n, d, dup.length, c, con.length, out);
+    return new Uint8Array(this.mem.buffer, out, n).slice();
+  }
+
+  /**
+   * Order statistics of the sum of several count arrays (value v counted counts[v] times): the value at each of
+   * the given ranks (sorted), or -1 for a rank beyond the counted values.
+   */
+  ranks(counts: Uint32Array[], ranks: number[]): number[] {
+    const n = counts[0].length;
+    const [sum, src] = this.alloc(n * 4, n * 4);
+    new Uint32Array(this.mem.buffer, sum, n).set(counts[0]);
+    for (const c of counts.slice(1)) {
+      new Uint32Array(this.mem.buffer, src, n).set(c);
+      this.k.addU32(sum, src, n);
+    }
+    return ranks.map((r) => this.k.rankValue(sum, n, r));
+  }
+}
+
 /** One kernel instance with its buffers: one per scanned range. */
-export class ScanKernel {
-  private readonly k: KernelExports;
-  private readonly mem: WebAssembly.Memory;
+export class ScanKernel extends KeyKernel {
   private readonly p: Record<'config' | 'tok' | 'line' | 'offset' | 'length' | 'sub' | 'flags' | 'format' | 'sigR' | 'sigS' | 'hist' | 'big' | 'agg' | 'rowF' | 'rowI' | 'extra' | 'input', number>;
   private inputCap = INPUT;
-  private top: number;
 
   constructor(format: FormatName | null | 'none', opts: CheckOptions, private readonly sink: KernelSink) {
-    this.k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
-    this.mem = this.k.memory;
-    let at = this.k.heapBase();
+    super();
+    let at = this.scratch;
     const take = (bytes: number): number => {
       const r = at;
       at = align(at + bytes);
@@ -136,11 +223,11 @@ export class ScanKernel {
       big: take(BIG * 8),
       agg: take(AGG_F64 * 8),
       rowF: take(F_STRIDE * 8),
-      rowI: take(14 * 4),
+      rowI: take(I_STRIDE * 4),
       extra: take(EXTRA * 16),
       input: take(INPUT + 64),
     };
-    this.top = at;
+    this.scratch = at;
     this.ensure(at);
     const fmt = format === 'none' ? NO_PARSE : (KERNEL_FORMAT[format ?? 'detect'] ?? NO_PARSE);
     const cfg = [
@@ -150,11 +237,6 @@ export class ScanKernel {
     ];
     new Int32Array(this.mem.buffer, this.p.config, cfg.length).set(cfg);
     this.k.setup(this.p.config);
-  }
-
-  private ensure(bytes: number): void {
-    const have = this.mem.buffer.byteLength;
-    if (have < bytes) this.mem.grow(Math.ceil((bytes - have) / PAGE));
   }
 
   /** Hands the batch (and the list of big values) to the sink and empties them. */
@@ -196,7 +278,7 @@ export class ScanKernel {
     if ((this.k.batchRows.value as number) >= BATCH || (this.k.bigCount.value as number) + 2 * (3 + nExtra) > BIG) this.drain();
     const b = this.mem.buffer;
     new Float64Array(b, this.p.rowF, F_STRIDE).set(row.f.subarray(0, F_STRIDE));
-    new Int32Array(b, this.p.rowI, 14).set(row.i.subarray(0, 14));
+    new Int32Array(b, this.p.rowI, I_STRIDE).set(row.i.subarray(0, I_STRIDE));
     if (nExtra > 0) new Float64Array(b, this.p.extra, nExtra * 2).set(extra);
     this.k.addRow(this.p.extra);
   }
@@ -260,7 +342,7 @@ export class ScanKernel {
       if (len === this.inputCap) {
         this.inputCap *= 2;
         this.ensure(this.p.input + this.inputCap + 64);
-        this.top = Math.max(this.top, align(this.p.input + this.inputCap + 64));
+        this.scratch = Math.max(this.scratch, align(this.p.input + this.inputCap + 64));
       }
       progress(bufOffset - start);
     }
@@ -274,108 +356,23 @@ export class ScanKernel {
    * key is another record's key (and that other record).
    */
   candidates(sigR: Float64Array, sigS: Float64Array): { candidate: Uint8Array; sortedRecord: Uint32Array; sortedSwapped: Uint32Array } {
-    const n = sigR.length;
-    const r = this.top;
-    const s = r + align(n * 8);
-    const sr = s + align(n * 8);
-    const ss = sr + align(n * 4);
-    const tmp = ss + align(n * 4);
-    const dup = tmp + align(n * 4);
-    const con = dup + align(n * 4);
-    const cand = con + align(n * 4);
-    this.ensure(cand + align(n));
-    const b = (): ArrayBuffer => this.mem.buffer;
-    new Float64Array(b(), r, n).set(sigR);
-    new Float64Array(b(), s, n).set(sigS);
-    const sorted = (src: number, dst: number, other: number): [number, Uint32Array] => {
-      const m = this.k.gatherFingerprints(src, n, dst, other);
-      const at = this.k.sortU32(dst, tmp, m);
-      if (at !== dst) new Uint32Array(b(), dst, m).set(new Uint32Array(b(), at, m));
-      return [m, new Uint32Array(b(), dst, m).slice()];
-    };
-    const [mr, sortedRecord] = sorted(r, sr, 0);
+    const sortedRecord = this.sortedFingerprints(sigR);
     // A pair whose swapped key is its own record key (equal response signatures) would match itself; a second
     // record with that key shares it, so both are duplicate candidates anyway.
-    const [ms, sortedSwapped] = sorted(s, ss, r);
-    const nd = this.k.repeatedU32(sr, mr, dup);
-    const nc = this.k.commonU32(ss, ms, sr, mr, con);
-    new Uint8Array(b(), cand, n).fill(0);
-    this.k.markCandidates(r, s, n, dup, nd, con, nc, cand);
-    return { candidate: new Uint8Array(b(), cand, n).slice(), sortedRecord, sortedSwapped };
+    const sortedSwapped = this.sortedFingerprints(sigS, sigR);
+    const candidate = this.mark(sigR, sigS, this.repeated(sortedRecord), this.common(sortedSwapped, sortedRecord));
+    return { candidate, sortedRecord, sortedSwapped };
   }
 
   /**
-   * Exact keys of a record (`bytes` fills its bytes; `format`: the FORMAT_NAMES index it was read in), or
-   * undefined when the kernel does not read it that way.
+   * Exact keys of a record from its bytes (`format`: the FORMAT_NAMES index it was read in), or undefined when
+   * the kernel does not read it that way.
    */
-  exactKeys(bytes: (into: Uint8Array) => number, length: number, format: number): RecordKeys | undefined {
-    this.ensure(this.p.input + length + 64);
-    const got = bytes(new Uint8Array(this.mem.buffer, this.p.input, length));
-    if (!this.k.exactKeys(this.p.input, got, format)) return undefined;
+  exactKeys(bytes: Uint8Array, format: number): RecordKeys | undefined {
+    this.ensure(this.p.input + bytes.length + 64);
+    new Uint8Array(this.mem.buffer, this.p.input, bytes.length).set(bytes);
+    if (!this.k.exactKeys(this.p.input, bytes.length, format)) return undefined;
     const r = new Float64Array(this.mem.buffer, this.k.exactResult(), 3);
     return { recordHash: r[0], pairKey: r[1], swappedKey: r[2] };
-  }
-}
-
-/** Kernel routines for the main thread's merge of ranges (scanParts.ts crossPartCandidates). */
-export class KeyKernel {
-  private readonly k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
-  private readonly base = align(this.k.heapBase());
-
-  private ensure(bytes: number): ArrayBuffer {
-    const mem = this.k.memory;
-    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
-    return mem.buffer;
-  }
-
-  /**
-   * Order statistics of the sum of several count arrays (value v counted counts[v] times): the value at each of
-   * the given ranks (sorted), or -1 for a rank beyond the counted values.
-   */
-  ranks(counts: Uint32Array[], ranks: number[]): number[] {
-    const n = counts[0].length;
-    const sum = this.base;
-    const src = sum + align(n * 4);
-    const buf = this.ensure(src + align(n * 4));
-    new Uint32Array(buf, sum, n).set(counts[0]);
-    for (const c of counts.slice(1)) {
-      new Uint32Array(this.k.memory.buffer, src, n).set(c);
-      this.k.addU32(sum, src, n);
-    }
-    return ranks.map((r) => this.k.rankValue(sum, n, r));
-  }
-
-  /** The distinct values found in both sorted arrays. */
-  common(a: Uint32Array, b: Uint32Array): Uint32Array {
-    const pa = this.base;
-    const pb = pa + align(a.byteLength);
-    const out = pb + align(b.byteLength);
-    let buf = this.ensure(out + Math.min(a.byteLength, b.byteLength) + 16);
-    new Uint32Array(buf, pa, a.length).set(a);
-    new Uint32Array(buf, pb, b.length).set(b);
-    const n = this.k.commonU32(pa, a.length, pb, b.length, out);
-    buf = this.k.memory.buffer;
-    return new Uint32Array(buf, out, n).slice();
-  }
-
-  /**
-   * Flags (1) the records whose record key's fingerprint is in dup or con, or whose swapped key's (when it
-   * differs from the record key) is in con; dup and con sorted.
-   */
-  mark(sigR: Float64Array, sigS: Float64Array, dup: Uint32Array, con: Uint32Array): Uint8Array {
-    const n = sigR.length;
-    const r = this.base;
-    const s = r + align(n * 8);
-    const d = s + align(n * 8);
-    const c = d + align(dup.byteLength);
-    const out = c + align(con.byteLength);
-    const buf = this.ensure(out + align(n));
-    new Float64Array(buf, r, n).set(sigR);
-    new Float64Array(buf, s, n).set(sigS);
-    new Uint32Array(buf, d, dup.length).set(dup);
-    new Uint32Array(buf, c, con.length).set(con);
-    new Uint8Array(buf, out, n).fill(0);
-    this.k.markCandidates(r, s, n, d, dup.length, c, con.length, out);
-    return new Uint8Array(this.k.memory.buffer, out, n).slice();
   }
 }

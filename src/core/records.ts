@@ -41,7 +41,11 @@ export function readRecord(path: string, index: RecordIndex, i: number, format: 
 
 export function readRecordFd(fd: number, index: RecordIndex, i: number, format: FormatName | null): ReadRecord {
   if (i < 0 || i >= index.line.length) return { record: null, raw: '', error: `no record ${i}` };
-  const bytes = readBytes(fd, index.offset[i], index.length[i]);
+  return recordFromBytes(readBytes(fd, index.offset[i], index.length[i]), index, i, format);
+}
+
+/** Normalises record `i` from its bytes (as read at its offset): the given format first, then the record's own. */
+export function recordFromBytes(bytes: Buffer, index: Pick<RecordIndex, 'line' | 'offset' | 'sub'>, i: number, format: FormatName | null): ReadRecord {
   let raw = decodeUtf8(bytes).text;
   if (raw.endsWith('\r')) raw = raw.slice(0, -1);
   let v: unknown;

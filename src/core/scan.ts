@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { existsSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   CHECK_BITS,
@@ -32,7 +32,6 @@ import { detectRecordFormat, FieldError, normalize } from './formats/normalize.j
 import {
   type CheckOptions,
   DEFAULT_CHECK_OPTIONS,
-  exactRecordKeys,
   F_STRIDE,
   I,
   I_STRIDE,
@@ -41,9 +40,8 @@ import {
   summarizeRecord,
   type TokenCounter,
 } from './checks/record.js';
-import { fastParseAvailable } from './fastScan.js';
-import { crossPartCandidates, HashIndex, type LengthStats, mergeLengths, PartBuilder, S, type ScanPart, seriesStats } from './scanParts.js';
-import { KeyKernel } from './fastScan.js';
+import { fastParseAvailable, KeyKernel } from './fastScan.js';
+import { crossPartCandidates, exactKeysAt, type LengthStats, mergeLengths, PartBuilder, S, type ScanPart, seriesStats } from './scanParts.js';
 
 export type { LengthStats } from './scanParts.js';
 
@@ -176,7 +174,7 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       onProgress(item.offset - task.start);
     }
   };
-  withFile(task.path, (fd, size) => {
+  return withFile(task.path, (fd, size) => {
     if (parse) {
       const start = task.start === 0 ? task.bomLength : task.start;
       lineCount = part.kernel.scanLines(fd, start, task.end, handle, (b) => onProgress?.(b + start - task.start));
@@ -193,16 +191,8 @@ export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?
       const bytes = readBytes(fd, task.bomLength, size - task.bomLength);
       handle({ line: 1, offset: task.bomLength, bytes });
     }
+    return part.finish(lineCount, errors, errorCount, fd);
   });
-  return withFile(task.path, (fd) =>
-    part.finish(
-      lineCount,
-      errors,
-      errorCount,
-      (i, into) => readSync(fd, into, 0, into.length, part.offsetOf(i)),
-      (i) => exactKeysAt(fd, part.offsetOf(i), part.lengthOf(i), FORMAT_NAMES[part.formatOf(i)], part.subOf(i)),
-    ),
-  );
 }
 
 function describeUnknown(v: unknown): string {
@@ -437,14 +427,49 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   return res;
 }
 
-/** Exact keys of the record at [offset, offset + length), re-read from the file; null if it no longer parses. */
-function exactKeysAt(fd: number, offset: number, length: number, format: FormatName, sub: number): RecordKeys | null {
-  try {
-    const { text } = decodeUtf8(readBytes(fd, offset, length));
-    const rec = normalize(JSON.parse(text), format, { index: 0, line: 0, offset })[sub];
-    return rec ? exactRecordKeys(rec) : null;
-  } catch {
-    return null;
+/** Open-addressing map from 53-bit hashes (≥ 0) to non-negative integers: compact and fast for millions of keys. */
+class HashIndex {
+  private keys: Float64Array;
+  private vals: Int32Array;
+  private mask: number;
+  private size = 0;
+  constructor(expected: number) {
+    let cap = 1024;
+    while (cap < expected * 2) cap *= 2;
+    this.keys = new Float64Array(cap).fill(-1);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+  private slot(h: number): number {
+    let i = (h ^ (h / 0x100000000)) & this.mask;
+    while (this.keys[i] !== -1 && this.keys[i] !== h) i = (i + 1) & this.mask;
+    return i;
+  }
+  get(h: number): number {
+    const i = this.slot(h);
+    return this.keys[i] === h ? this.vals[i] : -1;
+  }
+  /** Sets h → v unless h is present; returns the existing value or -1. */
+  putIfAbsent(h: number, v: number): number {
+    const i = this.slot(h);
+    if (this.keys[i] === h) return this.vals[i];
+    this.keys[i] = h;
+    this.vals[i] = v;
+    if (++this.size * 2 > this.keys.length) this.grow();
+    return -1;
+  }
+  private grow(): void {
+    const oldK = this.keys;
+    const oldV = this.vals;
+    this.keys = new Float64Array(oldK.length * 2).fill(-1);
+    this.vals = new Int32Array(oldK.length * 2);
+    this.mask = this.keys.length - 1;
+    for (let i = 0; i < oldK.length; i++)
+      if (oldK[i] !== -1) {
+        const j = this.slot(oldK[i]);
+        this.keys[j] = oldK[i];
+        this.vals[j] = oldV[i];
+      }
   }
 }
 
@@ -518,7 +543,7 @@ function merge(
         if (e < ex.length && ex[e] === j) {
           keys = ex[e + 1] === -2 ? null : { recordHash: ex[e + 1], pairKey: ex[e + 2], swappedKey: ex[e + 3] };
           e += 4;
-        } else keys = exactKeysAt(fd, p.offset[j], p.length[j], FORMAT_NAMES[p.format[j]], p.sub[j]);
+        } else keys = exactKeysAt(fd, p, j);
         if (!keys) continue;
         const line = p.line[j] + lineBase[w];
         const first = seen.putIfAbsent(keys.recordHash, i);

@@ -8,7 +8,9 @@
  * fingerprints to find candidates across ranges, keys those, and builds the result from the ranges' columns.
  */
 import { FORMAT_NAMES, type FormatName } from './types.js';
-import type { CheckOptions, RecordKeys, SummaryChunk } from './checks/record.js';
+import { type CheckOptions, exactRecordKeys, type RecordKeys, type SummaryChunk } from './checks/record.js';
+import { readBytes } from './jsonl/reader.js';
+import { recordFromBytes } from './records.js';
 import { type Batch, DENSE, KeyKernel, type KernelSink, type RecordColumns, ScanKernel, SERIES } from './fastScan.js';
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
@@ -62,54 +64,6 @@ export interface ScanPart extends RecordColumns {
   sortedSwapped: Uint32Array;
   lengths: LengthAgg;
 }
-
-/** Open-addressing map from 53-bit hashes (≥ 0) to non-negative integers: compact and fast for millions of keys. */
-export class HashIndex {
-  private keys: Float64Array;
-  private vals: Int32Array;
-  private mask: number;
-  private size = 0;
-  constructor(expected: number) {
-    let cap = 1024;
-    while (cap < expected * 2) cap *= 2;
-    this.keys = new Float64Array(cap).fill(-1);
-    this.vals = new Int32Array(cap);
-    this.mask = cap - 1;
-  }
-  private slot(h: number): number {
-    let i = (h ^ (h / 0x100000000)) & this.mask;
-    while (this.keys[i] !== -1 && this.keys[i] !== h) i = (i + 1) & this.mask;
-    return i;
-  }
-  get(h: number): number {
-    const i = this.slot(h);
-    return this.keys[i] === h ? this.vals[i] : -1;
-  }
-  /** Sets h → v unless h is present; returns the existing value or -1. */
-  putIfAbsent(h: number, v: number): number {
-    const i = this.slot(h);
-    if (this.keys[i] === h) return this.vals[i];
-    this.keys[i] = h;
-    this.vals[i] = v;
-    if (++this.size * 2 > this.keys.length) this.grow();
-    return -1;
-  }
-  private grow(): void {
-    const oldK = this.keys;
-    const oldV = this.vals;
-    this.keys = new Float64Array(oldK.length * 2).fill(-1);
-    this.vals = new Int32Array(oldK.length * 2);
-    this.mask = this.keys.length - 1;
-    for (let i = 0; i < oldK.length; i++)
-      if (oldK[i] !== -1) {
-        const j = this.slot(oldK[i]);
-        this.keys[j] = oldK[i];
-        this.vals[j] = oldV[i];
-      }
-  }
-}
-
-// ---- sorted key arrays ----
 
 /** A key's fingerprint: its low 32 bits (the kernel's `fingerprint`). */
 const fingerprint = (k: number): number => k >>> 0;
@@ -179,40 +133,20 @@ export class PartBuilder implements KernelSink {
     this.kernel.addRow(row, extra);
   }
 
-  offsetOf(i: number): number {
-    return this.offset[i];
-  }
-  lengthOf(i: number): number {
-    return this.length[i];
-  }
-  formatOf(i: number): number {
-    return this.format[i];
-  }
-  subOf(i: number): number {
-    return this.sub[i];
-  }
-
   /**
-   * The range's part. Candidates are keyed exactly here, in parallel with the other ranges: by the kernel for
-   * the lines it reads (`read(i, into)` fills record i's bytes), by `exactKeys(i)` (JavaScript) otherwise.
+   * The range's part. Its candidates are keyed exactly here (read again from `fd`), in parallel with the other
+   * ranges.
    */
-  finish(
-    lineCount: number,
-    errors: ScanPart['errors'],
-    errorCount: number,
-    read: (i: number, into: Uint8Array) => number,
-    exactKeys: (i: number) => RecordKeys | null,
-  ): ScanPart {
+  finish(lineCount: number, errors: ScanPart['errors'], errorCount: number, fd: number): ScanPart {
     this.kernel.drain();
     const n = this.count;
     const sigRecord = this.sigRecord.subarray(0, n);
     const sigSwapped = this.sigSwapped.subarray(0, n);
     const { candidate, sortedRecord, sortedSwapped } = this.kernel.candidates(sigRecord, sigSwapped);
     const exact: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (!candidate[i]) continue;
-      let k: RecordKeys | null | undefined = this.sub[i] === 0 ? this.kernel.exactKeys((into) => read(i, into), this.length[i], this.format[i]) : undefined;
-      if (k === undefined) k = exactKeys(i);
+    const cols = { line: this.line, offset: this.offset, length: this.length, sub: this.sub, format: this.format };
+    for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
+      const k = exactKeysAt(fd, cols, i, this.kernel);
       exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
     }
     const { hist, agg } = this.kernel.aggregates();
@@ -255,6 +189,19 @@ export class PartBuilder implements KernelSink {
       lengths,
     };
   }
+}
+
+/**
+ * Exact keys (checks/record.ts exactRecordKeys) of record i of a range, read again from the file: by the scan
+ * kernel when it reads that line in the record's format, by the JavaScript path (records.ts) otherwise; null when
+ * the record no longer reads.
+ */
+export function exactKeysAt(fd: number, cols: Pick<RecordColumns, 'line' | 'offset' | 'length' | 'sub' | 'format'>, i: number, kernel?: ScanKernel): RecordKeys | null {
+  const bytes = readBytes(fd, cols.offset[i], cols.length[i]);
+  const fast = kernel && cols.sub[i] === 0 ? kernel.exactKeys(bytes, cols.format[i]) : undefined;
+  if (fast) return fast;
+  const { record } = recordFromBytes(bytes, cols, i, FORMAT_NAMES[cols.format[i]]);
+  return record ? exactRecordKeys(record) : null;
 }
 
 /** The buffers a worker hands over without copying. */

@@ -29,9 +29,8 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
 export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group'] as const;
 
 /**
- * A record's summary is packed in two arrays (struct of arrays, CHUNK records each): 53-bit hashes and byte
- * offsets in a Float64Array (F.* fields), small integers in an Int32Array (I.* fields). 80 bytes a record.
- * recordHash and swappedKey are signature keys (see signatureKeys).
+ * A record's summary row (the JavaScript path's; the scan kernel writes the same fields itself): byte offset and
+ * signature keys (see signatureKeys) in a Float64Array (F.* fields), small integers in an Int32Array (I.* fields).
  */
 export const F = { offset: 0, recordHash: 1, swappedKey: 2 } as const;
 export const F_STRIDE = 3;
