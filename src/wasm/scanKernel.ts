@@ -96,9 +96,7 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 
-// Summary rows (checks/record.ts): F_STRIDE f64 and I_STRIDE i32 per record. Check bits: types.ts CHECK_BITS.
-const F_STRIDE: i32 = 3;
-const I_STRIDE: i32 = 14;
+// Check bits: types.ts CHECK_BITS.
 const FMT_TRL_STANDARD: i32 = 0;
 const FMT_HH: i32 = 2;
 const BIT_IDENTICAL: i32 = 1 << 0;
@@ -249,43 +247,36 @@ function wideClass(c: i32): i32 {
 
 // ---- UTF-8: decodes the sequence at p (first byte ≥ 0x80) strictly; returns its length, 0 when invalid ----
 let cp: i32 = 0;
-@inline function cont(p: usize, le: usize): i32 {
-  if (p >= le) return -1;
-  const b = <i32>load<u8>(p);
-  return (b & 0xc0) == 0x80 ? b & 0x3f : -1;
-}
 function utf8(p: usize, le: usize): i32 {
   const b0 = <i32>load<u8>(p);
+  let len: i32;
+  let c: i32;
+  let lo: i32 = 0x80; // range of the second byte (narrower after E0, ED, F0, F4: no overlongs, surrogates, > U+10FFFF)
+  let hi: i32 = 0xbf;
   if (b0 >= 0xc2 && b0 <= 0xdf) {
-    const c1 = cont(p + 1, le);
-    if (c1 < 0) return 0;
-    cp = ((b0 & 0x1f) << 6) | c1;
-    return 2;
+    len = 2;
+    c = b0 & 0x1f;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    len = 3;
+    c = b0 & 0x0f;
+    if (b0 == 0xe0) lo = 0xa0;
+    else if (b0 == 0xed) hi = 0x9f;
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    len = 4;
+    c = b0 & 0x07;
+    if (b0 == 0xf0) lo = 0x90;
+    else if (b0 == 0xf4) hi = 0x8f;
+  } else return 0;
+  if (p + <usize>len > le) return 0;
+  for (let i: i32 = 1; i < len; i++) {
+    const b = <i32>load<u8>(p + <usize>i);
+    if (b < lo || b > hi) return 0;
+    c = (c << 6) | (b & 0x3f);
+    lo = 0x80;
+    hi = 0xbf;
   }
-  if (b0 >= 0xe0 && b0 <= 0xef) {
-    if (p + 2 >= le) return 0;
-    const b1 = <i32>load<u8>(p + 1);
-    if (b0 == 0xe0 && b1 < 0xa0) return 0;
-    if (b0 == 0xed && b1 > 0x9f) return 0;
-    const c1 = cont(p + 1, le);
-    const c2 = cont(p + 2, le);
-    if (c1 < 0 || c2 < 0) return 0;
-    cp = ((b0 & 0x0f) << 12) | (c1 << 6) | c2;
-    return 3;
-  }
-  if (b0 >= 0xf0 && b0 <= 0xf4) {
-    if (p + 3 >= le) return 0;
-    const b1 = <i32>load<u8>(p + 1);
-    if (b0 == 0xf0 && b1 < 0x90) return 0;
-    if (b0 == 0xf4 && b1 > 0x8f) return 0;
-    const c1 = cont(p + 1, le);
-    const c2 = cont(p + 2, le);
-    const c3 = cont(p + 3, le);
-    if (c1 < 0 || c2 < 0 || c3 < 0) return 0;
-    cp = ((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3;
-    return 4;
-  }
-  return 0;
+  cp = c;
+  return len;
 }
 
 // ---- scanning one JSON string ----
@@ -552,32 +543,55 @@ function tokenHashes(p: usize, e: usize, out: usize, limit: i32): i32 {
   tkCount = 0;
   tkIn = 0;
   tkOut = out;
-  while (p < e && tkCount < limit) {
-    const b = <i32>load<u8>(p);
-    let ok = true;
-    if (b == 0x5c) {
-      const x = <i32>load<u8>(p + 1);
-      ok = tkUnit(x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x);
-      p += 2;
-    } else if (b < 0x80) {
-      ok = tkUnit(b);
-      p++;
-    } else {
-      const len = utf8(p, e);
-      if (cp >= 0x10000) {
-        const c = cp - 0x10000;
-        ok = tkUnit(0xd800 + (c >> 10)) && tkUnit(0xdc00 + (c & 0x3ff));
-      } else ok = tkUnit(cp);
-      p += len;
-    }
-    if (!ok) return -1;
-  }
+  tkLimit = limit;
+  if (!decodeUnits(p, e, TOKENS)) return -1;
   if (tkIn != 0) {
     if (tkCount >= tokCap) return -1;
     store<i32>(tkOut + (<usize>tkCount << 2), tkH);
     tkCount++;
   }
   return tkCount;
+}
+
+let tkLimit: i32 = 0;
+const TOKENS: i32 = 0;
+const NORMALISED_HASH: i32 = 1;
+
+/**
+ * Decodes raw region [p, e) of a JSON string the kernel accepted (escapes \n \t \r \" \\, valid UTF-8) to UTF-16
+ * code units, and feeds them to the token hasher (TOKENS, until tkLimit tokens) or the normalised hash. False when
+ * the token scratch is full.
+ */
+function decodeUnits(p: usize, e: usize, mode: i32): bool {
+  while (p < e && (mode != TOKENS || tkCount < tkLimit)) {
+    const b = <i32>load<u8>(p);
+    let u: i32;
+    let u2: i32 = -1; // the low surrogate of a pair
+    if (b == 0x5c) {
+      const x = <i32>load<u8>(p + 1);
+      u = x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x;
+      p += 2;
+    } else if (b < 0x80) {
+      u = b;
+      p++;
+    } else {
+      const len = utf8(p, e);
+      if (len == 0) return false; // not a region the scan accepted
+      p += len;
+      if (cp >= 0x10000) {
+        const c = cp - 0x10000;
+        u = 0xd800 + (c >> 10);
+        u2 = 0xdc00 + (c & 0x3ff);
+      } else u = cp;
+    }
+    if (mode == TOKENS) {
+      if (!tkUnit(u) || (u2 >= 0 && !tkUnit(u2))) return false;
+    } else {
+      nhUnit(u);
+      if (u2 >= 0) nhUnit(u2);
+    }
+  }
+  return true;
 }
 
 /**
@@ -664,6 +678,15 @@ function combineAdd(h: f64): void {
 }
 @inline function combineEnd(): f64 {
   return <f64>(<u32>cA) * 2097152.0 + <f64>(<u32>cB >> 11);
+}
+/** combineHashes([a, b, c]), or combineHashes([a, b, c, d]) when d ≥ 0. */
+function combine(a: f64, b: f64, c: f64, d: f64): f64 {
+  combineStart();
+  combineAdd(a);
+  combineAdd(b);
+  combineAdd(c);
+  if (d >= 0) combineAdd(d);
+  return combineEnd();
 }
 
 // ---- records ----
@@ -833,24 +856,9 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
     const hp = normalizedHash(ps, pe);
     const hc = normalizedHash(cs, ce);
     const hr = normalizedHash(rs, re);
-    combineStart();
-    combineAdd(hp);
-    combineAdd(hc);
-    combineAdd(hr);
-    combineAdd(2);
-    store<f64>(EXACT, combineEnd());
-    combineStart();
-    combineAdd(hp);
-    combineAdd(hc);
-    combineAdd(hr);
-    store<f64>(EXACT, combineEnd(), 8);
-    if (hc != hr) {
-      combineStart();
-      combineAdd(hp);
-      combineAdd(hr);
-      combineAdd(hc);
-      store<f64>(EXACT, combineEnd(), 16);
-    } else store<f64>(EXACT, -1, 16);
+    store<f64>(EXACT, combine(hp, hc, hr, 2));
+    store<f64>(EXACT, combine(hp, hc, hr, -1), 8);
+    store<f64>(EXACT, hc != hr ? combine(hp, hr, hc, -1) : -1, 16);
     return next;
   }
 
@@ -890,19 +898,8 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
   const sp = textSignature(pW, pN, p1);
   const sc = textSignature(cW, cN, c1);
   const sr = textSignature(rW, rN, r1);
-  combineStart();
-  combineAdd(sp);
-  combineAdd(sc);
-  combineAdd(sr);
-  combineAdd(2);
-  const keyRecord = combineEnd();
-  combineStart();
-  combineAdd(sp);
-  combineAdd(sr);
-  combineAdd(sc);
-  combineAdd(2);
-  const keySwapped = combineEnd();
-  emit(line, offset, <i32>(lineEnd - ls), 0, flags, fmt, 0, pC, pW, cC, cW, rC, rW, -1, keyRecord, keySwapped, 0, 0);
+  // signature keys (checks/record.ts signatureKeys): the record, and the record with its responses swapped
+  emit(line, offset, <i32>(lineEnd - ls), 0, flags, fmt, 0, pC, pW, cC, cW, rC, rW, -1, combine(sp, sc, sr, 2), combine(sp, sr, sc, 2), 0, 0);
   return next;
 }
 
@@ -1060,25 +1057,7 @@ function normalizedHash(p: usize, e: usize): f64 {
   nh2 = 0x01234567;
   nhPending = false;
   nhAny = false;
-  while (p < e) {
-    const b = <i32>load<u8>(p);
-    if (b == 0x5c) {
-      const x = <i32>load<u8>(p + 1);
-      nhUnit(x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x);
-      p += 2;
-    } else if (b < 0x80) {
-      nhUnit(b);
-      p++;
-    } else {
-      const len = utf8(p, e);
-      if (cp >= 0x10000) {
-        const c = cp - 0x10000;
-        nhUnit(0xd800 + (c >> 10));
-        nhUnit(0xdc00 + (c & 0x3ff));
-      } else nhUnit(cp);
-      p += len;
-    }
-  }
+  decodeUnits(p, e, NORMALISED_HASH);
   const h2 = (nh2 ^ <i32>(<u32>nh2 >> 16)) * 0x45d9f3b;
   return <f64>(<u32>nh1) * 2097152.0 + <f64>(<u32>h2 >> 11);
 }
