@@ -309,6 +309,15 @@ const ASSISTANT_S1: i32 = 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e 
   );
 }
 
+/** Writes one set of field statistics (chars, words, nonWs, s1, enc) at `at` (a slot's totals or its snapshot). */
+@inline function putStats(at: usize, chars: i32, words: i32, nonWs: i32, s1: i32, enc: i32): void {
+  store<i32>(at, chars, 0);
+  store<i32>(at, words, 4);
+  store<i32>(at, nonWs, 8);
+  store<i32>(at, s1, 12);
+  store<i32>(at, enc, 16);
+}
+
 /**
  * Scans the body of a JSON string starting at p (after the opening quote), within [p, le). Fills field slot `f`
  * of ST. With `from` ≥ 0, the bytes [start, p) are known to equal field `from`'s prompt (up to its last
@@ -332,11 +341,7 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
     nonWs = load<i32>(src, 28);
     sS1 = load<i32>(src, 32);
     sEnc = load<i32>(src, 36);
-    store<i32>(slot, chars, 20);
-    store<i32>(slot, words, 24);
-    store<i32>(slot, nonWs, 28);
-    store<i32>(slot, sS1, 32);
-    store<i32>(slot, sEnc, 36);
+    putStats(slot + 20, chars, words, nonWs, sS1, sEnc);
     store<i32>(slot, <i32>p, 48);
   }
   let acc16 = i16x8.splat(0); // per-lane sums of (c | 0x20), flushed to acc32 before they can overflow
@@ -412,11 +417,7 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
     const b = <i32>load<u8>(p);
     if (b == 0x22) {
       // closing quote
-      store<i32>(slot, chars, 0);
-      store<i32>(slot, words, 4);
-      store<i32>(slot, nonWs, 8);
-      store<i32>(slot, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), 12);
-      store<i32>(slot, sEnc, 16);
+      putStats(slot, chars, words, nonWs, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), sEnc);
       store<i32>(slot, <i32>p, 44);
       return p + 1;
     }
@@ -441,11 +442,7 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
           acc32 = i32x4.splat(0);
           blocks = 0;
           p += 10;
-          store<i32>(slot, chars, 20);
-          store<i32>(slot, words, 24);
-          store<i32>(slot, nonWs, 28);
-          store<i32>(slot, sS1, 32);
-          store<i32>(slot, sEnc, 36);
+          putStats(slot + 20, chars, words, nonWs, sS1, sEnc);
           store<i32>(slot, <i32>p, 48);
         }
       } else if (e == 0x74 || e == 0x72) {
