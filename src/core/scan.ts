@@ -515,7 +515,8 @@ function merge(
   // within their ranges, and here across ranges); only those are keyed with the exact normalised hash (by the
   // workers, or here for candidates across ranges), in file order, which gives the same result as keying every
   // record.
-  crossPartCandidates(parts, candidate);
+  const kk = new KeyKernel(); // the kernel routines of this merge
+  crossPartCandidates(parts, candidate, kk);
   const related: Record<number, number> = {};
   const marked: number[] = []; // records that became duplicates or contradictions
   let candidates = 0;
@@ -582,7 +583,6 @@ function merge(
   FORMAT_NAMES.forEach((f, i) => {
     if (agg.formats[i] > 0) formats[f] = agg.formats[i];
   });
-  const kk = new KeyKernel();
   const mk = (chars: S, tokens: S): { chars: LengthStats; tokens: LengthStats } => ({ chars: seriesStats(agg, chars, kk), tokens: seriesStats(agg, tokens, kk) });
   const pairs = agg.pairs;
   const res: ScanSummary & { index?: RecordIndex } = {

@@ -217,9 +217,8 @@ export function transferList(p: ScanPart): ArrayBuffer[] {
  * another range: merge-joins of the ranges' sorted fingerprints and a pass over the ranges' keys (both in the
  * kernel), then the few records whose fingerprints matched are compared by full key.
  */
-export function crossPartCandidates(parts: ScanPart[], candidate: Uint8Array): void {
+export function crossPartCandidates(parts: ScanPart[], candidate: Uint8Array, kk: KeyKernel): void {
   if (parts.length < 2) return;
-  const kk = new KeyKernel();
   const dupSet = new Set<number>();
   const conSet = new Set<number>();
   for (let w = 0; w < parts.length; w++)
