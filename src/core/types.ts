@@ -1,4 +1,4 @@
-/** Shared data model of the PrefLens engine. No `vscode` import here (DESIGN section 2). */
+/** Shared data model of the PrefLens engine (docs/ARCHITECTURE.md, "Records"). No imports that run: webviews read it too. */
 
 export const FORMAT_NAMES = [
   'trl-standard',
@@ -74,52 +74,3 @@ export interface RecordError {
   message: string;
 }
 
-/** The dataset checks of DESIGN section 4, as they appear in `preflens stats --json`. */
-export const CHECK_NAMES = [
-  'identical',
-  'emptyResponse',
-  'promptMismatch',
-  'duplicate',
-  'contradiction',
-  'lowSeparation',
-  'truncationRisk',
-  'scoreTie',
-  'scoreInversion',
-  'zeroVarianceGroup',
-  'encoding',
-] as const;
-export type CheckName = (typeof CHECK_NAMES)[number];
-
-export const CHECK_BITS: Record<CheckName, number> = {
-  identical: 1 << 0,
-  emptyResponse: 1 << 1,
-  promptMismatch: 1 << 2,
-  duplicate: 1 << 3,
-  contradiction: 1 << 4,
-  lowSeparation: 1 << 5,
-  truncationRisk: 1 << 6,
-  scoreTie: 1 << 7,
-  scoreInversion: 1 << 8,
-  zeroVarianceGroup: 1 << 9,
-  encoding: 1 << 10,
-};
-/** Bit for records whose line failed to parse (not a check: an error). */
-export const ERROR_BIT = 1 << 15;
-
-export const CHECK_DESCRIPTIONS: Record<CheckName, string> = {
-  identical: 'chosen and rejected are identical',
-  emptyResponse: 'a response is empty or whitespace only',
-  promptMismatch: 'chosen and rejected carry different prompts',
-  duplicate: 'duplicate of an earlier record (same prompt and responses after normalising case and whitespace)',
-  contradiction: 'same prompt with the responses swapped in another record',
-  lowSeparation: 'chosen and rejected differ by at most 3 tokens (low separation, TAB-PO)',
-  truncationRisk: 'prompt or response longer than the configured max lengths (in tokens)',
-  scoreTie: 'scores of the candidates are tied',
-  scoreInversion: 'the chosen response has a lower score than the rejected one',
-  zeroVarianceGroup: 'all rewards of the group are equal: no GRPO signal',
-  encoding: 'U+FFFD replacement characters, invalid UTF-8 or control characters',
-};
-
-export function flagsToChecks(flags: number): CheckName[] {
-  return CHECK_NAMES.filter((c) => (flags & CHECK_BITS[c]) !== 0);
-}

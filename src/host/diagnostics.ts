@@ -4,14 +4,12 @@
  * checks), with a note on line 1 saying how many were left out: the inspector lists them all.
  */
 import * as vscode from 'vscode';
-import { openSync, closeSync } from 'node:fs';
 import type { Dataset, DatasetManager } from './datasets.js';
-import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName } from '../core/types.js';
-import { readRecordFd } from '../core/records.js';
+import { CHECK_BITS, CHECK_DESCRIPTIONS, CHECK_INFO, CHECK_NAMES, type CheckName } from '../core/checks/table.js';
 import { fieldForCheck, keyRange, startColumn } from './recordText.js';
 
-const WARNING: ReadonlySet<CheckName> = new Set(['identical', 'emptyResponse', 'promptMismatch', 'duplicate', 'contradiction', 'scoreInversion', 'encoding']);
-const ORDER: CheckName[] = ['identical', 'emptyResponse', 'promptMismatch', 'contradiction', 'duplicate', 'scoreInversion', 'encoding', 'zeroVarianceGroup', 'scoreTie', 'lowSeparation', 'truncationRisk'];
+/** The checks, most serious first (checks/table.ts `order`). */
+const ORDER: readonly CheckName[] = [...CHECK_NAMES].sort((a, b) => CHECK_INFO[a].order - CHECK_INFO[b].order);
 
 export class Diagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('preflens');
@@ -54,32 +52,33 @@ export class Diagnostics implements vscode.Disposable {
       for (let i = 0; i < f.length; i++) if (f[i] & bit) flagged.push({ i, check: c });
     }
     total += flagged.length;
-    let fd = -1;
     try {
-      fd = openSync(d.path, 'r');
       const seen = new Set<string>();
-      for (const { i, check } of flagged) {
-        if (out.length >= max) break;
-        const key = `${r.index.line[i]}:${check}`;
+      const shown: Array<{ i: number; check: CheckName }> = [];
+      for (const f of flagged) {
+        if (out.length + shown.length >= max) break;
+        const key = `${r.index.line[f.i]}:${f.check}`;
         if (seen.has(key)) continue; // several records on one line (OpenAssistant trees)
         seen.add(key);
-        const { record, raw } = readRecordFd(fd, r.index, i, r.format);
+        shown.push(f);
+      }
+      const read = d.read(shown.map((f) => f.i));
+      shown.forEach(({ i, check }, k) => {
+        const { record, raw } = read[k];
         const line = r.index.line[i];
         const range = keyRange(raw, fieldForCheck(record, check), line, startColumn(doc, raw, line));
         const rel = r.related[line];
         let msg = `${CHECK_DESCRIPTIONS[check]}`;
         if (check === 'duplicate' && rel) msg = `duplicate of line ${rel} (same prompt and responses after normalising case and whitespace)`;
         if (check === 'contradiction' && rel) msg = `contradicts line ${rel}: same prompt, chosen and rejected swapped`;
-        const diag = new vscode.Diagnostic(range, msg, WARNING.has(check) ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
+        const diag = new vscode.Diagnostic(range, msg, CHECK_INFO[check].severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
         diag.source = 'PrefLens';
         diag.code = check;
         if (rel && doc) diag.relatedInformation = [new vscode.DiagnosticRelatedInformation(new vscode.Location(d.uri, new vscode.Position(rel - 1, 0)), `line ${rel}`)];
         out.push(diag);
-      }
+      });
     } catch {
       // the file vanished between scan and now: the next scan reports it
-    } finally {
-      if (fd >= 0) closeSync(fd);
     }
     if (total > out.length) {
       const note = new vscode.Diagnostic(

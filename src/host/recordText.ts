@@ -1,6 +1,21 @@
 /** Locating records and fields in the editor's text, for precise diagnostic ranges and reveals. */
 import * as vscode from 'vscode';
 import type { PreferenceRecord } from '../core/types.js';
+import { type CheckName, CHECK_INFO } from '../core/checks/table.js';
+
+/**
+ * Reveals a line in the file's text editor and puts the cursor there, opening the file when no editor shows it (in
+ * `column`, default the first group). Returns the editor.
+ */
+export async function revealLine(uri: vscode.Uri, line: number, opts: { preserveFocus?: boolean; column?: vscode.ViewColumn } = {}): Promise<vscode.TextEditor> {
+  const pos = new vscode.Position(line - 1, 0);
+  const sel = new vscode.Selection(pos, pos);
+  let ed = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+  if (!ed) ed = await vscode.window.showTextDocument(uri, { viewColumn: opts.column ?? vscode.ViewColumn.One, preserveFocus: opts.preserveFocus ?? true, preview: true, selection: sel });
+  ed.selection = sel;
+  ed.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  return ed;
+}
 
 /** The top-level key of a field path such as `chosen[0].content` or `prompt.replies[2]`. */
 export function topKey(field: string): string {
@@ -40,11 +55,15 @@ export function startColumn(doc: vscode.TextDocument | undefined, raw: string, l
   return i < 0 ? 0 : i;
 }
 
-/** The field that best shows a flag: the second candidate for pair problems, the empty one for empties. */
-export function fieldForCheck(rec: PreferenceRecord | null, check: string): string {
+/** The field that best shows a check (checks/table.ts `field`): the second candidate for pair problems, the empty one for empties. */
+export function fieldForCheck(rec: PreferenceRecord | null, check: CheckName): string {
   if (!rec) return '';
-  if (check === 'emptyResponse') return topKey(rec.candidates.find((c) => c.text.trim() === '')?.field ?? '');
-  if (['identical', 'lowSeparation', 'promptMismatch', 'contradiction', 'scoreInversion', 'scoreTie'].includes(check))
-    return topKey(rec.candidates[1]?.field ?? rec.candidates[0]?.field ?? '');
-  return topKey(rec.candidates[0]?.field ?? '');
+  switch (CHECK_INFO[check].field) {
+    case 'empty':
+      return topKey(rec.candidates.find((c) => c.text.trim() === '')?.field ?? '');
+    case 'second':
+      return topKey(rec.candidates[1]?.field ?? rec.candidates[0]?.field ?? '');
+    case 'first':
+      return topKey(rec.candidates[0]?.field ?? '');
+  }
 }

@@ -1,6 +1,6 @@
-/** Typed messages between the inspector webview and the extension host (imported by both sides). */
-import type { CheckName, FormatName, PreferenceRecord } from '../core/types.js';
-import type { Span } from '../core/diff.js';
+/** Typed messages between the inspector webview and the extension host (imported by both sides; docs/ARCHITECTURE.md, "Webviews"). */
+import type { CheckName, FormatName, PreferenceRecord, Span } from '../core/contract.js';
+import { isCheckName } from '../core/checks/table.js';
 import { isInt } from './validate.js';
 
 export interface DatasetSummary {
@@ -50,10 +50,6 @@ export type InspectorEvent =
   | { type: 'selectIndex'; index: number; position: number }
   | { type: 'error'; message: string };
 
-const CHECKS = new Set<string>([
-  'identical', 'emptyResponse', 'promptMismatch', 'duplicate', 'contradiction', 'lowSeparation',
-  'truncationRisk', 'scoreTie', 'scoreInversion', 'zeroVarianceGroup', 'encoding',
-]);
 
 /** Validates a message from a webview (untrusted): returns it typed, or null. */
 export function parseInspectorRequest(m: unknown): InspectorRequest | null {
@@ -63,7 +59,7 @@ export function parseInspectorRequest(m: unknown): InspectorRequest | null {
     case 'ready':
       return { type: 'ready' };
     case 'query':
-      if (typeof o.filter !== 'string' || !(o.filter === 'all' || o.filter === 'flagged' || CHECKS.has(o.filter))) return null;
+      if (typeof o.filter !== 'string' || !(o.filter === 'all' || o.filter === 'flagged' || isCheckName(o.filter))) return null;
       if (typeof o.search !== 'string' || o.search.length > 1000 || !isInt(o.seq, 0, 2 ** 31)) return null;
       return { type: 'query', filter: o.filter as CheckName | 'all' | 'flagged', search: o.search, seq: o.seq };
     case 'rows':

@@ -1,5 +1,11 @@
-/** Per-record checks (DESIGN section 4) and the compact summary that workers send to the aggregator. */
-import { CHECK_BITS, type FormatName, FORMAT_NAMES, type PreferenceRecord } from '../types.js';
+/** Per-record checks (docs/ARCHITECTURE.md, "Checks") and the compact summary that workers send to the aggregator. */
+import { CHECK_BITS } from './table.js';
+import { type FormatName, FORMAT_NAMES, type PreferenceRecord } from '../types.js';
+import {
+  ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_STRIDE, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS, ROW_I_C2_TOKENS,
+  ROW_I_EXTRA, ROW_I_FLAGS, ROW_I_FORMAT, ROW_I_KIND, ROW_I_LABEL, ROW_I_LENGTH, ROW_I_LINE, ROW_I_PROMPT_CHARS, ROW_I_PROMPT_TOKENS,
+  ROW_I_STRIDE, ROW_I_SUB,
+} from '../scan/kernelLayout.js';
 import { analyzeText, boundedEditDistance, combineHashes, normalizedHash } from './text.js';
 import { wordTokenHashes } from '../tokenize/words.js';
 
@@ -30,27 +36,28 @@ export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group'] as const;
 
 /**
  * A record's summary row (the JavaScript path's; the scan kernel writes the same fields itself): byte offset and
- * signature keys (see signatureKeys) in a Float64Array (F.* fields), small integers in an Int32Array (I.* fields).
+ * signature keys (see signatureKeys) in a Float64Array (RowFloat fields), small integers in an Int32Array (RowInt
+ * fields). The layout is the kernel's (scan/kernelLayout.ts).
  */
-export const F = { offset: 0, recordHash: 1, swappedKey: 2 } as const;
-export const F_STRIDE = 3;
-export const I = {
-  line: 0,
-  length: 1,
-  sub: 2,
-  flags: 3,
-  kind: 4,
-  format: 5,
-  promptChars: 6,
-  promptTokens: 7,
-  c1Chars: 8,
-  c1Tokens: 9,
-  c2Chars: 10,
-  c2Tokens: 11,
-  extra: 12,
-  label: 13,
+export const RowFloat = { offset: ROW_F_OFFSET, recordHash: ROW_F_RECORD_KEY, swappedKey: ROW_F_SWAPPED_KEY } as const;
+export const ROW_FLOATS = ROW_F_STRIDE;
+export const RowInt = {
+  line: ROW_I_LINE,
+  length: ROW_I_LENGTH,
+  sub: ROW_I_SUB,
+  flags: ROW_I_FLAGS,
+  kind: ROW_I_KIND,
+  format: ROW_I_FORMAT,
+  promptChars: ROW_I_PROMPT_CHARS,
+  promptTokens: ROW_I_PROMPT_TOKENS,
+  c1Chars: ROW_I_C1_CHARS,
+  c1Tokens: ROW_I_C1_TOKENS,
+  c2Chars: ROW_I_C2_CHARS,
+  c2Tokens: ROW_I_C2_TOKENS,
+  extra: ROW_I_EXTRA,
+  label: ROW_I_LABEL,
 } as const;
-export const I_STRIDE = 14;
+export const ROW_INTS = ROW_I_STRIDE;
 
 export interface SummaryChunk {
   f: Float64Array;
@@ -166,25 +173,25 @@ export function summarizeRecord(
     if (totals.length > 0 && totals.every((t) => t === totals[0])) flags |= CHECK_BITS.zeroVarianceGroup;
   }
   const keys = signatureKeys(p.sig, infos.map((t) => t.sig), rec);
-  const f = at * F_STRIDE;
-  const n = at * I_STRIDE;
-  row.f[f + F.offset] = rec.offset;
-  row.f[f + F.recordHash] = keys.recordHash;
-  row.f[f + F.swappedKey] = keys.swappedKey;
+  const f = at * ROW_FLOATS;
+  const n = at * ROW_INTS;
+  row.f[f + RowFloat.offset] = rec.offset;
+  row.f[f + RowFloat.recordHash] = keys.recordHash;
+  row.f[f + RowFloat.swappedKey] = keys.swappedKey;
   const r = row.i;
-  r[n + I.line] = rec.line;
-  r[n + I.length] = byteLength;
-  r[n + I.sub] = rec.sub ?? 0;
-  r[n + I.flags] = flags;
-  r[n + I.kind] = KIND_CODES.indexOf(rec.kind);
-  r[n + I.format] = (FORMAT_NAMES as readonly FormatName[]).indexOf(rec.format);
-  r[n + I.promptChars] = p.chars;
-  r[n + I.promptTokens] = promptTokens;
-  r[n + I.c1Chars] = infos[0]?.chars ?? -1;
-  r[n + I.c1Tokens] = candTokens[0] ?? -1;
-  r[n + I.c2Chars] = infos[1]?.chars ?? -1;
-  r[n + I.c2Tokens] = candTokens[1] ?? -1;
-  r[n + I.extra] = Math.max(0, rec.candidates.length - 2);
-  r[n + I.label] = rec.label === undefined ? -1 : rec.label ? 1 : 0;
+  r[n + RowInt.line] = rec.line;
+  r[n + RowInt.length] = byteLength;
+  r[n + RowInt.sub] = rec.sub ?? 0;
+  r[n + RowInt.flags] = flags;
+  r[n + RowInt.kind] = KIND_CODES.indexOf(rec.kind);
+  r[n + RowInt.format] = (FORMAT_NAMES as readonly FormatName[]).indexOf(rec.format);
+  r[n + RowInt.promptChars] = p.chars;
+  r[n + RowInt.promptTokens] = promptTokens;
+  r[n + RowInt.c1Chars] = infos[0]?.chars ?? -1;
+  r[n + RowInt.c1Tokens] = candTokens[0] ?? -1;
+  r[n + RowInt.c2Chars] = infos[1]?.chars ?? -1;
+  r[n + RowInt.c2Tokens] = candTokens[1] ?? -1;
+  r[n + RowInt.extra] = Math.max(0, rec.candidates.length - 2);
+  r[n + RowInt.label] = rec.label === undefined ? -1 : rec.label ? 1 : 0;
   for (let i = 2; i < rec.candidates.length; i++) extraOut.push(infos[i].chars, candTokens[i]);
 }
