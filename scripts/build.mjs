@@ -41,7 +41,7 @@ const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', 
 const builds = [
   { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: ['src/core/scanWorker.ts'], outfile: 'dist/scanWorker.js' },
+  { ...node, entryPoints: ['src/core/scan/scanWorker.ts'], outfile: 'dist/scanWorker.js' },
   { ...node, entryPoints: ['src/host/hostWorker.ts'], outfile: 'dist/hostWorker.js' },
   { ...node, entryPoints: ['src/core/engine/scoreWorker.ts'], outfile: 'dist/scoreWorker.js' },
   { ...node, entryPoints: ['src/core/runs/runWorker.ts'], outfile: 'dist/runWorker.js' },
@@ -51,7 +51,7 @@ const builds = [
   },
   // Transpile-only copy of sources and tests for node --test (keeps one module per file).
   {
-    entryPoints: [...walk('src'), ...walk('test'), ...walk('bench')].filter((p) => !p.startsWith('src/extension') && !p.startsWith('src/host') && !p.startsWith('src/wasm')),
+    entryPoints: [...walk('src'), ...walk('test'), ...walk('bench'), ...walk('webview/shared')].filter((p) => !p.startsWith('src/extension') && (!p.startsWith('src/host') || p === 'src/host/commands.ts') && !p.startsWith('src/wasm')),
     outdir: 'out', outbase: '.', platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'inline', logLevel: 'warning',
   },
 ];

@@ -1,6 +1,6 @@
 // AssemblyScript (compiled to WebAssembly with SIMD by scripts/build.mjs; not part of the tsc project).
 //
-// The fast path of `scanRange` (src/core/scan.ts): JSON Lines records whose values are all plain JSON strings
+// The fast path of `scanRange` (src/core/scan/range.ts; docs/ARCHITECTURE.md, "The scan kernel"): JSON Lines records whose values are all plain JSON strings
 // under the keys {chosen, rejected} (Anthropic HH) or {prompt, chosen, rejected} (TRL standard with an explicit
 // prompt), scanned straight from the file's UTF-8 bytes, 32 or 16 bytes at a time. Per text it computes what
 // src/core/checks/text.ts computes from decoded strings: UTF-16 length, word-level token count (tokenize/words.ts),
@@ -14,6 +14,17 @@
 // goes through the exact JavaScript path (JSON.parse + normalize + summarizeRecord). Every escape the fast path
 // accepts has exactly one raw spelling, so byte equality of raw regions is equality of the decoded strings.
 
+import {
+  AGG_DESIRABLE, AGG_FORMATS, AGG_LONGER, AGG_LONGER_CHARS, AGG_N, AGG_PAIRS, AGG_SUM, AGG_UNDESIRABLE,
+  BIT_EMPTY, BIT_ENCODING, BIT_IDENTICAL, BIT_LOW_SEPARATION, BIT_PROMPT_MISMATCH, BIT_TRUNCATION,
+  CFG_AGG, CFG_BATCH_CAP, CFG_BIG, CFG_BIG_CAP, CFG_FLAGS, CFG_FORMAT, CFG_HIST, CFG_LENGTH, CFG_LINE, CFG_MAX_COMPLETION,
+  CFG_MAX_EDITS, CFG_MAX_LENGTH, CFG_MAX_PROMPT, CFG_MODE, CFG_OFFSET, CFG_ROW_F, CFG_ROW_I, CFG_SIG_RECORD,
+  CFG_SIG_SWAPPED, CFG_SUB, CFG_TOKEN_CAP, CFG_TOKENS, DENSE, FORMAT_HH, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY,
+  MODE_TRL_STANDARD, ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS,
+  ROW_I_C2_TOKENS, ROW_I_EXTRA, ROW_I_FLAGS, ROW_I_FORMAT, ROW_I_KIND, ROW_I_LABEL, ROW_I_LENGTH, ROW_I_LINE,
+  ROW_I_PROMPT_CHARS, ROW_I_PROMPT_TOKENS, ROW_I_SUB, SERIES, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS,
+} from '../core/scan/kernelLayout';
+
 // ---- results of the last scan() call, read by the driver ----
 export let consumed: i32 = 0; // bytes consumed from the input (whole lines)
 export let lines: i32 = 0; // lines consumed (blank, fast and, when stop = 1, the slow line too)
@@ -22,8 +33,8 @@ export let slowStart: i32 = 0; // slow line: start (relative to the input), leng
 export let slowLength: i32 = 0;
 export let slowLine: i32 = 0;
 
-// ---- configuration and the driver's buffers (fastScan.ts writes the layout; see setup) ----
-let cfgFormat: i32 = 0; // 0: detect per record, 1: the file is HH, 2: the file is TRL standard, 3: none (rows only)
+// ---- configuration and the driver's buffers (kernel.ts writes them; layout in kernelLayout.ts) ----
+let cfgMode: i32 = 0; // MODE_*
 let cfgMaxPrompt: i32 = 512;
 let cfgMaxCompletion: i32 = -1; // -1: none
 let cfgMaxLength: i32 = 1024;
@@ -42,7 +53,7 @@ let bFlags: usize = 0; // u32
 let bFormat: usize = 0; // u8
 let bSigRecord: usize = 0; // f64
 let bSigSwapped: usize = 0; // f64
-// Length statistics (scanParts.ts LengthAgg): counts per value below 2^16 for 10 series, larger values listed
+// Length statistics (scan/range.ts LengthAgg): counts per value below 2^16 for 10 series, larger values listed
 // as (series, value) pairs, and f64 sums: sum[10], n[10], pairs, longer, longerChars, desirable, undesirable,
 // formats[8].
 let hist: usize = 0;
@@ -50,35 +61,35 @@ let big: usize = 0;
 let bigCap: i32 = 0;
 export let bigCount: i32 = 0;
 let agg: usize = 0;
-// One summary row from JavaScript (checks/record.ts layout: F_STRIDE f64, I_STRIDE i32), for addRow().
+// One summary row from JavaScript (ROW_F_* f64, ROW_I_* i32), for addRow().
 let rowF: usize = 0;
 let rowI: usize = 0;
 
-/** Reads the configuration written at `c` (u32 fields, in the order of fastScan.ts SETUP_FIELDS). */
+/** Reads the configuration written at `c` (words CFG_* of kernelLayout.ts). */
 export function setup(c: usize): void {
-  cfgFormat = load<i32>(c, 0);
-  cfgMaxPrompt = load<i32>(c, 4);
-  cfgMaxCompletion = load<i32>(c, 8);
-  cfgMaxLength = load<i32>(c, 12);
-  cfgMaxEdits = load<i32>(c, 16);
-  tokA = load<u32>(c, 20);
-  tokCap = load<i32>(c, 24);
+  cfgMode = load<i32>(c + (CFG_MODE << 2));
+  cfgMaxPrompt = load<i32>(c + (CFG_MAX_PROMPT << 2));
+  cfgMaxCompletion = load<i32>(c + (CFG_MAX_COMPLETION << 2));
+  cfgMaxLength = load<i32>(c + (CFG_MAX_LENGTH << 2));
+  cfgMaxEdits = load<i32>(c + (CFG_MAX_EDITS << 2));
+  tokA = load<u32>(c + (CFG_TOKENS << 2));
+  tokCap = load<i32>(c + (CFG_TOKEN_CAP << 2));
   tokB = tokA + (<usize>tokCap << 2);
-  batchCap = load<i32>(c, 28);
-  bLine = load<u32>(c, 32);
-  bOffset = load<u32>(c, 36);
-  bLength = load<u32>(c, 40);
-  bSub = load<u32>(c, 44);
-  bFlags = load<u32>(c, 48);
-  bFormat = load<u32>(c, 52);
-  bSigRecord = load<u32>(c, 56);
-  bSigSwapped = load<u32>(c, 60);
-  hist = load<u32>(c, 64);
-  big = load<u32>(c, 68);
-  bigCap = load<i32>(c, 72);
-  agg = load<u32>(c, 76);
-  rowF = load<u32>(c, 80);
-  rowI = load<u32>(c, 84);
+  batchCap = load<i32>(c + (CFG_BATCH_CAP << 2));
+  bLine = load<u32>(c + (CFG_LINE << 2));
+  bOffset = load<u32>(c + (CFG_OFFSET << 2));
+  bLength = load<u32>(c + (CFG_LENGTH << 2));
+  bSub = load<u32>(c + (CFG_SUB << 2));
+  bFlags = load<u32>(c + (CFG_FLAGS << 2));
+  bFormat = load<u32>(c + (CFG_FORMAT << 2));
+  bSigRecord = load<u32>(c + (CFG_SIG_RECORD << 2));
+  bSigSwapped = load<u32>(c + (CFG_SIG_SWAPPED << 2));
+  hist = load<u32>(c + (CFG_HIST << 2));
+  big = load<u32>(c + (CFG_BIG << 2));
+  bigCap = load<i32>(c + (CFG_BIG_CAP << 2));
+  agg = load<u32>(c + (CFG_AGG << 2));
+  rowF = load<u32>(c + (CFG_ROW_F << 2));
+  rowI = load<u32>(c + (CFG_ROW_I << 2));
   batchRows = 0;
   bigCount = 0;
 }
@@ -96,27 +107,15 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 
-// Check bits: types.ts CHECK_BITS.
-const FMT_TRL_STANDARD: i32 = 0;
-const FMT_HH: i32 = 2;
-const BIT_IDENTICAL: i32 = 1 << 0;
-const BIT_EMPTY: i32 = 1 << 1;
-const BIT_PROMPT_MISMATCH: i32 = 1 << 2;
-const BIT_LOW_SEPARATION: i32 = 1 << 5;
-const BIT_TRUNCATION: i32 = 1 << 6;
-const BIT_ENCODING: i32 = 1 << 10;
-
-// ---- the part: batch columns and length statistics (scanParts.ts) ----
-const DENSE: i32 = 1 << 16;
-// series: 0/1 prompt chars/tokens, 2/3 chosen, 4/5 rejected, 6/7 completion, 8/9 candidate
-const A_SUM = 0;
-const A_N = 80;
-const A_PAIRS = 160;
-const A_LONGER = 168;
-const A_LONGER_CHARS = 176;
-const A_DESIRABLE = 184;
-const A_UNDESIRABLE = 192;
-const A_FORMATS = 200;
+// Byte offsets of the aggregates (AGG_* slots of f64).
+const A_SUM: usize = <usize>AGG_SUM << 3;
+const A_N: usize = <usize>AGG_N << 3;
+const A_PAIRS: usize = <usize>AGG_PAIRS << 3;
+const A_LONGER: usize = <usize>AGG_LONGER << 3;
+const A_LONGER_CHARS: usize = <usize>AGG_LONGER_CHARS << 3;
+const A_DESIRABLE: usize = <usize>AGG_DESIRABLE << 3;
+const A_UNDESIRABLE: usize = <usize>AGG_UNDESIRABLE << 3;
+const A_FORMATS: usize = <usize>AGG_FORMATS << 3;
 
 @inline function push(series: i32, v: i32): void {
   if (<u32>v < <u32>DENSE) {
@@ -132,10 +131,10 @@ const A_FORMATS = 200;
 
 /**
  * Counts and sums of the values below 2^16 of each series, from the counts per value (the driver adds the listed
- * larger values), into agg's sum[10] and n[10].
+ * larger values), into the aggregates AGG_SUM and AGG_N.
  */
 export function denseTotals(): void {
-  for (let series: i32 = 0; series < 10; series++) {
+  for (let series: i32 = 0; series < SERIES; series++) {
     let n: f64 = 0;
     let sum: f64 = 0;
     const h = hist + (<usize>(series * DENSE) << 2);
@@ -154,7 +153,7 @@ export function denseTotals(): void {
 }
 
 /**
- * Appends one record to the batch and to the length statistics (scanParts.ts keeps the same rules for nothing
+ * Appends one record to the batch and to the length statistics (scan/range.ts and scan/merge.ts keeps the same rules for nothing
  * else: every record, from the kernel or from JavaScript, passes here). `extra` holds (chars, tokens) of
  * candidates beyond the first two.
  */
@@ -173,44 +172,46 @@ function emit(
   store<f64>(bSigRecord + (r << 3), sigR);
   store<f64>(bSigSwapped + (r << 3), kind == 0 ? sigS : -1);
   bump(<usize>A_FORMATS + (<usize>format << 3));
-  push(0, pc);
-  push(1, pt);
+  push(LS_PROMPT_CHARS, pc);
+  push(LS_PROMPT_TOKENS, pt);
   if (kind == 0) {
-    push(2, c1c);
-    push(3, c1t);
-    push(4, c2c);
-    push(5, c2t);
+    push(LS_CHOSEN_CHARS, c1c);
+    push(LS_CHOSEN_TOKENS, c1t);
+    push(LS_REJECTED_CHARS, c2c);
+    push(LS_REJECTED_TOKENS, c2t);
     bump(A_PAIRS);
     if (c1t > c2t) bump(A_LONGER);
     if (c1c > c2c) bump(A_LONGER_CHARS);
   } else if (kind == 1) {
-    push(6, c1c);
-    push(7, c1t);
+    push(LS_COMPLETION_CHARS, c1c);
+    push(LS_COMPLETION_TOKENS, c1t);
     if (label == 1) bump(A_DESIRABLE);
     else if (label == 0) bump(A_UNDESIRABLE);
   } else {
     if (c1c >= 0) {
-      push(8, c1c);
-      push(9, c1t);
+      push(LS_CANDIDATE_CHARS, c1c);
+      push(LS_CANDIDATE_TOKENS, c1t);
     }
     if (c2c >= 0) {
-      push(8, c2c);
-      push(9, c2t);
+      push(LS_CANDIDATE_CHARS, c2c);
+      push(LS_CANDIDATE_TOKENS, c2t);
     }
     for (let e: i32 = 0; e < nExtra; e++) {
-      push(8, <i32>load<f64>(extra + (<usize>(2 * e) << 3)));
-      push(9, <i32>load<f64>(extra + (<usize>(2 * e + 1) << 3)));
+      push(LS_CANDIDATE_CHARS, <i32>load<f64>(extra + (<usize>(2 * e) << 3)));
+      push(LS_CANDIDATE_TOKENS, <i32>load<f64>(extra + (<usize>(2 * e + 1) << 3)));
     }
   }
 }
 
 /** Appends the row JavaScript wrote at rowF/rowI (a record of the exact path); extras are f64 pairs at `extra`. */
 export function addRow(extra: usize): void {
+  const i = (f: i32): i32 => load<i32>(rowI + (<usize>f << 2));
+  const f = (k: i32): f64 => load<f64>(rowF + (<usize>k << 3));
   emit(
-    load<i32>(rowI, 0), load<f64>(rowF, 0), load<i32>(rowI, 4), load<i32>(rowI, 8), load<i32>(rowI, 12), load<i32>(rowI, 20),
-    load<i32>(rowI, 16), load<i32>(rowI, 24), load<i32>(rowI, 28), load<i32>(rowI, 32), load<i32>(rowI, 36),
-    load<i32>(rowI, 40), load<i32>(rowI, 44), load<i32>(rowI, 52), load<f64>(rowF, 8), load<f64>(rowF, 16),
-    extra, load<i32>(rowI, 48),
+    i(ROW_I_LINE), f(ROW_F_OFFSET), i(ROW_I_LENGTH), i(ROW_I_SUB), i(ROW_I_FLAGS), i(ROW_I_FORMAT),
+    i(ROW_I_KIND), i(ROW_I_PROMPT_CHARS), i(ROW_I_PROMPT_TOKENS), i(ROW_I_C1_CHARS), i(ROW_I_C1_TOKENS),
+    i(ROW_I_C2_CHARS), i(ROW_I_C2_TOKENS), i(ROW_I_LABEL), f(ROW_F_RECORD_KEY), f(ROW_F_SWAPPED_KEY),
+    extra, i(ROW_I_EXTRA),
   );
 }
 
@@ -811,11 +812,11 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
   let ps: usize, pe: usize; // raw prompt region
   if (seen == 6) {
     // HH: {chosen, rejected}, each a transcript ending in an Assistant turn
-    if (!exact && cfgFormat == 2) return 0;
+    if (!exact && cfgMode == MODE_TRL_STANDARD) return 0;
     const cm = st(1, 12);
     const rm = st(2, 12);
     if (cm < 0 || rm < 0) return 0;
-    fmt = FMT_HH;
+    fmt = FORMAT_HH;
     pC = st(1, 5); pW = st(1, 6); pN = st(1, 7); p1 = st(1, 8); pE = st(1, 9);
     cC = st(1, 0) - pC; cW = st(1, 1) - pW; cN = st(1, 2) - pN; c1 = st(1, 3) - p1; cE = st(1, 4) - pE;
     rC = st(2, 0) - st(2, 5); rW = st(2, 1) - st(2, 6); rN = st(2, 2) - st(2, 7); r1 = st(2, 3) - st(2, 8); rE = st(2, 4) - st(2, 9);
@@ -834,8 +835,8 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
     ps = cps;
     pe = <usize>cm;
   } else if (seen == 7) {
-    if (!exact && cfgFormat == 1) return 0;
-    fmt = FMT_TRL_STANDARD;
+    if (!exact && cfgMode == MODE_HH) return 0;
+    fmt = FORMAT_TRL_STANDARD;
     pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); pE = st(0, 4);
     cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); cE = st(1, 4);
     rC = st(2, 0); rW = st(2, 1); rN = st(2, 2); r1 = st(2, 3); rE = st(2, 4);
@@ -932,7 +933,7 @@ export function scan(inp: usize, len: i32, final: bool, firstLine: i32, baseOffs
   let p = inp;
   let line = firstLine;
   stop = 3;
-  if (cfgFormat == 3) return;
+  if (cfgMode == MODE_ROWS_ONLY) return;
   while (p < end) {
     if (batchRows == batchCap) {
       stop = 2;
@@ -972,7 +973,7 @@ export function scan(inp: usize, len: i32, final: bool, firstLine: i32, baseOffs
   lines = line - firstLine;
 }
 
-// ---- sorting key fingerprints (scanParts.ts) ----
+// ---- sorting key fingerprints (scan/range.ts and scan/merge.ts) ----
 // Candidate search works on 32-bit fingerprints of the 53-bit signature keys (their low 32 bits): half the memory
 // traffic of the keys, three radix passes of 11 bits (2048 buckets: the counts stay in L1). Fingerprints that
 // collide only add candidates, which exact keys then reject.
@@ -1075,7 +1076,7 @@ export function exactResult(): usize {
   return EXACT;
 }
 
-// ---- duplicate candidates of a range (scanParts.ts) ----
+// ---- duplicate candidates of a range (scan/range.ts and scan/merge.ts) ----
 
 /** Fingerprints of the non-negative keys of src[0..n) to dst (skipping i where src[i] == other[i] when other ≠ 0). */
 export function gatherFingerprints(src: usize, n: i32, dst: usize, other: usize): i32 {
@@ -1169,7 +1170,7 @@ export function markCandidates(sigR: usize, sigS: usize, n: i32, dup: usize, nd:
   }
 }
 
-// ---- merging length statistics (scanParts.ts) ----
+// ---- merging length statistics (scan/range.ts and scan/merge.ts) ----
 
 /** dst[i] += src[i] for n u32. */
 export function addU32(dst: usize, src: usize, n: i32): void {

@@ -1,18 +1,19 @@
 /**
- * Driver of the WebAssembly scan kernel (src/wasm/scanKernel.ts). The kernel
+ * Driver of the WebAssembly scan kernel (src/wasm/scanKernel.ts; docs/ARCHITECTURE.md, "The scan kernel"). The kernel
  * - reads a byte range of a JSON Lines file straight from its memory and summarises every line it can (flat string
  *   records: Anthropic HH and TRL standard with an explicit prompt); the lines it cannot take — other formats,
  *   numbers, rare escapes, invalid UTF-8, invalid JSON — come back one by one for the exact JavaScript path, in
  *   file order;
  * - receives the summary rows of that path (addRow), so that every record's columns and length statistics are
  *   collected by one piece of code;
- * - sorts signature keys and finds duplicate candidates (scanParts.ts), and keys candidates exactly.
+ * - sorts signature keys and finds duplicate candidates (range.ts, merge.ts), and keys candidates exactly.
  */
 import { readSync } from 'node:fs';
-import type { FormatName } from './types.js';
-import type { RawItem } from './jsonl/reader.js';
-import { type CheckOptions, F_STRIDE, I_STRIDE, type RecordKeys, type SummaryChunk } from './checks/record.js';
-import { SCAN_KERNEL_WASM } from './generated/scanKernelWasm.js';
+import type { FormatName } from '../types.js';
+import type { RawItem } from '../jsonl/reader.js';
+import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk } from '../checks/record.js';
+import { SCAN_KERNEL_WASM } from '../generated/scanKernelWasm.js';
+import * as L from './kernelLayout.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -57,11 +58,10 @@ function kernelModule(): WebAssembly.Module {
 }
 
 /** Formats whose lines the kernel parses itself: the file's format, or per-record detection when it has none. */
-const KERNEL_FORMAT: Partial<Record<FormatName | 'detect', number>> = { detect: 0, hh: 1, 'trl-standard': 2 };
-const NO_PARSE = 3;
+const KERNEL_MODE: Partial<Record<FormatName | 'detect', number>> = { detect: L.MODE_DETECT, hh: L.MODE_HH, 'trl-standard': L.MODE_TRL_STANDARD };
 
 export function fastParseAvailable(format: FormatName | null, opts: CheckOptions): boolean {
-  return KERNEL_FORMAT[format ?? 'detect'] !== undefined && opts.lowSeparationMaxEdits <= 31;
+  return KERNEL_MODE[format ?? 'detect'] !== undefined && opts.lowSeparationMaxEdits <= 31;
 }
 
 /** Per-record columns (a range's, or a batch's). */
@@ -98,9 +98,6 @@ const BIG = 2 * (EXTRA + 3); // (series, value) pairs: room for one record's len
 const TOKENS = 1 << 16;
 const INPUT = 8 << 20;
 const PAGE = 65536;
-export const SERIES = 10;
-export const DENSE = 1 << 16;
-const AGG_F64 = 20 + 5 + 8;
 
 const align = (n: number): number => (n + 15) & ~15;
 
@@ -209,7 +206,7 @@ export class ScanKernel extends KeyKernel {
       return r;
     };
     this.p = {
-      config: take(128),
+      config: take(L.CFG_WORDS * 4),
       tok: take(2 * TOKENS * 4),
       line: take(BATCH * 4),
       offset: take(BATCH * 8),
@@ -219,23 +216,40 @@ export class ScanKernel extends KeyKernel {
       format: take(BATCH),
       sigR: take(BATCH * 8),
       sigS: take(BATCH * 8),
-      hist: take(SERIES * DENSE * 4),
+      hist: take(L.SERIES * L.DENSE * 4),
       big: take(BIG * 8),
-      agg: take(AGG_F64 * 8),
-      rowF: take(F_STRIDE * 8),
-      rowI: take(I_STRIDE * 4),
+      agg: take(L.AGG_SLOTS * 8),
+      rowF: take(ROW_FLOATS * 8),
+      rowI: take(ROW_INTS * 4),
       extra: take(EXTRA * 16),
       input: take(INPUT + 64),
     };
     this.scratch = at;
     this.ensure(at);
-    const fmt = format === 'none' ? NO_PARSE : (KERNEL_FORMAT[format ?? 'detect'] ?? NO_PARSE);
-    const cfg = [
-      fmt, opts.maxPromptLength, opts.maxCompletionLength ?? -1, opts.maxLength, opts.lowSeparationMaxEdits, this.p.tok, TOKENS, BATCH,
-      this.p.line, this.p.offset, this.p.length, this.p.sub, this.p.flags, this.p.format, this.p.sigR, this.p.sigS,
-      this.p.hist, this.p.big, BIG, this.p.agg, this.p.rowF, this.p.rowI,
-    ];
-    new Int32Array(this.mem.buffer, this.p.config, cfg.length).set(cfg);
+    const cfg = new Int32Array(L.CFG_WORDS);
+    cfg[L.CFG_MODE] = format === 'none' ? L.MODE_ROWS_ONLY : (KERNEL_MODE[format ?? 'detect'] ?? L.MODE_ROWS_ONLY);
+    cfg[L.CFG_MAX_PROMPT] = opts.maxPromptLength;
+    cfg[L.CFG_MAX_COMPLETION] = opts.maxCompletionLength ?? -1;
+    cfg[L.CFG_MAX_LENGTH] = opts.maxLength;
+    cfg[L.CFG_MAX_EDITS] = opts.lowSeparationMaxEdits;
+    cfg[L.CFG_TOKENS] = this.p.tok;
+    cfg[L.CFG_TOKEN_CAP] = TOKENS;
+    cfg[L.CFG_BATCH_CAP] = BATCH;
+    cfg[L.CFG_LINE] = this.p.line;
+    cfg[L.CFG_OFFSET] = this.p.offset;
+    cfg[L.CFG_LENGTH] = this.p.length;
+    cfg[L.CFG_SUB] = this.p.sub;
+    cfg[L.CFG_FLAGS] = this.p.flags;
+    cfg[L.CFG_FORMAT] = this.p.format;
+    cfg[L.CFG_SIG_RECORD] = this.p.sigR;
+    cfg[L.CFG_SIG_SWAPPED] = this.p.sigS;
+    cfg[L.CFG_HIST] = this.p.hist;
+    cfg[L.CFG_BIG] = this.p.big;
+    cfg[L.CFG_BIG_CAP] = BIG;
+    cfg[L.CFG_AGG] = this.p.agg;
+    cfg[L.CFG_ROW_F] = this.p.rowF;
+    cfg[L.CFG_ROW_I] = this.p.rowI;
+    new Int32Array(this.mem.buffer, this.p.config, L.CFG_WORDS).set(cfg);
     this.k.setup(this.p.config);
   }
 
@@ -277,8 +291,8 @@ export class ScanKernel extends KeyKernel {
     if (nExtra > EXTRA) throw new Error(`more than ${MAX_CANDIDATES} candidates`);
     if ((this.k.batchRows.value as number) >= BATCH || (this.k.bigCount.value as number) + 2 * (3 + nExtra) > BIG) this.drain();
     const b = this.mem.buffer;
-    new Float64Array(b, this.p.rowF, F_STRIDE).set(row.f.subarray(0, F_STRIDE));
-    new Int32Array(b, this.p.rowI, I_STRIDE).set(row.i.subarray(0, I_STRIDE));
+    new Float64Array(b, this.p.rowF, ROW_FLOATS).set(row.f.subarray(0, ROW_FLOATS));
+    new Int32Array(b, this.p.rowI, ROW_INTS).set(row.i.subarray(0, ROW_INTS));
     if (nExtra > 0) new Float64Array(b, this.p.extra, nExtra * 2).set(extra);
     this.k.addRow(this.p.extra);
   }
@@ -290,8 +304,8 @@ export class ScanKernel extends KeyKernel {
   aggregates(): { hist: Uint32Array; agg: Float64Array } {
     this.k.denseTotals();
     return {
-      hist: new Uint32Array(this.mem.buffer, this.p.hist, SERIES * DENSE).slice(),
-      agg: new Float64Array(this.mem.buffer, this.p.agg, AGG_F64).slice(),
+      hist: new Uint32Array(this.mem.buffer, this.p.hist, L.SERIES * L.DENSE).slice(),
+      agg: new Float64Array(this.mem.buffer, this.p.agg, L.AGG_SLOTS).slice(),
     };
   }
 
@@ -352,7 +366,7 @@ export class ScanKernel extends KeyKernel {
 
   /**
    * Duplicate candidates of a range from its signature keys: sorted fingerprints of the keys (kept for the merge
-   * across ranges; see scanParts.ts), and candidate flags for records whose record key repeats, or whose swapped
+   * across ranges; see merge.ts), and candidate flags for records whose record key repeats, or whose swapped
    * key is another record's key (and that other record).
    */
   candidates(sigR: Float64Array, sigS: Float64Array): { candidate: Uint8Array; sortedRecord: Uint32Array; sortedSwapped: Uint32Array } {

@@ -1,0 +1,101 @@
+/**
+ * Scanning a preference file (docs/ARCHITECTURE.md, "Scanning a file"): format detection, then the file's byte
+ * ranges scanned in parallel (one worker job per range; the CLI scans the first range on its own thread) and merged:
+ * format, every check, length statistics and the record index (line, byte offset, length of every record).
+ */
+import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { type CheckOptions, DEFAULT_CHECK_OPTIONS } from '../checks/record.js';
+import { CancelledError, InputError } from '../errors.js';
+import { jobFailure, startJob } from '../jobs.js';
+import { nextLineStart, withFile } from '../jsonl/reader.js';
+import { detectFileFormat } from './detect.js';
+import { merge } from './merge.js';
+import { loadTokenCounter, scanRange } from './range.js';
+import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
+
+/** The scan worker's script: beside this module (dist/scanWorker.js in the bundles). */
+export function defaultWorkerScript(): string {
+  return join(__dirname, 'scanWorker.js');
+}
+
+/** Scans one range in a worker job; its progress messages are bytes done. */
+async function scanInWorker(script: string, task: RangeTask, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<RangeResult> {
+  const end = await startJob<RangeTask, number, RangeResult>(script, task, { onMessage: onProgress, signal, cancel: 'terminate' });
+  if (end.type !== 'done') throw jobFailure(end);
+  return end.result;
+}
+
+/** Scans a whole file. Throws InputError for unreadable or empty files. */
+export async function scanFile(path: string, options: ScanOptions & { index: false }): Promise<ScanSummary>;
+export async function scanFile(path: string, options?: ScanOptions): Promise<ScanResult>;
+export async function scanFile(path: string, options: ScanOptions = {}): Promise<ScanSummary> {
+  const t0 = performance.now();
+  if (!existsSync(path)) throw new InputError(`${path}: no such file`);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a preference file`);
+  if (st.size === 0) throw new InputError(`${path}: the file is empty`);
+  const guess = detectFileFormat(path);
+  const format = options.format ?? guess.format;
+  const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
+  const maxErrors = options.maxErrors ?? 10000;
+  const base: Omit<RangeTask, 'start' | 'end'> = {
+    path,
+    kind: guess.kind,
+    bomLength: guess.bomLength,
+    format,
+    strict: options.format !== undefined,
+    opts,
+    tokenizerDir: options.tokenizerDir,
+    maxErrors,
+    exactOnly: options.exactOnly,
+  };
+  const nWorkers = options.workers ?? availableParallelism();
+  const threshold = options.parallelThreshold ?? 16 << 20;
+  let ranges: RangeResult[];
+  if (options.headBytes !== undefined && guess.kind === 'jsonl' && st.size > options.headBytes) {
+    const end = withFile(path, (fd, size) => nextLineStart(fd, options.headBytes ?? 0, size));
+    const head = scanRange({ ...base, start: 0, end }, null);
+    const res = merge(path, [head], format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir, options.index !== false);
+    res.partial = true;
+    res.scannedBytes = end;
+    res.seconds = (performance.now() - t0) / 1000;
+    return res;
+  }
+  if (guess.kind !== 'jsonl' || nWorkers <= 1 || st.size < threshold) {
+    const tok = options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null;
+    if (options.signal?.aborted) throw new CancelledError();
+    ranges = [scanRange({ ...base, start: 0, end: st.size }, tok, (b) => options.onProgress?.(b, st.size))];
+  } else {
+    const bounds = withFile(path, (fd, size) => {
+      const b = [0];
+      for (let i = 1; i < nWorkers; i++) b.push(nextLineStart(fd, Math.floor((size * i) / nWorkers), size));
+      b.push(size);
+      return b;
+    });
+    const done = new Array<number>(nWorkers).fill(0);
+    const progress = (i: number, b: number): void => {
+      done[i] = b;
+      options.onProgress?.(
+        done.reduce((s, x) => s + x, 0),
+        st.size,
+      );
+    };
+    const script = options.workerScript ?? defaultWorkerScript();
+    // With `inline`, this thread scans the first range itself while the workers start up.
+    const first = options.inline ? 1 : 0;
+    const running = bounds.slice(first, -1).map((start, j) => {
+      const i = j + first;
+      return scanInWorker(script, { ...base, start, end: bounds[i + 1] }, (b) => progress(i, b), options.signal);
+    });
+    const tok = options.inline && options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null;
+    const own = options.inline ? [scanRange({ ...base, start: 0, end: bounds[1] }, tok, (b) => progress(0, b))] : [];
+    ranges = [...own, ...(await Promise.all(running))];
+  }
+  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', guess.kind, st.size, options.tokenizerDir, options.index !== false);
+  res.seconds = (performance.now() - t0) / 1000;
+  if (res.records === 0 && res.errorCount === 0) throw new InputError(`${path}: no records (the file holds only blank lines)`);
+  return res;
+}
+

@@ -1,0 +1,158 @@
+/** The scan's contract types (docs/ARCHITECTURE.md, "Scanning a file"). */
+import type { CheckName } from '../checks/table.js';
+import type { CheckOptions } from '../checks/record.js';
+import type { SourceKind } from '../jsonl/reader.js';
+import type { RecordIndex } from '../records.js';
+import type { FormatName, RecordError } from '../types.js';
+import type { RecordColumns } from './kernel.js';
+import { LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS } from './kernelLayout.js';
+
+/** What a scan finds; ScanResult adds where every record is. */
+export interface ScanSummary {
+  file: string;
+  format: FormatName | null;
+  formatSource: 'detected' | 'override';
+  /** Records per format when a file mixes formats. */
+  formats: Partial<Record<FormatName, number>>;
+  source: SourceKind;
+  bytes: number;
+  lines: number;
+  records: number;
+  errors: RecordError[];
+  errorCount: number;
+  checks: Record<CheckName, number[]>;
+  /** For duplicate and contradiction records: the line of the earlier record they repeat or contradict. */
+  related: Record<number, number>;
+  lengths: {
+    tokenizer: string;
+    prompt: { chars: LengthStats; tokens: LengthStats };
+    chosen: { chars: LengthStats; tokens: LengthStats };
+    rejected: { chars: LengthStats; tokens: LengthStats };
+    completion: { chars: LengthStats; tokens: LengthStats };
+    candidate: { chars: LengthStats; tokens: LengthStats };
+    /** Share of pairs whose chosen response has more tokens than the rejected one. */
+    chosenLongerShare: number | null;
+    chosenLongerShareChars: number | null;
+    pairs: number;
+  };
+  /** KTO: desirable / undesirable counts. */
+  labels?: { desirable: number; undesirable: number };
+  seconds: number;
+  /** Only the first `scannedBytes` bytes were scanned (a head scan). */
+  partial?: boolean;
+  scannedBytes?: number;
+}
+
+export interface ScanResult extends ScanSummary {
+  index: RecordIndex;
+}
+
+export interface ScanOptions {
+  format?: FormatName;
+  checks?: Partial<CheckOptions>;
+  tokenizerDir?: string;
+  /** Worker threads (default: available cores; 0 or 1 = scan on this thread). */
+  workers?: number;
+  /** Files smaller than this are scanned on one thread. */
+  parallelThreshold?: number;
+  maxErrors?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Where scanWorker.js lives (defaults to next to this module). */
+  workerScript?: string;
+  /**
+   * Scan only the first ~headBytes bytes of a JSON Lines file (whole lines): a quick, partial result (partial: true)
+   * so that views can show the first records of a huge file while the full scan runs.
+   */
+  headBytes?: number;
+  /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
+  exactOnly?: boolean;
+  /** Build the record index (default true); `preflens stats` does not need it. */
+  index?: boolean;
+  /**
+   * Scan the first range on the calling thread (blocking it) while the workers scan the others: for a process
+   * that does nothing else (the CLI).
+   */
+  inline?: boolean;
+}
+
+
+/** One byte range of a file to scan (a worker's job, or the calling thread's). */
+export interface RangeTask {
+  path: string;
+  kind: SourceKind;
+  bomLength: number;
+  start: number;
+  end: number;
+  format: FormatName | null;
+  strict: boolean;
+  opts: CheckOptions;
+  tokenizerDir?: string;
+  maxErrors: number;
+  /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
+  exactOnly?: boolean;
+}
+
+/** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
+export const LengthSeries = {
+  PromptChars: LS_PROMPT_CHARS,
+  PromptTokens: LS_PROMPT_TOKENS,
+  ChosenChars: LS_CHOSEN_CHARS,
+  ChosenTokens: LS_CHOSEN_TOKENS,
+  RejectedChars: LS_REJECTED_CHARS,
+  RejectedTokens: LS_REJECTED_TOKENS,
+  CompletionChars: LS_COMPLETION_CHARS,
+  CompletionTokens: LS_COMPLETION_TOKENS,
+  CandidateChars: LS_CANDIDATE_CHARS,
+  CandidateTokens: LS_CANDIDATE_TOKENS,
+} as const;
+export type LengthSeries = (typeof LengthSeries)[keyof typeof LengthSeries];
+
+/** Length statistics of a range: counts per value below 2¹⁶ per series, larger values listed. */
+export interface LengthAgg {
+  hist: Uint32Array;
+  big: number[][];
+  sum: Float64Array;
+  n: Float64Array;
+  pairs: number;
+  longer: number;
+  longerChars: number;
+  desirable: number;
+  undesirable: number;
+  formats: Float64Array;
+}
+
+/** What one scanned byte range produces (a worker's result). */
+export interface RangeResult extends RecordColumns {
+  count: number;
+  /** Lines in the range (relative numbering starts at 1). */
+  lineCount: number;
+  errors: RecordError[];
+  errorCount: number;
+  /** 1: shares a signature key with another record of this range (re-keyed exactly later). */
+  candidate: Uint8Array;
+  /** Records with a flag set (of the checks that a record decides alone), ascending. */
+  flagged: Uint32Array;
+  /**
+   * Exact keys (checks/record.ts exactRecordKeys) of this range's candidates, computed by the worker: (local index,
+   * record key, pair key, swapped key) per candidate, in order; keys of a record that no longer parses are -2.
+   */
+  exact: Float64Array;
+  /**
+   * Fingerprints (low 32 bits) of the range's keys, sorted: record keys, and swapped keys of pairs whose two
+   * responses differ. A fingerprint shared by different keys only adds candidates.
+   */
+  sortedRecord: Uint32Array;
+  sortedSwapped: Uint32Array;
+  lengths: LengthAgg;
+}
+
+export interface LengthStats {
+  count: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
