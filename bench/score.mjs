@@ -14,9 +14,9 @@ const repo = resolve(import.meta.dirname, '..');
 const out = (p) => require(join(repo, 'out', p));
 const { ScoringModel } = out('src/core/engine/model.js');
 const { runJobs } = out('src/core/engine/scorer.js');
-const { buildGpt2Onnx, randomGpt2Weights, gpt2ConfigJson, byteTokenizerJson, rng } = out('src/core/engine/build.js');
+const { buildGpt2Onnx, randomGpt2Weights, gpt2ConfigJson, byteTokenizerJson, rng } = out('test/gpt2.js');
 const { encodeModel, floatTensor, valueInfo, node } = out('src/core/engine/onnx.js');
-const { scanFile } = out('src/core/scan.js');
+const { scanFile } = out('src/core/scan/index.js');
 const { readRecord } = out('src/core/records.js');
 const ort = require('onnxruntime-node');
 

@@ -1,24 +1,24 @@
 /**
- * The `preflens` command (DESIGN section 8). Shares the engine in src/core with the extension.
+ * The `preflens` command (docs/ARCHITECTURE.md, "CLI"). Shares the engine in src/core with the extension.
  * Exit codes: 0 ok, 1 bad input (one message on stderr), 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { InputError, scanFile, type ScanSummary } from '../core/scan.js';
-import { CHECK_DESCRIPTIONS, CHECK_NAMES, FORMAT_NAMES, isFormatName } from '../core/types.js';
+import { scanFile, type ScanSummary } from '../core/scan/index.js';
+import { CHECK_DESCRIPTIONS, CHECK_NAMES } from '../core/checks/table.js';
+import { FORMAT_NAMES, isFormatName } from '../core/types.js';
 import { describeFormat } from '../core/formats/normalize.js';
 import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ProviderChoice } from '../core/engine/model.js';
-import { scanFile as scanForRecords } from '../core/scan.js';
-import { readRecord } from '../core/records.js';
-import type { PreferenceRecord } from '../core/types.js';
+import { CancelledError, InputError } from '../core/errors.js';
+import { type LineRange, parseLineRange, recordsOnLines } from '../core/records.js';
+import type { RecordError } from '../core/types.js';
 
 // The model engine (onnxruntime's native library) and the run parser load only for the commands that use them:
 // `preflens stats` on a big file starts its scan workers without paying for them.
 const engine = {
   model: () => import('../core/engine/model.js'),
   score: () => import('../core/engine/score.js'),
-  scorer: () => import('../core/engine/scorer.js'),
   spinal: () => import('../core/spinal/spinal.js'),
   hidden: () => import('../core/spinal/hidden.js'),
   runs: () => import('../core/runs/runs.js'),
@@ -149,14 +149,16 @@ async function stats(argv: string[]): Promise<number> {
   return 0;
 }
 
-function range(v: string | undefined, name: string): [number, number] | undefined {
+function range(v: string | undefined, name: string): LineRange | undefined {
   if (v === undefined) return undefined;
-  const m = /^(\d+)(?:-(\d+))?$/.exec(v);
-  if (!m) throw new UsageError(`--${name} expects A-B (1-based, inclusive), got "${v}"`);
-  const a = Number(m[1]);
-  const b = m[2] === undefined ? a : Number(m[2]);
-  if (a < 1 || b < a) throw new UsageError(`--${name}: bad range "${v}"`);
-  return [a, b];
+  const r = parseLineRange(v);
+  if (!r) throw new UsageError(`--${name} expects A-B (1-based, inclusive, A ≥ 1, B ≥ A), got "${v}"`);
+  return r;
+}
+
+/** A selected line that holds no record is not scored: say so on stderr (the one rule of records.ts). */
+function skipped(file: string): (e: RecordError) => void {
+  return (e) => process.stderr.write(`preflens: ${file}: line ${e.line}: ${e.message} (skipped)\n`);
 }
 
 async function score(argv: string[]): Promise<number> {
@@ -224,6 +226,7 @@ async function score(argv: string[]): Promise<number> {
       cacheDir: values['cache-dir'],
       noCache: values['no-cache'],
       signal: ac.signal,
+      onSkipped: skipped(file),
       onProgress: (p) => {
         tokens = p.tokens;
         const now = performance.now();
@@ -280,17 +283,7 @@ async function spinal(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('spinal takes exactly one FILE');
   if (!values.model) throw new UsageError('spinal needs --model DIR');
   const file = positionals[0];
-  const scan = await scanForRecords(file);
-  const lines = range(values.lines, 'lines');
-  const recs: PreferenceRecord[] = [];
-  for (let i = 0; i < scan.records; i++) {
-    const line = scan.index.line[i];
-    if (lines && (line < lines[0] || line > lines[1])) continue;
-    const r = readRecord(file, scan.index, i, scan.format);
-    if (!r.record) throw new InputError(`${file}: line ${line}: ${r.error ?? 'cannot read the record'}`);
-    recs.push(r.record);
-  }
-  if (recs.length === 0) throw new InputError(`${file}: no records selected`);
+  const recs = recordsOnLines(file, range(values.lines, 'lines'), { onSkipped: skipped(file) });
   const { spinalTrace } = await engine.spinal();
   const t = await spinalTrace(values.model, recs, {
     maxPromptLength: intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null,
@@ -355,17 +348,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`preflens: ${e.message}\n`);
       return 1;
     }
-    const [{ CancelledError }, { TokenizerLoadError }, { ModelError }, { RunError }, { HiddenStateError }] = await Promise.all([
-      engine.scorer(),
+    if (e instanceof CancelledError) {
+      process.stderr.write('preflens: cancelled\n');
+      return 130;
+    }
+    const [{ TokenizerLoadError }, { ModelError }, { RunError }, { HiddenStateError }] = await Promise.all([
       engine.tokenizer(),
       engine.model(),
       engine.runs(),
       engine.hidden(),
     ]);
-    if (e instanceof CancelledError) {
-      process.stderr.write('preflens: cancelled\n');
-      return 130;
-    }
     if (e instanceof TokenizerLoadError || e instanceof ModelError || e instanceof RunError || e instanceof HiddenStateError) {
       process.stderr.write(`preflens: ${e.message}\n`);
       return 1;

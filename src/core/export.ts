@@ -5,7 +5,7 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { realpathSync, existsSync } from 'node:fs';
-import type { RecordIndex } from './scan.js';
+import type { RecordIndex } from './records.js';
 import type { SourceKind } from './jsonl/reader.js';
 
 export class ExportError extends Error {}

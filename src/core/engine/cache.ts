@@ -6,12 +6,24 @@
  * entry is detected on read, deleted and recomputed, never returned.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { SeqJob, SeqStats } from './scorer.js';
-import { writeAtomic } from './model.js';
 
 const MAGIC = 0x31534c50; // "PLS1"
+
+export function defaultCacheDir(): string {
+  const base = process.env.PREFLENS_CACHE_DIR ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'preflens') : join(homedir(), '.cache', 'preflens'));
+  return resolve(base);
+}
+
+/** Writes a file atomically (temp file + rename): a crash never leaves a half-written file under `path`. */
+export function writeAtomic(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
 
 export class ScoreCache {
   readonly dir: string;
@@ -24,6 +36,11 @@ export class ScoreCache {
   }
 
   key(job: SeqJob): string {
+    return ScoreCache.keyOf(job);
+  }
+
+  /** The key of a sequence: sha256 of its token ids and where its response starts (the model is the folder). */
+  static keyOf(job: SeqJob): string {
     const h = createHash('sha256');
     h.update(Buffer.from(Int32Array.from(job.ids).buffer));
     h.update(String(job.respStart));
@@ -35,14 +52,19 @@ export class ScoreCache {
   }
 
   get(job: SeqJob): SeqStats | null {
-    const p = this.path(this.key(job));
-    if (!existsSync(p)) {
+    return this.getByKey(this.key(job), job.ids.length - job.respStart);
+  }
+
+  /** The entry of the sequence with this key (ScoreCache.key) and `n` response tokens, or null. */
+  getByKey(key: string, n: number): SeqStats | null {
+    const p = this.path(key);
+    if (!/^[0-9a-f]{64}$/.test(key) || !existsSync(p)) {
       this.misses++;
       return null;
     }
     try {
       const buf = readFileSync(p);
-      const st = decode(buf, this.k, job.ids.length - job.respStart);
+      const st = decode(buf, this.k, n);
       if (st) {
         this.hits++;
         return st;

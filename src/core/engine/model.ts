@@ -4,12 +4,14 @@
  * hash) and opens an onnxruntime session on CUDA when available, else on the CPU, saying which and why.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelTokenizer } from '../tokenize/encoder.js';
 import { addScoringOutputs, GraphError } from './graph.js';
+import { defaultCacheDir, writeAtomic } from './cache.js';
+
+export { defaultCacheDir, writeAtomic };
 import { decodeModel, inputDims } from './onnx.js';
 
 export class ModelError extends Error {}
@@ -53,17 +55,6 @@ export function readConfig(dir: string): ModelConfig {
   };
 }
 
-export function defaultCacheDir(): string {
-  const base = process.env.PREFLENS_CACHE_DIR ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'preflens') : join(homedir(), '.cache', 'preflens'));
-  return resolve(base);
-}
-
-/** Writes a file atomically (temp file + rename): a crash never leaves a half-written file under `path`. */
-export function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 export interface LoadOptions {
   provider?: ProviderChoice;

@@ -1,24 +1,32 @@
 /**
- * Scoring pipeline: records → TRL tokenization → cached or computed per-token statistics of the policy and the
- * reference → per-token rewards, sums, pair metrics and flags (DESIGN section 5), in record order.
+ * Scoring pipeline (docs/ARCHITECTURE.md, "Data flow of a scoring"): records at known places of a file → TRL
+ * tokenization → cached or computed per-token statistics of the policy and the reference → per-token rewards, sums,
+ * pair metrics and flags ("Metric conventions"), in record order. Records come by reference (line, byte offset,
+ * length, sub): the extension passes those of its index, the CLI finds them by reading the file up to the last
+ * selected line, so scoring never rescans a file.
  */
-import { createHash } from 'node:crypto';
-import { scanFile, InputError } from '../scan.js';
-import { readRecord } from '../records.js';
-import type { FormatName, PreferenceRecord } from '../types.js';
+import { CancelledError, InputError } from '../errors.js';
+import { type LineRange, locateOnLines, readRecordFd, type RecordRefs } from '../records.js';
+import { withFile } from '../jsonl/reader.js';
+import type { FormatName, PreferenceRecord, RecordError } from '../types.js';
+import type { CandidateOut, ResponseOut, ScoredRecord } from '../contract.js';
 import type { ScoringModel } from './model.js';
-import { ModelError, defaultCacheDir } from './model.js';
-import { ScoreCache } from './cache.js';
-import { runJobs, type SeqJob, type SeqStats, CancelledError } from './scorer.js';
-import { pairOut, responseOut, type PairOut, type ResponseOut } from '../metrics/pair.js';
+import { ModelError } from './model.js';
+import { defaultCacheDir, ScoreCache } from './cache.js';
+import { runJobs, type SeqJob, type SeqStats } from './scorer.js';
+import { pairOut, responseOut, type PairOut } from '../metrics/pair.js';
 import type { EncodedRecord } from '../tokenize/encoder.js';
+import { rawHash } from './hash.js';
+
+export type { CandidateOut, ScoredRecord };
+export { rawHash };
 
 export interface ScoreOptions {
   beta: number;
   maxPromptLength: number | null;
   maxCompletionLength: number | null;
   /** 1-based inclusive line range */
-  lines?: [number, number];
+  lines?: LineRange;
   /** [I, N]: records whose index (among the selected) mod N = I */
   shard?: [number, number];
   format?: FormatName;
@@ -29,7 +37,14 @@ export interface ScoreOptions {
   tokenBudget?: number;
   signal?: AbortSignal;
   onProgress?: (p: ScoreProgress) => void;
-  withRawHash?: boolean;
+  /** Lines of the selection that hold no record (they are not scored). */
+  onSkipped?: (e: RecordError) => void;
+  /**
+   * For a viewer: each record carries its raw text's sha256 and the prompt as the model saw it, each response its
+   * score-cache key (where the token alternatives are read), so that the viewer needs neither the file nor a
+   * tokenizer to show them.
+   */
+  forViewer?: boolean;
 }
 
 export interface ScoreProgress {
@@ -37,33 +52,6 @@ export interface ScoreProgress {
   total: number;
   tokens: number;
   seconds: number;
-}
-
-export interface CandidateOut extends ResponseOut {
-  role: string;
-  rank?: number;
-  score?: number;
-  label?: boolean;
-}
-
-export interface ScoredRecord {
-  line: number;
-  format: FormatName;
-  chosen?: ResponseOut;
-  rejected?: ResponseOut;
-  candidates?: CandidateOut[];
-  margin?: number;
-  dpo_loss?: number;
-  implicit_accuracy?: boolean;
-  ipo_loss?: number;
-  orpo_log_odds_ratio?: number;
-  /** Reference-free (SimPO-style) margin: mean logp of chosen − mean logp of rejected. */
-  mean_logp_margin?: number;
-  flags: string[];
-  /** sub-record of a line (OpenAssistant trees) */
-  sub?: number;
-  /** sha256 of the record's raw text (with ScoreOptions.withRawHash): lets a viewer discard numbers of records that changed */
-  raw_sha256?: string;
 }
 
 export interface ScoreSummary {
@@ -76,9 +64,6 @@ export interface ScoreSummary {
   cacheMisses: number;
 }
 
-export function rawHash(raw: string): string {
-  return createHash('sha256').update(raw).digest('hex');
-}
 
 /** Checks that policy and reference can be compared. */
 export function checkPair(policy: ScoringModel, ref: ScoringModel | null): void {
@@ -134,9 +119,12 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     const resps: ResponseOut[] = enc.responses.map((r) => {
       const s = pStats[q];
       const rs = rStats ? rStats[q].logp : null;
+      const key = opts.forViewer ? ScoreCache.keyOf(jobs[q]) : undefined;
       q++;
       const tokens = r.ids.map((id, t) => ({ id, text: r.pieces[t], start: r.starts[t], end: r.ends[t] }));
-      return responseOut(tokens, s.logp, s.entropy, s.rank, s.topkMass, s.topkEntropy, rs, opts.beta, r.truncated);
+      const out = responseOut(tokens, s.logp, s.entropy, s.rank, s.topkMass, s.topkEntropy, rs, opts.beta, r.truncated);
+      if (key) out.seq_key = key;
+      return out;
     });
     const out: ScoredRecord = { line: rec.line, format: rec.format, flags: [] };
     if (rec.sub !== undefined) out.sub = rec.sub;
@@ -159,35 +147,58 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     // Contract order: line, format, responses, pair numbers, flags.
     const { flags, ...rest } = out;
     const final: ScoredRecord = { ...rest, flags };
-    if (opts.withRawHash && rec.raw !== undefined) final.raw_sha256 = rawHash(rec.raw);
+    if (opts.forViewer) {
+      if (rec.raw !== undefined) final.raw_sha256 = rawHash(rec.raw);
+      final.prompt = tok.texts(rec).prompt;
+    }
     return final;
   });
 }
 
-/** Scores the selected records of a file, yielding them in file order, `chunk` records per engine round. */
-export async function* scoreFile(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoredRecord> {
+/** Records to score: where they are in a file, and the format to read them in. */
+export interface ScoreSource {
+  file: string;
+  refs: RecordRefs;
+  format: FormatName | null;
+}
+
+/** Scores the records at `src.refs`, yielding them in that order, `chunk` records per engine round. */
+export async function* scoreRefs(src: ScoreSource, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoredRecord> {
   checkPair(policy, ref);
-  const scan = await scanFile(path, { format: opts.format });
-  const idx: number[] = [];
-  for (let i = 0; i < scan.records; i++) {
-    const line = scan.index.line[i];
-    if (opts.lines && (line < opts.lines[0] || line > opts.lines[1])) continue;
-    idx.push(i);
-  }
-  const selected = opts.shard ? idx.filter((_, j) => j % opts.shard![1] === opts.shard![0]) : idx;
+  const n = src.refs.line.length;
   const chunk = opts.chunk ?? 32;
   const t0 = performance.now();
   const counters = { tokens: 0 };
-  for (let s = 0; s < selected.length; s += chunk) {
+  for (let s = 0; s < n; s += chunk) {
     if (opts.signal?.aborted) throw new CancelledError();
-    const recs: PreferenceRecord[] = [];
-    for (const i of selected.slice(s, s + chunk)) {
-      const r = readRecord(path, scan.index, i, scan.format);
-      if (!r.record) throw new InputError(`${path}: line ${scan.index.line[i]}: ${r.error ?? 'cannot read the record'}`);
-      recs.push(r.record);
-    }
+    const recs = withFile(src.file, (fd) => {
+      const out: PreferenceRecord[] = [];
+      for (let i = s; i < Math.min(n, s + chunk); i++) {
+        const r = readRecordFd(fd, src.refs, i, src.format);
+        if (!r.record) throw new InputError(`${src.file}: line ${src.refs.line[i]}: ${r.error ?? 'cannot read the record'}`);
+        out.push(r.record);
+      }
+      return out;
+    });
     const scored = await scoreRecords(recs, policy, ref, opts, counters);
     for (const r of scored) yield r;
-    opts.onProgress?.({ records: Math.min(selected.length, s + chunk), total: selected.length, tokens: counters.tokens, seconds: (performance.now() - t0) / 1000 });
+    opts.onProgress?.({ records: Math.min(n, s + chunk), total: n, tokens: counters.tokens, seconds: (performance.now() - t0) / 1000 });
   }
+}
+
+/** Every `N`-th ref from the `I`-th (`--shard I/N`). */
+export function shardRefs(refs: RecordRefs, [i, n]: [number, number]): RecordRefs {
+  const keep = (_: number, j: number): boolean => j % n === i;
+  return { line: refs.line.filter(keep), offset: refs.offset.filter(keep), length: refs.length.filter(keep), sub: refs.sub.filter(keep) };
+}
+
+/**
+ * Scores the records on `opts.lines` of a file that has no index (the CLI): they are found by reading the file only
+ * up to the last selected line (records.ts locateOnLines), so scoring line 5 costs the same in any file.
+ */
+export async function* scoreFile(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoredRecord> {
+  checkPair(policy, ref);
+  const { refs, format } = locateOnLines(path, opts.lines, { format: opts.format, strict: opts.format !== undefined, onSkipped: opts.onSkipped });
+  if (refs.line.length === 0) throw new InputError(`${path}: no records${opts.lines ? ` on lines ${opts.lines[0]}–${opts.lines[1]}` : ''}`);
+  yield* scoreRefs({ file: path, refs: opts.shard ? shardRefs(refs, opts.shard) : refs, format }, policy, ref, opts);
 }

@@ -1,35 +1,42 @@
 /**
- * Worker-thread entry for scoring (used by the extension host and by anything that must stay responsive): loads
- * the models, scores the selected records of a file and posts each record, progress (records/s, tokens/s, ETA)
- * and a summary back. A 'cancel' message stops it between engine rounds (≤ one batch).
+ * Worker entry of a scoring job (core/jobs.ts; used by the extension host and anything that must stay responsive):
+ * loads the models, scores the records at the given refs (the host's index: no scan) and posts each scored record
+ * with its view data, and progress (records/s, tokens/s, ETA). Cancelled by message, it stops between engine
+ * rounds (≤ one batch); the records it posted stay valid.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { ScoringModel, type ProviderChoice } from './model.js';
-import { scoreFile, type ScoredRecord } from './score.js';
-import { CancelledError } from './scorer.js';
+import { serveJob } from '../jobs.js';
+import type { RecordRefs } from '../records.js';
 import type { FormatName } from '../types.js';
+import type { ScoredRecord } from '../contract.js';
+import { ScoringModel, type ProviderChoice } from './model.js';
+import { scoreRefs } from './score.js';
 
 export interface ScoreJobSpec {
   file: string;
+  /** The records to score: refs into the file, from the host's index. */
+  refs: RecordRefs;
+  format: FormatName | null;
   policy: string;
   ref: string | null;
   beta: number;
   maxPromptLength: number | null;
   maxCompletionLength: number | null;
-  lines?: [number, number];
-  format?: FormatName;
   provider: ProviderChoice;
   cacheDir?: string;
   threads?: number;
 }
 
-export type ScoreWorkerMessage =
+export type ScoreJobMessage =
   | { type: 'models'; policy: ModelSummary; ref: ModelSummary | null }
   | { type: 'record'; record: ScoredRecord }
-  | { type: 'progress'; records: number; total: number; tokens: number; seconds: number; recordsPerSecond: number; tokensPerSecond: number; etaSeconds: number }
-  | { type: 'done'; records: number; tokens: number; seconds: number; device: string }
-  | { type: 'cancelled'; records: number }
-  | { type: 'error'; message: string };
+  | { type: 'progress'; records: number; total: number; tokens: number; seconds: number; recordsPerSecond: number; tokensPerSecond: number; etaSeconds: number };
+
+export interface ScoreJobResult {
+  records: number;
+  tokens: number;
+  seconds: number;
+  device: string;
+}
 
 export interface ModelSummary {
   dir: string;
@@ -47,54 +54,40 @@ function summary(m: ScoringModel): ModelSummary {
   return { dir: m.dir, architecture: m.config.architecture, parameters: m.parameters, vocabSize: m.tokenizer.vocabSize, layers: m.config.layers, device: m.device, deviceNote: m.deviceNote, contentHash: m.contentHash, k: m.k };
 }
 
-async function main(): Promise<void> {
-  const port = parentPort;
-  if (!port) return;
-  const spec = workerData as ScoreJobSpec;
-  const ac = new AbortController();
-  port.on('message', (m: { type: string }) => {
-    if (m.type === 'cancel') ac.abort();
-  });
-  let n = 0;
-  try {
-    const policy = await ScoringModel.load(spec.policy, { provider: spec.provider, cacheDir: spec.cacheDir, threads: spec.threads });
-    const ref = spec.ref ? await ScoringModel.load(spec.ref, { provider: spec.provider, cacheDir: spec.cacheDir, threads: spec.threads }) : null;
-    port.postMessage({ type: 'models', policy: summary(policy), ref: ref ? summary(ref) : null } satisfies ScoreWorkerMessage);
-    const t0 = performance.now();
-    let tokens = 0;
-    for await (const record of scoreFile(spec.file, policy, ref, {
-      beta: spec.beta,
-      maxPromptLength: spec.maxPromptLength,
-      maxCompletionLength: spec.maxCompletionLength,
-      lines: spec.lines,
-      format: spec.format,
-      cacheDir: spec.cacheDir,
-      chunk: 8,
-      withRawHash: true,
-      signal: ac.signal,
-      onProgress: (p) => {
-        tokens = p.tokens;
-        const rps = p.records / Math.max(p.seconds, 1e-9);
-        port.postMessage({
-          type: 'progress',
-          records: p.records,
-          total: p.total,
-          tokens: p.tokens,
-          seconds: p.seconds,
-          recordsPerSecond: rps,
-          tokensPerSecond: p.tokens / Math.max(p.seconds, 1e-9),
-          etaSeconds: (p.total - p.records) / Math.max(rps, 1e-9),
-        } satisfies ScoreWorkerMessage);
-      },
-    })) {
-      n++;
-      port.postMessage({ type: 'record', record } satisfies ScoreWorkerMessage);
-    }
-    port.postMessage({ type: 'done', records: n, tokens, seconds: (performance.now() - t0) / 1000, device: policy.device } satisfies ScoreWorkerMessage);
-  } catch (e) {
-    if (e instanceof CancelledError) port.postMessage({ type: 'cancelled', records: n } satisfies ScoreWorkerMessage);
-    else port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies ScoreWorkerMessage);
+serveJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(async (spec, { signal, post }) => {
+  const load = { provider: spec.provider, cacheDir: spec.cacheDir, threads: spec.threads };
+  const policy = await ScoringModel.load(spec.policy, load);
+  const ref = spec.ref ? await ScoringModel.load(spec.ref, load) : null;
+  post({ type: 'models', policy: summary(policy), ref: ref ? summary(ref) : null });
+  const t0 = performance.now();
+  let tokens = 0;
+  let records = 0;
+  const opts = {
+    beta: spec.beta,
+    maxPromptLength: spec.maxPromptLength,
+    maxCompletionLength: spec.maxCompletionLength,
+    cacheDir: spec.cacheDir,
+    chunk: 8,
+    forViewer: true,
+    signal,
+    onProgress: (p: { records: number; total: number; tokens: number; seconds: number }): void => {
+      tokens = p.tokens;
+      const rps = p.records / Math.max(p.seconds, 1e-9);
+      post({
+        type: 'progress',
+        records: p.records,
+        total: p.total,
+        tokens: p.tokens,
+        seconds: p.seconds,
+        recordsPerSecond: rps,
+        tokensPerSecond: p.tokens / Math.max(p.seconds, 1e-9),
+        etaSeconds: (p.total - p.records) / Math.max(rps, 1e-9),
+      });
+    },
+  };
+  for await (const record of scoreRefs({ file: spec.file, refs: spec.refs, format: spec.format }, policy, ref, opts)) {
+    records++;
+    post({ type: 'record', record });
   }
-}
-
-void main();
+  return { records, tokens, seconds: (performance.now() - t0) / 1000, device: policy.device };
+});

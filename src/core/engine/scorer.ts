@@ -3,6 +3,7 @@
  * the in-graph statistics for each sequence's response positions. Only one batch of statistics is alive at a
  * time; logits never leave onnxruntime.
  */
+import { CancelledError } from '../errors.js';
 import * as ort from 'onnxruntime-node';
 import type { ScoringModel } from './model.js';
 
@@ -32,11 +33,6 @@ export interface RunOptions {
   onBatch?: (tokens: number) => void;
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-  }
-}
 
 /**
  * The inputs of a decoder graph for B right-padded sequences of length T: ids and mask, positions 0..T−1, empty

@@ -7,25 +7,13 @@ import type { PreferenceRecord } from '../types.js';
 import { ScoringModel, type ProviderChoice } from '../engine/model.js';
 import { scoreRecords } from '../engine/score.js';
 import type { RunInfo } from './runs.js';
+import type { Comparison, Trajectory } from '../contract.js';
+
+export type { Comparison, Trajectory };
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Trajectory {
-  line: number;
-  margins: Array<number | null>;
-  chosenLogp: Array<number | null>;
-  rejectedLogp: Array<number | null>;
-  /** the margin changed sign between two consecutive steps */
-  flipped: boolean;
-}
 
-export interface Comparison {
-  steps: number[];
-  models: string[];
-  reference: string;
-  records: Trajectory[];
-  flipped: number[];
-}
 
 /** Checkpoints with an ONNX model, then the final policy at the run's root (as step = the run's last step). */
 export function runModels(run: RunInfo): Array<{ step: number; dir: string }> {

@@ -6,24 +6,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { Checkpoint, RunCheck } from '../contract.js';
+
+export type { Checkpoint, RunCheck };
+
 export class RunError extends Error {}
 
 export type Series = Record<string, Array<[number, number]>>;
 
-export interface Checkpoint {
-  step: number;
-  path: string;
-  hasOnnx: boolean;
-  hasSafetensors: boolean;
-}
 
-export interface RunCheck {
-  id: string;
-  severity: 'error' | 'warning' | 'info';
-  message: string;
-  steps: number[];
-  source: string;
-}
 
 export interface RunInfo {
   dir: string;

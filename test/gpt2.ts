@@ -1,11 +1,11 @@
 /**
  * Builds GPT-2-architecture ONNX models from weights with the project's own code (onnx-proto): the tiny test
- * model, and random models of any shape for benchmarks. Layout and tensor names follow HF GPT-2 (Conv1D weights
+ * model, and random models of any shape for benchmarks. Test and benchmark code: the extension never builds models. Layout and tensor names follow HF GPT-2 (Conv1D weights
  * [in, out], tied LM head); node names follow `/m/h.N/…` like torch exports, so graph surgery finds the layers.
  * LayerNormalization needs opset 17; GELU is the tanh form ("gelu_new").
  */
-import { DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from './onnx.js';
-import { bytesToUnicode } from '../tokenize/offsets.js';
+import { DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '../src/core/engine/onnx.js';
+import { bytesToUnicode } from '../src/core/tokenize/offsets.js';
 
 export interface Gpt2Config {
   vocabSize: number;
