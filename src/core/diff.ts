@@ -2,11 +2,10 @@
  * Word-level differences between two responses (Myers' O((N+M)D) algorithm), for highlighting where chosen and
  * rejected differ. Spans are UTF-16 offsets into each text.
  */
+import type { Span } from './contract.js';
 
-export interface Span {
-  start: number;
-  end: number;
-}
+export type { Span };
+
 
 interface Tok {
   start: number;

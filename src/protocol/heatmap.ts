@@ -1,8 +1,8 @@
-/** Messages between the heatmap / dashboard webviews and the host (imported by both sides). */
-import type { ScoredRecord } from '../core/engine/score.js';
-import type { HeatMetric } from '../core/metrics/colors.js';
+/** Messages between the heatmap webview and the host (imported by both sides; docs/ARCHITECTURE.md, "Webviews"). */
+import type { Alternative, FlagInfo, HeatMetric, ScoredRecord } from '../core/contract.js';
 import { isInt } from './validate.js';
-import type { DashboardColumns, DashboardSummary, Histogram } from '../core/metrics/dashboard.js';
+
+export type { Alternative };
 
 export interface HeatRecordView {
   file: string;
@@ -14,16 +14,11 @@ export interface HeatRecordView {
   /** 0-based position among scored records, and how many there are */
   position: number;
   total: number;
-  flagInfo: Record<string, { text: string; source: string }>;
+  flagInfo: Record<string, FlagInfo>;
   policy: string;
   reference: string | null;
 }
 
-export interface Alternative {
-  id: number;
-  text: string;
-  prob: number;
-}
 
 export type HeatmapRequest =
   | { type: 'ready' }
@@ -35,20 +30,6 @@ export type HeatmapEvent =
   | { type: 'record'; view: HeatRecordView; metric?: HeatMetric }
   | { type: 'alternatives'; seq: number; response: number; token: number; items: Alternative[]; error?: string }
   | { type: 'empty'; message: string };
-
-export type DashboardRequest =
-  | { type: 'ready' }
-  | { type: 'open'; line: number; sub: number }
-  | { type: 'export' };
-
-export type DashboardEvent = {
-  type: 'data';
-  file: string;
-  columns: DashboardColumns;
-  summary: DashboardSummary;
-  histograms: { margin: Histogram; chosenReward: Histogram; rejectedReward: Histogram; chosenShift: Histogram; rejectedShift: Histogram };
-  flagInfo: Record<string, { text: string; source: string }>;
-};
 
 export function parseHeatmapRequest(m: unknown): HeatmapRequest | null {
   if (typeof m !== 'object' || m === null) return null;
@@ -65,13 +46,4 @@ export function parseHeatmapRequest(m: unknown): HeatmapRequest | null {
     default:
       return null;
   }
-}
-
-export function parseDashboardRequest(m: unknown): DashboardRequest | null {
-  if (typeof m !== 'object' || m === null) return null;
-  const o = m as Record<string, unknown>;
-  if (o.type === 'ready') return { type: 'ready' };
-  if (o.type === 'export') return { type: 'export' };
-  if (o.type === 'open' && isInt(o.line, 1, 2 ** 31) && isInt(o.sub, 0, 1e6)) return { type: 'open', line: o.line, sub: o.sub };
-  return null;
 }

@@ -1,7 +1,5 @@
-/** Messages between the run / SPINAL webviews and the host. */
-import type { RunCheck, Checkpoint } from '../core/runs/runs.js';
-import type { SpinalTrace } from '../core/spinal/spinal.js';
-import type { Comparison } from '../core/runs/compare.js';
+/** Messages between the run webview and the host (imported by both sides; docs/ARCHITECTURE.md, "Webviews"). */
+import type { Checkpoint, Comparison, RunCheck } from '../core/contract.js';
 import { isInt } from './validate.js';
 
 /** Series with NaN/Infinity as null (postMessage keeps NaN, but the charts treat null as a gap). */
@@ -22,7 +20,6 @@ export type RunRequest = { type: 'ready' } | { type: 'spinal' } | { type: 'compa
 
 export type RunEvent = { type: 'run'; run: RunView } | { type: 'comparison'; comparison: Comparison } | { type: 'busy'; message: string } | { type: 'error'; message: string };
 
-export type SpinalEvent = { type: 'traces'; traces: Array<{ label: string; trace: SpinalTrace }>; reference: string; file: string; lines: [number, number] };
 
 export function parseRunRequest(m: unknown): RunRequest | null {
   if (typeof m !== 'object' || m === null) return null;

@@ -4,9 +4,9 @@
  * pairs. Brushing the margin histogram filters the table; clicking a point or a row opens that record's heatmap.
  */
 import { select, scaleLinear, brushX, axisBottom, axisLeft, type ScaleLinear } from 'd3';
-import type { DashboardEvent, DashboardRequest } from '../../src/protocol/heatmap.js';
-import type { DashboardColumns, Histogram } from '../../src/core/metrics/dashboard.js';
-import { sortedRows } from '../../src/core/metrics/dashboard.js';
+import type { DashboardEvent, DashboardRequest } from '../../src/protocol/dashboard.js';
+import type { DashboardColumns, Histogram } from '../../src/core/contract.js';
+import { sortedRows } from '../shared/rows.js';
 import { el, hostChannel } from '../shared/vscodeApi.js';
 
 const vscode = hostChannel<DashboardRequest, DashboardEvent>(onEvent);

@@ -4,8 +4,8 @@
  * Keyboard: j / → next record, k / ← previous, n / p next / previous flagged record, m next metric.
  */
 import type { HeatmapEvent, HeatmapRequest, HeatRecordView, Alternative } from '../../src/protocol/heatmap.js';
-import { HEAT_METRICS, type HeatMetric, metricValue } from '../../src/core/metrics/colors.js';
-import type { ResponseOut, TokenOut } from '../../src/core/metrics/pair.js';
+import { HEAT_METRICS, type HeatMetric, metricValue } from '../shared/colors.js';
+import type { ResponseOut, TokenOut } from '../../src/core/contract.js';
 import { el, hostChannel } from '../shared/vscodeApi.js';
 import { renderTokens, scaleFor, visibleWhitespace, background } from '../shared/heat.js';
 

@@ -4,8 +4,7 @@
  */
 import { select, scaleBand, scaleLinear } from 'd3';
 import type { InspectorEvent, InspectorRequest, DatasetSummary, RowInfo, RecordView } from '../../src/protocol/inspector.js';
-import type { CheckName, Candidate, Message } from '../../src/core/types.js';
-import type { Span } from '../../src/core/diff.js';
+import type { Candidate, CheckName, Message, Span } from '../../src/core/contract.js';
 import { el, hostChannel, initData } from '../shared/vscodeApi.js';
 
 const ROW_H = 24;

@@ -4,7 +4,7 @@
  */
 import { select, scaleLinear, line, axisBottom, axisLeft } from 'd3';
 import type { RunEvent, RunRequest, RunView } from '../../src/protocol/run.js';
-import type { Comparison } from '../../src/core/runs/compare.js';
+import type { Comparison } from '../../src/core/contract.js';
 import { el, hostChannel } from '../shared/vscodeApi.js';
 
 const vscode = hostChannel<RunRequest, RunEvent>(onEvent);

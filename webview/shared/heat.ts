@@ -1,6 +1,6 @@
 /** Token rendering for the heatmap (DOM only through text nodes and CSSOM; shared with the webview tests). */
-import { type HeatMetric, makeScale, metricValue, scalePosition, type Scale } from '../../src/core/metrics/colors.js';
-import type { TokenOut } from '../../src/core/metrics/pair.js';
+import { type HeatMetric, makeScale, metricValue, scalePosition, type Scale } from './colors.js';
+import type { TokenOut } from '../../src/core/contract.js';
 import { el } from './vscodeApi.js';
 
 /** Colour class of a scale position: 10 steps per direction (CSS in media/preflens.css), cheap to apply. */

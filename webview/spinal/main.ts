@@ -4,8 +4,8 @@
  * coloured by depth, with a plain sentence of what the trace says.
  */
 import { select, scaleLinear, scaleOrdinal, line, axisBottom, axisLeft, schemeTableau10, interpolateViridis } from 'd3';
-import type { SpinalEvent } from '../../src/protocol/run.js';
-import type { SpinalTrace } from '../../src/core/spinal/spinal.js';
+import type { SpinalEvent } from '../../src/protocol/spinal.js';
+import type { SpinalTrace } from '../../src/core/contract.js';
 import { el, hostChannel } from '../shared/vscodeApi.js';
 
 const vscode = hostChannel<{ type: 'ready' }, SpinalEvent>(render);

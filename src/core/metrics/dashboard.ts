@@ -1,11 +1,8 @@
 /** Aggregations for the margin dashboard (pure: the host computes them, tests check them). */
-import type { ScoredRecord } from '../engine/score.js';
+import type { DashboardColumns, DashboardSummary, Histogram, ScoredRecord } from '../contract.js';
 
-export interface Histogram {
-  lo: number;
-  width: number;
-  counts: number[];
-}
+export type { DashboardColumns, DashboardSummary, Histogram };
+
 
 export function histogram(values: ArrayLike<number>, bins = 40, range?: [number, number]): Histogram {
   const finite = Array.from(values).filter(Number.isFinite);
@@ -22,29 +19,7 @@ export function histogram(values: ArrayLike<number>, bins = 40, range?: [number,
   return { lo, width, counts };
 }
 
-/** Compact per-record columns sent to the dashboard webview. */
-export interface DashboardColumns {
-  line: number[];
-  sub: number[];
-  margin: number[];
-  chosenReward: number[];
-  rejectedReward: number[];
-  /** policy − reference logp of chosen / rejected (the "logp shifts") */
-  chosenShift: number[];
-  rejectedShift: number[];
-  /** token count of chosen − token count of rejected */
-  lengthDiff: number[];
-  loss: number[];
-  flags: string[][];
-}
 
-export interface DashboardSummary {
-  pairs: number;
-  implicitAccuracy: number;
-  meanLoss: number;
-  meanMargin: number;
-  flagCounts: Record<string, number>;
-}
 
 export function columns(records: Iterable<ScoredRecord>): DashboardColumns {
   const c: DashboardColumns = { line: [], sub: [], margin: [], chosenReward: [], rejectedReward: [], chosenShift: [], rejectedShift: [], lengthDiff: [], loss: [], flags: [] };
@@ -77,13 +52,4 @@ export function summarize(c: DashboardColumns): DashboardSummary {
     margin += c.margin[i];
   }
   return { pairs: n, implicitAccuracy: n ? acc / n : 0, meanLoss: n ? loss / n : 0, meanMargin: n ? margin / n : 0, flagCounts };
-}
-
-/** Indices of rows sorted by a column (ascending or descending), optionally restricted to margin ∈ [lo, hi]. */
-export function sortedRows(c: DashboardColumns, key: keyof Omit<DashboardColumns, 'flags'>, descending: boolean, brush: [number, number] | null, limit = 200): number[] {
-  const idx: number[] = [];
-  for (let i = 0; i < c.margin.length; i++) if (!brush || (c.margin[i] >= brush[0] && c.margin[i] <= brush[1])) idx.push(i);
-  const col = c[key];
-  idx.sort((a, b) => (descending ? col[b] - col[a] : col[a] - col[b]) || c.line[a] - c.line[b]);
-  return idx.slice(0, limit);
 }

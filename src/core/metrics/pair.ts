@@ -1,32 +1,15 @@
 /**
- * Per-token, per-response and per-pair metrics (DESIGN section 5). Token log-probabilities arrive as float32 from
+ * Per-token, per-response and per-pair metrics (docs/ARCHITECTURE.md, "Metric conventions"). Token log-probabilities arrive as float32 from
  * onnxruntime (log-softmax with max-subtraction); every sum here is accumulated in float64.
  */
 
+import type { FlagInfo, ResponseOut, TokenOut } from '../contract.js';
+
+export type { ResponseOut, TokenOut };
+
 export const METRIC_DEFAULTS = { beta: 0.1 };
 
-export interface TokenOut {
-  id: number;
-  text: string;
-  start: number;
-  end: number;
-  logp: number;
-  ref_logp?: number;
-  reward?: number;
-  entropy: number;
-  rank: number;
-  topk_mass: number;
-  topk_entropy: number;
-}
 
-export interface ResponseOut {
-  tokens: TokenOut[];
-  logp: number;
-  mean_logp: number;
-  ref_logp?: number;
-  reward?: number;
-  truncated?: boolean;
-}
 
 /** −log σ(x), stably. */
 export function negLogSigmoid(x: number): number {
@@ -45,7 +28,7 @@ export function topShare(rewards: number[]): number {
   return top / total;
 }
 
-export const FLAG_INFO: Record<string, { text: string; source: string }> = {
+export const FLAG_INFO: Record<string, FlagInfo> = {
   'wrong-way': { text: 'margin < 0: the policy prefers the rejected response relative to the reference', source: 'DPO (Rafailov et al. 2023)' },
   'likelihood-displacement': {
     text: 'chosen log-probability fell below the reference although the margin is positive',

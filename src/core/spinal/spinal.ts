@@ -18,20 +18,12 @@ import { inputFeeds } from '../engine/scorer.js';
 import { ModelTokenizer, type LengthLimits } from '../tokenize/encoder.js';
 import { addHiddenOutputs, HiddenStateError } from './hidden.js';
 import type { PreferenceRecord } from '../types.js';
-import { InputError } from '../scan.js';
+import { InputError } from '../errors.js';
+import type { SpinalLayer, SpinalTrace } from '../contract.js';
 
-export interface SpinalLayer {
-  layer: number;
-  contraction: number;
-  transport: number | null;
-}
+export type { SpinalLayer, SpinalTrace };
 
-export interface SpinalTrace {
-  model: string;
-  records: number;
-  tokens: number;
-  layers: SpinalLayer[];
-}
+
 
 export interface SpinalOptions extends LengthLimits {
   provider?: ProviderChoice;

@@ -1,11 +1,13 @@
 /**
- * Colour scales for token heatmaps (pure functions: the webview applies them, the tests check them).
+ * Colour scales for token heatmaps (a view helper: the webview applies them, the tests check them).
  * Diverging metrics (implicit reward, logp − ref logp) are centred at 0 and symmetric, clipped at a robust
  * percentile of |value| (the 98th by default) so that one extreme token does not wash out the rest.
  * Sequential metrics (logp, entropy, top-k mass) map [lo, hi] percentiles to [0, 1].
  */
 
-export type HeatMetric = 'reward' | 'logratio' | 'logp' | 'ref_logp' | 'entropy' | 'topk_mass';
+import type { HeatMetric } from '../../src/core/contract.js';
+
+export type { HeatMetric };
 
 export const HEAT_METRICS: Record<HeatMetric, { label: string; diverging: boolean; note: string }> = {
   reward: { label: 'implicit reward β(logp − ref logp)', diverging: true, note: 'DPO token-level reward ("From r to Q*")' },

@@ -1,0 +1,163 @@
+/**
+ * The contract types (docs/ARCHITECTURE.md, "Contract types"): what the engine produces and every surface reads —
+ * `preflens score` lines, SPINAL traces, run summaries and comparisons, the dashboard's columns, diff spans. Types
+ * only, with no import that runs, so that webviews and the protocol can import them without pulling in the engine
+ * (onnxruntime, node:fs).
+ */
+import type { CheckName } from './checks/table.js';
+import type { Candidate, FormatName, Message, PreferenceRecord } from './types.js';
+
+export type { Candidate, CheckName, FormatName, Message, PreferenceRecord };
+
+/** One response token of a scored record (DESIGN of metrics: docs/ARCHITECTURE.md, "Metric conventions"). */
+export interface TokenOut {
+  id: number;
+  text: string;
+  start: number;
+  end: number;
+  logp: number;
+  ref_logp?: number;
+  reward?: number;
+  entropy: number;
+  rank: number;
+  topk_mass: number;
+  topk_entropy: number;
+}
+
+export interface ResponseOut {
+  tokens: TokenOut[];
+  logp: number;
+  mean_logp: number;
+  ref_logp?: number;
+  reward?: number;
+  truncated?: boolean;
+  /** Score-cache key of the scored sequence (viewers only): where the token alternatives are read from. */
+  seq_key?: string;
+}
+
+export interface CandidateOut extends ResponseOut {
+  role: string;
+  rank?: number;
+  score?: number;
+  label?: boolean;
+}
+
+/** One line of `preflens score` output. */
+export interface ScoredRecord {
+  line: number;
+  format: FormatName;
+  chosen?: ResponseOut;
+  rejected?: ResponseOut;
+  candidates?: CandidateOut[];
+  margin?: number;
+  dpo_loss?: number;
+  implicit_accuracy?: boolean;
+  ipo_loss?: number;
+  orpo_log_odds_ratio?: number;
+  /** Reference-free (SimPO-style) margin: mean logp of chosen − mean logp of rejected. */
+  mean_logp_margin?: number;
+  flags: string[];
+  /** sub-record of a line (OpenAssistant trees) */
+  sub?: number;
+  /** sha256 of the record's raw text (viewers only): lets a viewer discard numbers of records that changed */
+  raw_sha256?: string;
+  /** The prompt as the model saw it, before tokenization (viewers only). */
+  prompt?: string;
+}
+
+/** One of the policy's most likely tokens at a position (the heatmap's hover card). */
+export interface Alternative {
+  id: number;
+  text: string;
+  prob: number;
+}
+
+/** What a token heatmap colours tokens by. */
+export type HeatMetric = 'reward' | 'logratio' | 'logp' | 'ref_logp' | 'entropy' | 'topk_mass';
+
+/** A scored flag's one-line explanation and where it comes from. */
+export interface FlagInfo {
+  text: string;
+  source: string;
+}
+
+export interface SpinalLayer {
+  layer: number;
+  contraction: number;
+  transport: number | null;
+}
+
+export interface SpinalTrace {
+  model: string;
+  records: number;
+  tokens: number;
+  layers: SpinalLayer[];
+}
+
+export interface Checkpoint {
+  step: number;
+  path: string;
+  hasOnnx: boolean;
+  hasSafetensors: boolean;
+}
+
+export interface RunCheck {
+  id: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  steps: number[];
+  source: string;
+}
+
+export interface Trajectory {
+  line: number;
+  margins: Array<number | null>;
+  chosenLogp: Array<number | null>;
+  rejectedLogp: Array<number | null>;
+  /** the margin changed sign between two consecutive steps */
+  flipped: boolean;
+}
+
+export interface Comparison {
+  steps: number[];
+  models: string[];
+  reference: string;
+  records: Trajectory[];
+  flipped: number[];
+}
+
+export interface Histogram {
+  lo: number;
+  width: number;
+  counts: number[];
+}
+
+/** Compact per-record columns sent to the dashboard webview. */
+export interface DashboardColumns {
+  line: number[];
+  sub: number[];
+  margin: number[];
+  chosenReward: number[];
+  rejectedReward: number[];
+  /** policy − reference logp of chosen / rejected (the "logp shifts") */
+  chosenShift: number[];
+  rejectedShift: number[];
+  /** token count of chosen − token count of rejected */
+  lengthDiff: number[];
+  loss: number[];
+  flags: string[][];
+}
+
+export interface DashboardSummary {
+  pairs: number;
+  implicitAccuracy: number;
+  meanLoss: number;
+  meanMargin: number;
+  flagCounts: Record<string, number>;
+}
+
+/** A UTF-16 span of a text. */
+export interface Span {
+  start: number;
+  end: number;
+}
