@@ -2,9 +2,10 @@
 import * as vscode from 'vscode';
 import type { ScoreStore } from './scores.js';
 import type { HeatmapPanel } from './heatmap.js';
-import { revealLine } from './heatmap.js';
-import { parseDashboardRequest, type DashboardEvent } from '../protocol/heatmap.js';
+import { revealLine } from './recordText.js';
+import { parseDashboardRequest, type DashboardEvent } from '../protocol/dashboard.js';
 import { createPanel } from './webviewHtml.js';
+import { Command } from './commands.js';
 import { columns, histogram, summarize } from '../core/metrics/dashboard.js';
 import { FLAG_INFO } from '../core/metrics/pair.js';
 
@@ -35,7 +36,7 @@ export class DashboardPanel implements vscode.Disposable {
         const req = parseDashboardRequest(m);
         if (!req || !this.uri) return;
         if (req.type === 'ready') this.send();
-        else if (req.type === 'export') void vscode.commands.executeCommand('preflens.exportFiltered', this.uri);
+        else if (req.type === 'export') void vscode.commands.executeCommand(Command.exportFiltered, this.uri);
         else {
           const uri = this.uri;
           void this.heatmap.open(uri, req.line, req.sub).then(() => revealLine(uri, req.line));

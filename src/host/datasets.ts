@@ -1,12 +1,16 @@
 /**
- * Knows every preference file the user has open: scans it in the worker when it opens or changes on disk,
- * and tells the views (status bar, diagnostics, Datasets view, inspectors) when results arrive.
+ * Knows every preference file the user has open (docs/ARCHITECTURE.md, "Record access"): scans it in the worker when
+ * it opens or changes on disk, tells the views (status bar, diagnostics, Datasets view, inspectors) when results
+ * arrive, and answers "the record at line/sub" for every host feature through the file's index.
  */
 import * as vscode from 'vscode';
 import { stat } from 'node:fs/promises';
-import type { ScanResult } from '../core/scan.js';
-import { CHECK_NAMES, type CheckName, type FormatName, isFormatName } from '../core/types.js';
+import type { ScanResult } from '../core/scan/index.js';
+import { FORMAT_NAMES, type FormatName, isFormatName } from '../core/types.js';
+import { CHECK_MASK, CHECK_NAMES, type CheckName } from '../core/checks/table.js';
 import { describeFormat } from '../core/formats/normalize.js';
+import { type LineRange, type ReadRecord, readRecordFd, recordAtLine, recordOnLine, type RecordRefs, refsOnLines } from '../core/records.js';
+import { withFile } from '../core/jsonl/reader.js';
 import type { WorkerClient } from './workerClient.js';
 
 export type DatasetState = 'scanning' | 'ready' | 'failed' | 'not-preference';
@@ -34,7 +38,7 @@ export class Dataset {
       let n = this.result.errorCount;
       const f = this.result.index.flags;
       // One problem per (record, check), as in the Problems panel.
-      for (let i = 0; i < f.length; i++) for (let x = f[i] & 0x7fff; x !== 0; x &= x - 1) n++;
+      for (let i = 0; i < f.length; i++) for (let x = f[i] & CHECK_MASK; x !== 0; x &= x - 1) n++;
       this.counted = { result: this.result, n };
     }
     return this.counted.n;
@@ -42,6 +46,49 @@ export class Dataset {
   get formatLabel(): string {
     return this.result?.format ? describeFormat(this.result.format) : 'preference file';
   }
+  /** Index of the first record that covers `line` (1-based), or -1 before the index exists. */
+  indexAtLine(line: number): number {
+    return this.result ? recordAtLine(this.result.index, line) : -1;
+  }
+
+  /** Index of the `sub`-th record that starts on `line`, or -1. */
+  indexOf(line: number, sub = 0): number {
+    return this.result ? recordOnLine(this.result.index, line, sub) : -1;
+  }
+
+  /** Reads records of the index (a short synchronous read each: hover, inspector rows, Problems ranges). */
+  read(indices: Iterable<number>): ReadRecord[] {
+    const r = this.result;
+    if (!r) return [];
+    return withFile(this.path, (fd) => Array.from(indices, (i) => readRecordFd(fd, r.index, i, r.format)));
+  }
+
+  /** The record at index i. */
+  readOne(i: number): ReadRecord {
+    return this.read([i])[0] ?? { record: null, raw: '', error: 'the file is not indexed' };
+  }
+
+  /** Where the records on `lines` (all when undefined) are, to hand to a worker. */
+  refs(lines?: LineRange): RecordRefs {
+    return refsOnLines(this.result?.index ?? { line: new Uint32Array(), offset: new Float64Array(), length: new Uint32Array(), sub: new Uint32Array() }, lines);
+  }
+
+  /** Where the records at these (line, sub) places are now; a place with no record gets line 0 (it reads as none). */
+  refsAt(places: ReadonlyArray<{ line: number; sub?: number }>): RecordRefs {
+    const n = places.length;
+    const out: RecordRefs = { line: new Uint32Array(n), offset: new Float64Array(n), length: new Uint32Array(n), sub: new Uint32Array(n) };
+    const ix = this.result?.index;
+    places.forEach((p, k) => {
+      const i = this.indexOf(p.line, p.sub ?? 0);
+      if (!ix || i < 0) return;
+      out.line[k] = ix.line[i];
+      out.offset[k] = ix.offset[i];
+      out.length[k] = ix.length[i];
+      out.sub[k] = ix.sub[i];
+    });
+    return out;
+  }
+
   checkCounts(): Record<CheckName, number> {
     const out = Object.fromEntries(CHECK_NAMES.map((c) => [c, this.result?.checks[c].length ?? 0])) as Record<CheckName, number>;
     return out;
@@ -97,6 +144,34 @@ export class DatasetManager implements vscode.Disposable {
     else delete all[uri.toString()];
     await this.state.update('preflens.formatOverrides', all);
     await this.rescan(uri);
+  }
+
+  /** The file's dataset once its full index is built (scanning it first when it is not tracked yet). */
+  async ready(uri: vscode.Uri): Promise<Dataset | undefined> {
+    const d = this.get(uri) ?? (await this.open(uri));
+    if (!d || (d.state === 'ready' && d.result && !d.result.partial)) return d;
+    if (d.state !== 'scanning') return d;
+    return new Promise((resolve) => {
+      const sub = this.onDidChange((x) => {
+        if (x === d && x.state !== 'scanning') {
+          sub.dispose();
+          resolve(x);
+        }
+      });
+    });
+  }
+
+  /** PrefLens: Set Format for This File…: a quick pick of the formats, then a rescan. */
+  async pickFormat(uri: vscode.Uri): Promise<void> {
+    const current = this.formatOverride(uri);
+    const pick = await vscode.window.showQuickPick(
+      [
+        { label: 'Detect automatically', format: undefined as FormatName | undefined, description: current ? '' : '(current)' },
+        ...FORMAT_NAMES.map((f) => ({ label: f, format: f as FormatName | undefined, description: `${describeFormat(f)}${current === f ? ' (current)' : ''}` })),
+      ],
+      { title: 'PrefLens: format of this file' },
+    );
+    if (pick) await this.setFormatOverride(uri, pick.format);
   }
 
   /** Starts tracking a file (scans it once). */

@@ -1,7 +1,8 @@
 /** The Datasets view of the PrefLens sidebar: open preference files and their summaries. */
 import * as vscode from 'vscode';
+import { Command } from './commands.js';
 import type { Dataset, DatasetManager } from './datasets.js';
-import { CHECK_DESCRIPTIONS, CHECK_NAMES, type CheckName } from '../core/types.js';
+import { CHECK_DESCRIPTIONS, CHECK_NAMES, type CheckName } from '../core/checks/table.js';
 
 type Node = { kind: 'dataset'; d: Dataset } | { kind: 'check'; d: Dataset; check: CheckName; count: number } | { kind: 'info'; d: Dataset; label: string; description?: string };
 
@@ -41,7 +42,7 @@ export class DatasetsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
       item.tooltip = n.d.path;
       item.contextValue = 'preflens.dataset';
       item.iconPath = new vscode.ThemeIcon('database');
-      item.command = { command: 'preflens.openInspector', title: 'Open Inspector', arguments: [n.d.uri] };
+      item.command = { command: Command.openInspector, title: 'Open Inspector', arguments: [n.d.uri] };
       return item;
     }
     if (n.kind === 'check') {
@@ -49,7 +50,7 @@ export class DatasetsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
       item.description = `${n.count} line${n.count === 1 ? '' : 's'}`;
       item.tooltip = CHECK_DESCRIPTIONS[n.check];
       item.iconPath = new vscode.ThemeIcon('warning');
-      item.command = { command: 'preflens.openInspector', title: 'Show in Inspector', arguments: [n.d.uri, n.check] };
+      item.command = { command: Command.openInspector, title: 'Show in Inspector', arguments: [n.d.uri, n.check] };
       return item;
     }
     const item = new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);

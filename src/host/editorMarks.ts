@@ -4,6 +4,7 @@
  * preflens.gutterMarks).
  */
 import * as vscode from 'vscode';
+import { Command } from './commands.js';
 import type { ScoreStore } from './scores.js';
 
 export class WrongWayMarks implements vscode.CodeLensProvider, vscode.Disposable {
@@ -49,7 +50,7 @@ export class WrongWayMarks implements vscode.CodeLensProvider, vscode.Disposable
         (w) =>
           new vscode.CodeLens(new vscode.Range(w.line - 1, 0, w.line - 1, 0), {
             title: `$(arrow-swap) PrefLens: wrong-way pair (margin ${w.margin.toFixed(3)}) · open heatmap`,
-            command: 'preflens.openHeatmap',
+            command: Command.openHeatmap,
             arguments: [doc.uri.toString(), w.line, w.sub],
           }),
       );

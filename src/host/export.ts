@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { exportRecords, sameFile } from '../core/export.js';
 import type { DatasetManager } from './datasets.js';
 import type { ScoreStore } from './scores.js';
-import { CHECK_BITS, CHECK_NAMES, CHECK_DESCRIPTIONS, type CheckName } from '../core/types.js';
+import { CHECK_BITS, CHECK_NAMES, CHECK_DESCRIPTIONS, type CheckName } from '../core/checks/table.js';
 import { FLAG_INFO } from '../core/metrics/pair.js';
 
 interface Criterion extends vscode.QuickPickItem {

@@ -1,17 +1,26 @@
 /**
  * Token heatmap panel: one scored record at a time, navigation over the scored records (all / flagged), and
- * hover cards whose top-5 alternatives are read on demand from the score cache for that position.
+ * hover cards whose top-5 alternatives the host worker reads from the score cache (the scored response carries its
+ * cache key). Everything shown comes with the scored record: the host reads no record and loads no tokenizer.
  */
 import * as vscode from 'vscode';
 import type { DatasetManager } from './datasets.js';
 import type { Models } from './models.js';
 import type { ScoreStore } from './scores.js';
+import type { WorkerClient } from './workerClient.js';
 import { parseHeatmapRequest, type HeatmapEvent, type HeatmapRequest, type Alternative } from '../protocol/heatmap.js';
 import { createPanel } from './webviewHtml.js';
-import { readRecord, recordAtLine } from '../core/records.js';
+import { revealLine } from './recordText.js';
 import { FLAG_INFO } from '../core/metrics/pair.js';
-import { ScoreCache } from '../core/engine/cache.js';
-import type { ScoredRecord } from '../core/engine/score.js';
+import type { ScoredRecord } from '../core/contract.js';
+
+/** The responses' labels: chosen/rejected, a KTO completion with its label, #1… for ranked lists and groups. */
+export function responseLabels(r: ScoredRecord): string[] {
+  if (!r.candidates) return ['chosen', 'rejected'];
+  return r.candidates.map((c, i) =>
+    c.role === 'completion' && c.label !== undefined ? `completion (${c.label ? 'desirable' : 'undesirable'})` : c.role === 'candidate' ? `#${i + 1}` : c.role,
+  );
+}
 
 export class HeatmapPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | null = null;
@@ -25,6 +34,7 @@ export class HeatmapPanel implements vscode.Disposable {
     private readonly datasets: DatasetManager,
     private readonly models: Models,
     private readonly store: ScoreStore,
+    private readonly worker: WorkerClient,
   ) {
     this.subs.push(
       store.onDidChange((u) => {
@@ -34,6 +44,26 @@ export class HeatmapPanel implements vscode.Disposable {
         }
       }),
     );
+  }
+
+  /**
+   * PrefLens: Open Token Heatmap: the record on `line` (`sub`), else the record under the cursor of the file's
+   * editor, else the file's first scored record.
+   */
+  async openAt(uri: vscode.Uri, line?: number, sub?: number): Promise<void> {
+    let l = line;
+    if (l === undefined) {
+      const ed = vscode.window.activeTextEditor;
+      const d = this.datasets.get(uri);
+      const i = ed && d ? d.indexAtLine(ed.selection.active.line + 1) : -1;
+      if (i >= 0 && d?.result) l = d.result.index.line[i];
+      l ??= this.store.all(uri)[0]?.line;
+    }
+    if (l === undefined) {
+      void vscode.window.showInformationMessage('PrefLens: no scored records yet: run "PrefLens: Score Records".');
+      return;
+    }
+    await this.open(uri, l, sub ?? 0);
   }
 
   async open(uri: vscode.Uri, line: number, sub = 0): Promise<void> {
@@ -69,25 +99,14 @@ export class HeatmapPanel implements vscode.Disposable {
     if (!this.uri) return;
     this.current = r;
     const all = this.store.all(this.uri);
-    const d = this.datasets.get(this.uri);
-    let prompt = '';
-    let labels: string[] = r.candidates ? r.candidates.map((c, i) => (c.role === 'candidate' ? `#${i + 1}` : c.role)) : ['chosen', 'rejected'];
     const s = this.models.settings();
-    if (d?.result && s.policy) {
-      const i = recordAtLine(d.result.index, r.line) + (r.sub ?? 0);
-      const rec = readRecord(d.path, d.result.index, i, d.result.format).record;
-      if (rec) {
-        prompt = this.models.tokenizer(s.policy).texts(rec).prompt;
-        if (rec.kind === 'unpaired') labels = [`completion (${rec.label ? 'desirable' : 'undesirable'})`];
-      }
-    }
     this.post({
       type: 'record',
       view: {
         file: this.uri.path.split('/').pop() ?? '',
         scored: r,
-        prompt,
-        labels,
+        prompt: r.prompt ?? '',
+        labels: responseLabels(r),
         position: all.findIndex((x) => x.line === r.line && (x.sub ?? 0) === (r.sub ?? 0)),
         total: all.length,
         flagInfo: FLAG_INFO,
@@ -116,56 +135,38 @@ export class HeatmapPanel implements vscode.Disposable {
       for (let i = at + step; i >= 0 && i < all.length; i += step) {
         if (!flagged || all[i].flags.length > 0) {
           await this.show(all[i]);
-          await revealLine(this.uri, all[i].line, true);
+          await revealLine(this.uri, all[i].line);
           return;
         }
       }
       return;
     }
     // Top-5 alternatives for one position, from the score cache (computed with the record).
-    const items = this.alternatives(req.response, req.token);
+    const items = await this.alternatives(req.response, req.token);
     if (typeof items === 'string') this.post({ type: 'alternatives', seq: req.seq, response: req.response, token: req.token, items: [], error: items });
     else this.post({ type: 'alternatives', seq: req.seq, response: req.response, token: req.token, items });
   }
 
-  /** The alternatives, or why there are none. */
-  private alternatives(response: number, token: number): Alternative[] | string {
+  /** The alternatives, or why there are none (read by the host worker from the score cache). */
+  private async alternatives(response: number, token: number): Promise<Alternative[] | string> {
     const s = this.models.settings();
     const summary = this.models.summary('policy');
-    const d = this.uri ? this.datasets.get(this.uri) : undefined;
     if (!s.policy) return 'no policy model configured';
     if (!summary) return 'score the file in this session to see alternatives';
-    if (!d?.result || !this.current) return 'the file is not indexed';
-    const i = recordAtLine(d.result.index, this.current.line) + (this.current.sub ?? 0);
-    const rec = readRecord(d.path, d.result.index, i, d.result.format).record;
-    if (!rec) return 'the record changed on disk: re-score it';
-    const tok = this.models.tokenizer(s.policy);
-    const enc = tok.encodeRecord(rec, { maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength });
-    const resp = enc.responses[response];
+    const r = this.current;
+    const resp = r ? (r.candidates ? r.candidates[response] : [r.chosen, r.rejected][response]) : undefined;
     if (!resp) return 'no such response';
-    const prompt = tok.promptContext(enc.promptIds);
-    const cache = new ScoreCache(this.cacheDir, summary.contentHash, summary.k);
-    const st = cache.get({ ids: [...prompt, ...resp.ids], respStart: prompt.length });
-    if (!st || token >= st.logp.length) return `not in the score cache (re-score the record) [${cache.dir}]`;
-    const out: Alternative[] = [];
-    for (let q = 0; q < Math.min(5, summary.k); q++) {
-      const id = st.topkIds[token * summary.k + q];
-      out.push({ id, text: tok.hf.tokenizer.decode([id]), prob: Math.exp(st.topkLogp[token * summary.k + q]) });
-    }
-    return out;
+    if (!resp.seq_key) return 'score the record in this session to see alternatives';
+    const reply = await this.worker.request({
+      op: 'alternatives',
+      tokenizerDir: s.policy,
+      query: { cacheDir: this.cacheDir, contentHash: summary.contentHash, k: summary.k, seqKey: resp.seq_key, tokens: resp.tokens.length, token },
+    });
+    return reply.type === 'alternatives' ? reply.items : 'no alternatives';
   }
 
   dispose(): void {
     this.panel?.dispose();
     this.subs.forEach((s) => s.dispose());
   }
-}
-
-/** Reveals a line in the file's text editor (opening it beside when no editor shows it). */
-export async function revealLine(uri: vscode.Uri, line: number, preserveFocus = true): Promise<void> {
-  const pos = new vscode.Position(line - 1, 0);
-  let ed = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
-  if (!ed) ed = await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, preserveFocus, preview: true });
-  ed.selection = new vscode.Selection(pos, pos);
-  ed.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }

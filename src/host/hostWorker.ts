@@ -1,22 +1,32 @@
 /**
- * Worker thread for the extension host: scanning (indexing + checks) and text search run here so the host thread
- * only routes messages. Large files are split further across scan workers by scanFile.
+ * The extension host's long-lived worker thread (docs/ARCHITECTURE.md, "Threads"): scanning (indexing + checks),
+ * text search, the hashes that tell whether scored records changed, and the heatmap's token alternatives run here,
+ * so the host thread only routes messages. Large files are split further across scan range jobs by scanFile.
  */
 import { parentPort } from 'node:worker_threads';
-import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { detectFileFormat, scanFile, InputError, type RecordIndex, type ScanOptions } from '../core/scan.js';
-import { readRecordFd } from '../core/records.js';
+import { detectFileFormat, scanFile, type ScanOptions, type ScanResult } from '../core/scan/index.js';
+import { InputError } from '../core/errors.js';
+import { readRecordFd, type RecordIndex, type RecordRefs } from '../core/records.js';
+import { withFile } from '../core/jsonl/reader.js';
+import { rawHash } from '../core/engine/hash.js';
+import { type AlternativesQuery, tokenAlternatives } from '../core/engine/alternatives.js';
+import { ModelTokenizer } from '../core/tokenize/encoder.js';
+import type { Alternative } from '../core/contract.js';
 import type { FormatName } from '../core/types.js';
 
 export type WorkerRequest =
   | { id: number; op: 'scan'; path: string; options: Omit<ScanOptions, 'signal' | 'onProgress' | 'workerScript'> }
-  | { id: number; op: 'search'; path: string; index: RecordIndex; format: FormatName | null; needle: string; subset: Uint32Array | null };
+  | { id: number; op: 'search'; path: string; index: RecordIndex; format: FormatName | null; needle: string; subset: Uint32Array | null }
+  | { id: number; op: 'hashes'; path: string; refs: RecordRefs; format: FormatName | null }
+  | { id: number; op: 'alternatives'; query: AlternativesQuery; tokenizerDir: string };
 
 export type WorkerReply =
   | { id: number; type: 'progress'; done: number; total: number }
-  | { id: number; type: 'scan'; result: import('../core/scan.js').ScanResult | null }
+  | { id: number; type: 'scan'; result: ScanResult | null }
   | { id: number; type: 'search'; matches: Uint32Array }
+  | { id: number; type: 'hashes'; hashes: Array<string | null> }
+  | { id: number; type: 'alternatives'; items: Alternative[] | string }
   | { id: number; type: 'error'; message: string; input: boolean };
 
 const port = parentPort;
@@ -28,52 +38,83 @@ if (port) {
   });
 }
 
+const tokenizers = new Map<string, ModelTokenizer>();
+
 async function handle(req: WorkerRequest): Promise<void> {
   if (!port) return;
-  if (req.op === 'scan') {
-    const guess = req.options.format ? null : detectFileFormat(req.path);
-    if (guess && guess.format === null) {
-      port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
+  switch (req.op) {
+    case 'scan':
+      return scan(req);
+    case 'search':
+      return search(req);
+    case 'hashes': {
+      // sha256 of each record's raw text as it is now (null where it no longer reads): scored records are kept
+      // only where it equals the hash they were scored with.
+      const hashes = withFile(req.path, (fd) =>
+        Array.from(req.refs.line, (_, i) => {
+          const r = readRecordFd(fd, req.refs, i, req.format);
+          return r.record ? rawHash(r.raw) : null;
+        }),
+      );
+      port.postMessage({ id: req.id, type: 'hashes', hashes } satisfies WorkerReply);
       return;
     }
-    let last = 0;
-    const result = await scanFile(req.path, {
-      ...req.options,
-      workerScript: join(__dirname, 'scanWorker.js'),
-      onProgress: (done, total) => {
-        const now = Date.now();
-        if (now - last > 200) {
-          last = now;
-          port.postMessage({ id: req.id, type: 'progress', done, total } satisfies WorkerReply);
-        }
-      },
-    });
-    const ix = result.index;
-    port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [
-      ix.line.buffer as ArrayBuffer,
-      ix.offset.buffer as ArrayBuffer,
-      ix.length.buffer as ArrayBuffer,
-      ix.sub.buffer as ArrayBuffer,
-      ix.flags.buffer as ArrayBuffer,
-    ]);
-  } else {
-    const needle = req.needle.toLowerCase();
-    const fd = openSync(req.path, 'r');
-    const out: number[] = [];
-    try {
-      const n = req.subset ? req.subset.length : req.index.line.length;
-      for (let k = 0; k < n; k++) {
-        const i = req.subset ? req.subset[k] : k;
-        const r = readRecordFd(fd, req.index, i, req.format);
-        const rec = r.record;
-        const hay = rec ? [rec.prompt, ...rec.candidates.map((c) => c.text)].join('\n').toLowerCase() : r.raw.toLowerCase();
-        if (hay.includes(needle)) out.push(i);
-        if (k % 5000 === 4999) port.postMessage({ id: req.id, type: 'progress', done: k + 1, total: n } satisfies WorkerReply);
+    case 'alternatives': {
+      let tok = tokenizers.get(req.tokenizerDir);
+      if (!tok) {
+        tok = ModelTokenizer.load(req.tokenizerDir);
+        tokenizers.set(req.tokenizerDir, tok);
       }
-    } finally {
-      closeSync(fd);
+      port.postMessage({ id: req.id, type: 'alternatives', items: tokenAlternatives(req.query, tok) } satisfies WorkerReply);
+      return;
     }
-    const matches = Uint32Array.from(out);
-    port.postMessage({ id: req.id, type: 'search', matches } satisfies WorkerReply, [matches.buffer]);
   }
+}
+
+async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> {
+  if (!port) return;
+  const guess = req.options.format ? null : detectFileFormat(req.path);
+  if (guess && guess.format === null) {
+    port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
+    return;
+  }
+  let last = 0;
+  const result = await scanFile(req.path, {
+    ...req.options,
+    workerScript: join(__dirname, 'scanWorker.js'),
+    onProgress: (done, total) => {
+      const now = Date.now();
+      if (now - last > 200) {
+        last = now;
+        port.postMessage({ id: req.id, type: 'progress', done, total } satisfies WorkerReply);
+      }
+    },
+  });
+  const ix = result.index;
+  port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [
+    ix.line.buffer as ArrayBuffer,
+    ix.offset.buffer as ArrayBuffer,
+    ix.length.buffer as ArrayBuffer,
+    ix.sub.buffer as ArrayBuffer,
+    ix.flags.buffer as ArrayBuffer,
+  ]);
+}
+
+function search(req: Extract<WorkerRequest, { op: 'search' }>): void {
+  if (!port) return;
+  const needle = req.needle.toLowerCase();
+  const out: number[] = [];
+  withFile(req.path, (fd) => {
+    const n = req.subset ? req.subset.length : req.index.line.length;
+    for (let k = 0; k < n; k++) {
+      const i = req.subset ? req.subset[k] : k;
+      const r = readRecordFd(fd, req.index, i, req.format);
+      const rec = r.record;
+      const hay = rec ? [rec.prompt, ...rec.candidates.map((c) => c.text)].join('\n').toLowerCase() : r.raw.toLowerCase();
+      if (hay.includes(needle)) out.push(i);
+      if (k % 5000 === 4999) port.postMessage({ id: req.id, type: 'progress', done: k + 1, total: n } satisfies WorkerReply);
+    }
+  });
+  const matches = Uint32Array.from(out);
+  port.postMessage({ id: req.id, type: 'search', matches } satisfies WorkerReply, [matches.buffer]);
 }

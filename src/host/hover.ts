@@ -1,8 +1,8 @@
 /** Hover on a record's line: format, roles and lengths, flags (and later, scores). */
 import * as vscode from 'vscode';
+import { Command } from './commands.js';
 import type { DatasetManager } from './datasets.js';
-import { readRecord, recordAtLine } from '../core/records.js';
-import { CHECK_DESCRIPTIONS, flagsToChecks } from '../core/types.js';
+import { CHECK_DESCRIPTIONS, flagsToChecks } from '../core/checks/table.js';
 import { countWordTokens } from '../core/tokenize/words.js';
 import { describeFormat } from '../core/formats/normalize.js';
 import type { ScoreStore } from './scores.js';
@@ -28,17 +28,17 @@ export class HoverProvider implements vscode.HoverProvider {
       md.appendText(`line ${err.line}${err.column ? `, column ${err.column}` : ''}: ${err.message}`);
       return new vscode.Hover(md);
     }
-    const first = recordAtLine(r.index, line);
+    const first = d.indexAtLine(line);
     if (first < 0) return undefined;
     // The record must cover this line: JSONL records are one line; array elements span until the next one.
     const next = first + 1 < r.index.line.length ? r.index.line[first + 1] : Infinity;
     if (r.source === 'jsonl' && r.index.line[first] !== line) return undefined;
     if (line >= next && r.index.line[first] !== line) return undefined;
     const md = new vscode.MarkdownString(undefined, true);
-    md.isTrusted = { enabledCommands: ['preflens.openInspector', 'preflens.openHeatmap'] };
+    md.isTrusted = { enabledCommands: [Command.openInspector, Command.openHeatmap] };
     let shown = 0;
     for (let i = first; i < r.index.line.length && r.index.line[i] === r.index.line[first] && shown < 3; i++, shown++) {
-      const { record, error } = readRecord(d.path, r.index, i, r.format);
+      const { record, error } = d.readOne(i);
       if (!record) {
         md.appendText(`PrefLens: ${error ?? 'cannot read the record'}`);
         continue;
@@ -72,12 +72,12 @@ export class HoverProvider implements vscode.HoverProvider {
         else for (const c of sc.candidates ?? []) md.appendMarkdown(`- ${c.role}${c.rank !== undefined ? ` rank ${c.rank}` : ''}: logp ${c.logp.toFixed(2)}, mean ${c.mean_logp.toFixed(3)}\n`);
         for (const f of sc.flags) md.appendMarkdown(`- \`${f}\`: ${FLAG_INFO[f]?.text ?? ''} (${FLAG_INFO[f]?.source ?? ''})\n`);
         const hargs = encodeURIComponent(JSON.stringify([doc.uri.toString(), record.line, record.sub ?? 0]));
-        md.appendMarkdown(`\n[Open token heatmap](command:preflens.openHeatmap?${hargs})`);
+        md.appendMarkdown(`\n[Open token heatmap](command:${Command.openHeatmap}?${hargs})`);
       }
       md.appendMarkdown('\n\n*tokens: word-level count (configure `preflens.tokenizer` for model tokens in the checks)*');
     }
     const args = encodeURIComponent(JSON.stringify([doc.uri.toString(), null, first]));
-    md.appendMarkdown(`\n\n[Open in PrefLens Inspector](command:preflens.openInspector?${args})`);
+    md.appendMarkdown(`\n\n[Open in PrefLens Inspector](command:${Command.openInspector}?${args})`);
     return new vscode.Hover(md, doc.lineAt(pos.line).range);
   }
 }

@@ -3,12 +3,11 @@
  * filters, search in the worker); the webview renders a virtualised record list and one record at a time.
  */
 import * as vscode from 'vscode';
-import { openSync, closeSync } from 'node:fs';
 import type { Dataset, DatasetManager } from './datasets.js';
 import type { WorkerClient } from './workerClient.js';
 import { parseInspectorRequest, type InspectorEvent, type InspectorRequest, type RowInfo } from '../protocol/inspector.js';
-import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName, flagsToChecks } from '../core/types.js';
-import { readRecordFd, recordAtLine } from '../core/records.js';
+import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName, flagsToChecks } from '../core/checks/table.js';
+import { revealLine } from './recordText.js';
 import { diffSpans } from '../core/diff.js';
 import { webviewHtml, webviewOptions } from './webviewHtml.js';
 
@@ -114,8 +113,7 @@ class Session implements vscode.Disposable {
       case 'select':
         return this.select(req.index, req.reveal);
       case 'jumpToLine': {
-        if (!d?.result) return;
-        const i = recordAtLine(d.result.index, req.line);
+        const i = d?.indexAtLine(req.line) ?? -1;
         if (i >= 0) await this.select(i, true);
         return;
       }
@@ -179,18 +177,13 @@ class Session implements vscode.Disposable {
     if (!d?.result) return;
     const r = d.result;
     const total = this.filtered ? this.filtered.length : r.records;
-    const rows: RowInfo[] = [];
-    const fd = openSync(d.path, 'r');
-    try {
-      for (let p = start; p < Math.min(total, start + count); p++) {
-        const i = this.indexAt(p);
-        const rr = readRecordFd(fd, r.index, i, r.format);
-        const text = rr.record ? lastTurn(rr.record.prompt) : rr.raw;
-        rows.push({ index: i, line: r.index.line[i], flags: r.index.flags[i], preview: text.replace(/\s+/g, ' ').trim().slice(0, 160), error: rr.record === null });
-      }
-    } finally {
-      closeSync(fd);
-    }
+    const indices: number[] = [];
+    for (let p = start; p < Math.min(total, start + count); p++) indices.push(this.indexAt(p));
+    const rows: RowInfo[] = d.read(indices).map((rr, k) => {
+      const i = indices[k];
+      const text = rr.record ? lastTurn(rr.record.prompt) : rr.raw;
+      return { index: i, line: r.index.line[i], flags: r.index.flags[i], preview: text.replace(/\s+/g, ' ').trim().slice(0, 160), error: rr.record === null };
+    });
     this.post({ type: 'rows', seq, start, rows });
   }
 
@@ -199,13 +192,7 @@ class Session implements vscode.Disposable {
     if (!d?.result || index >= d.result.records) return;
     this.current = index;
     const r = d.result;
-    const fd = openSync(d.path, 'r');
-    let rr;
-    try {
-      rr = readRecordFd(fd, r.index, index, r.format);
-    } finally {
-      closeSync(fd);
-    }
+    const rr = d.readOne(index);
     const flags = flagsToChecks(r.index.flags[index]);
     const position = this.positionOf(index);
     if (!rr.record) {
@@ -235,16 +222,9 @@ class Session implements vscode.Disposable {
   }
 
   private async revealLine(line: number): Promise<void> {
-    const pos = new vscode.Position(line - 1, 0);
-    const sel = new vscode.Selection(pos, pos);
-    let editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
+    // The selection this causes in the text editor must not select the record again.
     this.suppressSelection = line;
-    if (!editor) {
-      const col = this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
-      editor = await vscode.window.showTextDocument(this.uri, { viewColumn: col, preserveFocus: true, preview: true, selection: sel });
-    }
-    editor.selection = sel;
-    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    await revealLine(this.uri, line, { column: this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One });
   }
 
   private onEditorSelection(e: vscode.TextEditorSelectionChangeEvent): void {
@@ -254,9 +234,7 @@ class Session implements vscode.Disposable {
       this.suppressSelection = -1;
       return;
     }
-    const d = this.dataset();
-    if (!d?.result) return;
-    const i = recordAtLine(d.result.index, line);
+    const i = this.dataset()?.indexAtLine(line) ?? -1;
     if (i < 0 || i === this.current) return;
     void this.select(i, false).then(() => this.post({ type: 'selectIndex', index: i, position: this.positionOf(i) }));
   }

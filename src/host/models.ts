@@ -3,6 +3,7 @@
  * validates folders, and the Models view (name, architecture, parameters, vocabulary, device, problems).
  */
 import * as vscode from 'vscode';
+import { Command } from './commands.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfig, ModelError, type ProviderChoice } from '../core/engine/model.js';
@@ -167,7 +168,7 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       const label = role === 'policy' ? 'Policy' : 'Reference';
       if (!st.dir) {
         const i = new vscode.TreeItem(`${label}: not set`);
-        i.command = { command: 'preflens.selectModels', title: 'Select Models…' };
+        i.command = { command: Command.selectModels, title: 'Select Models…' };
         i.iconPath = new vscode.ThemeIcon('circle-outline');
         return [i];
       }

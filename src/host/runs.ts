@@ -4,14 +4,17 @@
  * SPINAL panel (traces of the reference and the checkpoints). Heavy work runs in dist/runWorker.js.
  */
 import * as vscode from 'vscode';
-import { Worker } from 'node:worker_threads';
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseRun, type RunInfo } from '../core/runs/runs.js';
 import { runModels } from '../core/runs/compare.js';
-import type { RunJob, RunJobMessage } from '../core/runs/runWorker.js';
-import { parseRunRequest, type RunEvent, type RunView, type SpinalEvent } from '../protocol/run.js';
+import { type JobEnd, startJob } from '../core/jobs.js';
+import { type LineRange, parseLineRange } from '../core/records.js';
+import type { RunJob, RunJobMessage, RunJobResult } from '../core/runs/runWorker.js';
+import { parseRunRequest, type RunEvent, type RunView } from '../protocol/run.js';
+import { parseSpinalRequest, type SpinalEvent } from '../protocol/spinal.js';
 import { createPanel } from './webviewHtml.js';
+import { Command } from './commands.js';
 import type { Models } from './models.js';
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
@@ -36,6 +39,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly cacheDir: string,
     private readonly models: Models,
+    private readonly log: vscode.OutputChannel,
   ) {
     const w = vscode.workspace.createFileSystemWatcher('**/{trainer_state.json,trainer_log.jsonl}');
     this.subs.push(w, w.onDidCreate(() => void this.refresh()), w.onDidChange(() => void this.refresh()), w.onDidDelete(() => void this.refresh()));
@@ -78,7 +82,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       i.description = n.run ? `${n.run.trainer} · ${n.run.steps} steps · ${n.run.checks.length} checks` : 'cannot read';
       i.tooltip = n.dir;
       i.iconPath = new vscode.ThemeIcon('pulse');
-      i.command = { command: 'preflens.openRun', title: 'Open Run', arguments: [n.dir] };
+      i.command = { command: Command.openRun, title: 'Open Run', arguments: [n.dir] };
       i.contextValue = 'preflens.run';
       return i;
     }
@@ -87,6 +91,16 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     i.tooltip = n.tooltip;
     i.iconPath = new vscode.ThemeIcon(n.icon);
     return i;
+  }
+
+  /** PrefLens: Open Training Run…: the folder given (a path or a Uri), else one the user picks. */
+  async command(arg?: unknown): Promise<void> {
+    let dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
+    if (!dir) {
+      const pick = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'PrefLens: training output folder' });
+      dir = pick?.[0]?.fsPath;
+    }
+    if (dir) this.openRun(dir);
   }
 
   openRun(dir: string): void {
@@ -126,7 +140,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     return run.referenceModel && existsSync(run.referenceModel) ? run.referenceModel : this.models.settings().reference;
   }
 
-  private async records(): Promise<{ file: string; lines: [number, number] } | undefined> {
+  private async records(): Promise<{ file: string; lines: LineRange } | undefined> {
     const cfg = vscode.workspace.getConfiguration('preflens');
     let file = cfg.get<string>('runRecords.file') || undefined;
     if (!file || !existsSync(file)) {
@@ -134,32 +148,30 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       file = pick?.[0]?.fsPath;
     }
     if (!file) return undefined;
-    const m = /^(\d+)-(\d+)$/.exec(cfg.get<string>('runRecords.lines', '1-32'));
-    return { file, lines: m ? [Number(m[1]), Number(m[2])] : [1, 32] };
+    return { file, lines: parseLineRange(cfg.get<string>('runRecords.lines', '1-32')) ?? [1, 32] };
   }
 
-  private runJob(job: RunJob, title: string): Promise<RunJobMessage> {
+  /** Runs a run job in a worker with a cancellable progress notification; its progress also goes to the log. */
+  private runJob(job: RunJob, title: string): Promise<JobEnd<RunJobResult>> {
     return Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
-        new Promise<RunJobMessage>((resolve) => {
-          const w = new Worker(join(this.extensionUri.fsPath, 'dist', 'runWorker.js'), { workerData: job });
-          let last = 0;
-          token.onCancellationRequested(() => {
-            void w.terminate();
-            resolve({ type: 'error', message: 'cancelled' });
-          });
-          w.on('message', (m: RunJobMessage) => {
-            if (m.type === 'progress') {
-              progress.report({ message: m.message, increment: (m.fraction - last) * 100 });
-              last = m.fraction;
-            } else {
-              resolve(m);
-              void w.terminate();
-            }
-          });
-          w.on('error', (e) => resolve({ type: 'error', message: `worker crashed: ${e.message}` }));
-        }),
-      ),
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        let last = 0;
+        this.log.appendLine(`${title}: started`);
+        return startJob<RunJob, RunJobMessage, RunJobResult>(join(this.extensionUri.fsPath, 'dist', 'runWorker.js'), job, {
+          signal: ac.signal,
+          cancel: 'terminate',
+          onMessage: (m) => {
+            progress.report({ message: m.message, increment: (m.fraction - last) * 100 });
+            this.log.appendLine(`${title}: ${m.message}`);
+            last = m.fraction;
+          },
+        }).then((end) => {
+          this.log.appendLine(`${title}: ${end.type === 'error' ? `failed: ${end.message}` : end.type}`);
+          return end;
+        });
+      }),
     );
   }
 
@@ -174,8 +186,8 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       { kind: 'spinal', file: recs.file, lines: recs.lines, models, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, provider: s.provider, cacheDir: this.cacheDir, hiddenStates: hidden.length ? hidden : undefined },
       'PrefLens: SPINAL traces',
     );
-    if (res.type !== 'spinal') {
-      if (res.type === 'error' && res.message !== 'cancelled') {
+    if (res.type !== 'done' || res.result.kind !== 'spinal') {
+      if (res.type === 'error') {
         const pick = await vscode.window.showErrorMessage(`PrefLens SPINAL: ${res.message}`, 'Set tensor names…');
         if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'preflens.spinal.hiddenStates');
       }
@@ -184,12 +196,12 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     if (!this.spinalPanel) {
       const p = createPanel(this.extensionUri, 'preflens.spinal', 'PrefLens SPINAL', vscode.ViewColumn.Beside, 'spinal');
       p.webview.onDidReceiveMessage((m: unknown) => {
-        if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ready' && this.lastSpinal) void p.webview.postMessage(this.lastSpinal);
+        if (parseSpinalRequest(m) && this.lastSpinal) void p.webview.postMessage(this.lastSpinal);
       });
       p.onDidDispose(() => (this.spinalPanel = null));
       this.spinalPanel = p;
     } else this.spinalPanel.reveal();
-    this.lastSpinal = { type: 'traces', traces: res.traces, reference: ref ?? '', file: basename(recs.file), lines: recs.lines };
+    this.lastSpinal = { type: 'traces', traces: res.result.traces, reference: ref ?? '', file: basename(recs.file), lines: recs.lines };
     void this.spinalPanel.webview.postMessage(this.lastSpinal);
   }
 
@@ -206,8 +218,8 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       { kind: 'compare', file: recs.file, lines: recs.lines, run: run.dir, reference: ref, beta: s.beta, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, provider: s.provider, cacheDir: this.cacheDir },
       'PrefLens: scoring the checkpoints',
     );
-    if (res.type === 'compare') this.post({ type: 'comparison', comparison: res.comparison });
-    else if (res.type === 'error' && res.message !== 'cancelled') void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);
+    if (res.type === 'done' && res.result.kind === 'compare') this.post({ type: 'comparison', comparison: res.result.comparison });
+    else if (res.type === 'error') void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);
   }
 
   dispose(): void {

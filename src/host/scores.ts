@@ -1,17 +1,20 @@
 /**
- * Scores in the extension: PrefLens: Score Records runs the engine in a worker thread with a cancellable progress
- * notification (records, tokens/s, ETA); records land in the store as they finish and every view updates.
- * Numbers are cached on disk by the engine (extension storage), so re-scoring after reopening is cheap.
+ * Scores in the extension (docs/ARCHITECTURE.md, "Data flow of a scoring"): PrefLens: Score Records hands the records
+ * of the file's index (their line, offset, length, sub: no rescan) to a scoring job in a worker thread, with a
+ * cancellable progress notification (records, tokens/s, ETA); records land in the store as they finish and every
+ * view updates. Numbers are cached on disk by the engine (extension storage), so re-scoring after reopening is
+ * cheap. Whether a scored record changed on disk is decided by the host worker (hashes), never on this thread.
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import type { ScoredRecord } from '../core/engine/score.js';
-import { ScoreJob } from '../core/engine/scoreClient.js';
-import type { ScoreJobSpec } from '../core/engine/scoreWorker.js';
-import type { DatasetManager } from './datasets.js';
+import type { ScoredRecord } from '../core/contract.js';
+import { startJob } from '../core/jobs.js';
+import { type LineRange, parseLineRange } from '../core/records.js';
+import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../core/engine/scoreWorker.js';
+import type { Dataset, DatasetManager } from './datasets.js';
 import type { Models } from './models.js';
-import { readRecord, recordAtLine } from '../core/records.js';
-import { rawHash } from '../core/engine/score.js';
+import type { WorkerClient } from './workerClient.js';
+import { Command } from './commands.js';
 
 export function recordKey(line: number, sub = 0): string {
   return `${line}:${sub}`;
@@ -24,10 +27,7 @@ export class ScoreStore implements vscode.Disposable {
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
-  /** Adds a scored record; returns false (and keeps nothing) when the record changed since it was scored. */
-  add(uri: vscode.Uri, r: ScoredRecord, current?: (line: number, sub: number) => string | null): boolean {
-    // A record scored from an older version of the file is never shown on another record.
-    if (current && r.raw_sha256 !== undefined && current(r.line, r.sub ?? 0) !== r.raw_sha256) return false;
+  add(uri: vscode.Uri, r: ScoredRecord): void {
     const k = uri.toString();
     let m = this.byFile.get(k);
     if (!m) {
@@ -42,7 +42,6 @@ export class ScoreStore implements vscode.Disposable {
       for (const p of this.pending) this.emitter.fire(vscode.Uri.parse(p));
       this.pending.clear();
     }, 150);
-    return true;
   }
 
   get(uri: vscode.Uri, line: number, sub = 0): ScoredRecord | undefined {
@@ -56,18 +55,12 @@ export class ScoreStore implements vscode.Disposable {
     return [...m.values()].sort((a, b) => a.line - b.line || (a.sub ?? 0) - (b.sub ?? 0));
   }
 
-  /** Drops the scores of records whose text changed (hash of the raw record at that line), keeps the others. */
-  revalidate(uri: vscode.Uri, current: (line: number, sub: number) => string | null): number {
+  /** Drops the given scored records (their text changed); returns how many were dropped. */
+  drop(uri: vscode.Uri, records: readonly ScoredRecord[]): number {
     const m = this.byFile.get(uri.toString());
     if (!m) return 0;
     let dropped = 0;
-    for (const [k, r] of m) {
-      if (r.raw_sha256 === undefined) continue;
-      if (current(r.line, r.sub ?? 0) !== r.raw_sha256) {
-        m.delete(k);
-        dropped++;
-      }
-    }
+    for (const r of records) if (m.get(recordKey(r.line, r.sub)) === r && m.delete(recordKey(r.line, r.sub))) dropped++;
     if (dropped) this.emitter.fire(uri);
     return dropped;
   }
@@ -83,78 +76,138 @@ export class ScoreStore implements vscode.Disposable {
   }
 }
 
-export class Scorer {
+/** Which records a Score Records command scores. */
+export type ScoreScope = 'Whole file' | 'Selected lines' | 'Current record';
+
+export class Scorer implements vscode.Disposable {
+  private readonly sub: vscode.Disposable;
+
   constructor(
     private readonly distDir: string,
     private readonly cacheDir: string,
     private readonly store: ScoreStore,
     private readonly models: Models,
     private readonly datasets: DatasetManager,
+    private readonly worker: WorkerClient,
     private readonly log: vscode.OutputChannel,
-  ) {}
-
-  /** sha256 of the record now at (line, sub), or null. */
-  currentHash(uri: vscode.Uri, line: number, sub: number): string | null {
-    const d = this.datasets.get(uri);
-    if (!d?.result) return null;
-    const i = recordAtLine(d.result.index, line);
-    if (i < 0 || d.result.index.line[i] !== line) return null;
-    const r = readRecord(d.path, d.result.index, i + sub, d.result.format);
-    return r.record ? rawHash(r.raw) : null;
+  ) {
+    // After a file changes on disk and is re-indexed, scores of records whose text changed are discarded.
+    this.sub = datasets.onDidChange((d) => {
+      if (d.state === 'ready' && d.result && !d.result.partial) void this.revalidate(d, store.all(d.uri));
+    });
   }
 
-  spec(uri: vscode.Uri, lines?: [number, number]): ScoreJobSpec | string {
+  /**
+   * Keeps the scored records whose text is still what they were scored from (sha256 of the raw record now at their
+   * line/sub, computed by the host worker) and drops the others; returns the kept ones.
+   */
+  private async revalidate(d: Dataset, records: ScoredRecord[], dropFromStore = true): Promise<ScoredRecord[]> {
+    const withHash = records.filter((r) => r.raw_sha256 !== undefined);
+    if (withHash.length === 0) return records;
+    let hashes: Array<string | null>;
+    try {
+      const reply = await this.worker.request({ op: 'hashes', path: d.path, refs: d.refsAt(withHash), format: d.result?.format ?? null });
+      if (reply.type !== 'hashes') return records;
+      hashes = reply.hashes;
+    } catch (e) {
+      this.log.appendLine(`${d.path}: cannot check scored records against the file (${e instanceof Error ? e.message : String(e)})`);
+      return records;
+    }
+    const changed = withHash.filter((r, k) => hashes[k] !== r.raw_sha256);
+    if (changed.length && dropFromStore) {
+      const n = this.store.drop(d.uri, changed);
+      if (n) this.log.appendLine(`${d.path}: ${n} scored records changed on disk; their numbers were discarded`);
+    } else if (changed.length) this.log.appendLine(`${d.path}: ${changed.length} records changed since they were scored (${changed.map((r) => r.line).join(', ')}); their numbers were discarded`);
+    const bad = new Set(changed);
+    return records.filter((r) => !bad.has(r));
+  }
+
+  /**
+   * PrefLens: Score Records. `scope` is a ScoreScope or "A-B"; without one, the user picks (the whole file, the
+   * selected lines or the record under the cursor, as far as an editor shows the file).
+   */
+  async command(uri: vscode.Uri, scope?: unknown): Promise<void> {
+    const ed = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+    let pick = typeof scope === 'string' ? scope : undefined;
+    if (!pick) {
+      const options: ScoreScope[] = ['Whole file'];
+      if (ed && !ed.selection.isEmpty) options.push('Selected lines');
+      if (ed) options.push('Current record');
+      pick = options.length === 1 ? 'Whole file' : await vscode.window.showQuickPick(options, { title: 'PrefLens: score which records?' });
+    }
+    if (!pick) return;
+    let lines: LineRange | undefined = parseLineRange(pick) ?? undefined;
+    if (pick === 'Selected lines' && ed) lines = [ed.selection.start.line + 1, ed.selection.end.line + 1];
+    else if (pick === 'Current record' && ed) {
+      const cur = ed.selection.active.line + 1;
+      const d = await this.datasets.ready(uri);
+      const i = d?.indexAtLine(cur) ?? -1;
+      const line = i >= 0 && d?.result ? d.result.index.line[i] : cur;
+      lines = [line, line];
+    }
+    await this.score(uri, lines);
+  }
+
+  private spec(d: Dataset, lines?: LineRange): ScoreJobSpec | string {
     const s = this.models.settings();
     if (!s.policy) return 'no policy model: run "PrefLens: Select Models…" or set preflens.policyModel';
     const problems = this.models.problems();
     if (problems.length) return problems.join('; ');
-    const d = this.datasets.get(uri);
+    if (!d.result) return d.error ?? `${d.name} is not a preference file PrefLens recognises`;
+    const refs = d.refs(lines);
+    if (refs.line.length === 0) return `no records${lines ? ` on lines ${lines[0]}–${lines[1]}` : ''} of ${d.name}`;
     return {
-      file: uri.fsPath,
+      file: d.path,
+      refs,
+      format: d.result.format,
       policy: s.policy,
       ref: s.reference ?? null,
       beta: s.beta,
       maxPromptLength: s.maxPromptLength,
       maxCompletionLength: s.maxCompletionLength,
-      lines,
-      format: d?.result?.format ?? undefined,
       provider: s.provider,
       cacheDir: this.cacheDir,
     };
   }
 
   /** Scores lines of a file (all when `lines` is undefined) with progress; resolves when done or cancelled. */
-  async score(uri: vscode.Uri, lines?: [number, number]): Promise<'done' | 'cancelled' | 'error'> {
-    const spec = this.spec(uri, lines);
-    if (typeof spec === 'string') {
+  async score(uri: vscode.Uri, lines?: LineRange): Promise<'done' | 'cancelled' | 'error'> {
+    const d = await this.datasets.ready(uri);
+    const spec = d ? this.spec(d, lines) : 'open a preference file first';
+    if (typeof spec === 'string' || !d) {
       const pick = await vscode.window.showErrorMessage(`PrefLens cannot score: ${spec}`, 'Select Models…');
-      if (pick) await vscode.commands.executeCommand('preflens.selectModels');
+      if (pick) await vscode.commands.executeCommand(Command.selectModels);
       return 'error';
     }
-    const name = uri.path.split('/').pop();
+    const generation = d.generation;
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `PrefLens: scoring ${name}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `PrefLens: scoring ${d.name}`, cancellable: true },
       async (progress, token) => {
         let last = 0;
-        const job = new ScoreJob(join(this.distDir, 'scoreWorker.js'), spec, (m) => {
-          if (m.type === 'record') {
-            if (!this.store.add(uri, m.record, (line, sub) => this.currentHash(uri, line, sub)))
-              this.log.appendLine(`${uri.fsPath}: line ${m.record.line} changed since it was scored (or is not indexed yet: ${this.datasets.get(uri)?.state}); its numbers were discarded`);
-          }
-          else if (m.type === 'models') {
-            this.models.setSummaries(m.policy, m.ref);
-            this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}`);
-          } else if (m.type === 'progress') {
-            const pct = (100 * m.records) / Math.max(1, m.total);
-            progress.report({
-              increment: pct - last,
-              message: `${m.records.toLocaleString('en-US')}/${m.total.toLocaleString('en-US')} records · ${Math.round(m.tokensPerSecond).toLocaleString('en-US')} tok/s · ETA ${Math.round(m.etaSeconds)} s`,
-            });
-            last = pct;
-          }
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        const checks: Array<Promise<unknown>> = [];
+        const end = await startJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(join(this.distDir, 'scoreWorker.js'), spec, {
+          signal: ac.signal,
+          cancel: 'message',
+          onMessage: (m) => {
+            if (m.type === 'record') {
+              // Scored from the index it was given; if the file was re-indexed since, the worker checks the text first.
+              if (d.generation === generation) this.store.add(uri, m.record);
+              else checks.push(this.revalidate(d, [m.record], false).then((kept) => kept.forEach((r) => this.store.add(uri, r))));
+            } else if (m.type === 'models') {
+              this.models.setSummaries(m.policy, m.ref);
+              this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}`);
+            } else {
+              const pct = (100 * m.records) / Math.max(1, m.total);
+              const message = `${m.records.toLocaleString('en-US')}/${m.total.toLocaleString('en-US')} records · ${Math.round(m.tokensPerSecond).toLocaleString('en-US')} tok/s · ETA ${Math.round(m.etaSeconds)} s`;
+              progress.report({ increment: pct - last, message });
+              this.log.appendLine(`scoring ${d.name}: ${message}`);
+              last = pct;
+            }
+          },
         });
-        token.onCancellationRequested(() => job.cancel());
-        const end = await job.finished;
+        await Promise.all(checks);
         if (end.type === 'error') {
           this.log.appendLine(`scoring ${uri.fsPath} failed: ${end.message}`);
           void vscode.window.showErrorMessage(`PrefLens: scoring failed: ${end.message}`, 'Retry').then((r) => {
@@ -162,13 +215,19 @@ export class Scorer {
           });
           return 'error';
         }
+        const kept = this.store.all(uri).length;
         if (end.type === 'cancelled') {
-          void vscode.window.showInformationMessage(`PrefLens: scoring cancelled after ${end.records} records (their numbers are kept).`);
+          this.log.appendLine(`scoring ${uri.fsPath} cancelled; ${kept} records in the store`);
+          void vscode.window.showInformationMessage('PrefLens: scoring cancelled (the records it finished are kept).');
           return 'cancelled';
         }
-        this.log.appendLine(`scored ${end.records} records of ${uri.toString()} in ${end.seconds.toFixed(1)} s on ${end.device}; ${this.store.all(uri).length} in the store`);
+        this.log.appendLine(`scored ${end.result.records} records of ${uri.toString()} in ${end.result.seconds.toFixed(1)} s on ${end.result.device}; ${kept} in the store`);
         return 'done';
       },
     );
+  }
+
+  dispose(): void {
+    this.sub.dispose();
   }
 }

@@ -1,5 +1,6 @@
 /** Status-bar item for the active preference file: "HH pairs · 1,800 records · 30 problems". */
 import * as vscode from 'vscode';
+import { Command } from './commands.js';
 import type { Dataset, DatasetManager } from './datasets.js';
 
 export class StatusBar implements vscode.Disposable {
@@ -33,7 +34,7 @@ export class StatusBar implements vscode.Disposable {
     if (d.state === 'scanning' && d.result?.partial) {
       this.item.text = `$(sync~spin) ${d.formatLabel} · ${d.result.records.toLocaleString('en-US')}+ records · scanning ${Math.round(d.progress * 100)}%`;
       this.item.tooltip = `PrefLens: the first ${d.result.records.toLocaleString('en-US')} records are ready; indexing the rest of ${d.name}`;
-      this.item.command = { command: 'preflens.openInspector', title: 'Open Inspector', arguments: [d.uri] };
+      this.item.command = { command: Command.openInspector, title: 'Open Inspector', arguments: [d.uri] };
     } else if (d.state === 'scanning') {
       this.item.text = `$(sync~spin) PrefLens: scanning ${Math.round(d.progress * 100)}%`;
       this.item.tooltip = `Indexing ${d.name} and running the dataset checks`;
@@ -48,7 +49,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.tooltip = new vscode.MarkdownString(
         `**PrefLens** — ${d.name}\n\nformat \`${d.result.format}\` (${d.result.formatSource}), ${d.result.records.toLocaleString('en-US')} records, ${d.result.errorCount} malformed lines.\n\nClick to open the inspector.`,
       );
-      this.item.command = { command: 'preflens.openInspector', title: 'Open Inspector', arguments: [d.uri] };
+      this.item.command = { command: Command.openInspector, title: 'Open Inspector', arguments: [d.uri] };
     }
     this.item.show();
   }
