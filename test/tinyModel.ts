@@ -1,11 +1,11 @@
 /**
- * The project's own tiny GPT-2 model (2 layers, d=32, byte-level vocabulary of 257), built by src/core/engine/build.ts,
+ * The project's own tiny GPT-2 model (2 layers, d=32, byte-level vocabulary of 257), built by test/gpt2.ts,
  * and a float64 pure-TypeScript forward pass that the engine is checked against. `node out/test/tinyModel.js DIR`
  * writes the model folder (test/fixtures/tiny-gpt2 is such a folder, committed).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildGpt2Onnx, byteTokenizerJson, gpt2ConfigJson, type Gpt2Config, type Gpt2Weights, randomGpt2Weights } from '../src/core/engine/build.js';
+import { buildGpt2Onnx, byteTokenizerJson, gpt2ConfigJson, type Gpt2Config, type Gpt2Weights, randomGpt2Weights } from './gpt2.js';
 
 export const TINY: Gpt2Config = { vocabSize: 257, nPositions: 64, nEmbd: 32, nLayer: 2, nHead: 4 };
 export const TINY_SEED = 20261129;

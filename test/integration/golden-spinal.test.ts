@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spinalTrace } from '../../src/core/spinal/spinal.js';
-import { scanFile } from '../../src/core/scan.js';
+import { scanFile } from '../../src/core/scan/index.js';
 import { readRecord } from '../../src/core/records.js';
 import { ScoringModel } from '../../src/core/engine/model.js';
 import { scoreFile } from '../../src/core/engine/score.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { scanFile, type ScanResult } from '../../src/core/scan.js';
+import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
 import { readRecord } from '../../src/core/records.js';
 import type { PreferenceRecord } from '../../src/core/types.js';
 import { shared, skipWithoutShared } from '../helpers.js';

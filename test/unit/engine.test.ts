@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { ScoringModel, ModelError } from '../../src/core/engine/model.js';
-import { scoreFile, scoreRecords, type ScoredRecord } from '../../src/core/engine/score.js';
-import { buildGpt2Onnx } from '../../src/core/engine/build.js';
+import { rawHash, scoreFile, scoreRecords, type ScoredRecord } from '../../src/core/engine/score.js';
+import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../../src/core/engine/scoreWorker.js';
+import { buildGpt2Onnx } from '../gpt2.js';
 import { addScoringOutputs, STAT_OUTPUTS } from '../../src/core/engine/graph.js';
 import { decodeModel } from '../../src/core/engine/onnx.js';
 import { TINY, tinyWeights, forward, writeTinyModel } from '../tinyModel.js';
@@ -196,33 +197,61 @@ test('writeTinyModel is deterministic', () => {
     assert.deepEqual(readFileSync(join(d, f)), readFileSync(join(tiny, f)), f);
 });
 
-test('scoring runs in a worker thread, reports progress and stops when cancelled', async () => {
-  const { ScoreJob } = await import('../../src/core/engine/scoreClient.js');
-  const script = join(repoRoot, 'dist', 'scoreWorker.js');
+/** A scoring job of the extension's kind: the records at refs of the file's index (no scan in the worker). */
+async function scoreJob(spec: Omit<ScoreJobSpec, 'refs' | 'format'>, opts: { lines?: [number, number]; script?: string; onMessage?: (m: ScoreJobMessage) => void; signal?: AbortSignal } = {}) {
+  const { startJob } = await import('../../src/core/jobs.js');
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const { refsOnLines } = await import('../../src/core/records.js');
+  const scan = await scanFile(spec.file);
+  const full: ScoreJobSpec = { ...spec, refs: refsOnLines(scan.index, opts.lines), format: scan.format };
+  return startJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(opts.script ?? join(repoRoot, 'dist', 'scoreWorker.js'), full, { onMessage: opts.onMessage, signal: opts.signal, cancel: 'message' });
+}
+
+test('scoring runs in a worker thread from index refs, reports progress and stops when cancelled', async () => {
   const lines: string[] = [];
   for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ prompt: `Question ${i}?`, chosen: ` Answer number ${i} is fine.`, rejected: ` No ${i}.` }));
   const file = tempFile('many.jsonl', lines.join('\n') + '\n');
   const spec = { file, policy: tiny, ref: tiny, beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32, provider: 'cpu' as const, cacheDir: cacheDir() };
   const got: number[] = [];
   let progress = 0;
-  const job = new ScoreJob(script, spec, (m) => {
-    if (m.type === 'record') {
-      got.push(m.record.line);
-      if (got.length === 16) job.cancel();
-    }
-    if (m.type === 'progress') {
-      progress++;
-      assert.ok(m.tokensPerSecond > 0 && m.etaSeconds >= 0);
-    }
+  const ac = new AbortController();
+  const end = await scoreJob(spec, {
+    signal: ac.signal,
+    onMessage: (m) => {
+      if (m.type === 'record') {
+        got.push(m.record.line);
+        if (got.length === 16) ac.abort();
+      }
+      if (m.type === 'progress') {
+        progress++;
+        assert.ok(m.tokensPerSecond > 0 && m.etaSeconds >= 0);
+      }
+    },
   });
-  const end = await job.finished;
   assert.equal(end.type, 'cancelled');
   assert.ok(got.length >= 16 && got.length < 400, `stopped early after ${got.length} records`);
   assert.ok(progress > 0);
-  const full = new ScoreJob(script, { ...spec, lines: [1, 10] }, () => undefined);
-  const done = await full.finished;
+  const records: ScoredRecord[] = [];
+  const done = await scoreJob(spec, { lines: [101, 110], onMessage: (m) => void (m.type === 'record' && records.push(m.record)) });
   assert.equal(done.type, 'done');
-  assert.equal(done.type === 'done' ? done.records : 0, 10);
+  assert.equal(done.type === 'done' ? done.result.records : 0, 10);
+  assert.deepEqual(records.map((r) => r.line), [101, 102, 103, 104, 105, 106, 107, 108, 109, 110]);
+  // A viewer's records carry what the heatmap shows without a tokenizer: the prompt as the model saw it, the raw
+  // text's hash and each response's score-cache key, under which the alternatives are found.
+  const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
+  const r = records[0];
+  assert.equal(r.prompt, model.tokenizer.texts({ index: 0, line: 101, offset: 0, format: 'trl-standard', kind: 'pair', prompt: 'Question 100?', candidates: [] }).prompt);
+  assert.equal(r.raw_sha256, rawHash(lines[100]));
+  const { tokenAlternatives } = await import('../../src/core/engine/alternatives.js');
+  const alts = tokenAlternatives({ cacheDir: spec.cacheDir, contentHash: model.contentHash, k: model.k, seqKey: r.chosen?.seq_key ?? '', tokens: r.chosen?.tokens.length ?? 0, token: 1 }, model.tokenizer);
+  assert.ok(Array.isArray(alts) && alts.length === 5, String(alts));
+  if (Array.isArray(alts)) {
+    assert.ok(alts[0].prob >= alts[4].prob);
+    // The actual token's probability is among the policy's top-k when its rank is ≤ 5.
+    const t = r.chosen?.tokens[1];
+    if (t && t.rank <= 5) assert.ok(alts.some((x) => x.id === t.id && Math.abs(Math.log(x.prob) - t.logp) < 1e-5));
+  }
+  assert.match(String(tokenAlternatives({ cacheDir: spec.cacheDir, contentHash: model.contentHash, k: model.k, seqKey: '0'.repeat(64), tokens: 3, token: 0 }, model.tokenizer)), /not in the score cache/);
 });
 
 test('SPINAL graph surgery on the tiny model: hidden states equal the TypeScript forward pass', async () => {
@@ -249,35 +278,39 @@ test('SPINAL contraction: the tail slope of a power-law spectrum is its exponent
 });
 
 test('failure scenarios: a bad ONNX file, a crashing worker, cancel within a second, changed records detected', async () => {
-  const { ScoreJob } = await import('../../src/core/engine/scoreClient.js');
-  const { rawHash } = await import('../../src/core/engine/score.js');
   // A corrupt model: a clear message naming the file, no crash.
   const bad = mkdtempSync(join(tmpdir(), 'preflens-bad-'));
   cpSync(tiny, bad, { recursive: true });
   writeFileSync(join(bad, 'model.onnx'), Buffer.from('this is not a protobuf'));
   await assert.rejects(ScoringModel.load(bad, { provider: 'cpu', cacheDir: cacheDir() }), (e: unknown) => e instanceof ModelError && /model\.onnx: not a valid ONNX model/.test(e.message));
   // The same through the worker: an error message, and the worker is gone.
-  const script = join(repoRoot, 'dist', 'scoreWorker.js');
   const spec = { file: fixture('trl-standard.jsonl'), policy: bad, ref: null, beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32, provider: 'cpu' as const, cacheDir: cacheDir() };
-  const end = await new ScoreJob(script, spec, () => undefined).finished;
+  const end = await scoreJob(spec);
   assert.equal(end.type, 'error');
   assert.match(end.type === 'error' ? end.message : '', /not a valid ONNX model/);
   // A worker that dies: reported, never hangs.
   const crash = tempFile('crash.js', 'process.exit(3)');
-  const dead = await new ScoreJob(crash, spec, () => undefined).finished;
+  const dead = await scoreJob(spec, { script: crash });
   assert.equal(dead.type, 'error');
+  assert.match(dead.type === 'error' ? dead.message : '', /exited \(code 3\)/);
   // Cancel: stops within a second.
   const lines: string[] = [];
   for (let i = 0; i < 2000; i++) lines.push(JSON.stringify({ prompt: `Q ${i}?`, chosen: ` A ${i} is long enough to take a little while.`, rejected: ` N ${i}.` }));
   const many = tempFile('many2.jsonl', lines.join('\n') + '\n');
   let cancelledAt = 0;
-  const job = new ScoreJob(script, { ...spec, file: many, policy: tiny, ref: tiny }, (m) => {
-    if (m.type === 'record' && cancelledAt === 0) {
-      cancelledAt = Date.now();
-      job.cancel();
-    }
-  });
-  const stop = await job.finished;
+  const ac = new AbortController();
+  const stop = await scoreJob(
+    { ...spec, file: many, policy: tiny, ref: tiny },
+    {
+      signal: ac.signal,
+      onMessage: (m) => {
+        if (m.type === 'record' && cancelledAt === 0) {
+          cancelledAt = Date.now();
+          ac.abort();
+        }
+      },
+    },
+  );
   assert.equal(stop.type, 'cancelled');
   const ms = Date.now() - cancelledAt;
   console.log(`cancel: stopped ${ms} ms after the request`);
@@ -285,11 +318,11 @@ test('failure scenarios: a bad ONNX file, a crashing worker, cancel within a sec
   // Records that changed on disk are recognised by their hash; the others keep theirs.
   const f = tempFile('change.jsonl', readFileSync(fixture('trl-standard.jsonl')));
   const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
-  const before = await collect(scoreFile(f, model, null, { ...limits, withRawHash: true, noCache: true }));
+  const before = await collect(scoreFile(f, model, null, { ...limits, forViewer: true, noCache: true }));
   const text = readFileSync(f, 'utf8').split('\n');
   text[1] = text[1].replace('Blue.', 'Green.');
   writeFileSync(f, text.join('\n'));
-  const { scanFile } = await import('../../src/core/scan.js');
+  const { scanFile } = await import('../../src/core/scan/index.js');
   const { readRecord } = await import('../../src/core/records.js');
   const now = await scanFile(f);
   const changed = before.filter((r, i) => rawHash(readRecord(f, now.index, i, now.format).raw) !== r.raw_sha256).map((r) => r.line);

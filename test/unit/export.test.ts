@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { scanFile } from '../../src/core/scan.js';
+import { scanFile } from '../../src/core/scan/index.js';
 import { exportRecords, ExportError } from '../../src/core/export.js';
 import { fixture, tempFile } from '../helpers.js';
 

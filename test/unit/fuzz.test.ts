@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { scanFile, InputError } from '../../src/core/scan.js';
+import { scanFile } from '../../src/core/scan/index.js';
+import { InputError } from '../../src/core/errors.js';
 import { readRecord } from '../../src/core/records.js';
 import { fixture, shared, repoRoot, rng } from '../helpers.js';
 
 const CASES = Number(process.env.PREFLENS_FUZZ_CASES ?? 200);
-const workerScript = join(repoRoot, 'out', 'src', 'core', 'scanWorker.js');
+const workerScript = join(repoRoot, 'out', 'src', 'core', 'scan', 'scanWorker.js');
 
 function bases(): Array<{ name: string; lines: Buffer[] }> {
   const files = ['trl-standard.jsonl', 'trl-conversational.jsonl', 'hh.jsonl', 'kto.jsonl', 'ranked.jsonl', 'group.jsonl'].map(fixture);

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeScale, metricValue, quantile, scalePosition } from '../../src/core/metrics/colors.js';
-import { columns, histogram, sortedRows, summarize } from '../../src/core/metrics/dashboard.js';
-import { parseDashboardRequest, parseHeatmapRequest } from '../../src/protocol/heatmap.js';
+import { makeScale, metricValue, quantile, scalePosition } from '../../webview/shared/colors.js';
+import { columns, histogram, summarize } from '../../src/core/metrics/dashboard.js';
+import { sortedRows } from '../../webview/shared/rows.js';
+import { parseHeatmapRequest } from '../../src/protocol/heatmap.js';
+import { parseDashboardRequest } from '../../src/protocol/dashboard.js';
 import { negLogSigmoid, pairOut, topShare, type ResponseOut } from '../../src/core/metrics/pair.js';
 import type { ScoredRecord } from '../../src/core/engine/score.js';
 

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { scanFile, InputError, type ScanResult } from '../../src/core/scan.js';
+import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { InputError } from '../../src/core/errors.js';
 import { readRecord, recordAtLine } from '../../src/core/records.js';
-import type { CheckName } from '../../src/core/types.js';
+import type { CheckName } from '../../src/core/checks/table.js';
 import { fixture, tempFile, repoRoot } from '../helpers.js';
 
-const workerScript = join(repoRoot, 'out', 'src', 'core', 'scanWorker.js');
+const workerScript = join(repoRoot, 'out', 'src', 'core', 'scan', 'scanWorker.js');
 
 function nonEmpty(r: ScanResult): Partial<Record<CheckName, number[]>> {
   return Object.fromEntries(Object.entries(r.checks).filter(([, v]) => v.length > 0));

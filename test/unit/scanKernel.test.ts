@@ -10,13 +10,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanFile, type ScanResult } from '../../src/core/scan.js';
-import { PartBuilder } from '../../src/core/scanParts.js';
+import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { RangeBuilder } from '../../src/core/scan/range.js';
+import * as L from '../../src/core/scan/kernelLayout.js';
+import { CHECK_BITS } from '../../src/core/checks/table.js';
+import { FORMAT_NAMES } from '../../src/core/types.js';
+import { KIND_CODES, ROW_FLOATS, ROW_INTS, RowFloat, RowInt } from '../../src/core/checks/record.js';
+import { LengthSeries } from '../../src/core/scan/types.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/core/checks/record.js';
 import { analyzeText, normalizedHash, textSignature } from '../../src/core/checks/text.js';
 import { fixture, repoRoot, rng, tempFile } from '../helpers.js';
 
-const workerScript = join(repoRoot, 'out', 'src', 'core', 'scanWorker.js');
+const workerScript = join(repoRoot, 'out', 'src', 'core', 'scan', 'scanWorker.js');
 
 // Pieces of text: plain words, case and spacing variants, punctuation, escapes JSON.stringify writes (\n \t \" \\
 // and \u00XX for control characters), and Unicode the kernel decodes itself (2-, 3- and 4-byte UTF-8, U+FFFD,
@@ -121,7 +126,7 @@ test('kernel = JavaScript path on a 24 MB file (lines across the 8 MB input buff
 
 test('the kernel itself reads HH and TRL standard lines (none handed back), and hands back what it must', () => {
   const count = (file: string, format: 'hh' | 'trl-standard'): { fast: number; slow: number } => {
-    const b = new PartBuilder(format, DEFAULT_CHECK_OPTIONS);
+    const b = new RangeBuilder(format, DEFAULT_CHECK_OPTIONS);
     let slow = 0;
     const fd = openSync(file, 'r');
     try {
@@ -182,4 +187,29 @@ test('length statistics (counts per value in the kernel, values ≥ 2¹⁶ liste
     assert.deepEqual(res.lengths.chosen.chars, expect(chosen, 2));
     assert.deepEqual(res.lengths.chosen.tokens, expect(chosen, 1));
   }
+});
+
+test('the kernel layout: the codes the kernel writes are the engine\'s, every slot has its own place', () => {
+  assert.equal(L.BIT_IDENTICAL, CHECK_BITS.identical);
+  assert.equal(L.BIT_EMPTY, CHECK_BITS.emptyResponse);
+  assert.equal(L.BIT_PROMPT_MISMATCH, CHECK_BITS.promptMismatch);
+  assert.equal(L.BIT_LOW_SEPARATION, CHECK_BITS.lowSeparation);
+  assert.equal(L.BIT_TRUNCATION, CHECK_BITS.truncationRisk);
+  assert.equal(L.BIT_ENCODING, CHECK_BITS.encoding);
+  assert.equal(FORMAT_NAMES[L.FORMAT_HH], 'hh');
+  assert.equal(FORMAT_NAMES[L.FORMAT_TRL_STANDARD], 'trl-standard');
+  assert.equal(L.AGG_SLOTS, L.AGG_FORMATS + FORMAT_NAMES.length, 'one aggregate slot per format');
+  const distinct = (prefix: string, size: number): void => {
+    const v = Object.entries(L).filter(([k]) => k.startsWith(prefix)).map(([, x]) => x as number);
+    assert.equal(new Set(v).size, v.length, `${prefix}* are distinct`);
+    assert.ok(v.every((x) => x >= 0 && x < size), `${prefix}* fit in ${size}`);
+  };
+  distinct('CFG_', L.CFG_WORDS + 1);
+  distinct('ROW_I_', L.ROW_I_STRIDE + 1);
+  distinct('ROW_F_', L.ROW_F_STRIDE + 1);
+  distinct('LS_', L.SERIES);
+  assert.equal(Object.keys(RowInt).length, ROW_INTS);
+  assert.equal(Object.keys(RowFloat).length, ROW_FLOATS);
+  assert.equal(Object.keys(LengthSeries).length, L.SERIES);
+  assert.deepEqual([...KIND_CODES], ['pair', 'unpaired', 'ranked', 'group'], 'the kernel writes kind 0 for pairs, 1 for KTO');
 });

@@ -1,0 +1,72 @@
+/**
+ * The layering rules of docs/ARCHITECTURE.md, checked: command ids in one place and all registered, one table of
+ * checks behind every list of them, no `vscode` in the engine, and no Node import in a webview bundle.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Command } from '../../src/host/commands.js';
+import { CHECKS, CHECK_BITS, CHECK_INFO, CHECK_MASK, CHECK_NAMES, ERROR_BIT, flagsToChecks } from '../../src/core/checks/table.js';
+import { parseInspectorRequest } from '../../src/protocol/inspector.js';
+import { repoRoot } from '../helpers.js';
+
+function files(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) files(p, out);
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+test('every command id is in host/commands.ts, contributed by package.json and registered by extension.ts', () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { contributes: { commands: Array<{ command: string }> } };
+  assert.deepEqual(pkg.contributes.commands.map((c) => c.command).sort(), Object.values(Command).sort());
+  const ext = readFileSync(join(repoRoot, 'src', 'extension.ts'), 'utf8');
+  for (const key of Object.keys(Command)) assert.match(ext, new RegExp(`registerCommand\\(\\s*Command\\.${key}\\b`), `${key} is registered`);
+  // No command id is spelled out anywhere else in the host.
+  for (const f of files(join(repoRoot, 'src', 'host')).filter((p) => !p.endsWith('commands.ts'))) {
+    const text = readFileSync(f, 'utf8');
+    for (const id of Object.values(Command)) assert.ok(!text.includes(`'${id}'`) && !text.includes(`command:${id}`), `${relative(repoRoot, f)} spells out ${id}`);
+  }
+});
+
+test('one table of checks: distinct bits and orders, every field known, flags read back', () => {
+  assert.equal(new Set(CHECKS.map((c) => c.bit)).size, CHECKS.length);
+  assert.deepEqual([...CHECKS.map((c) => c.order)].sort((a, b) => a - b), CHECKS.map((_, i) => i));
+  assert.equal(CHECK_MASK & ERROR_BIT, 0, 'the error bit is not a check');
+  for (const c of CHECK_NAMES) {
+    assert.deepEqual(flagsToChecks(CHECK_BITS[c]), [c]);
+    assert.ok(['first', 'second', 'empty'].includes(CHECK_INFO[c].field));
+    assert.ok(parseInspectorRequest({ type: 'query', filter: c, search: '', seq: 1 }), `the inspector protocol accepts ${c}`);
+  }
+  assert.equal(parseInspectorRequest({ type: 'query', filter: 'notACheck', search: '', seq: 1 }), null);
+});
+
+test('the engine (src/core), the protocol and the CLI never import vscode', () => {
+  for (const dir of ['core', 'protocol', 'cli'])
+    for (const f of files(join(repoRoot, 'src', dir))) assert.doesNotMatch(readFileSync(f, 'utf8'), /from 'vscode'|require\('vscode'\)/, relative(repoRoot, f));
+});
+
+test('contract types and the protocol import nothing that runs but the check table and the validators', () => {
+  for (const f of [join(repoRoot, 'src', 'core', 'contract.ts'), ...files(join(repoRoot, 'src', 'protocol'))]) {
+    const imports = [...readFileSync(f, 'utf8').matchAll(/^import (?!type )[^;]*from '([^']+)'/gm)].map((m) => m[1]);
+    for (const i of imports) assert.ok(['../core/checks/table.js', './validate.js'].includes(i), `${relative(repoRoot, f)} imports ${i} at run time`);
+  }
+});
+
+test('a webview import that reaches Node or the engine fails the webview type-check', { timeout: 120_000 }, () => {
+  const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const dir = mkdtempSync(join(repoRoot, 'webview', '.guard-'));
+  try {
+    writeFileSync(join(dir, 'bad.ts'), "import { scoreFile } from '../../src/core/engine/score.js';\nexport const f = scoreFile;\n");
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', include: ['bad.ts'] }));
+    const r = spawnSync(process.execPath, [tsc, '--noEmit', '-p', dir], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, 'the type-check must fail');
+    assert.match(r.stdout, /Cannot find module 'node:|Cannot find name 'Buffer'|Cannot find namespace 'NodeJS'/);
+  } finally {
+    spawnSync('rm', ['-rf', dir]);
+  }
+});
