@@ -1,7 +1,11 @@
-// Real-VS-Code harness: code-server 4.100.3 + Debian's headless Chromium driven by playwright-core.
-// See ../shared/E2E-NOTES.md. Used by run.mjs; every process it starts is stopped by PID.
+// Real-VS-Code harness: code-server 4.100.3 + Debian's headless Chromium driven by playwright-core (how it runs
+// here: docs/ARCHITECTURE.md, "Tests"). Used by run.mjs and bench/scale.mjs; every process it starts is stopped by PID.
+//
+// Waits follow progress, not the clock: `retry` keeps trying while the extension shows that it is working (its
+// notifications, its status-bar item, its output log growing) and gives up only after `stallMs` without any change,
+// so a machine that is busy with something else makes a test slower, not red.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -93,7 +97,45 @@ export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
     await new Promise((r) => setTimeout(r, 300));
     if (server.exitCode === null) server.kill('SIGKILL');
   };
-  return { page, url, shot, stop, shots, serverLog: () => serverLog };
+  const progress = () => progressSignature(page, user);
+  session.progress = progress;
+  return { page, url, shot, stop, shots, progress, serverLog: () => serverLog };
+}
+
+/** The session whose progress `retry` follows by default (the one started last). */
+const session = { progress: null };
+
+/** Sizes of the PrefLens output-channel logs under a user-data folder (they grow as jobs report progress). */
+function logSizes(dir) {
+  let out = '';
+  const walk = (d, depth) => {
+    let names = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      let st;
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory() && depth < 6) walk(p, depth + 1);
+      else if (/PrefLens\.log$/.test(n)) out += `${n}:${st.size};`;
+    }
+  };
+  walk(join(dir, 'logs'), 0);
+  return out;
+}
+
+/** Everything that changes while the extension works: notifications, status-bar items, its output log. */
+async function progressSignature(page, userDir) {
+  const toasts = await page.locator('.notifications-toasts .notification-toast').allInnerTexts().catch(() => []);
+  const status = await page.locator('.statusbar-item').allInnerTexts().catch(() => []);
+  return `${toasts.join('|')}#${status.join('|')}#${logSizes(userDir)}`;
 }
 
 export async function runCommand(page, title) {
@@ -128,14 +170,27 @@ export async function quickOpen(page, name) {
   await page.keyboard.press('Enter');
 }
 
-export async function retry(fn, { tries = 20, delay = 500, what = 'condition' } = {}) {
+/**
+ * Calls fn until it returns a truthy value. With `tries`, at most that many times (short UI settling, where nothing
+ * else can move); otherwise for as long as the session shows progress, failing after `stallMs` without any.
+ */
+export async function retry(fn, { tries, delay = 500, what = 'condition', progress = session.progress, stallMs = 90_000 } = {}) {
   let last;
-  for (let i = 0; i < tries; i++) {
+  let sig;
+  let changed = Date.now();
+  for (let i = 0; tries !== undefined || !progress ? i < (tries ?? 20) : true; i++) {
     try {
       const v = await fn();
       if (v) return v;
     } catch (e) {
       last = e;
+    }
+    if (tries === undefined && progress) {
+      const now = await progress().catch(() => sig);
+      if (now !== sig) {
+        sig = now;
+        changed = Date.now();
+      } else if (Date.now() - changed > stallMs) throw new Error(`no progress for ${stallMs / 1000} s while waiting for ${what}${last ? `: ${last.message}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, delay));
   }
@@ -143,7 +198,7 @@ export async function retry(fn, { tries = 20, delay = 500, what = 'condition' } 
 }
 
 /** The innermost webview frame that contains `selector` (webviews are two iframes deep). */
-export function findFrame(page, selector, { tries = 40, delay = 500 } = {}) {
+export function findFrame(page, selector, { tries, delay = 500 } = {}) {
   return retry(async () => {
     for (const f of page.frames()) if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
     return null;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs code-server 4.100.3 (VS Code 1.100.3, the newest whose engines accept Node 20) offline-safe.
-# See ../shared/E2E-NOTES.md for why each variable is needed.
+# docs/ARCHITECTURE.md ("Tests") says why each variable is needed.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ -x node_modules/.bin/code-server ] && node_modules/.bin/code-server --version >/dev/null 2>&1; then

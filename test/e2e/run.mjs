@@ -63,13 +63,13 @@ const step = stepper(shot, counts);
 try {
   await step('open dev.jsonl; status bar shows format, records and problems', async () => {
     await quickOpen(page, 'hh-harmless/dev.jsonl');
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: 30000 });
+    await retry(async () => (await page.locator('.editor-instance .monaco-editor .view-lines').count()) > 0, { what: 'the text editor' });
     const text = await retry(
       async () => {
         const items = await page.locator('.statusbar-item').allInnerTexts();
         return items.find((t) => /records/.test(t));
       },
-      { tries: 60, what: 'the PrefLens status-bar item' },
+      { what: 'the PrefLens status-bar item' },
     );
     assert.match(text, /Anthropic HH pairs · 1,800 records · \d+ problems/);
     await shot('status-bar');
@@ -87,7 +87,7 @@ try {
         const t = (await h.allInnerTexts()).join('\n');
         return /PrefLens/.test(t) ? t : null;
       },
-      { tries: 15, what: 'the PrefLens hover' },
+      { what: 'the PrefLens hover' },
     );
     assert.match(md, /record 1 of 1,800/);
     assert.match(md, /hh/);
@@ -103,7 +103,7 @@ try {
         const rows = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
         return rows.find((t) => /different prompts/.test(t));
       },
-      { tries: 30, what: 'a PrefLens problem' },
+      { what: 'a PrefLens problem' },
     );
     assert.match(row, /\[Ln 1255/);
     await shot('problems');
@@ -112,12 +112,12 @@ try {
   await step('inspector opens, lists records, selecting one shows chosen | rejected and reveals its line', async () => {
     await runCommand(page, 'PrefLens: Open Inspector');
     const frame = webviewFrame(page);
-    await frame.locator('.row[data-index]').first().waitFor({ timeout: 30000 });
+    await retry(async () => (await frame.locator('.row[data-index]').count()) > 0, { what: 'the inspector rows' });
     const title = await frame.locator('.toolbar .title').innerText();
     assert.match(title, /dev\.jsonl · Anthropic HH pairs · 1,800 records/);
     await frame.locator('.row[data-index="2"]').click();
     const chosen = frame.locator('.cand.chosen pre.text');
-    await chosen.waitFor({ timeout: 10000 });
+    await retry(async () => (await chosen.count()) > 0, { what: 'the selected record' });
     const chosenText = await chosen.evaluate((e) => e.textContent);
     const rejectedText = await frame.locator('.cand.rejected pre.text').evaluate((e) => e.textContent);
     assert.equal(chosenText, cut(rec3.chosen));
@@ -153,7 +153,7 @@ try {
     });
     await retry(async () => (await frame.locator('.toolbar .count').innerText()) === '2 shown', { what: 'the filter to show 2 records' });
     await frame.locator('.row[data-index]').first().click();
-    await frame.locator('h3.warn').waitFor({ timeout: 10000 });
+    await retry(async () => (await frame.locator('h3.warn').count()) > 0, { what: 'the prompt-mismatch warning' });
     const t = await frame.locator('.rec-title').innerText();
     assert.match(t, /Line 1255/);
     await shot('inspector-filter');
@@ -188,7 +188,7 @@ try {
     await input.fill('Selected lines');
     await page.waitForTimeout(200);
     await page.keyboard.press('Enter');
-    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { tries: 120, what: 'scoring to finish' });
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring to finish' });
     await page.keyboard.press('Escape');
   });
 
@@ -209,7 +209,7 @@ try {
       await h.first().waitFor({ timeout: 2500 });
       const t = (await h.allInnerTexts()).join('\n');
       return /margin/.test(t) ? t : null;
-    }, { tries: 15, what: 'a hover with scores' });
+    }, { what: 'a hover with scores' });
     assert.ok(md.includes(cliScore[0].margin.toFixed(4)), `hover margin ${cliScore[0].margin.toFixed(4)} in: ${md}`);
     await page.mouse.move(5, 5);
   });
@@ -224,7 +224,7 @@ try {
       await tok.hover({ timeout: 5000 });
       await f.locator('.card:not([hidden]) .alt').first().waitFor({ timeout: 4000 });
       return true;
-    }, { tries: 5, what: 'the hover card with alternatives' });
+    }, { what: 'the hover card with alternatives' });
     const text = await f.locator('.card').innerText();
     const want = cliScore[0].chosen.tokens[2];
     assert.ok(text.includes(want.logp.toFixed(4)), `logp ${want.logp.toFixed(4)} in card: ${text}`);
@@ -284,7 +284,7 @@ try {
     };
     for (let i = 0; i < 3; i++) {
       await f.locator(`.row[data-index="${i}"]`).click();
-      await f.locator('.cand.chosen pre.text').waitFor();
+      await retry(async () => (await f.locator('.cand.chosen pre.text').count()) > 0, { what: `hostile record ${i + 1}` });
       await checkFrame(f, `inspector record ${i + 1}`);
       if (i === 0) assert.ok((await f.locator('.prompt').innerText()).includes('<script>document.title'), 'the script is shown as text');
     }
@@ -295,14 +295,14 @@ try {
     await page.locator('.quick-input-widget input.input').fill('Whole file');
     await page.waitForTimeout(200);
     await page.keyboard.press('Enter');
-    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { tries: 120, what: 'scoring the hostile file' });
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring the hostile file' });
     // Scoring 3 records takes about a second (worker start): open the heatmap once they are in.
     const h = await retry(async () => {
       await page.keyboard.press('Escape');
       await runCommand(page, 'PrefLens: Open Token Heatmap');
       const fr = await frameWith('.heat-body .tok');
       return /hostile\.jsonl/.test(await fr.locator('.toolbar .title').innerText()) ? fr : null;
-    }, { tries: 10, delay: 1000, what: 'the heatmap of the hostile file' });
+    }, { what: 'the heatmap of the hostile file' });
     for (let i = 0; i < 3; i++) {
       await checkFrame(h, `heatmap record ${i + 1}`);
       await h.locator('.nums').click();
@@ -343,7 +343,7 @@ const vs2 = await startVsCode({
 {
   const page2 = vs2.page;
   const shot2 = vs2.shot;
-  const frameWith2 = (selector) => findFrame(page2, selector, { tries: 60 });
+  const frameWith2 = (selector) => findFrame(page2, selector);
   const step2 = stepper(shot2, counts);
   try {
     await step2('Runs view lists the demo run with its trainer, steps and checks', async () => {
@@ -352,7 +352,7 @@ const vs2 = await startVsCode({
       const row = await retry(async () => {
         if (++tries % 10 === 0) await runCommand(page2, 'PrefLens: Refresh Runs');
         return (await page2.locator('.pane-body .monaco-list-row').allInnerTexts()).find((t) => /tiny-hh-dpo/.test(t) && /dpo · 339 steps/.test(t));
-      }, { tries: 60, what: 'the run in the Runs view' });
+      }, { what: 'the run in the Runs view' });
       assert.match(row, /2 checks/);
       await page2.locator('.pane-body .monaco-list-row', { hasText: 'tiny-hh-dpo' }).first().click();
     });
@@ -370,7 +370,7 @@ const vs2 = await startVsCode({
       const f = await frameWith2('figure.chart path.train-line');
       await f.locator('vscode-button', { hasText: 'SPINAL' }).click();
       const sp = await frameWith2('.reading');
-      await retry(async () => (await sp.locator('.reading').innerText()).length > 20, { tries: 120, what: 'the SPINAL traces' });
+      await retry(async () => (await sp.locator('.reading').innerText()).length > 20, { what: 'the SPINAL traces' });
       const titles = await sp.locator('circle title').allTextContents();
       const gold = JSON.parse(readFileSync(join(demo, 'golden', 'spinal-sft.json'), 'utf8'));
       assert.ok(titles.includes(`reference, layer 0: ${gold.layers[0].contraction.toFixed(4)}`), 'reference α at layer 0 equals the golden trace');
