@@ -140,7 +140,7 @@ export class Scorer implements vscode.Disposable {
     if (pick === 'Selected lines' && ed) lines = [ed.selection.start.line + 1, ed.selection.end.line + 1];
     else if (pick === 'Current record' && ed) {
       const cur = ed.selection.active.line + 1;
-      const d = await this.datasets.ready(uri);
+      const d = await this.indexed(uri, [cur, cur]);
       const i = d?.indexAtLine(cur) ?? -1;
       const line = i >= 0 && d?.result ? d.result.index.line[i] : cur;
       lines = [line, line];
@@ -170,9 +170,22 @@ export class Scorer implements vscode.Disposable {
     };
   }
 
+  /**
+   * The file's dataset with an index that covers `lines`: the first records of a huge file are indexed within a
+   * moment (a head scan), so scoring a record near the top never waits for the whole file.
+   */
+  private async indexed(uri: vscode.Uri, lines?: LineRange): Promise<Dataset | undefined> {
+    const d = this.datasets.get(uri);
+    const r = d?.result;
+    if (r && d?.state === 'ready') return d;
+    // The head of a huge file, indexed in this scan (a rescan of a changed file waits for its new index).
+    if (r?.partial && lines && lines[1] < r.lines) return d;
+    return this.datasets.ready(uri);
+  }
+
   /** Scores lines of a file (all when `lines` is undefined) with progress; resolves when done or cancelled. */
   async score(uri: vscode.Uri, lines?: LineRange): Promise<'done' | 'cancelled' | 'error'> {
-    const d = await this.datasets.ready(uri);
+    const d = await this.indexed(uri, lines);
     const spec = d ? this.spec(d, lines) : 'open a preference file first';
     if (typeof spec === 'string' || !d) {
       const pick = await vscode.window.showErrorMessage(`PrefLens cannot score: ${spec}`, 'Select Models…');
