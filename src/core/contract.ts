@@ -9,7 +9,7 @@ import type { Candidate, FormatName, Message, PreferenceRecord } from './types.j
 
 export type { Candidate, CheckName, FormatName, Message, PreferenceRecord };
 
-/** One response token of a scored record (DESIGN of metrics: docs/ARCHITECTURE.md, "Metric conventions"). */
+/** One response token of a scored record (docs/ARCHITECTURE.md, "Metric conventions"). */
 export interface TokenOut {
   id: number;
   text: string;

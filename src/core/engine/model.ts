@@ -1,5 +1,5 @@
 /**
- * A model folder (DESIGN section 7): model.onnx, config.json, tokenizer.json, tokenizer_config.json.
+ * A model folder (docs/ARCHITECTURE.md, "Models"): model.onnx, config.json, tokenizer.json, tokenizer_config.json.
  * Loads the tokenizer, checks the folder, adds the scoring statistics to the graph (cached on disk by content
  * hash) and opens an onnxruntime session on CUDA when available, else on the CPU, saying which and why.
  */
@@ -58,7 +58,7 @@ export function readConfig(dir: string): ModelConfig {
 
 export interface LoadOptions {
   provider?: ProviderChoice;
-  /** Top-k for the in-graph statistics (DESIGN: k = 10). */
+  /** Top-k for the in-graph statistics (k = 10: docs/ARCHITECTURE.md, "Metric conventions"). */
   k?: number;
   cacheDir?: string;
   threads?: number;

@@ -1,5 +1,5 @@
 /**
- * Format detection and normalisation of parsed JSON records to PreferenceRecord (DESIGN section 3).
+ * Format detection and normalisation of parsed JSON records to PreferenceRecord (docs/ARCHITECTURE.md, "Formats").
  * Errors name the field: they are thrown as FieldError and turned into "line N, field F: …" by the caller.
  */
 import type { Candidate, FormatName, Message, PreferenceRecord, RecordKind } from '../types.js';

@@ -1,5 +1,5 @@
 /**
- * SPINAL layer traces (DESIGN section 6; PrefLens' operationalisation of the SPINAL abstract):
+ * SPINAL layer traces (docs/ARCHITECTURE.md, "SPINAL traces"; PrefLens' operationalisation of the SPINAL abstract):
  * rows = the response tokens of the records (hidden state at each response token's position), at every layer
  * boundary l = 0..L (0 = after the embeddings, L = after the last block, before the final norm).
  * - contraction α_l = −(least-squares slope of log σ_k against log k) over the lower half of the singular values

@@ -1,5 +1,5 @@
 /**
- * Tokenization as TRL's DPO trainer does it (DESIGN section 5): the prompt and each response are tokenized
+ * Tokenization as TRL's DPO trainer does it (docs/ARCHITECTURE.md, "Metric conventions"): the prompt and each response are tokenized
  * separately without special tokens; the EOS token of tokenizer_config.json is appended to each response; with
  * max lengths, the prompt keeps its last tokens and the response its first. Conversational records are rendered
  * with the tokenizer's chat template (@huggingface/jinja) the way TRL does: prompt = template(prompt messages,
