@@ -77,7 +77,7 @@ export class ScoreStore implements vscode.Disposable {
 }
 
 /** Which records a Score Records command scores. */
-export type ScoreScope = 'Whole file' | 'Selected lines' | 'Current record';
+export type ScoreScope = 'Whole file' | 'Selected lines' | 'Current record' | 'Lines…';
 
 export class Scorer implements vscode.Disposable {
   private readonly sub: vscode.Disposable;
@@ -123,8 +123,9 @@ export class Scorer implements vscode.Disposable {
   }
 
   /**
-   * PrefLens: Score Records. `scope` is a ScoreScope or "A-B"; without one, the user picks (the whole file, the
-   * selected lines or the record under the cursor, as far as an editor shows the file).
+   * PrefLens: Score Records. `scope` is a ScoreScope or "A-B"; without one, the user picks: the whole file, the
+   * selected lines or the record under the cursor (when an editor shows the file), or lines typed in (a file too
+   * large for VS Code's text editor has none).
    */
   async command(uri: vscode.Uri, scope?: unknown): Promise<void> {
     const ed = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
@@ -133,8 +134,16 @@ export class Scorer implements vscode.Disposable {
       const options: ScoreScope[] = ['Whole file'];
       if (ed && !ed.selection.isEmpty) options.push('Selected lines');
       if (ed) options.push('Current record');
-      pick = options.length === 1 ? 'Whole file' : await vscode.window.showQuickPick(options, { title: 'PrefLens: score which records?' });
+      options.push('Lines…');
+      pick = await vscode.window.showQuickPick(options, { title: 'PrefLens: score which records?' });
     }
+    if (pick === 'Lines…')
+      pick = await vscode.window.showInputBox({
+        title: 'PrefLens: score which lines?',
+        prompt: 'Lines of the file, 1-based: A-B, or one line',
+        placeHolder: '1-100',
+        validateInput: (v) => (parseLineRange(v) ? undefined : 'A-B with 1 ≤ A ≤ B, or one line number'),
+      });
     if (!pick) return;
     let lines: LineRange | undefined = parseLineRange(pick) ?? undefined;
     if (pick === 'Selected lines' && ed) lines = [ed.selection.start.line + 1, ed.selection.end.line + 1];
