@@ -24,30 +24,31 @@ export interface RecordIndex extends RecordRefs {
   flags: Uint32Array;
 }
 
-/** Index of the first record that covers `line` (1-based), or -1. Records are sorted by line. */
-export function recordAtLine(index: Pick<RecordRefs, 'line'>, line: number): number {
+/** Index of the first record whose line is ≥ `line` (records are sorted by line); the count when there is none. */
+function firstFrom(index: Pick<RecordRefs, 'line'>, line: number): number {
   let lo = 0;
-  let hi = index.line.length - 1;
-  let ans = -1;
-  while (lo <= hi) {
+  let hi = index.line.length;
+  while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (index.line[mid] <= line) {
-      ans = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
+    if (index.line[mid] < line) lo = mid + 1;
+    else hi = mid;
   }
-  if (ans < 0) return -1;
-  // Several records may share a line (OpenAssistant trees): return the first of them.
-  while (ans > 0 && index.line[ans - 1] === index.line[ans]) ans--;
-  return ans;
+  return lo;
+}
+
+/**
+ * Index of the first record that covers `line` (1-based): the first record of the last line at or before it (several
+ * records may share a line: OpenAssistant trees), or -1.
+ */
+export function recordAtLine(index: Pick<RecordRefs, 'line'>, line: number): number {
+  const after = firstFrom(index, line + 1);
+  return after === 0 ? -1 : firstFrom(index, index.line[after - 1]);
 }
 
 /** Index of the record that starts on `line` and is its `sub`-th, or -1. */
 export function recordOnLine(index: Pick<RecordRefs, 'line'>, line: number, sub = 0): number {
-  const i = recordAtLine(index, line);
-  if (i < 0 || index.line[i] !== line) return -1;
-  const j = i + sub;
-  return j < index.line.length && index.line[j] === line ? j : -1;
+  const i = firstFrom(index, line) + sub;
+  return i < index.line.length && index.line[i] === line ? i : -1;
 }
 
 export interface ReadRecord {
@@ -185,15 +186,8 @@ export function parseLineRange(s: string): LineRange | null {
 
 /** The refs of an index's records on `lines` (all when undefined), copied: they can be sent to a worker. */
 export function refsOnLines(index: RecordRefs, lines?: LineRange): RecordRefs {
-  let a = 0;
-  let b = index.line.length;
-  if (lines) {
-    a = recordAtLine(index, lines[0]);
-    if (a < 0 || index.line[a] < lines[0]) a = a < 0 ? 0 : a + 1;
-    while (a < index.line.length && index.line[a] < lines[0]) a++;
-    b = a;
-    while (b < index.line.length && index.line[b] <= lines[1]) b++;
-  }
+  const a = lines ? firstFrom(index, lines[0]) : 0;
+  const b = lines ? firstFrom(index, lines[1] + 1) : index.line.length;
   return { line: index.line.slice(a, b), offset: index.offset.slice(a, b), length: index.length.slice(a, b), sub: index.sub.slice(a, b) };
 }
 

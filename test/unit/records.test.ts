@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { scanFile } from '../../src/core/scan/index.js';
 import { InputError } from '../../src/core/errors.js';
-import { locateOnLines, parseLineRange, readRecord, recordOnLine, recordsOnLines, refsOnLines } from '../../src/core/records.js';
+import { locateOnLines, parseLineRange, readRecord, recordAtLine, recordOnLine, recordsOnLines, refsOnLines } from '../../src/core/records.js';
 import type { RecordError } from '../../src/core/types.js';
 import { fixture, repoRoot, tempFile } from '../helpers.js';
 
@@ -17,6 +17,18 @@ test('line ranges: "A-B" and "A", 1-based and inclusive; anything else is null',
   assert.deepEqual(parseLineRange(' 7 '), [7, 7]);
   assert.deepEqual(parseLineRange('3 - 4'), [3, 4]);
   for (const bad of ['0-3', '5-4', 'a-b', '1-', '-3', '', '1,2']) assert.equal(parseLineRange(bad), null, bad);
+});
+
+test('lookups by line: the record that covers a line, the sub-th record on a line, the records on a range', () => {
+  // Lines 2, 5 (three records: an OpenAssistant tree), 6, 9.
+  const line = Uint32Array.from([2, 5, 5, 5, 6, 9]);
+  const index = { line, offset: Float64Array.from(line, (l) => l * 100), length: new Uint32Array(6).fill(10), sub: Uint32Array.from([0, 0, 1, 2, 0, 0]) };
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 9, 12].map((l) => recordAtLine(index, l)), [-1, 0, 0, 0, 1, 4, 4, 5, 5]);
+  assert.deepEqual([recordOnLine(index, 5), recordOnLine(index, 5, 2), recordOnLine(index, 5, 3), recordOnLine(index, 4), recordOnLine(index, 9)], [1, 3, -1, -1, 5]);
+  assert.deepEqual(Array.from(refsOnLines(index, [3, 6]).line), [5, 5, 5, 6]);
+  assert.deepEqual(Array.from(refsOnLines(index, [5, 5]).sub), [0, 1, 2]);
+  assert.deepEqual(Array.from(refsOnLines(index, [10, 20]).line), []);
+  assert.deepEqual(Array.from(refsOnLines(index).line), Array.from(line));
 });
 
 test('records on lines A–B: the same refs from the index and from reading the file up to line B, on every fixture', async () => {
