@@ -271,6 +271,35 @@ test('SPINAL graph surgery on the tiny model: hidden states equal the TypeScript
   assert.throws(() => addHiddenOutputs(bytes, ['no/such/tensor']), /no tensor named/);
 });
 
+test('SPINAL contraction with fewer tokens than hidden units (N ≤ D) follows the definition: K = min(N − 1, D)', async () => {
+  const { contraction } = await import('../../src/core/spinal/spinal.js');
+  const { EigenvalueDecomposition, Matrix } = await import('ml-matrix');
+  const next = (() => {
+    let a = 7;
+    return () => ((a = (a * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  })();
+  for (const [N, D] of [[9, 32], [32, 32], [40, 16]]) {
+    const rows = Array.from({ length: N }, (_, i) => Float64Array.from({ length: D }, (_, j) => next() * (1 + ((i * 7 + j) % 5))));
+    // The definition, computed another way: σ_k² are the eigenvalues of the N × N Gram matrix of the centred rows.
+    const mean = Array.from({ length: D }, (_, j) => rows.reduce((s, r) => s + r[j], 0) / N);
+    const C = new Matrix(rows.map((r) => Array.from(r, (x, j) => x - mean[j])));
+    const eig = new EigenvalueDecomposition(C.mmul(C.transpose()), { assumeSymmetric: true });
+    const sv = eig.realEigenvalues.map((v) => Math.sqrt(Math.max(0, v))).sort((a, b) => b - a);
+    const K = Math.min(N - 1, D);
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let k = Math.floor(K / 2) + 1; k <= K; k++) {
+      xs.push(Math.log(k));
+      ys.push(Math.log(sv[k - 1]));
+    }
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    const want = -xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0) / xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+    const got = contraction(rows, D);
+    assert.ok(Math.abs(got - want) < 1e-6 * Math.max(1, Math.abs(want)), `N=${N}, D=${D}: ${got} vs ${want}`);
+  }
+});
+
 test('SPINAL contraction: the tail slope of a power-law spectrum is its exponent', async () => {
   const { contractionFromSingularValues } = await import('../../src/core/spinal/spinal.js');
   const sv = Array.from({ length: 64 }, (_, i) => 5 * (i + 1) ** -1.7);

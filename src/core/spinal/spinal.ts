@@ -3,7 +3,7 @@
  * rows = the response tokens of the records (hidden state at each response token's position), at every layer
  * boundary l = 0..L (0 = after the embeddings, L = after the last block, before the final norm).
  * - contraction α_l = −(least-squares slope of log σ_k against log k) over the lower half of the singular values
- *   (k = ⌊K/2⌋+1..K) of the column-centred token × hidden matrix (SVD by ml-matrix, float64);
+ *   (k = ⌊K/2⌋+1..K, K = min(N − 1, D)) of the column-centred N × D token × hidden matrix (SVD by ml-matrix, float64);
  * - transport 𝓛_l (l < L) = mean over tokens of 2·arccos(BC(p_l, p_{l+1})), BC = Σ_v √(p q), p_l the logit-lens
  *   distribution softmax(W_U · final_norm(h_l)) computed by a small ONNX graph (p_L is the model's own).
  */
@@ -67,7 +67,8 @@ export function contraction(rows: Float64Array[], dim: number): number {
     for (let j = 0; j < dim; j++) X.set(i, j, r[j] - mean[j]);
   });
   const svd = new SVD(X, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
-  return contractionFromSingularValues(svd.diagonal);
+  // Centring leaves rank ≤ N − 1: with N ≤ D the last singular value is numerically zero and must not enter the fit.
+  return contractionFromSingularValues(svd.diagonal.slice(0, Math.max(0, Math.min(n - 1, dim))));
 }
 
 function tensorData(t: onnx.ITensorProto): Float32Array {
