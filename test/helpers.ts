@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isSkipped, type ScoredRecord, type ScoreLine } from '../src/core/contract.js';
 
 // Tests run from out/test/ (transpiled by scripts/build.mjs): the repository root is two levels up.
 export const repoRoot = resolve(__dirname, '..', '..');
@@ -38,4 +39,10 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A score line that must be a scored record (not one the trainer would drop). */
+export function scored(r: ScoreLine): ScoredRecord {
+  if (isSkipped(r)) throw new Error(`line ${r.line} was skipped: ${r.skipped}`);
+  return r;
 }

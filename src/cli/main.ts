@@ -13,6 +13,9 @@ import type { ProviderChoice } from '../core/engine/model.js';
 import { CancelledError, InputError } from '../core/errors.js';
 import { type LineRange, parseLineRange, recordsOnLines } from '../core/records.js';
 import type { RecordError } from '../core/types.js';
+import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
+import { TRL_DEFAULTS } from '../core/tokenize/encoder.js';
+import { isSkipped } from '../core/contract.js';
 
 // The model engine (onnxruntime's native library) and the run parser load only for the commands that use them:
 // `preflens stats` on a big file starts its scan workers without paying for them.
@@ -35,12 +38,15 @@ commands:
         --max-length N             truncation check: prompt + response tokens (default 1024)
         --workers N                worker threads (default: all cores)
 
-  score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--max-prompt-length N]
+  score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--convention trl|trl-legacy]
+        [--max-length N] [--truncation-mode keep_start|keep_end] [--max-prompt-length N]
         [--max-completion-length N] [--shard I/N] [--out FILE.jsonl]
         per-token log-probabilities, implicit rewards, margins and flags, one JSON object per record
-        (--ref omitted: reference-free numbers only). More: --format NAME, --device auto|cuda|cpu,
-        --threads N, --cache-dir DIR, --no-cache. Summary (records, tokens, seconds, tokens/s, device)
-        on stderr.
+        (--ref omitted: reference-free numbers only); a record the trainer would drop is one line
+        {"line", "skipped"}. Convention: the model card's TRL version, else trl-legacy when
+        --max-prompt-length/--max-completion-length are given, else trl (TRL >= 0.29; max length 1024).
+        More: --format NAME, --device auto|cuda|cpu, --threads N, --cache-dir DIR, --no-cache.
+        Summary (records, tokens, seconds, tokens/s, device) on stderr.
 
   spinal FILE --model DIR [--lines A-B] [--max-prompt-length N] [--max-completion-length N] [--json]
         SPINAL layer trace (PrefLens' operationalisation): contraction and transport per layer
@@ -172,6 +178,9 @@ async function score(argv: string[]): Promise<number> {
       lines: { type: 'string' },
       'max-prompt-length': { type: 'string' },
       'max-completion-length': { type: 'string' },
+      convention: { type: 'string' },
+      'max-length': { type: 'string' },
+      'truncation-mode': { type: 'string' },
       shard: { type: 'string' },
       out: { type: 'string' },
       format: { type: 'string' },
@@ -199,6 +208,14 @@ async function score(argv: string[]): Promise<number> {
   if (values.out !== undefined && existsSync(values.out) && realpathSync(values.out) === realpathSync(file))
     throw new InputError(`--out ${values.out} is the input file: PrefLens never writes to a dataset`);
   const threads = intOpt(values.threads, 'threads');
+  const choice = values.convention ?? 'auto';
+  if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
+  const truncationMode = values['truncation-mode'] ?? 'keep_start';
+  if (truncationMode !== 'keep_start' && truncationMode !== 'keep_end') throw new UsageError(`--truncation-mode is keep_start or keep_end, got "${truncationMode}"`);
+  const maxPromptLength = intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null;
+  const maxCompletionLength = intOpt(values['max-completion-length'], 'max-completion-length') ?? null;
+  const maxLength = intOpt(values['max-length'], 'max-length') ?? TRL_DEFAULTS.maxLength;
+  const { convention, reason } = resolveConvention(choice as ConventionChoice, values.policy, maxPromptLength !== null || maxCompletionLength !== null);
   const { ScoringModel } = await engine.model();
   const { scoreFile } = await engine.score();
   const policy = await ScoringModel.load(values.policy, { provider: device, threads, cacheDir: values['cache-dir'] });
@@ -206,6 +223,13 @@ async function score(argv: string[]): Promise<number> {
   process.stderr.write(`preflens: policy ${policy.dir} (${policy.config.architecture}, ${policy.parameters.toLocaleString('en-US')} parameters) on ${policy.deviceNote}\n`);
   if (ref) process.stderr.write(`preflens: reference ${ref.dir} on ${ref.deviceNote}\n`);
   else process.stderr.write('preflens: no --ref: reference-free mode (logps, mean logps, mean-logp margin only)\n');
+  process.stderr.write(
+    `preflens: convention ${convention} (${reason}): ${
+      convention === 'trl'
+        ? `joint tokenization, max_length ${maxLength}, truncation_mode ${truncationMode}`
+        : `prompt ≤ ${maxPromptLength ?? 'all'} tokens (keeps its end), completion ≤ ${maxCompletionLength ?? 'all'} (keeps its start)`
+    }\n`,
+  );
   const tmp = values.out ? `${resolve(values.out)}.${process.pid}.tmp` : null;
   const sink = tmp ? createWriteStream(tmp) : process.stdout;
   const ac = new AbortController();
@@ -213,13 +237,17 @@ async function score(argv: string[]): Promise<number> {
   process.once('SIGINT', onSig);
   const t0 = performance.now();
   let records = 0;
+  let skippedCount = 0;
   let tokens = 0;
   let lastShown = 0;
   try {
     for await (const r of scoreFile(file, policy, ref, {
       beta,
-      maxPromptLength: intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null,
-      maxCompletionLength: intOpt(values['max-completion-length'], 'max-completion-length') ?? null,
+      convention,
+      maxPromptLength,
+      maxCompletionLength,
+      maxLength,
+      truncationMode,
       lines: range(values.lines, 'lines'),
       shard,
       format: values.format as (typeof FORMAT_NAMES)[number] | undefined,
@@ -238,6 +266,7 @@ async function score(argv: string[]): Promise<number> {
       },
     })) {
       records++;
+      if (isSkipped(r)) skippedCount++;
       if (!sink.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => sink.once('drain', () => res()));
     }
   } catch (e) {
@@ -260,7 +289,7 @@ async function score(argv: string[]): Promise<number> {
   const s = (performance.now() - t0) / 1000;
   if (process.stderr.isTTY) process.stderr.write('\n');
   process.stderr.write(
-    `preflens: ${records} records, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
+    `preflens: ${records} records${skippedCount ? ` (${skippedCount} skipped: the trainer would drop them)` : ''}, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
   );
   return 0;
 }

@@ -42,7 +42,7 @@ export interface CandidateOut extends ResponseOut {
   label?: boolean;
 }
 
-/** One line of `preflens score` output. */
+/** A scored record: one line of `preflens score` output. */
 export interface ScoredRecord {
   line: number;
   format: FormatName;
@@ -63,6 +63,8 @@ export interface ScoredRecord {
   raw_sha256?: string;
   /** The prompt as the model saw it, before tokenization (viewers only). */
   prompt?: string;
+  /** The tokenization convention it was scored under (viewers only): `trl` or `trl-legacy`. */
+  convention?: string;
 }
 
 /** One of the policy's most likely tokens at a position (the heatmap's hover card). */
@@ -74,6 +76,20 @@ export interface Alternative {
 
 /** What a token heatmap colours tokens by. */
 export type HeatMetric = 'reward' | 'logratio' | 'logp' | 'ref_logp' | 'entropy' | 'topk_mass';
+
+/** A selected record the trainer would drop (`trl`: its prompt alone fills max_length): reported, not scored. */
+export interface SkippedRecord {
+  line: number;
+  sub?: number;
+  skipped: string;
+}
+
+/** One line of `preflens score` output. */
+export type ScoreLine = ScoredRecord | SkippedRecord;
+
+export function isSkipped(r: ScoreLine): r is SkippedRecord {
+  return (r as SkippedRecord).skipped !== undefined;
+}
 
 /** A scored flag's one-line explanation and where it comes from. */
 export interface FlagInfo {

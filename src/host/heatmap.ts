@@ -112,6 +112,7 @@ export class HeatmapPanel implements vscode.Disposable {
         flagInfo: FLAG_INFO,
         policy: s.policy ?? '',
         reference: s.reference ?? null,
+        convention: r.convention ? `${r.convention}${r.convention === s.convention ? ` (${s.conventionReason})` : ''}` : '',
       },
     });
     if (this.panel) this.panel.title = `Heatmap · line ${r.line}`;

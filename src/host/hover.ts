@@ -62,6 +62,12 @@ export class HoverProvider implements vscode.HoverProvider {
           md.appendMarkdown(`- \`${c}\`: ${CHECK_DESCRIPTIONS[c]}${rel && (c === 'duplicate' || c === 'contradiction') ? ` (line ${rel})` : ''}\n`);
         }
       } else md.appendMarkdown('\nNo flags.\n');
+      const skipped = this.scores.skipped(doc.uri, record.line, record.sub ?? 0);
+      if (skipped) {
+        md.appendMarkdown('\n**Scores**\n\n');
+        md.appendText(`Not scored: ${skipped.skipped}.`);
+        md.appendMarkdown('\n');
+      }
       const sc = this.scores.get(doc.uri, record.line, record.sub ?? 0);
       if (sc) {
         md.appendMarkdown('\n**Scores**\n\n');

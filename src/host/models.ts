@@ -7,15 +7,21 @@ import { Command } from './commands.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfig, ModelError, type ProviderChoice } from '../core/engine/model.js';
-import { ModelTokenizer } from '../core/tokenize/encoder.js';
+import { type Convention, ModelTokenizer, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
 import type { ModelSummary } from '../core/engine/scoreWorker.js';
 
 export interface ScoringSettings {
   policy: string | undefined;
   reference: string | undefined;
   beta: number;
+  convention: Convention;
+  /** Why this convention (shown in the Models view, the log and the heatmap). */
+  conventionReason: string;
   maxPromptLength: number | null;
   maxCompletionLength: number | null;
+  maxLength: number | null;
+  truncationMode: TruncationMode;
   provider: ProviderChoice;
 }
 
@@ -57,10 +63,25 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       policy: this.pathSetting('policyModel'),
       reference: this.pathSetting('referenceModel'),
       beta: cfg.get<number>('beta', 0.1),
+      ...this.convention(cfg),
       maxPromptLength: cfg.get<number | null>('maxPromptLength', 512),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
+      maxLength: cfg.get<number | null>('maxLength', TRL_DEFAULTS.maxLength),
+      truncationMode: cfg.get<TruncationMode>('truncationMode', TRL_DEFAULTS.truncationMode),
       provider: cfg.get<ProviderChoice>('executionProvider', 'auto'),
     };
+  }
+
+  /** preflens.convention, resolved: `auto` reads the policy's model card, then whether max prompt/completion lengths were set. */
+  private convention(cfg: vscode.WorkspaceConfiguration): { convention: Convention; conventionReason: string } {
+    const choice = cfg.get<ConventionChoice>('convention', 'auto');
+    const set = (key: string): boolean => {
+      const i = cfg.inspect(key);
+      return i?.globalValue !== undefined || i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined;
+    };
+    const policy = this.pathSetting('policyModel');
+    const { convention, reason } = resolveConvention(choice, policy ?? '', set('maxPromptLength') || set('maxCompletionLength'));
+    return { convention, conventionReason: reason };
   }
 
   tokenizer(dir: string): ModelTokenizer {
@@ -186,7 +207,15 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       }
       return out;
     };
-    return [...item('policy'), ...item('reference')];
+    const s = this.settings();
+    const conv = new vscode.TreeItem(`Convention: ${s.convention}`);
+    conv.description = s.conventionReason;
+    conv.tooltip =
+      s.convention === 'trl'
+        ? `TRL ≥ 0.29: prompt and prompt + response tokenized jointly, EOS text appended to non-conversational responses, max_length ${s.maxLength ?? 'none'} (${s.truncationMode}). Setting: preflens.convention.`
+        : `TRL ≤ 0.28 tokenize_row: prompt ≤ ${s.maxPromptLength ?? 'all'} tokens (keeps its end), response ≤ ${s.maxCompletionLength ?? 'all'} (keeps its start). Setting: preflens.convention.`;
+    conv.iconPath = new vscode.ThemeIcon('symbol-ruler');
+    return [...item('policy'), ...item('reference'), conv];
   }
 
   getTreeItem(e: vscode.TreeItem): vscode.TreeItem {

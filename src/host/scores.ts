@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import type { ScoredRecord } from '../core/contract.js';
+import { isSkipped, type ScoredRecord, type SkippedRecord } from '../core/contract.js';
 import { startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
 import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../core/engine/scoreWorker.js';
@@ -22,6 +22,8 @@ export function recordKey(line: number, sub = 0): string {
 
 export class ScoreStore implements vscode.Disposable {
   private readonly byFile = new Map<string, Map<string, ScoredRecord>>();
+  /** Records the trainer would drop (convention trl), with the reason: shown as skipped, never scored. */
+  private readonly skippedByFile = new Map<string, Map<string, SkippedRecord>>();
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
   private pending = new Set<string>();
@@ -35,6 +37,7 @@ export class ScoreStore implements vscode.Disposable {
       this.byFile.set(k, m);
     }
     m.set(recordKey(r.line, r.sub), r);
+    this.skippedByFile.get(k)?.delete(recordKey(r.line, r.sub));
     this.pending.add(k);
     // Coalesce view updates while records stream in.
     this.timer ??= setTimeout(() => {
@@ -42,6 +45,22 @@ export class ScoreStore implements vscode.Disposable {
       for (const p of this.pending) this.emitter.fire(vscode.Uri.parse(p));
       this.pending.clear();
     }, 150);
+  }
+
+  skip(uri: vscode.Uri, r: SkippedRecord): void {
+    const k = uri.toString();
+    let m = this.skippedByFile.get(k);
+    if (!m) {
+      m = new Map();
+      this.skippedByFile.set(k, m);
+    }
+    m.set(recordKey(r.line, r.sub), r);
+    this.byFile.get(k)?.delete(recordKey(r.line, r.sub));
+    this.emitter.fire(uri);
+  }
+
+  skipped(uri: vscode.Uri, line: number, sub = 0): SkippedRecord | undefined {
+    return this.skippedByFile.get(uri.toString())?.get(recordKey(line, sub));
   }
 
   get(uri: vscode.Uri, line: number, sub = 0): ScoredRecord | undefined {
@@ -67,6 +86,7 @@ export class ScoreStore implements vscode.Disposable {
 
   clear(uri: vscode.Uri): void {
     this.byFile.delete(uri.toString());
+    this.skippedByFile.delete(uri.toString());
     this.emitter.fire(uri);
   }
 
@@ -172,8 +192,11 @@ export class Scorer implements vscode.Disposable {
       policy: s.policy,
       ref: s.reference ?? null,
       beta: s.beta,
+      convention: s.convention,
       maxPromptLength: s.maxPromptLength,
       maxCompletionLength: s.maxCompletionLength,
+      maxLength: s.maxLength,
+      truncationMode: s.truncationMode,
       provider: s.provider,
       cacheDir: this.cacheDir,
     };
@@ -214,12 +237,17 @@ export class Scorer implements vscode.Disposable {
           cancel: 'message',
           onMessage: (m) => {
             if (m.type === 'record') {
+              const r = m.record;
+              if (isSkipped(r)) {
+                this.store.skip(uri, r);
+                this.log.appendLine(`${d.name}: line ${r.line} skipped: ${r.skipped}`);
+              }
               // Scored from the index it was given; if the file was re-indexed since, the worker checks the text first.
-              if (d.generation === generation) this.store.add(uri, m.record);
-              else checks.push(this.revalidate(d, [m.record], false).then((kept) => kept.forEach((r) => this.store.add(uri, r))));
+              else if (d.generation === generation) this.store.add(uri, r);
+              else checks.push(this.revalidate(d, [r], false).then((kept) => kept.forEach((x) => this.store.add(uri, x))));
             } else if (m.type === 'models') {
               this.models.setSummaries(m.policy, m.ref);
-              this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}`);
+              this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}; convention ${spec.convention} (${this.models.settings().conventionReason})`);
             } else {
               const pct = (100 * m.records) / Math.max(1, m.total);
               const message = `${m.records.toLocaleString('en-US')}/${m.total.toLocaleString('en-US')} records · ${Math.round(m.tokensPerSecond).toLocaleString('en-US')} tok/s · ETA ${Math.round(m.etaSeconds)} s`;

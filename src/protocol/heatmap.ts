@@ -17,6 +17,8 @@ export interface HeatRecordView {
   flagInfo: Record<string, FlagInfo>;
   policy: string;
   reference: string | null;
+  /** How the record was tokenized: the convention and why it applies. */
+  convention: string;
 }
 
 

@@ -10,7 +10,7 @@ import { readRecord } from '../../src/core/records.js';
 import { ScoringModel } from '../../src/core/engine/model.js';
 import { scoreFile } from '../../src/core/engine/score.js';
 import type { PreferenceRecord } from '../../src/core/types.js';
-import { shared, skipWithoutShared } from '../helpers.js';
+import { scored, shared, skipWithoutShared } from '../helpers.js';
 
 interface GoldTrace {
   layers: Array<{ layer: number; contraction: number; transport: number | null; tokens: number }>;
@@ -53,7 +53,8 @@ test('Llama with-past export (position_ids, empty past key/values, GQA): logps m
   const gold = readFileSync(join(shared, 'demo', 'golden', 'llama-dev-1-20.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; chosen: { ids: number[]; logp: number[]; sum_logp: number }; rejected: { ids: number[]; logp: number[]; sum_logp: number } });
   const m = await ScoringModel.load(join(shared, 'demo', 'models', 'tiny-hh-llama-lm'), { provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'pl-')) });
   let n = 0;
-  for await (const s of scoreFile(join(shared, 'data', 'hh-harmless', 'dev.jsonl'), m, null, { beta: 0.1, maxPromptLength: 192, maxCompletionLength: 128, lines: [1, 20], noCache: true })) {
+  for await (const line of scoreFile(join(shared, 'data', 'hh-harmless', 'dev.jsonl'), m, null, { beta: 0.1, maxPromptLength: 192, maxCompletionLength: 128, lines: [1, 20], noCache: true })) {
+    const s = scored(line);
     const g = gold.find((x) => x.line === s.line);
     assert.ok(g && s.chosen && s.rejected);
     for (const [mine, side] of [[s.chosen, g.chosen], [s.rejected, g.rejected]] as const) {

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { ScoringModel, ModelError } from '../../src/core/engine/model.js';
-import { rawHash, scoreFile, scoreRecords, type ScoredRecord } from '../../src/core/engine/score.js';
+import { rawHash, scoreFile, scoreRecords, type ScoredRecord, type ScoreLine } from '../../src/core/engine/score.js';
 import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../../src/core/engine/scoreWorker.js';
 import { buildGpt2Onnx } from '../gpt2.js';
 import { addScoringOutputs, STAT_OUTPUTS } from '../../src/core/engine/graph.js';
 import { decodeModel } from '../../src/core/engine/onnx.js';
 import { TINY, tinyWeights, forward, writeTinyModel } from '../tinyModel.js';
-import { fixture, repoRoot, tempFile } from '../helpers.js';
+import { fixture, repoRoot, scored, tempFile } from '../helpers.js';
 
 const tiny = fixture('tiny-gpt2');
 const limits = { beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32 };
@@ -25,7 +25,7 @@ test('the committed tiny model is exactly what the builder makes', () => {
 test('per-token logp, entropy, rank and top-k mass match a float64 TypeScript forward pass', async () => {
   const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
   const out: ScoredRecord[] = [];
-  for await (const r of scoreFile(fixture('trl-standard.jsonl'), model, model, { ...limits, noCache: true })) out.push(r);
+  for await (const r of scoreFile(fixture('trl-standard.jsonl'), model, model, { ...limits, noCache: true })) out.push(scored(r));
   assert.equal(out.length, 6);
   const w = tinyWeights();
   let checked = 0;
@@ -93,9 +93,9 @@ function assertClose(a: unknown, b: unknown, tol: number, path = '$'): void {
   for (const k of ka) assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], tol, `${path}.${k}`);
 }
 
-async function collect<T>(g: AsyncGenerator<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of g) out.push(x);
+async function collect(g: AsyncGenerator<ScoreLine>): Promise<ScoredRecord[]> {
+  const out: ScoredRecord[] = [];
+  for await (const x of g) out.push(scored(x));
   return out;
 }
 
@@ -211,7 +211,7 @@ test('scoring runs in a worker thread from index refs, reports progress and stop
   const lines: string[] = [];
   for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ prompt: `Question ${i}?`, chosen: ` Answer number ${i} is fine.`, rejected: ` No ${i}.` }));
   const file = tempFile('many.jsonl', lines.join('\n') + '\n');
-  const spec = { file, policy: tiny, ref: tiny, beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32, provider: 'cpu' as const, cacheDir: cacheDir() };
+  const spec = { file, policy: tiny, ref: tiny, beta: 0.1, convention: 'trl-legacy' as const, maxPromptLength: 24, maxCompletionLength: 32, maxLength: null, truncationMode: 'keep_start' as const, provider: 'cpu' as const, cacheDir: cacheDir() };
   const got: number[] = [];
   let progress = 0;
   const ac = new AbortController();
@@ -232,7 +232,7 @@ test('scoring runs in a worker thread from index refs, reports progress and stop
   assert.ok(got.length >= 16 && got.length < 400, `stopped early after ${got.length} records`);
   assert.ok(progress > 0);
   const records: ScoredRecord[] = [];
-  const done = await scoreJob(spec, { lines: [101, 110], onMessage: (m) => void (m.type === 'record' && records.push(m.record)) });
+  const done = await scoreJob(spec, { lines: [101, 110], onMessage: (m) => void (m.type === 'record' && records.push(scored(m.record))) });
   assert.equal(done.type, 'done');
   assert.equal(done.type === 'done' ? done.result.records : 0, 10);
   assert.deepEqual(records.map((r) => r.line), [101, 102, 103, 104, 105, 106, 107, 108, 109, 110]);
@@ -313,7 +313,7 @@ test('failure scenarios: a bad ONNX file, a crashing worker, cancel within a sec
   writeFileSync(join(bad, 'model.onnx'), Buffer.from('this is not a protobuf'));
   await assert.rejects(ScoringModel.load(bad, { provider: 'cpu', cacheDir: cacheDir() }), (e: unknown) => e instanceof ModelError && /model\.onnx: not a valid ONNX model/.test(e.message));
   // The same through the worker: an error message, and the worker is gone.
-  const spec = { file: fixture('trl-standard.jsonl'), policy: bad, ref: null, beta: 0.1, maxPromptLength: 24, maxCompletionLength: 32, provider: 'cpu' as const, cacheDir: cacheDir() };
+  const spec = { file: fixture('trl-standard.jsonl'), policy: bad, ref: null, beta: 0.1, convention: 'trl-legacy' as const, maxPromptLength: 24, maxCompletionLength: 32, maxLength: null, truncationMode: 'keep_start' as const, provider: 'cpu' as const, cacheDir: cacheDir() };
   const end = await scoreJob(spec);
   assert.equal(end.type, 'error');
   assert.match(end.type === 'error' ? end.message : '', /not a valid ONNX model/);
@@ -375,4 +375,55 @@ test('conversational records use the chat template as TRL does (prompt with gene
   assert.deepEqual(t.responses, ['Hello!<|endoftext|>', 'Go.<|endoftext|>']);
   const enc = tok.encodeRecord(rec, { maxPromptLength: null, maxCompletionLength: null });
   assert.equal(enc.promptIds.length, Buffer.byteLength(t.prompt) - '<|endoftext|>'.length + 1, 'the EOS inside the prompt is one special token');
+});
+
+test('convention trl: a record whose prompt alone fills max_length is skipped, keep_end keeps the end, offsets stay on the response', async () => {
+  const { ModelTokenizer } = await import('../../src/core/tokenize/encoder.js');
+  const { normalize } = await import('../../src/core/formats/normalize.js');
+  const tok = ModelTokenizer.load(tiny);
+  const [rec] = normalize({ prompt: 'Question?', chosen: ' Yes, it is.', rejected: ' No.' }, 'trl-standard', { index: 0, line: 1, offset: 0 });
+  // The tiny tokenizer is byte-level: one token per byte, EOS appended as text (one special token).
+  const full = tok.encodeRecord(rec, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: null });
+  assert.equal(full.convention, 'trl');
+  assert.deepEqual(full.responses[0].promptIds, [...Buffer.from('Question?')]);
+  assert.deepEqual(full.responses[0].ids, [...Buffer.from(' Yes, it is.'), tok.eosId]);
+  assert.deepEqual(full.responses[0].starts.slice(0, 3), [0, 1, 2]);
+  assert.deepEqual([full.responses[0].starts.at(-1), full.responses[0].ends.at(-1)], [12, 12], 'EOS sits at the end of the response');
+  // keep_start: the sequence keeps its first 12 tokens: 9 of prompt, 3 of response.
+  const cut = tok.encodeRecord(rec, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: 12 });
+  assert.deepEqual(cut.responses[0].ids, [...Buffer.from(' Ye')]);
+  assert.ok(cut.responses[0].truncated && cut.skipped === undefined);
+  // The prompt alone fills max_length: TRL drops the record.
+  const drop = tok.encodeRecord(rec, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: 9 });
+  assert.match(drop.skipped ?? '', /prompt alone is 9 tokens, max_length is 9/);
+  // keep_end: the last 8 tokens of prompt + response (5 for ' No.' + EOS); the prompt's start goes first.
+  const end = tok.encodeRecord(rec, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: 8, truncationMode: 'keep_end' });
+  assert.deepEqual(end.responses[1].promptIds, [...Buffer.from('on?')]);
+  assert.ok(end.responses[1].promptTruncated && !end.responses[1].truncated);
+  assert.deepEqual(end.responses[1].ids, [...Buffer.from(' No.'), tok.eosId]);
+  // Everything but the response's last tokens cut: the first kept token is the context, not a prediction.
+  const tail = tok.encodeRecord(rec, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: 4, truncationMode: 'keep_end' });
+  assert.deepEqual(tail.responses[0].promptIds, [...Buffer.from('i')]);
+  assert.deepEqual(tail.responses[0].ids, [...Buffer.from('s.'), tok.eosId]);
+  assert.equal(tail.responses[0].text.slice(tail.responses[0].starts[0], tail.responses[0].ends[0]), 's');
+  // Through the CLI: the skipped record is one line {"line", "skipped"}, the others are scored.
+  const f = tempFile('skip.jsonl', [JSON.stringify({ prompt: 'A much longer question here?', chosen: ' a', rejected: ' b' }), JSON.stringify({ prompt: 'Q?', chosen: ' a', rejected: ' b' })].join('\n') + '\n');
+  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'score', f, '--policy', tiny, '--convention', 'trl', '--max-length', '10', '--no-cache'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: number; skipped?: string; chosen?: unknown });
+  assert.deepEqual(lines[0], { line: 1, skipped: 'the prompt alone is 28 tokens, max_length is 10: TRL drops this record (truncation_mode keep_start)' });
+  assert.ok(lines[1].chosen && lines[1].skipped === undefined);
+  assert.match(r.stderr, /convention trl \(chosen\): joint tokenization, max_length 10, truncation_mode keep_start/);
+});
+
+test('convention auto: the model card names the TRL version; else max prompt/completion lengths mean trl-legacy; else trl', async () => {
+  const { resolveConvention } = await import('../../src/core/tokenize/convention.js');
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-card-'));
+  assert.deepEqual(resolveConvention('auto', dir, false), { convention: 'trl', reason: 'TRL ≥ 0.29 by default' });
+  assert.equal(resolveConvention('auto', dir, true).convention, 'trl-legacy');
+  writeFileSync(join(dir, 'README.md'), '---\nlibrary_name: transformers\n---\n### Framework versions\n\n- TRL: 0.28.0\n- Transformers: 4.57.0\n');
+  assert.deepEqual(resolveConvention('auto', dir, false), { convention: 'trl-legacy', reason: 'the model card names TRL 0.28.0' });
+  writeFileSync(join(dir, 'README.md'), '- TRL: 1.2.0\n');
+  assert.equal(resolveConvention('auto', dir, true).convention, 'trl', 'the model card wins over the lengths');
+  assert.equal(resolveConvention('trl-legacy', dir, false).convention, 'trl-legacy');
 });

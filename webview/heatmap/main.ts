@@ -119,6 +119,7 @@ function render(): void {
     kv('reward rejected', fmt(s.rejected.reward));
   }
   rs.forEach((r, i) => kv(`mean logp ${v.labels[i] ?? i}`, fmt(r.mean_logp)));
+  if (v.convention) kv('tokenized as', v.convention, 'convention');
   frag.append(nums);
   if (s.flags.length) {
     const ul = el('ul', 'flags');

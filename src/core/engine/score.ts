@@ -9,22 +9,20 @@ import { CancelledError, InputError } from '../errors.js';
 import { type LineRange, locateOnLines, readRecordFd, type RecordRefs } from '../records.js';
 import { withFile } from '../jsonl/reader.js';
 import type { FormatName, PreferenceRecord, RecordError } from '../types.js';
-import type { CandidateOut, ResponseOut, ScoredRecord } from '../contract.js';
+import type { CandidateOut, ResponseOut, ScoredRecord, ScoreLine, SkippedRecord } from '../contract.js';
 import type { ScoringModel } from './model.js';
 import { ModelError } from './model.js';
 import { defaultCacheDir, ScoreCache } from './cache.js';
 import { runJobs, type SeqJob, type SeqStats } from './scorer.js';
 import { pairOut, responseOut, type PairOut } from '../metrics/pair.js';
-import type { EncodedRecord } from '../tokenize/encoder.js';
+import type { EncodedRecord, LengthLimits } from '../tokenize/encoder.js';
 import { rawHash } from './hash.js';
 
-export type { CandidateOut, ScoredRecord };
+export type { CandidateOut, ScoredRecord, ScoreLine, SkippedRecord };
 export { rawHash };
 
-export interface ScoreOptions {
+export interface ScoreOptions extends LengthLimits {
   beta: number;
-  maxPromptLength: number | null;
-  maxCompletionLength: number | null;
   /** 1-based inclusive line range */
   lines?: LineRange;
   /** [I, N]: records whose index (among the selected) mod N = I */
@@ -72,8 +70,11 @@ export function checkPair(policy: ScoringModel, ref: ScoringModel | null): void 
 }
 
 function buildJobs(enc: EncodedRecord, model: ScoringModel, line: number): SeqJob[] {
-  const prompt = model.tokenizer.promptContext(enc.promptIds);
+  if (enc.skipped) return [];
   return enc.responses.map((r, i) => {
+    // trl-legacy scores a response with an empty prompt after EOS (= BOS for GPT-2-style vocabularies); trl's
+    // encoder already made the first token the context.
+    const prompt = enc.convention === 'trl-legacy' ? model.tokenizer.promptContext(r.promptIds) : r.promptIds;
     const ids = [...prompt, ...r.ids];
     const np = model.config.nPositions;
     if (np && ids.length > np)
@@ -103,9 +104,15 @@ async function statsFor(model: ScoringModel, cache: ScoreCache | null, jobs: Seq
 }
 
 /** Scores a list of already-read records. */
-export async function scoreRecords(records: PreferenceRecord[], policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions, counters = { tokens: 0 }): Promise<ScoredRecord[]> {
+export async function scoreRecords(records: PreferenceRecord[], policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions, counters = { tokens: 0 }): Promise<ScoreLine[]> {
   checkPair(policy, ref);
-  const limits = { maxPromptLength: opts.maxPromptLength, maxCompletionLength: opts.maxCompletionLength };
+  const limits: LengthLimits = {
+    convention: opts.convention,
+    maxPromptLength: opts.maxPromptLength,
+    maxCompletionLength: opts.maxCompletionLength,
+    maxLength: opts.maxLength,
+    truncationMode: opts.truncationMode,
+  };
   const tok = policy.tokenizer;
   const encs = records.map((r) => tok.encodeRecord(r, limits));
   const jobs: SeqJob[] = encs.flatMap((e, i) => buildJobs(e, policy, records[i].line));
@@ -114,8 +121,13 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
   const pStats = await statsFor(policy, pc, jobs, opts, (n) => (counters.tokens += n));
   const rStats = ref ? await statsFor(ref, rc, jobs, opts, () => undefined) : null;
   let q = 0;
-  return records.map((rec, i) => {
+  return records.map((rec, i): ScoreLine => {
     const enc = encs[i];
+    if (enc.skipped) {
+      const skipped: SkippedRecord = { line: rec.line, skipped: enc.skipped };
+      if (rec.sub !== undefined) skipped.sub = rec.sub;
+      return skipped;
+    }
     const resps: ResponseOut[] = enc.responses.map((r) => {
       const s = pStats[q];
       const rs = rStats ? rStats[q].logp : null;
@@ -150,6 +162,7 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     if (opts.forViewer) {
       if (rec.raw !== undefined) final.raw_sha256 = rawHash(rec.raw);
       final.prompt = tok.texts(rec).prompt;
+      final.convention = enc.convention;
     }
     return final;
   });
@@ -163,7 +176,7 @@ export interface ScoreSource {
 }
 
 /** Scores the records at `src.refs`, yielding them in that order, `chunk` records per engine round. */
-export async function* scoreRefs(src: ScoreSource, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoredRecord> {
+export async function* scoreRefs(src: ScoreSource, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
   checkPair(policy, ref);
   const n = src.refs.line.length;
   const chunk = opts.chunk ?? 32;
@@ -196,7 +209,7 @@ export function shardRefs(refs: RecordRefs, [i, n]: [number, number]): RecordRef
  * Scores the records on `opts.lines` of a file that has no index (the CLI): they are found by reading the file only
  * up to the last selected line (records.ts locateOnLines), so scoring line 5 costs the same in any file.
  */
-export async function* scoreFile(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoredRecord> {
+export async function* scoreFile(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
   checkPair(policy, ref);
   const { refs, format } = locateOnLines(path, opts.lines, { format: opts.format, strict: opts.format !== undefined, onSkipped: opts.onSkipped });
   if (refs.line.length === 0) throw new InputError(`${path}: no records${opts.lines ? ` on lines ${opts.lines[0]}–${opts.lines[1]}` : ''}`);

@@ -7,9 +7,10 @@
 import { serveJob } from '../jobs.js';
 import type { RecordRefs } from '../records.js';
 import type { FormatName } from '../types.js';
-import type { ScoredRecord } from '../contract.js';
+import type { ScoreLine } from '../contract.js';
 import { ScoringModel, type ProviderChoice } from './model.js';
 import { scoreRefs } from './score.js';
+import type { Convention, TruncationMode } from '../tokenize/encoder.js';
 
 export interface ScoreJobSpec {
   file: string;
@@ -19,8 +20,11 @@ export interface ScoreJobSpec {
   policy: string;
   ref: string | null;
   beta: number;
+  convention: Convention;
   maxPromptLength: number | null;
   maxCompletionLength: number | null;
+  maxLength: number | null;
+  truncationMode: TruncationMode;
   provider: ProviderChoice;
   cacheDir?: string;
   threads?: number;
@@ -28,7 +32,7 @@ export interface ScoreJobSpec {
 
 export type ScoreJobMessage =
   | { type: 'models'; policy: ModelSummary; ref: ModelSummary | null }
-  | { type: 'record'; record: ScoredRecord }
+  | { type: 'record'; record: ScoreLine }
   | { type: 'progress'; records: number; total: number; tokens: number; seconds: number; recordsPerSecond: number; tokensPerSecond: number; etaSeconds: number };
 
 export interface ScoreJobResult {
@@ -64,8 +68,11 @@ serveJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(async (spec, { signal, p
   let records = 0;
   const opts = {
     beta: spec.beta,
+    convention: spec.convention,
     maxPromptLength: spec.maxPromptLength,
     maxCompletionLength: spec.maxCompletionLength,
+    maxLength: spec.maxLength,
+    truncationMode: spec.truncationMode,
     cacheDir: spec.cacheDir,
     chunk: 8,
     forViewer: true,

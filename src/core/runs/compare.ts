@@ -7,7 +7,7 @@ import type { PreferenceRecord } from '../types.js';
 import { ScoringModel, type ProviderChoice } from '../engine/model.js';
 import { scoreRecords } from '../engine/score.js';
 import type { RunInfo } from './runs.js';
-import type { Comparison, Trajectory } from '../contract.js';
+import { type Comparison, isSkipped, type Trajectory } from '../contract.js';
 
 export type { Comparison, Trajectory };
 import { existsSync } from 'node:fs';
@@ -37,10 +37,11 @@ export async function compareCheckpoints(
     opts.onStep?.(i, models.length);
     const policy = await ScoringModel.load(models[i].dir, { provider: opts.provider ?? 'auto', cacheDir: opts.cacheDir });
     const scored = await scoreRecords(pairs, policy, ref, { beta: opts.beta, maxPromptLength: opts.maxPromptLength, maxCompletionLength: opts.maxCompletionLength, cacheDir: opts.cacheDir, signal: opts.signal });
-    scored.forEach((s, k) => {
-      traj[k].margins.push(s.margin ?? null);
-      traj[k].chosenLogp.push(s.chosen?.logp ?? null);
-      traj[k].rejectedLogp.push(s.rejected?.logp ?? null);
+    scored.forEach((line, k) => {
+      const s = isSkipped(line) ? null : line;
+      traj[k].margins.push(s?.margin ?? null);
+      traj[k].chosenLogp.push(s?.chosen?.logp ?? null);
+      traj[k].rejectedLogp.push(s?.rejected?.logp ?? null);
     });
     await policy.session.release();
   }

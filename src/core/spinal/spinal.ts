@@ -213,8 +213,8 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const seqs: Array<{ ids: number[]; start: number }> = [];
   for (const rec of records) {
     const enc = tok.encodeRecord(rec, opts);
-    const p = tok.promptContext(enc.promptIds);
     for (const r of enc.responses) {
+      const p = tok.promptContext(r.promptIds);
       const ids = [...p, ...r.ids];
       if (cfg.nPositions && ids.length > cfg.nPositions) throw new InputError(`line ${rec.line}: ${ids.length} tokens, more than the ${cfg.nPositions} positions of ${modelDir}; set the max lengths`);
       seqs.push({ ids, start: p.length });

@@ -1,6 +1,6 @@
 /**
  * Tokenization as TRL's DPO trainer does it (docs/ARCHITECTURE.md, "Metric conventions"): the prompt and each response are tokenized
- * separately without special tokens; the EOS token of tokenizer_config.json is appended to each response; with
+ * separately without special tokens (each response after its own prompt); the EOS token of tokenizer_config.json is appended to each response; with
  * max lengths, the prompt keeps its last tokens and the response its first. Conversational records are rendered
  * with the tokenizer's chat template (@huggingface/jinja) the way TRL does: prompt = template(prompt messages,
  * add_generation_prompt=True); completion = template(prompt + completion messages) minus the prompt's rendering.
@@ -15,6 +15,9 @@ import type { Message, PreferenceRecord } from '../types.js';
 import { renderMessages } from '../formats/normalize.js';
 
 export interface EncodedResponse {
+  /** The prompt this response is scored after (its own: chosen and rejected transcripts may carry different ones). */
+  promptIds: number[];
+  promptTruncated: boolean;
   /** The response text that offsets refer to. */
   text: string;
   ids: number[];
@@ -27,16 +30,40 @@ export interface EncodedResponse {
 }
 
 export interface EncodedRecord {
+  convention: Convention;
+  /** The record's prompt (the chosen one's, when chosen and rejected carry different prompts). */
   promptText: string;
   promptIds: number[];
   promptTruncated: boolean;
   responses: EncodedResponse[];
+  /** Why the trainer would drop this record (trl: its prompt alone fills max_length); it is not scored. */
+  skipped?: string;
 }
 
+/**
+ * How a trainer turns a record into token ids (docs/ARCHITECTURE.md, "Metric conventions"): `trl` is TRL ≥ 0.29 and
+ * 1.x (joint tokenization with the tokenizer's default special tokens, EOS text appended to non-conversational
+ * responses, the whole sequence cut to max_length), `trl-legacy` is TRL ≤ 0.28's DPOTrainer.tokenize_row.
+ */
+export type Convention = 'trl' | 'trl-legacy';
+export const CONVENTIONS: readonly Convention[] = ['trl', 'trl-legacy'];
+export type TruncationMode = 'keep_start' | 'keep_end';
+
 export interface LengthLimits {
+  /** Default `trl-legacy` (the numbers of the demo run and of every caller that gives prompt/completion lengths). */
+  convention?: Convention;
+  /** trl-legacy: prompt tokens kept (its end). */
   maxPromptLength: number | null;
+  /** trl-legacy: response tokens kept (its start). */
   maxCompletionLength: number | null;
+  /** trl: prompt + response tokens kept (TRL's default 1024; null: all). */
+  maxLength?: number | null;
+  /** trl: which end of the sequence max_length keeps (TRL's default keep_start). */
+  truncationMode?: TruncationMode;
 }
+
+/** TRL's DPOConfig defaults for the `trl` convention. */
+export const TRL_DEFAULTS = { maxLength: 1024, truncationMode: 'keep_start' as TruncationMode };
 
 export class ModelTokenizer {
   readonly hf: HfTokenizer;
@@ -93,10 +120,10 @@ export class ModelTokenizer {
     return promptIds.length === 0 && this.eosId !== null ? [this.eosId] : promptIds;
   }
 
-  /** Token ids and pieces of a text, without special tokens. */
-  encode(text: string): { ids: number[]; pieces: string[] } {
-    if (text === '') return { ids: [], pieces: [] };
-    const e = this.hf.tokenizer.encode(text, { add_special_tokens: false });
+  /** Token ids and pieces of a text, without special tokens (or with the tokenizer's default ones). */
+  encode(text: string, specialTokens = false): { ids: number[]; pieces: string[] } {
+    if (text === '' && !specialTokens) return { ids: [], pieces: [] };
+    const e = this.hf.tokenizer.encode(text, { add_special_tokens: specialTokens });
     return { ids: e.ids, pieces: e.tokens };
   }
 
@@ -132,8 +159,12 @@ export class ModelTokenizer {
     });
   }
 
-  /** Prompt and response texts of a record as the model sees them (chat template for message records). */
-  texts(rec: PreferenceRecord): { prompt: string; responses: string[] } {
+  /**
+   * Prompt and response texts of a record as the model sees them (chat template for message records), and the
+   * prompt each response follows: its own transcript's when chosen and rejected carry different prompts (HH), so
+   * that the text in the file is what is scored.
+   */
+  texts(rec: PreferenceRecord): { prompt: string; responses: string[]; responsePrompts: string[] } {
     if (rec.promptMessages && rec.candidates.every((c) => c.messages)) {
       const prompt = this.renderChat(rec.promptMessages, true);
       const responses = rec.candidates.map((c) => {
@@ -141,27 +172,113 @@ export class ModelTokenizer {
         // TRL: completion = rendering of the whole conversation minus the prompt's rendering.
         return full.startsWith(prompt) ? full.slice(prompt.length) : full.slice(commonPrefixLength(full, prompt));
       });
-      return { prompt, responses };
+      return { prompt, responses, responsePrompts: responses.map(() => prompt) };
     }
-    return { prompt: rec.prompt, responses: rec.candidates.map((c) => c.text) };
+    const own = (i: number): string => (rec.kind === 'pair' && i === 1 && rec.rejectedPrompt !== undefined ? rec.rejectedPrompt : rec.prompt);
+    return { prompt: rec.prompt, responses: rec.candidates.map((c) => c.text), responsePrompts: rec.candidates.map((_, i) => own(i)) };
   }
 
-  /** TRL tokenize_row: prompt (keeps its end) + each response with EOS (keeps its start). */
+  /** A prompt's ids, keeping its last `max` tokens (TRL max_prompt_length). */
+  private encodePrompt(text: string, max: number | null): { ids: number[]; truncated: boolean } {
+    const ids = this.encode(text).ids;
+    return max !== null && ids.length > max ? { ids: ids.slice(ids.length - max), truncated: true } : { ids, truncated: false };
+  }
+
+  /** The record's token ids under `limits.convention` (trl-legacy when not given). */
   encodeRecord(rec: PreferenceRecord, limits: LengthLimits): EncodedRecord {
-    const { prompt, responses } = this.texts(rec);
-    let promptIds = this.encode(prompt).ids;
-    let promptTruncated = false;
-    if (limits.maxPromptLength !== null && promptIds.length > limits.maxPromptLength) {
-      promptIds = promptIds.slice(promptIds.length - limits.maxPromptLength);
-      promptTruncated = true;
-    }
-    const out: EncodedResponse[] = responses.map((text) => {
+    return limits.convention === 'trl' ? this.encodeTrl(rec, limits) : this.encodeLegacy(rec, limits);
+  }
+
+  /**
+   * TRL ≥ 0.29: the prompt and prompt + response are tokenized jointly (non-conversational: the tokenizer's default
+   * special tokens, the EOS token's text appended to the response unless it ends with it; conversational: the chat
+   * template's rendering, no extra EOS), response ids = joint[len(prompt):]; the sequence is cut to max_length
+   * keeping its start (a record whose prompt alone fills it is dropped) or its end. The first token of a sequence is
+   * never predicted: with an empty prompt it becomes the context.
+   */
+  private encodeTrl(rec: PreferenceRecord, limits: LengthLimits): EncodedRecord {
+    const { prompt, responses, responsePrompts } = this.texts(rec);
+    const conversational = rec.promptMessages !== undefined && rec.candidates.every((c) => c.messages);
+    const maxLength = limits.maxLength === undefined ? TRL_DEFAULTS.maxLength : limits.maxLength;
+    const mode = limits.truncationMode ?? TRL_DEFAULTS.truncationMode;
+    const eos = this.eosToken ?? '';
+    let skipped: string | undefined;
+    const out: EncodedResponse[] = responses.map((text, i) => {
+      const p = responsePrompts[i];
+      const tail = !conversational && eos && !text.endsWith(eos) ? eos : '';
+      let promptIds = this.encode(p, !conversational).ids;
+      const joint = this.encode(p + text + tail, !conversational);
+      let ids = joint.ids.slice(promptIds.length);
+      const pieces = joint.pieces.slice(promptIds.length);
+      // Offsets into the response: the response tokens end where the joint text ends.
+      const lens = tokenByteLengths(pieces, this.style);
+      const respBytes = lens.reduce((a, b) => a + b, 0);
+      const lead = Buffer.byteLength(text + tail, 'utf8') - respBytes; // < 0: the first token starts in the prompt
+      let spans = tokenSpans(text + tail, lens, -lead).map((sp) => ({ start: Math.min(sp.start, text.length), end: Math.min(sp.end, text.length) }));
+      let truncated = false;
+      let promptTruncated = false;
+      if (maxLength !== null && promptIds.length + ids.length > maxLength) {
+        if (mode === 'keep_start') {
+          if (promptIds.length >= maxLength) skipped ??= `the prompt alone is ${promptIds.length} tokens, max_length is ${maxLength}: TRL drops this record (truncation_mode keep_start)`;
+          const keep = Math.max(0, maxLength - promptIds.length);
+          ids = ids.slice(0, keep);
+          spans = spans.slice(0, keep);
+          truncated = true;
+        } else {
+          const cut = promptIds.length + ids.length - maxLength;
+          promptTruncated = cut > 0;
+          const fromResponse = Math.max(0, cut - promptIds.length);
+          promptIds = promptIds.slice(Math.min(cut, promptIds.length));
+          ids = ids.slice(fromResponse);
+          spans = spans.slice(fromResponse);
+          truncated = fromResponse > 0;
+        }
+      }
+      if (promptIds.length === 0 && ids.length > 0) {
+        // Nothing precedes the first response token: it is the context, not a prediction.
+        promptIds = ids.slice(0, 1);
+        ids = ids.slice(1);
+        spans = spans.slice(1);
+      }
+      return {
+        promptIds,
+        promptTruncated,
+        text,
+        ids,
+        starts: spans.map((sp) => sp.start),
+        ends: spans.map((sp) => sp.end),
+        pieces: spans.map((sp) => text.slice(sp.start, sp.end) || (sp.start === text.length ? tail : '')),
+        truncated,
+      };
+    });
+    const first = out[0];
+    const rec0: EncodedRecord = { convention: 'trl', promptText: prompt, promptIds: first?.promptIds ?? this.encode(prompt, !conversational).ids, promptTruncated: first?.promptTruncated ?? false, responses: out };
+    if (skipped) rec0.skipped = skipped;
+    return rec0;
+  }
+
+  /** TRL ≤ 0.28 tokenize_row: prompt (keeps its end) + each response with EOS (keeps its start), each after its own prompt. */
+  private encodeLegacy(rec: PreferenceRecord, limits: LengthLimits): EncodedRecord {
+    const { prompt, responses, responsePrompts } = this.texts(rec);
+    // A chat template ends each turn with its own end token: only non-conversational responses get the EOS.
+    const conversational = rec.promptMessages !== undefined && rec.candidates.every((c) => c.messages);
+    const prompts = new Map<string, { ids: number[]; truncated: boolean }>();
+    const promptOf = (text: string): { ids: number[]; truncated: boolean } => {
+      let p = prompts.get(text);
+      if (!p) {
+        p = this.encodePrompt(text, limits.maxPromptLength);
+        prompts.set(text, p);
+      }
+      return p;
+    };
+    const first = promptOf(prompt);
+    const out: EncodedResponse[] = responses.map((text, i) => {
       const r = this.encodeResponse(text);
       const ids = [...r.ids];
       const starts = [...r.starts];
       const ends = [...r.ends];
       const pieces = [...r.pieces];
-      if (this.eosId !== null) {
+      if (this.eosId !== null && !conversational) {
         ids.push(this.eosId);
         starts.push(text.length);
         ends.push(text.length);
@@ -176,9 +293,10 @@ export class ModelTokenizer {
         pieces.length = n;
         truncated = true;
       }
-      return { text, ids, starts, ends, pieces, truncated };
+      const p = promptOf(responsePrompts[i]);
+      return { promptIds: p.ids, promptTruncated: p.truncated, text, ids, starts, ends, pieces, truncated };
     });
-    return { promptText: prompt, promptIds, promptTruncated, responses: out };
+    return { convention: 'trl-legacy', promptText: prompt, promptIds: first.ids, promptTruncated: first.truncated, responses: out };
   }
 }
 
