@@ -234,6 +234,8 @@ try {
     assert.equal(await f.locator('.card .alt').count(), 5, 'top-5 alternatives');
     const margin = await f.locator('.nums').innerText();
     assert.ok(margin.includes(cliScore[0].margin.toFixed(4)));
+    // The settings give max prompt/completion lengths: the TRL ≤ 0.28 convention, as the CLI used with the same flags.
+    assert.match(margin, /tokenized as\s*trl-legacy \(max prompt\/completion lengths are set/);
     await shot('heatmap-hover');
     // Keyboard navigation inside the webview: j = next scored record.
     await f.locator('.nums').click();

@@ -5,7 +5,7 @@ import { columns, histogram, summarize } from '../../src/core/metrics/dashboard.
 import { sortedRows } from '../../webview/shared/rows.js';
 import { parseHeatmapRequest } from '../../src/protocol/heatmap.js';
 import { parseDashboardRequest } from '../../src/protocol/dashboard.js';
-import { negLogSigmoid, pairOut, topShare, type ResponseOut } from '../../src/core/metrics/pair.js';
+import { log1mexp, negLogSigmoid, pairOut, topShare, type ResponseOut } from '../../src/core/metrics/pair.js';
 import type { ScoredRecord } from '../../src/core/engine/score.js';
 
 test('diverging scale: centred at 0, symmetric, clipped at the 98th percentile of |value|', () => {
@@ -88,4 +88,19 @@ test('heatmap and dashboard messages from webviews are validated', () => {
     assert.equal(parseHeatmapRequest(m), null);
   assert.deepEqual(parseDashboardRequest({ type: 'open', line: 3, sub: 0 }), { type: 'open', line: 3, sub: 0 });
   for (const m of [{ type: 'open', line: 0, sub: 0 }, { type: 'open', line: '3', sub: 0 }, { type: 'write', path: 'x' }]) assert.equal(parseDashboardRequest(m), null);
+});
+
+test('log1mexp keeps precision near 0, where ORPO\'s log-odds of a confident response need it', () => {
+  // log(1 − e^x) = log(−x) + x/2 + O(x²) for x → 0⁻: an independent expansion.
+  for (const x of [-1e-17, -1e-12, -1e-8]) {
+    const want = Math.log(-x) + x / 2;
+    assert.ok(Math.abs(log1mexp(x) - want) < 1e-9 * Math.abs(want), `x=${x}: ${log1mexp(x)} vs ${want}`);
+  }
+  assert.equal(Math.log1p(-Math.exp(-1e-17)), -Infinity, 'the naive form loses everything at −1e-17');
+  for (const x of [-0.5, -1, -5, -40]) assert.ok(Math.abs(log1mexp(x) - Math.log(1 - Math.exp(x))) < 1e-12, `x=${x}`);
+  assert.equal(log1mexp(0), -Infinity);
+  // A pair whose chosen response is almost certain has a large, finite ORPO log-odds ratio.
+  const resp = (mean: number): ResponseOut => ({ tokens: [], logp: mean * 10, mean_logp: mean, ref_logp: mean * 10, reward: 0 });
+  const p = pairOut(resp(-1e-14), resp(-2), 0.1);
+  assert.ok(p && Number.isFinite(p.orpo_log_odds_ratio) && p.orpo_log_odds_ratio > -1e-12, String(p?.orpo_log_odds_ratio));
 });

@@ -11,6 +11,15 @@ export const METRIC_DEFAULTS = { beta: 0.1 };
 
 
 
+/**
+ * log(1 − e^x) for x < 0 without cancellation (Mächler, "Accurately computing log(1 − exp(−|a|))"): log(−expm1(x))
+ * near 0, log1p(−e^x) further out. x = 0 (p = 1) gives −∞.
+ */
+export function log1mexp(x: number): number {
+  if (x >= 0) return -Infinity;
+  return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
+}
+
 /** −log σ(x), stably. */
 export function negLogSigmoid(x: number): number {
   return x >= 0 ? Math.log1p(Math.exp(-x)) : -x + Math.log1p(Math.exp(x));
@@ -106,7 +115,8 @@ export function pairOut(c: ResponseOut, r: ResponseOut, beta: number): PairOut |
   if (conc(c) || conc(r)) flags.push('reward-concentrated');
   const nc = c.tokens.length;
   const h = (nc ? (c.logp - c.ref_logp) / nc : 0) - (nr ? (r.logp - r.ref_logp) / nr : 0);
-  const logOdds = (m: number): number => m - Math.log1p(-Math.exp(Math.min(m, -1e-12)));
+  // ORPO's log-odds log(p / (1 − p)) on the mean log-probability m = log p, with log(1 − e^m) computed stably.
+  const logOdds = (m: number): number => m - log1mexp(Math.min(m, -Number.MIN_VALUE));
   return {
     margin,
     dpo_loss: negLogSigmoid(margin),

@@ -29,6 +29,6 @@ export function resolveConvention(choice: ConventionChoice, policyDir: string, l
   if (choice !== 'auto') return { convention: choice, reason: 'chosen' };
   const v = trlVersionOf(policyDir);
   if (v) return { convention: conventionOfTrl(v), reason: `the model card names TRL ${v}` };
-  if (legacyLengthsGiven) return { convention: 'trl-legacy', reason: 'max prompt/completion lengths are set (TRL ≤ 0.28 settings)' };
+  if (legacyLengthsGiven) return { convention: 'trl-legacy', reason: 'max prompt/completion lengths are set: TRL ≤ 0.28 settings' };
   return { convention: 'trl', reason: 'TRL ≥ 0.29 by default' };
 }
