@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { parseRun, parseLenientJson, RunError, isRunDir, detectTrainer } from '../../src/core/runs/runs.js';
 import { fixture, shared, skipWithoutShared, repoRoot } from '../helpers.js';
@@ -101,4 +103,34 @@ test('trainer families from TRL metric names', () => {
   assert.equal(detectTrainer(['loss', 'kl', 'rewards/chosen_sum']), 'kto');
   assert.equal(detectTrainer(['reward', 'reward_std', 'frac_reward_zero_std', 'kl']), 'grpo');
   assert.equal(detectTrainer(['loss', 'my_metric']), 'unknown');
+});
+
+test('GRPO run checks: completions cut off at max_completion_length, collapsing entropy; a healthy run has neither', () => {
+  const run = (clipped: (i: number) => number, entropy: (i: number) => number): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'preflens-grpo-'));
+    const log_history = Array.from({ length: 20 }, (_, i) => ({ step: i + 1, loss: 0.01, reward: 0.5, reward_std: 0.3, frac_reward_zero_std: 0.1, 'completions/clipped_ratio': clipped(i), entropy: entropy(i) }));
+    writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: 20, log_history }));
+    return dir;
+  };
+  const bad = parseRun(run((i) => i / 40, (i) => 1 - i * 0.05));
+  assert.equal(bad.trainer, 'grpo');
+  const clipped = bad.checks.find((c) => c.id === 'grpo-clipped-completions');
+  assert.ok(clipped, JSON.stringify(bad.checks));
+  assert.deepEqual(clipped.steps, [16, 17, 18, 19, 20]);
+  assert.match(clipped.message, /43% of completions hit max_completion_length/);
+  const entropy = bad.checks.find((c) => c.id === 'grpo-entropy-collapse');
+  assert.ok(entropy);
+  assert.match(entropy.message, /from 0\.900 to 0\.150/);
+  const good = parseRun(run(() => 0.05, (i) => 1 - i * 0.01));
+  assert.deepEqual(good.checks.filter((c) => c.id.startsWith('grpo-')).map((c) => c.id), []);
+});
+
+test('LLaMA-Factory trainer_log.jsonl: accuracy is TRL\'s rewards/accuracies', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-lf-'));
+  const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ current_steps: (i + 1) * 10, total_steps: 60, loss: 0.69 - i * 0.05, accuracy: 0.5 + i * 0.05, lr: 5e-6 }));
+  writeFileSync(join(dir, 'trainer_log.jsonl'), rows.join('\n') + '\n');
+  const r = parseRun(dir);
+  assert.deepEqual(r.series['rewards/accuracies'].map(([, v]) => v), [0.5, 0.55, 0.6, 0.65, 0.7, 0.75].map((x) => x));
+  assert.equal(r.series.accuracy, undefined);
+  assert.equal(r.trainer, 'dpo');
 });

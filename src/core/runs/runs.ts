@@ -71,11 +71,21 @@ export function parseLenientJson(text: string): unknown {
 
 const IGNORE = new Set(['step', 'epoch', 'current_steps', 'total_steps', 'percentage', 'elapsed_time', 'remaining_time', 'total_flos', 'train_runtime', 'train_samples_per_second', 'train_steps_per_second', 'eval_runtime', 'eval_samples_per_second', 'eval_steps_per_second']);
 
-function addRow(row: Record<string, unknown>, step: number, series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): void {
+/** LLaMA-Factory's trainer_log.jsonl names: `lr` is the learning rate, `accuracy` TRL's `rewards/accuracies`. */
+const LLAMAFACTORY_NAMES: Record<string, string> = { lr: 'learning_rate', accuracy: 'rewards/accuracies' };
+
+function addRow(
+  row: Record<string, unknown>,
+  step: number,
+  series: Series,
+  evalSeries: Series,
+  nonFinite: Array<{ name: string; step: number }>,
+  aliases: Record<string, string> = {},
+): void {
   const isEval = Object.keys(row).some((k) => k.startsWith('eval_'));
   for (const [k0, v] of Object.entries(row)) {
     if (IGNORE.has(k0) || typeof v !== 'number') continue;
-    const k = k0 === 'lr' ? 'learning_rate' : k0;
+    const k = aliases[k0] ?? k0;
     if (!Number.isFinite(v)) nonFinite.push({ name: k, step });
     if (isEval && k.startsWith('eval_')) (evalSeries[k.slice(5)] ??= []).push([step, v]);
     else if (!isEval) (series[k] ??= []).push([step, v]);
@@ -90,6 +100,7 @@ export function detectTrainer(names: string[]): string {
   if (has(/^kl$/) && has(/rewards\/(chosen|rejected)_sum|logps\/(chosen|rejected)_sum/)) return 'kto';
   if (has(/^kl$/)) return 'kto';
   if (has(/rewards\/margins/)) return 'dpo';
+  if (has(/^rewards\/accuracies$/)) return 'dpo';
   return 'unknown';
 }
 
@@ -129,7 +140,7 @@ export function parseRun(dir: string): RunInfo {
       if (typeof row !== 'object' || row === null) return;
       const r = row as Record<string, unknown>;
       const step = typeof r.step === 'number' ? r.step : i;
-      addRow(r, step, series, evalSeries, nonFinite);
+      addRow(r, step, series, evalSeries, nonFinite, { lr: 'learning_rate' });
     });
     steps = typeof st.global_step === 'number' ? st.global_step : 0;
   } else if (existsSync(logPath)) {
@@ -145,7 +156,7 @@ export function parseRun(dir: string): RunInfo {
           throw new RunError(`${logPath}: line ${i + 1} is not valid JSON`);
         }
         const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : i + 1;
-        addRow(r, step, series, evalSeries, nonFinite);
+        addRow(r, step, series, evalSeries, nonFinite, LLAMAFACTORY_NAMES);
         if (typeof r.total_steps === 'number') steps = Math.max(steps, r.total_steps);
       });
   }
@@ -252,6 +263,26 @@ export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{
       message: `${(fze.last * 100).toFixed(0)}% of GRPO groups have zero reward variance in the last quarter: no advantage signal for them`,
       steps: fz.filter(([, v]) => v > 0.5).map((x) => x[0]),
       source: 'GRPO (Shao et al. 2024)',
+    });
+  // GRPO: completions cut off at max_completion_length (their ends, EOS included, never trained on) …
+  const clipped = ends(finite(series['completions/clipped_ratio']));
+  if (clipped && clipped.last > 0.2)
+    out.push({
+      id: 'grpo-clipped-completions',
+      severity: 'warning',
+      message: `${(clipped.last * 100).toFixed(0)}% of completions hit max_completion_length in the last quarter (threshold 20%: ours): raise it, or reward shorter answers`,
+      steps: clipped.lastSteps,
+      source: 'TRL GRPOTrainer (completions/clipped_ratio); overlong completions: DAPO (Yu et al. 2025)',
+    });
+  // … and the policy's entropy collapsing (it stops exploring; every group becomes alike).
+  const entropy = ends(finite(series.entropy));
+  if (entropy && entropy.first > 0 && entropy.last < 0.2 * entropy.first)
+    out.push({
+      id: 'grpo-entropy-collapse',
+      severity: 'warning',
+      message: `policy entropy fell from ${entropy.first.toFixed(3)} to ${entropy.last.toFixed(3)} (below 20% of its start: threshold ours): exploration is collapsing`,
+      steps: entropy.lastSteps,
+      source: 'Entropy collapse in RL for LLMs (DAPO, Yu et al. 2025; Cui et al. 2025)',
     });
   const lr = finite(series.learning_rate);
   if (lr.length >= 3) {
