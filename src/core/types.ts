@@ -9,6 +9,7 @@ export const FORMAT_NAMES = [
   'pairwise-index',
   'ranked',
   'group',
+  'alpaca',
 ] as const;
 export type FormatName = (typeof FORMAT_NAMES)[number];
 

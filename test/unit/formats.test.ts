@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { detectRecordFormat, normalize, FieldError } from '../../src/core/formats/normalize.js';
+import { fixture } from '../helpers.js';
 
 const base = { index: 0, line: 1, offset: 0 };
 
@@ -116,4 +118,54 @@ test('schema errors name the field', () => {
   assert.equal(err(() => normalize({ prompt: 'p', chosen: 'c' }, 'trl-standard', base)).field, 'rejected');
   assert.equal(err(() => normalize({ conversations: [{ from: 'human' }], chosen: { from: 'gpt', value: 'a' }, rejected: { from: 'gpt', value: 'b' } }, 'sharegpt', base)).field, 'conversations[0].value');
   assert.equal(err(() => normalize({ prompt: 'p', completions: ['a', 'b'], rewards: [1] }, 'group', base)).field, 'rewards');
+});
+
+test('UltraFeedback-binarized: a string prompt beside whole conversations — the user turn is the prompt, never scored as a response', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const { readRecord } = await import('../../src/core/records.js');
+  const file = fixture('ultrafeedback-binarized.jsonl');
+  const scan = await scanFile(file, { workers: 1 });
+  assert.equal(scan.format, 'trl-conversational');
+  assert.equal(scan.errorCount, 0);
+  const rec = readRecord(file, scan.index, 0, scan.format).record;
+  assert.ok(rec);
+  assert.deepEqual(rec.promptMessages, [{ role: 'user', content: 'What color is the sky?' }]);
+  assert.deepEqual(rec.candidates[0].messages, [{ role: 'assistant', content: 'It is blue on a clear day.' }]);
+  assert.deepEqual(rec.candidates[1].messages, [{ role: 'assistant', content: 'Green.' }]);
+  assert.equal(rec.candidates[1].text, 'Green.');
+});
+
+test("TRL's implicit-prompt rule for strings: the space before the first difference goes to the completions", () => {
+  const [r] = normalize({ chosen: 'The sky is blue.', rejected: 'The sky is green.' }, 'trl-standard', base);
+  assert.equal(r.prompt, 'The sky is');
+  assert.deepEqual(r.candidates.map((c) => c.text), [' blue.', ' green.']);
+  const [q] = normalize({ chosen: 'Answer:yes', rejected: 'Answer:no' }, 'trl-standard', base);
+  assert.equal(q.prompt, 'Answer:');
+});
+
+test('LLaMA-Factory alpaca preference rows: system, history turns, then instruction and input joined by a newline', () => {
+  assert.equal(detectRecordFormat({ instruction: 'x', input: '', chosen: 'a', rejected: 'b' }), 'alpaca');
+  const rows = JSON.parse(readFileSync(fixture('alpaca-pref.json'), 'utf8')) as unknown[];
+  const [a] = normalize(rows[0], 'alpaca', base);
+  assert.deepEqual(a.promptMessages, [{ role: 'user', content: 'Translate to French.\nGood morning' }]);
+  assert.deepEqual(a.candidates.map((c) => c.text), ['Bonjour', 'Bonsoir']);
+  const [b] = normalize(rows[1], 'alpaca', base);
+  assert.deepEqual(b.promptMessages, [
+    { role: 'system', content: 'You are a storyteller.' },
+    { role: 'user', content: 'Start a story.' },
+    { role: 'assistant', content: 'Once upon a time...' },
+    { role: 'user', content: 'Continue the story.' },
+  ]);
+  const [c] = normalize(rows[2], 'alpaca', base);
+  assert.deepEqual(c.promptMessages, [{ role: 'user', content: 'Say hi.' }]);
+  assert.throws(() => normalize({ instruction: 'x', chosen: 'a', rejected: 'b', history: [['q']] }, 'alpaca', base), (e: unknown) => e instanceof FieldError && e.field === 'history[0]');
+});
+
+test('kto_tag rows: a boolean label as LLaMA-Factory requires; anything else is an error on that line and field', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const scan = await scanFile(fixture('kto-tag.jsonl'), { workers: 1 });
+  assert.equal(scan.format, 'kto');
+  assert.equal(scan.records, 2);
+  assert.deepEqual(scan.labels, { desirable: 1, undesirable: 1 });
+  assert.deepEqual(scan.errors, [{ line: 3, field: 'kto_tag', message: 'field "kto_tag": expected true or false, got a string' }]);
 });

@@ -51,6 +51,7 @@ export function detectRecordFormat(v: unknown): FormatName | null {
   if ('message_tree_id' in v && isObj(v.prompt)) return 'ranked';
   if ('conversations' in v && ('chosen' in v || 'rejected' in v)) return 'sharegpt';
   if ('chosen_messages' in v || 'rejected_messages' in v) return 'sharegpt';
+  if (('messages' in v || 'conversations' in v) && 'kto_tag' in v) return 'kto';
   if ('messages' in v && 'label' in v) return 'kto';
   if ('completion' in v && 'label' in v) return 'kto';
   if ('conversations' in v && 'label' in v) return 'kto';
@@ -64,6 +65,7 @@ export function detectRecordFormat(v: unknown): FormatName | null {
     if ('ranks' in v || 'scores' in v) return 'ranked';
     return 'group';
   }
+  if ('instruction' in v && 'chosen' in v && 'rejected' in v) return 'alpaca';
   if ('chosen' in v && 'rejected' in v) {
     if (isMessageList(v.chosen) || isMessageList(v.rejected) || isMessageList(v.prompt)) return 'trl-conversational';
     if (!('prompt' in v) && isStr(v.chosen) && v.chosen.includes(HH_ASSISTANT)) return 'hh';
@@ -219,8 +221,10 @@ function normTrlStandard(o: Obj, base: Base): PreferenceRecord {
   let extra: Partial<PreferenceRecord> = {};
   if ('prompt' in o) prompt = str(o.prompt, 'prompt');
   else {
-    // Implicit prompt: the common prefix of the two texts (TRL's extract_prompt).
-    const n = commonPrefix(c, r);
+    // Implicit prompt: the common prefix of the two texts; a space just before the first difference goes to the
+    // completions (TRL's extract_prompt).
+    let n = commonPrefix(c, r);
+    if (n > 0 && n < Math.min(c.length, r.length) && c[n - 1] === ' ') n--;
     prompt = c.slice(0, n);
     ct = c.slice(n);
     rt = r.slice(n);
@@ -281,7 +285,10 @@ function pairFromMessages(
 }
 
 function normTrlConversational(o: Obj, base: Base): PreferenceRecord {
-  if ('prompt' in o) {
+  // A string prompt beside whole conversations (UltraFeedback-binarized): TRL's maybe_extract_prompt ignores it
+  // and takes the conversations' shared prefix, so the user turn is not scored twice.
+  const implicit = 'prompt' in o && typeof o.prompt === 'string' && isMessageList(o.chosen) && isMessageList(o.rejected);
+  if ('prompt' in o && !implicit) {
     const p = typeof o.prompt === 'string' ? [{ role: 'user', content: o.prompt }] : toMessages(o.prompt, 'prompt');
     const c = toMessages(o.chosen, 'chosen');
     const r = toMessages(o.rejected, 'rejected');
@@ -340,7 +347,9 @@ function bool(v: Json | undefined, field: string): boolean {
 }
 
 function normKto(o: Obj, base: Base): PreferenceRecord {
-  const label = bool(o.label ?? o.kto_tag, 'label');
+  // LLaMA-Factory's kto_tag must be a JSON boolean (its loader takes nothing else).
+  if ('kto_tag' in o && typeof o.kto_tag !== 'boolean') throw new FieldError('kto_tag', `expected true or false, got ${typeName(o.kto_tag)}`);
+  const label = 'kto_tag' in o ? o.kto_tag === true : bool(o.label, 'label');
   if ('completion' in o) {
     if (Array.isArray(o.completion) || Array.isArray(o.prompt)) {
       const p = typeof o.prompt === 'string' ? [{ role: 'user', content: o.prompt }] : toMessages(o.prompt, 'prompt');
@@ -516,6 +525,31 @@ function normOasst(o: Obj, base: Base): PreferenceRecord[] {
 }
 
 /** Normalises one parsed record in the given format. Returns several records for OpenAssistant trees. */
+/**
+ * LLaMA-Factory alpaca preference rows: `instruction`, `input`, `chosen`, `rejected`, optional `system` and `history`
+ * ([[query, response], …]). The prompt as LLaMA-Factory builds it: the system, the history turns, then one user
+ * turn of the instruction and the input joined by a newline.
+ */
+function normAlpaca(o: Obj, base: Base): PreferenceRecord {
+  const prompt: Message[] = [];
+  if (o.system !== undefined && o.system !== null) {
+    const sys = str(o.system, 'system');
+    if (sys !== '') prompt.push({ role: 'system', content: sys });
+  }
+  if (o.history !== undefined && o.history !== null) {
+    if (!Array.isArray(o.history)) throw new FieldError('history', `expected a list of [query, response] pairs, got ${typeName(o.history)}`);
+    o.history.forEach((turn, i) => {
+      if (!Array.isArray(turn) || turn.length !== 2 || !isStr(turn[0]) || !isStr(turn[1])) throw new FieldError(`history[${i}]`, 'expected a [query, response] pair of strings');
+      prompt.push({ role: 'user', content: turn[0] }, { role: 'assistant', content: turn[1] });
+    });
+  }
+  const query = [str(o.instruction, 'instruction'), o.input === undefined || o.input === null ? '' : str(o.input, 'input')].filter((x) => x !== '');
+  if (query.length === 0) throw new FieldError('instruction', 'empty instruction and input');
+  prompt.push({ role: 'user', content: query.join('\n') });
+  const turn = (field: 'chosen' | 'rejected'): Message[] => [{ role: 'assistant', content: str(o[field], field) }];
+  return pairFromMessages(base, 'alpaca', prompt, turn('chosen'), turn('rejected'), ['chosen', 'rejected']);
+}
+
 export function normalize(v: unknown, format: FormatName, base: Base): PreferenceRecord[] {
   if (!isObj(v)) throw new FieldError('', `expected a JSON object, got ${typeName(v)}`);
   switch (format) {
@@ -537,6 +571,8 @@ export function normalize(v: unknown, format: FormatName, base: Base): Preferenc
       return [normRankedList(v, base)];
     case 'group':
       return [normGroup(v, base)];
+    case 'alpaca':
+      return [normAlpaca(v, base)];
   }
 }
 
@@ -558,5 +594,7 @@ export function describeFormat(f: FormatName): string {
       return 'ranked lists';
     case 'group':
       return 'GRPO groups';
+    case 'alpaca':
+      return 'LLaMA-Factory alpaca pairs';
   }
 }

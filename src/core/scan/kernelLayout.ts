@@ -56,8 +56,8 @@ export const AGG_LONGER = 21; // pairs whose chosen has more tokens
 export const AGG_LONGER_CHARS = 22; // … more characters
 export const AGG_DESIRABLE = 23;
 export const AGG_UNDESIRABLE = 24;
-export const AGG_FORMATS = 25; // records per FORMAT_NAMES index (8 formats)
-export const AGG_SLOTS = 33;
+export const AGG_FORMATS = 25; // records per FORMAT_NAMES index (9 formats)
+export const AGG_SLOTS = 34;
 
 // ---- a record's summary row (checks/record.ts RowFloat / RowInt) ----
 export const ROW_F_OFFSET = 0;
