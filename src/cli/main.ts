@@ -289,7 +289,7 @@ async function score(argv: string[]): Promise<number> {
   const s = (performance.now() - t0) / 1000;
   if (process.stderr.isTTY) process.stderr.write('\n');
   process.stderr.write(
-    `preflens: ${records} records${skippedCount ? ` (${skippedCount} skipped: the trainer would drop them)` : ''}, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
+    `preflens: ${records} records${skippedCount ? ` (${skippedCount} not scored: their lines say why)` : ''}, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
   );
   return 0;
 }

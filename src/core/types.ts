@@ -62,6 +62,11 @@ export interface PreferenceRecord {
   tie?: boolean;
   /** Set when chosen and rejected carry different prompts (HH transcripts, implicit-prompt conversations). */
   rejectedPrompt?: string;
+  /**
+   * Extra arguments of the chat template, from the record as TRL takes them: `tools` (a list, or a JSON string of
+   * one) and the keys of `chat_template_kwargs`.
+   */
+  templateArgs?: Record<string, unknown>;
   /** The raw JSON text of the record (only filled when a single record is read). */
   raw?: string;
   /** For sources that yield several records per line (OpenAssistant trees): which one, 0-based. */

@@ -427,3 +427,49 @@ test('convention auto: the model card names the TRL version; else max prompt/com
   assert.equal(resolveConvention('auto', dir, true).convention, 'trl', 'the model card wins over the lengths');
   assert.equal(resolveConvention('trl-legacy', dir, false).convention, 'trl-legacy');
 });
+
+test('chat templates as TRL applies them: a prompt ending on an assistant turn is continued, tools and chat_template_kwargs come from the record, a template error skips only that record', async () => {
+  const { ModelTokenizer } = await import('../../src/core/tokenize/encoder.js');
+  const { normalize, FieldError } = await import('../../src/core/formats/normalize.js');
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-chat2-'));
+  cpSync(tiny, dir, { recursive: true });
+  const cfg = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  cfg.chat_template = [
+    "{% if tools %}[tools:{{ tools | length }}]{% endif %}{% if lang %}[lang:{{ lang }}]{% endif %}",
+    "{% for m in messages %}{% if loop.index0 > 0 and m['role'] == 'user' and messages[loop.index0 - 1]['role'] == 'user' %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}",
+    "<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}",
+  ].join('');
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(cfg));
+  const tok = ModelTokenizer.load(dir);
+  const b = { index: 0, line: 1, offset: 0 };
+  // Prefill: the prompt's last turn is the assistant's; the model continues it (no end token, no generation prompt).
+  const [pre] = normalize({ prompt: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Well,' }], chosen: [{ role: 'assistant', content: ' yes.' }], rejected: [{ role: 'assistant', content: ' no.' }] }, 'trl-conversational', b);
+  assert.equal(tok.texts(pre).prompt, '<|user|>Hi<|end|><|assistant|>Well,');
+  // tools (a JSON string, as datasets store them) and chat_template_kwargs reach the template.
+  const [withTools] = normalize(
+    { prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }], tools: JSON.stringify([{ name: 'f' }, { name: 'g' }]), chat_template_kwargs: { lang: 'fr' } },
+    'trl-conversational',
+    b,
+  );
+  assert.equal(tok.texts(withTools).prompt, '[tools:2][lang:fr]<|user|>Hi<|end|><|assistant|>');
+  assert.throws(() => normalize({ prompt: [{ role: 'user', content: 'x' }], chosen: [{ role: 'assistant', content: 'a' }], rejected: [{ role: 'assistant', content: 'b' }], tools: '{not json' }, 'trl-conversational', b), (e: unknown) => e instanceof FieldError && e.field === 'tools');
+  // A record whose roles do not alternate: that record is reported, not scored; its neighbours are.
+  const f = tempFile(
+    'chat.jsonl',
+    [
+      { prompt: [{ role: 'user', content: 'A' }], chosen: [{ role: 'assistant', content: 'x' }], rejected: [{ role: 'assistant', content: 'y' }] },
+      { prompt: [{ role: 'user', content: 'B' }, { role: 'user', content: 'C' }], chosen: [{ role: 'assistant', content: 'x' }], rejected: [{ role: 'assistant', content: 'y' }] },
+      { prompt: [{ role: 'user', content: 'D' }], chosen: [{ role: 'assistant', content: 'x' }], rejected: [{ role: 'assistant', content: 'y' }] },
+    ]
+      .map((x) => JSON.stringify(x))
+      .join('\n') + '\n',
+  );
+  const model = await ScoringModel.load(dir, { provider: 'cpu', cacheDir: cacheDir() });
+  const out: ScoreLine[] = [];
+  for await (const r of scoreFile(f, model, null, { ...limits, noCache: true })) out.push(r);
+  assert.deepEqual(out.map((r) => ('skipped' in r ? `skipped ${r.line}` : `scored ${r.line}`)), ['scored 1', 'skipped 2', 'scored 3']);
+  assert.match((out[1] as { skipped: string }).skipped, /chat template cannot render this record: Conversation roles must alternate/);
+  // No EOS after the template's own end token (trl-legacy): the response ends with <|end|>, not with an extra EOS.
+  const enc = tok.encodeRecord(pre, { maxPromptLength: null, maxCompletionLength: null });
+  assert.notEqual(enc.responses[0].ids.at(-1), tok.eosId);
+});

@@ -174,6 +174,28 @@ function make(
   return r;
 }
 
+/** `tools` and `chat_template_kwargs` of a conversational record, as TRL passes them to the chat template. */
+function templateArgs(o: Obj): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  if (o.tools !== undefined && o.tools !== null) {
+    let tools: unknown = o.tools;
+    if (typeof tools === 'string') {
+      try {
+        tools = JSON.parse(tools);
+      } catch (e) {
+        throw new FieldError('tools', `a JSON string that does not parse (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
+    if (!Array.isArray(tools)) throw new FieldError('tools', `expected a list of tools, got ${typeName(tools)}`);
+    out.tools = tools;
+  }
+  if (o.chat_template_kwargs !== undefined && o.chat_template_kwargs !== null) {
+    if (!isObj(o.chat_template_kwargs)) throw new FieldError('chat_template_kwargs', `expected an object, got ${typeName(o.chat_template_kwargs)}`);
+    Object.assign(out, o.chat_template_kwargs);
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 function splitHH(t: string): [string, string] {
   const i = t.lastIndexOf(HH_ASSISTANT);
   if (i === -1) return ['', t];
@@ -285,6 +307,13 @@ function pairFromMessages(
 }
 
 function normTrlConversational(o: Obj, base: Base): PreferenceRecord {
+  const rec = normTrlConversationalPair(o, base);
+  const args = templateArgs(o);
+  if (args) rec.templateArgs = args;
+  return rec;
+}
+
+function normTrlConversationalPair(o: Obj, base: Base): PreferenceRecord {
   // A string prompt beside whole conversations (UltraFeedback-binarized): TRL's maybe_extract_prompt ignores it
   // and takes the conversations' shared prefix, so the user turn is not scored twice.
   const implicit = 'prompt' in o && typeof o.prompt === 'string' && isMessageList(o.chosen) && isMessageList(o.rejected);

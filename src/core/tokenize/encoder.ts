@@ -14,6 +14,9 @@ import { tokenByteLengths, tokenSpans, type TokenStyle } from './offsets.js';
 import type { Message, PreferenceRecord } from '../types.js';
 import { renderMessages } from '../formats/normalize.js';
 
+/** The chat template cannot render a record (its roles do not alternate as the template requires, say). */
+export class ChatTemplateError extends Error {}
+
 export interface EncodedResponse {
   /** The prompt this response is scored after (its own: chosen and rejected transcripts may carry different ones). */
   promptIds: number[];
@@ -143,20 +146,37 @@ export class ModelTokenizer {
     };
   }
 
-  renderChat(messages: Message[], addGenerationPrompt: boolean): string {
+  /**
+   * Renders messages with the chat template (TRL's apply_chat_template): `generation` adds the generation prompt;
+   * `continue` renders a prompt that ends on an assistant turn so that the model continues it (transformers'
+   * continue_final_message: the rendering is cut right after the final message's content).
+   */
+  renderChat(messages: Message[], mode: 'generation' | 'continue' | 'full', args: Record<string, unknown> = {}): string {
+    const addGenerationPrompt = mode === 'generation';
     if (!this.template) return renderMessages(messages) + (addGenerationPrompt ? '\n\nassistant:' : '');
     const special = (k: string): string => {
       const v = this.hf.config[k];
       return typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : '';
     };
-    return this.template.render({
-      messages,
-      add_generation_prompt: addGenerationPrompt,
-      bos_token: special('bos_token'),
-      eos_token: special('eos_token'),
-      pad_token: special('pad_token'),
-      unk_token: special('unk_token'),
-    });
+    let out: string;
+    try {
+      out = this.template.render({
+        ...args,
+        messages,
+        add_generation_prompt: addGenerationPrompt,
+        bos_token: special('bos_token'),
+        eos_token: special('eos_token'),
+        pad_token: special('pad_token'),
+        unk_token: special('unk_token'),
+      });
+    } catch (e) {
+      throw new ChatTemplateError(`the chat template cannot render this record: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (mode !== 'continue') return out;
+    const last = messages.at(-1)?.content ?? '';
+    const at = out.lastIndexOf(last);
+    if (last === '' || at < 0) throw new ChatTemplateError('the prompt ends on an assistant turn, but its text does not appear in the chat template\'s rendering (continue_final_message)');
+    return out.slice(0, at + last.length);
   }
 
   /**
@@ -166,9 +186,12 @@ export class ModelTokenizer {
    */
   texts(rec: PreferenceRecord): { prompt: string; responses: string[]; responsePrompts: string[] } {
     if (rec.promptMessages && rec.candidates.every((c) => c.messages)) {
-      const prompt = this.renderChat(rec.promptMessages, true);
+      // TRL: a prompt that ends on a user (or tool) turn gets the generation prompt; one that ends on an assistant
+      // turn is continued (a prefill).
+      const lastRole = rec.promptMessages.at(-1)?.role;
+      const prompt = this.renderChat(rec.promptMessages, lastRole === 'assistant' ? 'continue' : 'generation', rec.templateArgs);
       const responses = rec.candidates.map((c) => {
-        const full = this.renderChat([...(rec.promptMessages ?? []), ...(c.messages ?? [])], false);
+        const full = this.renderChat([...(rec.promptMessages ?? []), ...(c.messages ?? [])], 'full', rec.templateArgs);
         // TRL: completion = rendering of the whole conversation minus the prompt's rendering.
         return full.startsWith(prompt) ? full.slice(prompt.length) : full.slice(commonPrefixLength(full, prompt));
       });
@@ -186,7 +209,14 @@ export class ModelTokenizer {
 
   /** The record's token ids under `limits.convention` (trl-legacy when not given). */
   encodeRecord(rec: PreferenceRecord, limits: LengthLimits): EncodedRecord {
-    return limits.convention === 'trl' ? this.encodeTrl(rec, limits) : this.encodeLegacy(rec, limits);
+    const convention = limits.convention ?? 'trl-legacy';
+    try {
+      return convention === 'trl' ? this.encodeTrl(rec, limits) : this.encodeLegacy(rec, limits);
+    } catch (e) {
+      // A record the template cannot render is reported on its line; the rest of the file is scored.
+      if (e instanceof ChatTemplateError) return { convention, promptText: rec.prompt, promptIds: [], promptTruncated: false, responses: [], skipped: e.message };
+      throw e;
+    }
   }
 
   /**
