@@ -10,6 +10,9 @@ export const FORMAT_NAMES = [
   'ranked',
   'group',
   'alpaca',
+  'prompt-only',
+  'prompt-completion',
+  'stepwise',
 ] as const;
 export type FormatName = (typeof FORMAT_NAMES)[number];
 
@@ -22,7 +25,7 @@ export interface Message {
   content: string;
 }
 
-export type CandidateRole = 'chosen' | 'rejected' | 'completion' | 'candidate';
+export type CandidateRole = 'chosen' | 'rejected' | 'completion' | 'candidate' | 'step';
 
 export interface Candidate {
   role: CandidateRole;
@@ -36,11 +39,17 @@ export interface Candidate {
   rank?: number;
   /** One or several reward columns (GRPO groups). */
   rewards?: Record<string, number>;
+  /** Stepwise supervision: whether this step is correct. */
+  label?: boolean;
   /** Where the text came from, for messages that point back to the source (e.g. "chosen", "completions[2]"). */
   field: string;
 }
 
-export type RecordKind = 'pair' | 'unpaired' | 'ranked' | 'group';
+/**
+ * pair, unpaired (KTO), ranked, group (GRPO with rewards); prompt (TRL prompt-only: the input of GRPO, RLOO and
+ * online DPO), completion (TRL prompt-completion), stepwise (TRL stepwise supervision: labelled steps).
+ */
+export type RecordKind = 'pair' | 'unpaired' | 'ranked' | 'group' | 'prompt' | 'completion' | 'stepwise';
 
 export interface PreferenceRecord {
   /** 0-based index of the record in the file (records, not lines). */

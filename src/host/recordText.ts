@@ -65,5 +65,7 @@ export function fieldForCheck(rec: PreferenceRecord | null, check: CheckName): s
       return topKey(rec.candidates[1]?.field ?? rec.candidates[0]?.field ?? '');
     case 'first':
       return topKey(rec.candidates[0]?.field ?? '');
+    case 'prompt':
+      return 'prompt';
   }
 }

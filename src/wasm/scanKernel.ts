@@ -55,7 +55,7 @@ let bSigRecord: usize = 0; // f64
 let bSigSwapped: usize = 0; // f64
 // Length statistics (scan/range.ts LengthAgg): counts per value below 2^16 for 10 series, larger values listed
 // as (series, value) pairs, and f64 sums: sum[10], n[10], pairs, longer, longerChars, desirable, undesirable,
-// formats[9] (kernelLayout.ts AGG_*).
+// formats[12] (kernelLayout.ts AGG_*).
 let hist: usize = 0;
 let big: usize = 0;
 let bigCap: i32 = 0;

@@ -39,7 +39,7 @@ test('one table of checks: distinct bits and orders, every field known, flags re
   assert.equal(CHECK_MASK & ERROR_BIT, 0, 'the error bit is not a check');
   for (const c of CHECK_NAMES) {
     assert.deepEqual(flagsToChecks(CHECK_BITS[c]), [c]);
-    assert.ok(['first', 'second', 'empty'].includes(CHECK_INFO[c].field));
+    assert.ok(['first', 'second', 'empty', 'prompt'].includes(CHECK_INFO[c].field));
     assert.ok(parseInspectorRequest({ type: 'query', filter: c, search: '', seq: 1 }), `the inspector protocol accepts ${c}`);
   }
   assert.equal(parseInspectorRequest({ type: 'query', filter: 'notACheck', search: '', seq: 1 }), null);

@@ -16,7 +16,7 @@ test('stats --json: the contract shape', () => {
   const j = JSON.parse(r.out) as Record<string, unknown>;
   for (const k of ['file', 'format', 'records', 'errors', 'checks', 'lengths']) assert.ok(k in j, k);
   const checks = j.checks as Record<string, number[]>;
-  assert.deepEqual(Object.keys(checks).sort(), ['contradiction', 'duplicate', 'emptyResponse', 'encoding', 'identical', 'lowSeparation', 'promptMismatch', 'scoreInversion', 'scoreTie', 'truncationRisk', 'zeroVarianceGroup']);
+  assert.deepEqual(Object.keys(checks).sort(), ['contradiction', 'duplicate', 'emptyPrompt', 'emptyResponse', 'encoding', 'identical', 'lowSeparation', 'promptMismatch', 'scoreInversion', 'scoreTie', 'truncationRisk', 'zeroVarianceGroup']);
   assert.deepEqual(checks.identical, [2]);
   const lengths = j.lengths as { chosenLongerShare: number };
   assert.equal(typeof lengths.chosenLongerShare, 'number');

@@ -169,3 +169,26 @@ test('kto_tag rows: a boolean label as LLaMA-Factory requires; anything else is 
   assert.deepEqual(scan.labels, { desirable: 1, undesirable: 1 });
   assert.deepEqual(scan.errors, [{ line: 3, field: 'kto_tag', message: 'field "kto_tag": expected true or false, got a string' }]);
 });
+
+test("TRL's prompt-only, prompt-completion and stepwise-supervision datasets: recognised, with their own checks", async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const po = await scanFile(fixture('prompt-only.jsonl'), { workers: 1, checks: { maxPromptLength: 64 } });
+  assert.equal(po.format, 'prompt-only');
+  assert.equal(po.records, 5);
+  assert.deepEqual(po.checks.emptyPrompt, [3], 'an empty prompt: nothing to generate from');
+  assert.deepEqual(po.checks.duplicate, [4], 'the same prompt twice');
+  assert.deepEqual(po.checks.truncationRisk, [5], 'a prompt longer than max_prompt_length (GRPO)');
+  assert.equal(po.lengths.prompt.tokens.count, 5);
+  const pc = await scanFile(fixture('prompt-completion.jsonl'), { workers: 1 });
+  assert.equal(pc.format, 'prompt-completion');
+  assert.equal(pc.records, 3);
+  assert.deepEqual(pc.checks.emptyPrompt, [3]);
+  const sw = await scanFile(fixture('stepwise.jsonl'), { workers: 1 });
+  assert.equal(sw.format, 'stepwise');
+  assert.equal(sw.records, 2);
+  assert.deepEqual(sw.errors, [{ line: 3, field: 'labels[0]', message: 'field "labels[0]": expected true or false, got a string' }]);
+  const [rec] = normalize({ prompt: 'p', completions: ['a', 'b'], labels: [true, false] }, 'stepwise', base);
+  assert.deepEqual(rec.candidates.map((c) => [c.text, c.label]), [['a', true], ['b', false]]);
+  // A preference row with a missing field is still an error, not a prompt-only record.
+  assert.equal(detectRecordFormat({ prompt: 'p', chosen: 'a' }), null);
+});

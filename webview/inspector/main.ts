@@ -320,7 +320,14 @@ function renderRecord(view: RecordView | null, error?: string): void {
   detail.append(prompt);
   const grid = el('section', r.kind === 'pair' ? 'cands pair' : 'cands stack');
   r.candidates.forEach((c, i) => {
-    const heading = r.kind === 'pair' ? c.role : r.kind === 'unpaired' ? 'completion' : `#${i + 1}`;
+    const heading =
+      r.kind === 'pair'
+        ? c.role
+        : r.kind === 'unpaired' || r.kind === 'completion'
+          ? 'completion'
+          : r.kind === 'stepwise'
+            ? `step ${i + 1} · ${c.label ? 'correct' : 'incorrect'}`
+            : `#${i + 1}`;
     const spans = view.diff ? (i === 0 ? view.diff.chosen : view.diff.rejected) : undefined;
     grid.append(candidateCard(c, spans, heading));
   });

@@ -32,7 +32,7 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
   lowSeparationMaxEdits: 3,
 };
 
-export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group'] as const;
+export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group', 'prompt', 'completion', 'stepwise'] as const;
 
 /**
  * A record's summary row (the JavaScript path's; the scan kernel writes the same fields itself): byte offset and
@@ -128,6 +128,9 @@ export function summarizeRecord(
   if (p.encoding || infos.some((t) => t.encoding) || (rec.rejectedPrompt !== undefined && analyzeText(rec.rejectedPrompt).encoding))
     flags |= CHECK_BITS.encoding;
   if (rec.candidates.some((c) => c.text.trim() === '')) flags |= CHECK_BITS.emptyResponse;
+  if (rec.kind === 'prompt' || rec.kind === 'completion' || rec.kind === 'stepwise') {
+    if (rec.prompt.trim() === '' && !(rec.promptMessages ?? []).some((m) => m.content.trim() !== '')) flags |= CHECK_BITS.emptyPrompt;
+  }
   if (rec.rejectedPrompt !== undefined) flags |= CHECK_BITS.promptMismatch;
   // Truncation risk (TRL semantics: prompt keeps its end, completion its start, total ≤ max_length).
   for (const t of candTokens) {

@@ -8,7 +8,7 @@
 export type CheckSeverity = 'warning' | 'information';
 
 /** The field of a record that shows a check in the editor: its first response, its second, or its empty one. */
-export type CheckField = 'first' | 'second' | 'empty';
+export type CheckField = 'first' | 'second' | 'empty' | 'prompt';
 
 export interface CheckInfo {
   /** As in `preflens stats --json` `checks`. */
@@ -56,6 +56,14 @@ export const CHECKS = [
   { name: 'scoreInversion', bit: 1 << 8, severity: 'warning', order: 5, field: 'second', description: 'the chosen response has a lower score than the rejected one' },
   { name: 'zeroVarianceGroup', bit: 1 << 9, severity: 'information', order: 7, field: 'first', description: 'all rewards of the group are equal: no GRPO signal' },
   { name: 'encoding', bit: 1 << 10, severity: 'warning', order: 6, field: 'first', description: 'U+FFFD replacement characters, invalid UTF-8 or control characters' },
+  {
+    name: 'emptyPrompt',
+    bit: 1 << 11,
+    severity: 'warning',
+    order: 11,
+    field: 'prompt',
+    description: 'the prompt is empty or whitespace only (prompt-only, prompt-completion and stepwise records: nothing to generate from)',
+  },
 ] as const satisfies readonly CheckInfo[];
 
 export type CheckName = (typeof CHECKS)[number]['name'];

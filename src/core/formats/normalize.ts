@@ -57,6 +57,7 @@ export function detectRecordFormat(v: unknown): FormatName | null {
   if ('conversations' in v && 'label' in v) return 'kto';
   if (hasAll(v, ['output_1', 'output_2']) || hasAll(v, ['response_j', 'response_k'])) return 'pairwise-index';
   if (hasAll(v, ['human_ref_A', 'human_ref_B']) || hasAll(v, ['response_0', 'response_1'])) return 'pairwise-index';
+  if ('prompt' in v && 'completions' in v && 'labels' in v && !('rewards' in v)) return 'stepwise';
   if ('completions' in v || 'answers' in v || 'responses' in v) {
     const list = v.completions ?? v.answers ?? v.responses;
     const hasRewardCols = Object.keys(v).some((k) => /^rewards?(_|$)/.test(k));
@@ -71,6 +72,9 @@ export function detectRecordFormat(v: unknown): FormatName | null {
     if (!('prompt' in v) && isStr(v.chosen) && v.chosen.includes(HH_ASSISTANT)) return 'hh';
     return 'trl-standard';
   }
+  if ('prompt' in v && 'completion' in v && !('label' in v) && !('kto_tag' in v)) return 'prompt-completion';
+  // Only a prompt (no key of any other format): a row of another format with a missing field stays an error.
+  if ('prompt' in v && !['chosen', 'rejected', 'completion', 'completions', 'label', 'kto_tag', 'responses', 'answers', 'labels'].some((k) => k in v)) return 'prompt-only';
   return null;
 }
 
@@ -579,6 +583,47 @@ function normAlpaca(o: Obj, base: Base): PreferenceRecord {
   return pairFromMessages(base, 'alpaca', prompt, turn('chosen'), turn('rejected'), ['chosen', 'rejected']);
 }
 
+/** A TRL prompt: a string, or a list of messages (rendered as text, kept as messages). */
+function promptField(o: Obj): { prompt: string; promptMessages?: Message[] } {
+  if (typeof o.prompt === 'string') return { prompt: o.prompt };
+  if (o.prompt === undefined) throw new FieldError('prompt', 'missing');
+  const ms = toMessages(o.prompt, 'prompt');
+  return { prompt: renderMessages(ms), promptMessages: ms };
+}
+
+/** TRL prompt-only rows (`prompt`, string or messages): the input of GRPO, RLOO and online DPO. */
+function normPromptOnly(o: Obj, base: Base): PreferenceRecord {
+  const p = promptField(o);
+  return make(base, 'prompt-only', 'prompt', p.prompt, [], p.promptMessages ? { promptMessages: p.promptMessages } : {});
+}
+
+/** TRL prompt-completion rows (`prompt`, `completion`; strings or messages). */
+function normPromptCompletion(o: Obj, base: Base): PreferenceRecord {
+  const p = promptField(o);
+  if (typeof o.completion === 'string')
+    return make(base, 'prompt-completion', 'completion', p.prompt, [{ role: 'completion', text: o.completion, field: 'completion' }], p.promptMessages ? { promptMessages: p.promptMessages } : {});
+  const c = toMessages(o.completion, 'completion');
+  return make(base, 'prompt-completion', 'completion', p.prompt, [{ role: 'completion', text: responseText(c), messages: c, field: 'completion' }], {
+    promptMessages: p.promptMessages ?? [{ role: 'user', content: p.prompt }],
+  });
+}
+
+/** TRL stepwise supervision rows (`prompt`, `completions`: the steps, `labels`: one boolean per step). */
+function normStepwise(o: Obj, base: Base): PreferenceRecord {
+  const p = promptField(o);
+  const steps = o.completions;
+  const labels = o.labels;
+  if (!Array.isArray(steps)) throw new FieldError('completions', `expected a list of steps, got ${typeName(steps)}`);
+  if (!Array.isArray(labels)) throw new FieldError('labels', `expected a list of booleans, got ${typeName(labels)}`);
+  if (labels.length !== steps.length) throw new FieldError('labels', `${labels.length} labels for ${steps.length} steps`);
+  const cands = steps.map((c, i): Candidate => {
+    const label = labels[i];
+    if (typeof label !== 'boolean') throw new FieldError(`labels[${i}]`, `expected true or false, got ${typeName(label)}`);
+    return { role: 'step', text: str(c, `completions[${i}]`), label, field: `completions[${i}]` };
+  });
+  return make(base, 'stepwise', 'stepwise', p.prompt, cands, p.promptMessages ? { promptMessages: p.promptMessages } : {});
+}
+
 export function normalize(v: unknown, format: FormatName, base: Base): PreferenceRecord[] {
   if (!isObj(v)) throw new FieldError('', `expected a JSON object, got ${typeName(v)}`);
   switch (format) {
@@ -602,6 +647,12 @@ export function normalize(v: unknown, format: FormatName, base: Base): Preferenc
       return [normGroup(v, base)];
     case 'alpaca':
       return [normAlpaca(v, base)];
+    case 'prompt-only':
+      return [normPromptOnly(v, base)];
+    case 'prompt-completion':
+      return [normPromptCompletion(v, base)];
+    case 'stepwise':
+      return [normStepwise(v, base)];
   }
 }
 
@@ -625,5 +676,11 @@ export function describeFormat(f: FormatName): string {
       return 'GRPO groups';
     case 'alpaca':
       return 'LLaMA-Factory alpaca pairs';
+    case 'prompt-only':
+      return 'TRL prompt-only (GRPO/RLOO/online DPO input)';
+    case 'prompt-completion':
+      return 'TRL prompt-completion';
+    case 'stepwise':
+      return 'TRL stepwise supervision';
   }
 }

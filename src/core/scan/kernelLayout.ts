@@ -56,8 +56,8 @@ export const AGG_LONGER = 21; // pairs whose chosen has more tokens
 export const AGG_LONGER_CHARS = 22; // … more characters
 export const AGG_DESIRABLE = 23;
 export const AGG_UNDESIRABLE = 24;
-export const AGG_FORMATS = 25; // records per FORMAT_NAMES index (9 formats)
-export const AGG_SLOTS = 34;
+export const AGG_FORMATS = 25; // records per FORMAT_NAMES index (12 formats)
+export const AGG_SLOTS = 37;
 
 // ---- a record's summary row (checks/record.ts RowFloat / RowInt) ----
 export const ROW_F_OFFSET = 0;
@@ -68,7 +68,7 @@ export const ROW_I_LINE = 0;
 export const ROW_I_LENGTH = 1;
 export const ROW_I_SUB = 2;
 export const ROW_I_FLAGS = 3;
-export const ROW_I_KIND = 4; // KIND_CODES index: 0 pair, 1 unpaired, 2 ranked, 3 group
+export const ROW_I_KIND = 4; // KIND_CODES index: 0 pair, 1 unpaired, ≥ 2 the candidate series (checks/record.ts)
 export const ROW_I_FORMAT = 5;
 export const ROW_I_PROMPT_CHARS = 6;
 export const ROW_I_PROMPT_TOKENS = 7;
