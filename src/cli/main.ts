@@ -40,8 +40,9 @@ commands:
 
   score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--convention trl|trl-legacy]
         [--max-length N] [--truncation-mode keep_start|keep_end] [--max-prompt-length N]
-        [--max-completion-length N] [--shard I/N] [--out FILE.jsonl]
-        per-token log-probabilities, implicit rewards, margins and flags, one JSON object per record
+        [--max-completion-length N] [--label-smoothing 0] [--simpo-gamma 0.5] [--shard I/N] [--out FILE.jsonl]
+        per-token log-probabilities, implicit rewards, margins, losses (DPO, IPO, ORPO, hinge, robust
+        with --label-smoothing, SimPO) and flags, one JSON object per record
         (--ref omitted: reference-free numbers only); a record the trainer would drop is one line
         {"line", "skipped"}. Convention: the model card's TRL version, else trl-legacy when
         --max-prompt-length/--max-completion-length are given, else trl (TRL >= 0.29; max length 1024).
@@ -179,6 +180,8 @@ async function score(argv: string[]): Promise<number> {
       'max-prompt-length': { type: 'string' },
       'max-completion-length': { type: 'string' },
       convention: { type: 'string' },
+      'label-smoothing': { type: 'string' },
+      'simpo-gamma': { type: 'string' },
       'max-length': { type: 'string' },
       'truncation-mode': { type: 'string' },
       shard: { type: 'string' },
@@ -208,6 +211,10 @@ async function score(argv: string[]): Promise<number> {
   if (values.out !== undefined && existsSync(values.out) && realpathSync(values.out) === realpathSync(file))
     throw new InputError(`--out ${values.out} is the input file: PrefLens never writes to a dataset`);
   const threads = intOpt(values.threads, 'threads');
+  const labelSmoothing = values['label-smoothing'] === undefined ? 0 : Number(values['label-smoothing']);
+  if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) throw new UsageError(`--label-smoothing expects 0 ≤ ε < 0.5, got "${values['label-smoothing']}"`);
+  const simpoGamma = values['simpo-gamma'] === undefined ? undefined : Number(values['simpo-gamma']);
+  if (simpoGamma !== undefined && !Number.isFinite(simpoGamma)) throw new UsageError(`--simpo-gamma expects a number, got "${values['simpo-gamma']}"`);
   const choice = values.convention ?? 'auto';
   if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
   const truncationMode = values['truncation-mode'] ?? 'keep_start';
@@ -243,6 +250,8 @@ async function score(argv: string[]): Promise<number> {
   try {
     for await (const r of scoreFile(file, policy, ref, {
       beta,
+      labelSmoothing,
+      simpoGamma,
       convention,
       maxPromptLength,
       maxCompletionLength,

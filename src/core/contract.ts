@@ -54,8 +54,14 @@ export interface ScoredRecord {
   implicit_accuracy?: boolean;
   ipo_loss?: number;
   orpo_log_odds_ratio?: number;
+  /** TRL loss_type "hinge": max(0, 1 − margin). */
+  hinge_loss?: number;
+  /** TRL loss_type "robust", with label smoothing ε > 0. */
+  robust_loss?: number;
   /** Reference-free (SimPO-style) margin: mean logp of chosen − mean logp of rejected. */
   mean_logp_margin?: number;
+  /** SimPO: −log σ(β · mean_logp_margin − γ) (TRL CPOTrainer, loss_type simpo). */
+  simpo_loss?: number;
   flags: string[];
   /** sub-record of a line (OpenAssistant trees) */
   sub?: number;

@@ -175,7 +175,7 @@ test('preflens score CLI: shards partition the records; usage and input errors',
   assert.deepEqual(lines(run(...base, '--lines', '2-3').out), [2, 3]);
   assert.match(all.err, /6 records, \d+ tokens computed.*tokens\/s, device cpu/);
   const keys = Object.keys(JSON.parse(all.out.split('\n')[0]) as object);
-  assert.deepEqual(keys, ['line', 'format', 'chosen', 'rejected', 'margin', 'dpo_loss', 'implicit_accuracy', 'ipo_loss', 'orpo_log_odds_ratio', 'mean_logp_margin', 'flags']);
+  assert.deepEqual(keys, ['line', 'format', 'chosen', 'rejected', 'margin', 'dpo_loss', 'implicit_accuracy', 'ipo_loss', 'orpo_log_odds_ratio', 'hinge_loss', 'mean_logp_margin', 'simpo_loss', 'flags']);
   const out = tempFile('o.jsonl', '');
   assert.equal(run(...base, '--out', out).code, 0);
   assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 6);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { detectRecordFormat, normalize, FieldError } from '../../src/core/formats/normalize.js';
-import { fixture } from '../helpers.js';
+import { fixture, tempFile } from '../helpers.js';
 
 const base = { index: 0, line: 1, offset: 0 };
 
@@ -191,4 +191,17 @@ test("TRL's prompt-only, prompt-completion and stepwise-supervision datasets: re
   assert.deepEqual(rec.candidates.map((c) => [c.text, c.label]), [['a', true], ['b', false]]);
   // A preference row with a missing field is still an error, not a prompt-only record.
   assert.equal(detectRecordFormat({ prompt: 'p', chosen: 'a' }), null);
+});
+
+test('zero-variance groups as TRL decides them: the sum of the reward functions, and torch.isclose(std, 0)', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const rows = [
+    { prompt: 'p1', completions: ['a', 'b'], rewards: [0.1 + 0.2, 0.3] }, // equal up to float noise: no signal
+    { prompt: 'p2', completions: ['a', 'b'], reward_acc: [1, 0], reward_fmt: [0, 1] }, // each function varies, the sums do not
+    { prompt: 'p3', completions: ['a', 'b'], reward_acc: [1, 0], reward_fmt: [1, 0] },
+    { prompt: 'p4', completions: ['a', 'b'], rewards: [0.3, 0.3 + 1e-6] },
+  ];
+  const r = await scanFile(tempFile('zv.jsonl', rows.map((x) => JSON.stringify(x)).join('\n') + '\n'), { workers: 1 });
+  assert.equal(r.format, 'group');
+  assert.deepEqual(r.checks.zeroVarianceGroup, [1, 2]);
 });

@@ -104,3 +104,21 @@ test('log1mexp keeps precision near 0, where ORPO\'s log-odds of a confident res
   const p = pairOut(resp(-1e-14), resp(-2), 0.1);
   assert.ok(p && Number.isFinite(p.orpo_log_odds_ratio) && p.orpo_log_odds_ratio > -1e-12, String(p?.orpo_log_odds_ratio));
 });
+
+test('TRL losses per pair: hinge (SLiC), robust DPO with label smoothing, SimPO (reference-free)', async () => {
+  const { robustLoss, simpoLoss } = await import('../../src/core/metrics/pair.js');
+  const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+  const resp = (logp: number, ref: number, n: number): ResponseOut => ({ tokens: Array.from({ length: n }, () => ({ id: 0, text: '', start: 0, end: 0, logp: logp / n, entropy: 0, rank: 1, topk_mass: 1, topk_entropy: 0 })), logp, mean_logp: logp / n, ref_logp: ref, reward: 0.1 * (logp - ref) });
+  const up = pairOut(resp(-10, -12, 5), resp(-20, -15, 5), 0.1); // margin 0.2 − (−0.5) = 0.7
+  const down = pairOut(resp(-12, -10, 5), resp(-15, -20, 5), 0.1, 0.1); // margin −0.7
+  assert.ok(up && down);
+  assert.ok(Math.abs(up.hinge_loss - 0.3) < 1e-12);
+  assert.ok(Math.abs(down.hinge_loss - 1.7) < 1e-12);
+  assert.equal(up.robust_loss, undefined, 'no robust loss without label smoothing (it would equal the DPO loss)');
+  const eps = 0.1;
+  const want = (-Math.log(sig(-0.7)) * (1 - eps) + Math.log(sig(0.7)) * eps) / (1 - 2 * eps);
+  assert.ok(Math.abs((down.robust_loss ?? NaN) - want) < 1e-12, `${down.robust_loss} vs ${want}`);
+  assert.ok(Math.abs(robustLoss(0.7, 0) - -Math.log(sig(0.7))) < 1e-12, 'at ε = 0 the robust loss is the DPO loss');
+  // SimPO: −log σ(β Δ − γ) on mean log-probabilities.
+  assert.ok(Math.abs(simpoLoss(-1.2, -2.0, 2, 0.5) - -Math.log(sig(2 * 0.8 - 0.5))) < 1e-12);
+});

@@ -172,8 +172,10 @@ export function summarizeRecord(
       }
     }
   } else if (rec.kind === 'group') {
-    const totals = rec.candidates.map((c) => Object.values(c.rewards ?? {}).reduce((s, x) => s + x, 0));
-    if (totals.length > 0 && totals.every((t) => t === totals[0])) flags |= CHECK_BITS.zeroVarianceGroup;
+    // TRL's GRPO: a completion's reward is the (weighted; here unit-weight) nansum of its reward functions, and a
+    // group has no signal when torch.isclose(std, 0): |std| ≤ atol 1e-8 (the sample std of the group's rewards).
+    const totals = rec.candidates.map((c) => Object.values(c.rewards ?? {}).reduce((s, x) => (Number.isNaN(x) ? s : s + x), 0));
+    if (totals.length > 0 && groupStd(totals) <= 1e-8) flags |= CHECK_BITS.zeroVarianceGroup;
   }
   const keys = signatureKeys(p.sig, infos.map((t) => t.sig), rec);
   const f = at * ROW_FLOATS;
@@ -197,4 +199,11 @@ export function summarizeRecord(
   r[n + RowInt.extra] = Math.max(0, rec.candidates.length - 2);
   r[n + RowInt.label] = rec.label === undefined ? -1 : rec.label ? 1 : 0;
   for (let i = 2; i < rec.candidates.length; i++) extraOut.push(infos[i].chars, candTokens[i]);
+}
+
+/** Sample standard deviation (torch.std's default, unbiased); 0 for one value (TRL: NaN, which isclose also rejects — a one-completion group has no advantage either way). */
+export function groupStd(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 }

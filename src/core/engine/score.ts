@@ -14,7 +14,10 @@ import type { ScoringModel } from './model.js';
 import { ModelError } from './model.js';
 import { defaultCacheDir, ScoreCache } from './cache.js';
 import { runJobs, type SeqJob, type SeqStats } from './scorer.js';
-import { pairOut, responseOut, type PairOut } from '../metrics/pair.js';
+import { pairOut, responseOut, simpoLoss, type PairOut } from '../metrics/pair.js';
+
+/** TRL CPOConfig's default simpo_gamma. */
+export const SIMPO_GAMMA = 0.5;
 import type { EncodedRecord, LengthLimits } from '../tokenize/encoder.js';
 import { rawHash } from './hash.js';
 
@@ -23,6 +26,10 @@ export { rawHash };
 
 export interface ScoreOptions extends LengthLimits {
   beta: number;
+  /** TRL label_smoothing ε (cDPO / robust DPO); 0 by default. */
+  labelSmoothing?: number;
+  /** SimPO's target margin γ (TRL CPOConfig simpo_gamma, 0.5 by default). */
+  simpoGamma?: number;
   /** 1-based inclusive line range */
   lines?: LineRange;
   /** [I, N]: records whose index (among the selected) mod N = I */
@@ -143,9 +150,10 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     if (rec.kind === 'pair' && resps.length === 2) {
       out.chosen = resps[0];
       out.rejected = resps[1];
-      const p: PairOut | null = pairOut(resps[0], resps[1], opts.beta);
+      const p: PairOut | null = pairOut(resps[0], resps[1], opts.beta, opts.labelSmoothing ?? 0);
       if (p) Object.assign(out, p);
       out.mean_logp_margin = resps[0].mean_logp - resps[1].mean_logp;
+      out.simpo_loss = simpoLoss(resps[0].mean_logp, resps[1].mean_logp, opts.beta, opts.simpoGamma ?? SIMPO_GAMMA);
     } else {
       out.candidates = resps.map((r, j) => {
         const c = rec.candidates[j];

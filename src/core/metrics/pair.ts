@@ -65,6 +65,10 @@ export interface PairOut {
   ipo_loss: number;
   /** ORPO: log σ(log-odds(chosen) − log-odds(rejected)), log-odds on mean logps. */
   orpo_log_odds_ratio: number;
+  /** TRL loss_type "hinge" (SLiC): max(0, 1 − margin). */
+  hinge_loss: number;
+  /** TRL loss_type "robust" (rDPO), with label smoothing ε > 0 only (at ε = 0 it is the DPO loss). */
+  robust_loss?: number;
   flags: string[];
 }
 
@@ -102,7 +106,7 @@ export function responseOut(
   return r;
 }
 
-export function pairOut(c: ResponseOut, r: ResponseOut, beta: number): PairOut | null {
+export function pairOut(c: ResponseOut, r: ResponseOut, beta: number, labelSmoothing = 0): PairOut | null {
   if (c.reward === undefined || r.reward === undefined || c.ref_logp === undefined || r.ref_logp === undefined) return null;
   const margin = c.reward - r.reward;
   const flags: string[] = [];
@@ -123,6 +127,18 @@ export function pairOut(c: ResponseOut, r: ResponseOut, beta: number): PairOut |
     implicit_accuracy: margin > 0,
     ipo_loss: (h - 1 / (2 * beta)) ** 2,
     orpo_log_odds_ratio: -negLogSigmoid(logOdds(c.mean_logp) - logOdds(r.mean_logp)),
+    hinge_loss: Math.max(0, 1 - margin),
+    ...(labelSmoothing > 0 ? { robust_loss: robustLoss(margin, labelSmoothing) } : {}),
     flags,
   };
+}
+
+/** TRL's robust DPO loss: (−log σ(m)(1 − ε) + log σ(−m) ε) / (1 − 2ε), m = β·h (the margin). */
+export function robustLoss(margin: number, eps: number): number {
+  return (negLogSigmoid(margin) * (1 - eps) - negLogSigmoid(-margin) * eps) / (1 - 2 * eps);
+}
+
+/** SimPO (TRL CPOTrainer loss_type "simpo"): −log σ(β (mean logp_c − mean logp_r) − γ), reference-free. */
+export function simpoLoss(meanChosen: number, meanRejected: number, beta: number, gamma: number): number {
+  return negLogSigmoid(beta * (meanChosen - meanRejected) - gamma);
 }
