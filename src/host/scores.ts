@@ -20,6 +20,16 @@ export function recordKey(line: number, sub = 0): string {
   return `${line}:${sub}`;
 }
 
+/** A file's entries of a per-file map, created when missing. */
+function entries<T>(all: Map<string, Map<string, T>>, file: string): Map<string, T> {
+  let m = all.get(file);
+  if (!m) {
+    m = new Map();
+    all.set(file, m);
+  }
+  return m;
+}
+
 export class ScoreStore implements vscode.Disposable {
   private readonly byFile = new Map<string, Map<string, ScoredRecord>>();
   /** Records the trainer would drop (convention trl), with the reason: shown as skipped, never scored. */
@@ -31,32 +41,26 @@ export class ScoreStore implements vscode.Disposable {
 
   add(uri: vscode.Uri, r: ScoredRecord): void {
     const k = uri.toString();
-    let m = this.byFile.get(k);
-    if (!m) {
-      m = new Map();
-      this.byFile.set(k, m);
-    }
-    m.set(recordKey(r.line, r.sub), r);
+    entries(this.byFile, k).set(recordKey(r.line, r.sub), r);
     this.skippedByFile.get(k)?.delete(recordKey(r.line, r.sub));
-    this.pending.add(k);
-    // Coalesce view updates while records stream in.
+    this.changed(k);
+  }
+
+  skip(uri: vscode.Uri, r: SkippedRecord): void {
+    const k = uri.toString();
+    entries(this.skippedByFile, k).set(recordKey(r.line, r.sub), r);
+    this.byFile.get(k)?.delete(recordKey(r.line, r.sub));
+    this.changed(k);
+  }
+
+  /** Coalesces view updates while records stream in. */
+  private changed(file: string): void {
+    this.pending.add(file);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       for (const p of this.pending) this.emitter.fire(vscode.Uri.parse(p));
       this.pending.clear();
     }, 150);
-  }
-
-  skip(uri: vscode.Uri, r: SkippedRecord): void {
-    const k = uri.toString();
-    let m = this.skippedByFile.get(k);
-    if (!m) {
-      m = new Map();
-      this.skippedByFile.set(k, m);
-    }
-    m.set(recordKey(r.line, r.sub), r);
-    this.byFile.get(k)?.delete(recordKey(r.line, r.sub));
-    this.emitter.fire(uri);
   }
 
   skipped(uri: vscode.Uri, line: number, sub = 0): SkippedRecord | undefined {
