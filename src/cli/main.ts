@@ -33,9 +33,11 @@ const USAGE = `usage: preflens <command> [options]
 commands:
   stats FILE [--format NAME] [--tokenizer DIR] [--json]
         format, record count, dataset checks (lists of 1-based lines), length statistics, errors
-        --max-prompt-length N      truncation check: prompt tokens (default 512, TRL's default)
-        --max-completion-length N  truncation check: response tokens (default: unset)
-        --max-length N             truncation check: prompt + response tokens (default 1024)
+        --convention trl|trl-legacy  truncation check as that trainer truncates (auto: the tokenizer folder's
+                                   model card, else trl-legacy when the two lengths below are given, else trl)
+        --max-prompt-length N      trl-legacy: prompt tokens (default 512, TRL <= 0.28's default)
+        --max-completion-length N  trl-legacy: response tokens (default: unset)
+        --max-length N             prompt + response tokens, with the special tokens added (default 1024)
         --workers N                worker threads (default: all cores)
 
   score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--convention trl|trl-legacy]
@@ -131,10 +133,13 @@ async function stats(argv: string[]): Promise<number> {
       'max-prompt-length': { type: 'string' },
       'max-completion-length': { type: 'string' },
       'max-length': { type: 'string' },
+      convention: { type: 'string' },
       workers: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('stats takes exactly one FILE');
+  const choice = values.convention ?? 'auto';
+  if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
   if (values.format !== undefined && !isFormatName(values.format))
     throw new UsageError(`unknown format "${values.format}" (one of: ${FORMAT_NAMES.join(', ')})`);
   const mpl = intOpt(values['max-prompt-length'], 'max-prompt-length');
@@ -147,6 +152,9 @@ async function stats(argv: string[]): Promise<number> {
     tokenizerDir: values.tokenizer,
     workers: intOpt(values.workers, 'workers'),
     checks: {
+      // The truncation check follows the scoring convention: the --tokenizer folder's model card, else trl-legacy
+      // when prompt/completion lengths are given, else trl.
+      convention: resolveConvention(choice as ConventionChoice, values.tokenizer ?? '', mpl !== undefined || mcl !== undefined).convention,
       ...(mpl !== undefined ? { maxPromptLength: mpl } : {}),
       ...(mcl !== undefined ? { maxCompletionLength: mcl } : {}),
       ...(ml !== undefined ? { maxLength: ml } : {}),

@@ -12,6 +12,7 @@ import { describeFormat } from '../core/formats/normalize.js';
 import { type LineRange, type ReadRecord, readRecordFd, recordAtLine, recordOnLine, type RecordRefs, refsOnLines } from '../core/records.js';
 import { withFile } from '../core/jsonl/reader.js';
 import type { WorkerClient } from './workerClient.js';
+import { settingsConvention } from './models.js';
 
 export type DatasetState = 'scanning' | 'ready' | 'failed' | 'not-preference';
 
@@ -217,7 +218,9 @@ export class DatasetManager implements vscode.Disposable {
     const trusted = vscode.workspace.isTrusted;
     const tokenizer = trusted ? cfg.get<string>('tokenizer') || undefined : undefined;
     const t0 = Date.now();
+    // The truncation check follows the scoring convention (the same settings, the same resolution).
     const checks = {
+      convention: settingsConvention(cfg).convention,
       maxPromptLength: cfg.get<number>('maxPromptLength', 512),
       maxLength: cfg.get<number>('maxLength', 1024),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),

@@ -34,6 +34,26 @@ interface ModelState {
   summary?: ModelSummary;
 }
 
+/** A model path setting; in an untrusted workspace only the user (global) value is used. */
+function modelPathSetting(cfg: vscode.WorkspaceConfiguration, key: string): string | undefined {
+  const v = vscode.workspace.isTrusted ? cfg.get<string>(key) : cfg.inspect<string>(key)?.globalValue;
+  return v && v.trim() ? v.trim() : undefined;
+}
+
+/**
+ * preflens.convention, resolved (scoring and the truncation check share it): `auto` reads the policy's model card,
+ * then whether max prompt/completion lengths were set.
+ */
+export function settingsConvention(cfg: vscode.WorkspaceConfiguration): { convention: Convention; conventionReason: string } {
+  const choice = cfg.get<ConventionChoice>('convention', 'auto');
+  const set = (key: string): boolean => {
+    const i = cfg.inspect(key);
+    return i?.globalValue !== undefined || i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined;
+  };
+  const { convention, reason } = resolveConvention(choice, modelPathSetting(cfg, 'policyModel') ?? '', set('maxPromptLength') || set('maxCompletionLength'));
+  return { convention, conventionReason: reason };
+}
+
 export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.TreeItem | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
@@ -52,9 +72,7 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
 
   /** A model path setting; in an untrusted workspace only the user (global) value is used. */
   private pathSetting(key: string): string | undefined {
-    const cfg = vscode.workspace.getConfiguration('preflens');
-    const v = vscode.workspace.isTrusted ? cfg.get<string>(key) : cfg.inspect<string>(key)?.globalValue;
-    return v && v.trim() ? v.trim() : undefined;
+    return modelPathSetting(vscode.workspace.getConfiguration('preflens'), key);
   }
 
   settings(): ScoringSettings {
@@ -63,25 +81,13 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       policy: this.pathSetting('policyModel'),
       reference: this.pathSetting('referenceModel'),
       beta: cfg.get<number>('beta', 0.1),
-      ...this.convention(cfg),
+      ...settingsConvention(cfg),
       maxPromptLength: cfg.get<number | null>('maxPromptLength', 512),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
       maxLength: cfg.get<number | null>('maxLength', TRL_DEFAULTS.maxLength),
       truncationMode: cfg.get<TruncationMode>('truncationMode', TRL_DEFAULTS.truncationMode),
       provider: cfg.get<ProviderChoice>('executionProvider', 'auto'),
     };
-  }
-
-  /** preflens.convention, resolved: `auto` reads the policy's model card, then whether max prompt/completion lengths were set. */
-  private convention(cfg: vscode.WorkspaceConfiguration): { convention: Convention; conventionReason: string } {
-    const choice = cfg.get<ConventionChoice>('convention', 'auto');
-    const set = (key: string): boolean => {
-      const i = cfg.inspect(key);
-      return i?.globalValue !== undefined || i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined;
-    };
-    const policy = this.pathSetting('policyModel');
-    const { convention, reason } = resolveConvention(choice, policy ?? '', set('maxPromptLength') || set('maxCompletionLength'));
-    return { convention, conventionReason: reason };
   }
 
   tokenizer(dir: string): ModelTokenizer {

@@ -19,7 +19,7 @@ import {
   BIT_EMPTY, BIT_ENCODING, BIT_IDENTICAL, BIT_LOW_SEPARATION, BIT_PROMPT_MISMATCH, BIT_TRUNCATION,
   CFG_AGG, CFG_BATCH_CAP, CFG_BIG, CFG_BIG_CAP, CFG_FLAGS, CFG_FORMAT, CFG_HIST, CFG_LENGTH, CFG_LINE, CFG_MAX_COMPLETION,
   CFG_MAX_EDITS, CFG_MAX_LENGTH, CFG_MAX_PROMPT, CFG_MODE, CFG_OFFSET, CFG_ROW_F, CFG_ROW_I, CFG_SIG_RECORD,
-  CFG_SIG_SWAPPED, CFG_SUB, CFG_TOKEN_CAP, CFG_TOKENS, DENSE, FORMAT_HH, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY,
+  CFG_SIG_SWAPPED, CFG_SUB, CFG_TOKEN_CAP, CFG_TOKENS, CFG_PROMPT_EXTRA, CFG_RESPONSE_EXTRA, DENSE, FORMAT_HH, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY,
   MODE_TRL_STANDARD, ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS,
   ROW_I_C2_TOKENS, ROW_I_EXTRA, ROW_I_FLAGS, ROW_I_FORMAT, ROW_I_KIND, ROW_I_LABEL, ROW_I_LENGTH, ROW_I_LINE,
   ROW_I_PROMPT_CHARS, ROW_I_PROMPT_TOKENS, ROW_I_SUB, SERIES, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS,
@@ -38,6 +38,8 @@ let cfgMode: i32 = 0; // MODE_*
 let cfgMaxPrompt: i32 = 512;
 let cfgMaxCompletion: i32 = -1; // -1: none
 let cfgMaxLength: i32 = 1024;
+let cfgPromptExtra: i32 = 0; // special tokens before the prompt
+let cfgResponseExtra: i32 = 1; // … after each response (EOS)
 let cfgMaxEdits: i32 = 3;
 let tokA: usize = 0; // scratch for token hashes (low-separation check), tokCap entries each
 let tokB: usize = 0;
@@ -71,6 +73,8 @@ export function setup(c: usize): void {
   cfgMaxPrompt = load<i32>(c + (CFG_MAX_PROMPT << 2));
   cfgMaxCompletion = load<i32>(c + (CFG_MAX_COMPLETION << 2));
   cfgMaxLength = load<i32>(c + (CFG_MAX_LENGTH << 2));
+  cfgPromptExtra = load<i32>(c + (CFG_PROMPT_EXTRA << 2));
+  cfgResponseExtra = load<i32>(c + (CFG_RESPONSE_EXTRA << 2));
   cfgMaxEdits = load<i32>(c + (CFG_MAX_EDITS << 2));
   tokA = load<u32>(c + (CFG_TOKENS << 2));
   tokCap = load<i32>(c + (CFG_TOKEN_CAP << 2));
@@ -862,9 +866,12 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
 
   if (pE > 0 || cE > 0 || rE > 0) flags |= BIT_ENCODING;
   if (cN == 0 || rN == 0) flags |= BIT_EMPTY;
-  if (pW > cfgMaxPrompt) flags |= BIT_TRUNCATION;
-  if (cfgMaxCompletion >= 0 && (cW > cfgMaxCompletion || rW > cfgMaxCompletion)) flags |= BIT_TRUNCATION;
-  if (pW + cW > cfgMaxLength || pW + rW > cfgMaxLength) flags |= BIT_TRUNCATION;
+  const pX = pW + cfgPromptExtra;
+  const cX = cW + cfgResponseExtra;
+  const rX = rW + cfgResponseExtra;
+  if (pX > cfgMaxPrompt) flags |= BIT_TRUNCATION;
+  if (cfgMaxCompletion >= 0 && (cX > cfgMaxCompletion || rX > cfgMaxCompletion)) flags |= BIT_TRUNCATION;
+  if (pX + cX > cfgMaxLength || pX + rX > cfgMaxLength) flags |= BIT_TRUNCATION;
   const cl = <i32>(ce - cs);
   if (cl == <i32>(re - rs) && bytesEqual(cs, rs, cl)) flags |= BIT_IDENTICAL;
   else if (abs<i32>(cW - rW) <= cfgMaxEdits) {

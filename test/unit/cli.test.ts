@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fixture, repoRoot } from '../helpers.js';
+import { fixture, repoRoot, tempFile } from '../helpers.js';
 
 const cli = join(repoRoot, 'dist', 'cli.js');
 const run = (...args: string[]): { code: number | null; out: string; err: string } => {
@@ -56,4 +56,15 @@ test('--format override and --tokenizer errors', () => {
   const t = run('stats', fixture('hh.jsonl'), '--tokenizer', fixture('no-such-dir'));
   assert.equal(t.code, 1);
   assert.match(t.err, /no tokenizer\.json/);
+});
+
+test('stats: the truncation check follows the convention; auto takes trl-legacy when prompt/completion lengths are given, else trl', () => {
+  const words = (n: number): string => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+  const f = tempFile('conv.jsonl', JSON.stringify({ prompt: words(600), chosen: ' a b', rejected: ' c' }) + '\n');
+  const lines = (...args: string[]): number[] => (JSON.parse(run('stats', f, '--json', ...args).out) as { checks: { truncationRisk: number[] } }).checks.truncationRisk;
+  assert.deepEqual(lines(), [], 'trl: 600 + 2 + EOS fits in max_length 1024');
+  assert.deepEqual(lines('--max-prompt-length', '512'), [1], 'trl-legacy: the prompt is over max_prompt_length');
+  assert.deepEqual(lines('--convention', 'trl-legacy'), [1], 'trl-legacy with its default 512');
+  assert.deepEqual(lines('--convention', 'trl', '--max-length', '600'), [1]);
+  assert.equal(run('stats', f, '--convention', 'nope').code, 2);
 });

@@ -149,3 +149,24 @@ test('head scan: the first whole lines of a big file, marked partial', async () 
   assert.ok((head.scannedBytes ?? 0) >= 64 * 1024);
   assert.equal(full.partial, undefined);
 });
+
+test('the truncation check follows the convention and counts the special tokens the trainer adds (kernel = JavaScript path)', async () => {
+  const words = (n: number): string => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+  const rows = [
+    { prompt: words(600), chosen: ` ${words(10)}`, rejected: ` ${words(12)}` }, // a long prompt: legacy only
+    { prompt: words(100), chosen: ` ${words(127)}`, rejected: ` ${words(20)}` }, // 127 words + EOS = 128: not over 128
+    { prompt: words(100), chosen: ` ${words(128)}`, rejected: ` ${words(20)}` }, // 128 + EOS: over max_completion_length
+    { prompt: words(900), chosen: ` ${words(123)}`, rejected: ` ${words(5)}` }, // 900 + 123 + EOS = 1024: fits
+    { prompt: words(900), chosen: ` ${words(124)}`, rejected: ` ${words(5)}` }, // 1025: over max_length in both
+  ];
+  const f = tempFile('trunc.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  for (const exactOnly of [false, true]) {
+    const legacy = await scanFile(f, { workers: 1, exactOnly, checks: { convention: 'trl-legacy', maxCompletionLength: 128 } });
+    assert.deepEqual(legacy.checks.truncationRisk, [1, 3, 5, 4].sort(), `legacy (exactOnly ${exactOnly})`);
+    const trl = await scanFile(f, { workers: 1, exactOnly, checks: { convention: 'trl', maxCompletionLength: 128 } });
+    assert.deepEqual(trl.checks.truncationRisk, [5], `trl (exactOnly ${exactOnly}): only prompt + response + EOS over max_length`);
+  }
+  // With a model tokenizer, its own special tokens count (the tiny byte-level model adds no BOS, one EOS).
+  const tok = await scanFile(f, { workers: 1, tokenizerDir: join(repoRoot, 'test', 'fixtures', 'tiny-gpt2'), checks: { convention: 'trl', maxLength: 4000 } });
+  assert.deepEqual(tok.checks.truncationRisk, rows.map((r, i) => [i + 1, r.prompt.length + Math.max(r.chosen.length, r.rejected.length) + 1]).filter(([, n]) => n > 4000).map(([l]) => l));
+});

@@ -14,23 +14,50 @@ export interface TokenCounter {
   readonly name: string;
   count(s: string): number;
   ids(s: string): ArrayLike<number>;
+  /** Special tokens the trainer adds: the tokenizer's own before a text (BOS) and the EOS after a response. */
+  readonly special?: { prompt: number; response: number };
 }
 
+/**
+ * The truncation check follows the scoring convention (docs/ARCHITECTURE.md, "Checks"): `trl-legacy` flags a prompt
+ * over max_prompt_length, a response (with its EOS) over max_completion_length, or prompt + response over max_length;
+ * `trl` (TRL ≥ 0.29, no prompt/completion limits) flags prompt + response with the special tokens the trainer adds
+ * over max_length. Prompt-only records (GRPO's input) are held to max_prompt_length in both.
+ */
 export interface CheckOptions {
-  /** TRL DPOConfig defaults: max_prompt_length 512, max_length 1024, max_completion_length unset. */
+  convention: 'trl' | 'trl-legacy';
+  /** TRL ≤ 0.28 DPOConfig defaults: max_prompt_length 512, max_length 1024, max_completion_length unset. */
   maxPromptLength: number;
   maxCompletionLength: number | null;
   maxLength: number;
+  /** Special tokens the trainer adds: before the prompt (BOS, `trl` only) and after a non-conversational response (EOS). */
+  promptSpecialTokens: number;
+  responseSpecialTokens: number;
   /** Low separation: token edit distance ≤ this (TAB-PO uses 3). */
   lowSeparationMaxEdits: number;
 }
 
 export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
+  convention: 'trl-legacy',
   maxPromptLength: 512,
   maxCompletionLength: null,
   maxLength: 1024,
+  promptSpecialTokens: 0,
+  responseSpecialTokens: 1,
   lowSeparationMaxEdits: 3,
 };
+
+/** The limits the kernel and the JavaScript path apply: one place turns the convention into numbers. */
+export function truncationLimits(o: CheckOptions): { maxPrompt: number; maxCompletion: number | null; maxLength: number; promptExtra: number; responseExtra: number } {
+  const trl = o.convention === 'trl';
+  return {
+    maxPrompt: trl ? 0x7fffffff : o.maxPromptLength,
+    maxCompletion: trl ? null : o.maxCompletionLength,
+    maxLength: o.maxLength,
+    promptExtra: trl ? o.promptSpecialTokens : 0,
+    responseExtra: o.responseSpecialTokens,
+  };
+}
 
 export const KIND_CODES = ['pair', 'unpaired', 'ranked', 'group', 'prompt', 'completion', 'stepwise'] as const;
 
@@ -132,13 +159,18 @@ export function summarizeRecord(
     if (rec.prompt.trim() === '' && !(rec.promptMessages ?? []).some((m) => m.content.trim() !== '')) flags |= CHECK_BITS.emptyPrompt;
   }
   if (rec.rejectedPrompt !== undefined) flags |= CHECK_BITS.promptMismatch;
-  // Truncation risk (TRL semantics: prompt keeps its end, completion its start, total ≤ max_length).
+  // Truncation risk, as the trainer of the convention truncates (truncationLimits); a conversational response ends
+  // with the chat template's own end token, so it gets no EOS.
+  const lim = truncationLimits(opts);
+  const eos = rec.candidates.every((c) => c.messages) && rec.promptMessages ? 0 : lim.responseExtra;
+  const withSpecial = promptTokens + lim.promptExtra;
   for (const t of candTokens) {
-    if (promptTokens > opts.maxPromptLength) flags |= CHECK_BITS.truncationRisk;
-    if (opts.maxCompletionLength !== null && t > opts.maxCompletionLength) flags |= CHECK_BITS.truncationRisk;
-    if (promptTokens + t > opts.maxLength) flags |= CHECK_BITS.truncationRisk;
+    if (withSpecial > lim.maxPrompt) flags |= CHECK_BITS.truncationRisk;
+    if (lim.maxCompletion !== null && t + eos > lim.maxCompletion) flags |= CHECK_BITS.truncationRisk;
+    if (withSpecial + t + eos > lim.maxLength) flags |= CHECK_BITS.truncationRisk;
   }
-  if (rec.candidates.length === 0 && promptTokens > opts.maxPromptLength) flags |= CHECK_BITS.truncationRisk;
+  // Prompt-only records (GRPO, RLOO, online DPO): the prompt against max_prompt_length.
+  if (rec.candidates.length === 0 && promptTokens + opts.promptSpecialTokens > opts.maxPromptLength) flags |= CHECK_BITS.truncationRisk;
   if (rec.kind === 'pair' && rec.candidates.length === 2) {
     const [c, r] = rec.candidates;
     if (c.text === r.text) flags |= CHECK_BITS.identical;

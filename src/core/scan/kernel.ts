@@ -11,7 +11,7 @@
 import { readSync } from 'node:fs';
 import type { FormatName } from '../types.js';
 import type { RawItem } from '../jsonl/reader.js';
-import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk } from '../checks/record.js';
+import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk, truncationLimits } from '../checks/record.js';
 import { SCAN_KERNEL_WASM } from '../generated/scanKernelWasm.js';
 import * as L from './kernelLayout.js';
 
@@ -228,9 +228,12 @@ export class ScanKernel extends KeyKernel {
     this.ensure(at);
     const cfg = new Int32Array(L.CFG_WORDS);
     cfg[L.CFG_MODE] = format === 'none' ? L.MODE_ROWS_ONLY : (KERNEL_MODE[format ?? 'detect'] ?? L.MODE_ROWS_ONLY);
-    cfg[L.CFG_MAX_PROMPT] = opts.maxPromptLength;
-    cfg[L.CFG_MAX_COMPLETION] = opts.maxCompletionLength ?? -1;
-    cfg[L.CFG_MAX_LENGTH] = opts.maxLength;
+    const lim = truncationLimits(opts);
+    cfg[L.CFG_MAX_PROMPT] = lim.maxPrompt;
+    cfg[L.CFG_MAX_COMPLETION] = lim.maxCompletion ?? -1;
+    cfg[L.CFG_MAX_LENGTH] = lim.maxLength;
+    cfg[L.CFG_PROMPT_EXTRA] = lim.promptExtra;
+    cfg[L.CFG_RESPONSE_EXTRA] = lim.responseExtra;
     cfg[L.CFG_MAX_EDITS] = opts.lowSeparationMaxEdits;
     cfg[L.CFG_TOKENS] = this.p.tok;
     cfg[L.CFG_TOKEN_CAP] = TOKENS;

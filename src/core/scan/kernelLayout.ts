@@ -26,7 +26,9 @@ export const CFG_BIG_CAP = 18;
 export const CFG_AGG = 19; // f64 aggregates, AGG_*
 export const CFG_ROW_F = 20; // one summary row from JavaScript: ROW_F_STRIDE f64
 export const CFG_ROW_I = 21; // and ROW_I_STRIDE i32
-export const CFG_WORDS = 22;
+export const CFG_PROMPT_EXTRA = 22; // special tokens the trainer adds before a prompt (truncation check)
+export const CFG_RESPONSE_EXTRA = 23; // … after a (non-conversational) response
+export const CFG_WORDS = 24;
 
 // ---- how the kernel reads lines (CFG_MODE) ----
 export const MODE_DETECT = 0; // per record: HH or TRL standard

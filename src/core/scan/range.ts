@@ -24,7 +24,9 @@ export async function loadTokenCounter(dir: string): Promise<TokenCounter> {
 }
 
 /** Scans one byte range: the work a worker does. */
-export function scanRange(task: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): RangeResult {
+export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): RangeResult {
+  // With a model tokenizer, the truncation check counts the special tokens it adds.
+  const task = tok?.special ? { ...task0, opts: { ...task0.opts, promptSpecialTokens: tok.special.prompt, responseSpecialTokens: tok.special.response } } : task0;
   // The kernel reads the lines itself where it can: JSON Lines, the word-level token count, flat string formats.
   const parse = task.kind === 'jsonl' && !tok && !task.exactOnly && fastParseAvailable(task.format, task.opts);
   const range = new RangeBuilder(parse ? task.format : 'none', task.opts);

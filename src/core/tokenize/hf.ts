@@ -47,6 +47,7 @@ export function loadHfTokenizer(dir: string): HfTokenizer {
     tokenizer,
     config: cfg,
     eosToken,
+    special: { prompt: tokenizer.encode('', { add_special_tokens: true }).ids.length, response: eosToken !== null ? 1 : 0 },
     count: (s: string) => (s === '' ? 0 : tokenizer.encode(s, { add_special_tokens: false }).ids.length),
     ids: (s: string) => (s === '' ? [] : tokenizer.encode(s, { add_special_tokens: false }).ids),
   };
