@@ -134,3 +134,29 @@ test('LLaMA-Factory trainer_log.jsonl: accuracy is TRL\'s rewards/accuracies', (
   assert.equal(r.series.accuracy, undefined);
   assert.equal(r.trainer, 'dpo');
 });
+
+test('trainer names: the model card first; DPO with an NLL term apart from CPO/SimPO; KTO runs get no pair checks', () => {
+  const run = (rows: Array<Record<string, number>>, card?: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'preflens-trainer-'));
+    writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: rows.length, log_history: rows.map((r, i) => ({ step: i + 1, ...r })) }));
+    if (card) writeFileSync(join(dir, 'README.md'), card);
+    return dir;
+  };
+  const grpoRows = Array.from({ length: 8 }, () => ({ reward: 0.5, reward_std: 0.2, frac_reward_zero_std: 0.1 }));
+  assert.equal(parseRun(run(grpoRows)).trainer, 'grpo');
+  assert.equal(parseRun(run(grpoRows, '## Training procedure\n\nThis model was trained with RLOO, a method introduced in [Back to Basics](https://huggingface.co/papers/2402.14740).\n\n- TRL: 0.29.0\n')).trainer, 'rloo');
+  assert.equal(parseRun(run(grpoRows, 'This model was trained with [GRPO](https://x).')).trainer, 'grpo');
+  // CPO/SimPO logs rewards = β·logps; DPO with rpo_alpha logs nll_loss too, but its rewards are β·(logps − ref).
+  const cpo = Array.from({ length: 8 }, (_, i) => ({ loss: 1 - i * 0.05, nll_loss: 2, 'rewards/margins': 0.1 * i, 'logps/chosen': -100 - i, 'rewards/chosen': 0.1 * (-100 - i), 'logps/rejected': -120 }));
+  assert.equal(parseRun(run(cpo)).trainer, 'cpo/simpo');
+  const rpo = cpo.map((r, i) => ({ ...r, 'rewards/chosen': 0.1 * i - 0.5 }));
+  assert.equal(parseRun(run(rpo)).trainer, 'dpo (with nll_loss: rpo_alpha or sft)');
+  // A KTO run whose chosen logps fall while the margins grow: no likelihood-displacement (its examples are unpaired).
+  const kto = Array.from({ length: 12 }, (_, i) => ({ loss: 0.5, kl: 0.1, 'rewards/margins': 0.1 * i, 'logps/chosen': -100 - 5 * i, 'logps/rejected': -120 - i }));
+  const k = parseRun(run(kto));
+  assert.equal(k.trainer, 'kto');
+  assert.deepEqual(k.checks.map((x) => x.id), []);
+  // The same numbers logged by DPO do fire it.
+  const dpo = parseRun(run(kto.map(({ kl: _kl, ...r }) => r)));
+  assert.ok(dpo.checks.some((x) => x.id === 'likelihood-displacement'));
+});

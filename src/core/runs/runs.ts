@@ -113,6 +113,32 @@ function checkpoints(dir: string): Checkpoint[] {
     .sort((a, b) => a.step - b.step);
 }
 
+/** TRL's model card names its trainer: "This model was trained with DPO" (the trainer's `_name`). */
+const CARD_TRAINERS: Record<string, string> = { DPO: 'dpo', CPO: 'cpo/simpo', ORPO: 'orpo', KTO: 'kto', GRPO: 'grpo', RLOO: 'rloo', 'Online DPO': 'online-dpo', SFT: 'sft', Reward: 'reward', PPO: 'ppo', BCO: 'bco' };
+
+export function trainerOfCard(dir: string): string | null {
+  const card = join(dir, 'README.md');
+  if (!existsSync(card)) return null;
+  const m = /This model was trained with \[?([A-Za-z][A-Za-z0-9 -]*?)\]?(?:\(|,|\.|\s+a method)/.exec(readFileSync(card, 'utf8'));
+  if (!m) return null;
+  return CARD_TRAINERS[m[1]] ?? m[1].toLowerCase();
+}
+
+/**
+ * Metric names alone cannot tell DPO with an NLL term (`rpo_alpha`, loss_type "sft": it logs `nll_loss` too) from
+ * CPO/SimPO: CPO's rewards are β·logps (a constant ratio), DPO's are β·(logps − ref logps).
+ */
+function refineTrainer(trainer: string, series: Series): string {
+  if (trainer !== 'cpo/simpo') return trainer;
+  const rewards = new Map(finite(series['rewards/chosen']));
+  const ratios = finite(series['logps/chosen'])
+    .filter(([step, l]) => rewards.has(step) && l !== 0)
+    .map(([step, l]) => (rewards.get(step) ?? 0) / l);
+  if (ratios.length < 2) return trainer;
+  const k = ratios[0];
+  return ratios.every((r) => Math.abs(r - k) <= 1e-3 * Math.abs(k)) ? 'cpo/simpo' : 'dpo (with nll_loss: rpo_alpha or sft)';
+}
+
 export function isRunDir(dir: string): boolean {
   return existsSync(join(dir, 'trainer_state.json')) || existsSync(join(dir, 'trainer_log.jsonl')) || checkpoints(dir).length > 0;
 }
@@ -174,8 +200,8 @@ export function parseRun(dir: string): RunInfo {
       /* not a config we understand */
     }
   }
-  const trainer = detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]);
-  return { dir, format, trainer, steps, series, eval: evalSeries, checkpoints: cps, checks: runChecks(series, evalSeries, nonFinite), referenceModel };
+  const trainer = trainerOfCard(dir) ?? refineTrainer(detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]), series);
+  return { dir, format, trainer, steps, series, eval: evalSeries, checkpoints: cps, checks: runChecks(series, evalSeries, nonFinite, trainer), referenceModel };
 }
 
 const mean = (a: number[]): number => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
@@ -191,7 +217,7 @@ function ends(s: Array<[number, number]>): { first: number; last: number; firstS
   return { first: mean(s.slice(0, q).map((x) => x[1])), last: mean(s.slice(-q).map((x) => x[1])), firstSteps: s.slice(0, q).map((x) => x[0]), lastSteps: s.slice(-q).map((x) => x[0]) };
 }
 
-export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): RunCheck[] {
+export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>, trainer = ''): RunCheck[] {
   const out: RunCheck[] = [];
   if (nonFinite.length) {
     const names = [...new Set(nonFinite.map((x) => x.name))];
@@ -206,9 +232,11 @@ export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{
   const margins = finite(series['rewards/margins']);
   const chosen = finite(series['logps/chosen']);
   const rejected = finite(series['logps/rejected']);
-  const m = ends(margins);
-  const c = ends(chosen);
-  const r = ends(rejected);
+  // KTO's chosen and rejected are separate, unpaired examples: the pair checks below do not apply to its runs.
+  const paired = trainer !== 'kto';
+  const m = paired ? ends(margins) : null;
+  const c = paired ? ends(chosen) : null;
+  const r = paired ? ends(rejected) : null;
   if (r && c && r.last < r.first && r.first - r.last > 2 * Math.max(0, c.first - c.last) && r.first - r.last > 0.2 * Math.abs(r.first))
     out.push({
       id: 'rejected-collapse',
