@@ -14,7 +14,7 @@ import { CancelledError, InputError } from '../core/errors.js';
 import { type LineRange, parseLineRange, recordsOnLines } from '../core/records.js';
 import type { RecordError } from '../core/types.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
-import { TRL_DEFAULTS } from '../core/tokenize/encoder.js';
+import { type Convention, type LengthLimits, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 import { isSkipped } from '../core/contract.js';
 
 // The model engine (onnxruntime's native library) and the run parser load only for the commands that use them:
@@ -51,9 +51,11 @@ commands:
         More: --format NAME, --device auto|cuda|cpu, --threads N, --cache-dir DIR, --no-cache.
         Summary (records, tokens, seconds, tokens/s, device) on stderr.
 
-  spinal FILE --model DIR [--lines A-B] [--max-prompt-length N] [--max-completion-length N] [--json]
+  spinal FILE --model DIR [--lines A-B] [--convention trl|trl-legacy] [--max-length N]
+        [--max-prompt-length N] [--max-completion-length N] [--json]
         SPINAL layer trace (PrefLens' operationalisation): contraction and transport per layer
-        over the response tokens of the selected records. --hidden-states a,b,… names the tensors.
+        over the response tokens of the selected records, tokenized as in score.
+        --hidden-states a,b,… names the tensors.
   run DIR [--json]
         a training run: metric series, eval series, checkpoints and run checks
 
@@ -171,6 +173,22 @@ function range(v: string | undefined, name: string): LineRange | undefined {
   return r;
 }
 
+/** The tokenization flags of score and spinal (--convention, the lengths, --truncation-mode), resolved for a model. */
+function tokenization(
+  values: { convention?: string; 'max-prompt-length'?: string; 'max-completion-length'?: string; 'max-length'?: string; 'truncation-mode'?: string },
+  modelDir: string,
+): { limits: LengthLimits & { convention: Convention; maxLength: number; truncationMode: TruncationMode }; reason: string } {
+  const choice = values.convention ?? 'auto';
+  if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
+  const truncationMode = values['truncation-mode'] ?? 'keep_start';
+  if (truncationMode !== 'keep_start' && truncationMode !== 'keep_end') throw new UsageError(`--truncation-mode is keep_start or keep_end, got "${truncationMode}"`);
+  const maxPromptLength = intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null;
+  const maxCompletionLength = intOpt(values['max-completion-length'], 'max-completion-length') ?? null;
+  const maxLength = intOpt(values['max-length'], 'max-length') ?? TRL_DEFAULTS.maxLength;
+  const { convention, reason } = resolveConvention(choice as ConventionChoice, modelDir, maxPromptLength !== null || maxCompletionLength !== null);
+  return { limits: { convention, maxPromptLength, maxCompletionLength, maxLength, truncationMode }, reason };
+}
+
 /** A selected line that holds no record is not scored: say so on stderr (the one rule of records.ts). */
 function skipped(file: string): (e: RecordError) => void {
   return (e) => process.stderr.write(`preflens: ${file}: line ${e.line}: ${e.message} (skipped)\n`);
@@ -223,14 +241,10 @@ async function score(argv: string[]): Promise<number> {
   if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) throw new UsageError(`--label-smoothing expects 0 ≤ ε < 0.5, got "${values['label-smoothing']}"`);
   const simpoGamma = values['simpo-gamma'] === undefined ? undefined : Number(values['simpo-gamma']);
   if (simpoGamma !== undefined && !Number.isFinite(simpoGamma)) throw new UsageError(`--simpo-gamma expects a number, got "${values['simpo-gamma']}"`);
-  const choice = values.convention ?? 'auto';
-  if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
-  const truncationMode = values['truncation-mode'] ?? 'keep_start';
-  if (truncationMode !== 'keep_start' && truncationMode !== 'keep_end') throw new UsageError(`--truncation-mode is keep_start or keep_end, got "${truncationMode}"`);
-  const maxPromptLength = intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null;
-  const maxCompletionLength = intOpt(values['max-completion-length'], 'max-completion-length') ?? null;
-  const maxLength = intOpt(values['max-length'], 'max-length') ?? TRL_DEFAULTS.maxLength;
-  const { convention, reason } = resolveConvention(choice as ConventionChoice, values.policy, maxPromptLength !== null || maxCompletionLength !== null);
+  const {
+    limits: { convention, maxPromptLength, maxCompletionLength, maxLength, truncationMode },
+    reason,
+  } = tokenization(values, values.policy);
   const { ScoringModel } = await engine.model();
   const { scoreFile } = await engine.score();
   const policy = await ScoringModel.load(values.policy, { provider: device, threads, cacheDir: values['cache-dir'] });
@@ -320,6 +334,9 @@ async function spinal(argv: string[]): Promise<number> {
       lines: { type: 'string' },
       'max-prompt-length': { type: 'string' },
       'max-completion-length': { type: 'string' },
+      convention: { type: 'string' },
+      'max-length': { type: 'string' },
+      'truncation-mode': { type: 'string' },
       json: { type: 'boolean' },
       'hidden-states': { type: 'string' },
       device: { type: 'string' },
@@ -331,9 +348,10 @@ async function spinal(argv: string[]): Promise<number> {
   const file = positionals[0];
   const recs = recordsOnLines(file, range(values.lines, 'lines'), { onSkipped: skipped(file) });
   const { spinalTrace } = await engine.spinal();
+  const lim = tokenization(values, values.model);
+  process.stderr.write(`preflens: convention ${lim.limits.convention} (${lim.reason})\n`);
   const t = await spinalTrace(values.model, recs, {
-    maxPromptLength: intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null,
-    maxCompletionLength: intOpt(values['max-completion-length'], 'max-completion-length') ?? null,
+    ...lim.limits,
     hiddenStates: values['hidden-states']?.split(',').map((x) => x.trim()).filter(Boolean),
     provider: (values.device ?? 'cpu') as ProviderChoice,
     cacheDir: values['cache-dir'],

@@ -15,7 +15,13 @@ import { parseRunRequest, type RunEvent, type RunView } from '../protocol/run.js
 import { parseSpinalRequest, type SpinalEvent } from '../protocol/spinal.js';
 import { createPanel } from './webviewHtml.js';
 import { Command } from './commands.js';
-import type { Models } from './models.js';
+import type { Models, ScoringSettings } from './models.js';
+import type { LengthLimits } from '../core/tokenize/encoder.js';
+
+/** The tokenization of the scoring settings (convention and lengths), for SPINAL and checkpoint comparison too. */
+function limitsOf(s: ScoringSettings): LengthLimits {
+  return { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode };
+}
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
 
@@ -183,7 +189,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     const models = [...(ref ? [{ label: 'reference', dir: ref }] : []), ...runModels(run).map((m) => ({ label: m.dir === run.dir ? `final (step ${m.step})` : `step ${m.step}`, dir: m.dir }))];
     const hidden = vscode.workspace.getConfiguration('preflens').get<string[]>('spinal.hiddenStates', []);
     const res = await this.runJob(
-      { kind: 'spinal', file: recs.file, lines: recs.lines, models, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, provider: s.provider, cacheDir: this.cacheDir, hiddenStates: hidden.length ? hidden : undefined },
+      { kind: 'spinal', file: recs.file, lines: recs.lines, models, limits: limitsOf(s), provider: s.provider, cacheDir: this.cacheDir, hiddenStates: hidden.length ? hidden : undefined },
       'PrefLens: SPINAL traces',
     );
     if (res.type !== 'done' || res.result.kind !== 'spinal') {
@@ -215,7 +221,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     if (!recs) return;
     const s = this.models.settings();
     const res = await this.runJob(
-      { kind: 'compare', file: recs.file, lines: recs.lines, run: run.dir, reference: ref, beta: s.beta, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, provider: s.provider, cacheDir: this.cacheDir },
+      { kind: 'compare', file: recs.file, lines: recs.lines, run: run.dir, reference: ref, beta: s.beta, limits: limitsOf(s), provider: s.provider, cacheDir: this.cacheDir },
       'PrefLens: scoring the checkpoints',
     );
     if (res.type === 'done' && res.result.kind === 'compare') this.post({ type: 'comparison', comparison: res.result.comparison });

@@ -72,7 +72,7 @@ test('checkpoint comparison on the demo run: margins across steps, sign flips fo
   const { parseRun } = await import('../../src/core/runs/runs.js');
   const { compareCheckpoints } = await import('../../src/core/runs/compare.js');
   const run = parseRun(join(shared, 'demo', 'runs', 'tiny-hh-dpo'));
-  const cmp = await compareCheckpoints(run, run.referenceModel ?? '', await records(12), { beta: 0.1, maxPromptLength: 192, maxCompletionLength: 128, provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'pl-')) });
+  const cmp = await compareCheckpoints(run, run.referenceModel ?? '', await records(12), { beta: 0.1, limits: { maxPromptLength: 192, maxCompletionLength: 128 }, provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'pl-')) });
   assert.deepEqual(cmp.steps, [84, 168, 252, 336, 339]);
   assert.equal(cmp.records.length, 12);
   for (const r of cmp.records) assert.equal(r.margins.length, 5);

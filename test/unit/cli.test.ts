@@ -68,3 +68,17 @@ test('stats: the truncation check follows the convention; auto takes trl-legacy 
   assert.deepEqual(lines('--convention', 'trl', '--max-length', '600'), [1]);
   assert.equal(run('stats', f, '--convention', 'nope').code, 2);
 });
+
+test('spinal tokenizes as score does: the convention is resolved, printed on stderr, and changes the response tokens it traces', () => {
+  const tiny = join(repoRoot, 'test', 'fixtures', 'tiny-gpt2');
+  const trace = (...args: string[]): { tokens: number; err: string } => {
+    const r = run('spinal', fixture('trl-standard.jsonl'), '--model', tiny, '--json', '--cache-dir', join(repoRoot, 'out', '.spinal-cache'), ...args);
+    assert.equal(r.code, 0, r.err);
+    return { tokens: (JSON.parse(r.out) as { tokens: number }).tokens, err: r.err };
+  };
+  const legacy = trace('--max-prompt-length', '8', '--max-completion-length', '4');
+  assert.match(legacy.err, /convention trl-legacy \(max prompt\/completion lengths are set/);
+  const trl = trace('--convention', 'trl', '--max-length', '60');
+  assert.match(trl.err, /convention trl \(chosen\)/);
+  assert.ok(trl.tokens > legacy.tokens, `${trl.tokens} > ${legacy.tokens}: legacy keeps 4 response tokens`);
+});

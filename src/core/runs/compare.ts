@@ -7,6 +7,7 @@ import type { PreferenceRecord } from '../types.js';
 import { ScoringModel, type ProviderChoice } from '../engine/model.js';
 import { scoreRecords } from '../engine/score.js';
 import type { RunInfo } from './runs.js';
+import type { LengthLimits } from '../tokenize/encoder.js';
 import { type Comparison, isSkipped, type Trajectory } from '../contract.js';
 
 export type { Comparison, Trajectory };
@@ -26,7 +27,7 @@ export async function compareCheckpoints(
   run: RunInfo,
   reference: string,
   records: PreferenceRecord[],
-  opts: { beta: number; maxPromptLength: number | null; maxCompletionLength: number | null; provider?: ProviderChoice; cacheDir?: string; onStep?: (i: number, n: number) => void; signal?: AbortSignal },
+  opts: { beta: number; limits: LengthLimits; provider?: ProviderChoice; cacheDir?: string; onStep?: (i: number, n: number) => void; signal?: AbortSignal },
 ): Promise<Comparison> {
   const models = runModels(run);
   if (models.length === 0) throw new Error(`${run.dir}: no checkpoint with a model.onnx`);
@@ -36,7 +37,7 @@ export async function compareCheckpoints(
   for (let i = 0; i < models.length; i++) {
     opts.onStep?.(i, models.length);
     const policy = await ScoringModel.load(models[i].dir, { provider: opts.provider ?? 'auto', cacheDir: opts.cacheDir });
-    const scored = await scoreRecords(pairs, policy, ref, { beta: opts.beta, maxPromptLength: opts.maxPromptLength, maxCompletionLength: opts.maxCompletionLength, cacheDir: opts.cacheDir, signal: opts.signal });
+    const scored = await scoreRecords(pairs, policy, ref, { beta: opts.beta, ...opts.limits, cacheDir: opts.cacheDir, signal: opts.signal });
     scored.forEach((line, k) => {
       const s = isSkipped(line) ? null : line;
       traj[k].margins.push(s?.margin ?? null);

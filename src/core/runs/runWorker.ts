@@ -9,11 +9,12 @@ import { spinalTrace } from '../spinal/spinal.js';
 import { compareCheckpoints } from './compare.js';
 import { parseRun } from './runs.js';
 import type { ProviderChoice } from '../engine/model.js';
+import type { LengthLimits } from '../tokenize/encoder.js';
 import type { Comparison, SpinalTrace } from '../contract.js';
 
 export type RunJob =
-  | { kind: 'spinal'; file: string; lines: LineRange; models: Array<{ label: string; dir: string }>; maxPromptLength: number | null; maxCompletionLength: number | null; provider: ProviderChoice; cacheDir: string; hiddenStates?: string[] }
-  | { kind: 'compare'; file: string; lines: LineRange; run: string; reference: string; beta: number; maxPromptLength: number | null; maxCompletionLength: number | null; provider: ProviderChoice; cacheDir: string };
+  | { kind: 'spinal'; file: string; lines: LineRange; models: Array<{ label: string; dir: string }>; limits: LengthLimits; provider: ProviderChoice; cacheDir: string; hiddenStates?: string[] }
+  | { kind: 'compare'; file: string; lines: LineRange; run: string; reference: string; beta: number; limits: LengthLimits; provider: ProviderChoice; cacheDir: string };
 
 /** Progress: what the job is doing, and the fraction done. */
 export type RunJobMessage = { message: string; fraction: number };
@@ -27,14 +28,13 @@ serveJob<RunJob, RunJobMessage, RunJobResult>(async (job, { post }) => {
     for (let i = 0; i < job.models.length; i++) {
       const m = job.models[i];
       post({ message: `SPINAL trace of ${m.label} (${i + 1}/${job.models.length})`, fraction: i / job.models.length });
-      traces.push({ label: m.label, trace: await spinalTrace(m.dir, recs, { maxPromptLength: job.maxPromptLength, maxCompletionLength: job.maxCompletionLength, provider: job.provider, cacheDir: job.cacheDir, hiddenStates: job.hiddenStates }) });
+      traces.push({ label: m.label, trace: await spinalTrace(m.dir, recs, { ...job.limits, provider: job.provider, cacheDir: job.cacheDir, hiddenStates: job.hiddenStates }) });
     }
     return { kind: 'spinal', traces };
   }
   const comparison = await compareCheckpoints(parseRun(job.run), job.reference, recs, {
     beta: job.beta,
-    maxPromptLength: job.maxPromptLength,
-    maxCompletionLength: job.maxCompletionLength,
+    limits: job.limits,
     provider: job.provider,
     cacheDir: job.cacheDir,
     onStep: (i, n) => post({ message: `scoring checkpoint ${i + 1}/${n}`, fraction: i / n }),

@@ -214,7 +214,8 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   for (const rec of records) {
     const enc = tok.encodeRecord(rec, opts);
     for (const r of enc.responses) {
-      const p = tok.promptContext(r.promptIds);
+      // As scoring: trl-legacy puts EOS before an empty prompt; trl's encoder made the first token the context.
+      const p = enc.convention === 'trl-legacy' ? tok.promptContext(r.promptIds) : r.promptIds;
       const ids = [...p, ...r.ids];
       if (cfg.nPositions && ids.length > cfg.nPositions) throw new InputError(`line ${rec.line}: ${ids.length} tokens, more than the ${cfg.nPositions} positions of ${modelDir}; set the max lengths`);
       seqs.push({ ids, start: p.length });
