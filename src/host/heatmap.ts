@@ -13,6 +13,13 @@ import { createPanel } from './webviewHtml.js';
 import { revealLine } from './recordText.js';
 import { FLAG_INFO } from '../core/metrics/pair.js';
 import type { ScoredRecord } from '../core/contract.js';
+import { LOSS_FIELDS } from '../core/runs/runs.js';
+
+/** The trainer's loss for the header, when the policy's training config names one PrefLens computes. */
+function lossOf(type: string | null): { loss?: { type: string; field: string } } {
+  const field = type ? LOSS_FIELDS[type] : undefined;
+  return type && field ? { loss: { type, field } } : {};
+}
 
 /** The responses' labels: chosen/rejected, a KTO completion with its label, #1… for ranked lists and groups. */
 export function responseLabels(r: ScoredRecord): string[] {
@@ -113,6 +120,7 @@ export class HeatmapPanel implements vscode.Disposable {
         policy: s.policy ?? '',
         reference: s.reference ?? null,
         convention: r.convention ? `${r.convention}${r.convention === s.convention ? ` (${s.conventionReason})` : ''}` : '',
+        ...lossOf(this.models.summary('policy')?.lossType ?? null),
       },
     });
     if (this.panel) this.panel.title = `Heatmap · line ${r.line}`;

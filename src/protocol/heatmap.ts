@@ -19,6 +19,8 @@ export interface HeatRecordView {
   reference: string | null;
   /** How the record was tokenized: the convention and why it applies. */
   convention: string;
+  /** The loss the policy's training config names, and the per-pair field that holds it: shown first. */
+  loss?: { type: string; field: string };
 }
 
 

@@ -236,6 +236,8 @@ try {
     assert.ok(margin.includes(cliScore[0].margin.toFixed(4)));
     // The settings give max prompt/completion lengths: the TRL ≤ 0.28 convention, as the CLI used with the same flags.
     assert.match(margin, /tokenized as\s*trl-legacy \(max prompt\/completion lengths are set/);
+    // The demo run's dpo_config.json names loss_type sigmoid: the DPO loss comes first.
+    assert.ok(margin.trim().startsWith(`sigmoid loss (trained)`) && margin.includes(cliScore[0].dpo_loss.toFixed(4)), margin);
     await shot('heatmap-hover');
     // Keyboard navigation inside the webview: j = next scored record.
     await f.locator('.nums').click();

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { parseRun, parseLenientJson, RunError, isRunDir, detectTrainer } from '../../src/core/runs/runs.js';
+import { parseRun, parseLenientJson, RunError, isRunDir, detectTrainer, lossTypeOf, LOSS_FIELDS } from '../../src/core/runs/runs.js';
 import { fixture, shared, skipWithoutShared, repoRoot } from '../helpers.js';
 
 const runs = (n: string): string => fixture(join('runs', n));
@@ -159,4 +159,24 @@ test('trainer names: the model card first; DPO with an NLL term apart from CPO/S
   // The same numbers logged by DPO do fire it.
   const dpo = parseRun(run(kto.map(({ kl: _kl, ...r }) => r)));
   assert.ok(dpo.checks.some((x) => x.id === 'likelihood-displacement'));
+});
+
+test('the loss type a model was trained with: its run config (TRL dpo_config.json, LLaMA-Factory pref_loss), also from a checkpoint', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-loss-'));
+  assert.equal(lossTypeOf(dir), null);
+  writeFileSync(join(dir, 'dpo_config.json'), JSON.stringify({ beta: 0.1, loss_type: 'hinge' }));
+  assert.equal(lossTypeOf(dir), 'hinge');
+  const cp = join(dir, 'checkpoint-10');
+  mkdirSync(cp);
+  assert.equal(lossTypeOf(cp), 'hinge', 'a checkpoint takes its run folder\'s config');
+  const lf = mkdtempSync(join(tmpdir(), 'preflens-lf-'));
+  writeFileSync(join(lf, 'training_args.yaml'), 'stage: dpo\npref_beta: 0.1\npref_loss: simpo\n');
+  assert.equal(lossTypeOf(lf), 'simpo');
+  assert.equal(LOSS_FIELDS.simpo, 'simpo_loss');
+});
+
+test('the demo run names its loss type', (t) => {
+  if (skipWithoutShared(t)) return;
+  assert.equal(lossTypeOf(join(shared, 'demo', 'runs', 'tiny-hh-dpo')), 'sigmoid');
+  assert.equal(lossTypeOf(join(shared, 'demo', 'runs', 'tiny-hh-dpo', 'checkpoint-84')), 'sigmoid');
 });

@@ -94,6 +94,7 @@ function recordView(chosen, rejected, line = 1) {
       policy: '/p',
       reference: '/r',
       convention: 'trl (TRL ≥ 0.29 by default)',
+      loss: { type: 'sigmoid', field: 'dpo_loss' },
     },
   };
 }
@@ -167,6 +168,7 @@ test('heatmap: a 4,000-token pair renders in under 100 ms; keyboard navigation p
   }, ev);
   assert.equal(ms.tokens, 4000);
   assert.equal(await p.evaluate(() => document.querySelector('.nums .kv.convention')?.textContent), 'tokenized astrl (TRL ≥ 0.29 by default)', 'the header names the convention');
+  assert.equal(await p.evaluate(() => document.querySelector('.nums .kv')?.textContent), 'sigmoid loss (trained)0.5000', 'the loss the run trained with comes first');
   console.log(`heatmap: 4,000-token pair rendered in ${ms.ms.toFixed(1)} ms`);
   assert.ok(ms.ms < 100, `${ms.ms} ms`);
   await p.keyboard.press('j');

@@ -111,6 +111,9 @@ function render(): void {
     d.append(el('span', 'k', k), el('span', 'v', val));
     nums.append(d);
   };
+  // The loss the policy was trained with (its run config names it) comes first.
+  const trained = v.loss ? (s as unknown as Record<string, unknown>)[v.loss.field] : undefined;
+  if (v.loss && typeof trained === 'number') kv(`${v.loss.type} loss (trained)`, fmt(trained), 'trained-loss');
   if (s.margin !== undefined && s.chosen && s.rejected) {
     kv('margin', fmt(s.margin), s.margin < 0 ? 'bad' : 'good');
     kv('DPO loss', fmt(s.dpo_loss));

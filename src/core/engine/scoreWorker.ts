@@ -10,6 +10,7 @@ import type { FormatName } from '../types.js';
 import type { ScoreLine } from '../contract.js';
 import { ScoringModel, type ProviderChoice } from './model.js';
 import { scoreRefs } from './score.js';
+import { lossTypeOf } from '../runs/runs.js';
 import type { Convention, TruncationMode } from '../tokenize/encoder.js';
 
 export interface ScoreJobSpec {
@@ -52,10 +53,23 @@ export interface ModelSummary {
   deviceNote: string;
   contentHash: string;
   k: number;
+  /** The loss type its training config names (runs.ts lossTypeOf), or null. */
+  lossType: string | null;
 }
 
 function summary(m: ScoringModel): ModelSummary {
-  return { dir: m.dir, architecture: m.config.architecture, parameters: m.parameters, vocabSize: m.tokenizer.vocabSize, layers: m.config.layers, device: m.device, deviceNote: m.deviceNote, contentHash: m.contentHash, k: m.k };
+  return {
+    dir: m.dir,
+    architecture: m.config.architecture,
+    parameters: m.parameters,
+    vocabSize: m.tokenizer.vocabSize,
+    layers: m.config.layers,
+    device: m.device,
+    deviceNote: m.deviceNote,
+    contentHash: m.contentHash,
+    k: m.k,
+    lossType: lossTypeOf(m.dir),
+  };
 }
 
 serveJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(async (spec, { signal, post }) => {

@@ -4,7 +4,7 @@
  * Metric names of TRL's DPO, ORPO, KTO, SimPO/CPO and GRPO trainers are recognised; unknown metrics are kept too.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import type { Checkpoint, RunCheck } from '../contract.js';
 
@@ -111,6 +111,36 @@ function checkpoints(dir: string): Checkpoint[] {
     .filter((m): m is RegExpExecArray => m !== null && statSync(join(dir, m[0])).isDirectory())
     .map((m) => ({ step: Number(m[1]), path: join(dir, m[0]), hasOnnx: existsSync(join(dir, m[0], 'model.onnx')), hasSafetensors: existsSync(join(dir, m[0], 'model.safetensors')) }))
     .sort((a, b) => a.step - b.step);
+}
+
+/** The per-pair number each trainer loss type optimises (contract.ts ScoredRecord fields). */
+export const LOSS_FIELDS: Record<string, string> = { sigmoid: 'dpo_loss', hinge: 'hinge_loss', ipo: 'ipo_loss', robust: 'robust_loss', simpo: 'simpo_loss' };
+
+/**
+ * The loss type a model was trained with, when its training config names it: TRL's `loss_type` in a
+ * `dpo_config.json` / `cpo_config.json` beside the model or in its run folder (a checkpoint's parent), or
+ * LLaMA-Factory's `pref_loss` in `training_args.yaml`. Null when none says.
+ */
+export function lossTypeOf(modelDir: string): string | null {
+  for (const dir of [modelDir, dirname(modelDir)]) {
+    for (const f of ['dpo_config.json', 'cpo_config.json']) {
+      const p = join(dir, f);
+      if (!existsSync(p)) continue;
+      try {
+        const c = JSON.parse(readFileSync(p, 'utf8')) as { loss_type?: unknown };
+        const t = Array.isArray(c.loss_type) ? c.loss_type[0] : c.loss_type;
+        if (typeof t === 'string') return t;
+      } catch {
+        /* not a config we understand */
+      }
+    }
+    const yaml = join(dir, 'training_args.yaml');
+    if (existsSync(yaml)) {
+      const m = /^pref_loss:\s*["']?([A-Za-z_]+)/m.exec(readFileSync(yaml, 'utf8'));
+      if (m) return m[1];
+    }
+  }
+  return null;
 }
 
 /** TRL's model card names its trainer: "This model was trained with DPO" (the trainer's `_name`). */
