@@ -140,8 +140,7 @@ async function stats(argv: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('stats takes exactly one FILE');
-  const choice = values.convention ?? 'auto';
-  if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
+  const choice = conventionChoice(values.convention);
   if (values.format !== undefined && !isFormatName(values.format))
     throw new UsageError(`unknown format "${values.format}" (one of: ${FORMAT_NAMES.join(', ')})`);
   const mpl = intOpt(values['max-prompt-length'], 'max-prompt-length');
@@ -156,7 +155,7 @@ async function stats(argv: string[]): Promise<number> {
     checks: {
       // The truncation check follows the scoring convention: the --tokenizer folder's model card, else trl-legacy
       // when prompt/completion lengths are given, else trl.
-      convention: resolveConvention(choice as ConventionChoice, values.tokenizer ?? '', mpl !== undefined || mcl !== undefined).convention,
+      convention: resolveConvention(choice, values.tokenizer ?? '', mpl !== undefined || mcl !== undefined).convention,
       ...(mpl !== undefined ? { maxPromptLength: mpl } : {}),
       ...(mcl !== undefined ? { maxCompletionLength: mcl } : {}),
       ...(ml !== undefined ? { maxLength: ml } : {}),
@@ -173,19 +172,25 @@ function range(v: string | undefined, name: string): LineRange | undefined {
   return r;
 }
 
+/** `--convention` (stats, score, spinal): auto, trl or trl-legacy. */
+function conventionChoice(v: string | undefined): ConventionChoice {
+  const choice = v ?? 'auto';
+  if (choice !== 'auto' && choice !== 'trl' && choice !== 'trl-legacy') throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
+  return choice;
+}
+
 /** The tokenization flags of score and spinal (--convention, the lengths, --truncation-mode), resolved for a model. */
 function tokenization(
   values: { convention?: string; 'max-prompt-length'?: string; 'max-completion-length'?: string; 'max-length'?: string; 'truncation-mode'?: string },
   modelDir: string,
 ): { limits: LengthLimits & { convention: Convention; maxLength: number; truncationMode: TruncationMode }; reason: string } {
-  const choice = values.convention ?? 'auto';
-  if (!['auto', 'trl', 'trl-legacy'].includes(choice)) throw new UsageError(`--convention is trl, trl-legacy or auto, got "${choice}"`);
+  const choice = conventionChoice(values.convention);
   const truncationMode = values['truncation-mode'] ?? 'keep_start';
   if (truncationMode !== 'keep_start' && truncationMode !== 'keep_end') throw new UsageError(`--truncation-mode is keep_start or keep_end, got "${truncationMode}"`);
   const maxPromptLength = intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null;
   const maxCompletionLength = intOpt(values['max-completion-length'], 'max-completion-length') ?? null;
   const maxLength = intOpt(values['max-length'], 'max-length') ?? TRL_DEFAULTS.maxLength;
-  const { convention, reason } = resolveConvention(choice as ConventionChoice, modelDir, maxPromptLength !== null || maxCompletionLength !== null);
+  const { convention, reason } = resolveConvention(choice, modelDir, maxPromptLength !== null || maxCompletionLength !== null);
   return { limits: { convention, maxPromptLength, maxCompletionLength, maxLength, truncationMode }, reason };
 }
 

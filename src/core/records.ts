@@ -4,7 +4,7 @@
  * readers and `recordsOnLines` share it), and the records on lines A–B, found through an index or, without one, by
  * reading the file from its start only as far as line B.
  */
-import { openSync, closeSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { decodeUtf8, iterateArrayElements, iterateLines, type RawItem, readBytes, sniffSource, type SourceKind, withFile } from './jsonl/reader.js';
 import { detectRecordFormat, FieldError, normalize } from './formats/normalize.js';
 import { InputError } from './errors.js';
@@ -59,12 +59,7 @@ export interface ReadRecord {
 
 /** Reads record `i` from disk and normalises it (the file's format first, then the record's own). */
 export function readRecord(path: string, refs: RecordRefs, i: number, format: FormatName | null): ReadRecord {
-  const fd = openSync(path, 'r');
-  try {
-    return readRecordFd(fd, refs, i, format);
-  } finally {
-    closeSync(fd);
-  }
+  return withFile(path, (fd) => readRecordFd(fd, refs, i, format));
 }
 
 export function readRecordFd(fd: number, refs: RecordRefs, i: number, format: FormatName | null): ReadRecord {

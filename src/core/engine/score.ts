@@ -15,11 +15,11 @@ import { ModelError } from './model.js';
 import { defaultCacheDir, ScoreCache } from './cache.js';
 import { runJobs, type SeqJob, type SeqStats } from './scorer.js';
 import { pairOut, responseOut, simpoLoss, type PairOut } from '../metrics/pair.js';
+import type { EncodedRecord, LengthLimits } from '../tokenize/encoder.js';
+import { rawHash } from './hash.js';
 
 /** TRL CPOConfig's default simpo_gamma. */
 export const SIMPO_GAMMA = 0.5;
-import type { EncodedRecord, LengthLimits } from '../tokenize/encoder.js';
-import { rawHash } from './hash.js';
 
 export type { CandidateOut, ScoredRecord, ScoreLine, SkippedRecord };
 export { rawHash };
@@ -113,15 +113,8 @@ async function statsFor(model: ScoringModel, cache: ScoreCache | null, jobs: Seq
 /** Scores a list of already-read records. */
 export async function scoreRecords(records: PreferenceRecord[], policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions, counters = { tokens: 0 }): Promise<ScoreLine[]> {
   checkPair(policy, ref);
-  const limits: LengthLimits = {
-    convention: opts.convention,
-    maxPromptLength: opts.maxPromptLength,
-    maxCompletionLength: opts.maxCompletionLength,
-    maxLength: opts.maxLength,
-    truncationMode: opts.truncationMode,
-  };
   const tok = policy.tokenizer;
-  const encs = records.map((r) => tok.encodeRecord(r, limits));
+  const encs = records.map((r) => tok.encodeRecord(r, opts));
   const jobs: SeqJob[] = encs.flatMap((e, i) => buildJobs(e, policy, records[i].line));
   const pc = opts.noCache ? null : new ScoreCache(opts.cacheDir ?? defaultCacheDir(), policy.contentHash, policy.k);
   const rc = ref && !opts.noCache ? new ScoreCache(opts.cacheDir ?? defaultCacheDir(), ref.contentHash, ref.k) : null;
@@ -169,7 +162,7 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     const final: ScoredRecord = { ...rest, flags };
     if (opts.forViewer) {
       if (rec.raw !== undefined) final.raw_sha256 = rawHash(rec.raw);
-      final.prompt = tok.texts(rec).prompt;
+      final.prompt = enc.promptText;
       final.convention = enc.convention;
     }
     return final;

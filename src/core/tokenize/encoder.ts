@@ -233,10 +233,19 @@ export class ModelTokenizer {
     const mode = limits.truncationMode ?? TRL_DEFAULTS.truncationMode;
     const eos = this.eosToken ?? '';
     let skipped: string | undefined;
+    const prompts = new Map<string, number[]>();
+    const promptIdsOf = (text: string): number[] => {
+      let ids = prompts.get(text);
+      if (!ids) {
+        ids = this.encode(text, !conversational).ids;
+        prompts.set(text, ids);
+      }
+      return ids;
+    };
     const out: EncodedResponse[] = responses.map((text, i) => {
       const p = responsePrompts[i];
       const tail = !conversational && eos && !text.endsWith(eos) ? eos : '';
-      let promptIds = this.encode(p, !conversational).ids;
+      let promptIds = promptIdsOf(p);
       const joint = this.encode(p + text + tail, !conversational);
       let ids = joint.ids.slice(promptIds.length);
       const pieces = joint.pieces.slice(promptIds.length);
@@ -282,7 +291,7 @@ export class ModelTokenizer {
       };
     });
     const first = out[0];
-    const rec0: EncodedRecord = { convention: 'trl', promptText: prompt, promptIds: first?.promptIds ?? this.encode(prompt, !conversational).ids, promptTruncated: first?.promptTruncated ?? false, responses: out };
+    const rec0: EncodedRecord = { convention: 'trl', promptText: prompt, promptIds: first?.promptIds ?? promptIdsOf(prompt), promptTruncated: first?.promptTruncated ?? false, responses: out };
     if (skipped) rec0.skipped = skipped;
     return rec0;
   }
