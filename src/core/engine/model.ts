@@ -4,7 +4,7 @@
  * hash) and opens an onnxruntime session on CUDA when available, else on the CPU, saying which and why.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelTokenizer } from '../tokenize/encoder.js';
@@ -12,9 +12,14 @@ import { addScoringOutputs, GraphError } from './graph.js';
 import { defaultCacheDir, writeAtomic } from './cache.js';
 
 export { defaultCacheDir, writeAtomic };
-import { decodeModel, inputDims } from './onnx.js';
+import { decodeModel, encodeModel, inputDims } from './onnx.js';
+import { buildGraph, type Arch } from './build.js';
+import { describeFolder, folderHash, openModelFolder, readJsonFile, type FolderKind, type ModelFolder } from './folder.js';
+import type { SafetensorsCheckpoint } from './safetensors.js';
 
-export class ModelError extends Error {}
+import { ModelError } from './errors.js';
+
+export { ModelError };
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -32,12 +37,9 @@ export interface ModelConfig {
 export function readConfig(dir: string): ModelConfig {
   const p = join(dir, 'config.json');
   if (!existsSync(p)) throw new ModelError(`${dir}: no config.json in this model folder`);
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new ModelError(`${p}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const raw = readJsonFile(p, 'config.json');
+  // Gemma 3 (multimodal) keeps the language model's settings in text_config.
+  const c = typeof raw.text_config === 'object' && raw.text_config !== null ? { ...(raw.text_config as Record<string, unknown>), architectures: raw.architectures, model_type: raw.model_type } : raw;
   const num = (...keys: string[]): number | null => {
     for (const k of keys) if (typeof c[k] === 'number') return c[k] as number;
     return null;
@@ -72,11 +74,20 @@ export class ScoringModel {
     readonly session: ort.InferenceSession,
     readonly device: 'cuda' | 'cpu',
     readonly deviceNote: string,
-    /** sha256 of model.onnx and config.json. */
+    /** sha256 of what the model computes (ONNX bytes, or config + weights + adapter) and config.json. */
     readonly contentHash: string,
     readonly parameters: number,
     readonly k: number,
     private readonly pastDims: Map<string, number[]>,
+    /** What was opened (kind, architecture, dtype, shards, adapter, base): one line for stderr and the Models view. */
+    readonly description: string,
+    readonly folder: ModelFolder,
+    /** Inputs of PrefLens' own graphs that are fixed for this model (the LoRA scale). */
+    readonly feeds: Record<string, ort.Tensor>,
+    /** For an adapter: the content hash of its base alone (see baseOf). */
+    private readonly baseHash: string | null,
+    /** True when this model shares its session with another (an adapter's base as its reference). */
+    readonly shared: boolean = false,
   ) {}
 
   get name(): string {
@@ -87,19 +98,38 @@ export class ScoringModel {
     return this.session.inputNames;
   }
 
+  get kind(): FolderKind {
+    return this.folder.kind;
+  }
+
   /** Shape of the empty past key/value tensor fed for input `name` (past length 0). */
   pastShape(name: string, batch: number): number[] {
     return emptyPastShape(this.pastDims, this.config, name, batch);
   }
 
+  /**
+   * An adapter's base, as the reference when none is given (what TRL does with a PEFT model and no ref_model): the
+   * same session with the LoRA scale 0, so that policy and reference share one copy of the base weights.
+   */
+  baseOf(): ScoringModel | null {
+    const a = this.folder.adapter;
+    if (!a || this.baseHash === null) return null;
+    const zero = { pl_lora_scale: new ort.Tensor('float32', new Float32Array([0]), [1]) };
+    return new ScoringModel(a.base.dir, this.config, this.tokenizer, this.session, this.device, this.deviceNote, this.baseHash, this.parameters, this.k, this.pastDims,
+      `base of ${this.dir} (${a.baseRef}), sharing the adapter's session and base weights`, { ...this.folder, kind: 'checkpoint', dir: a.base.dir, adapter: null }, zero, null, true);
+  }
+
+  async release(): Promise<void> {
+    if (!this.shared) await this.session.release();
+  }
+
   static async load(dir: string, opts: LoadOptions = {}): Promise<ScoringModel> {
     const k = opts.k ?? 10;
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelError(`${dir}: no such model folder`);
+    if (!existsSync(dir) && !/^[\w.-]+\/[\w.-]+$/.test(dir)) throw new ModelError(`${dir}: no such model folder`);
+    const folder = openModelFolder(dir);
+    if (folder.kind !== 'onnx') return ScoringModel.loadBuilt(folder, opts, k);
+    dir = folder.dir;
     const onnxPath = join(dir, 'model.onnx');
-    if (!existsSync(onnxPath)) {
-      const hint = existsSync(join(dir, 'model.safetensors')) ? ' (it has model.safetensors: export it to ONNX, e.g. with Optimum, for now)' : '';
-      throw new ModelError(`${dir}: no model.onnx in this model folder${hint}`);
-    }
     const config = readConfig(dir);
     const tokenizer = ModelTokenizer.load(dir);
     const bytes = readFileSync(onnxPath);
@@ -144,8 +174,75 @@ export class ScoringModel {
       throw new ModelError(`${onnxPath}: onnxruntime cannot load this model (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     }
     const { session, device, note } = created;
-    return new ScoringModel(dir, config, tokenizer, session, device, note, hash, parameters, k, pastDims);
+    return new ScoringModel(dir, config, tokenizer, session, device, note, hash, parameters, k, pastDims, describeFolder(folder), folder, {}, null);
   }
+
+  /** A safetensors checkpoint or a LoRA adapter: the graph is built from config.json (build.ts), weights in place. */
+  private static async loadBuilt(folder: ModelFolder, opts: LoadOptions, k: number): Promise<ScoringModel> {
+    const root = opts.cacheDir ?? defaultCacheDir();
+    const config = readConfig(folder.netDir);
+    const tokenizer = ModelTokenizer.load(folder.tokenizerDir);
+    const arch = folder.arch as Arch;
+    if (tokenizer.vocabSize > arch.vocab)
+      throw new ModelError(`${folder.tokenizerDir}: tokenizer.json has ${tokenizer.vocabSize} tokens but ${folder.netDir}/config.json has vocab_size ${arch.vocab}: this tokenizer does not belong to this model`);
+    const hash = folderHash(folder, root);
+    const baseHash = folder.adapter ? folderHash(folder, root, false) : null;
+    const cacheDir = join(root, 'models');
+    mkdirSync(cacheDir, { recursive: true });
+    const graphFor = (precision: Precision): { bytes: Uint8Array; folder: string; loraScale: number | null } => {
+      const cached = join(cacheDir, `${hash.slice(0, 32)}-built-${precision}-stats-k${k}.onnx`);
+      const meta = `${cached}.json`;
+      if (existsSync(cached) && existsSync(meta)) {
+        const m = JSON.parse(readFileSync(meta, 'utf8')) as { folder: string; loraScale: number | null };
+        if (existsSync(m.folder)) return { bytes: readFileSync(cached), ...m };
+      }
+      const built = buildGraph(arch, folder.ckpt as SafetensorsCheckpoint, { precision, adapter: folder.adapter ?? undefined });
+      const bytes = addScoringOutputs(encodeModel(built.model), k);
+      writeAtomic(cached, bytes);
+      writeAtomic(meta, JSON.stringify({ folder: built.folder, loraScale: built.loraScale }));
+      return { bytes, folder: built.folder, loraScale: built.loraScale };
+    };
+    let created: Awaited<ReturnType<typeof createBuiltSession>>;
+    try {
+      created = await createBuiltSession(graphFor, opts.provider ?? 'auto', opts.threads);
+    } catch (e) {
+      if (e instanceof ModelError) throw e;
+      throw new ModelError(`${folder.dir}: onnxruntime cannot load the graph built from config.json (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+    }
+    const feeds: Record<string, ort.Tensor> = {};
+    if (created.loraScale !== null) feeds.pl_lora_scale = new ort.Tensor('float32', new Float32Array([created.loraScale]), [1]);
+    return new ScoringModel(folder.dir, config, tokenizer, created.session, created.device, created.note, hash, folder.parameters, k, new Map(), describeFolder(folder), folder, feeds, baseHash);
+  }
+}
+
+export type Precision = 'float32' | 'float16';
+
+/**
+ * A session for a built graph: the float16 graph on CUDA when asked for (or on auto, when available), else the
+ * float32 graph on the CPU. External data is read from the checkpoint's folder.
+ */
+export async function createBuiltSession(
+  graphFor: (p: Precision) => { bytes: Uint8Array; folder: string; loraScale: number | null },
+  provider: ProviderChoice,
+  threads?: number,
+): Promise<{ session: ort.InferenceSession; device: 'cuda' | 'cpu'; note: string; loraScale: number | null }> {
+  const wantCuda = provider === 'cuda' || (provider === 'auto' && cudaProviderInstalled());
+  if (wantCuda) {
+    const g = graphFor('float16');
+    try {
+      const r = await createSession(g.bytes, 'cuda', threads, g.folder);
+      return { ...r, note: `${r.note}, float16 graph`, loraScale: g.loraScale };
+    } catch (e) {
+      if (provider === 'cuda') throw e;
+      const g32 = graphFor('float32');
+      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      const session = await ort.InferenceSession.create(g32.bytes, { ...sessionBase(threads, g32.folder), executionProviders: ['cpu'] });
+      return { session, device: 'cpu', note: `CPU (CUDA not available: ${why.slice(0, 160)})`, loraScale: g32.loraScale };
+    }
+  }
+  const g = graphFor('float32');
+  const r = await createSession(g.bytes, provider === 'auto' ? 'auto' : 'cpu', threads, g.folder);
+  return { ...r, loraScale: g.loraScale };
 }
 
 /** Dims of the graph's past_key_values.* inputs ([batch, kv heads, past length, head dim]), unknowns from config. */
@@ -182,13 +279,21 @@ export function cudaProviderInstalled(): boolean {
 ort.env.logLevel = 'fatal';
 
 /** CUDA when asked for (or on auto, when available), else CPU; the note says which and why. */
+function sessionBase(threads?: number, externalFolder?: string): ort.InferenceSession.SessionOptions {
+  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  if (threads) base.intraOpNumThreads = threads;
+  // A graph built from a checkpoint reads its weights as external data from the checkpoint's folder (build.ts).
+  if (externalFolder) base.extra = { session: { model_external_initializers_file_folder_path: externalFolder } };
+  return base;
+}
+
 export async function createSession(
   model: Uint8Array | string,
   provider: ProviderChoice,
   threads?: number,
+  externalFolder?: string,
 ): Promise<{ session: ort.InferenceSession; device: 'cuda' | 'cpu'; note: string }> {
-  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
-  if (threads) base.intraOpNumThreads = threads;
+  const base = sessionBase(threads, externalFolder);
   if (provider === 'auto' && !cudaProviderInstalled()) {
     const session = await ort.InferenceSession.create(model as Uint8Array, { ...base, executionProviders: ['cpu'] });
     const why = process.platform === 'linux' && process.arch === 'x64' ? 'the CUDA provider libraries are not installed (see README: GPU)' : `no CUDA provider for ${process.platform}-${process.arch}`;

@@ -90,7 +90,7 @@ export async function runJobs(model: ScoringModel, jobs: SeqJob[], opts: RunOpti
         if (t + 1 < s.length) targets[b * T + t] = BigInt(s[t + 1]);
       }
     });
-    const feeds = inputFeeds(names, ids, mask, B, T, (name) => model.pastShape(name, B), { pl_targets: new ort.Tensor('int64', targets, [B, T]) }, model.dir);
+    const feeds = inputFeeds(names, ids, mask, B, T, (name) => model.pastShape(name, B), { ...model.feeds, pl_targets: new ort.Tensor('int64', targets, [B, T]) }, model.dir);
     const res = await model.session.run(feeds);
     const get = (n: string): Float32Array => res[n].data as Float32Array;
     const lp = get('pl_logp');

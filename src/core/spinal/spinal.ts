@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Matrix, SVD } from 'ml-matrix';
 import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '../engine/onnx.js';
-import { createSession, defaultCacheDir, emptyPastShape, pastDimsOf, readConfig, writeAtomic, type ProviderChoice } from '../engine/model.js';
+import { createSession, defaultCacheDir, emptyPastShape, pastDimsOf, readConfig, writeAtomic, type ModelConfig, type ProviderChoice } from '../engine/model.js';
+import { buildGraph, buildLensGraph, type Arch } from '../engine/build.js';
+import { openModelFolder } from '../engine/folder.js';
+import type { SafetensorsCheckpoint } from '../engine/safetensors.js';
 import { inputFeeds } from '../engine/scorer.js';
 import { ModelTokenizer, type LengthLimits } from '../tokenize/encoder.js';
 import { addHiddenOutputs, HiddenStateError } from './hidden.js';
@@ -175,9 +178,28 @@ function lensGraph(l: Lens): Uint8Array {
   });
 }
 
-export async function spinalTrace(modelDir: string, records: PreferenceRecord[], opts: SpinalOptions): Promise<SpinalTrace> {
+/** The hidden-state session and the logit lens of a model folder: an ONNX export (graph surgery) or a checkpoint / adapter (built graph). */
+async function openForSpinal(
+  modelDir: string,
+  opts: SpinalOptions,
+): Promise<{ session: ort.InferenceSession; lensSession: ort.InferenceSession; names: string[]; cfg: ModelConfig; pastDims: Map<string, number[]>; tok: ModelTokenizer; feeds: Record<string, ort.Tensor>; dim: number }> {
+  const folder = openModelFolder(modelDir);
+  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'models');
+  mkdirSync(dir, { recursive: true });
+  if (folder.kind !== 'onnx') {
+    // A checkpoint or an adapter: the built graph names its residual stream hidden.0 … hidden.L.
+    const arch = folder.arch as Arch;
+    const ck = folder.ckpt as SafetensorsCheckpoint;
+    const built = buildGraph(arch, ck, { adapter: folder.adapter ?? undefined });
+    if (built.model.graph) built.model.graph.output = built.hidden.map((name) => ({ name }));
+    const lens = buildLensGraph(arch, ck);
+    const { session } = await createSession(encodeModel(built.model), opts.provider ?? 'cpu', opts.threads, built.folder);
+    const lensSession = (await createSession(encodeModel(lens.model), opts.provider ?? 'cpu', opts.threads, lens.folder)).session;
+    const feeds: Record<string, ort.Tensor> = built.loraScale !== null ? { pl_lora_scale: new ort.Tensor('float32', new Float32Array([built.loraScale]), [1]) } : {};
+    return { session, lensSession, names: built.hidden, cfg: readConfig(folder.netDir), pastDims: new Map(), tok: ModelTokenizer.load(folder.tokenizerDir), feeds, dim: arch.hidden };
+  }
+  modelDir = folder.dir;
   const onnxPath = join(modelDir, 'model.onnx');
-  if (!existsSync(onnxPath)) throw new InputError(`${modelDir}: no model.onnx in this model folder`);
   const cfgJson = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const cfg = readConfig(modelDir);
   const tok = ModelTokenizer.load(modelDir);
@@ -188,8 +210,6 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const lens = findLens(proto, { modelType: cfg.modelType, eps });
   const pastDims = pastDimsOf(proto, cfg);
   // Hidden-state outputs, cached on disk by content hash (and by the tensor names when given).
-  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'models');
-  mkdirSync(dir, { recursive: true });
   const key = createHash('sha256').update(hash).update(JSON.stringify(opts.hiddenStates ?? null)).digest('hex').slice(0, 32);
   const cached = join(dir, `${key}-hidden.onnx`);
   const namesFile = `${cached}.json`;
@@ -207,6 +227,11 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   }
   const { session } = await createSession(augmented, opts.provider ?? 'cpu', opts.threads);
   const lensSession = (await createSession(lensGraph(lens), opts.provider ?? 'cpu', opts.threads)).session;
+  return { session, lensSession, names, cfg, pastDims, tok, feeds: {}, dim: lens.dim };
+}
+
+export async function spinalTrace(modelDir: string, records: PreferenceRecord[], opts: SpinalOptions): Promise<SpinalTrace> {
+  const { session, lensSession, names, cfg, pastDims, tok, feeds: fixed, dim: D } = await openForSpinal(modelDir, opts);
   const L = names.length; // layers 0..L-1 here = l = 0..L_blocks
   const rows: Float32Array[][] = names.map(() => []);
   // Sequences: prompt + each response (TRL tokenization); rows at the response tokens' positions.
@@ -221,10 +246,9 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
       seqs.push({ ids, start: p.length });
     }
   }
-  const D = lens.dim;
   for (const s of seqs) {
     const T = s.ids.length;
-    const feeds = inputFeeds(session.inputNames, BigInt64Array.from(s.ids.map(BigInt)), new BigInt64Array(T).fill(1n), 1, T, (name) => emptyPastShape(pastDims, cfg, name, 1), {}, modelDir);
+    const feeds = inputFeeds(session.inputNames, BigInt64Array.from(s.ids.map(BigInt)), new BigInt64Array(T).fill(1n), 1, T, (name) => emptyPastShape(pastDims, cfg, name, 1), fixed, modelDir);
     const out = await session.run(feeds);
     names.forEach((n, l) => {
       const h = out[n].data as Float32Array;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
-import { loadHfTokenizer, type HfTokenizer, TokenizerLoadError } from './hf.js';
+import { chatTemplateOf, loadHfTokenizer, tokenizerFile, type HfTokenizer, TokenizerLoadError } from './hf.js';
 import { tokenByteLengths, tokenSpans, type TokenStyle } from './offsets.js';
 import type { Message, PreferenceRecord } from '../types.js';
 import { renderMessages } from '../formats/normalize.js';
@@ -81,15 +81,16 @@ export class ModelTokenizer {
 
   constructor(readonly dir: string) {
     this.hf = loadHfTokenizer(dir);
-    const tjText = readFileSync(join(dir, 'tokenizer.json'), 'utf8');
+    const tjText = readFileSync(tokenizerFile(dir, 'tokenizer.json') ?? join(dir, 'tokenizer.json'), 'utf8');
     const tj = JSON.parse(tjText) as Record<string, unknown>;
     let cfgText = '';
     try {
-      cfgText = readFileSync(join(dir, 'tokenizer_config.json'), 'utf8');
+      cfgText = readFileSync(tokenizerFile(dir, 'tokenizer_config.json') ?? join(dir, 'tokenizer_config.json'), 'utf8');
     } catch {
       /* optional */
     }
-    this.hash = createHash('sha256').update(tjText).update('\0').update(cfgText).digest('hex');
+    const tpl = chatTemplateOf(dir, this.hf.config);
+    this.hash = createHash('sha256').update(tjText).update('\0').update(cfgText).update('\0').update(tpl ?? '').digest('hex');
     const json = JSON.stringify([tj.pre_tokenizer, tj.decoder]);
     this.style = /ByteLevel/.test(json) ? 'byte-level' : /Metaspace|\\u2581|▁/.test(json) ? 'sentencepiece' : 'plain';
     this.prependsSpace = this.style === 'sentencepiece' && /"prepend_scheme":"(first|always)"|"add_prefix_space":true/.test(JSON.stringify(tj.pre_tokenizer ?? tj.normalizer));
@@ -100,8 +101,7 @@ export class ModelTokenizer {
     const added = (tj.added_tokens as Array<{ id: number }> | undefined) ?? [];
     const base = Array.isArray(vocab) ? vocab.length : vocab ? Object.keys(vocab).length : 0;
     this.vocabSize = Math.max(base, ...added.map((a) => a.id + 1));
-    const tpl = this.hf.config.chat_template;
-    this.template = typeof tpl === 'string' ? new Template(tpl) : null;
+    this.template = tpl !== null ? new Template(tpl) : null;
   }
 
   static load(dir: string): ModelTokenizer {

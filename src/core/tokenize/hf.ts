@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { TokenCounter } from '../checks/record.js';
+import { resolveModelFile } from '../engine/hub.js';
 
 export class TokenizerLoadError extends Error {}
 
@@ -12,10 +13,38 @@ export interface HfTokenizer extends TokenCounter {
   readonly eosToken: string | null;
 }
 
+/** A file of a tokenizer folder, following hub-cache links (engine/hub.ts); null when absent. */
+export function tokenizerFile(dir: string, name: string): string | null {
+  const p = join(dir, name);
+  if (!existsSync(p)) return null;
+  try {
+    return resolveModelFile(p);
+  } catch (e) {
+    throw new TokenizerLoadError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * The chat template: `chat_template.jinja` (transformers' current layout), else tokenizer_config.json's
+ * `chat_template` (a string, or a list of named templates, of which `default` is used).
+ */
+export function chatTemplateOf(dir: string, cfg: Record<string, unknown>): string | null {
+  const file = tokenizerFile(dir, 'chat_template.jinja');
+  if (file) return readFileSync(file, 'utf8');
+  const t = cfg.chat_template;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = t as Array<{ name?: unknown; template?: unknown }>;
+    const d = named.find((x) => x?.name === 'default') ?? (named.length === 1 ? named[0] : undefined);
+    return typeof d?.template === 'string' ? d.template : null;
+  }
+  return null;
+}
+
 function readJson(path: string, what: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(resolveModelFile(path), 'utf8');
   } catch {
     throw new TokenizerLoadError(`${path}: cannot read ${what}`);
   }

@@ -1,0 +1,167 @@
+/**
+ * What a model folder is (docs/ARCHITECTURE.md, "Models"): an Optimum ONNX export (`model.onnx`), a transformers
+ * checkpoint (config.json + model.safetensors or its shards), or a PEFT LoRA adapter (adapter_config.json +
+ * adapter_model.safetensors) whose base is a folder or a hub id in the local hub cache. Only headers and JSON are
+ * read here; the description says what was opened, for the CLI's stderr and the Models view.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { archOf, type AdapterSpec, type Arch } from './build.js';
+export { targetsModule } from './build.js';
+import { ModelError } from './errors.js';
+import { locateModel, resolveModelFile, type Located } from './hub.js';
+import { SafetensorsCheckpoint, type Dtype } from './safetensors.js';
+import { writeAtomic } from './cache.js';
+
+export type FolderKind = 'onnx' | 'checkpoint' | 'adapter';
+
+export interface AdapterInfo extends AdapterSpec {
+  file: string;
+  baseRef: string;
+  base: Located;
+}
+
+export interface ModelFolder {
+  /** The folder as given (resolved). */
+  dir: string;
+  kind: FolderKind;
+  /** The folder whose config.json and weights make the network (an adapter's base). */
+  netDir: string;
+  /** The folder whose tokenizer is used (the adapter's own when it has one, else its base's). */
+  tokenizerDir: string;
+  config: Record<string, unknown>;
+  arch: Arch | null;
+  ckpt: SafetensorsCheckpoint | null;
+  adapter: AdapterInfo | null;
+  parameters: number;
+  dtypes: Dtype[];
+  shards: number;
+}
+
+/** `path` inside a model folder, following hub-cache links. */
+export function modelFile(dir: string, name: string): string | null {
+  const p = join(dir, name);
+  return existsSync(p) ? resolveModelFile(p) : null;
+}
+
+export function readJsonFile(path: string, what = 'JSON'): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(resolveModelFile(path), 'utf8');
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+    throw new ModelError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelError(`${path}: not valid ${what} (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
+  const dir = locateModel(ref, relativeTo).dir;
+  if (existsSync(join(dir, 'adapter_config.json'))) return openAdapter(dir);
+  const configPath = join(dir, 'config.json');
+  if (existsSync(join(dir, 'model.onnx'))) {
+    const config = existsSync(configPath) ? readJsonFile(configPath, 'config.json') : {};
+    return { dir, kind: 'onnx', netDir: dir, tokenizerDir: dir, config, arch: null, ckpt: null, adapter: null, parameters: 0, dtypes: [], shards: 0 };
+  }
+  if (!SafetensorsCheckpoint.has(dir)) {
+    const hint = existsSync(join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin: PrefLens reads safetensors, which transformers writes by default; re-save with safe_serialization=True)' : '';
+    throw new ModelError(`${dir}: not a model folder: no model.onnx, model.safetensors, model.safetensors.index.json or adapter_config.json${hint}`);
+  }
+  if (!existsSync(configPath)) throw new ModelError(`${dir}: no config.json beside the safetensors weights`);
+  const config = readJsonFile(configPath, 'config.json');
+  const arch = archOf(config, configPath);
+  const ckpt = SafetensorsCheckpoint.open(dir, 'model', resolveModelFile);
+  const s = ckpt.summary();
+  return { dir, kind: 'checkpoint', netDir: dir, tokenizerDir: dir, config, arch, ckpt, adapter: null, parameters: s.parameters, dtypes: s.dtypes, shards: ckpt.files.length };
+}
+
+function openAdapter(dir: string): ModelFolder {
+  const cfgPath = join(dir, 'adapter_config.json');
+  const c = readJsonFile(cfgPath, 'adapter_config.json');
+  const kind = String(c.peft_type ?? 'LORA');
+  if (kind !== 'LORA') throw new ModelError(`${cfgPath}: peft_type ${kind} is not supported (LoRA adapters are)`);
+  if (c.use_dora === true) throw new ModelError(`${cfgPath}: DoRA adapters (use_dora) are not supported`);
+  if (Array.isArray(c.modules_to_save) && c.modules_to_save.length) throw new ModelError(`${cfgPath}: modules_to_save (${c.modules_to_save.join(', ')}) is not supported: those modules' full weights would replace the base's`);
+  if (c.bias !== undefined && c.bias !== 'none') throw new ModelError(`${cfgPath}: bias "${String(c.bias)}" is not supported (bias: "none" is)`);
+  for (const k of ['rank_pattern', 'alpha_pattern'])
+    if (c[k] && typeof c[k] === 'object' && Object.keys(c[k] as object).length) throw new ModelError(`${cfgPath}: ${k} is not supported`);
+  const r = Number(c.r);
+  const alpha = Number(c.lora_alpha ?? r);
+  if (!(r > 0) || !(alpha > 0)) throw new ModelError(`${cfgPath}: r and lora_alpha must be positive numbers`);
+  const targets = c.target_modules;
+  if (!(typeof targets === 'string' || (Array.isArray(targets) && targets.every((t) => typeof t === 'string'))))
+    throw new ModelError(`${cfgPath}: target_modules must be a list of module names or a regular expression`);
+  const baseRef = typeof c.base_model_name_or_path === 'string' ? c.base_model_name_or_path : '';
+  if (!baseRef) throw new ModelError(`${cfgPath}: no base_model_name_or_path: give the base model's folder or hub id`);
+  let base: Located;
+  try {
+    base = locateModel(baseRef, dir);
+  } catch (e) {
+    throw new ModelError(`${cfgPath}: the base model: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const baseFolder = openModelFolder(base.dir);
+  if (baseFolder.kind !== 'checkpoint') throw new ModelError(`${cfgPath}: the base ${base.dir} is ${baseFolder.kind === 'adapter' ? 'itself an adapter' : 'an ONNX export'}; an adapter needs its base's safetensors checkpoint`);
+  const weights = SafetensorsCheckpoint.open(dir, 'adapter_model', resolveModelFile);
+  const adapter: AdapterInfo = { r, alpha, rslora: c.use_rslora === true, targets: targets as string[] | string, weights, file: weights.files[0], baseRef, base };
+  const tokenizerDir = existsSync(join(dir, 'tokenizer.json')) ? dir : base.dir;
+  return { ...baseFolder, dir, kind: 'adapter', tokenizerDir, adapter, parameters: baseFolder.parameters };
+}
+
+/** One line for stderr and the Models view: what was opened. */
+export function describeFolder(f: ModelFolder): string {
+  if (f.kind === 'onnx') return `ONNX export${typeof f.config.model_type === 'string' ? ` (${f.config.model_type})` : ''}`;
+  const arch = Array.isArray(f.config.architectures) ? String(f.config.architectures[0]) : String(f.config.model_type);
+  const w = `${arch}, ${f.parameters.toLocaleString('en-US')} parameters, ${f.dtypes.join('/')}, ${f.shards} ${f.shards === 1 ? 'file' : 'shards'}`;
+  if (f.kind === 'checkpoint') return `safetensors checkpoint (${w})`;
+  const a = f.adapter as AdapterInfo;
+  const t = typeof a.targets === 'string' ? a.targets : a.targets.join(', ');
+  return `LoRA adapter (r ${a.r}, α ${a.alpha}${a.rslora ? ', rsLoRA' : ''}; targets ${t}) on base ${a.baseRef} from ${a.base.foundIn === 'folder' ? a.base.dir : `${a.base.foundIn}: ${a.base.dir}`} (${w})`;
+}
+
+/**
+ * sha256 of a file's bytes, remembered by (path, size, mtime) in the cache folder so that a large checkpoint is
+ * hashed once. A hub-cache blob is named by its sha256 already.
+ */
+export function fileHash(path: string, cacheDir: string): string {
+  const name = basename(path);
+  if (/^[0-9a-f]{64}$/.test(name) && /\/blobs\//.test(path)) return name;
+  const st = statSync(path);
+  const memoDir = join(cacheDir, 'hashes');
+  const memo = join(memoDir, createHash('sha256').update(`${path}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 32));
+  if (existsSync(memo)) return readFileSync(memo, 'utf8').trim();
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(8 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const hex = h.digest('hex');
+  mkdirSync(memoDir, { recursive: true });
+  writeAtomic(memo, hex);
+  return hex;
+}
+
+/** Content hash of what a folder computes: its config, its weights, and (for an adapter) the adapter's. */
+export function folderHash(f: ModelFolder, cacheDir: string, withAdapter = true): string {
+  const h = createHash('sha256').update(JSON.stringify(f.config));
+  for (const file of f.ckpt?.files ?? []) h.update(fileHash(file, cacheDir));
+  if (withAdapter && f.adapter) {
+    h.update(readFileSync(resolveModelFile(join(f.dir, 'adapter_config.json'))));
+    for (const file of f.adapter.weights.files) h.update(fileHash(file, cacheDir));
+  }
+  return h.digest('hex');
+}
