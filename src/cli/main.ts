@@ -42,7 +42,7 @@ commands:
 
   score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--convention trl|trl-legacy]
         [--max-length N] [--truncation-mode keep_start|keep_end] [--max-prompt-length N]
-        [--max-completion-length N] [--label-smoothing 0] [--simpo-gamma 0.5] [--shard I/N] [--out FILE.jsonl]
+        [--max-completion-length N] [--label-smoothing 0] [--simpo-gamma 0.5] [--shard I/N|auto] [--out FILE.jsonl]
         per-token log-probabilities, implicit rewards, margins, losses (DPO, IPO, ORPO, hinge, robust
         with --label-smoothing, SimPO) and flags, one JSON object per record
         (--ref omitted: reference-free numbers only); a record the trainer would drop is one line
@@ -199,6 +199,35 @@ function skipped(file: string): (e: RecordError) => void {
   return (e) => process.stderr.write(`preflens: ${file}: line ${e.line}: ${e.message} (skipped)\n`);
 }
 
+/**
+ * `--shard I/N`, or `auto`: Slurm job arrays (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, with SLURM_ARRAY_TASK_MIN
+ * when the array does not start at 0) or Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX with PREFLENS_SHARDS).
+ */
+export function shardOption(v: string, env: NodeJS.ProcessEnv = process.env): [number, number, string] {
+  if (v === 'auto') {
+    const int = (x: string | undefined): number | null => (x !== undefined && /^\d+$/.test(x) ? Number(x) : null);
+    const sid = int(env.SLURM_ARRAY_TASK_ID);
+    const scount = int(env.SLURM_ARRAY_TASK_COUNT);
+    if (sid !== null && scount !== null) {
+      const min = int(env.SLURM_ARRAY_TASK_MIN) ?? 0;
+      const i = sid - min;
+      if (i < 0 || i >= scount) throw new UsageError(`--shard auto: SLURM_ARRAY_TASK_ID ${sid} is outside the array (min ${min}, count ${scount}); use a contiguous array such as --array=0-${scount - 1}`);
+      return [i, scount, `Slurm array task ${sid} of ${scount}`];
+    }
+    const k = int(env.JOB_COMPLETION_INDEX);
+    const kn = int(env.PREFLENS_SHARDS);
+    if (k !== null) {
+      if (kn === null || kn < 1) throw new UsageError('--shard auto: JOB_COMPLETION_INDEX is set but PREFLENS_SHARDS (the Job\'s completions) is not');
+      if (k >= kn) throw new UsageError(`--shard auto: JOB_COMPLETION_INDEX ${k} ≥ PREFLENS_SHARDS ${kn}`);
+      return [k, kn, `Kubernetes Indexed Job completion ${k} of ${kn}`];
+    }
+    throw new UsageError('--shard auto needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (a Slurm job array) or JOB_COMPLETION_INDEX and PREFLENS_SHARDS (a Kubernetes Indexed Job)');
+  }
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard expects I/N with 0 ≤ I < N, or auto, got "${v}"`);
+  return [Number(m[1]), Number(m[2]), 'given'];
+}
+
 async function score(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -229,12 +258,7 @@ async function score(argv: string[]): Promise<number> {
   if (values.format !== undefined && !isFormatName(values.format)) throw new UsageError(`unknown format "${values.format}"`);
   const beta = values.beta === undefined ? 0.1 : Number(values.beta);
   if (!Number.isFinite(beta) || beta <= 0) throw new UsageError(`--beta expects a positive number, got "${values.beta}"`);
-  let shard: [number, number] | undefined;
-  if (values.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard expects I/N with 0 ≤ I < N, got "${values.shard}"`);
-    shard = [Number(m[1]), Number(m[2])];
-  }
+  const shard = values.shard === undefined ? undefined : shardOption(values.shard);
   const device = (values.device ?? 'auto') as ProviderChoice;
   if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device is auto, cuda or cpu`);
   const file = positionals[0];
@@ -253,10 +277,13 @@ async function score(argv: string[]): Promise<number> {
   const { ScoringModel } = await engine.model();
   const { scoreFile } = await engine.score();
   const policy = await ScoringModel.load(values.policy, { provider: device, threads, cacheDir: values['cache-dir'] });
-  const ref = values.ref ? await ScoringModel.load(values.ref, { provider: device, threads, cacheDir: values['cache-dir'] }) : null;
-  process.stderr.write(`preflens: policy ${policy.dir} (${policy.config.architecture}, ${policy.parameters.toLocaleString('en-US')} parameters) on ${policy.deviceNote}\n`);
-  if (ref) process.stderr.write(`preflens: reference ${ref.dir} on ${ref.deviceNote}\n`);
+  // An adapter given as policy with no --ref is scored against its base (what TRL does with a PEFT model and no ref_model).
+  const ref = values.ref ? await ScoringModel.load(values.ref, { provider: device, threads, cacheDir: values['cache-dir'] }) : policy.baseOf();
+  process.stderr.write(`preflens: policy ${policy.dir}: ${policy.description}, on ${policy.deviceNote}\n`);
+  if (ref && !values.ref) process.stderr.write(`preflens: no --ref: the reference is the adapter's base ${ref.dir}, sharing the policy's session and one copy of the base weights\n`);
+  else if (ref) process.stderr.write(`preflens: reference ${ref.dir}: ${ref.description}, on ${ref.deviceNote}\n`);
   else process.stderr.write('preflens: no --ref: reference-free mode (logps, mean logps, mean-logp margin only)\n');
+  if (shard) process.stderr.write(`preflens: shard ${shard[0]}/${shard[1]}${values.shard === 'auto' ? ` (${shard[2]})` : ''}: the records at positions ≡ ${shard[0]} (mod ${shard[1]}) of the selection\n`);
   process.stderr.write(
     `preflens: convention ${convention} (${reason}): ${
       convention === 'trl'
@@ -285,7 +312,7 @@ async function score(argv: string[]): Promise<number> {
       maxLength,
       truncationMode,
       lines: range(values.lines, 'lines'),
-      shard,
+      shard: shard ? [shard[0], shard[1]] : undefined,
       format: values.format as (typeof FORMAT_NAMES)[number] | undefined,
       cacheDir: values['cache-dir'],
       noCache: values['no-cache'],
@@ -380,7 +407,7 @@ async function run(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify(j, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
   else {
     process.stdout.write(`${r.dir}: ${r.format}, ${r.trainer} trainer, ${r.steps} steps, ${Object.keys(r.series).length} train series, ${Object.keys(r.eval).length} eval series, ${r.checkpoints.length} checkpoints\n`);
-    for (const c of r.checkpoints) process.stdout.write(`  checkpoint ${c.step}: ${c.path}${c.hasOnnx ? ' (onnx)' : ''}${c.hasSafetensors ? ' (safetensors)' : ''}\n`);
+    for (const c of r.checkpoints) process.stdout.write(`  checkpoint ${c.step}: ${c.path}${c.hasOnnx ? ' (onnx)' : ''}${c.hasSafetensors ? ' (safetensors)' : ''}${c.hasAdapter ? ' (adapter)' : ''}\n`);
     if (!r.checks.length) process.stdout.write('checks: none fired\n');
     for (const c of r.checks) process.stdout.write(`${c.severity.padEnd(7)} ${c.id}: ${c.message} [${c.source}] steps ${c.steps.slice(0, 8).join(', ')}${c.steps.length > 8 ? ', …' : ''}\n`);
   }

@@ -120,7 +120,10 @@ export interface Checkpoint {
   step: number;
   path: string;
   hasOnnx: boolean;
+  /** model.safetensors or sharded model-*-of-*.safetensors + index */
   hasSafetensors: boolean;
+  /** a PEFT adapter (adapter_config.json): scored as base + adapter */
+  hasAdapter: boolean;
 }
 
 export interface RunCheck {

@@ -7,6 +7,7 @@ import { Command } from './commands.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfig, ModelError, type ProviderChoice } from '../core/engine/model.js';
+import { describeFolder, openModelFolder } from '../core/engine/folder.js';
 import { type Convention, ModelTokenizer, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
 import type { ModelSummary } from '../core/engine/scoreWorker.js';
@@ -31,6 +32,9 @@ interface ModelState {
   architecture?: string;
   vocab?: number;
   layers?: number;
+  /** What was opened (engine/folder.ts describeFolder). */
+  description?: string;
+  adapter?: boolean;
   summary?: ModelSummary;
 }
 
@@ -100,26 +104,30 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
   }
 
   /** Problems with a model folder, found without loading the network. */
-  static validate(dir: string): { problems: string[]; architecture?: string; vocab?: number; layers?: number } {
+  static validate(dir: string): { problems: string[]; architecture?: string; vocab?: number; layers?: number; description?: string; adapter?: boolean } {
     const problems: string[] = [];
     if (!existsSync(dir) || !statSync(dir).isDirectory()) return { problems: [`${dir}: no such folder`] };
-    for (const f of ['model.onnx', 'config.json', 'tokenizer.json']) if (!existsSync(join(dir, f))) problems.push(`${dir}: no ${f}`);
     let architecture: string | undefined;
     let vocab: number | undefined;
     let layers: number | undefined;
+    let description: string | undefined;
+    let adapter = false;
     try {
-      const c = readConfig(dir);
+      // What the folder is (ONNX export, safetensors checkpoint, LoRA adapter and where its base was found): headers only.
+      const folder = openModelFolder(dir);
+      description = describeFolder(folder);
+      adapter = folder.kind === 'adapter';
+      if (folder.kind === 'onnx' && !existsSync(join(dir, 'config.json'))) problems.push(`${dir}: no config.json`);
+      const c = readConfig(folder.netDir);
       architecture = c.architecture;
       layers = c.layers;
       vocab = c.vocabSize;
-      if (existsSync(join(dir, 'tokenizer.json'))) {
-        const t = ModelTokenizer.load(dir);
-        if (c.vocabSize && t.vocabSize > c.vocabSize) problems.push(`${dir}: tokenizer.json has ${t.vocabSize} tokens, config.json vocab_size is ${c.vocabSize}`);
-      }
+      const t = ModelTokenizer.load(folder.tokenizerDir);
+      if (c.vocabSize && t.vocabSize > c.vocabSize) problems.push(`${folder.tokenizerDir}: tokenizer.json has ${t.vocabSize} tokens, config.json vocab_size is ${c.vocabSize}`);
     } catch (e) {
       problems.push(e instanceof ModelError || e instanceof Error ? e.message : String(e));
     }
-    return { problems, architecture, vocab, layers };
+    return { problems, architecture, vocab, layers, description, adapter };
   }
 
   refresh(): void {
@@ -160,7 +168,7 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       const r = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, title, openLabel: 'Use this model folder' });
       return r?.[0]?.fsPath;
     };
-    const policy = await pick('PrefLens: policy model folder (model.onnx, config.json, tokenizer.json)');
+    const policy = await pick('PrefLens: policy model folder (a transformers checkpoint, a LoRA adapter or an ONNX export)');
     if (!policy) return;
     const pv = Models.validate(policy);
     if (pv.problems.length) {
@@ -193,6 +201,13 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
     const item = (role: 'policy' | 'reference'): vscode.TreeItem[] => {
       const st = this.state[role];
       const label = role === 'policy' ? 'Policy' : 'Reference';
+      if (!st.dir && role === 'reference' && this.state.policy.adapter) {
+        const i = new vscode.TreeItem('Reference: the adapter\'s base');
+        i.description = 'shares the policy\'s session and base weights';
+        i.tooltip = 'No reference is set and the policy is a LoRA adapter: the reference is its base (what TRL does with a PEFT model and no ref_model), computed in the same onnxruntime session with the adapter switched off, so the base weights are in memory once.';
+        i.iconPath = new vscode.ThemeIcon('symbol-class');
+        return [i];
+      }
       if (!st.dir) {
         const i = new vscode.TreeItem(`${label}: not set`);
         i.command = { command: Command.selectModels, title: 'Select Models…' };
@@ -201,9 +216,9 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       }
       const s = st.summary;
       const i = new vscode.TreeItem(`${label}: ${st.dir.split(/[\\/]/).filter(Boolean).pop()}`);
-      const parts = [st.architecture ?? '', s ? `${(s.parameters / 1e6).toFixed(2)}M params` : '', st.vocab ? `vocab ${st.vocab.toLocaleString('en-US')}` : '', s ? s.device.toUpperCase() : 'device: after the first scoring'];
+      const parts = [st.description?.split(' (')[0] ?? '', st.architecture ?? '', s ? `${(s.parameters / 1e6).toFixed(2)}M params` : '', st.vocab ? `vocab ${st.vocab.toLocaleString('en-US')}` : '', s ? s.device.toUpperCase() : 'device: after the first scoring'];
       i.description = parts.filter(Boolean).join(' · ');
-      i.tooltip = `${st.dir}\n${s ? s.deviceNote : ''}${st.problems.length ? `\n${st.problems.join('\n')}` : ''}`;
+      i.tooltip = `${st.dir}\n${st.description ?? ''}\n${s ? s.deviceNote : ''}${st.problems.length ? `\n${st.problems.join('\n')}` : ''}`;
       i.iconPath = new vscode.ThemeIcon(st.problems.length ? 'error' : 'symbol-class');
       const out = [i];
       for (const p of st.problems) {

@@ -78,7 +78,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     const icon = { error: 'error', warning: 'warning', info: 'info' } as const;
     return [
       ...r.checks.map((c) => ({ kind: 'item' as const, label: c.id, description: c.message, icon: icon[c.severity], tooltip: `${c.message}\n${c.source}\nsteps ${c.steps.slice(0, 12).join(', ')}` })),
-      ...r.checkpoints.map((c) => ({ kind: 'item' as const, label: `checkpoint-${c.step}`, description: [c.hasOnnx ? 'onnx' : '', c.hasSafetensors ? 'safetensors' : ''].filter(Boolean).join(' · '), icon: 'package' })),
+      ...r.checkpoints.map((c) => ({ kind: 'item' as const, label: `checkpoint-${c.step}`, description: [c.hasOnnx ? 'onnx' : '', c.hasSafetensors ? 'safetensors' : '', c.hasAdapter ? 'adapter' : ''].filter(Boolean).join(' · '), icon: 'package' })),
     ];
   }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ScoringModel, ModelError } from '../../src/core/engine/model.js';
 import { rawHash, scoreFile, scoreRecords, type ScoredRecord, type ScoreLine } from '../../src/core/engine/score.js';
 import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../../src/core/engine/scoreWorker.js';
@@ -188,6 +188,47 @@ test('preflens score CLI: shards partition the records; usage and input errors',
   const missing = run(fixture('trl-standard.jsonl'), '--policy', fixture('nope'));
   assert.equal(missing.code, 1);
   assert.match(missing.err, /no such model folder/);
+});
+
+test('--shard auto: three Slurm array tasks (and a Kubernetes Indexed Job) together give exactly the unsharded output', async () => {
+  const cli = join(repoRoot, 'dist', 'cli.js');
+  const cache = cacheDir();
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SLURM_|JOB_COMPLETION_INDEX|PREFLENS_SHARDS)/.test(k)));
+  const run = (env: Record<string, string>, ...a: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+    new Promise((done) => {
+      const p = spawn(process.execPath, [cli, 'score', fixture('trl-standard.jsonl'), '--policy', tiny, '--ref', tiny, '--max-prompt-length', '24', '--max-completion-length', '32', ...a], { env: { ...clean, PREFLENS_CACHE_DIR: cache, ...env } });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      p.on('close', (code) => done({ code, out, err }));
+    });
+  const all = await run({});
+  assert.equal(all.code, 0, all.err);
+  const byLine = (s: string): Map<number, string> => new Map(s.trim().split('\n').filter(Boolean).map((l) => [(JSON.parse(l) as { line: number }).line, l]));
+  const want = byLine(all.out);
+  // The three array tasks run at once, as a scheduler would start them.
+  const slurm = await Promise.all([0, 1, 2].map((i) => run({ SLURM_ARRAY_TASK_ID: String(i), SLURM_ARRAY_TASK_COUNT: '3' }, '--shard', 'auto')));
+  const k8s = await Promise.all([0, 1, 2].map((i) => run({ JOB_COMPLETION_INDEX: String(i), PREFLENS_SHARDS: '3' }, '--shard', 'auto')));
+  for (const parts of [slurm, k8s]) {
+    const got = new Map<number, string>();
+    for (const p of parts) {
+      assert.equal(p.code, 0, p.err);
+      for (const [line, text] of byLine(p.out)) {
+        assert.ok(!got.has(line), `line ${line} scored by two shards`);
+        got.set(line, text);
+      }
+    }
+    assert.deepEqual([...got.keys()].sort((a, b) => a - b), [...want.keys()]);
+    for (const [line, text] of want) assertClose([JSON.parse(got.get(line) as string) as ScoreLine], [JSON.parse(text) as ScoreLine], 1e-5);
+  }
+  assert.match(slurm[1].err, /shard 1\/3 \(Slurm array task 1 of 3\)/);
+  const offset = await run({ SLURM_ARRAY_TASK_ID: '11', SLURM_ARRAY_TASK_MIN: '10', SLURM_ARRAY_TASK_COUNT: '3' }, '--shard', 'auto');
+  assert.deepEqual([...byLine(offset.out).keys()], [...byLine(slurm[1].out).keys()]);
+  const none = await run({}, '--shard', 'auto');
+  assert.equal(none.code, 2);
+  assert.match(none.err, /--shard auto needs SLURM_ARRAY_TASK_ID/);
+  assert.equal((await run({ JOB_COMPLETION_INDEX: '0' }, '--shard', 'auto')).code, 2, 'PREFLENS_SHARDS missing');
 });
 
 test('writeTinyModel is deterministic', () => {

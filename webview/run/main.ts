@@ -61,7 +61,7 @@ function render(r: RunView): void {
     const a = el('a', '', `checkpoint-${c.step}`);
     a.tabIndex = 0;
     a.addEventListener('click', () => vscode.postMessage({ type: 'openCheckpoint', step: c.step }));
-    li.append(a, el('span', 'muted', ` ${[c.hasOnnx ? 'ONNX' : '', c.hasSafetensors ? 'safetensors' : ''].filter(Boolean).join(' · ')}`));
+    li.append(a, el('span', 'muted', ` ${[c.hasOnnx ? 'ONNX' : '', c.hasSafetensors ? 'safetensors' : '', c.hasAdapter ? 'LoRA adapter' : ''].filter(Boolean).join(' · ')}`));
     ul.append(li);
   }
   cps.append(ul);

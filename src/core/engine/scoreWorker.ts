@@ -75,7 +75,8 @@ function summary(m: ScoringModel): ModelSummary {
 serveJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(async (spec, { signal, post }) => {
   const load = { provider: spec.provider, cacheDir: spec.cacheDir, threads: spec.threads };
   const policy = await ScoringModel.load(spec.policy, load);
-  const ref = spec.ref ? await ScoringModel.load(spec.ref, load) : null;
+  // An adapter as policy with no reference: its base, in the same session (what TRL does with a PEFT model).
+  const ref = spec.ref ? await ScoringModel.load(spec.ref, load) : policy.baseOf();
   post({ type: 'models', policy: summary(policy), ref: ref ? summary(ref) : null });
   const t0 = performance.now();
   let tokens = 0;

@@ -16,10 +16,15 @@ import { join } from 'node:path';
 
 
 
-/** Checkpoints with an ONNX model, then the final policy at the run's root (as step = the run's last step). */
+/** A folder PrefLens can open as a model (engine/folder.ts): an ONNX export, a safetensors checkpoint or an adapter. */
+export function isModelFolder(dir: string): boolean {
+  return ['model.onnx', 'model.safetensors', 'model.safetensors.index.json', 'adapter_config.json'].some((f) => existsSync(join(dir, f)));
+}
+
+/** Checkpoints with a model (ONNX, safetensors or adapter), then the final policy at the run's root (as step = the run's last step). */
 export function runModels(run: RunInfo): Array<{ step: number; dir: string }> {
-  const out = run.checkpoints.filter((c) => c.hasOnnx).map((c) => ({ step: c.step, dir: c.path }));
-  if (existsSync(join(run.dir, 'model.onnx'))) out.push({ step: Math.max(run.steps, (out.at(-1)?.step ?? 0) + 1), dir: run.dir });
+  const out = run.checkpoints.filter((c) => c.hasOnnx || c.hasSafetensors || c.hasAdapter).map((c) => ({ step: c.step, dir: c.path }));
+  if (isModelFolder(run.dir)) out.push({ step: Math.max(run.steps, (out.at(-1)?.step ?? 0) + 1), dir: run.dir });
   return out;
 }
 
@@ -30,7 +35,7 @@ export async function compareCheckpoints(
   opts: { beta: number; limits: LengthLimits; provider?: ProviderChoice; cacheDir?: string; onStep?: (i: number, n: number) => void; signal?: AbortSignal },
 ): Promise<Comparison> {
   const models = runModels(run);
-  if (models.length === 0) throw new Error(`${run.dir}: no checkpoint with a model.onnx`);
+  if (models.length === 0) throw new Error(`${run.dir}: no checkpoint with a model (model.onnx, model.safetensors or adapter_config.json)`);
   const ref = await ScoringModel.load(reference, { provider: opts.provider ?? 'auto', cacheDir: opts.cacheDir });
   const traj: Trajectory[] = records.filter((r) => r.kind === 'pair').map((r) => ({ line: r.line, margins: [], chosenLogp: [], rejectedLogp: [], flipped: false }));
   const pairs = records.filter((r) => r.kind === 'pair');
@@ -44,7 +49,7 @@ export async function compareCheckpoints(
       traj[k].chosenLogp.push(s?.chosen?.logp ?? null);
       traj[k].rejectedLogp.push(s?.rejected?.logp ?? null);
     });
-    await policy.session.release();
+    await policy.release();
   }
   for (const t of traj) {
     for (let i = 1; i < t.margins.length; i++) {

@@ -109,7 +109,11 @@ function checkpoints(dir: string): Checkpoint[] {
   return readdirSync(dir)
     .map((n) => /^checkpoint-(\d+)$/.exec(n))
     .filter((m): m is RegExpExecArray => m !== null && statSync(join(dir, m[0])).isDirectory())
-    .map((m) => ({ step: Number(m[1]), path: join(dir, m[0]), hasOnnx: existsSync(join(dir, m[0], 'model.onnx')), hasSafetensors: existsSync(join(dir, m[0], 'model.safetensors')) }))
+    .map((m) => {
+      const p = join(dir, m[0]);
+      const safetensors = existsSync(join(p, 'model.safetensors')) || existsSync(join(p, 'model.safetensors.index.json'));
+      return { step: Number(m[1]), path: p, hasOnnx: existsSync(join(p, 'model.onnx')), hasSafetensors: safetensors, hasAdapter: existsSync(join(p, 'adapter_config.json')) };
+    })
     .sort((a, b) => a.step - b.step);
 }
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
-import { chatTemplateOf, loadHfTokenizer, tokenizerFile, type HfTokenizer, TokenizerLoadError } from './hf.js';
+import { chatTemplateOf, loadHfTokenizer, tokenizerFile, tokenizerFolder, type HfTokenizer, TokenizerLoadError } from './hf.js';
 import { tokenByteLengths, tokenSpans, type TokenStyle } from './offsets.js';
 import type { Message, PreferenceRecord } from '../types.js';
 import { renderMessages } from '../formats/normalize.js';
@@ -79,7 +79,11 @@ export class ModelTokenizer {
   private readonly template: Template | null;
   private readonly prependsSpace: boolean;
 
-  constructor(readonly dir: string) {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    dir = tokenizerFolder(dir);
+    this.dir = dir;
     this.hf = loadHfTokenizer(dir);
     const tjText = readFileSync(tokenizerFile(dir, 'tokenizer.json') ?? join(dir, 'tokenizer.json'), 'utf8');
     const tj = JSON.parse(tjText) as Record<string, unknown>;

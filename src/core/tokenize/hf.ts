@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { TokenCounter } from '../checks/record.js';
-import { resolveModelFile } from '../engine/hub.js';
+import { locateModel, resolveModelFile } from '../engine/hub.js';
 
 export class TokenizerLoadError extends Error {}
 
@@ -57,7 +57,26 @@ function readJson(path: string, what: string): Record<string, unknown> {
   }
 }
 
+/**
+ * The folder whose tokenizer a model uses: its own, or for a LoRA adapter saved without one, its base's (a folder
+ * or a hub id in the local hub cache); a hub id is looked up there too.
+ */
+export function tokenizerFolder(dir: string): string {
+  if (existsSync(join(dir, 'tokenizer.json'))) return dir;
+  const ad = join(dir, 'adapter_config.json');
+  try {
+    if (existsSync(ad)) {
+      const base = (JSON.parse(readFileSync(resolveModelFile(ad), 'utf8')) as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+      if (typeof base === 'string' && base) return locateModel(base, dir).dir;
+    } else if (!existsSync(dir)) return locateModel(dir).dir;
+  } catch (e) {
+    throw new TokenizerLoadError(e instanceof Error ? e.message : String(e));
+  }
+  return dir;
+}
+
 export function loadHfTokenizer(dir: string): HfTokenizer {
+  dir = tokenizerFolder(dir);
   const tjPath = join(dir, 'tokenizer.json');
   if (!existsSync(tjPath)) throw new TokenizerLoadError(`${dir}: no tokenizer.json in this folder`);
   const tj = readJson(tjPath, 'tokenizer.json');
