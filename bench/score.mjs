@@ -2,7 +2,8 @@
 // same token sequences and the same CPU threads, in one run; plus the achieved share of this machine's matrix-
 // multiply FLOP/s for a GPT-2-small-shaped random model (12 layers, d=768, vocab 50257) built by the project's
 // ONNX builder, against a large MatMul through onnxruntime measured in the same run.
-// Usage: npm run build && node bench/score.mjs [--records 200] [--threads 2]
+// and a Qwen2.5-0.5B-shaped bf16 checkpoint opened from safetensors, against PyTorch on the same checkpoint.
+// Usage: npm run build && node bench/score.mjs [--records 200] [--threads 2] [--skip-qwen]
 // Last line: {"tokens", "preflens_tok_s", "torch_tok_s", "ratio_vs_torch", "gpt2_small_tok_s", "flops_share"}
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -105,6 +106,37 @@ const T = 512;
 const flopsPerToken = 2 * (12 * 12 * D * D + D * 50257) + 2 * 2 * 12 * T * D;
 const share = (gTokS * flopsPerToken) / matmulFlops;
 
+// 5. A checkpoint with the shape of Qwen2.5-0.5B (vocabulary 151,936, d = 896, 24 layers, 14 query / 2 key-value
+// heads, tied embeddings), random bf16 weights written by the project's own code, opened the way a user's checkpoint
+// is: the graph built from config.json, weights read in place. Each side runs in its own process (peak RSS).
+let qwen = null;
+if (!args.includes('--skip-qwen')) {
+  const { writeLargeCheckpoint } = out('test/checkpoint.js');
+  const { defaultTokenBudget } = out('src/core/engine/scorer.js');
+  const qcfg = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
+    num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000.0, tie_word_embeddings: true,
+    torch_dtype: 'bfloat16', hidden_act: 'silu', use_sliding_window: false, bos_token_id: 256, eos_token_id: 256 };
+  const qdir = join(work, 'qwen2.5-0.5b-shape');
+  if (!existsSync(join(qdir, 'model.safetensors'))) {
+    t = performance.now();
+    writeLargeCheckpoint(qdir, qcfg, 'BF16', 5);
+    console.log(`(wrote ${qdir} in ${((performance.now() - t) / 1000).toFixed(0)} s)`);
+  }
+  const qjobs = Array.from({ length: 4 }, (_, b) => ({ ids: Array.from({ length: 512 }, (_, i) => (i * 7919 + b * 104729 + 13) % 151936), respStart: 1 }));
+  writeFileSync(join(work, 'qwen-jobs.json'), JSON.stringify(qjobs));
+  const child = spawnSync(process.execPath, [join(repo, 'bench', 'checkpoint-child.mjs'), qdir, join(work, 'qwen-jobs.json'), String(threads), join(work, 'cache')], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (child.status !== 0) throw new Error(child.stderr);
+  const mine = JSON.parse(child.stdout.trim().split('\n').pop());
+  const tq = spawnSync(python, [join(repo, 'bench', 'torch_qwen2.py'), qdir, join(work, 'qwen-jobs.json'), String(threads), String(defaultTokenBudget(151936))], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const theirs = tq.status === 0 ? JSON.parse(tq.stdout.trim().split('\n').pop()) : null;
+  if (!theirs) console.log(`torch (qwen): not available (${tq.stderr.trim().split('\n').pop()})`);
+  const P = 151936 * 896 + 24 * (896 * 896 + 896 + 2 * (896 * 128 + 128) + 896 * 896 + 3 * 896 * 4864 + 2 * 896) + 896;
+  const qT = 512;
+  const qFlopsPerToken = 2 * (24 * (896 * 896 * 2 + 2 * 896 * 128 + 3 * 896 * 4864) + 896 * 151936) + 2 * 2 * 24 * qT * 896;
+  const f32mb = (P * 4) / 2 ** 20;
+  qwen = { mine, theirs, P, f32mb, share: (mine.tok_s * qFlopsPerToken) / matmulFlops };
+}
+
 if (torch) {
   const { readFileSync } = await import('node:fs');
   const mine = readFileSync(join(work, 'score-out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).reduce((a, x) => a + x.chosen.logp + x.rejected.logp, 0);
@@ -119,6 +151,15 @@ if (torch) {
 }
 console.log(`matmul ceiling ${(matmulFlops / 1e9).toFixed(1)} GFLOP/s (onnxruntime MatMul ${M}×${K}·${K}×${Nn}, ${threads} threads)`);
 console.log(`gpt2-small     ${gTokS.toFixed(0)} tokens/s at 4×512 → ${((gTokS * flopsPerToken) / 1e9).toFixed(1)} GFLOP/s = ${(share * 100).toFixed(0)}% of the MatMul ceiling`);
+if (qwen) {
+  const { mine, theirs, P, f32mb, share: qs } = qwen;
+  console.log(`qwen2.5-0.5b   shape checkpoint (${(P / 1e6).toFixed(0)}M parameters, bf16, float32 size ${f32mb.toFixed(0)} MB): ${mine.description}`);
+  console.log(`  preflens     load ${mine.load_s.toFixed(1)} s, peak RSS while loading ${mine.load_peak_mb.toFixed(0)} MB = ${(mine.load_peak_mb / f32mb).toFixed(2)}× the float32 size; scoring ${mine.tok_s.toFixed(1)} tokens/s (4×512 tokens, batches of ≤ ${mine.budget} tokens), ${(qs * 100).toFixed(0)}% of the MatMul ceiling, peak RSS ${mine.peak_mb.toFixed(0)} MB`);
+  if (theirs) {
+    console.log(`  pytorch      load ${theirs.load_s.toFixed(1)} s, peak RSS while loading ${theirs.load_peak_mb.toFixed(0)} MB; ${theirs.tok_s.toFixed(1)} tokens/s, peak RSS ${theirs.peak_mb.toFixed(0)} MB`);
+    console.log(`  ratio        ${(mine.tok_s / theirs.tok_s).toFixed(2)}× PyTorch; Σ logp ${mine.sum_logp.toFixed(2)} vs ${theirs.sum_logp.toFixed(2)} (relative |Δ| ${(Math.abs(mine.sum_logp - theirs.sum_logp) / Math.abs(theirs.sum_logp)).toExponential(1)})`);
+  }
+}
 console.log(JSON.stringify({
   tokens,
   preflens_tok_s: preflensTokS,
@@ -126,4 +167,10 @@ console.log(JSON.stringify({
   ratio_vs_torch: torch ? +(preflensTokS / torch.tok_s).toFixed(3) : null,
   gpt2_small_tok_s: Math.round(gTokS),
   flops_share: +share.toFixed(3),
+  qwen_tok_s: qwen ? +qwen.mine.tok_s.toFixed(2) : null,
+  qwen_flops_share: qwen ? +qwen.share.toFixed(3) : null,
+  qwen_ratio_vs_torch: qwen?.theirs ? +(qwen.mine.tok_s / qwen.theirs.tok_s).toFixed(3) : null,
+  qwen_load_peak_over_f32: qwen ? +(qwen.mine.load_peak_mb / qwen.f32mb).toFixed(3) : null,
+  qwen_peak_mb: qwen ? Math.round(qwen.mine.peak_mb) : null,
+  torch_qwen_peak_mb: qwen?.theirs ? Math.round(qwen.theirs.peak_mb) : null,
 }));

@@ -4,22 +4,26 @@
  * float64 reference forward pass written from transformers' modeling code (llama, mistral, qwen2, qwen3, gemma2,
  * gemma3_text, phi3, gpt2; eager attention). The reference shares no code with src/core/engine/build.ts.
  */
-import { mkdirSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, writeFileSync, openSync, writeSync, closeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { byteTokenizerJson, rng } from './gpt2.js';
 
 export type WDtype = 'F32' | 'F16' | 'BF16';
 
 /** float32 → bfloat16 bits, round to nearest even (as torch does). */
+const scratchF = new Float32Array(1);
+const scratchU = new Uint32Array(scratchF.buffer);
+
 export function bf16Bits(x: number): number {
-  const u = new Uint32Array(new Float32Array([x]).buffer)[0];
+  scratchF[0] = x;
+  const u = scratchU[0];
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 /** float → IEEE half bits, round to nearest even (normal range; subnormals flushed as torch would round them). */
 export function f16Bits(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
+  scratchF[0] = x;
+  const u = scratchU[0];
   const sign = (u >>> 16) & 0x8000;
   const e = ((u >>> 23) & 0xff) - 127 + 15;
   let m = u & 0x7fffff;
@@ -117,15 +121,75 @@ export function writeTokenizer(dir: string): number {
   return t.eos;
 }
 
-/** The tensors (HF names and shapes) of a decoder checkpoint described by `cfg` (config.json). */
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  std: number;
+  mean: number;
+}
+
+/** The tensors (HF names and shapes) of a decoder checkpoint described by `cfg` (config.json), with random values. */
 export function decoderTensors(cfg: Record<string, unknown>, seed = 1): WTensor[] {
   const r = rng(seed);
-  const out: WTensor[] = [];
-  const t = (name: string, shape: number[], std: number, mean = 0): void => {
+  return decoderSpecs(cfg).map(({ name, shape, std, mean }) => {
     const n = shape.reduce((s, d) => s * d, 1);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = mean + std * r();
-    out.push({ name, shape, data });
+    return { name, shape, data };
+  });
+}
+
+/**
+ * Writes a large checkpoint tensor by tensor (never all in memory): uniform random values with the given std, as
+ * bf16/f16/f32, in one file. For benchmarks (a Qwen2.5-0.5B-shaped checkpoint is ~1 GB in bf16).
+ */
+export function writeLargeCheckpoint(dir: string, cfg: Record<string, unknown>, dtype: WDtype, seed = 1): void {
+  mkdirSync(dir, { recursive: true });
+  writeTokenizer(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
+  const specs = decoderSpecs(cfg);
+  const bytesPer = dtype === 'F32' ? 4 : 2;
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let off = 0;
+  for (const t of specs) {
+    const n = t.shape.reduce((a, d) => a * d, 1) * bytesPer;
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + n] };
+    off += n;
+  }
+  let hj = Buffer.from(JSON.stringify(header));
+  hj = Buffer.concat([hj, Buffer.alloc((8 - (hj.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(hj.length));
+  const tmp = join(dir, 'model.safetensors.tmp');
+  const fd = openSync(tmp, 'w');
+  writeSync(fd, len);
+  writeSync(fd, hj);
+  let a = (seed * 2654435761) >>> 0;
+  for (const t of specs) {
+    const n = t.shape.reduce((x, d) => x * d, 1);
+    const chunk = 1 << 20;
+    for (let i0 = 0; i0 < n; i0 += chunk) {
+      const m = Math.min(chunk, n - i0);
+      const body = Buffer.alloc(m * bytesPer);
+      const w = t.std * Math.sqrt(3);
+      for (let i = 0; i < m; i++) {
+        a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+        const x = t.mean + w * ((a / 4294967296) * 2 - 1);
+        if (dtype === 'F32') body.writeFloatLE(x, i * 4);
+        else body.writeUInt16LE(dtype === 'BF16' ? bf16Bits(x) : f16Bits(x), i * 2);
+      }
+      writeSync(fd, body);
+    }
+  }
+  closeSync(fd);
+  renameSync(tmp, join(dir, 'model.safetensors'));
+}
+
+/** Names, shapes and init scales of a decoder checkpoint's tensors. */
+export function decoderSpecs(cfg: Record<string, unknown>): TensorSpec[] {
+  const out: TensorSpec[] = [];
+  const t = (name: string, shape: number[], std: number, mean = 0): void => {
+    out.push({ name, shape, std, mean });
   };
   const mt = String(cfg.model_type);
   const V = Number(cfg.vocab_size);

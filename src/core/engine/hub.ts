@@ -21,6 +21,11 @@ export function hubCaches(env: NodeJS.ProcessEnv = process.env): Array<{ dir: st
 }
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** Whether a model reference has the form of a hub id (ORG/NAME) rather than a path. */
+export function isHubId(ref: string): boolean {
+  return HUB_ID.test(ref);
+}
 const POINTER = /^(?:\.\.\/)+blobs\/[0-9a-f]{40,64}\s*$/;
 
 /**

@@ -14,6 +14,7 @@ import { defaultCacheDir, writeAtomic } from './cache.js';
 export { defaultCacheDir, writeAtomic };
 import { decodeModel, encodeModel, inputDims } from './onnx.js';
 import { buildGraph, type Arch } from './build.js';
+import { isHubId } from './hub.js';
 import { describeFolder, folderHash, openModelFolder, readJsonFile, type FolderKind, type ModelFolder } from './folder.js';
 import type { SafetensorsCheckpoint } from './safetensors.js';
 
@@ -125,7 +126,7 @@ export class ScoringModel {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<ScoringModel> {
     const k = opts.k ?? 10;
-    if (!existsSync(dir) && !/^[\w.-]+\/[\w.-]+$/.test(dir)) throw new ModelError(`${dir}: no such model folder`);
+    if (!existsSync(dir) && !isHubId(dir)) throw new ModelError(`${dir}: no such model folder`);
     const folder = openModelFolder(dir);
     if (folder.kind !== 'onnx') return ScoringModel.loadBuilt(folder, opts, k);
     dir = folder.dir;
@@ -283,7 +284,13 @@ function sessionBase(threads?: number, externalFolder?: string): ort.InferenceSe
   const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
   if (threads) base.intraOpNumThreads = threads;
   // A graph built from a checkpoint reads its weights as external data from the checkpoint's folder (build.ts).
-  if (externalFolder) base.extra = { session: { model_external_initializers_file_folder_path: externalFolder } };
+  // Measured on a Qwen2.5-0.5B-shaped bf16 checkpoint (bench/score): prepacked GEMM weights are a second copy of
+  // every matrix (the tied embedding is kept twice), and the arena keeps the vocabulary-wide intermediates; without
+  // both, loading peaks at 1.07× the float32 size instead of 1.44×, scoring at 2.8 GB instead of 4.2 GB, at the same speed.
+  if (externalFolder) {
+    base.extra = { session: { model_external_initializers_file_folder_path: externalFolder, disable_prepacking: '1' } };
+    base.enableCpuMemArena = false;
+  }
   return base;
 }
 

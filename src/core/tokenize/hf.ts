@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { TokenCounter } from '../checks/record.js';
-import { locateModel, resolveModelFile } from '../engine/hub.js';
+import { isHubId, locateModel, resolveModelFile } from '../engine/hub.js';
 
 export class TokenizerLoadError extends Error {}
 
@@ -68,7 +68,7 @@ export function tokenizerFolder(dir: string): string {
     if (existsSync(ad)) {
       const base = (JSON.parse(readFileSync(resolveModelFile(ad), 'utf8')) as { base_model_name_or_path?: unknown }).base_model_name_or_path;
       if (typeof base === 'string' && base) return locateModel(base, dir).dir;
-    } else if (!existsSync(dir)) return locateModel(dir).dir;
+    } else if (!existsSync(dir) && isHubId(dir)) return locateModel(dir).dir;
   } catch (e) {
     throw new TokenizerLoadError(e instanceof Error ? e.message : String(e));
   }
