@@ -336,7 +336,7 @@ test('SPINAL contraction with fewer tokens than hidden units (N ≤ D) follows t
     const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
     const my = ys.reduce((a, b) => a + b, 0) / ys.length;
     const want = -xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0) / xs.reduce((s, x) => s + (x - mx) ** 2, 0);
-    const got = contraction(rows, D);
+    const got = await contraction(rows, D);
     assert.ok(Math.abs(got - want) < 1e-6 * Math.max(1, Math.abs(want)), `N=${N}, D=${D}: ${got} vs ${want}`);
   }
 });

@@ -3,7 +3,8 @@
  * rows = the response tokens of the records (hidden state at each response token's position), at every layer
  * boundary l = 0..L (0 = after the embeddings, L = after the last block, before the final norm).
  * - contraction α_l = −(least-squares slope of log σ_k against log k) over the lower half of the singular values
- *   (k = ⌊K/2⌋+1..K, K = min(N − 1, D)) of the column-centred N × D token × hidden matrix (SVD by ml-matrix, float64);
+ *   (k = ⌊K/2⌋+1..K, K = min(N − 1, D)) of the column-centred N × D token × hidden matrix (float64: Gram matrix by
+ *   onnxruntime, two-stage symmetric eigensolver, linalg.ts);
  * - transport 𝓛_l (l < L) = mean over tokens of 2·arccos(BC(p_l, p_{l+1})), BC = Σ_v √(p q), p_l the logit-lens
  *   distribution softmax(W_U · final_norm(h_l)) computed by a small ONNX graph (p_L is the model's own).
  */
@@ -11,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Matrix, SVD } from 'ml-matrix';
+import { centredSingularValues } from './linalg.js';
 import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '../engine/onnx.js';
 import { createSession, defaultCacheDir, emptyPastShape, pastDimsOf, readConfig, writeAtomic, type ModelConfig, type ProviderChoice } from '../engine/model.js';
 import { buildGraph, buildLensGraph, type Arch } from '../engine/build.js';
@@ -61,17 +62,22 @@ export function contractionFromSingularValues(sv: ArrayLike<number>): number {
   return -sxy / sxx;
 }
 
-export function contraction(rows: Float64Array[], dim: number): number {
+/**
+ * α of a set of token rows (N × D): column-centred in float64, singular values by the Gram matrix and a two-stage
+ * symmetric eigensolver (linalg.ts; the dense SVD where that would lose accuracy).
+ */
+export async function contraction(rows: ArrayLike<number>[], dim: number, threads?: number): Promise<number> {
   const n = rows.length;
-  const X = new Matrix(n, dim);
+  const x = new Float64Array(n * dim);
   const mean = new Float64Array(dim);
-  for (const r of rows) for (let j = 0; j < dim; j++) mean[j] += r[j] / n;
+  for (const r of rows) for (let j = 0; j < dim; j++) mean[j] += r[j];
+  for (let j = 0; j < dim; j++) mean[j] /= n;
   rows.forEach((r, i) => {
-    for (let j = 0; j < dim; j++) X.set(i, j, r[j] - mean[j]);
+    for (let j = 0; j < dim; j++) x[i * dim + j] = r[j] - mean[j];
   });
-  const svd = new SVD(X, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
   // Centring leaves rank ≤ N − 1: with N ≤ D the last singular value is numerically zero and must not enter the fit.
-  return contractionFromSingularValues(svd.diagonal.slice(0, Math.max(0, Math.min(n - 1, dim))));
+  const { values } = await centredSingularValues(x, n, dim, threads);
+  return contractionFromSingularValues(values);
 }
 
 function tensorData(t: onnx.ITensorProto): Float32Array {
@@ -258,7 +264,7 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const N = rows[0].length;
   const layers: SpinalLayer[] = [];
   for (let l = 0; l < L; l++) {
-    const alpha = contraction(rows[l].map((r) => Float64Array.from(r)), D);
+    const alpha = await contraction(rows[l], D, opts.threads);
     let transport: number | null = null;
     if (l < L - 1) {
       let sum = 0;

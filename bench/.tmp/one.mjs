@@ -1,0 +1,11 @@
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const { gram, symmetricEigenvalues } = require('../../out/src/core/spinal/linalg.js');
+const n = Number(process.argv[2] ?? 2048);
+const x = new Float64Array(n * n).map(() => Math.random() - 0.5);
+let t = performance.now();
+const { g, k } = await gram(x, n, n, 2);
+const tg = (performance.now() - t) / 1000;
+t = performance.now();
+const ev = symmetricEigenvalues(Float64Array.from(g), k);
+console.log(n, 'gram', tg.toFixed(2), 'eig', ((performance.now() - t) / 1000).toFixed(2));

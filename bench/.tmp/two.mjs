@@ -1,0 +1,16 @@
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const { gram, symmetricToBand, bandToTridiagonal, symmetricEigenvaluesTwoStage } = require('../../out/src/core/spinal/linalg.js');
+const n = Number(process.argv[2] ?? 2048);
+const b = Number(process.argv[3] ?? 32);
+const x = new Float64Array(n * n).map(() => Math.random() - 0.5);
+let t = performance.now();
+const { g, k } = await gram(x, n, n, 2);
+const tg = (performance.now() - t) / 1000;
+t = performance.now();
+const band = await symmetricToBand(Float64Array.from(g), k, b, 2);
+const t1 = (performance.now() - t) / 1000;
+t = performance.now();
+bandToTridiagonal(band, k, b);
+const t2 = (performance.now() - t) / 1000;
+console.log(n, 'b', b, 'gram', tg.toFixed(2), 'band', t1.toFixed(2), 'tridiag', t2.toFixed(2));
