@@ -251,3 +251,27 @@ test('bad checkpoints are clear errors naming the file and tensor', async () => 
   assert.match(await loadError(empty), /not a model folder/);
   assert.equal(archOf({ ...cfg }, 'x').family, 'mistral');
 });
+
+test('the float16 graph (the CUDA one) is well-typed and agrees with the float32 graph: run here on the CPU', async () => {
+  const { buildGraph } = await import('../../src/core/engine/build.js');
+  const { addScoringOutputs } = await import('../../src/core/engine/graph.js');
+  const { encodeModel } = await import('../../src/core/engine/onnx.js');
+  const ort = await import('onnxruntime-node');
+  for (const fam of [FAMILIES[0], FAMILIES[5], FAMILIES[7], FAMILIES[8]]) {
+    const dir = mkdtempSync(join(tmpdir(), 'preflens-f16-'));
+    writeCheckpoint(dir, fam.cfg, fam.dtype, fam.shards, 4);
+    const f = openModelFolder(dir);
+    const ids = sequences(1, 5)[0];
+    const out: number[][] = [];
+    for (const precision of ['float32', 'float16'] as const) {
+      const g = buildGraph(f.arch as NonNullable<typeof f.arch>, f.ckpt as NonNullable<typeof f.ckpt>, { precision });
+      const s = await ort.InferenceSession.create(addScoringOutputs(encodeModel(g.model), 10), { extra: { session: { model_external_initializers_file_folder_path: g.folder } } });
+      const T = ids.length;
+      const t = (a: number[]): InstanceType<typeof ort.Tensor> => new ort.Tensor('int64', BigInt64Array.from(a.map(BigInt)), [1, T]);
+      const r = await s.run({ input_ids: t(ids), position_ids: t(ids.map((_, i) => i)), pl_targets: t([...ids.slice(1), 0]) });
+      out.push(Array.from(r.pl_logp.data as Float32Array).slice(0, T - 1));
+    }
+    const max = Math.max(...out[0].map((x, i) => Math.abs(x - out[1][i])));
+    assert.ok(max < 0.05, `${fam.name}: float16 vs float32 max |Δ logp| ${max}`);
+  }
+});

@@ -1,7 +1,7 @@
 /** The engine on the project's own tiny GPT-2 model, checked against a float64 pure-TypeScript forward pass. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, cpSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
@@ -513,4 +513,37 @@ test('chat templates as TRL applies them: a prompt ending on an assistant turn i
   // No EOS after the template's own end token (trl-legacy): the response ends with <|end|>, not with an extra EOS.
   const enc = tok.encodeRecord(pre, { maxPromptLength: null, maxCompletionLength: null });
   assert.notEqual(enc.responses[0].ids.at(-1), tok.eosId);
+});
+
+test('an ONNX export with external data (model.onnx + model.onnx_data, as exports over 2 GB are) scores as the inline one; a data file reached through a symlink too', async () => {
+  const { encodeModel: enc, decodeModel: dec } = await import('../../src/core/engine/onnx.js');
+  const { symlinkSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'preflens-ext-'));
+  const dir = join(root, 'model');
+  cpSync(tiny, dir, { recursive: true });
+  const m = dec(readFileSync(join(tiny, 'model.onnx')));
+  const chunks: Buffer[] = [];
+  let off = 0;
+  for (const t of m.graph?.initializer ?? []) {
+    if (!t.rawData || t.rawData.length < 64) continue;
+    const b = Buffer.from(t.rawData);
+    chunks.push(b);
+    t.externalData = [{ key: 'location', value: 'model.onnx_data' }, { key: 'offset', value: String(off) }, { key: 'length', value: String(b.length) }];
+    t.dataLocation = 1;
+    t.rawData = new Uint8Array(0);
+    off += b.length;
+  }
+  assert.ok(chunks.length > 3);
+  // the data file lives elsewhere, reached through a symlink (a hub cache's blobs/)
+  mkdirSync(join(root, 'blobs'));
+  writeFileSync(join(root, 'blobs', 'data'), Buffer.concat(chunks));
+  symlinkSync(join(root, 'blobs', 'data'), join(dir, 'model.onnx_data'));
+  writeFileSync(join(dir, 'model.onnx'), enc(m));
+  const cache = cacheDir();
+  const inline = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cache });
+  const external = await ScoringModel.load(dir, { provider: 'cpu', cacheDir: cache });
+  assert.notEqual(external.contentHash, inline.contentHash);
+  const a = await collect(scoreFile(fixture('trl-standard.jsonl'), inline, null, { ...limits, cacheDir: cache, noCache: true }));
+  const b = await collect(scoreFile(fixture('trl-standard.jsonl'), external, null, { ...limits, cacheDir: cache, noCache: true }));
+  assertClose(b, a, 1e-6);
 });

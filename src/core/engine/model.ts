@@ -4,7 +4,7 @@
  * hash) and opens an onnxruntime session on CUDA when available, else on the CPU, saying which and why.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelTokenizer } from '../tokenize/encoder.js';
@@ -12,10 +12,10 @@ import { addScoringOutputs, GraphError } from './graph.js';
 import { defaultCacheDir, writeAtomic } from './cache.js';
 
 export { defaultCacheDir, writeAtomic };
-import { decodeModel, encodeModel, inputDims } from './onnx.js';
+import { decodeModel, encodeModel, inputDims, relocateExternalData } from './onnx.js';
 import { buildGraph, type Arch } from './build.js';
 import { isHubId } from './hub.js';
-import { describeFolder, folderHash, openModelFolder, readJsonFile, type FolderKind, type ModelFolder } from './folder.js';
+import { describeFolder, fileHash, folderHash, openModelFolder, readJsonFile, type FolderKind, type ModelFolder } from './folder.js';
 import type { SafetensorsCheckpoint } from './safetensors.js';
 
 import { ModelError } from './errors.js';
@@ -134,7 +134,7 @@ export class ScoringModel {
     const config = readConfig(dir);
     const tokenizer = ModelTokenizer.load(dir);
     const bytes = readFileSync(onnxPath);
-    const hash = createHash('sha256').update(bytes).update(readFileSync(join(dir, 'config.json'))).digest('hex');
+    let hash = createHash('sha256').update(bytes).update(readFileSync(join(dir, 'config.json'))).digest('hex');
     let proto;
     try {
       proto = decodeModel(bytes);
@@ -142,8 +142,19 @@ export class ScoringModel {
     } catch (e) {
       throw new ModelError(`${onnxPath}: not a valid ONNX model (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     }
-    if ((proto.graph?.initializer ?? []).some((t) => (t.externalData ?? []).length > 0))
-      throw new ModelError(`${onnxPath}: models with external data files are not supported yet (PrefLens rewrites the graph and would lose the data references)`);
+    // Exports over 2 GB keep their weights in external data files: the rewritten graph points at them in place.
+    let external: { folder: string; files: string[] } | null;
+    try {
+      external = relocateExternalData(proto, dir, realpathSync, join);
+    } catch (e) {
+      throw new ModelError(`${onnxPath}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const f of external?.files ?? []) if (!existsSync(f)) throw new ModelError(`${onnxPath}: its external data file ${f} is missing`);
+    if (external) {
+      const h = createHash('sha256').update(hash);
+      for (const f of external.files) h.update(fileHash(f, opts.cacheDir ?? defaultCacheDir()));
+      hash = h.digest('hex');
+    }
     let parameters = 0;
     for (const t of proto.graph?.initializer ?? []) parameters += (t.dims ?? []).reduce<number>((s, d) => s * Number(d), 1);
     // Vocabulary check: the logits width must cover the tokenizer's ids.
@@ -160,7 +171,7 @@ export class ScoringModel {
     if (existsSync(cached)) augmented = readFileSync(cached);
     else {
       try {
-        augmented = addScoringOutputs(bytes, k);
+        augmented = addScoringOutputs(external ? encodeModel(proto) : bytes, k);
       } catch (e) {
         if (e instanceof GraphError) throw new ModelError(`${onnxPath}: ${e.message}`);
         throw e;
@@ -169,7 +180,7 @@ export class ScoringModel {
     }
     let created;
     try {
-      created = await createSession(augmented, opts.provider ?? 'auto', opts.threads);
+      created = await createSession(augmented, opts.provider ?? 'auto', opts.threads, external?.folder);
     } catch (e) {
       if (e instanceof ModelError) throw e;
       throw new ModelError(`${onnxPath}: onnxruntime cannot load this model (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);

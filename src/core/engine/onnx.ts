@@ -52,6 +52,28 @@ export function valueInfo(name: string, elemType: number, dims: Array<string | n
   };
 }
 
+/**
+ * An exported graph's external data files (model.onnx_data …), relocated for loading from a buffer: each location
+ * becomes its file's real name, and the one real folder that holds them is returned (onnxruntime reads external
+ * data from one folder and refuses paths that leave it). Null when the graph has no external data.
+ */
+export function relocateExternalData(m: onnx.IModelProto, modelDir: string, realpath: (p: string) => string, join: (a: string, b: string) => string): { folder: string; files: string[] } | null {
+  const folders = new Set<string>();
+  const files = new Set<string>();
+  for (const t of m.graph?.initializer ?? []) {
+    const loc = (t.externalData ?? []).find((e) => e.key === 'location');
+    if (!loc?.value) continue;
+    const real = realpath(join(modelDir, loc.value));
+    const slash = real.lastIndexOf('/');
+    folders.add(real.slice(0, slash));
+    files.add(real);
+    loc.value = real.slice(slash + 1);
+  }
+  if (!folders.size) return null;
+  if (folders.size > 1) throw new Error(`its external data files are in different folders (${[...folders].join(', ')})`);
+  return { folder: [...folders][0], files: [...files] };
+}
+
 /** Static dims of a graph input (dimParam → null). */
 export function inputDims(m: onnx.IModelProto, name: string): Array<number | null> | null {
   const vi = (m.graph?.input ?? []).find((i) => i.name === name);

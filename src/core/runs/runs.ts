@@ -3,6 +3,7 @@
  * real files contain), LLaMA-Factory trainer_log.jsonl, checkpoints, and run checks with their evidence.
  * Metric names of TRL's DPO, ORPO, KTO, SimPO/CPO and GRPO trainers are recognised; unknown metrics are kept too.
  */
+import { locateModel } from '../engine/hub.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -229,7 +230,14 @@ export function parseRun(dir: string): RunInfo {
     try {
       const c = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
       const ref = c.reference_model ?? c.ref_model ?? c.base_model_name_or_path;
-      if (typeof ref === 'string') referenceModel = ref.startsWith('/') ? ref : join(dir, ref);
+      if (typeof ref === 'string' && ref) {
+        // a folder (absolute or relative to the run) or a hub id in the local hub cache (engine/hub.ts)
+        try {
+          referenceModel = locateModel(ref, dir).dir;
+        } catch {
+          referenceModel = ref.startsWith('/') ? ref : join(dir, ref);
+        }
+      }
     } catch {
       /* not a config we understand */
     }

@@ -9,11 +9,11 @@
  *   distribution softmax(W_U · final_norm(h_l)) computed by a small ONNX graph (p_L is the model's own).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { centredSingularValues } from './linalg.js';
-import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '../engine/onnx.js';
+import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, relocateExternalData, valueInfo } from '../engine/onnx.js';
 import { createSession, defaultCacheDir, emptyPastShape, pastDimsOf, readConfig, writeAtomic, type ModelConfig, type ProviderChoice } from '../engine/model.js';
 import { buildGraph, buildLensGraph, type Arch } from '../engine/build.js';
 import { openModelFolder } from '../engine/folder.js';
@@ -80,7 +80,19 @@ export async function contraction(rows: ArrayLike<number>[], dim: number, thread
   return contractionFromSingularValues(values);
 }
 
-function tensorData(t: onnx.ITensorProto): Float32Array {
+function tensorData(t: onnx.ITensorProto, externalFolder?: string): Float32Array {
+  const ext = t.externalData ?? [];
+  if (ext.length && externalFolder) {
+    const get = (k: string): string => ext.find((e) => e.key === k)?.value ?? '';
+    const fd = openSync(join(externalFolder, get('location')), 'r');
+    try {
+      const buf = Buffer.alloc(Number(get('length')));
+      readSync(fd, buf, 0, buf.length, Number(get('offset') || 0));
+      return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    } finally {
+      closeSync(fd);
+    }
+  }
   if (t.rawData && t.rawData.length) {
     const copy = new Uint8Array(t.rawData.length);
     copy.set(t.rawData);
@@ -101,7 +113,7 @@ interface Lens {
 }
 
 /** The final norm and the unembedding of a GPT-2- or Llama-style graph, read from its initializers. */
-export function findLens(m: onnx.IModelProto, cfg: { modelType: string; eps: number | null }): Lens {
+export function findLens(m: onnx.IModelProto, cfg: { modelType: string; eps: number | null }, externalFolder?: string): Lens {
   const g = m.graph;
   if (!g) throw new HiddenStateError('no graph');
   const inits = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
@@ -115,7 +127,7 @@ export function findLens(m: onnx.IModelProto, cfg: { modelType: string; eps: num
   let dims: number[];
   const wt = inits.get(wname);
   if (wt) {
-    wu = tensorData(wt);
+    wu = tensorData(wt, externalFolder);
     dims = (wt.dims ?? []).map(Number);
     const transB = head.attribute?.find((a) => a.name === 'transB')?.i;
     if (head.opType === 'Gemm' && Number(transB ?? 0) === 1) {
@@ -128,7 +140,7 @@ export function findLens(m: onnx.IModelProto, cfg: { modelType: string; eps: num
     if (!src) throw new HiddenStateError(`cannot read the unembedding weight "${wname}"`);
     wname = src.name ?? '';
     const d = (src.dims ?? []).map(Number);
-    wu = transpose(tensorData(src), d[0], d[1]);
+    wu = transpose(tensorData(src, externalFolder), d[0], d[1]);
     dims = [d[1], d[0]];
   }
   const [dim, vocab] = dims;
@@ -139,8 +151,8 @@ export function findLens(m: onnx.IModelProto, cfg: { modelType: string; eps: num
   const kind = b ? 'layernorm' : 'rmsnorm';
   return {
     kind,
-    weight: tensorData(inits.get(w) as onnx.ITensorProto),
-    bias: b ? tensorData(b) : null,
+    weight: tensorData(inits.get(w) as onnx.ITensorProto, externalFolder),
+    bias: b ? tensorData(b, externalFolder) : null,
     eps: cfg.eps ?? (kind === 'layernorm' ? 1e-5 : 1e-6),
     wu,
     dim,
@@ -212,8 +224,9 @@ async function openForSpinal(
   const bytes = readFileSync(onnxPath);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const proto = decodeModel(bytes);
+  const external = relocateExternalData(proto, modelDir, realpathSync, join);
   const eps = typeof cfgJson.layer_norm_epsilon === 'number' ? cfgJson.layer_norm_epsilon : typeof cfgJson.rms_norm_eps === 'number' ? cfgJson.rms_norm_eps : null;
-  const lens = findLens(proto, { modelType: cfg.modelType, eps });
+  const lens = findLens(proto, { modelType: cfg.modelType, eps }, external?.folder);
   const pastDims = pastDimsOf(proto, cfg);
   // Hidden-state outputs, cached on disk by content hash (and by the tensor names when given).
   const key = createHash('sha256').update(hash).update(JSON.stringify(opts.hiddenStates ?? null)).digest('hex').slice(0, 32);
@@ -225,13 +238,13 @@ async function openForSpinal(
     augmented = readFileSync(cached);
     names = JSON.parse(readFileSync(namesFile, 'utf8')) as string[];
   } else {
-    const r = addHiddenOutputs(bytes, opts.hiddenStates);
+    const r = addHiddenOutputs(external ? encodeModel(proto) : bytes, opts.hiddenStates);
     augmented = r.bytes;
     names = r.names;
     writeAtomic(cached, augmented);
     writeAtomic(namesFile, JSON.stringify(names));
   }
-  const { session } = await createSession(augmented, opts.provider ?? 'cpu', opts.threads);
+  const { session } = await createSession(augmented, opts.provider ?? 'cpu', opts.threads, external?.folder);
   const lensSession = (await createSession(lensGraph(lens), opts.provider ?? 'cpu', opts.threads)).session;
   return { session, lensSession, names, cfg, pastDims, tok, feeds: {}, dim: lens.dim };
 }
