@@ -11,32 +11,32 @@
  */
 import * as ort from 'onnxruntime-node';
 import { Matrix, SVD } from 'ml-matrix';
-import { encodeModel, node, valueInfo } from '../engine/onnx.js';
+import { encodeModel, node, onnx, valueInfo } from '../engine/onnx.js';
 
 const DOUBLE = 11;
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
-/** A session computing X Xᵀ (rows) or Xᵀ X (cols) of a float64 matrix. */
-function gramSession(kind: 'rows' | 'cols', threads?: number): Promise<ort.InferenceSession> {
-  const key = `${kind}:${threads ?? 0}`;
-  let s = sessions.get(key);
+/** One CPU session per small float64 graph and thread count, created on first use and kept for the process. */
+function cachedSession(key: string, threads: number | undefined, graph: () => onnx.IGraphProto): Promise<ort.InferenceSession> {
+  const k = `${key}:${threads ?? 0}`;
+  let s = sessions.get(k);
   if (!s) {
-    const model = encodeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'gram',
-        node: [node('Gemm', ['x', 'x'], ['g'], 'gram', kind === 'rows' ? { transB: 1 } : { transA: 1 })],
-        input: [valueInfo('x', DOUBLE, ['n', 'd'])],
-        output: [valueInfo('g', DOUBLE, ['k', 'k'])],
-      },
-    });
     const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3 };
     if (threads) opts.intraOpNumThreads = threads;
-    s = ort.InferenceSession.create(model, opts);
-    sessions.set(key, s);
+    s = ort.InferenceSession.create(encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: graph() }), opts);
+    sessions.set(k, s);
   }
   return s;
+}
+
+/** A session computing X Xᵀ (rows) or Xᵀ X (cols) of a float64 matrix. */
+function gramSession(kind: 'rows' | 'cols', threads?: number): Promise<ort.InferenceSession> {
+  return cachedSession(`gram-${kind}`, threads, () => ({
+    name: 'gram',
+    node: [node('Gemm', ['x', 'x'], ['g'], 'gram', kind === 'rows' ? { transB: 1 } : { transA: 1 })],
+    input: [valueInfo('x', DOUBLE, ['n', 'd'])],
+    output: [valueInfo('g', DOUBLE, ['k', 'k'])],
+  }));
 }
 
 /** The Gram matrix (k × k, k = min(n, d)) of a row-major n × d float64 matrix. */
@@ -205,42 +205,27 @@ function tqli(d: Float64Array, eIn: Float64Array, n: number): void {
   }
 }
 
-const updateSessions = new Map<string, Promise<ort.InferenceSession>>();
-
 /** A2 ← Qᵀ A2 Q for Q = I − V T Vᵀ (symmetric A2): X = A2 V T, Y = X − ½ V (Tᵀ Vᵀ X), A2 − [V Y][Y V]ᵀ. */
 function updateSession(threads?: number): Promise<ort.InferenceSession> {
-  const key = String(threads ?? 0);
-  let s = updateSessions.get(key);
-  if (!s) {
-    const n = (op: string, ins: string[], out: string, attrs: Record<string, number | number[]> = {}): ReturnType<typeof node> => node(op, ins, [out], out, attrs);
-    const model = encodeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'sy2sb',
-        node: [
-          n('MatMul', ['v', 't'], 'vt'),
-          n('MatMul', ['a', 'vt'], 'x'),
-          n('Gemm', ['v', 'x'], 'vtx', { transA: 1 }),
-          n('Gemm', ['t', 'vtx'], 'z', { transA: 1 }),
-          n('MatMul', ['v', 'z'], 'vz'),
-          n('Mul', ['vz', 'half'], 'hvz'),
-          n('Sub', ['x', 'hvz'], 'y'),
-          n('Concat', ['v', 'y'], 'u', { axis: 1 }),
-          n('Concat', ['y', 'v'], 'w', { axis: 1 }),
-          node('Gemm', ['u', 'w', 'a'], ['out'], 'update', { transB: 1, alpha: -1, beta: 1 }),
-        ],
-        initializer: [{ name: 'half', dims: [], dataType: DOUBLE, doubleData: [0.5] }],
-        input: [valueInfo('a', DOUBLE, ['m', 'm']), valueInfo('v', DOUBLE, ['m', 'r']), valueInfo('t', DOUBLE, ['r', 'r'])],
-        output: [valueInfo('out', DOUBLE, ['m', 'm'])],
-      },
-    });
-    const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3 };
-    if (threads) opts.intraOpNumThreads = threads;
-    s = ort.InferenceSession.create(model, opts);
-    updateSessions.set(key, s);
-  }
-  return s;
+  const n = (op: string, ins: string[], out: string, attrs: Record<string, number | number[]> = {}): onnx.INodeProto => node(op, ins, [out], out, attrs);
+  return cachedSession('sy2sb', threads, () => ({
+    name: 'sy2sb',
+    node: [
+      n('MatMul', ['v', 't'], 'vt'),
+      n('MatMul', ['a', 'vt'], 'x'),
+      n('Gemm', ['v', 'x'], 'vtx', { transA: 1 }),
+      n('Gemm', ['t', 'vtx'], 'z', { transA: 1 }),
+      n('MatMul', ['v', 'z'], 'vz'),
+      n('Mul', ['vz', 'half'], 'hvz'),
+      n('Sub', ['x', 'hvz'], 'y'),
+      n('Concat', ['v', 'y'], 'u', { axis: 1 }),
+      n('Concat', ['y', 'v'], 'w', { axis: 1 }),
+      node('Gemm', ['u', 'w', 'a'], ['out'], 'update', { transB: 1, alpha: -1, beta: 1 }),
+    ],
+    initializer: [{ name: 'half', dims: [], dataType: DOUBLE, doubleData: [0.5] }],
+    input: [valueInfo('a', DOUBLE, ['m', 'm']), valueInfo('v', DOUBLE, ['m', 'r']), valueInfo('t', DOUBLE, ['r', 'r'])],
+    output: [valueInfo('out', DOUBLE, ['m', 'm'])],
+  }));
 }
 
 /**
@@ -373,7 +358,8 @@ export function bandToTridiagonal(band: Float64Array, n: number, b: number): { d
 
 /** Eigenvalues (descending) of a symmetric matrix by the two-stage route (band of half-width b, then tridiagonal). */
 export async function symmetricEigenvaluesTwoStage(a: Float64Array, n: number, b = 32, threads?: number): Promise<Float64Array> {
-  if (n <= 2 * b + 2) return symmetricEigenvalues(a, n);
+  // Below ~600 the one-stage route is faster (measured: 208 against 233 ms at 512, 966 against 836 ms at 1024).
+  if (n <= Math.max(2 * b + 2, 600)) return symmetricEigenvalues(a, n);
   const band = await symmetricToBand(a, n, b, threads);
   const { d, e } = bandToTridiagonal(band, n, b);
   tqli(d, e, n);
