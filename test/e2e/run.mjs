@@ -42,6 +42,8 @@ const digestBefore = dataDigest(join(shared, 'data'));
 const counts = { passed: 0, failed: 0 };
 const t0 = Date.now();
 const demo = join(shared, 'demo');
+// The LoRA adapter's base is only in this hub cache (the last step of the first session opens it).
+process.env.HF_HUB_CACHE = join(demo, 'hf', 'hf-cache', 'hub');
 const vs = await startVsCode({
   workspace: join(shared, 'data'),
   vsix,
@@ -388,6 +390,57 @@ const vs2 = await startVsCode({
     });
   } finally {
     await vs2.stop();
+  }
+}
+// Third session: a LoRA adapter whose base is only in the hub cache, as the policy with no reference.
+{
+  const vs3 = await startVsCode({
+    workspace: join(shared, 'data'),
+    vsix,
+    runDir: join(runDir, 'adapter'),
+    settings: { 'preflens.policyModel': join(demo, 'hf', 'llama-lora'), 'preflens.maxPromptLength': 192, 'preflens.maxCompletionLength': 128 },
+  });
+  const { page: page3, shot: shot3 } = vs3;
+  const step3 = stepper(shot3, counts);
+  try {
+    await step3('a LoRA adapter whose base is only in the hub cache, as policy with no reference: the Models view says what was opened, and line 1 scores to the golden margin', async () => {
+      const gold = JSON.parse(readFileSync(join(demo, 'golden', 'hf', 'lora-dev-1-10.jsonl'), 'utf8').split('\n')[0]);
+      await runCommand(page3, 'View: Show PrefLens');
+      const rows = await retry(async () => {
+        const t = await page3.locator('.pane-body .monaco-list-row').allInnerTexts();
+        return t.some((x) => /Policy: llama-lora/.test(x) && /LoRA adapter/.test(x)) && t.some((x) => /Reference: the adapter's base/.test(x)) ? t : null;
+      }, { what: 'the adapter and its base in the Models view' });
+      assert.ok(rows.some((x) => /LlamaForCausalLM/.test(x)), rows.join(' | '));
+      await shot3('models-view-adapter');
+      await quickOpen(page3, 'dev.jsonl');
+      await page3.keyboard.press('F1');
+      await page3.locator('.quick-input-widget input.input').fill(':1');
+      await page3.waitForTimeout(200);
+      await page3.keyboard.press('Enter');
+      await page3.keyboard.press('Shift+ArrowDown');
+      await runCommand(page3, 'PrefLens: Score Records');
+      await page3.locator('.quick-input-widget input.input').fill('Selected lines');
+      await page3.waitForTimeout(200);
+      await page3.keyboard.press('Enter');
+      await retry(async () => (await page3.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring with the adapter to finish' });
+      await page3.keyboard.press('Escape');
+      const ln = page3.locator('.editor-instance').first().locator('.line-numbers', { hasText: /^1$/ }).first();
+      const md = await retry(async () => {
+        await page3.mouse.move(5, 5);
+        await page3.waitForTimeout(200);
+        const box = await ln.boundingBox();
+        await page3.mouse.move(box.x + box.width + 80, box.y + box.height / 2);
+        const h = page3.locator('.monaco-hover:not(.hidden) .hover-contents');
+        await h.first().waitFor({ timeout: 2500 });
+        const t = (await h.allInnerTexts()).join('\n');
+        return t.includes(gold.margin.toFixed(4)) ? t : null;
+      }, { what: `a hover with the adapter's margin ${gold.margin.toFixed(4)}` });
+      assert.ok(md.includes(gold.margin.toFixed(4)));
+      await shot3('adapter-scored-hover');
+      await page3.mouse.move(5, 5);
+    });
+  } finally {
+    await vs3.stop();
   }
 }
 console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
