@@ -275,3 +275,22 @@ test('the float16 graph (the CUDA one) is well-typed and agrees with the float32
     assert.ok(max < 0.05, `${fam.name}: float16 vs float32 max |Δ logp| ${max}`);
   }
 });
+
+test('chat templates: chat_template.jinja (current transformers layout) wins over tokenizer_config.json; a list of named templates uses "default"', async () => {
+  const { ModelTokenizer } = await import('../../src/core/tokenize/encoder.js');
+  const { writeTokenizer } = await import('../checkpoint.js');
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-tpl-'));
+  writeTokenizer(dir);
+  const cfgPath = join(dir, 'tokenizer_config.json');
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const msgs = [{ role: 'user', content: 'hi' }];
+  writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: [{ name: 'tool_use', template: 'TOOLS' }, { name: 'default', template: '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}' }] }));
+  assert.equal(ModelTokenizer.load(dir).renderChat(msgs, 'full'), '<user>hi');
+  writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: '[{{ messages[0].content }}]' }));
+  const fromConfig = ModelTokenizer.load(dir);
+  assert.equal(fromConfig.renderChat(msgs, 'full'), '[hi]');
+  writeFileSync(join(dir, 'chat_template.jinja'), '{% for m in messages %}|{{ m.content }}|{% endfor %}{% if add_generation_prompt %}A:{% endif %}');
+  const fromFile = ModelTokenizer.load(dir);
+  assert.equal(fromFile.renderChat(msgs, 'generation'), '|hi|A:');
+  assert.notEqual(fromFile.hash, fromConfig.hash, 'the template is part of the tokenizer hash');
+});
