@@ -11,7 +11,8 @@ const repo = resolve(import.meta.dirname, '..');
 const { ScoringModel } = require(join(repo, 'out', 'src/core/engine/model.js'));
 const { runJobs, defaultTokenBudget } = require(join(repo, 'out', 'src/core/engine/scorer.js'));
 const [dir, jobsPath, threads, cacheDir] = process.argv.slice(2);
-const mb = () => process.resourceUsage().maxRSS / 1024;
+// VmHWM: this process's own peak (getrusage's maxRSS carries the parent's high-water mark across fork and exec).
+const mb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
 const rss0 = mb();
 let t = performance.now();
 const model = await ScoringModel.load(dir, { provider: 'cpu', threads: Number(threads), cacheDir });

@@ -3,13 +3,19 @@ modeling code (RMSNorm, rotary positions, grouped-query attention with q/k/v bia
 float32 from the bf16 safetensors, and the same per-token statistics PrefLens computes in its graph, over the same
 token sequences, batches sorted by length and right-padded under the same token budget, on the same threads.
 Usage: python3 bench/torch_qwen2.py MODEL_DIR JOBS.json THREADS BUDGET -> one JSON line."""
-import json, os, resource, struct, sys, time
+import json, os, re, struct, sys, time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from torch_score import stats  # noqa: E402
+
+
+def peak_mb():
+    """VmHWM: this process's own peak (getrusage's ru_maxrss carries the parent's across fork and exec)."""
+    with open("/proc/self/status") as f:
+        return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1)) / 1024
 
 
 def load(path):
@@ -74,7 +80,7 @@ def main():
     t0 = time.perf_counter()
     W = load(f"{model_dir}/model.safetensors")
     load_s = time.perf_counter() - t0
-    load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load_peak = peak_mb()
     jobs = json.load(open(jobs_path))
     order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j]["ids"]))
     total, sum_logp = 0, 0.0
@@ -101,7 +107,7 @@ def main():
                 sum_logp += float(tok[b, r0 - 1 : n - 1].double().sum())
                 total += n
         s = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(json.dumps({"tokens": total, "seconds": s, "tok_s": total / s, "sum_logp": sum_logp, "load_s": load_s, "load_peak_mb": load_peak, "peak_mb": peak,
                       "torch": torch.__version__, "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")}))
 
