@@ -159,6 +159,19 @@ test('trainer names: the model card first; DPO with an NLL term apart from CPO/S
   // The same numbers logged by DPO do fire it.
   const dpo = parseRun(run(kto.map(({ kl: _kl, ...r }) => r)));
   assert.ok(dpo.checks.some((x) => x.id === 'likelihood-displacement'));
+  // KTO's own checks: a dead KL estimate, desirable rewards falling below 0, TRL's desirable/undesirable balance.
+  const kto2 = Array.from({ length: 12 }, (_, i) => ({ loss: 0.5, kl: i < 1 ? 0.2 : 0, 'rewards/chosen': 0.2 - 0.05 * i, 'rewards/rejected': -0.1 * i, 'count/chosen': 3, 'count/rejected': 5 }));
+  const k2 = parseRun(run(kto2));
+  assert.equal(k2.trainer, 'kto');
+  assert.deepEqual(k2.checks.map((x) => x.id).sort(), ['kto-desirable-falling', 'kto-imbalance', 'kto-kl-zero']);
+  assert.match(k2.checks.find((x) => x.id === 'kto-imbalance')?.message ?? '', /36 desirable and 60 undesirable.*desirable_weight in \[1\.67, 2\.22\] or undesirable_weight in \[0\.45, 0\.60\]/);
+  // Equal counts need no weights; 4:5 puts neither unit weight in TRL's range; 5:4 does (undesirable_weight 1 ∈ [0.94, 1.25]).
+  const balanced = kto2.map((r) => ({ ...r, kl: 0.1, 'rewards/chosen': 0.1, 'count/chosen': 4, 'count/rejected': 4 }));
+  assert.deepEqual(parseRun(run(balanced)).checks.map((x) => x.id), []);
+  const inRange = kto2.map((r) => ({ ...r, kl: 0.1, 'rewards/chosen': 0.1, 'count/chosen': 4, 'count/rejected': 5 }));
+  assert.deepEqual(parseRun(run(inRange)).checks.map((x) => x.id), ['kto-imbalance'], '4:5 is outside TRL\'s range for unit weights');
+  const ok = kto2.map((r) => ({ ...r, kl: 0.1, 'rewards/chosen': 0.1, 'count/chosen': 5, 'count/rejected': 4 }));
+  assert.deepEqual(parseRun(run(ok)).checks.map((x) => x.id), [], '5:4: undesirable_weight 1 ∈ [0.94, 1.25]');
 });
 
 test('the loss type a model was trained with: its run config (TRL dpo_config.json, LLaMA-Factory pref_loss), also from a checkpoint', () => {

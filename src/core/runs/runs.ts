@@ -259,6 +259,58 @@ function ends(s: Array<[number, number]>): { first: number; last: number; firstS
   return { first: mean(s.slice(0, q).map((x) => x[1])), last: mean(s.slice(-q).map((x) => x[1])), firstSteps: s.slice(0, q).map((x) => x[0]), lastSteps: s.slice(-q).map((x) => x[0]) };
 }
 
+/**
+ * KTO's own checks (its chosen and rejected are unpaired desirable and undesirable examples, TRL's names):
+ * - `kto-kl-zero`: the KL estimate `kl` (the reference point z₀, clamped at 0 by TRL) is 0 in most logged steps, so
+ *   the loss reduces to 1 − σ(β·log-ratio) with no reference point: expected with loss_type apo_zero_unpaired, a
+ *   sign of a dead KL estimate (too small a batch for the mismatched KL completions) otherwise;
+ * - `kto-desirable-falling`: the desirable examples' implied reward (`rewards/chosen`, β·log-ratio) ends below 0 and
+ *   below where it started: the policy makes desirable completions less likely than the reference does;
+ * - `kto-imbalance`: from the logged counts (`count/chosen`, `count/rejected`, older TRL), TRL's own rule for the
+ *   desirable/undesirable balance (KTO paper eq. 8): with weights 1, num_desirable / num_undesirable must lie in
+ *   [1/1.33, 1] for one of the weights to be in range — TRL warns once at start-up; PrefLens keeps it with the run.
+ */
+function ktoChecks(series: Series): RunCheck[] {
+  const out: RunCheck[] = [];
+  const kl = finite(series.kl);
+  if (kl.length >= 4) {
+    const zeros = kl.filter(([, v]) => v === 0);
+    if (zeros.length / kl.length > 0.9)
+      out.push({
+        id: 'kto-kl-zero',
+        severity: 'info',
+        message: `the KL estimate is 0 at ${zeros.length} of ${kl.length} logged steps (> 90%: threshold ours): the KTO loss runs without its reference point (expected with loss_type apo_zero_unpaired; otherwise the KL completions' estimate is dead — try a larger per-device batch)`,
+        steps: zeros.map((x) => x[0]),
+        source: 'KTO (Ethayarajh et al. 2024), eq. 7; TRL KTOTrainer (kl clamped at 0)',
+      });
+  }
+  const rc = ends(finite(series['rewards/chosen']));
+  if (rc && rc.last < 0 && rc.last < rc.first)
+    out.push({
+      id: 'kto-desirable-falling',
+      severity: 'warning',
+      message: `the desirable examples' reward fell from ${rc.first.toFixed(3)} to ${rc.last.toFixed(3)} (below 0): the policy makes desirable completions less likely than the reference`,
+      steps: rc.lastSteps,
+      source: 'KTO (Ethayarajh et al. 2024); likelihood displacement (Razin et al. 2024)',
+    });
+  const nd = finite(series['count/chosen']).reduce((s, [, v]) => s + v, 0);
+  const nu = finite(series['count/rejected']).reduce((s, [, v]) => s + v, 0);
+  if (nd > 0 && nu > 0 && nd !== nu) {
+    // TRL (kto_trainer.py): desirable_weight ∈ [nu/nd, 1.33·nu/nd] or undesirable_weight ∈ [nd/(1.33·nu), nd/nu], weights 1.
+    const desOk = nu / nd <= 1 && 1 <= (1.33 * nu) / nd;
+    const undOk = nd / (1.33 * nu) <= 1 && 1 <= nd / nu;
+    if (!desOk && !undOk)
+      out.push({
+        id: 'kto-imbalance',
+        severity: 'warning',
+        message: `${nd} desirable and ${nu} undesirable examples seen: with unit weights the balance is outside KTO's recommended range; TRL suggests desirable_weight in [${(nu / nd).toFixed(2)}, ${((1.33 * nu) / nd).toFixed(2)}] or undesirable_weight in [${(nd / (1.33 * nu)).toFixed(2)}, ${(nd / nu).toFixed(2)}] (not both)`,
+        steps: [],
+        source: 'KTO (Ethayarajh et al. 2024), eq. 8; TRL KTOTrainer',
+      });
+  }
+  return out;
+}
+
 export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>, trainer = ''): RunCheck[] {
   const out: RunCheck[] = [];
   if (nonFinite.length) {
@@ -354,6 +406,7 @@ export function runChecks(series: Series, evalSeries: Series, nonFinite: Array<{
       steps: entropy.lastSteps,
       source: 'Entropy collapse in RL for LLMs (DAPO, Yu et al. 2025; Cui et al. 2025)',
     });
+  if (trainer === 'kto') out.push(...ktoChecks(series));
   const lr = finite(series.learning_rate);
   if (lr.length >= 3) {
     const peak = lr.reduce((b, x, i) => (x[1] > lr[b][1] ? i : b), 0);
