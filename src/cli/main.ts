@@ -36,6 +36,8 @@ commands:
         --convention trl|trl-legacy  truncation check as that trainer truncates (auto: the tokenizer folder's
                                    model card, else trl-legacy when the two lengths below are given, else trl)
         --max-prompt-length N      trl-legacy: prompt tokens (default 512, TRL <= 0.28's default)
+        --reward-weights a=1,b=0.5 GRPO groups: weights of the reward functions in the zero-variance check (TRL's
+                                   reward_weights, by name; default 1)
         --max-completion-length N  trl-legacy: response tokens (default: unset)
         --max-length N             prompt + response tokens, with the special tokens added (default 1024)
         --workers N                worker threads (default: all cores)
@@ -137,9 +139,11 @@ async function stats(argv: string[]): Promise<number> {
       'max-length': { type: 'string' },
       convention: { type: 'string' },
       workers: { type: 'string' },
+      'reward-weights': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('stats takes exactly one FILE');
+  const rewardWeights = values['reward-weights'] === undefined ? undefined : rewardWeightsOption(values['reward-weights']);
   const choice = conventionChoice(values.convention);
   if (values.format !== undefined && !isFormatName(values.format))
     throw new UsageError(`unknown format "${values.format}" (one of: ${FORMAT_NAMES.join(', ')})`);
@@ -159,10 +163,22 @@ async function stats(argv: string[]): Promise<number> {
       ...(mpl !== undefined ? { maxPromptLength: mpl } : {}),
       ...(mcl !== undefined ? { maxCompletionLength: mcl } : {}),
       ...(ml !== undefined ? { maxLength: ml } : {}),
+      ...(rewardWeights ? { rewardWeights } : {}),
     },
   });
   process.stdout.write((values.json ? JSON.stringify(summaryJson(r)) : human(r)) + '\n');
   return 0;
+}
+
+/** `--reward-weights name=w,name=w` (GRPO's reward_weights, by reward name; unnamed rewards weigh 1). */
+export function rewardWeightsOption(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',')) {
+    const m = /^\s*([^=\s]+)\s*=\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$/.exec(part);
+    if (!m) throw new UsageError(`--reward-weights expects name=weight,… (e.g. accuracy=1,format=0.5), got "${part}"`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
 }
 
 function range(v: string | undefined, name: string): LineRange | undefined {

@@ -224,6 +224,7 @@ export class DatasetManager implements vscode.Disposable {
       maxPromptLength: cfg.get<number>('maxPromptLength', 512),
       maxLength: cfg.get<number>('maxLength', 1024),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
+      rewardWeights: cfg.get<Record<string, number>>('rewardWeights', {}),
     };
     // Huge files: a quick scan of the first 4 MB first, so that the status bar and the inspector show records
     // within a moment while the full scan runs (its result replaces this one).

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { detectRecordFormat, normalize, FieldError } from '../../src/core/formats/normalize.js';
-import { fixture, tempFile } from '../helpers.js';
+import { join } from 'node:path';
+import { fixture, repoRoot, tempFile } from '../helpers.js';
 
 const base = { index: 0, line: 1, offset: 0 };
 
@@ -201,7 +202,18 @@ test('zero-variance groups as TRL decides them: the sum of the reward functions,
     { prompt: 'p3', completions: ['a', 'b'], reward_acc: [1, 0], reward_fmt: [1, 0] },
     { prompt: 'p4', completions: ['a', 'b'], rewards: [0.3, 0.3 + 1e-6] },
   ];
-  const r = await scanFile(tempFile('zv.jsonl', rows.map((x) => JSON.stringify(x)).join('\n') + '\n'), { workers: 1 });
+  const file = tempFile('zv.jsonl', rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const r = await scanFile(file, { workers: 1 });
   assert.equal(r.format, 'group');
   assert.deepEqual(r.checks.zeroVarianceGroup, [1, 2]);
+  // With TRL's reward_weights the weighted sums decide: reward_fmt at 0.5 gives line 2 signal (1 vs 0.5).
+  const weighted = await scanFile(file, { workers: 1, checks: { rewardWeights: { reward_fmt: 0.5 } } });
+  assert.deepEqual(weighted.checks.zeroVarianceGroup, [1]);
+  // The CLI flag, and its usage error.
+  const { spawnSync } = await import('node:child_process');
+  const cli = (...a: string[]) => spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'stats', file, '--json', ...a], { encoding: 'utf8' });
+  const out = cli('--reward-weights', 'reward_fmt=0.5');
+  assert.equal(out.status, 0, out.stderr);
+  assert.deepEqual((JSON.parse(out.stdout) as { checks: Record<string, number[]> }).checks.zeroVarianceGroup, [1]);
+  assert.equal(cli('--reward-weights', 'reward_fmt').status, 2);
 });

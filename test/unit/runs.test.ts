@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { runModels } from '../../src/core/runs/compare.js';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { parseRun, parseLenientJson, RunError, isRunDir, detectTrainer, lossTypeOf, LOSS_FIELDS } from '../../src/core/runs/runs.js';
@@ -54,6 +55,16 @@ test('collapse: loss → 0, margins exploding, grad norm → 0; rejected collaps
   assert.ok(ids.includes('rejected-collapse'), ids.join());
   assert.deepEqual(r.checkpoints.map((c) => [c.step, c.hasOnnx, c.hasSafetensors]), [[200, false, false], [400, false, true]]);
   assert.ok(isRunDir(runs('collapse')));
+  // A run whose checkpoints are sharded safetensors or LoRA adapters (no ONNX): listed, and offered for comparison.
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-ckpts-'));
+  writeFileSync(join(dir, 'trainer_state.json'), readFileSync(join(runs('collapse'), 'trainer_state.json')));
+  mkdirSync(join(dir, 'checkpoint-10'));
+  writeFileSync(join(dir, 'checkpoint-10', 'model.safetensors.index.json'), '{"weight_map": {}}');
+  mkdirSync(join(dir, 'checkpoint-20'));
+  writeFileSync(join(dir, 'checkpoint-20', 'adapter_config.json'), '{}');
+  const withCk = parseRun(dir);
+  assert.deepEqual(withCk.checkpoints.map((c) => [c.step, c.hasOnnx, c.hasSafetensors, c.hasAdapter]), [[10, false, true, false], [20, false, false, true]]);
+  assert.deepEqual(runModels(withCk).map((m) => m.step), [10, 20]);
 });
 
 test('unreadable runs give a clear error', () => {

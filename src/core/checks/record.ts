@@ -35,6 +35,11 @@ export interface CheckOptions {
   responseSpecialTokens: number;
   /** Low separation: token edit distance ≤ this (TAB-PO uses 3). */
   lowSeparationMaxEdits: number;
+  /**
+   * GRPO's reward_weights by reward-function name (TRL's GRPOConfig.reward_weights, which TRL aligns with
+   * reward_funcs in order; here by the names the data carries). A name not given weighs 1, as in TRL's default.
+   */
+  rewardWeights?: Record<string, number>;
 }
 
 export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
@@ -204,9 +209,10 @@ export function summarizeRecord(
       }
     }
   } else if (rec.kind === 'group') {
-    // TRL's GRPO: a completion's reward is the (weighted; here unit-weight) nansum of its reward functions, and a
-    // group has no signal when torch.isclose(std, 0): |std| ≤ atol 1e-8 (the sample std of the group's rewards).
-    const totals = rec.candidates.map((c) => Object.values(c.rewards ?? {}).reduce((s, x) => (Number.isNaN(x) ? s : s + x), 0));
+    // TRL's GRPO: a completion's reward is the weighted nansum of its reward functions (reward_weights, default 1),
+    // and a group has no signal when torch.isclose(std, 0): |std| ≤ atol 1e-8 (the sample std of the group's rewards).
+    const w = opts.rewardWeights ?? {};
+    const totals = rec.candidates.map((c) => Object.entries(c.rewards ?? {}).reduce((s, [name, x]) => (Number.isNaN(x) ? s : s + (w[name] ?? 1) * x), 0));
     if (totals.length > 0 && groupStd(totals) <= 1e-8) flags |= CHECK_BITS.zeroVarianceGroup;
   }
   const keys = signatureKeys(p.sig, infos.map((t) => t.sig), rec);
