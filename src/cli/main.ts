@@ -418,11 +418,13 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run takes exactly one DIR');
   const { parseRun } = await engine.runs();
   const r = parseRun(positionals[0]);
-  const j = { dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel };
+  const j = { dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, eventFiles: r.eventFiles, settings: r.settings, problems: r.problems };
   // NaN/Infinity are not JSON: they are written as null in the series (the non-finite check lists their steps).
   if (values.json) process.stdout.write(JSON.stringify(j, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
   else {
     process.stdout.write(`${r.dir}: ${r.format}, ${r.trainer} trainer, ${r.steps} steps, ${Object.keys(r.series).length} train series, ${Object.keys(r.eval).length} eval series, ${r.checkpoints.length} checkpoints\n`);
+    for (const f of r.eventFiles) process.stdout.write(`  events ${f}\n`);
+    for (const p of r.problems) process.stdout.write(`warning ${p.file}: byte ${p.offset}: ${p.message}\n`);
     for (const c of r.checkpoints) process.stdout.write(`  checkpoint ${c.step}: ${c.path}${c.hasOnnx ? ' (onnx)' : ''}${c.hasSafetensors ? ' (safetensors)' : ''}${c.hasAdapter ? ' (adapter)' : ''}\n`);
     if (!r.checks.length) process.stdout.write('checks: none fired\n');
     for (const c of r.checks) process.stdout.write(`${c.severity.padEnd(7)} ${c.id}: ${c.message} [${c.source}] steps ${c.steps.slice(0, 8).join(', ')}${c.steps.length > 8 ? ', …' : ''}\n`);

@@ -28,7 +28,7 @@ type Node = { kind: 'run'; dir: string; run: RunInfo | null; error?: string } | 
 function toView(r: RunInfo): RunView {
   const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
     Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
-  return { name: basename(r.dir), dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel };
+  return { name: basename(r.dir), dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, settings: r.settings, problems: r.problems };
 }
 
 export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {

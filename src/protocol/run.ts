@@ -14,6 +14,10 @@ export interface RunView {
   checkpoints: Checkpoint[];
   checks: RunCheck[];
   referenceModel: string | null;
+  /** The run's settings from TensorBoard text summaries (`args`, `model_config`), as written. */
+  settings: Record<string, string>;
+  /** Corrupt or truncated event records (file, byte offset, message); the rest was read. */
+  problems: Array<{ file: string; offset: number; message: string }>;
 }
 
 export type RunRequest = { type: 'ready' } | { type: 'spinal' } | { type: 'compare' } | { type: 'openCheckpoint'; step: number };

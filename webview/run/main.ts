@@ -24,7 +24,8 @@ const checks = el('section', 'run-checks');
 const grid = el('section', 'charts');
 const cps = el('section', 'table-box');
 const cmp = el('section', 'table-box');
-app.append(head, checks, grid, cps, cmp);
+const settings = el('section', 'table-box');
+app.append(head, checks, grid, cps, settings, cmp);
 
 // Which check marks which series.
 const CHECK_SERIES: Record<string, string[]> = {
@@ -65,6 +66,36 @@ function render(r: RunView): void {
     ul.append(li);
   }
   cps.append(ul);
+  renderSettings(r);
+}
+
+/** The Trainer's args and model config from the TensorBoard text summaries: a key/value table per JSON object. */
+function renderSettings(r: RunView): void {
+  settings.replaceChildren();
+  for (const p of r.problems) settings.append(el('div', 'check warning', `${p.file}: byte ${p.offset}: ${p.message}`));
+  const entries = Object.entries(r.settings);
+  if (!entries.length) return;
+  settings.append(el('h3', '', 'Settings (TensorBoard text summaries)'));
+  for (const [name, text] of entries) {
+    const d = el('details');
+    d.append(el('summary', '', name));
+    let obj: unknown = null;
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      /* not JSON: shown as text */
+    }
+    if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
+      const t = el('table', 'settings');
+      for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+        const tr = el('tr');
+        tr.append(el('td', 'muted', k), el('td', '', typeof v === 'string' ? v : JSON.stringify(v)));
+        t.append(tr);
+      }
+      d.append(t);
+    } else d.append(el('pre', '', text));
+    settings.append(d);
+  }
 }
 
 const W = 300;

@@ -4,6 +4,7 @@
  * Metric names of TRL's DPO, ORPO, KTO, SimPO/CPO and GRPO trainers are recognised; unknown metrics are kept too.
  */
 import { locateModel } from '../engine/hub.js';
+import { readEventFile } from './tfevents.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -19,7 +20,13 @@ export type Series = Record<string, Array<[number, number]>>;
 
 export interface RunInfo {
   dir: string;
-  format: 'trainer_state' | 'llamafactory_log' | 'checkpoints-only';
+  format: 'trainer_state' | 'llamafactory_log' | 'tensorboard' | 'checkpoints-only';
+  /** TensorBoard event files read (their curves are merged with trainer_state.json's). */
+  eventFiles: string[];
+  /** The run's settings as the Trainer wrote them to TensorBoard (text summaries `args`, `model_config`). */
+  settings: Record<string, string>;
+  /** Corrupt or truncated event records: file, byte offset, what is wrong (the rest was read). */
+  problems: Array<{ file: string; offset: number; message: string }>;
   trainer: string;
   steps: number;
   series: Series;
@@ -175,7 +182,65 @@ function refineTrainer(trainer: string, series: Series): string {
 }
 
 export function isRunDir(dir: string): boolean {
-  return existsSync(join(dir, 'trainer_state.json')) || existsSync(join(dir, 'trainer_log.jsonl')) || checkpoints(dir).length > 0;
+  return existsSync(join(dir, 'trainer_state.json')) || existsSync(join(dir, 'trainer_log.jsonl')) || checkpoints(dir).length > 0 || eventFiles(dir).length > 0;
+}
+
+const EVENT_FILE = /^events\.out\.tfevents\./;
+
+/** TensorBoard event files of a run: in the folder itself or in its `runs/<name>/` (the Trainer's logging_dir). */
+export function eventFiles(dir: string): string[] {
+  const out: string[] = [];
+  const scan = (d: string): void => {
+    try {
+      for (const n of readdirSync(d).sort()) if (EVENT_FILE.test(n)) out.push(join(d, n));
+    } catch {
+      /* unreadable: no event files here */
+    }
+  };
+  scan(dir);
+  const runsDir = join(dir, 'runs');
+  if (existsSync(runsDir) && statSync(runsDir).isDirectory())
+    for (const n of readdirSync(runsDir).sort()) {
+      const p = join(runsDir, n);
+      if (statSync(p).isDirectory()) scan(p);
+    }
+  return out;
+}
+
+/**
+ * Curves of the event files, merged into the series: the Trainer's tags `train/X` and `eval/X` are the series X and
+ * the eval series X (others keep their tag); a step trainer_state.json already has keeps its value there.
+ */
+function mergeEvents(files: string[], series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): { settings: Record<string, string>; problems: RunInfo['problems'] } {
+  const settings: Record<string, string> = {};
+  const problems: RunInfo['problems'] = [];
+  const seen = new Map<Series, Map<string, Set<number>>>();
+  const has = (s: Series, name: string): Set<number> => {
+    let m = seen.get(s);
+    if (!m) seen.set(s, (m = new Map()));
+    let set = m.get(name);
+    if (!set) m.set(name, (set = new Set((s[name] ?? []).map((x) => x[0]))));
+    return set;
+  };
+  for (const f of files) {
+    const r = readEventFile(f);
+    problems.push(...r.problems);
+    for (const [k, v] of r.texts) settings[k] = v;
+    for (const [tag, points] of r.scalars) {
+      const isEval = tag.startsWith('eval/');
+      const name = tag.replace(/^(train|eval)\//, '');
+      const target = isEval ? evalSeries : series;
+      const steps = has(target, name);
+      for (const [step, value] of points) {
+        if (steps.has(step)) continue;
+        steps.add(step);
+        if (!Number.isFinite(value)) nonFinite.push({ name, step });
+        (target[name] ??= []).push([step, value]);
+      }
+      target[name]?.sort((a, b) => a[0] - b[0]);
+    }
+  }
+  return { settings, problems };
 }
 
 export function parseRun(dir: string): RunInfo {
@@ -221,6 +286,9 @@ export function parseRun(dir: string): RunInfo {
         if (typeof r.total_steps === 'number') steps = Math.max(steps, r.total_steps);
       });
   }
+  const events = eventFiles(dir);
+  const { settings, problems } = mergeEvents(events, series, evalSeries, nonFinite);
+  if (events.length && format === 'checkpoints-only') format = 'tensorboard';
   const cps = checkpoints(dir);
   for (const s of Object.values(series)) steps = Math.max(steps, s.at(-1)?.[0] ?? 0);
   let referenceModel: string | null = null;
@@ -243,7 +311,7 @@ export function parseRun(dir: string): RunInfo {
     }
   }
   const trainer = trainerOfCard(dir) ?? refineTrainer(detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]), series);
-  return { dir, format, trainer, steps, series, eval: evalSeries, checkpoints: cps, checks: runChecks(series, evalSeries, nonFinite, trainer), referenceModel };
+  return { dir, format, eventFiles: events, settings, problems, trainer, steps, series, eval: evalSeries, checkpoints: cps, checks: runChecks(series, evalSeries, nonFinite, trainer), referenceModel };
 }
 
 const mean = (a: number[]): number => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
