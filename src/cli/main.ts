@@ -58,8 +58,8 @@ commands:
         SPINAL layer trace (PrefLens' operationalisation): contraction and transport per layer
         over the response tokens of the selected records, tokenized as in score.
         --hidden-states a,b,… names the tensors.
-  run DIR [--json]
-        a training run: metric series, eval series, checkpoints and run checks
+  run DIR [DIR …] [--json]
+        a training run: metric series, eval series, checkpoints and run checks; several: {"runs": [...]}
 
 formats: ${FORMAT_NAMES.join(', ')}
 exit codes: 0 ok, 1 bad input, 2 usage`;
@@ -415,13 +415,15 @@ async function spinal(argv: string[]): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new UsageError('run takes exactly one DIR');
+  if (positionals.length < 1) throw new UsageError('run takes one DIR, or several to compare');
   const { parseRun } = await engine.runs();
-  const r = parseRun(positionals[0]);
-  const j = { dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, eventFiles: r.eventFiles, settings: r.settings, problems: r.problems };
+  const runs = positionals.map((d) => parseRun(d));
+  const json = (r: (typeof runs)[number]): Record<string, unknown> => ({ dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, eventFiles: r.eventFiles, settings: r.settings, problems: r.problems });
   // NaN/Infinity are not JSON: they are written as null in the series (the non-finite check lists their steps).
-  if (values.json) process.stdout.write(JSON.stringify(j, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
-  else {
+  const write = (j: unknown): boolean => process.stdout.write(JSON.stringify(j, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
+  // Several runs (a sweep to compare): {"runs": [one run object each, as for one DIR]}.
+  if (values.json) write(runs.length === 1 ? json(runs[0]) : { runs: runs.map(json) });
+  else for (const r of runs) {
     process.stdout.write(`${r.dir}: ${r.format}, ${r.trainer} trainer, ${r.steps} steps, ${Object.keys(r.series).length} train series, ${Object.keys(r.eval).length} eval series, ${r.checkpoints.length} checkpoints\n`);
     for (const f of r.eventFiles) process.stdout.write(`  events ${f}\n`);
     for (const p of r.problems) process.stdout.write(`warning ${p.file}: byte ${p.offset}: ${p.message}\n`);

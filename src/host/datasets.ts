@@ -224,7 +224,8 @@ export class DatasetManager implements vscode.Disposable {
       maxPromptLength: cfg.get<number>('maxPromptLength', 512),
       maxLength: cfg.get<number>('maxLength', 1024),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
-      rewardWeights: cfg.get<Record<string, number>>('rewardWeights', {}),
+      // A plain copy: VS Code's configuration objects are proxies, which cannot be posted to the worker.
+      rewardWeights: Object.fromEntries(Object.entries(cfg.get<Record<string, unknown>>('rewardWeights', {}) ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))),
     };
     // Huge files: a quick scan of the first 4 MB first, so that the status bar and the inspector show records
     // within a moment while the full scan runs (its result replaces this one).

@@ -85,4 +85,11 @@ test('a run with only TensorBoard logs (runs/<name>/events.out.tfevents.*), and 
   assert.equal(j.eventFiles.length, 1);
   assert.equal(j.settings.args, '{"beta": 0.1}');
   assert.deepEqual(j.problems, []);
+  // Several runs: {"runs": [one object each]}, in the order given.
+  const two = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'run', dir, join(repoRoot, 'test', 'fixtures', 'runs', 'collapse'), '--json'], { encoding: 'utf8' });
+  assert.equal(two.status, 0, two.stderr);
+  const runs = (JSON.parse(two.stdout) as { runs: Array<{ dir: string; checks: Array<{ id: string }> }> }).runs;
+  assert.equal(runs.length, 2);
+  assert.equal(runs[0].dir, dir);
+  assert.ok(runs[1].checks.some((c) => c.id === 'collapse'));
 });
