@@ -18,6 +18,9 @@ export function opsetVersion(m: onnx.IModelProto): number {
   return o ? Number(o.version) : 0;
 }
 
+/** Attributes that are floats even when their value is a whole number (2.0 would otherwise be written as an INT). */
+const FLOAT_ATTRIBUTES = new Set(['epsilon', 'alpha', 'beta', 'scale', 'softcap']);
+
 type AttrValue = number | number[] | string | { tensor: onnx.ITensorProto };
 
 export function node(opType: string, inputs: string[], outputs: string[], name: string, attrs: Record<string, AttrValue> = {}): onnx.INodeProto {
@@ -25,7 +28,7 @@ export function node(opType: string, inputs: string[], outputs: string[], name: 
     if (typeof v === 'string') return { name: k, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) };
     if (Array.isArray(v)) return { name: k, type: onnx.AttributeProto.AttributeType.INTS, ints: v };
     if (typeof v === 'object') return { name: k, type: onnx.AttributeProto.AttributeType.TENSOR, t: v.tensor };
-    if (Number.isInteger(v) && !(k === 'epsilon' || k === 'alpha' || k === 'beta')) return { name: k, type: onnx.AttributeProto.AttributeType.INT, i: v };
+    if (Number.isInteger(v) && !FLOAT_ATTRIBUTES.has(k)) return { name: k, type: onnx.AttributeProto.AttributeType.INT, i: v };
     return { name: k, type: onnx.AttributeProto.AttributeType.FLOAT, f: v };
   });
   return { opType, input: inputs, output: outputs, name, attribute };
