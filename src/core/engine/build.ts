@@ -10,7 +10,8 @@
  * safetensors files, read by onnxruntime from the one folder that holds them. Weights stored as bf16/f16 enter
  * through a Cast node that onnxruntime's constant folding turns into a float32 initializer at load time (float16
  * for the CUDA graph). Activations are [tokens, hidden] (batch × time flattened) so that every linear layer is one
- * Gemm with transB = 1 on the [out, in] weight as stored. RMSNorm is onnxruntime's SimplifiedLayerNormalization.
+ * Gemm with transB = 1 on the [out, in] weight as stored. RMSNorm is onnxruntime's SimplifiedLayerNormalization,
+ * attention its GroupQueryAttention (measured faster than the plain ONNX form: bench/attention.mjs).
  *
  * A LoRA adapter adds, per target module, s · B(A x) at run time, s being the graph input `pl_lora_scale`: the
  * same session is the policy (s = α/r, or α/√r with rsLoRA) and its base as the reference (s = 0), so the two share
@@ -497,8 +498,8 @@ class GraphBuilder {
     // onnxruntime's GroupQueryAttention (com.microsoft): causal, grouped key/value heads without repeat_kv copies,
     // sliding window (local_window_size = W: transformers attends where i − j < W; checked against the float64
     // reference of mistral, gemma2/3 and phi3 in the tests) and soft-capping. Measured
-    // against the plain ONNX form (MatMul, Softmax, Expand) at Qwen2.5-0.5B's head shape: 28.6 against 32.8 ms per
-    // layer at 512 tokens, 86 against 122 ms at 1,024, equal to 7e-8.
+    // against the plain ONNX form (bench/attention.mjs) at Qwen2.5-0.5B's head shape: the same at 512 tokens,
+    // 40.6 against 43.2 ms at 1,024, 102 against 175 ms at 2,048; equal to 7e-8.
     const packed = (t: string, h: number): string => this.n1('Reshape', [t, this.i64([0, 0, h * hd])]);
     const { seqlens, total } = this.gqaLengths();
     const attrs: Record<string, number> = { num_heads: H, kv_num_heads: K, scale: a.attnScale };
