@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from torch_score import stats  # noqa: E402
+from torch_score import batches, response_logp, stats  # noqa: E402
 
 
 def peak_mb():
@@ -82,30 +82,15 @@ def main():
     load_s = time.perf_counter() - t0
     load_peak = peak_mb()
     jobs = json.load(open(jobs_path))
-    order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j]["ids"]))
     total, sum_logp = 0, 0.0
     with torch.inference_mode():
         forward(W, c, torch.tensor([jobs[0]["ids"][:16]]))  # warm-up
         t0 = time.perf_counter()
-        i = 0
-        while i < len(order):
-            T = len(jobs[order[i]]["ids"])
-            B = 1
-            while i + B < len(order) and B < 32 and (B + 1) * T <= budget:
-                B += 1
-            batch = order[i : i + B]
-            i += B
-            ids = torch.zeros(B, T, dtype=torch.long)
-            targets = torch.zeros(B, T, dtype=torch.long)
-            for b, j in enumerate(batch):
-                s = torch.tensor(jobs[j]["ids"])
-                ids[b, : len(s)] = s
-                targets[b, : len(s) - 1] = s[1:]
+        for batch, ids, _mask, targets in batches(jobs, budget):
             tok, *_ = stats(forward(W, c, ids), targets)
-            for b, j in enumerate(batch):
-                n, r0 = len(jobs[j]["ids"]), jobs[j]["respStart"]
-                sum_logp += float(tok[b, r0 - 1 : n - 1].double().sum())
-                total += n
+            lp, n = response_logp(tok, jobs, batch)
+            sum_logp += lp
+            total += n
         s = time.perf_counter() - t0
     peak = peak_mb()
     print(json.dumps({"tokens": total, "seconds": s, "tok_s": total / s, "sum_logp": sum_logp, "load_s": load_s, "load_peak_mb": load_peak, "peak_mb": peak,

@@ -58,38 +58,54 @@ def stats(logits, targets, k=10):
     return tok.squeeze(-1), entropy, rank, mass, topk_entropy, topi
 
 
+def batches(jobs, budget):
+    """PrefLens' batching (scorer.ts runJobs): longest first, right-padded, at most 32 rows and `budget` tokens.
+    Yields (job indices, ids [B, T], mask [B, T], targets [B, T])."""
+    order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j]["ids"]))
+    i = 0
+    while i < len(order):
+        T = len(jobs[order[i]]["ids"])
+        B = 1
+        while i + B < len(order) and B < 32 and (B + 1) * T <= budget:
+            B += 1
+        batch = order[i : i + B]
+        i += B
+        ids = torch.zeros(B, T, dtype=torch.long)
+        mask = torch.zeros(B, T, dtype=torch.long)
+        targets = torch.zeros(B, T, dtype=torch.long)
+        for b, j in enumerate(batch):
+            s = torch.tensor(jobs[j]["ids"])
+            ids[b, : len(s)] = s
+            mask[b, : len(s)] = 1
+            targets[b, : len(s) - 1] = s[1:]
+        yield batch, ids, mask, targets
+
+
+def response_logp(tok, jobs, batch):
+    """Σ logp over each job's response positions, and the tokens of the batch."""
+    total, n_tokens = 0.0, 0
+    for b, j in enumerate(batch):
+        n, r0 = len(jobs[j]["ids"]), jobs[j]["respStart"]
+        total += float(tok[b, r0 - 1 : n - 1].double().sum())
+        n_tokens += n
+    return total, n_tokens
+
+
 def main():
     model_dir, jobs_path, threads, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     cfg = json.load(open(f"{model_dir}/config.json"))
     W = load_safetensors(f"{model_dir}/model.safetensors")
     jobs = json.load(open(jobs_path))
-    order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j]["ids"]))
     total_tokens = 0
     sum_logp = 0.0
     t0 = time.perf_counter()
     with torch.inference_mode():
-        i = 0
-        while i < len(order):
-            T = len(jobs[order[i]]["ids"])
-            B = 1
-            while i + B < len(order) and B < 32 and (B + 1) * T <= budget:
-                B += 1
-            batch = order[i : i + B]
-            i += B
-            ids = torch.zeros(B, T, dtype=torch.long)
-            mask = torch.zeros(B, T, dtype=torch.long)
-            targets = torch.zeros(B, T, dtype=torch.long)
-            for b, j in enumerate(batch):
-                s = torch.tensor(jobs[j]["ids"])
-                ids[b, : len(s)] = s
-                mask[b, : len(s)] = 1
-                targets[b, : len(s) - 1] = s[1:]
+        for batch, ids, mask, targets in batches(jobs, budget):
             tok, *_ = stats(forward(W, cfg, ids, mask), targets)
-            for b, j in enumerate(batch):
-                n, r0 = len(jobs[j]["ids"]), jobs[j]["respStart"]
-                sum_logp += float(tok[b, r0 - 1 : n - 1].double().sum())
-                total_tokens += n
+            lp, n = response_logp(tok, jobs, batch)
+            sum_logp += lp
+            total_tokens += n
     s = time.perf_counter() - t0
     import os
     blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")

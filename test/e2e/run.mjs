@@ -22,6 +22,22 @@ const lines = readFileSync(devFile, 'utf8').split('\n');
 const rec3 = JSON.parse(lines[2]);
 const cut = (t) => t.slice(t.lastIndexOf('\n\nAssistant:') + '\n\nAssistant:'.length);
 
+/** Hovers line 1 of the first editor until its hover text satisfies `ok`; returns that text. */
+async function hoverLine1(page, ok, what) {
+  // The first line's number in the gutter tells where line 1 is drawn.
+  const ln = page.locator('.editor-instance').first().locator('.line-numbers', { hasText: /^1$/ }).first();
+  return retry(async () => {
+    await page.mouse.move(5, 5);
+    await page.waitForTimeout(200);
+    const box = await ln.boundingBox();
+    await page.mouse.move(box.x + box.width + 80, box.y + box.height / 2);
+    const h = page.locator('.monaco-hover:not(.hidden) .hover-contents');
+    await h.first().waitFor({ timeout: 2500 });
+    const t = (await h.allInnerTexts()).join('\n');
+    return ok(t) ? t : null;
+  }, { what });
+}
+
 // Guard: the e2e test must never modify the shared data it opens.
 const { createHash } = await import('node:crypto');
 const { readdirSync, statSync } = await import('node:fs');
@@ -200,18 +216,7 @@ try {
     await page.locator('.quick-input-widget input.input').fill(':1');
     await page.waitForTimeout(200);
     await page.keyboard.press('Enter');
-    // The first line's number in the gutter tells where line 1 is drawn.
-    const ln = page.locator('.editor-instance').first().locator('.line-numbers', { hasText: /^1$/ }).first();
-    const md = await retry(async () => {
-      await page.mouse.move(5, 5);
-      await page.waitForTimeout(200);
-      const box = await ln.boundingBox();
-      await page.mouse.move(box.x + box.width + 80, box.y + box.height / 2);
-      const h = page.locator('.monaco-hover:not(.hidden) .hover-contents');
-      await h.first().waitFor({ timeout: 2500 });
-      const t = (await h.allInnerTexts()).join('\n');
-      return /margin/.test(t) ? t : null;
-    }, { what: 'a hover with scores' });
+    const md = await hoverLine1(page, (t) => /margin/.test(t), 'a hover with scores');
     assert.ok(md.includes(cliScore[0].margin.toFixed(4)), `hover margin ${cliScore[0].margin.toFixed(4)} in: ${md}`);
     await page.mouse.move(5, 5);
   });
@@ -424,17 +429,7 @@ const vs2 = await startVsCode({
       await page3.keyboard.press('Enter');
       await retry(async () => (await page3.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring with the adapter to finish' });
       await page3.keyboard.press('Escape');
-      const ln = page3.locator('.editor-instance').first().locator('.line-numbers', { hasText: /^1$/ }).first();
-      const md = await retry(async () => {
-        await page3.mouse.move(5, 5);
-        await page3.waitForTimeout(200);
-        const box = await ln.boundingBox();
-        await page3.mouse.move(box.x + box.width + 80, box.y + box.height / 2);
-        const h = page3.locator('.monaco-hover:not(.hidden) .hover-contents');
-        await h.first().waitFor({ timeout: 2500 });
-        const t = (await h.allInnerTexts()).join('\n');
-        return t.includes(gold.margin.toFixed(4)) ? t : null;
-      }, { what: `a hover with the adapter's margin ${gold.margin.toFixed(4)}` });
+      const md = await hoverLine1(page3, (t) => t.includes(gold.margin.toFixed(4)), `a hover with the adapter's margin ${gold.margin.toFixed(4)}`);
       assert.ok(md.includes(gold.margin.toFixed(4)));
       await shot3('adapter-scored-hover');
       await page3.mouse.move(5, 5);

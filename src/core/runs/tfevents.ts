@@ -10,6 +10,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import protobuf from 'protobufjs/minimal.js';
+import { halfToFloat } from '../engine/safetensors.js';
 
 const { Reader } = protobuf;
 
@@ -110,18 +111,9 @@ function decodeTensor(bytes: Uint8Array): TensorValue {
   return t;
 }
 
-function halfToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 /** A scalar tensor's value, or null when the tensor is not a numeric scalar. */
 function tensorScalar(t: TensorValue): number | null {
-  if (t.numbers.length) return t.dtype === DT_HALF ? halfToNumber(t.numbers[0]) : t.numbers[0];
+  if (t.numbers.length) return t.dtype === DT_HALF ? halfToFloat(t.numbers[0]) : t.numbers[0];
   const c = t.content;
   if (!c) return null;
   const v = new DataView(c.buffer, c.byteOffset, c.byteLength);
@@ -129,7 +121,7 @@ function tensorScalar(t: TensorValue): number | null {
   if (t.dtype === DT_DOUBLE && c.byteLength >= 8) return v.getFloat64(0, true);
   if (t.dtype === DT_INT32 && c.byteLength >= 4) return v.getInt32(0, true);
   if (t.dtype === DT_INT64 && c.byteLength >= 8) return Number(v.getBigInt64(0, true));
-  if (t.dtype === DT_HALF && c.byteLength >= 2) return halfToNumber(v.getUint16(0, true));
+  if (t.dtype === DT_HALF && c.byteLength >= 2) return halfToFloat(v.getUint16(0, true));
   return null;
 }
 
