@@ -51,7 +51,7 @@ const jobs = [];
 for (let i = 0; i < N; i++) {
   const rec = readRecord(data, scan.index, i, scan.format).record;
   const enc = model.tokenizer.encodeRecord(rec, { maxPromptLength: 192, maxCompletionLength: 128 });
-  for (const r of enc.responses) jobs.push({ ids: [...r.promptIds, ...r.ids], respStart: r.promptIds.length });
+  for (const r of enc.responses) jobs.push(model.tokenizer.sequence(enc.convention, r));
 }
 writeFileSync(join(work, 'jobs.json'), JSON.stringify(jobs));
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's python3-torch is for the system Python

@@ -322,6 +322,18 @@ function layerNorm(x: Float64Array, rows: number, d: number, w: Float64Array, b:
   return y;
 }
 
+/** The column blocks of a row-major T × Σwidths matrix (a fused projection's q/k/v or gate/up), each T × width. */
+function splitColumns(x: Float64Array, T: number, widths: number[]): Float64Array[] {
+  const total = widths.reduce((s, w) => s + w, 0);
+  let at = 0;
+  return widths.map((w) => {
+    const out = new Float64Array(T * w);
+    for (let t = 0; t < T; t++) out.set(x.subarray(t * total + at, t * total + at + w), t * w);
+    at += w;
+    return out;
+  });
+}
+
 const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 const silu = (x: number): number => x / (1 + Math.exp(-x));
 
@@ -426,27 +438,9 @@ export function referenceLogits(cfg: Record<string, unknown>, w: W, ids: number[
     const x = norm(h, gpt2 ? `${p}ln_1` : `${p}input_layernorm`);
     let q: Float64Array, k: Float64Array, v: Float64Array;
     if (gpt2) {
-      const qkv = conv1d(x, T, D, get(`${p}attn.c_attn.weight`), 3 * D, get(`${p}attn.c_attn.bias`));
-      q = new Float64Array(T * D);
-      k = new Float64Array(T * D);
-      v = new Float64Array(T * D);
-      for (let t = 0; t < T; t++)
-        for (let i = 0; i < D; i++) {
-          q[t * D + i] = qkv[t * 3 * D + i];
-          k[t * D + i] = qkv[t * 3 * D + D + i];
-          v[t * D + i] = qkv[t * 3 * D + 2 * D + i];
-        }
+      [q, k, v] = splitColumns(conv1d(x, T, D, get(`${p}attn.c_attn.weight`), 3 * D, get(`${p}attn.c_attn.bias`)), T, [D, D, D]);
     } else if (mt === 'phi3') {
-      const W3 = (H + 2 * K) * hd;
-      const qkv = lin(x, `${p}self_attn.qkv_proj`, D, W3);
-      q = new Float64Array(T * H * hd);
-      k = new Float64Array(T * K * hd);
-      v = new Float64Array(T * K * hd);
-      for (let t = 0; t < T; t++) {
-        for (let i = 0; i < H * hd; i++) q[t * H * hd + i] = qkv[t * W3 + i];
-        for (let i = 0; i < K * hd; i++) k[t * K * hd + i] = qkv[t * W3 + H * hd + i];
-        for (let i = 0; i < K * hd; i++) v[t * K * hd + i] = qkv[t * W3 + (H + K) * hd + i];
-      }
+      [q, k, v] = splitColumns(lin(x, `${p}self_attn.qkv_proj`, D, (H + 2 * K) * hd), T, [H * hd, K * hd, K * hd]);
     } else {
       const bias = mt === 'qwen2';
       q = lin(x, `${p}self_attn.q_proj`, D, H * hd, bias);
@@ -516,14 +510,7 @@ export function referenceLogits(cfg: Record<string, unknown>, w: W, ids: number[
     } else {
       let gate: Float64Array, up: Float64Array;
       if (mt === 'phi3') {
-        const gu = lin(x2, `${p}mlp.gate_up_proj`, D, 2 * I);
-        gate = new Float64Array(T * I);
-        up = new Float64Array(T * I);
-        for (let t = 0; t < T; t++)
-          for (let i = 0; i < I; i++) {
-            gate[t * I + i] = gu[t * 2 * I + i];
-            up[t * I + i] = gu[t * 2 * I + I + i];
-          }
+        [gate, up] = splitColumns(lin(x2, `${p}mlp.gate_up_proj`, D, 2 * I), T, [I, I]);
       } else {
         gate = lin(x2, `${p}mlp.gate_proj`, D, I);
         up = lin(x2, `${p}mlp.up_proj`, D, I);

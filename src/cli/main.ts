@@ -36,10 +36,10 @@ commands:
         --convention trl|trl-legacy  truncation check as that trainer truncates (auto: the tokenizer folder's
                                    model card, else trl-legacy when the two lengths below are given, else trl)
         --max-prompt-length N      trl-legacy: prompt tokens (default 512, TRL <= 0.28's default)
-        --reward-weights a=1,b=0.5 GRPO groups: weights of the reward functions in the zero-variance check (TRL's
-                                   reward_weights, by name; default 1)
         --max-completion-length N  trl-legacy: response tokens (default: unset)
         --max-length N             prompt + response tokens, with the special tokens added (default 1024)
+        --reward-weights a=1,b=0.5 GRPO groups: weights of the reward functions in the zero-variance check (TRL's
+                                   reward_weights, by name; default 1)
         --workers N                worker threads (default: all cores)
 
   score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--convention trl|trl-legacy]

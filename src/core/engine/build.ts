@@ -251,6 +251,8 @@ class GraphBuilder {
   private nodes: onnx.INodeProto[] = [];
   private inits: onnx.ITensorProto[] = [];
   private done = new Map<string, string>();
+  /** checkpoint tensors already added as external initializers */
+  private external = new Set<string>();
   private seq = 0;
   readonly hidden: string[] = [];
   loraScale: number | null = null;
@@ -340,7 +342,10 @@ class GraphBuilder {
         { key: 'length', value: String(t.length) },
       ],
     };
-    if (!this.inits.some((i) => i.name === name)) this.inits.push(ext);
+    if (!this.external.has(name)) {
+      this.external.add(name);
+      this.inits.push(ext);
+    }
     let out = name;
     if (plusOne) {
       // Gemma's RMSNorm scales by (1 + w), computed in float32.
@@ -381,9 +386,17 @@ class GraphBuilder {
       const b = this.fromF32(this.f32(readFloat32(B), B.shape));
       const ax = this.n1('Gemm', [x, a], { transB: 1 });
       const bax = this.n1('Gemm', [ax, b], { transB: 1 });
-      y = this.n1('Add', [y, this.n1('Mul', [bax, this.fromF32('pl_lora_scale')])]);
+      y = this.n1('Add', [y, this.n1('Mul', [bax, this.loraScaleInput()])]);
     }
     return y;
+  }
+
+  private scaleInput: string | null = null;
+
+  /** The graph input pl_lora_scale in the compute type (cast once). */
+  private loraScaleInput(): string {
+    this.scaleInput ??= this.fromF32('pl_lora_scale');
+    return this.scaleInput;
   }
 
   private act(x: string): string {
@@ -395,7 +408,7 @@ class GraphBuilder {
     return this.n1('Mul', [this.n1('Tanh', [this.n1('Div', [x, this.f32([cap], [])])]), this.f32([cap], [])]);
   }
 
-  private shapes!: { BT: string; B1: string; T: string; pos: string };
+  private shapes!: { BT: string; B1: string; T: string };
   private ropeCache = new Map<string, { cos: string; sin: string }>();
 
   private prelude(): string {
@@ -403,7 +416,7 @@ class GraphBuilder {
     const bt = this.n1('Shape', ['input_ids']);
     const B1 = this.n1('Slice', [bt, this.i64([0]), this.i64([1])]);
     const T = this.n1('Slice', [bt, this.i64([1]), this.i64([2])]);
-    this.shapes = { BT: bt, B1, T, pos: 'position_ids' };
+    this.shapes = { BT: bt, B1, T };
     const flat = this.i64([-1, a.hidden]);
     if (a.family === 'gpt2') {
       const p = a.prefix;
@@ -535,15 +548,14 @@ class GraphBuilder {
       const p = a.family === 'gpt2' ? `${a.prefix}h.${l}.` : `${a.prefix}layers.${l}.`;
       const D = a.hidden;
       let h: string;
-      if (a.family === 'gpt2') {
-        h = this.n1('Add', [x, this.attention(this.norm(x, `${p}ln_1`, D), l, p)]);
-        h = this.named('Add', [h, this.mlp(this.norm(h, `${p}ln_2`, D), p)], `hidden.${l + 1}`);
-      } else if (a.sandwich) {
+      if (a.sandwich) {
         h = this.n1('Add', [x, this.norm(this.attention(this.norm(x, `${p}input_layernorm`, D), l, p), `${p}post_attention_layernorm`, D)]);
         h = this.named('Add', [h, this.norm(this.mlp(this.norm(h, `${p}pre_feedforward_layernorm`, D), p), `${p}post_feedforward_layernorm`, D)], `hidden.${l + 1}`);
       } else {
-        h = this.n1('Add', [x, this.attention(this.norm(x, `${p}input_layernorm`, D), l, p)]);
-        h = this.named('Add', [h, this.mlp(this.norm(h, `${p}post_attention_layernorm`, D), p)], `hidden.${l + 1}`);
+        // pre-norm block: gpt2 names its two norms ln_1 and ln_2
+        const [n1, n2] = a.family === 'gpt2' ? ['ln_1', 'ln_2'] : ['input_layernorm', 'post_attention_layernorm'];
+        h = this.n1('Add', [x, this.attention(this.norm(x, `${p}${n1}`, D), l, p)]);
+        h = this.named('Add', [h, this.mlp(this.norm(h, `${p}${n2}`, D), p)], `hidden.${l + 1}`);
       }
       this.hidden.push(h);
       x = h;
@@ -555,9 +567,11 @@ class GraphBuilder {
   private head(x: string): string {
     const a = this.a;
     const n = this.norm(x, a.family === 'gpt2' ? `${a.prefix}ln_f` : `${a.prefix}norm`, a.hidden);
+    // gpt2's head is always its token embedding; the others use lm_head when stored, else the tied embedding.
     let wName: string;
-    if (this.ck.get(a.lmHead) && !(a.family === 'gpt2')) wName = a.lmHead;
-    else if (a.tied || a.family === 'gpt2') wName = a.family === 'gpt2' ? `${a.prefix}wte.weight` : `${a.prefix}embed_tokens.weight`;
+    if (a.family === 'gpt2') wName = `${a.prefix}wte.weight`;
+    else if (this.ck.get(a.lmHead)) wName = a.lmHead;
+    else if (a.tied) wName = `${a.prefix}embed_tokens.weight`;
     else throw new ModelError(`${this.ck.dir}: tensor "${a.lmHead}" is missing and config.json does not tie the embeddings`);
     let logits = this.toF32(this.n1('Gemm', [n, this.w(wName, [a.vocab, a.hidden])], { transB: 1 }));
     if (a.finalSoftcap) logits = this.softcap(logits, a.finalSoftcap);
@@ -585,9 +599,8 @@ class GraphBuilder {
   }
 
   lens(): onnx.IModelProto {
-    const bcs: string[] = [];
     const ps = ['ha', 'hb'].map((h) => this.n1('Softmax', [this.head(this.fromF32(h))], { axis: -1 }));
-    bcs.push(this.named('ReduceSum', [this.n1('Sqrt', [this.n1('Mul', ps)]), this.i64([-1])], 'bc', { keepdims: 0 }));
+    this.named('ReduceSum', [this.n1('Sqrt', [this.n1('Mul', ps)]), this.i64([-1])], 'bc', { keepdims: 0 });
     const D = this.a.hidden;
     return this.model('preflens-lens', [valueInfo('ha', DT.FLOAT, ['n', D]), valueInfo('hb', DT.FLOAT, ['n', D])], [valueInfo('bc', DT.FLOAT, ['n'])]);
   }

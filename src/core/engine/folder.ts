@@ -5,12 +5,12 @@
  * read here; the description says what was opened, for the CLI's stderr and the Models view.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { CHUNK_SIZE, readBytes, withFile } from '../jsonl/reader.js';
 import { basename, join } from 'node:path';
 import { archOf, type AdapterSpec, type Arch } from './build.js';
-export { targetsModule } from './build.js';
 import { ModelError } from './errors.js';
-import { locateModel, resolveModelFile, type Located } from './hub.js';
+import { locateModel, readJsonObject, resolveModelFile, type Located } from './hub.js';
 import { SafetensorsCheckpoint, type Dtype } from './safetensors.js';
 import { writeAtomic } from './cache.js';
 
@@ -39,35 +39,12 @@ export interface ModelFolder {
   shards: number;
 }
 
-/** `path` inside a model folder, following hub-cache links. */
-export function modelFile(dir: string, name: string): string | null {
-  const p = join(dir, name);
-  return existsSync(p) ? resolveModelFile(p) : null;
-}
-
-export function readJsonFile(path: string, what = 'JSON'): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(resolveModelFile(path), 'utf8');
-  } catch (e) {
-    if (e instanceof ModelError) throw e;
-    throw new ModelError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new ModelError(`${path}: not valid ${what} (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
-
 export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
   const dir = locateModel(ref, relativeTo).dir;
   if (existsSync(join(dir, 'adapter_config.json'))) return openAdapter(dir);
   const configPath = join(dir, 'config.json');
   if (existsSync(join(dir, 'model.onnx'))) {
-    const config = existsSync(configPath) ? readJsonFile(configPath, 'config.json') : {};
+    const config = existsSync(configPath) ? readJsonObject(configPath, 'config.json') : {};
     return { dir, kind: 'onnx', netDir: dir, tokenizerDir: dir, config, arch: null, ckpt: null, adapter: null, parameters: 0, dtypes: [], shards: 0 };
   }
   if (!SafetensorsCheckpoint.has(dir)) {
@@ -75,7 +52,7 @@ export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
     throw new ModelError(`${dir}: not a model folder: no model.onnx, model.safetensors, model.safetensors.index.json or adapter_config.json${hint}`);
   }
   if (!existsSync(configPath)) throw new ModelError(`${dir}: no config.json beside the safetensors weights`);
-  const config = readJsonFile(configPath, 'config.json');
+  const config = readJsonObject(configPath, 'config.json');
   const arch = archOf(config, configPath);
   const ckpt = SafetensorsCheckpoint.open(dir, 'model', resolveModelFile);
   const s = ckpt.summary();
@@ -84,7 +61,7 @@ export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
 
 function openAdapter(dir: string): ModelFolder {
   const cfgPath = join(dir, 'adapter_config.json');
-  const c = readJsonFile(cfgPath, 'adapter_config.json');
+  const c = readJsonObject(cfgPath, 'adapter_config.json');
   const kind = String(c.peft_type ?? 'LORA');
   if (kind !== 'LORA') throw new ModelError(`${cfgPath}: peft_type ${kind} is not supported (LoRA adapters are)`);
   if (c.use_dora === true) throw new ModelError(`${cfgPath}: DoRA adapters (use_dora) are not supported`);
@@ -137,18 +114,9 @@ export function fileHash(path: string, cacheDir: string): string {
   const memo = join(memoDir, createHash('sha256').update(`${path}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 32));
   if (existsSync(memo)) return readFileSync(memo, 'utf8').trim();
   const h = createHash('sha256');
-  const buf = Buffer.alloc(8 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let pos = 0; ; ) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n <= 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  withFile(path, (fd, size) => {
+    for (let pos = 0; pos < size; pos += CHUNK_SIZE) h.update(readBytes(fd, pos, Math.min(CHUNK_SIZE, size - pos)));
+  });
   const hex = h.digest('hex');
   mkdirSync(memoDir, { recursive: true });
   writeAtomic(memo, hex);

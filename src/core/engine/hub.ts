@@ -51,6 +51,27 @@ export function resolveModelFile(path: string): string {
   return real;
 }
 
+/**
+ * A JSON object file of a model or tokenizer folder (followed through hub-cache links), or `fail` with a message
+ * naming the file: unreadable, not JSON, or not an object.
+ */
+export function readJsonObject(path: string, what: string, fail: new (message: string) => Error = ModelError): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(resolveModelFile(path), 'utf8');
+  } catch (e) {
+    if (e instanceof ModelError) throw new fail(e.message);
+    throw new fail(`${path}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new fail(`${path}: ${what} is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
 export interface Located {
   dir: string;
   /** How it was found: "folder" or the hub cache that held it. */
@@ -64,7 +85,7 @@ export function locateModel(ref: string, relativeTo?: string, env: NodeJS.Proces
   if (!isAbsolute(ref) && relativeTo) candidates.push(resolve(ref));
   for (const c of candidates) if (existsSync(c) && statSync(c).isDirectory()) return { dir: c, foundIn: 'folder' };
   const searched = [...candidates];
-  if (HUB_ID.test(ref)) {
+  if (isHubId(ref)) {
     const [org, name] = ref.split('/');
     for (const cache of hubCaches(env)) {
       const repo = join(cache.dir, `models--${org}--${name}`);
@@ -83,6 +104,6 @@ export function locateModel(ref: string, relativeTo?: string, env: NodeJS.Proces
   }
   throw new ModelError(
     `cannot find the model "${ref}" (nothing is downloaded). Searched:\n  ${searched.join('\n  ')}` +
-      (HUB_ID.test(ref) ? '\nDownload it first (huggingface-cli download ' + ref + '), or set HF_HUB_CACHE to the cache that holds it.' : ''),
+      (isHubId(ref) ? '\nDownload it first (huggingface-cli download ' + ref + '), or set HF_HUB_CACHE to the cache that holds it.' : ''),
   );
 }

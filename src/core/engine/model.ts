@@ -14,8 +14,8 @@ import { defaultCacheDir, writeAtomic } from './cache.js';
 export { defaultCacheDir, writeAtomic };
 import { decodeModel, encodeModel, inputDims, relocateExternalData } from './onnx.js';
 import { buildGraph, type Arch } from './build.js';
-import { isHubId } from './hub.js';
-import { describeFolder, fileHash, folderHash, openModelFolder, readJsonFile, type FolderKind, type ModelFolder } from './folder.js';
+import { isHubId, readJsonObject } from './hub.js';
+import { describeFolder, fileHash, folderHash, openModelFolder, type FolderKind, type ModelFolder } from './folder.js';
 import type { SafetensorsCheckpoint } from './safetensors.js';
 
 import { ModelError } from './errors.js';
@@ -38,7 +38,7 @@ export interface ModelConfig {
 export function readConfig(dir: string): ModelConfig {
   const p = join(dir, 'config.json');
   if (!existsSync(p)) throw new ModelError(`${dir}: no config.json in this model folder`);
-  const raw = readJsonFile(p, 'config.json');
+  const raw = readJsonObject(p, 'config.json');
   // Gemma 3 (multimodal) keeps the language model's settings in text_config.
   const c = typeof raw.text_config === 'object' && raw.text_config !== null ? { ...(raw.text_config as Record<string, unknown>), architectures: raw.architectures, model_type: raw.model_type } : raw;
   const num = (...keys: string[]): number | null => {
@@ -115,9 +115,8 @@ export class ScoringModel {
   baseOf(): ScoringModel | null {
     const a = this.folder.adapter;
     if (!a || this.baseHash === null) return null;
-    const zero = { pl_lora_scale: new ort.Tensor('float32', new Float32Array([0]), [1]) };
     return new ScoringModel(a.base.dir, this.config, this.tokenizer, this.session, this.device, this.deviceNote, this.baseHash, this.parameters, this.k, this.pastDims,
-      `base of ${this.dir} (${a.baseRef}), sharing the adapter's session and base weights`, { ...this.folder, kind: 'checkpoint', dir: a.base.dir, adapter: null }, zero, null, true);
+      `base of ${this.dir} (${a.baseRef}), sharing the adapter's session and base weights`, { ...this.folder, kind: 'checkpoint', dir: a.base.dir, adapter: null }, loraFeeds(0), null, true);
   }
 
   async release(): Promise<void> {
@@ -221,13 +220,16 @@ export class ScoringModel {
       if (e instanceof ModelError) throw e;
       throw new ModelError(`${folder.dir}: onnxruntime cannot load the graph built from config.json (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     }
-    const feeds: Record<string, ort.Tensor> = {};
-    if (created.loraScale !== null) feeds.pl_lora_scale = new ort.Tensor('float32', new Float32Array([created.loraScale]), [1]);
-    return new ScoringModel(folder.dir, config, tokenizer, created.session, created.device, created.note, hash, folder.parameters, k, new Map(), describeFolder(folder), folder, feeds, baseHash);
+    return new ScoringModel(folder.dir, config, tokenizer, created.session, created.device, created.note, hash, folder.parameters, k, new Map(), describeFolder(folder), folder, loraFeeds(created.loraScale), baseHash);
   }
 }
 
 export type Precision = 'float32' | 'float16';
+
+/** The feed of a built graph's LoRA scale input (build.ts): α/r for the adapter, 0 for its base; none without one. */
+export function loraFeeds(scale: number | null): Record<string, ort.Tensor> {
+  return scale === null ? {} : { pl_lora_scale: new ort.Tensor('float32', new Float32Array([scale]), [1]) };
+}
 
 /**
  * A session for a built graph: the float16 graph on CUDA when asked for (or on auto, when available), else the
@@ -248,8 +250,8 @@ export async function createBuiltSession(
       if (provider === 'cuda') throw e;
       const g32 = graphFor('float32');
       const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      const session = await ort.InferenceSession.create(g32.bytes, { ...sessionBase(threads, g32.folder), executionProviders: ['cpu'] });
-      return { session, device: 'cpu', note: `CPU (CUDA not available: ${why.slice(0, 160)})`, loraScale: g32.loraScale };
+      const r = await createSession(g32.bytes, 'cpu', threads, g32.folder);
+      return { ...r, note: `CPU (CUDA not available: ${why.slice(0, 160)})`, loraScale: g32.loraScale };
     }
   }
   const g = graphFor('float32');
@@ -290,7 +292,7 @@ export function cudaProviderInstalled(): boolean {
 
 ort.env.logLevel = 'fatal';
 
-/** CUDA when asked for (or on auto, when available), else CPU; the note says which and why. */
+/** Session options shared by every model session. */
 function sessionBase(threads?: number, externalFolder?: string): ort.InferenceSession.SessionOptions {
   const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
   if (threads) base.intraOpNumThreads = threads;
@@ -305,6 +307,7 @@ function sessionBase(threads?: number, externalFolder?: string): ort.InferenceSe
   return base;
 }
 
+/** CUDA when asked for (or on auto, when available), else CPU; the note says which and why. */
 export async function createSession(
   model: Uint8Array | string,
   provider: ProviderChoice,

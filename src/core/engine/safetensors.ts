@@ -5,9 +5,10 @@
  * Only headers are read here; tensor bytes are read on demand (small tensors) or handed to onnxruntime as external
  * data (offset, length) in place.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ModelError } from './errors.js';
+import { readBytes, withFile } from '../jsonl/reader.js';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
 export const DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16'];
@@ -25,50 +26,43 @@ export interface TensorInfo {
 
 /** Reads one file's header, checking every entry against the file's size. */
 export function readHeader(file: string): TensorInfo[] {
-  let fd: number;
+  let opened: { size: number; n: bigint; header: unknown };
   try {
-    fd = openSync(file, 'r');
+    opened = withFile(file, (fd, size) => {
+      if (size < 8) throw new ModelError(`${file}: truncated safetensors file (${size} bytes, no header)`);
+      const n = readBytes(fd, 0, 8).readBigUInt64LE(0);
+      if (n > BigInt(size - 8) || n > 100_000_000n) throw new ModelError(`${file}: the header length (${n} bytes) points past the end of the file (${size} bytes): truncated or not a safetensors file`);
+      try {
+        return { size, n, header: JSON.parse(readBytes(fd, 8, Number(n)).toString('utf8')) as unknown };
+      } catch (e) {
+        throw new ModelError(`${file}: the safetensors header is not JSON (${e instanceof Error ? e.message : String(e)})`);
+      }
+    });
   } catch (e) {
+    if (e instanceof ModelError) throw e;
     throw new ModelError(`${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  try {
-    const size = fstatSync(fd).size;
-    if (size < 8) throw new ModelError(`${file}: truncated safetensors file (${size} bytes, no header)`);
-    const lenBuf = Buffer.alloc(8);
-    readSync(fd, lenBuf, 0, 8, 0);
-    const n = lenBuf.readBigUInt64LE(0);
-    if (n > BigInt(size - 8) || n > 100_000_000n) throw new ModelError(`${file}: the header length (${n} bytes) points past the end of the file (${size} bytes): truncated or not a safetensors file`);
-    const hb = Buffer.alloc(Number(n));
-    readSync(fd, hb, 0, hb.length, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(hb.toString('utf8'));
-    } catch (e) {
-      throw new ModelError(`${file}: the safetensors header is not JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelError(`${file}: the safetensors header is not a JSON object`);
-    const base = 8 + Number(n);
-    const out: TensorInfo[] = [];
-    for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') continue;
-      const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof e?.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
-        throw new ModelError(`${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`);
-      if (!(DTYPES as readonly string[]).includes(e.dtype))
-        throw new ModelError(`${file}: tensor "${name}" has dtype ${e.dtype}; PrefLens reads ${DTYPES.join(', ')} checkpoints (quantised ${e.dtype} weights are not supported)`);
-      const dtype = e.dtype as Dtype;
-      const shape = (e.shape as unknown[]).map(Number);
-      const [b, en] = (e.data_offsets as unknown[]).map(Number);
-      const elems = shape.reduce((s, d) => s * d, 1);
-      if (!shape.every((d) => Number.isInteger(d) && d >= 0) || !(en - b === elems * BYTES[dtype]))
-        throw new ModelError(`${file}: tensor "${name}": shape [${shape.join(', ')}] ${dtype} needs ${elems * BYTES[dtype]} bytes but data_offsets give ${en - b}`);
-      if (b < 0 || base + en > size) throw new ModelError(`${file}: tensor "${name}" points past the end of the file (${base + en} > ${size} bytes): the file is truncated`);
-      out.push({ name, dtype, shape, file, offset: base + b, length: en - b });
-    }
-    return out;
-  } finally {
-    closeSync(fd);
+  const { size, n, header } = opened;
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelError(`${file}: the safetensors header is not a JSON object`);
+  const base = 8 + Number(n);
+  const out: TensorInfo[] = [];
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e?.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
+      throw new ModelError(`${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`);
+    if (!(DTYPES as readonly string[]).includes(e.dtype))
+      throw new ModelError(`${file}: tensor "${name}" has dtype ${e.dtype}; PrefLens reads ${DTYPES.join(', ')} checkpoints (quantised ${e.dtype} weights are not supported)`);
+    const dtype = e.dtype as Dtype;
+    const shape = (e.shape as unknown[]).map(Number);
+    const [b, en] = (e.data_offsets as unknown[]).map(Number);
+    const elems = shape.reduce((s, d) => s * d, 1);
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0) || !(en - b === elems * BYTES[dtype]))
+      throw new ModelError(`${file}: tensor "${name}": shape [${shape.join(', ')}] ${dtype} needs ${elems * BYTES[dtype]} bytes but data_offsets give ${en - b}`);
+    if (b < 0 || base + en > size) throw new ModelError(`${file}: tensor "${name}" points past the end of the file (${base + en} > ${size} bytes): the file is truncated`);
+    out.push({ name, dtype, shape, file, offset: base + b, length: en - b });
   }
+  return out;
 }
 
 /** The tensors of a checkpoint folder (one file, or the shards of model.safetensors.index.json), by name. */
@@ -86,7 +80,6 @@ export class SafetensorsCheckpoint {
   /** `resolveFile` maps a file name in the folder to the path to read (hub-cache snapshots point into blobs/). */
   static open(dir: string, stem = 'model', resolveFile: (p: string) => string = (p) => p): SafetensorsCheckpoint {
     const index = join(dir, `${stem}.safetensors.index.json`);
-    let names: string[];
     if (existsSync(index)) {
       let weightMap: Record<string, string>;
       try {
@@ -96,14 +89,11 @@ export class SafetensorsCheckpoint {
       } catch (e) {
         throw new ModelError(`${index}: not a safetensors index (${e instanceof Error ? e.message : String(e)})`);
       }
-      names = [...new Set(Object.values(weightMap))];
+      const names = [...new Set(Object.values(weightMap))];
       for (const f of names) if (!existsSync(join(dir, f))) throw new ModelError(`${index} names the shard ${f}, which is not in ${dir}`);
       const tensors = new Map<string, TensorInfo>();
       const files = names.map((f) => resolveFile(join(dir, f)));
-      files.forEach((path, i) => {
-        for (const t of readHeader(path)) tensors.set(t.name, { ...t, file: path });
-        void i;
-      });
+      for (const path of files) for (const t of readHeader(path)) tensors.set(t.name, t);
       for (const [t, f] of Object.entries(weightMap))
         if (!tensors.has(t)) throw new ModelError(`${join(dir, f)}: the index says tensor "${t}" is in this shard, but it is not`);
       return new SafetensorsCheckpoint(dir, files, tensors);
@@ -153,19 +143,9 @@ export class SafetensorsCheckpoint {
 }
 
 /** A tensor's values as float32 (for small tensors: adapters, norms, the logit lens). */
-export function readFloat32(t: TensorInfo): Float32Array {
-  const bytes = Buffer.alloc(t.length);
-  const fd = openSync(t.file, 'r');
-  try {
-    let done = 0;
-    while (done < t.length) {
-      const n = readSync(fd, bytes, done, t.length - done, t.offset + done);
-      if (n <= 0) throw new ModelError(`${t.file}: tensor "${t.name}": unexpected end of file`);
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+export function readFloat32(t: Pick<TensorInfo, 'name' | 'dtype' | 'file' | 'offset' | 'length'>): Float32Array {
+  const bytes = withFile(t.file, (fd) => readBytes(fd, t.offset, t.length));
+  if (bytes.length < t.length) throw new ModelError(`${t.file}: tensor "${t.name}": unexpected end of file`);
   return toFloat32(bytes, t.dtype);
 }
 

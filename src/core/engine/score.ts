@@ -79,16 +79,13 @@ export function checkPair(policy: ScoringModel, ref: ScoringModel | null): void 
 function buildJobs(enc: EncodedRecord, model: ScoringModel, line: number): SeqJob[] {
   if (enc.skipped) return [];
   return enc.responses.map((r, i) => {
-    // trl-legacy scores a response with an empty prompt after EOS (= BOS for GPT-2-style vocabularies); trl's
-    // encoder already made the first token the context.
-    const prompt = enc.convention === 'trl-legacy' ? model.tokenizer.promptContext(r.promptIds) : r.promptIds;
-    const ids = [...prompt, ...r.ids];
+    const { ids, respStart } = model.tokenizer.sequence(enc.convention, r);
     const np = model.config.nPositions;
     if (np && ids.length > np)
       throw new InputError(
         `line ${line}: prompt + ${i === 0 ? 'first' : `response ${i + 1}`} = ${ids.length} tokens, more than the ${np} positions of ${model.dir}; set --max-prompt-length / --max-completion-length (TRL truncation)`,
       );
-    return { ids, respStart: prompt.length };
+    return { ids, respStart };
   });
 }
 

@@ -214,32 +214,31 @@ export function eventFiles(dir: string): string[] {
 function mergeEvents(files: string[], series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): { settings: Record<string, string>; problems: RunInfo['problems'] } {
   const settings: Record<string, string> = {};
   const problems: RunInfo['problems'] = [];
-  const seen = new Map<Series, Map<string, Set<number>>>();
-  const has = (s: Series, name: string): Set<number> => {
-    let m = seen.get(s);
-    if (!m) seen.set(s, (m = new Map()));
-    let set = m.get(name);
-    if (!set) m.set(name, (set = new Set((s[name] ?? []).map((x) => x[0]))));
-    return set;
-  };
+  // (series, name) → step → value over every event file, the first value of a step kept
+  const events = new Map<Series, Map<string, Map<number, number>>>([[series, new Map()], [evalSeries, new Map()]]);
   for (const f of files) {
     const r = readEventFile(f);
     problems.push(...r.problems);
     for (const [k, v] of r.texts) settings[k] = v;
     for (const [tag, points] of r.scalars) {
-      const isEval = tag.startsWith('eval/');
+      const byName = events.get(tag.startsWith('eval/') ? evalSeries : series) as Map<string, Map<number, number>>;
       const name = tag.replace(/^(train|eval)\//, '');
-      const target = isEval ? evalSeries : series;
-      const steps = has(target, name);
-      for (const [step, value] of points) {
-        if (steps.has(step)) continue;
-        steps.add(step);
-        if (!Number.isFinite(value)) nonFinite.push({ name, step });
-        (target[name] ??= []).push([step, value]);
-      }
-      target[name]?.sort((a, b) => a[0] - b[0]);
+      const steps = byName.get(name) ?? new Map<number, number>();
+      for (const [step, value] of points) if (!steps.has(step)) steps.set(step, value);
+      byName.set(name, steps);
     }
   }
+  for (const [target, byName] of events)
+    for (const [name, steps] of byName) {
+      const have = new Set((target[name] ?? []).map((x) => x[0]));
+      const list = (target[name] ??= []);
+      for (const [step, value] of steps) {
+        if (have.has(step)) continue;
+        if (!Number.isFinite(value)) nonFinite.push({ name, step });
+        list.push([step, value]);
+      }
+      list.sort((a, b) => a[0] - b[0]);
+    }
   return { settings, problems };
 }
 

@@ -8,9 +8,9 @@
  * valid record, so the rest of the file is still read. Files are read in chunks, from an offset, so that a growing
  * file is read again only from where the last read ended.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import protobuf from 'protobufjs/minimal.js';
 import { halfToFloat } from '../engine/safetensors.js';
+import { CHUNK_SIZE, readBytes, withFile } from '../jsonl/reader.js';
 
 const { Reader } = protobuf;
 
@@ -69,45 +69,41 @@ interface TensorValue {
 
 const utf8 = new TextDecoder();
 
-function decodeTensor(bytes: Uint8Array): TensorValue {
+type ProtoReader = ReturnType<typeof Reader.create>;
+
+/**
+ * Walks the fields of one protobuf message: `on(field, wire, r)` reads the fields it knows and returns true; every
+ * other field is skipped.
+ */
+function eachField(bytes: Uint8Array, on: (field: number, wire: number, r: ProtoReader) => boolean): void {
   const r = Reader.create(bytes);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (!on(tag >>> 3, tag & 7, r)) r.skipType(tag & 7);
+  }
+}
+
+function decodeTensor(bytes: Uint8Array): TensorValue {
   const t: TensorValue = { dtype: 0, numbers: [], strings: [], content: null };
-  const packed = (wire: number, read: () => number): void => {
+  // repeated numeric fields: packed (wire type 2) or one value per field
+  const values = (r: ProtoReader, wire: number, read: () => number): true => {
     if (wire === 2) {
       const end = r.uint32() + r.pos;
       while (r.pos < end) t.numbers.push(read());
     } else t.numbers.push(read());
+    return true;
   };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const wire = tag & 7;
-    switch (tag >>> 3) {
-      case 1:
-        t.dtype = r.int32();
-        break;
-      case 4:
-        t.content = r.bytes();
-        break;
-      case 5:
-        packed(wire, () => r.float());
-        break;
-      case 6:
-        packed(wire, () => r.double());
-        break;
-      case 7:
-      case 13:
-        packed(wire, () => r.int32());
-        break;
-      case 8:
-        t.strings.push(utf8.decode(r.bytes()));
-        break;
-      case 10:
-        packed(wire, () => Number(r.int64()));
-        break;
-      default:
-        r.skipType(wire);
-    }
-  }
+  eachField(bytes, (field, wire, r) => {
+    if (field === 1) t.dtype = r.int32();
+    else if (field === 4) t.content = r.bytes();
+    else if (field === 5) return values(r, wire, () => r.float());
+    else if (field === 6) return values(r, wire, () => r.double());
+    else if (field === 7 || field === 13) return values(r, wire, () => r.int32());
+    else if (field === 8) t.strings.push(utf8.decode(r.bytes()));
+    else if (field === 10) return values(r, wire, () => Number(r.int64()));
+    else return false;
+    return true;
+  });
   return t;
 }
 
@@ -132,74 +128,52 @@ interface SummaryValue {
   plugin: string;
 }
 
+/** SummaryMetadata { plugin_data (1): PluginData { plugin_name (1) } } → the plugin's name. */
+function pluginName(bytes: Uint8Array): string {
+  let name = '';
+  eachField(bytes, (field, _wire, r) => {
+    if (field !== 1) return false;
+    eachField(r.bytes(), (pf, _pw, p) => {
+      if (pf !== 1) return false;
+      name = p.string();
+      return true;
+    });
+    return true;
+  });
+  return name;
+}
+
 function decodeValue(bytes: Uint8Array): SummaryValue {
-  const r = Reader.create(bytes);
   const v: SummaryValue = { tag: '', simple: null, tensor: null, plugin: '' };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const wire = tag & 7;
-    switch (tag >>> 3) {
-      case 1:
-        v.tag = r.string();
-        break;
-      case 2:
-        v.simple = r.float();
-        break;
-      case 8:
-        v.tensor = decodeTensor(r.bytes());
-        break;
-      case 9: {
-        // SummaryMetadata { plugin_data: { plugin_name } }
-        const m = Reader.create(r.bytes());
-        while (m.pos < m.len) {
-          const mt = m.uint32();
-          if (mt >>> 3 === 1) {
-            const p = Reader.create(m.bytes());
-            while (p.pos < p.len) {
-              const pt = p.uint32();
-              if (pt >>> 3 === 1) v.plugin = p.string();
-              else p.skipType(pt & 7);
-            }
-          } else m.skipType(mt & 7);
-        }
-        break;
-      }
-      default:
-        r.skipType(wire);
-    }
-  }
+  eachField(bytes, (field, _wire, r) => {
+    if (field === 1) v.tag = r.string();
+    else if (field === 2) v.simple = r.float();
+    else if (field === 8) v.tensor = decodeTensor(r.bytes());
+    else if (field === 9) v.plugin = pluginName(r.bytes());
+    else return false;
+    return true;
+  });
   return v;
 }
 
 /** Decodes one Event: its step and summary values (file_version and graph events have none). */
 export function decodeEvent(bytes: Uint8Array): { step: number; wallTime: number; values: SummaryValue[] } {
-  const r = Reader.create(bytes);
   let step = 0;
   let wallTime = 0;
   const values: SummaryValue[] = [];
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const wire = tag & 7;
-    switch (tag >>> 3) {
-      case 1:
-        wallTime = r.double();
-        break;
-      case 2:
-        step = Number(r.int64());
-        break;
-      case 5: {
-        const s = Reader.create(r.bytes());
-        while (s.pos < s.len) {
-          const st = s.uint32();
-          if (st >>> 3 === 1) values.push(decodeValue(s.bytes()));
-          else s.skipType(st & 7);
-        }
-        break;
-      }
-      default:
-        r.skipType(wire);
-    }
-  }
+  eachField(bytes, (field, _wire, r) => {
+    if (field === 1) wallTime = r.double();
+    else if (field === 2) step = Number(r.int64());
+    // Summary { value (1): repeated Summary.Value }
+    else if (field === 5)
+      eachField(r.bytes(), (sf, _sw, sr) => {
+        if (sf !== 1) return false;
+        values.push(decodeValue(sr.bytes()));
+        return true;
+      });
+    else return false;
+    return true;
+  });
   return { step, wallTime, values };
 }
 
@@ -210,32 +184,20 @@ export function decodeEvent(bytes: Uint8Array): { step: number; wallTime: number
  */
 export function readEventFile(path: string, start = 0, growing = false): EventRead {
   const out: EventRead = { scalars: new Map(), texts: new Map(), problems: [], end: start };
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const CHUNK = 8 << 20;
-    let buf = new Uint8Array(0);
+  withFile(path, (fd, size) => {
+    let buf: Uint8Array = new Uint8Array(0);
     let bufStart = start; // file offset of buf[0]
     let pos = start;
+    // Makes buf cover [pos, pos + need), reading a chunk from pos when it does not (the tail of the last chunk is read
+    // again: at most one record).
     const ensure = (need: number): boolean => {
-      // make buf cover [pos, pos + need)
       if (pos - bufStart + need <= buf.length) return true;
       if (pos + need > size) return false;
-      const keep = buf.subarray(pos - bufStart);
-      const want = Math.max(need, CHUNK);
-      const next = new Uint8Array(Math.min(size - pos, Math.max(want, keep.length + CHUNK)));
-      next.set(keep);
-      let filled = keep.length;
-      while (filled < next.length) {
-        const n = readSync(fd, next, filled, next.length - filled, pos + filled);
-        if (n <= 0) break;
-        filled += n;
-      }
-      buf = next.subarray(0, filled);
+      buf = readBytes(fd, pos, Math.min(size - pos, Math.max(need, CHUNK_SIZE)));
       bufStart = pos;
-      return filled >= need;
+      return buf.length >= need;
     };
-    let resyncFrom = -1;
+    let resyncing = false;
     while (pos < size) {
       if (!ensure(12)) {
         if (!growing) out.problems.push({ file: path, offset: pos, message: `truncated record header (${size - pos} bytes at the end of the file)` });
@@ -246,14 +208,12 @@ export function readEventFile(path: string, start = 0, growing = false): EventRe
       const len = Number(view.getBigUint64(0, true));
       const lenCrc = view.getUint32(8, true);
       if (maskedCrc(buf, b, b + 8) !== lenCrc) {
-        if (resyncFrom < 0) {
-          out.problems.push({ file: path, offset: pos, message: 'corrupt record: the length\'s CRC does not match; searching for the next record' });
-          resyncFrom = pos;
-        }
+        if (!resyncing) out.problems.push({ file: path, offset: pos, message: 'corrupt record: the length\'s CRC does not match; searching for the next record' });
+        resyncing = true;
         pos += 1;
         continue;
       }
-      resyncFrom = -1;
+      resyncing = false;
       if (!ensure(12 + len + 4)) {
         if (!growing) out.problems.push({ file: path, offset: pos, message: `truncated record: ${len} bytes announced, ${size - pos - 12} present` });
         break;
@@ -284,8 +244,6 @@ export function readEventFile(path: string, start = 0, growing = false): EventRe
       pos += 12 + len + 4;
       out.end = pos;
     }
-  } finally {
-    closeSync(fd);
-  }
+  });
   return out;
 }

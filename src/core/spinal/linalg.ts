@@ -178,7 +178,7 @@ function tqli(d: Float64Array, eIn: Float64Array, n: number): void {
       let pp = 0;
       let i = m - 1;
       for (; i >= l; i--) {
-        let f = s * e[i];
+        const f = s * e[i];
         const b = c * e[i];
         r = Math.hypot(f, g);
         e[i + 1] = r;
@@ -194,8 +194,6 @@ function tqli(d: Float64Array, eIn: Float64Array, n: number): void {
         pp = s * r;
         d[i + 1] = g + pp;
         g = c * r - b;
-        f = 0;
-        void f;
       }
       if (r === 0 && i >= l) continue;
       d[l] -= pp;

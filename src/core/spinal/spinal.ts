@@ -9,15 +9,15 @@
  *   distribution softmax(W_U · final_norm(h_l)) computed by a small ONNX graph (p_L is the model's own).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { centredSingularValues } from './linalg.js';
 import { decodeModel, DT, encodeModel, floatTensor, int64Tensor, node, onnx, relocateExternalData, valueInfo } from '../engine/onnx.js';
-import { createSession, defaultCacheDir, emptyPastShape, pastDimsOf, readConfig, writeAtomic, type ModelConfig, type ProviderChoice } from '../engine/model.js';
+import { createSession, defaultCacheDir, emptyPastShape, loraFeeds, pastDimsOf, readConfig, writeAtomic, type ModelConfig, type ProviderChoice } from '../engine/model.js';
 import { buildGraph, buildLensGraph, type Arch } from '../engine/build.js';
 import { openModelFolder } from '../engine/folder.js';
-import type { SafetensorsCheckpoint } from '../engine/safetensors.js';
+import { readFloat32, type SafetensorsCheckpoint } from '../engine/safetensors.js';
 import { inputFeeds } from '../engine/scorer.js';
 import { ModelTokenizer, type LengthLimits } from '../tokenize/encoder.js';
 import { addHiddenOutputs, HiddenStateError } from './hidden.js';
@@ -84,14 +84,7 @@ function tensorData(t: onnx.ITensorProto, externalFolder?: string): Float32Array
   const ext = t.externalData ?? [];
   if (ext.length && externalFolder) {
     const get = (k: string): string => ext.find((e) => e.key === k)?.value ?? '';
-    const fd = openSync(join(externalFolder, get('location')), 'r');
-    try {
-      const buf = Buffer.alloc(Number(get('length')));
-      readSync(fd, buf, 0, buf.length, Number(get('offset') || 0));
-      return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-    } finally {
-      closeSync(fd);
-    }
+    return readFloat32({ name: t.name ?? '', dtype: 'F32', file: join(externalFolder, get('location')), offset: Number(get('offset') || 0), length: Number(get('length')) });
   }
   if (t.rawData && t.rawData.length) {
     const copy = new Uint8Array(t.rawData.length);
@@ -213,8 +206,7 @@ async function openForSpinal(
     const lens = buildLensGraph(arch, ck);
     const { session } = await createSession(encodeModel(built.model), opts.provider ?? 'cpu', opts.threads, built.folder);
     const lensSession = (await createSession(encodeModel(lens.model), opts.provider ?? 'cpu', opts.threads, lens.folder)).session;
-    const feeds: Record<string, ort.Tensor> = built.loraScale !== null ? { pl_lora_scale: new ort.Tensor('float32', new Float32Array([built.loraScale]), [1]) } : {};
-    return { session, lensSession, names: built.hidden, cfg: readConfig(folder.netDir), pastDims: new Map(), tok: ModelTokenizer.load(folder.tokenizerDir), feeds, dim: arch.hidden };
+    return { session, lensSession, names: built.hidden, cfg: readConfig(folder.netDir), pastDims: new Map(), tok: ModelTokenizer.load(folder.tokenizerDir), feeds: loraFeeds(built.loraScale), dim: arch.hidden };
   }
   modelDir = folder.dir;
   const onnxPath = join(modelDir, 'model.onnx');
@@ -258,11 +250,10 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   for (const rec of records) {
     const enc = tok.encodeRecord(rec, opts);
     for (const r of enc.responses) {
-      // As scoring: trl-legacy puts EOS before an empty prompt; trl's encoder made the first token the context.
-      const p = enc.convention === 'trl-legacy' ? tok.promptContext(r.promptIds) : r.promptIds;
-      const ids = [...p, ...r.ids];
+      // The sequence scoring uses (ModelTokenizer.sequence).
+      const { ids, respStart } = tok.sequence(enc.convention, r);
       if (cfg.nPositions && ids.length > cfg.nPositions) throw new InputError(`line ${rec.line}: ${ids.length} tokens, more than the ${cfg.nPositions} positions of ${modelDir}; set the max lengths`);
-      seqs.push({ ids, start: p.length });
+      seqs.push({ ids, start: respStart });
     }
   }
   for (const s of seqs) {

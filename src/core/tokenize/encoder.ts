@@ -127,6 +127,16 @@ export class ModelTokenizer {
     return promptIds.length === 0 && this.eosId !== null ? [this.eosId] : promptIds;
   }
 
+  /**
+   * The token sequence a response is scored in — its context, then its ids — and where the response starts. The one
+   * rule for scoring and SPINAL: trl-legacy puts EOS before an empty prompt (promptContext); trl's encoder already
+   * made the first token the context.
+   */
+  sequence(convention: Convention, r: EncodedResponse): { ids: number[]; respStart: number } {
+    const context = convention === 'trl-legacy' ? this.promptContext(r.promptIds) : r.promptIds;
+    return { ids: [...context, ...r.ids], respStart: context.length };
+  }
+
   /** Token ids and pieces of a text, without special tokens (or with the tokenizer's default ones). */
   encode(text: string, specialTokens = false): { ids: number[]; pieces: string[] } {
     if (text === '' && !specialTokens) return { ids: [], pieces: [] };

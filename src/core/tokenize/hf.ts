@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { TokenCounter } from '../checks/record.js';
-import { isHubId, locateModel, resolveModelFile } from '../engine/hub.js';
+import { isHubId, locateModel, readJsonObject, resolveModelFile } from '../engine/hub.js';
 
 export class TokenizerLoadError extends Error {}
 
@@ -41,22 +41,6 @@ export function chatTemplateOf(dir: string, cfg: Record<string, unknown>): strin
   return null;
 }
 
-function readJson(path: string, what: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(resolveModelFile(path), 'utf8');
-  } catch {
-    throw new TokenizerLoadError(`${path}: cannot read ${what}`);
-  }
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new TokenizerLoadError(`${path}: ${what} is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
-
 /**
  * The folder whose tokenizer a model uses: its own, or for a LoRA adapter saved without one, its base's (a folder
  * or a hub id in the local hub cache); a hub id is looked up there too.
@@ -66,7 +50,7 @@ export function tokenizerFolder(dir: string): string {
   const ad = join(dir, 'adapter_config.json');
   try {
     if (existsSync(ad)) {
-      const base = (JSON.parse(readFileSync(resolveModelFile(ad), 'utf8')) as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+      const base = readJsonObject(ad, 'adapter_config.json', TokenizerLoadError).base_model_name_or_path;
       if (typeof base === 'string' && base) return locateModel(base, dir).dir;
     } else if (!existsSync(dir) && isHubId(dir)) return locateModel(dir).dir;
   } catch (e) {
@@ -79,9 +63,9 @@ export function loadHfTokenizer(dir: string): HfTokenizer {
   dir = tokenizerFolder(dir);
   const tjPath = join(dir, 'tokenizer.json');
   if (!existsSync(tjPath)) throw new TokenizerLoadError(`${dir}: no tokenizer.json in this folder`);
-  const tj = readJson(tjPath, 'tokenizer.json');
+  const tj = readJsonObject(tjPath, 'tokenizer.json', TokenizerLoadError);
   const cfgPath = join(dir, 'tokenizer_config.json');
-  const cfg = existsSync(cfgPath) ? readJson(cfgPath, 'tokenizer_config.json') : {};
+  const cfg = existsSync(cfgPath) ? readJsonObject(cfgPath, 'tokenizer_config.json', TokenizerLoadError) : {};
   let tokenizer: Tokenizer;
   try {
     tokenizer = new Tokenizer(tj, cfg);
