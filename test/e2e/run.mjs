@@ -418,14 +418,14 @@ const vs2 = await startVsCode({
       assert.ok(rows.some((x) => /LlamaForCausalLM/.test(x)), rows.join(' | '));
       await shot3('models-view-adapter');
       await quickOpen(page3, 'dev.jsonl');
-      await page3.keyboard.press('F1');
-      await page3.locator('.quick-input-widget input.input').fill(':1');
-      await page3.waitForTimeout(200);
-      await page3.keyboard.press('Enter');
-      await page3.keyboard.press('Shift+ArrowDown');
+      // Lines… names the records itself: it does not depend on the editor having kept a selection under load.
       await runCommand(page3, 'PrefLens: Score Records');
-      await page3.locator('.quick-input-widget input.input').fill('Selected lines');
-      await page3.waitForTimeout(200);
+      const input = page3.locator('.quick-input-widget input.input');
+      await input.fill('Lines…');
+      await page3.locator('.quick-input-widget .monaco-list-row', { hasText: 'Lines…' }).first().waitFor();
+      await page3.keyboard.press('Enter');
+      await retry(async () => (await page3.locator('.quick-input-widget').innerText()).includes('score which lines'), { what: 'the lines prompt' });
+      await input.fill('1-2');
       await page3.keyboard.press('Enter');
       await retry(async () => (await page3.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring with the adapter to finish' });
       await page3.keyboard.press('Escape');
