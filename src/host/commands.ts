@@ -13,6 +13,7 @@ export const Command = {
   exportFiltered: 'preflens.exportFiltered',
   openRun: 'preflens.openRun',
   refreshRuns: 'preflens.refreshRuns',
+  compareRuns: 'preflens.compareRuns',
 } as const;
 
 export type CommandId = (typeof Command)[keyof typeof Command];

@@ -1,12 +1,14 @@
 /**
  * Training runs in the extension: the Runs view (runs found in the workspace: folders with trainer_state.json,
- * trainer_log.jsonl or checkpoint-*), the run panel (curves with check markers, checkpoints, comparison) and the
- * SPINAL panel (traces of the reference and the checkpoints). Heavy work runs in dist/runWorker.js.
+ * trainer_log.jsonl or TensorBoard event files; runs written in the last minutes marked live; several can be
+ * selected and compared), the run panel (one run or several overlaid, curves with check markers, checkpoints,
+ * comparison; live runs re-read incrementally every 500 ms while it is open) and the SPINAL panel (traces of the
+ * reference and the checkpoints). Heavy work runs in dist/runWorker.js.
  */
 import * as vscode from 'vscode';
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { parseRun, type RunInfo } from '../core/runs/runs.js';
+import { isRunDir, runDirOf, RunReader, type RunInfo } from '../core/runs/runs.js';
 import { runModels } from '../core/runs/compare.js';
 import { type JobEnd, startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
@@ -18,17 +20,25 @@ import { Command } from './commands.js';
 import type { Models, ScoringSettings } from './models.js';
 import type { LengthLimits } from '../core/tokenize/encoder.js';
 
+/** The files that make a folder a run (runs.ts isRunDir): the Trainer's state, LLaMA-Factory's log, event files. */
+const RUN_FILES = '**/{trainer_state.json,trainer_log.jsonl,events.out.tfevents.*}';
+
 /** The tokenization of the scoring settings (convention and lengths), for SPINAL and checkpoint comparison too. */
 function limitsOf(s: ScoringSettings): LengthLimits {
   return { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode };
 }
 
-type Node = { kind: 'run'; dir: string; run: RunInfo | null; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
+/** A run written to in the last LIVE_MS is marked live in the Runs view (and its panel keeps polling it). */
+const LIVE_MS = 5 * 60_000;
+/** How often an open run panel looks for new writes (the issue's bound is 2 s from a write to the redrawn chart). */
+const POLL_MS = 500;
 
-function toView(r: RunInfo): RunView {
+type Node = { kind: 'run'; dir: string; run: RunInfo | null; live: boolean; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
+
+function toView(r: RunInfo, live: boolean): RunView {
   const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
     Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
-  return { name: basename(r.dir), dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, settings: r.settings, problems: r.problems };
+  return { name: basename(r.dir), dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), epochs: r.epochs, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, settings: r.settings, problems: r.problems, live };
 }
 
 export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -38,8 +48,14 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly subs: vscode.Disposable[] = [];
   private runPanel: vscode.WebviewPanel | null = null;
   private spinalPanel: vscode.WebviewPanel | null = null;
-  private current: RunInfo | null = null;
+  /** One incremental reader per run folder (the tree and the panel share them: a refresh reads only what is new). */
+  private readonly readers = new Map<string, RunReader>();
+  /** The runs the panel shows, overlaid. */
+  private shown: string[] = [];
+  private poll: ReturnType<typeof setInterval> | null = null;
   private lastSpinal: SpinalEvent | null = null;
+  /** The Runs view, for its selection (several runs compared at once). */
+  view: vscode.TreeView<Node> | null = null;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -47,30 +63,46 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     private readonly models: Models,
     private readonly log: vscode.OutputChannel,
   ) {
-    const w = vscode.workspace.createFileSystemWatcher('**/{trainer_state.json,trainer_log.jsonl}');
-    this.subs.push(w, w.onDidCreate(() => void this.refresh()), w.onDidChange(() => void this.refresh()), w.onDidDelete(() => void this.refresh()));
+    const w = vscode.workspace.createFileSystemWatcher(RUN_FILES);
+    this.subs.push(w, w.onDidCreate(() => void this.refresh()), w.onDidChange(() => this.emitter.fire(undefined)), w.onDidDelete(() => void this.refresh()));
+    // the live marks fade when a run stops being written
+    const fade = setInterval(() => this.emitter.fire(undefined), 60_000);
+    this.subs.push({ dispose: () => clearInterval(fade) });
     void this.refresh();
   }
 
   async refresh(): Promise<void> {
-    const files = await vscode.workspace.findFiles('**/{trainer_state.json,trainer_log.jsonl}', '**/node_modules/**', 500);
+    const files = await vscode.workspace.findFiles(RUN_FILES, '**/node_modules/**', 2000);
     const dirs = new Set<string>();
     for (const f of files) {
-      const d = dirname(f.fsPath);
-      if (/^checkpoint-\d+$/.test(basename(d)) && (existsSync(join(dirname(d), 'trainer_state.json')) || existsSync(join(dirname(d), 'trainer_log.jsonl')))) continue;
+      const d = runDirOf(f.fsPath);
+      if (/^checkpoint-\d+$/.test(basename(d)) && isRunDir(dirname(d))) continue;
       dirs.add(d);
     }
     this.dirs = [...dirs].sort();
     this.emitter.fire(undefined);
   }
 
+  /** The run of a folder, read incrementally (only what was written since the last read). */
+  private read(dir: string): { run: RunInfo; live: boolean; changed: boolean } {
+    let r = this.readers.get(dir);
+    if (!r) {
+      r = new RunReader(dir, true);
+      this.readers.set(dir, r);
+    }
+    const changed = r.update();
+    return { run: r.run(), live: Date.now() - r.lastWrite < LIVE_MS, changed };
+  }
+
   getChildren(n?: Node): Node[] {
     if (!n)
       return this.dirs.map((dir) => {
         try {
-          return { kind: 'run', dir, run: parseRun(dir) };
+          const { run, live } = this.read(dir);
+          return { kind: 'run', dir, run, live };
         } catch (e) {
-          return { kind: 'run', dir, run: null, error: e instanceof Error ? e.message : String(e) };
+          this.readers.delete(dir);
+          return { kind: 'run', dir, run: null, live: false, error: e instanceof Error ? e.message : String(e) };
         }
       });
     if (n.kind !== 'run' || !n.run) return n.kind === 'run' && n.error ? [{ kind: 'item', label: n.error, icon: 'error' }] : [];
@@ -85,11 +117,12 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   getTreeItem(n: Node): vscode.TreeItem {
     if (n.kind === 'run') {
       const i = new vscode.TreeItem(basename(n.dir), vscode.TreeItemCollapsibleState.Collapsed);
-      i.description = n.run ? `${n.run.trainer} · ${n.run.steps} steps · ${n.run.checks.length} checks` : 'cannot read';
-      i.tooltip = n.dir;
-      i.iconPath = new vscode.ThemeIcon('pulse');
+      i.id = n.dir;
+      i.description = n.run ? `${n.live ? 'live · ' : ''}${n.run.trainer} · ${n.run.steps} steps · ${n.run.checks.length} checks` : 'cannot read';
+      i.tooltip = `${n.dir}${n.live ? '\nlive: written in the last 5 minutes' : ''}\nSelect several runs (Ctrl/Shift+click) and choose Compare Runs to overlay them.`;
+      i.iconPath = n.live ? new vscode.ThemeIcon('pulse', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('pulse');
       i.command = { command: Command.openRun, title: 'Open Run', arguments: [n.dir] };
-      i.contextValue = 'preflens.run';
+      i.contextValue = n.live ? 'preflens.run.live' : 'preflens.run';
       return i;
     }
     const i = new vscode.TreeItem(n.label);
@@ -106,36 +139,94 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       const pick = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'PrefLens: training output folder' });
       dir = pick?.[0]?.fsPath;
     }
-    if (dir) this.openRun(dir);
+    if (dir) this.openRuns([dir]);
   }
 
-  openRun(dir: string): void {
-    let run: RunInfo;
-    try {
-      run = parseRun(dir);
-    } catch (e) {
-      void vscode.window.showErrorMessage(`PrefLens: ${e instanceof Error ? e.message : String(e)}`);
-      return;
+  /**
+   * PrefLens: Compare Runs: the runs selected in the Runs view (a context-menu call passes the clicked run and the
+   * selection; an array of folders works too), else a pick among the runs found in the workspace.
+   */
+  async compareCommand(arg?: unknown, selection?: unknown): Promise<void> {
+    const dirOf = (x: unknown): string | undefined => (typeof x === 'string' ? x : x instanceof vscode.Uri ? x.fsPath : typeof x === 'object' && x !== null && (x as Node).kind === 'run' ? (x as { dir: string }).dir : undefined);
+    let dirs = (Array.isArray(selection) ? selection : Array.isArray(arg) ? arg : []).map(dirOf).filter((d): d is string => d !== undefined);
+    if (dirs.length < 2) dirs = (this.view?.selection ?? []).map(dirOf).filter((d): d is string => d !== undefined);
+    if (dirs.length < 2) {
+      await this.refresh();
+      const picks = await vscode.window.showQuickPick(
+        this.dirs.map((d) => ({ label: basename(d), description: d, picked: dirs.includes(d) })),
+        { canPickMany: true, title: 'PrefLens: runs to compare (overlaid)', placeHolder: 'Pick two or more runs' },
+      );
+      if (!picks) return;
+      dirs = picks.map((p) => p.description);
     }
-    this.current = run;
+    if (dirs.length) this.openRuns([...new Set(dirs)]);
+  }
+
+  /** Shows the runs in the run panel, overlaid, and keeps them up to date while they are written. */
+  openRuns(dirs: string[]): void {
+    const ok: string[] = [];
+    for (const dir of dirs) {
+      try {
+        this.read(dir);
+        ok.push(dir);
+      } catch (e) {
+        this.readers.delete(dir);
+        void vscode.window.showErrorMessage(`PrefLens: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (!ok.length) return;
+    this.shown = ok;
     if (!this.runPanel) {
       const p = createPanel(this.extensionUri, 'preflens.run', 'PrefLens Run', vscode.ViewColumn.Active, 'run');
       p.webview.onDidReceiveMessage((m: unknown) => {
         const req = parseRunRequest(m);
-        if (!req || !this.current) return;
-        if (req.type === 'ready') this.post({ type: 'run', run: toView(this.current) });
-        else if (req.type === 'spinal') void this.spinal(this.current);
-        else if (req.type === 'compare') void this.compare(this.current);
+        if (!req) return;
+        if (req.type === 'ready') return this.postRuns();
+        // only a run the panel shows
+        const reader = this.shown.includes(req.dir) ? this.readers.get(req.dir) : undefined;
+        if (!reader) return;
+        const run = reader.run();
+        if (req.type === 'spinal') void this.spinal(run);
+        else if (req.type === 'compare') void this.compare(run);
         else {
-          const cp = this.current.checkpoints.find((c) => c.step === req.step);
+          const cp = run.checkpoints.find((c) => c.step === req.step);
           if (cp) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(cp.path));
         }
       });
-      p.onDidDispose(() => (this.runPanel = null));
+      p.onDidDispose(() => {
+        this.runPanel = null;
+        if (this.poll) clearInterval(this.poll);
+        this.poll = null;
+      });
       this.runPanel = p;
+      this.poll = setInterval(() => this.pollShown(), POLL_MS);
     } else this.runPanel.reveal();
-    this.runPanel.title = `Run · ${basename(dir)}`;
-    this.post({ type: 'run', run: toView(run) });
+    this.runPanel.title = ok.length === 1 ? `Run · ${basename(ok[0])}` : `Runs · ${ok.map((d) => basename(d)).join(' vs ')}`;
+    this.postRuns();
+  }
+
+  /** Re-reads what was written to the shown runs since the last look, and redraws when something changed. */
+  private pollShown(): void {
+    let changed = false;
+    for (const dir of this.shown) {
+      try {
+        if (this.read(dir).changed) changed = true;
+      } catch (e) {
+        this.log.appendLine(`PrefLens run ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (changed) {
+      this.postRuns();
+      this.emitter.fire(undefined);
+    }
+  }
+
+  private postRuns(): void {
+    const runs = this.shown.flatMap((dir) => {
+      const r = this.readers.get(dir);
+      return r ? [toView(r.run(), Date.now() - r.lastWrite < LIVE_MS)] : [];
+    });
+    this.post({ type: 'runs', runs });
   }
 
   private post(e: RunEvent): void {
@@ -224,11 +315,12 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       { kind: 'compare', file: recs.file, lines: recs.lines, run: run.dir, reference: ref, beta: s.beta, limits: limitsOf(s), provider: s.provider, cacheDir: this.cacheDir },
       'PrefLens: scoring the checkpoints',
     );
-    if (res.type === 'done' && res.result.kind === 'compare') this.post({ type: 'comparison', comparison: res.result.comparison });
+    if (res.type === 'done' && res.result.kind === 'compare') this.post({ type: 'comparison', dir: run.dir, comparison: res.result.comparison });
     else if (res.type === 'error') void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);
   }
 
   dispose(): void {
+    if (this.poll) clearInterval(this.poll);
     this.subs.forEach((s) => s.dispose());
     this.runPanel?.dispose();
     this.spinalPanel?.dispose();

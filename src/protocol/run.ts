@@ -11,6 +11,8 @@ export interface RunView {
   steps: number;
   series: Record<string, Array<[number, number | null]>>;
   eval: Record<string, Array<[number, number | null]>>;
+  /** step → epoch as logged, for an x-axis by epoch. */
+  epochs: Array<[number, number]>;
   checkpoints: Checkpoint[];
   checks: RunCheck[];
   referenceModel: string | null;
@@ -18,17 +20,22 @@ export interface RunView {
   settings: Record<string, string>;
   /** Corrupt or truncated event records (file, byte offset, message); the rest was read. */
   problems: Array<{ file: string; offset: number; message: string }>;
+  /** Written in the last few minutes (the host re-reads it as it grows). */
+  live: boolean;
 }
 
-export type RunRequest = { type: 'ready' } | { type: 'spinal' } | { type: 'compare' } | { type: 'openCheckpoint'; step: number };
+/** Actions on one of the runs shown (by its folder, which the host checks against the runs it showed). */
+export type RunRequest = { type: 'ready' } | { type: 'spinal'; dir: string } | { type: 'compare'; dir: string } | { type: 'openCheckpoint'; dir: string; step: number };
 
-export type RunEvent = { type: 'run'; run: RunView } | { type: 'comparison'; comparison: Comparison } | { type: 'busy'; message: string } | { type: 'error'; message: string };
-
+/** `runs`: the runs shown, overlaid (sent again, whole, when a live run changed). */
+export type RunEvent = { type: 'runs'; runs: RunView[] } | { type: 'comparison'; dir: string; comparison: Comparison } | { type: 'busy'; message: string } | { type: 'error'; message: string };
 
 export function parseRunRequest(m: unknown): RunRequest | null {
   if (typeof m !== 'object' || m === null) return null;
   const o = m as Record<string, unknown>;
-  if (o.type === 'ready' || o.type === 'spinal' || o.type === 'compare') return { type: o.type };
-  if (o.type === 'openCheckpoint' && isInt(o.step, 0, Number.MAX_SAFE_INTEGER)) return { type: 'openCheckpoint', step: o.step };
+  if (o.type === 'ready') return { type: 'ready' };
+  if (typeof o.dir !== 'string' || o.dir.length > 4096) return null;
+  if (o.type === 'spinal' || o.type === 'compare') return { type: o.type, dir: o.dir };
+  if (o.type === 'openCheckpoint' && isInt(o.step, 0, Number.MAX_SAFE_INTEGER)) return { type: 'openCheckpoint', dir: o.dir, step: o.step };
   return null;
 }

@@ -269,3 +269,88 @@ test('inspector: hostile record text is shown as text', async () => {
   assert.deepEqual(errors, []);
   await p.close();
 });
+
+function runView(name, f, live = false) {
+  const steps = Array.from({ length: 40 }, (_, i) => (i + 1) * 5);
+  return {
+    name,
+    dir: `/runs/${name}`,
+    format: 'trainer_state',
+    trainer: 'dpo',
+    steps: 200,
+    series: { loss: steps.map((s) => [s, f(s)]), 'rewards/margins': steps.map((s) => [s, s / 100]) },
+    eval: { loss: [[100, f(100) + 0.05]] },
+    epochs: steps.map((s) => [s, s / 100]),
+    checkpoints: [],
+    checks: [{ id: 'lr-schedule', severity: 'info', message: `<img src=x onerror="window.__pwned='check'">`, steps: [50], source: 'PrefLens' }],
+    referenceModel: null,
+    settings: {},
+    problems: [],
+    live,
+  };
+}
+
+test('run view: two runs overlaid with a legend; the smoothing slider, the crosshair reading both runs, log scale, x by epoch', async () => {
+  const { p, errors } = await open('run');
+  // a noisy curve, so that smoothing visibly changes it
+  const a = runView('beta-0.1', (s) => 0.7 - s / 400 + (s % 10 === 0 ? 0.05 : -0.05));
+  const b = runView('beta-0.5', (s) => 0.6 - s / 800, true);
+  await p.evaluate((runs) => window.postMessage({ type: 'runs', runs }, '*'), [a, b]);
+  await p.waitForSelector('figure.chart[data-series="loss"] path.train-line');
+  assert.deepEqual(await p.$$eval('.run-legend .legend-item', (xs) => xs.map((x) => x.textContent.trim())), ['beta-0.1 dpo · 200 steps', 'beta-0.5 dpo · 200 stepslive']);
+  assert.deepEqual(await p.$$eval('.run-legend .live-badge', (xs) => xs.map((x) => x.closest('.legend-item').dataset.run)), ['/runs/beta-0.5']);
+  assert.equal(await p.$$eval('figure.chart[data-series="loss"] path.train-line', (xs) => xs.length), 2, 'one curve per run');
+  assert.equal(await p.$$eval('figure.chart[data-series="loss"] path.raw-line', (xs) => xs.length), 2, 'raw curves behind the smoothed ones');
+  const smoothedPath = () => p.$eval(`figure.chart[data-series="loss"] g[data-run="/runs/beta-0.1"] path.train-line`, (x) => x.getAttribute('d'));
+  const rawPath = await p.$eval(`figure.chart[data-series="loss"] g[data-run="/runs/beta-0.1"] path.raw-line`, (x) => x.getAttribute('d'));
+  const at06 = await smoothedPath();
+  assert.notEqual(at06, rawPath);
+  // the slider to 0: the curve is the raw one, and the faint copy goes
+  await p.$eval('#smoothing', (s) => {
+    s.value = '0';
+    s.dispatchEvent(new Event('input'));
+  });
+  assert.equal(await smoothedPath(), rawPath);
+  assert.equal(await p.$$eval('path.raw-line', (xs) => xs.length), 0);
+  await p.$eval('#smoothing', (s) => {
+    s.value = '0.9';
+    s.dispatchEvent(new Event('input'));
+  });
+  assert.notEqual(await smoothedPath(), at06, 'heavier smoothing, another curve');
+  // the crosshair: hovering one chart reads every run at that step, on every chart
+  const box = await p.$eval('figure.chart[data-series="loss"] rect.hover-area', (r) => {
+    const b = r.getBoundingClientRect();
+    return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+  });
+  await p.mouse.move(box.x, box.y);
+  const reading = await p.$$eval('figure.chart[data-series="rewards/margins"] .readout .reading-item', (xs) => xs.map((x) => x.textContent));
+  assert.equal(reading.length, 2);
+  assert.match(reading[0], /beta-0\.1: [0-9.]+ \(raw [0-9.]+\)/);
+  assert.match(reading[1], /beta-0\.5: /);
+  assert.equal(await p.$$eval('line.crosshair[visibility="visible"]', (xs) => xs.length), 2, 'both charts show the crosshair');
+  // log scale and x by epoch
+  await p.$eval('#log-scale', (c) => {
+    c.checked = true;
+    c.dispatchEvent(new Event('change'));
+  });
+  assert.match(await p.textContent('.chart-note'), /Log scale/);
+  const ticks = await p.$$eval('figure.chart[data-series="loss"] .axis text', (xs) => xs.map((x) => x.textContent));
+  await p.$eval('#x-axis', (s) => {
+    s.value = 'epoch';
+    s.dispatchEvent(new Event('change'));
+  });
+  const ticksEpoch = await p.$$eval('figure.chart[data-series="loss"] .axis text', (xs) => xs.map((x) => x.textContent));
+  assert.notDeepEqual(ticksEpoch, ticks);
+  assert.ok(ticksEpoch.some((t) => t === '1.0' || t === '1' || t === '2.0' || t === '2'), ticksEpoch.join());
+  // a live update: the runs sent again keep the controls as they were
+  await p.evaluate((runs) => window.postMessage({ type: 'runs', runs }, '*'), [a, { ...b, series: { ...b.series, loss: [...b.series.loss, [205, 0.3]] } }]);
+  assert.equal(await p.$eval('#smoothing', (s) => s.value), '0.9');
+  // per-run checks; hostile text stays text
+  assert.equal(await p.$$eval('.run-detail', (xs) => xs.length), 2);
+  assert.equal(await p.$$eval('.run-detail img', (xs) => xs.length), 0);
+  await p.click('.run-detail[data-run="/runs/beta-0.5"] vscode-button');
+  assert.deepEqual((await p.evaluate(() => window.__posted)).at(-1), { type: 'spinal', dir: '/runs/beta-0.5' });
+  assert.equal(await p.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(errors, []);
+  await p.close();
+});

@@ -4,9 +4,10 @@
  * Metric names of TRL's DPO, ORPO, KTO, SimPO/CPO and GRPO trainers are recognised; unknown metrics are kept too.
  */
 import { locateModel } from '../engine/hub.js';
-import { readEventFile } from './tfevents.js';
+import { type EventRead, readEventFile } from './tfevents.js';
+import { readBytes, withFile } from '../jsonl/reader.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import type { Checkpoint, RunCheck } from '../contract.js';
 
@@ -31,6 +32,8 @@ export interface RunInfo {
   steps: number;
   series: Series;
   eval: Series;
+  /** step → epoch, from the logged rows' `epoch` (TensorBoard: `train/epoch`), for an x-axis by epoch. */
+  epochs: Array<[number, number]>;
   checkpoints: Checkpoint[];
   checks: RunCheck[];
   referenceModel: string | null;
@@ -88,9 +91,11 @@ function addRow(
   series: Series,
   evalSeries: Series,
   nonFinite: Array<{ name: string; step: number }>,
+  epochs: Array<[number, number]>,
   aliases: Record<string, string> = {},
 ): void {
   const isEval = Object.keys(row).some((k) => k.startsWith('eval_'));
+  if (!isEval && typeof row.epoch === 'number' && Number.isFinite(row.epoch)) epochs.push([step, row.epoch]);
   for (const [k0, v] of Object.entries(row)) {
     if (IGNORE.has(k0) || typeof v !== 'number') continue;
     const k = aliases[k0] ?? k0;
@@ -208,89 +213,46 @@ export function eventFiles(dir: string): string[] {
 }
 
 /**
- * Curves of the event files, merged into the series: the Trainer's tags `train/X` and `eval/X` are the series X and
- * the eval series X (others keep their tag); a step trainer_state.json already has keeps its value there.
+ * The folder of a run from one of its files: the folder itself, or for an event file in the Trainer's logging dir
+ * (`<output_dir>/runs/<name>/events.out.tfevents.*`) the output dir, which runs.ts eventFiles reads it from.
  */
-function mergeEvents(files: string[], series: Series, evalSeries: Series, nonFinite: Array<{ name: string; step: number }>): { settings: Record<string, string>; problems: RunInfo['problems'] } {
-  const settings: Record<string, string> = {};
-  const problems: RunInfo['problems'] = [];
-  // (series, name) → step → value over every event file, the first value of a step kept
-  const events = new Map<Series, Map<string, Map<number, number>>>([[series, new Map()], [evalSeries, new Map()]]);
-  for (const f of files) {
-    const r = readEventFile(f);
-    problems.push(...r.problems);
-    for (const [k, v] of r.texts) settings[k] = v;
-    for (const [tag, points] of r.scalars) {
-      const byName = events.get(tag.startsWith('eval/') ? evalSeries : series) as Map<string, Map<number, number>>;
-      const name = tag.replace(/^(train|eval)\//, '');
-      const steps = byName.get(name) ?? new Map<number, number>();
-      for (const [step, value] of points) if (!steps.has(step)) steps.set(step, value);
-      byName.set(name, steps);
-    }
-  }
-  for (const [target, byName] of events)
-    for (const [name, steps] of byName) {
-      const have = new Set((target[name] ?? []).map((x) => x[0]));
-      const list = (target[name] ??= []);
-      for (const [step, value] of steps) {
-        if (have.has(step)) continue;
-        if (!Number.isFinite(value)) nonFinite.push({ name, step });
-        list.push([step, value]);
-      }
-      list.sort((a, b) => a[0] - b[0]);
-    }
-  return { settings, problems };
+export function runDirOf(file: string): string {
+  const d = dirname(file);
+  if (EVENT_FILE.test(basename(file)) && basename(dirname(d)) === 'runs') return dirname(dirname(d));
+  return d;
 }
 
-export function parseRun(dir: string): RunInfo {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RunError(`${dir}: no such folder`);
-  const series: Series = {};
-  const evalSeries: Series = {};
-  const nonFinite: Array<{ name: string; step: number }> = [];
-  let format: RunInfo['format'] = 'checkpoints-only';
-  let steps = 0;
-  const statePath = join(dir, 'trainer_state.json');
-  const logPath = join(dir, 'trainer_log.jsonl');
-  if (existsSync(statePath)) {
-    format = 'trainer_state';
-    let state: unknown;
-    try {
-      state = parseLenientJson(readFileSync(statePath, 'utf8'));
-    } catch (e) {
-      throw new RunError(`${statePath}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    const st = state as { log_history?: unknown; global_step?: unknown };
-    if (!Array.isArray(st.log_history)) throw new RunError(`${statePath}: no "log_history" list`);
-    st.log_history.forEach((row: unknown, i: number) => {
-      if (typeof row !== 'object' || row === null) return;
-      const r = row as Record<string, unknown>;
-      const step = typeof r.step === 'number' ? r.step : i;
-      addRow(r, step, series, evalSeries, nonFinite, { lr: 'learning_rate' });
-    });
-    steps = typeof st.global_step === 'number' ? st.global_step : 0;
-  } else if (existsSync(logPath)) {
-    format = 'llamafactory_log';
-    readFileSync(logPath, 'utf8')
-      .split('\n')
-      .forEach((line, i) => {
-        if (!line.trim()) return;
-        let r: Record<string, unknown>;
-        try {
-          r = parseLenientJson(line) as Record<string, unknown>;
-        } catch {
-          throw new RunError(`${logPath}: line ${i + 1} is not valid JSON`);
-        }
-        const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : i + 1;
-        addRow(r, step, series, evalSeries, nonFinite, LLAMAFACTORY_NAMES);
-        if (typeof r.total_steps === 'number') steps = Math.max(steps, r.total_steps);
-      });
+type Points = Map<string, Map<number, number>>;
+
+/** Appends one event file's scalars to the event curves: the Trainer's tags `train/X` and `eval/X` are X (and eval X). */
+function addEvents(read: EventRead, train: Points, ev: Points, settings: Record<string, string>): void {
+  for (const [k, v] of read.texts) settings[k] = v;
+  for (const [tag, points] of read.scalars) {
+    const byName = tag.startsWith('eval/') ? ev : train;
+    const name = tag.replace(/^(train|eval)\//, '');
+    const steps = byName.get(name) ?? new Map<number, number>();
+    // the first value of a step is kept (a resumed run logs its steps again)
+    for (const [step, value] of points) if (!steps.has(step)) steps.set(step, value);
+    byName.set(name, steps);
   }
-  const events = eventFiles(dir);
-  const { settings, problems } = mergeEvents(events, series, evalSeries, nonFinite);
-  if (events.length && format === 'checkpoints-only') format = 'tensorboard';
-  const cps = checkpoints(dir);
-  for (const s of Object.values(series)) steps = Math.max(steps, s.at(-1)?.[0] ?? 0);
-  let referenceModel: string | null = null;
+}
+
+/** Adds the event curves to the series; a step the trainer's own log already has keeps its value there. */
+function mergeEvents(target: Series, byName: Points, nonFinite: Array<{ name: string; step: number }>): void {
+  for (const [name, steps] of byName) {
+    const have = new Set((target[name] ?? []).map((x) => x[0]));
+    const list = (target[name] ??= []);
+    for (const [step, value] of steps) {
+      if (have.has(step)) continue;
+      if (!Number.isFinite(value)) nonFinite.push({ name, step });
+      list.push([step, value]);
+    }
+    list.sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** The run's reference model as its config names it (dpo_config.json, or an adapter's base), else null. */
+function referenceOf(dir: string): string | null {
   for (const f of ['dpo_config.json', 'adapter_config.json']) {
     const p = join(dir, f);
     if (!existsSync(p)) continue;
@@ -300,17 +262,250 @@ export function parseRun(dir: string): RunInfo {
       if (typeof ref === 'string' && ref) {
         // a folder (absolute or relative to the run) or a hub id in the local hub cache (engine/hub.ts)
         try {
-          referenceModel = locateModel(ref, dir).dir;
+          return locateModel(ref, dir).dir;
         } catch {
-          referenceModel = ref.startsWith('/') ? ref : join(dir, ref);
+          return ref.startsWith('/') ? ref : join(dir, ref);
         }
       }
     } catch {
       /* not a config we understand */
     }
   }
-  const trainer = trainerOfCard(dir) ?? refineTrainer(detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]), series);
-  return { dir, format, eventFiles: events, settings, problems, trainer, steps, series, eval: evalSeries, checkpoints: cps, checks: runChecks(series, evalSeries, nonFinite, trainer), referenceModel };
+  return null;
+}
+
+/** A file's identity for change detection: size and modification time. */
+function stamp(path: string): string | null {
+  try {
+    const s = statSync(path);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A logged row: its step and its values as written (NaN/Infinity kept). */
+interface Row {
+  step: number;
+  values: Record<string, unknown>;
+}
+
+/**
+ * A run read incrementally, for live runs (docs/ARCHITECTURE.md, "Training runs"): each `update()` reads only what
+ * changed since the last — the bytes appended to `trainer_log.jsonl` and to each event file (from where the last read
+ * ended; a record or line still being written is left for the next update), `trainer_state.json` again only when
+ * the Trainer rewrote it (it rewrites the whole file at each save), new event files and new checkpoints.
+ * `parseRun` is one update.
+ */
+export class RunReader {
+  private stateStamp: string | null = null;
+  private stateRows: Row[] = [];
+  private globalStep = 0;
+  private logOffset = 0;
+  private logLine = 0;
+  private logRows: Row[] = [];
+  private logTotal = 0;
+  private readonly eventEnds = new Map<string, number>();
+  private readonly trainEvents: Points = new Map();
+  private readonly evalEvents: Points = new Map();
+  private readonly settings: Record<string, string> = {};
+  private readonly problems: RunInfo['problems'] = [];
+  private cpStamp = '';
+  private info: RunInfo | null = null;
+  /** When any of the run's files was last written (ms since the epoch). */
+  lastWrite = 0;
+
+  /**
+   * `live`: the files may be being written, so a record or line cut off at the end is not reported but read again
+   * at the next update (a one-time read reports a truncated event record, and reads a last line without newline).
+   */
+  constructor(
+    readonly dir: string,
+    private readonly live = false,
+  ) {}
+
+  private touch(path: string): void {
+    try {
+      this.lastWrite = Math.max(this.lastWrite, statSync(path).mtimeMs);
+    } catch {
+      /* gone */
+    }
+  }
+
+  /** Reads what changed; true when the run changed (then `run()` is new). Throws RunError for an unreadable log. */
+  update(): boolean {
+    const dir = this.dir;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RunError(`${dir}: no such folder`);
+    let changed = this.info === null;
+    const statePath = join(dir, 'trainer_state.json');
+    const st = stamp(statePath);
+    if (st !== this.stateStamp) {
+      this.stateStamp = st;
+      changed = true;
+      this.stateRows = [];
+      if (st) this.readState(statePath);
+    }
+    const logPath = join(dir, 'trainer_log.jsonl');
+    if (!st && existsSync(logPath) && this.readLog(logPath)) changed = true;
+    for (const f of eventFiles(dir)) {
+      const start = this.eventEnds.get(f) ?? 0;
+      let size = 0;
+      try {
+        size = statSync(f).size;
+      } catch {
+        continue;
+      }
+      if (size === start) continue;
+      if (size < start) {
+        // rewritten from scratch: its curves are read again (merging keeps each step once)
+        this.eventEnds.set(f, 0);
+      }
+      const from = this.eventEnds.get(f) ?? 0;
+      const r = readEventFile(f, from, this.live);
+      this.eventEnds.set(f, r.end);
+      this.touch(f);
+      // a record still being written (live) is read at the next update
+      if (r.end === from && !r.problems.length && this.info?.eventFiles.includes(f)) continue;
+      this.problems.push(...r.problems);
+      addEvents(r, this.trainEvents, this.evalEvents, this.settings);
+      changed = true;
+    }
+    const cps = checkpoints(dir);
+    const cpStamp = cps.map((c) => `${c.step}${c.hasOnnx ? 'o' : ''}${c.hasSafetensors ? 's' : ''}${c.hasAdapter ? 'a' : ''}`).join();
+    if (cpStamp !== this.cpStamp) {
+      this.cpStamp = cpStamp;
+      changed = true;
+    }
+    if (changed) this.info = this.compose(cps);
+    return changed;
+  }
+
+  private readState(path: string): void {
+    let state: unknown;
+    try {
+      state = parseLenientJson(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new RunError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const s = state as { log_history?: unknown; global_step?: unknown };
+    if (!Array.isArray(s.log_history)) throw new RunError(`${path}: no "log_history" list`);
+    s.log_history.forEach((row: unknown, i: number) => {
+      if (typeof row !== 'object' || row === null) return;
+      const r = row as Record<string, unknown>;
+      this.stateRows.push({ step: typeof r.step === 'number' ? r.step : i, values: r });
+    });
+    this.globalStep = typeof s.global_step === 'number' ? s.global_step : 0;
+    this.touch(path);
+  }
+
+  /** Reads the lines appended since the last read (a last line without its newline waits for the next read). */
+  private readLog(path: string): boolean {
+    const size = statSync(path).size;
+    if (size < this.logOffset) {
+      // truncated or rewritten: read again from the start
+      this.logOffset = 0;
+      this.logLine = 0;
+      this.logRows = [];
+      this.logTotal = 0;
+    }
+    if (size === this.logOffset) return false;
+    const bytes = withFile(path, (fd) => readBytes(fd, this.logOffset, size - this.logOffset));
+    const lastNl = bytes.lastIndexOf(10);
+    const lines = bytes.subarray(0, lastNl + 1).toString('utf8').split('\n').slice(0, -1);
+    let consumed = lastNl + 1;
+    // a last line without its newline: taken when it is whole JSON (a line still being written is not), or when
+    // this is a one-time read
+    const tail = bytes.subarray(lastNl + 1).toString('utf8');
+    if (tail.trim()) {
+      let whole = !this.live;
+      try {
+        parseLenientJson(tail);
+        whole = true;
+      } catch {
+        /* still being written */
+      }
+      if (whole) {
+        lines.push(tail);
+        consumed = bytes.length;
+      }
+    }
+    if (!lines.length) return false;
+    this.logOffset += consumed;
+    for (const line of lines) {
+      this.logLine++;
+      if (!line.trim()) continue;
+      let r: Record<string, unknown>;
+      try {
+        r = parseLenientJson(line) as Record<string, unknown>;
+      } catch {
+        throw new RunError(`${path}: line ${this.logLine} is not valid JSON`);
+      }
+      const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : this.logLine;
+      this.logRows.push({ step, values: r });
+      if (typeof r.total_steps === 'number') this.logTotal = Math.max(this.logTotal, r.total_steps);
+    }
+    this.touch(path);
+    return true;
+  }
+
+  private compose(cps: Checkpoint[]): RunInfo {
+    const dir = this.dir;
+    const series: Series = {};
+    const evalSeries: Series = {};
+    const epochs: Array<[number, number]> = [];
+    const nonFinite: Array<{ name: string; step: number }> = [];
+    let format: RunInfo['format'] = 'checkpoints-only';
+    let steps = 0;
+    if (this.stateStamp) {
+      format = 'trainer_state';
+      for (const r of this.stateRows) addRow(r.values, r.step, series, evalSeries, nonFinite, epochs, { lr: 'learning_rate' });
+      steps = this.globalStep;
+    } else if (this.logRows.length) {
+      format = 'llamafactory_log';
+      for (const r of this.logRows) addRow(r.values, r.step, series, evalSeries, nonFinite, epochs, LLAMAFACTORY_NAMES);
+      steps = this.logTotal;
+    }
+    mergeEvents(series, this.trainEvents, nonFinite);
+    mergeEvents(evalSeries, this.evalEvents, nonFinite);
+    // TensorBoard's train/epoch is the step → epoch map, not a curve
+    if (series.epoch) {
+      const have = new Set(epochs.map((e) => e[0]));
+      for (const e of series.epoch) if (!have.has(e[0]) && Number.isFinite(e[1])) epochs.push(e);
+      delete series.epoch;
+    }
+    delete evalSeries.epoch;
+    epochs.sort((a, b) => a[0] - b[0]);
+    if (this.eventEnds.size && format === 'checkpoints-only') format = 'tensorboard';
+    for (const s of Object.values(series)) steps = Math.max(steps, s.at(-1)?.[0] ?? 0);
+    const trainer = trainerOfCard(dir) ?? refineTrainer(detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]), series);
+    return {
+      dir,
+      format,
+      eventFiles: [...this.eventEnds.keys()],
+      settings: { ...this.settings },
+      problems: [...this.problems],
+      trainer,
+      steps,
+      series,
+      eval: evalSeries,
+      epochs,
+      checkpoints: cps,
+      checks: runChecks(series, evalSeries, nonFinite, trainer),
+      referenceModel: referenceOf(dir),
+    };
+  }
+
+  /** The run as of the last update. */
+  run(): RunInfo {
+    if (!this.info) this.update();
+    return this.info as RunInfo;
+  }
+}
+
+export function parseRun(dir: string): RunInfo {
+  const r = new RunReader(dir);
+  r.update();
+  return r.run();
 }
 
 const mean = (a: number[]): number => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
