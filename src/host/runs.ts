@@ -13,7 +13,8 @@ import { runModels } from '../core/runs/compare.js';
 import { type JobEnd, startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
 import type { RunJob, RunJobMessage, RunJobResult } from '../core/runs/runWorker.js';
-import { parseRunRequest, type RunEvent, type RunView } from '../protocol/run.js';
+import { parseRunRequest, type RunEvent } from '../protocol/run.js';
+import { runView } from '../core/runs/view.js';
 import { parseSpinalRequest, type SpinalEvent } from '../protocol/spinal.js';
 import { createPanel } from './webviewHtml.js';
 import { Command } from './commands.js';
@@ -35,12 +36,6 @@ const POLL_MS = 500;
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; live: boolean; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
 
-function toView(r: RunInfo, live: boolean): RunView {
-  const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
-    Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
-  return { name: basename(r.dir), dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), epochs: r.epochs, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, settings: r.settings, problems: r.problems, live };
-}
-
 export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
@@ -53,6 +48,8 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   /** The runs the panel shows, overlaid. */
   private shown: string[] = [];
   private poll: ReturnType<typeof setInterval> | null = null;
+  /** The reader version of each shown run the panel last drew (the tree may have read a change first). */
+  private readonly drawn = new Map<string, number>();
   private lastSpinal: SpinalEvent | null = null;
   /** The Runs view, for its selection (several runs compared at once). */
   view: vscode.TreeView<Node> | null = null;
@@ -84,14 +81,14 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   }
 
   /** The run of a folder, read incrementally (only what was written since the last read). */
-  private read(dir: string): { run: RunInfo; live: boolean; changed: boolean } {
+  private read(dir: string): { run: RunInfo; live: boolean } {
     let r = this.readers.get(dir);
     if (!r) {
       r = new RunReader(dir, true);
       this.readers.set(dir, r);
     }
-    const changed = r.update();
-    return { run: r.run(), live: Date.now() - r.lastWrite < LIVE_MS, changed };
+    r.update();
+    return { run: r.run(), live: Date.now() - r.lastWrite < LIVE_MS };
   }
 
   getChildren(n?: Node): Node[] {
@@ -210,21 +207,25 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     let changed = false;
     for (const dir of this.shown) {
       try {
-        if (this.read(dir).changed) changed = true;
+        this.read(dir);
+        if (this.readers.get(dir)?.version !== this.drawn.get(dir)) changed = true;
       } catch (e) {
         this.log.appendLine(`PrefLens run ${dir}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    if (changed) {
-      this.postRuns();
-      this.emitter.fire(undefined);
-    }
+    // the view is built in the host's next task, so that neither task blocks it long (bench/live.mjs)
+    if (changed)
+      setImmediate(() => {
+        this.postRuns();
+        this.emitter.fire(undefined);
+      });
   }
 
   private postRuns(): void {
     const runs = this.shown.flatMap((dir) => {
       const r = this.readers.get(dir);
-      return r ? [toView(r.run(), Date.now() - r.lastWrite < LIVE_MS)] : [];
+      if (r) this.drawn.set(dir, r.version);
+      return r ? [runView(r.run(), Date.now() - r.lastWrite < LIVE_MS)] : [];
     });
     this.post({ type: 'runs', runs });
   }

@@ -39,3 +39,4 @@ export function parseRunRequest(m: unknown): RunRequest | null {
   if (o.type === 'openCheckpoint' && isInt(o.step, 0, Number.MAX_SAFE_INTEGER)) return { type: 'openCheckpoint', dir: o.dir, step: o.step };
   return null;
 }
+

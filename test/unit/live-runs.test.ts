@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { emaSmooth, epochOf, valueAt, type Point } from '../../src/core/runs/curves.js';
+import { emaSmooth, epochOf, thin, valueAt, type Point } from '../../src/core/runs/curves.js';
+import { runView } from '../../src/core/runs/view.js';
 import { parseRun, RunReader, runDirOf } from '../../src/core/runs/runs.js';
 import { eventBytes, frame } from '../tfevents.js';
 
@@ -117,4 +118,26 @@ test('live event files, trainer_state.json rewrites and new checkpoints', () => 
   assert.equal(r.run().checkpoints[0].hasSafetensors, true);
   assert.equal(r.update(), false);
   assert.ok(Date.now() - r.lastWrite < 60_000, 'written just now: live');
+});
+
+test('long curves are thinned for drawing: every bucket keeps its extremes, so a one-step spike survives; gaps kept', () => {
+  const pts: Point[] = Array.from({ length: 100_000 }, (_, i) => [i, Math.sin(i / 1000)]);
+  pts[54_321] = [54_321, 50];
+  pts[77_777] = [77_777, null];
+  const t = thin(pts, 2000);
+  assert.ok(t.length <= 2002 && t.length >= 1000, String(t.length));
+  assert.ok(t.some((p) => p[0] === 54_321 && p[1] === 50), 'the spike is kept');
+  assert.ok(t.some((p) => p[0] === 77_777 && p[1] === null), 'the gap is kept');
+  for (let i = 1; i < t.length; i++) assert.ok(t[i][0] > t[i - 1][0], 'in step order');
+  // every bucket's min and max over the original points are present
+  const lo = Math.min(...pts.slice(0, 100).map((p) => p[1] ?? Infinity));
+  assert.ok(t.slice(0, 4).some((p) => p[1] === lo));
+  const short: Point[] = [[1, 1], [2, 2]];
+  assert.deepEqual(thin(short), short);
+  // the panel's view of a run: NaN as a gap, thinned
+  const dir = tmp('preflens-view-');
+  writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: 3, log_history: [{ step: 1, loss: 1 }, { step: 2, loss: 'x' }, { step: 3, loss: 0.5 }] }).replace('"x"', 'NaN'));
+  const v = runView(parseRun(dir), false);
+  assert.deepEqual(v.series.loss, [[1, 1], [2, null], [3, 0.5]]);
+  assert.equal(v.name, dir.split('/').pop());
 });

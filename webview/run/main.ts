@@ -49,7 +49,6 @@ slider.addEventListener('input', () => {
 
 const logBox = document.createElement('vscode-checkbox');
 logBox.id = 'log-scale';
-logBox.setAttribute('label', 'Log scale');
 logBox.textContent = 'Log scale';
 if (state.log) logBox.setAttribute('checked', '');
 logBox.addEventListener('change', () => {
@@ -189,10 +188,10 @@ function chart(name: string): void {
   const hi = Math.max(...ys);
   const y: ScaleContinuousNumeric<number, number> = state.log
     ? scaleLog().domain(lo === hi ? [lo / 2, hi * 2] : [lo, hi]).nice().range([H - M.b, M.t])
-    : scaleLinear().domain(lo === hi ? [lo - 1, hi + 1] : [lo, hi]).nice().range([H - M.b, M.t]);
+    : scaleLinear().domain(lo === hi ? [lo - (Math.abs(lo) * 0.1 || 1), hi + (Math.abs(hi) * 0.1 || 1)] : [lo, hi]).nice().range([H - M.b, M.t]);
   const svg = select(fig).append('svg').attr('width', W).attr('height', H).attr('role', 'img').attr('aria-label', name);
   svg.append('g').attr('transform', `translate(0,${H - M.b})`).attr('class', 'axis').call(axisBottom(x).ticks(5));
-  svg.append('g').attr('transform', `translate(${M.l},0)`).attr('class', 'axis').call(axisLeft(y).ticks(4, state.log ? '~g' : undefined));
+  svg.append('g').attr('transform', `translate(${M.l},0)`).attr('class', 'axis').call(axisLeft(y).ticks(4, '~g'));
   for (const c of curves) {
     const marks = c.r.checks.filter((k) => (CHECK_SERIES[k.id] ?? []).includes(name) || (k.id === 'non-finite' && [...(c.r.series[name] ?? []), ...(c.r.eval[name] ?? [])].some(([, v]) => v === null)));
     for (const k of marks) {

@@ -56,3 +56,45 @@ export function epochOf(epochs: ReadonlyArray<[number, number]>, step: number): 
   if (s1 === s0) return e0;
   return e0 + ((e1 - e0) * (step - s0)) / (s1 - s0);
 }
+
+/**
+ * At most about `max` points of a long curve for drawing (a chart is about 300 pixels wide): the curve is cut into
+ * max/2 buckets of consecutive points and each keeps its lowest and highest value, in step order, so spikes survive
+ * (TensorBoard samples 1,000 points per tag instead, which can drop them). Gaps (null) are always kept.
+ */
+export function thin<P extends Point | [number, number]>(points: readonly P[], max = 1000): P[] {
+  const n = points.length;
+  if (n <= max) return points.slice();
+  const buckets = Math.max(1, Math.floor(max / 2));
+  const size = n / buckets;
+  const out: P[] = [];
+  const keep: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor(b * size);
+    const to = Math.min(n, Math.floor((b + 1) * size));
+    let lo = -1;
+    let hi = -1;
+    let loV = Infinity;
+    let hiV = -Infinity;
+    keep.length = 0;
+    for (let i = from; i < to; i++) {
+      const v = points[i][1];
+      if (v === null || v !== v || v === Infinity || v === -Infinity) keep.push(i);
+      else {
+        if (v < loV) {
+          loV = v;
+          lo = i;
+        }
+        if (v > hiV) {
+          hiV = v;
+          hi = i;
+        }
+      }
+    }
+    if (lo >= 0) keep.push(lo);
+    if (hi >= 0 && hi !== lo) keep.push(hi);
+    if (keep.length > 1) keep.sort((x, y) => x - y);
+    for (const i of keep) out.push(points[i]);
+  }
+  return out;
+}

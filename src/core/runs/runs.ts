@@ -85,23 +85,58 @@ const IGNORE = new Set(['step', 'epoch', 'current_steps', 'total_steps', 'percen
 /** LLaMA-Factory's trainer_log.jsonl names: `lr` is the learning rate, `accuracy` TRL's `rewards/accuracies`. */
 const LLAMAFACTORY_NAMES: Record<string, string> = { lr: 'learning_rate', accuracy: 'rewards/accuracies' };
 
-function addRow(
-  row: Record<string, unknown>,
-  step: number,
-  series: Series,
-  evalSeries: Series,
-  nonFinite: Array<{ name: string; step: number }>,
-  epochs: Array<[number, number]>,
-  aliases: Record<string, string> = {},
-): void {
+/** Where a logged value goes: a train or eval series by name (`epoch` is the step → epoch map). */
+type Put = (isEval: boolean, name: string, step: number, value: number) => void;
+
+function addRow(row: Record<string, unknown>, step: number, put: Put, aliases: Record<string, string> = {}): void {
   const isEval = Object.keys(row).some((k) => k.startsWith('eval_'));
-  if (!isEval && typeof row.epoch === 'number' && Number.isFinite(row.epoch)) epochs.push([step, row.epoch]);
+  if (!isEval && typeof row.epoch === 'number') put(false, 'epoch', step, row.epoch);
   for (const [k0, v] of Object.entries(row)) {
     if (IGNORE.has(k0) || typeof v !== 'number') continue;
     const k = aliases[k0] ?? k0;
-    if (!Number.isFinite(v)) nonFinite.push({ name: k, step });
-    if (isEval && k.startsWith('eval_')) (evalSeries[k.slice(5)] ??= []).push([step, v]);
-    else if (!isEval) (series[k] ??= []).push([step, v]);
+    if (isEval && k.startsWith('eval_')) put(true, k.slice(5), step, v);
+    else if (!isEval) put(false, k, step, v);
+  }
+}
+
+/**
+ * A run's curves, composed as they are read (so that a live update adds only the new points): the trainer's own
+ * log (trainer_state.json or trainer_log.jsonl) as written, in its order; event-file points at the steps it lacks;
+ * a list re-sorted only when a point arrived out of order; `epoch` kept apart as the step → epoch map.
+ */
+class Curves {
+  readonly series: Series = {};
+  readonly eval: Series = {};
+  readonly epochs: Array<[number, number]> = [];
+  readonly nonFinite: Array<{ name: string; step: number }> = [];
+  private readonly steps = new Map<Array<[number, number]>, Set<number>>();
+  private readonly unsorted = new Set<Array<[number, number]>>();
+
+  /** A point of the trainer's log (kept as written) or, `fromEvents`, of an event file (kept when its step is new). */
+  put(isEval: boolean, name: string, step: number, value: number, fromEvents: boolean): void {
+    if (name === 'epoch') {
+      if (isEval || !Number.isFinite(value)) return;
+      this.add(this.epochs, step, value, fromEvents);
+      return;
+    }
+    const list = ((isEval ? this.eval : this.series)[name] ??= []);
+    if (this.add(list, step, value, fromEvents) && !Number.isFinite(value)) this.nonFinite.push({ name, step });
+  }
+
+  private add(list: Array<[number, number]>, step: number, value: number, fromEvents: boolean): boolean {
+    let seen = this.steps.get(list);
+    if (!seen) this.steps.set(list, (seen = new Set()));
+    if (fromEvents && seen.has(step)) return false;
+    seen.add(step);
+    if (fromEvents && list.length && list[list.length - 1][0] > step) this.unsorted.add(list);
+    list.push([step, value]);
+    return true;
+  }
+
+  /** Sorts the lists that received a point out of order. */
+  settle(): void {
+    for (const l of this.unsorted) l.sort((a, b) => a[0] - b[0]);
+    this.unsorted.clear();
   }
 }
 
@@ -224,30 +259,23 @@ export function runDirOf(file: string): string {
 
 type Points = Map<string, Map<number, number>>;
 
-/** Appends one event file's scalars to the event curves: the Trainer's tags `train/X` and `eval/X` are X (and eval X). */
-function addEvents(read: EventRead, train: Points, ev: Points, settings: Record<string, string>): void {
+/**
+ * Adds one event file read to the event curves (the Trainer's tags `train/X` and `eval/X` are X and eval X; a step
+ * logged twice keeps its first value, as a resumed run logs its steps again) and passes each new point to `put`.
+ */
+function addEvents(read: EventRead, train: Points, ev: Points, settings: Record<string, string>, put: Put): void {
   for (const [k, v] of read.texts) settings[k] = v;
   for (const [tag, points] of read.scalars) {
-    const byName = tag.startsWith('eval/') ? ev : train;
+    const isEval = tag.startsWith('eval/');
+    const byName = isEval ? ev : train;
     const name = tag.replace(/^(train|eval)\//, '');
     const steps = byName.get(name) ?? new Map<number, number>();
-    // the first value of a step is kept (a resumed run logs its steps again)
-    for (const [step, value] of points) if (!steps.has(step)) steps.set(step, value);
+    for (const [step, value] of points)
+      if (!steps.has(step)) {
+        steps.set(step, value);
+        put(isEval, name, step, value);
+      }
     byName.set(name, steps);
-  }
-}
-
-/** Adds the event curves to the series; a step the trainer's own log already has keeps its value there. */
-function mergeEvents(target: Series, byName: Points, nonFinite: Array<{ name: string; step: number }>): void {
-  for (const [name, steps] of byName) {
-    const have = new Set((target[name] ?? []).map((x) => x[0]));
-    const list = (target[name] ??= []);
-    for (const [step, value] of steps) {
-      if (have.has(step)) continue;
-      if (!Number.isFinite(value)) nonFinite.push({ name, step });
-      list.push([step, value]);
-    }
-    list.sort((a, b) => a[0] - b[0]);
   }
 }
 
@@ -284,36 +312,32 @@ function stamp(path: string): string | null {
   }
 }
 
-/** A logged row: its step and its values as written (NaN/Infinity kept). */
-interface Row {
-  step: number;
-  values: Record<string, unknown>;
-}
-
 /**
  * A run read incrementally, for live runs (docs/ARCHITECTURE.md, "Training runs"): each `update()` reads only what
  * changed since the last — the bytes appended to `trainer_log.jsonl` and to each event file (from where the last read
  * ended; a record or line still being written is left for the next update), `trainer_state.json` again only when
- * the Trainer rewrote it (it rewrites the whole file at each save), new event files and new checkpoints.
- * `parseRun` is one update.
+ * the Trainer rewrote it (it rewrites the whole file at each save), new event files and new checkpoints — and adds
+ * only the new points to the curves. `parseRun` is one update.
  */
 export class RunReader {
   private stateStamp: string | null = null;
-  private stateRows: Row[] = [];
   private globalStep = 0;
   private logOffset = 0;
   private logLine = 0;
-  private logRows: Row[] = [];
+  private logRows = 0;
   private logTotal = 0;
   private readonly eventEnds = new Map<string, number>();
   private readonly trainEvents: Points = new Map();
   private readonly evalEvents: Points = new Map();
   private readonly settings: Record<string, string> = {};
   private readonly problems: RunInfo['problems'] = [];
+  private curves = new Curves();
   private cpStamp = '';
   private info: RunInfo | null = null;
   /** When any of the run's files was last written (ms since the epoch). */
   lastWrite = 0;
+  /** Counts the updates that changed the run (two readers of one RunReader tell what each has seen). */
+  version = 0;
 
   /**
    * `live`: the files may be being written, so a record or line cut off at the end is not reported but read again
@@ -338,14 +362,14 @@ export class RunReader {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RunError(`${dir}: no such folder`);
     let changed = this.info === null;
     const statePath = join(dir, 'trainer_state.json');
+    const logPath = join(dir, 'trainer_log.jsonl');
     const st = stamp(statePath);
     if (st !== this.stateStamp) {
+      // trainer_state.json (re)written or gone: the curves are composed again, from it or from the log
       this.stateStamp = st;
       changed = true;
-      this.stateRows = [];
-      if (st) this.readState(statePath);
+      this.rebuild(st ? statePath : null);
     }
-    const logPath = join(dir, 'trainer_log.jsonl');
     if (!st && existsSync(logPath) && this.readLog(logPath)) changed = true;
     for (const f of eventFiles(dir)) {
       const start = this.eventEnds.get(f) ?? 0;
@@ -355,19 +379,17 @@ export class RunReader {
       } catch {
         continue;
       }
-      if (size === start) continue;
-      if (size < start) {
-        // rewritten from scratch: its curves are read again (merging keeps each step once)
-        this.eventEnds.set(f, 0);
-      }
-      const from = this.eventEnds.get(f) ?? 0;
+      if (size === start && this.eventEnds.has(f)) continue;
+      // a file rewritten from scratch is read again (a step already read keeps its value)
+      const from = size < start ? 0 : start;
       const r = readEventFile(f, from, this.live);
+      const known = this.eventEnds.has(f);
       this.eventEnds.set(f, r.end);
       this.touch(f);
       // a record still being written (live) is read at the next update
-      if (r.end === from && !r.problems.length && this.info?.eventFiles.includes(f)) continue;
+      if (r.end === from && !r.problems.length && known) continue;
       this.problems.push(...r.problems);
-      addEvents(r, this.trainEvents, this.evalEvents, this.settings);
+      addEvents(r, this.trainEvents, this.evalEvents, this.settings, this.put(true));
       changed = true;
     }
     const cps = checkpoints(dir);
@@ -376,8 +398,26 @@ export class RunReader {
       this.cpStamp = cpStamp;
       changed = true;
     }
-    if (changed) this.info = this.compose(cps);
+    if (changed) {
+      this.info = this.compose(cps);
+      this.version++;
+    }
     return changed;
+  }
+
+  /** Composes the curves again: from trainer_state.json (or, null, from the log, read again), then the events. */
+  private rebuild(statePath: string | null): void {
+    this.curves = new Curves();
+    this.logOffset = this.logLine = this.logRows = this.logTotal = 0;
+    if (statePath) this.readState(statePath);
+    const put = this.put(true);
+    for (const [byName, isEval] of [[this.trainEvents, false], [this.evalEvents, true]] as const)
+      for (const [name, steps] of byName) for (const [step, value] of steps) put(isEval, name, step, value);
+  }
+
+  private put(fromEvents: boolean): Put {
+    const c = this.curves;
+    return (isEval, name, step, value) => c.put(isEval, name, step, value, fromEvents);
   }
 
   private readState(path: string): void {
@@ -389,10 +429,11 @@ export class RunReader {
     }
     const s = state as { log_history?: unknown; global_step?: unknown };
     if (!Array.isArray(s.log_history)) throw new RunError(`${path}: no "log_history" list`);
+    const put = this.put(false);
     s.log_history.forEach((row: unknown, i: number) => {
       if (typeof row !== 'object' || row === null) return;
       const r = row as Record<string, unknown>;
-      this.stateRows.push({ step: typeof r.step === 'number' ? r.step : i, values: r });
+      addRow(r, typeof r.step === 'number' ? r.step : i, put, { lr: 'learning_rate' });
     });
     this.globalStep = typeof s.global_step === 'number' ? s.global_step : 0;
     this.touch(path);
@@ -401,13 +442,8 @@ export class RunReader {
   /** Reads the lines appended since the last read (a last line without its newline waits for the next read). */
   private readLog(path: string): boolean {
     const size = statSync(path).size;
-    if (size < this.logOffset) {
-      // truncated or rewritten: read again from the start
-      this.logOffset = 0;
-      this.logLine = 0;
-      this.logRows = [];
-      this.logTotal = 0;
-    }
+    // truncated or rewritten: composed again, the log read from its start
+    if (size < this.logOffset) this.rebuild(null);
     if (size === this.logOffset) return false;
     const bytes = withFile(path, (fd) => readBytes(fd, this.logOffset, size - this.logOffset));
     const lastNl = bytes.lastIndexOf(10);
@@ -431,6 +467,7 @@ export class RunReader {
     }
     if (!lines.length) return false;
     this.logOffset += consumed;
+    const put = this.put(false);
     for (const line of lines) {
       this.logLine++;
       if (!line.trim()) continue;
@@ -441,7 +478,8 @@ export class RunReader {
         throw new RunError(`${path}: line ${this.logLine} is not valid JSON`);
       }
       const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : this.logLine;
-      this.logRows.push({ step, values: r });
+      addRow(r, step, put, LLAMAFACTORY_NAMES);
+      this.logRows++;
       if (typeof r.total_steps === 'number') this.logTotal = Math.max(this.logTotal, r.total_steps);
     }
     this.touch(path);
@@ -450,34 +488,22 @@ export class RunReader {
 
   private compose(cps: Checkpoint[]): RunInfo {
     const dir = this.dir;
-    const series: Series = {};
-    const evalSeries: Series = {};
-    const epochs: Array<[number, number]> = [];
-    const nonFinite: Array<{ name: string; step: number }> = [];
+    const c = this.curves;
+    c.settle();
+    const { series, eval: evalSeries } = c;
     let format: RunInfo['format'] = 'checkpoints-only';
     let steps = 0;
     if (this.stateStamp) {
       format = 'trainer_state';
-      for (const r of this.stateRows) addRow(r.values, r.step, series, evalSeries, nonFinite, epochs, { lr: 'learning_rate' });
       steps = this.globalStep;
-    } else if (this.logRows.length) {
+    } else if (this.logRows) {
       format = 'llamafactory_log';
-      for (const r of this.logRows) addRow(r.values, r.step, series, evalSeries, nonFinite, epochs, LLAMAFACTORY_NAMES);
       steps = this.logTotal;
-    }
-    mergeEvents(series, this.trainEvents, nonFinite);
-    mergeEvents(evalSeries, this.evalEvents, nonFinite);
-    // TensorBoard's train/epoch is the step → epoch map, not a curve
-    if (series.epoch) {
-      const have = new Set(epochs.map((e) => e[0]));
-      for (const e of series.epoch) if (!have.has(e[0]) && Number.isFinite(e[1])) epochs.push(e);
-      delete series.epoch;
-    }
-    delete evalSeries.epoch;
-    epochs.sort((a, b) => a[0] - b[0]);
-    if (this.eventEnds.size && format === 'checkpoints-only') format = 'tensorboard';
+    } else if (this.eventEnds.size) format = 'tensorboard';
     for (const s of Object.values(series)) steps = Math.max(steps, s.at(-1)?.[0] ?? 0);
     const trainer = trainerOfCard(dir) ?? refineTrainer(detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]), series);
+    // the curves grow in place as the run is written: the run returned is a snapshot of the lists
+    const snap = (x: Series): Series => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v.slice()]));
     return {
       dir,
       format,
@@ -486,11 +512,11 @@ export class RunReader {
       problems: [...this.problems],
       trainer,
       steps,
-      series,
-      eval: evalSeries,
-      epochs,
+      series: snap(series),
+      eval: snap(evalSeries),
+      epochs: c.epochs.slice(),
       checkpoints: cps,
-      checks: runChecks(series, evalSeries, nonFinite, trainer),
+      checks: runChecks(series, evalSeries, c.nonFinite, trainer),
       referenceModel: referenceOf(dir),
     };
   }

@@ -1,0 +1,16 @@
+/** The run panel's view of a run (protocol/run.ts RunView), built on the host from what runs.ts read. */
+import type { RunView } from '../../protocol/run.js';
+import type { RunInfo } from './runs.js';
+import { thin } from './curves.js';
+
+/**
+ * What the panel draws of a run (host side): NaN/Infinity as gaps; a long curve thinned to the extremes of
+ * pixel-sized buckets (curves.ts thin), so that a live update of a 20,000-step run posts thousands of points, not
+ * hundreds of thousands.
+ */
+export function runView(r: RunInfo, live: boolean): RunView {
+  const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
+    Object.fromEntries(Object.entries(s).map(([k, v]) => [k, thin(v).map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
+  const name = r.dir.split(/[\\/]/).filter(Boolean).pop() ?? r.dir;
+  return { name, dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), epochs: thin(r.epochs), checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, settings: r.settings, problems: r.problems, live };
+}
