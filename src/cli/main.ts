@@ -25,6 +25,7 @@ const engine = {
   spinal: () => import('../core/spinal/spinal.js'),
   hidden: () => import('../core/spinal/hidden.js'),
   runs: () => import('../core/runs/runs.js'),
+  rollouts: () => import('../core/rollouts/rollouts.js'),
   tokenizer: () => import('../core/tokenize/hf.js'),
 };
 
@@ -60,6 +61,10 @@ commands:
         --hidden-states a,b,… names the tensors.
   run DIR [DIR …] [--json]
         a training run: metric series, eval series, checkpoints and run checks; several: {"runs": [...]}
+  rollouts DIR [--json] [--reward-weights a=1,b=0.5]
+        GRPO rollouts of a run (TRL completions/completions_NNNNN.parquet, verl <step>.jsonl): groups per
+        prompt and step with each reward, the total, the advantage and the lengths; zero-variance groups,
+        reward against length, disagreeing reward functions (weights: the run's args, else 1)
 
 formats: ${FORMAT_NAMES.join(', ')}
 exit codes: 0 ok, 1 bad input, 2 usage`;
@@ -434,6 +439,36 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function rollouts(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, 'reward-weights': { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('rollouts takes one DIR');
+  const { readRollouts, rolloutContext, rolloutsJson, RolloutError } = await engine.rollouts();
+  const weights = values['reward-weights'] === undefined ? undefined : rewardWeightsOption(values['reward-weights']);
+  let r;
+  try {
+    r = await readRollouts(positionals[0], rolloutContext(positionals[0], weights));
+  } catch (e) {
+    if (e instanceof RolloutError) throw new InputError(e.message);
+    throw e;
+  }
+  for (const p of r.problems) process.stderr.write(`warning ${p.file}: ${p.where}: ${p.message}\n`);
+  if (values.json) {
+    process.stdout.write(JSON.stringify(rolloutsJson(r)) + '\n');
+    return 0;
+  }
+  const groups = r.steps.reduce((a, s) => a + s.groups.length, 0);
+  process.stdout.write(`${r.dir}: ${r.source} rollouts, ${r.steps.length} steps, ${groups} groups, reward functions ${r.rewardNames.join(', ')}\n`);
+  for (const s of r.steps) {
+    const z = s.groups.filter((g) => g.zeroVariance).length;
+    const totals = s.groups.flatMap((g) => g.total).filter((t): t is number => t !== null);
+    const mean = totals.length ? totals.reduce((a, b) => a + b, 0) / totals.length : NaN;
+    process.stdout.write(`  step ${s.step}: ${s.groups.length} groups of ${s.groups.map((g) => g.size).join('/')}, mean total reward ${mean.toFixed(3)}, ${z} with zero variance\n`);
+  }
+  if (!r.checks.length) process.stdout.write('checks: none fired\n');
+  for (const c of r.checks) process.stdout.write(`${c.severity.padEnd(7)} ${c.id}: ${c.message} steps ${c.steps.slice(0, 8).join(', ')}${c.steps.length > 8 ? ', …' : ''}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -446,6 +481,8 @@ export async function main(argv: string[]): Promise<number> {
         return await spinal(rest);
       case 'run':
         return await run(rest);
+      case 'rollouts':
+        return await rollouts(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -1,0 +1,424 @@
+/**
+ * GRPO rollouts as trainers leave them on disk (docs/ARCHITECTURE.md, "Rollouts"):
+ * - TRL (`log_completions=True`): `<output_dir>/completions/completions_NNNNN.parquet`, one file per logging step,
+ *   written by pandas: columns `step`, `prompt`, `completion`, one column per reward function, extra columns
+ *   (`log_extra`), `advantage`. A prompt is text, or (older TRL, conversational data) a list of messages.
+ * - verl (`trainer.rollout_data_dir`): `<step>.jsonl`, one line per completion: `input`, `output`, `score`, `step`,
+ *   optional `gts`, and the reward function's extra values.
+ * Completions are grouped by prompt within a step (GRPO's groups). The total is TRL's: Σ wᵢ·rᵢ over the reward
+ * functions, a NaN (a function that does not apply) left out; verl's total is its `score`. Lengths are characters
+ * of the completion text (the files hold text only). Parquet is read with hyparquet (Snappy built in, ZSTD, gzip,
+ * Brotli and LZ4 from hyparquet-compressors).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { groupStd } from '../checks/record.js';
+import { isRunDir, parseRun } from '../runs/runs.js';
+
+export class RolloutError extends Error {}
+
+export interface RolloutGroup {
+  /** The prompt as text (a list of messages is shown as `role: content` lines). */
+  prompt: string;
+  size: number;
+  rewards: Record<string, Array<number | null>>;
+  total: Array<number | null>;
+  advantage: Array<number | null> | null;
+  lengths: number[];
+  zeroVariance: boolean;
+  completions: string[];
+  /** Extra columns (TRL log_extra, verl reward extras and `gts`), per completion. */
+  extra: Record<string, unknown[]>;
+}
+
+export interface RolloutStep {
+  step: number;
+  file: string;
+  groups: RolloutGroup[];
+}
+
+export interface RolloutCheck {
+  id: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  steps: number[];
+}
+
+/** A file, row group, column or line that could not be read; the rest was. */
+export interface RolloutProblem {
+  file: string;
+  where: string;
+  message: string;
+}
+
+export interface Rollouts {
+  dir: string;
+  source: 'trl' | 'verl';
+  rewardNames: string[];
+  steps: RolloutStep[];
+  checks: RolloutCheck[];
+  problems: RolloutProblem[];
+}
+
+/** One completion as read, before grouping. */
+interface Row {
+  prompt: string;
+  completion: string;
+  rewards: Record<string, number | null>;
+  advantage: number | null;
+  extra: Record<string, unknown>;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'bigint' ? Number(v) : null);
+
+/** A prompt cell as text: a string, or a list of chat messages as `role: content` lines. */
+export function promptText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v))
+    return v
+      .map((m) => {
+        if (typeof m === 'object' && m !== null) {
+          const o = m as Record<string, unknown>;
+          const content = typeof o.content === 'string' ? o.content : JSON.stringify(o.content);
+          return typeof o.role === 'string' ? `${o.role}: ${content}` : content;
+        }
+        return String(m);
+      })
+      .join('\n');
+  return v === null || v === undefined ? '' : JSON.stringify(v);
+}
+
+/** Where a run's rollouts are: TRL's completions folder, a verl dump folder, or DIR itself being one of them. */
+export function findRollouts(dir: string): { source: 'trl' | 'verl'; files: Array<{ step: number; file: string }> } | null {
+  for (const d of [join(dir, 'completions'), dir]) {
+    if (!existsSync(d) || !statSync(d).isDirectory()) continue;
+    const trl = readdirSync(d)
+      .map((n) => /^completions_(\d+)\.parquet$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ step: Number(m[1]), file: join(d, m[0]) }));
+    if (trl.length) return { source: 'trl', files: trl.sort((a, b) => a.step - b.step) };
+  }
+  for (const d of [dir, join(dir, 'rollout_data'), join(dir, 'rollouts')]) {
+    if (!existsSync(d) || !statSync(d).isDirectory()) continue;
+    const verl = readdirSync(d)
+      .map((n) => /^(\d+)\.jsonl$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ step: Number(m[1]), file: join(d, m[0]) }));
+    if (verl.length) return { source: 'verl', files: verl.sort((a, b) => a.step - b.step) };
+  }
+  return null;
+}
+
+export function hasRollouts(dir: string): boolean {
+  return findRollouts(dir) !== null;
+}
+
+const TRL_FIXED = new Set(['step', 'prompt', 'completion', 'advantage', 'image', 'images']);
+
+/**
+ * Reads one TRL completions file. Reward columns are the numeric columns the run names as reward functions
+ * (`rewardNames`, from its `rewards/<name>/mean` metrics) or, without them, every floating-point column other than
+ * step and advantage; other columns are extras.
+ */
+async function readTrl(file: string, rewardNames: string[] | null, problems: RolloutProblem[]): Promise<{ rows: Row[]; rewardNames: string[] }> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import('hyparquet');
+  const { compressors } = await import('hyparquet-compressors');
+  const buf = await asyncBufferFromFile(file);
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(buf);
+  } catch (e) {
+    problems.push({ file, where: 'footer', message: `not a Parquet file (${e instanceof Error ? e.message : String(e)})` });
+    return { rows: [], rewardNames: rewardNames ?? [] };
+  }
+  const columns = parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: c.element.type }));
+  const names = columns.map((c) => c.name);
+  for (const need of ['prompt', 'completion'])
+    if (!names.includes(need)) {
+      problems.push({ file, where: `column ${need}`, message: `no "${need}" column (columns: ${names.join(', ')}): not a TRL completions file` });
+      return { rows: [], rewardNames: rewardNames ?? [] };
+    }
+  const rewards = rewardNames
+    ? rewardNames.filter((n) => names.includes(n))
+    : columns.filter((c) => !TRL_FIXED.has(c.name) && (c.type === 'DOUBLE' || c.type === 'FLOAT')).map((c) => c.name);
+  if (rewardNames) for (const n of rewardNames) if (!names.includes(n)) problems.push({ file, where: `column ${n}`, message: `no column for the reward function "${n}"` });
+  const rows: Row[] = [];
+  // row group by row group: an unreadable one (an unknown compression, a damaged page) is reported and skipped
+  let start = 0;
+  for (let g = 0; g < metadata.row_groups.length; g++) {
+    const n = Number(metadata.row_groups[g].num_rows);
+    let objs: Array<Record<string, unknown>>;
+    try {
+      objs = (await parquetReadObjects({ file: buf, metadata, compressors, rowStart: start, rowEnd: start + n })) as Array<Record<string, unknown>>;
+    } catch (e) {
+      const codecs = [...new Set(metadata.row_groups[g].columns.map((c) => c.meta_data?.codec).filter(Boolean))];
+      problems.push({ file, where: `row group ${g + 1}`, message: `cannot be read (${e instanceof Error ? e.message : String(e)}; compression ${codecs.join(', ')})` });
+      start += n;
+      continue;
+    }
+    objs.forEach((o, i) => {
+      const row = start + i + 1;
+      for (const r of rewards)
+        if (o[r] === undefined) problems.push({ file, where: `row ${row}, column ${r}`, message: 'no value: the reward columns are of unequal length' });
+      const extra: Record<string, unknown> = {};
+      for (const k of names) if (!TRL_FIXED.has(k) && !rewards.includes(k)) extra[k] = typeof o[k] === 'bigint' ? Number(o[k]) : o[k];
+      rows.push({ prompt: promptText(o.prompt), completion: typeof o.completion === 'string' ? o.completion : promptText(o.completion), rewards: Object.fromEntries(rewards.map((r) => [r, num(o[r])])), advantage: names.includes('advantage') ? num(o.advantage) : null, extra });
+    });
+    start += n;
+  }
+  return { rows, rewardNames: rewards };
+}
+
+/** Reads one verl dump: `input`, `output`, `score` per line; other numeric keys are reward extras, the rest extras. */
+function readVerl(file: string, problems: RolloutProblem[]): { rows: Row[]; rewardNames: string[] } {
+  const rows: Row[] = [];
+  const names = new Set<string>(['score']);
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        problems.push({ file, where: `line ${i + 1}`, message: 'not valid JSON' });
+        return;
+      }
+      for (const need of ['input', 'output', 'score'])
+        if (!(need in o)) {
+          problems.push({ file, where: `line ${i + 1}, field ${need}`, message: `no "${need}": not a verl rollout line (fields: ${Object.keys(o).join(', ')})` });
+        }
+      if (!('input' in o) || !('output' in o)) return;
+      const rewards: Record<string, number | null> = { score: num(o.score) };
+      const extra: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(o)) {
+        if (['input', 'output', 'score', 'step'].includes(k)) continue;
+        if (typeof v === 'number' || typeof v === 'boolean') {
+          rewards[k] = typeof v === 'boolean' ? Number(v) : num(v);
+          names.add(k);
+        } else extra[k] = v;
+      }
+      rows.push({ prompt: promptText(o.input), completion: promptText(o.output), rewards, advantage: null, extra });
+    });
+  // a reward extra missing from some lines: the columns are of unequal length
+  for (const n of names) {
+    const missing = rows.filter((r) => !(n in r.rewards)).length;
+    if (missing) problems.push({ file, where: `field ${n}`, message: `${missing} of ${rows.length} lines have no "${n}": the reward values are of unequal length` });
+  }
+  return { rows, rewardNames: [...names] };
+}
+
+/** GRPO groups of one step: completions sharing a prompt, in the order the prompts first appear. */
+function group(rows: Row[], rewardNames: string[], weights: Record<string, number>, source: 'trl' | 'verl'): RolloutGroup[] {
+  const by = new Map<string, Row[]>();
+  for (const r of rows) {
+    const g = by.get(r.prompt);
+    if (g) g.push(r);
+    else by.set(r.prompt, [r]);
+  }
+  return [...by].map(([prompt, rs]) => {
+    const rewards = Object.fromEntries(rewardNames.map((n) => [n, rs.map((r) => r.rewards[n] ?? null)]));
+    const total = rs.map((r) => {
+      if (source === 'verl') return r.rewards.score ?? null;
+      // TRL: nansum of the weighted rewards; a completion no function scored has no total
+      const vs = rewardNames.map((n) => [n, r.rewards[n]] as const).filter((x): x is readonly [string, number] => x[1] !== null && x[1] !== undefined);
+      return vs.length ? vs.reduce((s, [n, v]) => s + (weights[n] ?? 1) * v, 0) : null;
+    });
+    const finite = total.filter((t): t is number => t !== null);
+    const extraKeys = [...new Set(rs.flatMap((r) => Object.keys(r.extra)))];
+    return {
+      prompt,
+      size: rs.length,
+      rewards,
+      total,
+      advantage: rs.some((r) => r.advantage !== null) ? rs.map((r) => r.advantage) : null,
+      lengths: rs.map((r) => [...r.completion].length),
+      zeroVariance: finite.length > 1 && groupStd(finite) <= 1e-8,
+      completions: rs.map((r) => r.completion),
+      extra: Object.fromEntries(extraKeys.map((k) => [k, rs.map((r) => r.extra[k] ?? null)])),
+    };
+  });
+}
+
+/** Pearson correlation of paired values (null when either side is constant or fewer than 3 pairs). */
+function pearson(xs: number[], ys: number[]): number | null {
+  const n = xs.length;
+  if (n < 3) return null;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : null;
+}
+
+/** Values centred within their group (so that prompts of different difficulty do not make a correlation). */
+function centred(groups: RolloutGroup[], pick: (g: RolloutGroup) => Array<number | null>, other: (g: RolloutGroup) => Array<number | null>): [number[], number[]] {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const g of groups) {
+    const a = pick(g);
+    const b = other(g);
+    const idx = a.map((_, i) => i).filter((i) => a[i] !== null && b[i] !== null);
+    if (idx.length < 2) continue;
+    const ma = idx.reduce((s, i) => s + (a[i] as number), 0) / idx.length;
+    const mb = idx.reduce((s, i) => s + (b[i] as number), 0) / idx.length;
+    for (const i of idx) {
+      xs.push((a[i] as number) - ma);
+      ys.push((b[i] as number) - mb);
+    }
+  }
+  return [xs, ys];
+}
+
+/** Thresholds of the rollout checks (ours, named in the messages). */
+export const ROLLOUT_THRESHOLDS = { noSignal: 0.5, lengthCorrelation: 0.5, disagreement: -0.3 };
+
+/**
+ * Checks over the steps:
+ * - `rollouts-no-signal`: groups whose total reward has zero variance (GRPO's advantage is 0 for all of them);
+ *   warning when more than half of a step's groups are such, else info;
+ * - `rollouts-length-reward`: within groups, the total reward correlates with completion length (r > 0.5: ours) —
+ *   reward hacking by length;
+ * - `rollouts-reward-disagreement`: two reward functions anti-correlated within groups (r < −0.3: ours);
+ * - `rollouts-clipped`: the run's logged `completions/clipped_ratio` above 20% at the steps shown (the files hold no
+ *   token counts).
+ */
+export function rolloutChecks(steps: RolloutStep[], rewardNames: string[], clippedRatio?: Map<number, number>): RolloutCheck[] {
+  const out: RolloutCheck[] = [];
+  const noSignal = steps.filter((s) => s.groups.some((g) => g.zeroVariance));
+  if (noSignal.length) {
+    const worst = steps.filter((s) => s.groups.length && s.groups.filter((g) => g.zeroVariance).length / s.groups.length > ROLLOUT_THRESHOLDS.noSignal);
+    const n = steps.reduce((a, s) => a + s.groups.filter((g) => g.zeroVariance).length, 0);
+    const all = steps.reduce((a, s) => a + s.groups.length, 0);
+    out.push({
+      id: 'rollouts-no-signal',
+      severity: worst.length ? 'warning' : 'info',
+      message: `${n} of ${all} groups have zero reward variance (no GRPO signal: every advantage is 0)${worst.length ? `; more than ${ROLLOUT_THRESHOLDS.noSignal * 100}% of the groups (threshold ours) at ${worst.length} steps` : ''}`,
+      steps: (worst.length ? worst : noSignal).map((s) => s.step),
+    });
+  }
+  const lengthSteps: number[] = [];
+  let worstR = 0;
+  for (const s of steps) {
+    const [xs, ys] = centred(s.groups, (g) => g.lengths, (g) => g.total);
+    const r = pearson(xs, ys);
+    if (r !== null && r > ROLLOUT_THRESHOLDS.lengthCorrelation) {
+      lengthSteps.push(s.step);
+      worstR = Math.max(worstR, r);
+    }
+  }
+  if (lengthSteps.length)
+    out.push({
+      id: 'rollouts-length-reward',
+      severity: 'warning',
+      message: `within groups, longer completions get higher rewards (correlation up to ${worstR.toFixed(2)}, above ${ROLLOUT_THRESHOLDS.lengthCorrelation}: threshold ours) at ${lengthSteps.length} of ${steps.length} steps: reward hacking by length?`,
+      steps: lengthSteps,
+    });
+  for (let a = 0; a < rewardNames.length; a++)
+    for (let b = a + 1; b < rewardNames.length; b++) {
+      const hit: number[] = [];
+      let low = 0;
+      for (const s of steps) {
+        const [xs, ys] = centred(s.groups, (g) => g.rewards[rewardNames[a]], (g) => g.rewards[rewardNames[b]]);
+        const r = pearson(xs, ys);
+        if (r !== null && r < ROLLOUT_THRESHOLDS.disagreement) {
+          hit.push(s.step);
+          low = Math.min(low, r);
+        }
+      }
+      if (hit.length)
+        out.push({
+          id: 'rollouts-reward-disagreement',
+          severity: 'warning',
+          message: `the reward functions ${rewardNames[a]} and ${rewardNames[b]} disagree within groups (correlation down to ${low.toFixed(2)}, below ${ROLLOUT_THRESHOLDS.disagreement}: threshold ours) at ${hit.length} of ${steps.length} steps`,
+          steps: hit,
+        });
+    }
+  if (clippedRatio) {
+    const hit = steps.filter((s) => (clippedRatio.get(s.step) ?? 0) > 0.2).map((s) => s.step);
+    if (hit.length)
+      out.push({
+        id: 'rollouts-clipped',
+        severity: 'warning',
+        message: `more than 20% of completions (threshold ours) hit max_completion_length at ${hit.length} of ${steps.length} steps (the run's completions/clipped_ratio)`,
+        steps: hit,
+      });
+  }
+  return out;
+}
+
+export interface RolloutOptions {
+  /** TRL reward_weights by function name (default 1). */
+  rewardWeights?: Record<string, number>;
+  /** The run's reward function names (its `rewards/<name>/mean` metrics), to tell reward columns from extras. */
+  rewardNames?: string[];
+  /** The run's completions/clipped_ratio by step. */
+  clippedRatio?: Map<number, number>;
+}
+
+/** Reads a run's rollouts (TRL completions or verl dumps) into steps of groups, with the checks and the problems. */
+export async function readRollouts(dir: string, opts: RolloutOptions = {}): Promise<Rollouts> {
+  const found = findRollouts(dir);
+  if (!found) throw new RolloutError(`${dir}: no rollouts (TRL completions/completions_NNNNN.parquet, or verl <step>.jsonl)`);
+  const problems: RolloutProblem[] = [];
+  const steps: RolloutStep[] = [];
+  let rewardNames: string[] = [];
+  for (const { step: fileStep, file } of found.files) {
+    const read = found.source === 'trl' ? await readTrl(file, opts.rewardNames?.length ? opts.rewardNames : null, problems) : readVerl(file, problems);
+    for (const n of read.rewardNames) if (!rewardNames.includes(n)) rewardNames.push(n);
+    if (!read.rows.length) continue;
+    steps.push({ step: fileStep, file: basename(file), groups: group(read.rows, read.rewardNames, opts.rewardWeights ?? {}, found.source) });
+  }
+  // every group lists every reward function (null where a file lacked one)
+  for (const s of steps) for (const g of s.groups) for (const n of rewardNames) g.rewards[n] ??= g.total.map(() => null);
+  return { dir, source: found.source, rewardNames, steps, checks: rolloutChecks(steps, rewardNames, opts.clippedRatio), problems };
+}
+
+/** The CLI's JSON (the issue's contract): steps of groups without the texts' completions and extras. */
+export function rolloutsJson(r: Rollouts): Record<string, unknown> {
+  return {
+    dir: r.dir,
+    source: r.source,
+    rewardNames: r.rewardNames,
+    steps: r.steps.map((s) => ({ step: s.step, groups: s.groups.map((g) => ({ prompt: g.prompt, size: g.size, rewards: g.rewards, total: g.total, advantage: g.advantage, lengths: g.lengths, zeroVariance: g.zeroVariance })) })),
+    checks: r.checks,
+    problems: r.problems,
+  };
+}
+
+/**
+ * What the run beside the rollouts tells about them (DIR, or its parent when DIR is the completions folder): the
+ * reward function names (`rewards/<name>/mean`), the clipped share per step, and TRL's reward_weights from the
+ * Trainer's args (TensorBoard text summary) unless given.
+ */
+export function rolloutContext(dir: string, rewardWeights?: Record<string, number>): RolloutOptions {
+  for (const d of [dir, join(dir, '..')]) {
+    if (!isRunDir(d)) continue;
+    let run;
+    try {
+      run = parseRun(d);
+    } catch {
+      continue;
+    }
+    const names = Object.keys(run.series)
+      .map((k) => /^rewards\/(.+)\/mean$/.exec(k)?.[1])
+      .filter((n): n is string => n !== undefined);
+    let weights = rewardWeights;
+    if (!weights && run.settings.args) {
+      try {
+        const w = (JSON.parse(run.settings.args) as { reward_weights?: unknown }).reward_weights;
+        if (Array.isArray(w) && w.length === names.length && w.every((x) => typeof x === 'number')) weights = Object.fromEntries(names.map((n, i) => [n, w[i] as number]));
+      } catch {
+        /* args not JSON */
+      }
+    }
+    return { rewardNames: names, rewardWeights: weights, clippedRatio: new Map(run.series['completions/clipped_ratio'] ?? []) };
+  }
+  return { rewardWeights };
+}
