@@ -47,7 +47,7 @@ const builds = [
   { ...node, entryPoints: ['src/core/runs/runWorker.ts'], outfile: 'dist/runWorker.js' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
-    entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts', run: 'webview/run/main.ts', spinal: 'webview/spinal/main.ts' }, outdir: 'dist/webview',
+    entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts', run: 'webview/run/main.ts', spinal: 'webview/spinal/main.ts', rollouts: 'webview/rollouts/main.ts' }, outdir: 'dist/webview',
   },
   // Transpile-only copy of sources and tests for node --test (keeps one module per file).
   {

@@ -18,6 +18,7 @@ import { DashboardPanel } from './host/dashboard.js';
 import { WrongWayMarks } from './host/editorMarks.js';
 import { exportFiltered } from './host/export.js';
 import { Runs } from './host/runs.js';
+import { RolloutsPanel } from './host/rollouts.js';
 import { ActiveFile } from './host/activeFile.js';
 import { Command } from './host/commands.js';
 import { isCheckName } from './core/checks/table.js';
@@ -40,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const dashboard = new DashboardPanel(context.extensionUri, store, heatmap);
   const marks = new WrongWayMarks(context.extensionUri, store);
   const runs = new Runs(context.extensionUri, cacheDir, models, log);
+  const rollouts = new RolloutsPanel(context.extensionUri, cacheDir, models, log);
   const noFile = (): void => void vscode.window.showInformationMessage('PrefLens: open a .jsonl or .json preference file first.');
   /** A command on a preference file: the one its argument names, or the active / last one. */
   const onFile = (run: (uri: vscode.Uri, ...rest: unknown[]) => unknown) => (arg?: unknown, ...rest: unknown[]) => {
@@ -69,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerCustomEditorProvider(INSPECTOR_VIEW_TYPE, inspector, { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: false }),
     vscode.commands.registerCommand(Command.openRun, (arg?: unknown) => runs.command(arg)),
     vscode.commands.registerCommand(Command.refreshRuns, () => runs.refresh()),
+    vscode.commands.registerCommand(Command.openRollouts, (arg?: unknown) => rollouts.command(arg)),
     vscode.commands.registerCommand(Command.compareRuns, (arg?: unknown, selection?: unknown) => runs.compareCommand(arg, selection)),
     vscode.commands.registerCommand(Command.selectModels, () => models.select()),
     vscode.commands.registerCommand(Command.scoreRecords, onFile((uri, scope) => scorer.command(uri, scope))),

@@ -186,3 +186,47 @@ export interface Span {
   start: number;
   end: number;
 }
+
+/** GRPO rollouts of a run (core/rollouts/rollouts.ts): steps of groups of completions per prompt. */
+export interface RolloutGroup {
+  /** The prompt as text (a list of messages is shown as `role: content` lines). */
+  prompt: string;
+  size: number;
+  rewards: Record<string, Array<number | null>>;
+  total: Array<number | null>;
+  advantage: Array<number | null> | null;
+  lengths: number[];
+  zeroVariance: boolean;
+  completions: string[];
+  /** Extra columns (TRL log_extra, verl reward extras and `gts`), per completion. */
+  extra: Record<string, unknown[]>;
+}
+
+export interface RolloutStep {
+  step: number;
+  file: string;
+  groups: RolloutGroup[];
+}
+
+export interface RolloutCheck {
+  id: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  steps: number[];
+}
+
+/** A file, row group, column or line that could not be read; the rest was. */
+export interface RolloutProblem {
+  file: string;
+  where: string;
+  message: string;
+}
+
+export interface Rollouts {
+  dir: string;
+  source: 'trl' | 'verl';
+  rewardNames: string[];
+  steps: RolloutStep[];
+  checks: RolloutCheck[];
+  problems: RolloutProblem[];
+}

@@ -14,6 +14,7 @@ export const Command = {
   openRun: 'preflens.openRun',
   refreshRuns: 'preflens.refreshRuns',
   compareRuns: 'preflens.compareRuns',
+  openRollouts: 'preflens.openRollouts',
 } as const;
 
 export type CommandId = (typeof Command)[keyof typeof Command];

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { isRunDir, runDirOf, RunReader, type RunInfo } from '../core/runs/runs.js';
+import { hasRollouts } from '../core/rollouts/rollouts.js';
 import { runModels } from '../core/runs/compare.js';
 import { type JobEnd, startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
@@ -35,6 +36,30 @@ const LIVE_MS = 5 * 60_000;
 const POLL_MS = 500;
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; live: boolean; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
+
+/** Runs a run job in dist/runWorker.js with a cancellable progress notification; its progress also goes to the log. */
+export function runRunJob(extensionUri: vscode.Uri, log: vscode.OutputChannel, job: RunJob, title: string): Promise<JobEnd<RunJobResult>> {
+  return Promise.resolve(
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      log.appendLine(`${title}: started`);
+      return startJob<RunJob, RunJobMessage, RunJobResult>(join(extensionUri.fsPath, 'dist', 'runWorker.js'), job, {
+        signal: ac.signal,
+        cancel: 'terminate',
+        onMessage: (m) => {
+          progress.report({ message: m.message, increment: (m.fraction - last) * 100 });
+          log.appendLine(`${title}: ${m.message}`);
+          last = m.fraction;
+        },
+      }).then((end) => {
+        log.appendLine(`${title}: ${end.type === 'error' ? `failed: ${end.message}` : end.type}`);
+        return end;
+      });
+    }),
+  );
+}
 
 export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<Node | undefined>();
@@ -119,7 +144,8 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       i.tooltip = `${n.dir}${n.live ? '\nlive: written in the last 5 minutes' : ''}\nSelect several runs (Ctrl/Shift+click) and choose Compare Runs to overlay them.`;
       i.iconPath = n.live ? new vscode.ThemeIcon('pulse', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('pulse');
       i.command = { command: Command.openRun, title: 'Open Run', arguments: [n.dir] };
-      i.contextValue = n.live ? 'preflens.run.live' : 'preflens.run';
+      // e.g. preflens.run.live.rollouts: menus match on the parts (package.json view/item/context)
+      i.contextValue = `preflens.run${n.live ? '.live' : ''}${hasRollouts(n.dir) ? '.rollouts' : ''}`;
       return i;
     }
     const i = new vscode.TreeItem(n.label);
@@ -184,6 +210,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
         if (!reader) return;
         const run = reader.run();
         if (req.type === 'spinal') void this.spinal(run);
+        else if (req.type === 'rollouts') void vscode.commands.executeCommand(Command.openRollouts, run.dir);
         else if (req.type === 'compare') void this.compare(run);
         else {
           const cp = run.checkpoints.find((c) => c.step === req.step);
@@ -225,7 +252,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     const runs = this.shown.flatMap((dir) => {
       const r = this.readers.get(dir);
       if (r) this.drawn.set(dir, r.version);
-      return r ? [runView(r.run(), Date.now() - r.lastWrite < LIVE_MS)] : [];
+      return r ? [{ ...runView(r.run(), Date.now() - r.lastWrite < LIVE_MS), rollouts: hasRollouts(dir) }] : [];
     });
     this.post({ type: 'runs', runs });
   }
@@ -249,28 +276,8 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     return { file, lines: parseLineRange(cfg.get<string>('runRecords.lines', '1-32')) ?? [1, 32] };
   }
 
-  /** Runs a run job in a worker with a cancellable progress notification; its progress also goes to the log. */
   private runJob(job: RunJob, title: string): Promise<JobEnd<RunJobResult>> {
-    return Promise.resolve(
-      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
-        const ac = new AbortController();
-        token.onCancellationRequested(() => ac.abort());
-        let last = 0;
-        this.log.appendLine(`${title}: started`);
-        return startJob<RunJob, RunJobMessage, RunJobResult>(join(this.extensionUri.fsPath, 'dist', 'runWorker.js'), job, {
-          signal: ac.signal,
-          cancel: 'terminate',
-          onMessage: (m) => {
-            progress.report({ message: m.message, increment: (m.fraction - last) * 100 });
-            this.log.appendLine(`${title}: ${m.message}`);
-            last = m.fraction;
-          },
-        }).then((end) => {
-          this.log.appendLine(`${title}: ${end.type === 'error' ? `failed: ${end.message}` : end.type}`);
-          return end;
-        });
-      }),
-    );
+    return runRunJob(this.extensionUri, this.log, job, title);
   }
 
   async spinal(run: RunInfo): Promise<void> {

@@ -456,9 +456,23 @@ const vs2 = await startVsCode({
   mkdirSync(join(ws, 'tb-only', 'runs', 'Nov29_host'), { recursive: true });
   const tbFile = join(ws, 'tb-only', 'runs', 'Nov29_host', 'events.out.tfevents.1764000000.host.1.0');
   writeFileSync(tbFile, Buffer.concat([frame(eventBytes(0, [])), ...Array.from({ length: 20 }, (_, i) => frame(eventBytes((i + 1) * 10, [{ tag: 'train/loss', simple: 0.69 - i * 0.01 }])))]));
+  // a GRPO run with TRL completions (Parquet, written by DuckDB as test/parquet.ts does) and its reward metrics
+  const { writeParquet, sql } = await import('../../out/test/parquet.js');
+  mkdirSync(join(ws, 'grpo-run', 'completions'), { recursive: true });
+  const rollRow = (step, prompt, completion, acc) => `(${step}, ${sql(prompt)}, ${sql(completion)}, ${acc}::DOUBLE, 1.0::DOUBLE, ${acc - 0.5}::DOUBLE)`;
+  for (const step of [10, 20]) {
+    const rows = [rollRow(step, 'Human: What is 2+2?\n\nAssistant:', ' It is 4.', 1), rollRow(step, 'Human: What is 2+2?\n\nAssistant:', ' Five, I think.', 0), rollRow(step, 'Human: Name a colour.\n\nAssistant:', ' Blue.', 1), rollRow(step, 'Human: Name a colour.\n\nAssistant:', ' Red.', 1)];
+    await writeParquet(join(ws, 'grpo-run', 'completions', `completions_000${step}.parquet`), `SELECT * FROM (VALUES ${rows.join(', ')}) t(step, prompt, completion, accuracy_reward, format_reward, advantage)`);
+  }
+  writeFileSync(join(ws, 'grpo-run', 'trainer_state.json'), JSON.stringify({ global_step: 20, log_history: [10, 20].map((s) => ({ step: s, loss: 0.01, reward: 1.5, 'rewards/accuracy_reward/mean': 0.75, 'rewards/format_reward/mean': 1, frac_reward_zero_std: 0.5 })) }));
   const old = new Date(Date.now() - 3600_000);
-  for (const f of [join(ws, 'beta-0.1', 'trainer_state.json'), tbFile]) utimesSync(f, old, old);
-  const vs4 = await startVsCode({ workspace: ws, vsix, runDir: join(runDir, 'compare') });
+  for (const f of [join(ws, 'beta-0.1', 'trainer_state.json'), join(ws, 'grpo-run', 'trainer_state.json'), tbFile]) utimesSync(f, old, old);
+  const vs4 = await startVsCode({
+    workspace: ws,
+    vsix,
+    runDir: join(runDir, 'compare'),
+    settings: { 'preflens.policyModel': join(demo, 'runs', 'tiny-hh-dpo'), 'preflens.referenceModel': join(demo, 'models', 'tiny-hh-sft') },
+  });
   const { page: page4, shot: shot4 } = vs4;
   const step4 = stepper(shot4, counts);
   const rowOf = (name) => page4.locator('.pane-body .monaco-list-row', { hasText: name }).first();
@@ -467,7 +481,7 @@ const vs2 = await startVsCode({
       await runCommand(page4, 'View: Show PrefLens');
       const rows = await retry(async () => {
         const t = await page4.locator('.pane-body .monaco-list-row').allInnerTexts();
-        return ['beta-0.1', 'beta-0.5', 'tb-only'].every((n) => t.some((x) => x.includes(n))) ? t : null;
+        return ['beta-0.1', 'beta-0.5', 'tb-only', 'grpo-run'].every((n) => t.some((x) => x.includes(n))) ? t : null;
       }, { what: 'the three runs in the Runs view' });
       assert.match(rows.find((x) => x.includes('beta-0.5')), /live · /);
       assert.doesNotMatch(rows.find((x) => x.includes('beta-0.1')), /live/);
@@ -507,6 +521,24 @@ const vs2 = await startVsCode({
       console.log(`  live redraw ${ms} ms after the append`);
       assert.ok(ms < 2000, `redrawn ${ms} ms after the write`);
       await shot4('run-live-appended');
+    });
+    await step4('a GRPO run\'s Rollouts panel: groups per step, completions side by side, a group scored under the policy and the reference', async () => {
+      await rowOf('grpo-run').click();
+      const f = await findFrame(page4, '.run-detail vscode-button');
+      await retry(async () => (await f.locator('.run-legend .legend-item').allInnerTexts()).some((t) => t.includes('grpo-run')), { what: 'the GRPO run in the run panel' });
+      await f.locator('.run-detail vscode-button', { hasText: 'Rollouts' }).click();
+      const r = await findFrame(page4, 'table.groups tr.row');
+      assert.match(await r.locator('.toolbar .title').innerText(), /TRL completions · 2 steps · 4 groups · rewards: accuracy_reward, format_reward/);
+      assert.deepEqual(await r.locator('table.groups tr.row td:nth-child(6)').allInnerTexts(), ['yes', 'zero variance']);
+      await r.locator('table.groups tr.row').first().click();
+      assert.equal(await r.locator('.completions .completion').count(), 2);
+      assert.match(await r.locator('.completion').nth(1).innerText(), /Five, I think\./);
+      await shot4('rollouts');
+      await r.locator('#score-group').click();
+      await retry(async () => (await r.locator('.completion pre.text span.tok').count()) > 0, { what: 'the scored group\'s tokens' });
+      assert.match(await r.locator('.completion pre.text span.tok').first().getAttribute('title'), /logp -?[0-9.]+ {2}ref -?[0-9.]+ {2}logp − ref/);
+      assert.match(await r.locator('.score-note').innerText(), /tiny-hh-dpo against .*tiny-hh-sft/);
+      await shot4('rollouts-scored');
     });
   } finally {
     await vs4.stop();

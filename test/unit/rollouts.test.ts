@@ -118,3 +118,38 @@ test('verl rollout dumps (<step>.jsonl): score is the total, numeric extras are 
   copyFileSync(join(dir, '1.jsonl'), join(run, 'rollout_data', '1.jsonl'));
   assert.equal(findRollouts(run)?.source, 'verl');
 });
+
+test('a rollout group scored under a policy and a reference: per-token logp, ref logp and their difference match float64 forward passes', async () => {
+  const { ScoringModel } = await import('../../src/core/engine/model.js');
+  const { scoreRecords } = await import('../../src/core/engine/score.js');
+  const { groupRecord } = await import('../../src/core/rollouts/rollouts.js');
+  const { TINY, tinyWeights, forward, writeTinyModel } = await import('../tinyModel.js');
+  const { randomGpt2Weights } = await import('../gpt2.js');
+  const { fixture } = await import('../helpers.js');
+  // the reference: the tiny model with other weights (so that logp − ref logp is not 0)
+  const refDir = mkdtempSync(join(tmpdir(), 'preflens-tiny-ref-'));
+  const refW = randomGpt2Weights(TINY, 7);
+  writeTinyModel(refDir, TINY, refW);
+  const cache = mkdtempSync(join(tmpdir(), 'preflens-cache-'));
+  const policy = await ScoringModel.load(fixture('tiny-gpt2'), { provider: 'cpu', cacheDir: cache });
+  const ref = await ScoringModel.load(refDir, { provider: 'cpu', cacheDir: cache });
+  const group = { prompt: 'Q: 2+2?', size: 2, rewards: {}, total: [1, 0], advantage: null, lengths: [1, 2], zeroVariance: false, completions: ['4', 'five'], extra: {} };
+  const [out] = await scoreRecords([groupRecord(group, 10)], policy, ref, { beta: 0.1, convention: 'trl-legacy', maxPromptLength: 24, maxCompletionLength: 32, noCache: true });
+  assert.ok(out && 'candidates' in out && out.candidates);
+  const promptIds = [...Buffer.from(group.prompt, 'utf8')];
+  out.candidates.forEach((c, k) => {
+    const ids = [...Buffer.from(group.completions[k], 'utf8'), 256];
+    assert.deepEqual(c.tokens.map((t) => t.id), ids);
+    const lp = forward(TINY, tinyWeights(), [...promptIds, ...ids]).logprobs;
+    const rp = forward(TINY, refW, [...promptIds, ...ids]).logprobs;
+    c.tokens.forEach((t, i) => {
+      const want = lp[promptIds.length - 1 + i][ids[i]];
+      const wantRef = rp[promptIds.length - 1 + i][ids[i]];
+      assert.ok(Math.abs(t.logp - want) < 1e-4, `logp ${t.logp} vs ${want}`);
+      assert.ok(t.ref_logp !== undefined && Math.abs(t.ref_logp - wantRef) < 1e-4, `ref logp ${t.ref_logp} vs ${wantRef}`);
+    });
+    assert.ok(c.tokens.some((t) => Math.abs(t.logp - (t.ref_logp ?? 0)) > 1e-3), 'the two models differ');
+  });
+  await policy.release();
+  await ref.release();
+});

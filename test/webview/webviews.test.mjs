@@ -287,6 +287,7 @@ function runView(name, f, live = false) {
     settings: {},
     problems: [],
     live,
+    rollouts: false,
   };
 }
 
@@ -350,6 +351,66 @@ test('run view: two runs overlaid with a legend; the smoothing slider, the cross
   assert.equal(await p.$$eval('.run-detail img', (xs) => xs.length), 0);
   await p.click('.run-detail[data-run="/runs/beta-0.5"] vscode-button');
   assert.deepEqual((await p.evaluate(() => window.__posted)).at(-1), { type: 'spinal', dir: '/runs/beta-0.5' });
+  assert.equal(await p.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(errors, []);
+  await p.close();
+});
+
+test('rollouts view: steps, groups, completions side by side; hostile text stays text; a scored group colours its tokens', async () => {
+  const { p, errors } = await open('rollouts');
+  const group = (prompt, totals, texts) => ({
+    prompt,
+    size: totals.length,
+    rewards: { accuracy: totals, format: totals.map(() => 1) },
+    total: totals.map((t) => t + 1),
+    advantage: totals.map((t) => t - 0.5),
+    lengths: texts.map((t) => t.length),
+    zeroVariance: new Set(totals).size === 1,
+    completions: texts,
+    extra: { solution: texts.map(() => HOSTILE) },
+  });
+  const rollouts = {
+    dir: '/runs/grpo',
+    source: 'trl',
+    rewardNames: ['accuracy', 'format'],
+    steps: [
+      { step: 10, file: 'completions_00010.parquet', groups: [group(HOSTILE, [1, 0], ['a', 'bb']), group('Q2', [0, 0], ['c', 'd'])] },
+      { step: 20, file: 'completions_00020.parquet', groups: [group(HOSTILE, [1, 1], [HOSTILE, 'ok']), group('Q3', [0, 1], ['e', 'ff'])] },
+    ],
+    checks: [{ id: 'rollouts-no-signal', severity: 'info', message: HOSTILE, steps: [10, 20] }],
+    problems: [{ file: '/runs/grpo/completions/completions_00030.parquet', where: 'row group 1', message: HOSTILE }],
+  };
+  await p.evaluate((view) => window.postMessage({ type: 'rollouts', view }, '*'), { name: 'grpo', rollouts, scoreUnavailable: null });
+  await p.waitForSelector('table.groups tr.row');
+  assert.match(await p.textContent('.toolbar .title'), /2 steps · 4 groups · rewards: accuracy, format/);
+  assert.deepEqual(await p.$$eval('table.groups tr.row td:nth-child(6)', (xs) => xs.map((x) => x.textContent)), ['zero variance', 'yes'], 'the last step is shown first');
+  assert.equal(await p.$$eval('figure.chart[data-chart="reward"] circle.step-pt', (xs) => xs.length), 2);
+  // a check's step link selects that step; the trend of a recurring prompt spans both steps
+  await p.click('.check a.step-link');
+  await p.screenshot({ path: '/tmp/rollouts.png', fullPage: true });
+  assert.match(await p.textContent('.groups-box h3'), /Step 10: 2 groups/);
+  assert.match(await p.$eval('table.groups tr.row svg.spark title', (t) => t.textContent), /step 10: .*\nstep 20: /);
+  await p.click('table.groups tr.row[data-group="0"]');
+  assert.equal(await p.$$eval('.completions .completion', (xs) => xs.length), 2);
+  assert.match(await p.textContent('.completion[data-completion="1"] .kv-list'), /total 1\.000.*accuracy 0\.000.*advantage -0\.500.*length 2/);
+  await p.click('#score-group');
+  assert.deepEqual((await p.evaluate(() => window.__posted)).at(-1), { type: 'score', step: 10, group: 0 });
+  const tok = (text, start, logp, ref) => ({ id: 1, text, start, end: start + text.length, logp, ref_logp: ref, reward: 0.1 * (logp - ref), entropy: 1, rank: 1, topk_mass: 0.9, topk_entropy: 1 });
+  const cand = (tokens, logp, ref) => ({ role: 'completion', tokens, logp, mean_logp: logp, ref_logp: ref });
+  const scored = { line: 10, format: 'group', flags: [], candidates: [cand([tok('a', 0, -1, -2)], -1, -2), cand([tok('b', 0, -3, -1), tok('b', 1, -2, -2)], -5, -3)] };
+  await p.evaluate((score) => window.postMessage({ type: 'scored', score }, '*'), { step: 10, group: 0, policy: '/runs/grpo/checkpoint-10', policyStep: 10, reference: '/models/sft', scored });
+  await p.waitForSelector('.completion pre.text span.tok');
+  assert.match(await p.$eval('.completion[data-completion="1"] pre.text span.tok', (s) => s.title), /logp -3\.000 {2}ref -1\.000 {2}logp − ref -2\.000/);
+  assert.match(await p.$eval('.completion[data-completion="1"] pre.text span.tok', (s) => s.className), /hn/, 'a token the policy likes less than the reference is red');
+  assert.match(await p.textContent('.score-note'), /checkpoint-10 \(step 10\) against \/models\/sft/);
+  // hostile prompt, completion, extra, check and problem text: shown as text, nothing injected or run
+  await p.$eval('#step', (s) => {
+    s.value = '20';
+    s.dispatchEvent(new Event('change'));
+  });
+  await p.click('table.groups tr.row[data-group="0"]');
+  assert.equal(await p.$$eval('#app img, #app script:not([src]), #inj', (xs) => xs.length), 0);
+  assert.ok((await p.textContent('.completion[data-completion="0"] pre.text')).includes('<script>'));
   assert.equal(await p.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(errors, []);
   await p.close();

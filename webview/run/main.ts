@@ -274,6 +274,7 @@ function renderDetails(): void {
     h.append(el('span', 'run-swatch'), document.createTextNode(` ${r.name} `), el('span', 'muted', `${r.trainer} · ${r.steps} steps · ${r.format}${r.live ? ' · live' : ''}`));
     const actions = el('div', 'actions');
     actions.append(button('SPINAL traces…', () => vscode.postMessage({ type: 'spinal', dir: r.dir })), button('Compare checkpoints on records…', () => vscode.postMessage({ type: 'compare', dir: r.dir })));
+    if (r.rollouts) actions.append(button('Rollouts…', () => vscode.postMessage({ type: 'rollouts', dir: r.dir })));
     box.append(h, actions);
     const checks = el('div', 'run-checks');
     if (!r.checks.length) checks.append(el('p', 'muted', 'No run check fired.'));

@@ -14,51 +14,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { groupStd } from '../checks/record.js';
 import { isRunDir, parseRun } from '../runs/runs.js';
+import { runModels } from '../runs/compare.js';
+import type { PreferenceRecord } from '../types.js';
 
 export class RolloutError extends Error {}
 
-export interface RolloutGroup {
-  /** The prompt as text (a list of messages is shown as `role: content` lines). */
-  prompt: string;
-  size: number;
-  rewards: Record<string, Array<number | null>>;
-  total: Array<number | null>;
-  advantage: Array<number | null> | null;
-  lengths: number[];
-  zeroVariance: boolean;
-  completions: string[];
-  /** Extra columns (TRL log_extra, verl reward extras and `gts`), per completion. */
-  extra: Record<string, unknown[]>;
-}
+import type { RolloutCheck, RolloutGroup, RolloutProblem, Rollouts, RolloutStep } from '../contract.js';
 
-export interface RolloutStep {
-  step: number;
-  file: string;
-  groups: RolloutGroup[];
-}
-
-export interface RolloutCheck {
-  id: string;
-  severity: 'error' | 'warning' | 'info';
-  message: string;
-  steps: number[];
-}
-
-/** A file, row group, column or line that could not be read; the rest was. */
-export interface RolloutProblem {
-  file: string;
-  where: string;
-  message: string;
-}
-
-export interface Rollouts {
-  dir: string;
-  source: 'trl' | 'verl';
-  rewardNames: string[];
-  steps: RolloutStep[];
-  checks: RolloutCheck[];
-  problems: RolloutProblem[];
-}
+export type { RolloutCheck, RolloutGroup, RolloutProblem, Rollouts, RolloutStep };
 
 /** One completion as read, before grouping. */
 interface Row {
@@ -360,6 +323,8 @@ export interface RolloutOptions {
   rewardNames?: string[];
   /** The run's completions/clipped_ratio by step. */
   clippedRatio?: Map<number, number>;
+  /** Progress: before each file (i of n). */
+  onFile?: (i: number, n: number, file: string) => void;
 }
 
 /** Reads a run's rollouts (TRL completions or verl dumps) into steps of groups, with the checks and the problems. */
@@ -369,7 +334,8 @@ export async function readRollouts(dir: string, opts: RolloutOptions = {}): Prom
   const problems: RolloutProblem[] = [];
   const steps: RolloutStep[] = [];
   let rewardNames: string[] = [];
-  for (const { step: fileStep, file } of found.files) {
+  for (const [i, { step: fileStep, file }] of found.files.entries()) {
+    opts.onFile?.(i, found.files.length, file);
     const read = found.source === 'trl' ? await readTrl(file, opts.rewardNames?.length ? opts.rewardNames : null, problems) : readVerl(file, problems);
     for (const n of read.rewardNames) if (!rewardNames.includes(n)) rewardNames.push(n);
     if (!read.rows.length) continue;
@@ -421,4 +387,32 @@ export function rolloutContext(dir: string, rewardWeights?: Record<string, numbe
     return { rewardNames: names, rewardWeights: weights, clippedRatio: new Map(run.series['completions/clipped_ratio'] ?? []) };
   }
   return { rewardWeights };
+}
+
+/**
+ * A group as a record the scoring engine takes (kind `group`): the prompt (text, as TRL logs it decoded with its
+ * chat template; verl's input likewise) and one candidate per completion.
+ */
+export function groupRecord(g: RolloutGroup, step: number): PreferenceRecord {
+  return {
+    index: 0,
+    line: step,
+    offset: 0,
+    format: 'group',
+    kind: 'group',
+    prompt: g.prompt,
+    candidates: g.completions.map((text, i) => ({ role: 'completion' as const, text, field: `completions[${i}]` })),
+  };
+}
+
+/**
+ * The policy to score a step's completions with: the run's `checkpoint-<step>` when it has a model, else the
+ * latest checkpoint at or before the step, else the final model at the run's root (compare.ts runModels); null when
+ * the run has no model.
+ */
+export function policyForStep(runDir: string, step: number): { dir: string; step: number } | null {
+  if (!isRunDir(runDir)) return null;
+  const models = runModels(parseRun(runDir));
+  const at = models.filter((m) => m.step <= step).at(-1) ?? models.at(-1);
+  return at ? { dir: at.dir, step: at.step } : null;
 }

@@ -1,5 +1,6 @@
 /**
- * Worker entry of the extension's run jobs (core/jobs.ts): SPINAL traces of several models, checkpoint comparison.
+ * Worker entry of the extension's run jobs (core/jobs.ts): SPINAL traces of several models, checkpoint comparison,
+ * reading a run's GRPO rollouts, scoring one rollout group under a policy and a reference.
  * The records are read from the lines the user chose (records.ts recordsOnLines: the file is read only up to the
  * last of them).
  */
@@ -10,18 +11,45 @@ import { compareCheckpoints } from './compare.js';
 import { parseRun } from './runs.js';
 import type { ProviderChoice } from '../engine/model.js';
 import type { LengthLimits } from '../tokenize/encoder.js';
-import type { Comparison, SpinalTrace } from '../contract.js';
+import type { Comparison, RolloutGroup, Rollouts, ScoreLine, SpinalTrace } from '../contract.js';
+import { groupRecord, readRollouts, rolloutContext } from '../rollouts/rollouts.js';
+import { ScoringModel } from '../engine/model.js';
+import { scoreRecords } from '../engine/score.js';
+import { basename } from 'node:path';
 
 export type RunJob =
   | { kind: 'spinal'; file: string; lines: LineRange; models: Array<{ label: string; dir: string }>; limits: LengthLimits; provider: ProviderChoice; cacheDir: string; hiddenStates?: string[] }
-  | { kind: 'compare'; file: string; lines: LineRange; run: string; reference: string; beta: number; limits: LengthLimits; provider: ProviderChoice; cacheDir: string };
+  | { kind: 'compare'; file: string; lines: LineRange; run: string; reference: string; beta: number; limits: LengthLimits; provider: ProviderChoice; cacheDir: string }
+  | { kind: 'rollouts'; dir: string; rewardWeights?: Record<string, number> }
+  | { kind: 'rolloutScore'; group: RolloutGroup; step: number; policy: string; reference: string | null; beta: number; limits: LengthLimits; provider: ProviderChoice; cacheDir: string };
 
 /** Progress: what the job is doing, and the fraction done. */
 export type RunJobMessage = { message: string; fraction: number };
 
-export type RunJobResult = { kind: 'spinal'; traces: Array<{ label: string; trace: SpinalTrace }> } | { kind: 'compare'; comparison: Comparison };
+export type RunJobResult =
+  | { kind: 'spinal'; traces: Array<{ label: string; trace: SpinalTrace }> }
+  | { kind: 'compare'; comparison: Comparison }
+  | { kind: 'rollouts'; rollouts: Rollouts }
+  | { kind: 'rolloutScore'; scored: ScoreLine };
 
 serveJob<RunJob, RunJobMessage, RunJobResult>(async (job, { post }) => {
+  if (job.kind === 'rollouts') {
+    const rollouts = await readRollouts(job.dir, { ...rolloutContext(job.dir, job.rewardWeights), onFile: (i, n, f) => post({ message: `reading ${basename(f)} (${i + 1}/${n})`, fraction: i / n }) });
+    return { kind: 'rollouts', rollouts };
+  }
+  if (job.kind === 'rolloutScore') {
+    post({ message: `loading ${job.policy}`, fraction: 0 });
+    const policy = await ScoringModel.load(job.policy, { provider: job.provider, cacheDir: job.cacheDir });
+    const ref = job.reference ? await ScoringModel.load(job.reference, { provider: job.provider, cacheDir: job.cacheDir }) : policy.baseOf();
+    post({ message: `scoring ${job.group.size} completions`, fraction: 0.3 });
+    try {
+      const [scored] = await scoreRecords([groupRecord(job.group, job.step)], policy, ref, { beta: job.beta, ...job.limits, cacheDir: job.cacheDir });
+      return { kind: 'rolloutScore', scored };
+    } finally {
+      await policy.release();
+      if (job.reference) await ref?.release();
+    }
+  }
   const recs = recordsOnLines(job.file, job.lines);
   if (job.kind === 'spinal') {
     const traces: Array<{ label: string; trace: SpinalTrace }> = [];

@@ -8,7 +8,7 @@ import { thin } from './curves.js';
  * pixel-sized buckets (curves.ts thin), so that a live update of a 20,000-step run posts thousands of points, not
  * hundreds of thousands.
  */
-export function runView(r: RunInfo, live: boolean): RunView {
+export function runView(r: RunInfo, live: boolean): Omit<RunView, 'rollouts'> {
   const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
     Object.fromEntries(Object.entries(s).map(([k, v]) => [k, thin(v).map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
   const name = r.dir.split(/[\\/]/).filter(Boolean).pop() ?? r.dir;

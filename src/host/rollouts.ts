@@ -1,0 +1,132 @@
+/**
+ * The Rollouts panel (docs/ARCHITECTURE.md, "Rollouts"): a GRPO run's completions (TRL completions Parquet, verl
+ * dumps) read in dist/runWorker.js, shown per step and group; a group scored on request under the policy of its
+ * step (the run's checkpoint at or before it, else its final model, else preflens.policyModel) and the reference
+ * (the run's, else preflens.referenceModel; an adapter's base when there is none), also in the worker.
+ */
+import * as vscode from 'vscode';
+import { basename, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Rollouts } from '../core/contract.js';
+import { findRollouts, policyForStep } from '../core/rollouts/rollouts.js';
+import { isRunDir, parseRun } from '../core/runs/runs.js';
+import { parseRolloutsRequest, type RolloutsEvent } from '../protocol/rollouts.js';
+import { createPanel } from './webviewHtml.js';
+import type { Models } from './models.js';
+import { runRunJob } from './runs.js';
+
+export class RolloutsPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | null = null;
+  private rollouts: Rollouts | null = null;
+  private last: RolloutsEvent | null = null;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly cacheDir: string,
+    private readonly models: Models,
+    private readonly log: vscode.OutputChannel,
+  ) {}
+
+  /** PrefLens: Open Rollouts…: the run or rollouts folder given (a path, a Uri or a Runs view item), else one picked. */
+  async command(arg?: unknown): Promise<void> {
+    let dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'object' && arg !== null && typeof (arg as { dir?: unknown }).dir === 'string' ? (arg as { dir: string }).dir : undefined;
+    if (!dir) {
+      const pick = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'PrefLens: GRPO run (with completions/) or rollout dump folder' });
+      dir = pick?.[0]?.fsPath;
+    }
+    if (dir) await this.open(dir);
+  }
+
+  async open(dir: string): Promise<void> {
+    if (!findRollouts(dir)) {
+      void vscode.window.showErrorMessage(`PrefLens: ${dir}: no rollouts (TRL completions/completions_NNNNN.parquet with log_completions=True, or verl <step>.jsonl from trainer.rollout_data_dir)`);
+      return;
+    }
+    const weights = vscode.workspace.getConfiguration('preflens').get<Record<string, unknown>>('rewardWeights', {});
+    // a copy: configuration objects are proxies, which cannot be posted to a worker
+    const rewardWeights = Object.fromEntries(Object.entries(weights ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    const res = await runRunJob(this.extensionUri, this.log, { kind: 'rollouts', dir, rewardWeights: Object.keys(rewardWeights).length ? rewardWeights : undefined }, 'PrefLens: reading rollouts');
+    if (res.type === 'error') {
+      void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);
+      return;
+    }
+    if (res.type !== 'done' || res.result.kind !== 'rollouts') return;
+    const r = res.result.rollouts;
+    this.rollouts = r;
+    for (const p of r.problems) this.log.appendLine(`PrefLens rollouts: ${p.file}: ${p.where}: ${p.message}`);
+    if (!this.panel) {
+      const p = createPanel(this.extensionUri, 'preflens.rollouts', 'PrefLens Rollouts', vscode.ViewColumn.Active, 'rollouts');
+      p.webview.onDidReceiveMessage((m: unknown) => {
+        const req = parseRolloutsRequest(m);
+        if (!req) return;
+        if (req.type === 'ready') {
+          if (this.last) void p.webview.postMessage(this.last);
+        } else void this.score(req.step, req.group);
+      });
+      p.onDidDispose(() => (this.panel = null));
+      this.panel = p;
+    } else this.panel.reveal();
+    this.panel.title = `Rollouts · ${basename(this.runDir(r.dir))}`;
+    this.post({ type: 'rollouts', view: { name: basename(this.runDir(r.dir)), rollouts: r, scoreUnavailable: this.models.settings().policy || this.policy(r.dir, 0) ? null : 'no policy: the run has no model and preflens.policyModel is not set' } });
+  }
+
+  /** The run folder of a rollouts folder (TRL writes completions/ inside the run's output_dir). */
+  private runDir(dir: string): string {
+    return basename(dir) === 'completions' || basename(dir) === 'rollout_data' ? dirname(dir) : dir;
+  }
+
+  private policy(dir: string, step: number): { dir: string; step: number | null } | null {
+    const run = this.runDir(dir);
+    const p = policyForStep(run, step);
+    if (p) return p;
+    const s = this.models.settings().policy;
+    return s ? { dir: s, step: null } : null;
+  }
+
+  private post(e: RolloutsEvent): void {
+    if (e.type === 'rollouts') this.last = e;
+    void this.panel?.webview.postMessage(e);
+  }
+
+  private async score(step: number, group: number): Promise<void> {
+    const r = this.rollouts;
+    const g = r?.steps.find((s) => s.step === step)?.groups[group];
+    if (!r || !g) return;
+    const policy = this.policy(r.dir, step);
+    if (!policy) {
+      void vscode.window.showErrorMessage('PrefLens: no policy to score with: the run has no model (checkpoint-*/ or its root) and preflens.policyModel is not set.');
+      return;
+    }
+    const runDir = this.runDir(r.dir);
+    let reference: string | null = null;
+    if (isRunDir(runDir)) {
+      const ref = parseRun(runDir).referenceModel;
+      if (ref && existsSync(ref)) reference = ref;
+    }
+    reference ??= this.models.settings().reference ?? null;
+    const s = this.models.settings();
+    const res = await runRunJob(
+      this.extensionUri,
+      this.log,
+      {
+        kind: 'rolloutScore',
+        group: g,
+        step,
+        policy: policy.dir,
+        reference,
+        beta: s.beta,
+        limits: { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode },
+        provider: s.provider,
+        cacheDir: this.cacheDir,
+      },
+      `PrefLens: scoring group ${group + 1} of step ${step}`,
+    );
+    if (res.type === 'error') void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);
+    if (res.type !== 'done' || res.result.kind !== 'rolloutScore') return;
+    this.post({ type: 'scored', score: { step, group, policy: policy.dir, policyStep: policy.step, reference: reference ?? (res.result.scored && 'candidates' in res.result.scored && res.result.scored.candidates?.[0]?.ref_logp !== undefined ? "the adapter's base" : 'none (reference-free: policy logp only)'), scored: res.result.scored } });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+}
