@@ -26,15 +26,16 @@ export const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 /**
  * Rewrites the compression codec of every column chunk in the footer from UNCOMPRESSED to LZO (which no JavaScript
  * reader decodes): in the Thrift compact footer, ColumnMetaData's codec (field 4, i32) follows path_in_schema
- * (field 3) as the bytes 0x15 0x00 and precedes num_values (field 5, an i64: 0x16).
+ * (field 3) as the bytes 0x15 0x00 and precedes num_values (field 5, an i64: 0x16). `limit`: only the first that
+ * many column chunks (those of the first row groups, in footer order).
  */
-export function markLzo(file: string): number {
+export function markLzo(file: string, limit = Infinity): number {
   const b = readFileSync(file);
   const footerLen = b.readUInt32LE(b.length - 8);
   const start = b.length - 8 - footerLen;
   let n = 0;
   for (let i = start; i < b.length - 10; i++)
-    if (b[i] === 0x15 && b[i + 1] === 0x00 && b[i + 2] === 0x16) {
+    if (n < limit && b[i] === 0x15 && b[i + 1] === 0x00 && b[i + 2] === 0x16) {
       b[i + 1] = 0x06; // zigzag(3): LZO
       n++;
     }

@@ -11,6 +11,7 @@ import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } f
 import { resolve } from 'node:path';
 import type { ProviderChoice } from '../core/engine/model.js';
 import { CancelledError, InputError } from '../core/errors.js';
+import { isParquetFile } from '../core/parquet/parquet.js';
 import { type LineRange, parseLineRange, recordsOnLines } from '../core/records.js';
 import type { RecordError } from '../core/types.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
@@ -61,6 +62,9 @@ commands:
         --hidden-states a,b,… names the tensors.
   run DIR [DIR …] [--json]
         a training run: metric series, eval series, checkpoints and run checks; several: {"runs": [...]}
+  export FILE --out NEW.jsonl --drop CHECK,… [--format NAME]
+        the records of FILE (JSON Lines, JSON or Parquet) that none of the named checks flagged, as JSON Lines
+        in a new file (JSON Lines lines are copied byte for byte; Parquet rows become JSON objects)
   rollouts DIR [--json] [--reward-weights a=1,b=0.5]
         GRPO rollouts of a run (TRL completions/completions_NNNNN.parquet, verl <step>.jsonl): groups per
         prompt and step with each reward, the total, the advantage and the lengths; zero-variance groups,
@@ -108,7 +112,9 @@ function human(r: ScanSummary): string {
   );
   out.push(`  records  ${r.records.toLocaleString('en-US')}   errors ${r.errorCount}   (${r.bytes.toLocaleString('en-US')} bytes, ${r.seconds.toFixed(2)} s)`);
   if (r.labels) out.push(`  labels   ${r.labels.desirable} desirable / ${r.labels.undesirable} undesirable`);
-  out.push('checks (1-based lines)');
+  // Parquet records are numbered by row, JSON by line (both 1-based)
+  const unit = r.source === 'parquet' ? 'row' : 'line';
+  out.push(`checks (1-based ${unit}s)`);
   for (const c of CHECK_NAMES) {
     const l = r.checks[c];
     out.push(`  ${c.padEnd(18)} ${String(l.length).padStart(6)}  ${fmtList(l)}${l.length ? `\n  ${''.padEnd(25)}${CHECK_DESCRIPTIONS[c]}` : ''}`);
@@ -125,7 +131,7 @@ function human(r: ScanSummary): string {
     out.push(`  chosen longer than rejected in ${(r.lengths.chosenLongerShare * 100).toFixed(1)}% of pairs (tokens), ${((r.lengths.chosenLongerShareChars ?? 0) * 100).toFixed(1)}% (chars)`);
   if (r.errors.length) {
     out.push('errors');
-    for (const e of r.errors.slice(0, 20)) out.push(`  line ${e.line}${e.column ? `:${e.column}` : ''}  ${e.message}`);
+    for (const e of r.errors.slice(0, 20)) out.push(`  ${unit} ${e.line}${e.column ? `:${e.column}` : ''}  ${e.message}`);
     if (r.errorCount > 20) out.push(`  … ${r.errorCount - 20} more (use --json for the list)`);
   }
   return out.join('\n');
@@ -217,7 +223,8 @@ function tokenization(
 
 /** A selected line that holds no record is not scored: say so on stderr (the one rule of records.ts). */
 function skipped(file: string): (e: RecordError) => void {
-  return (e) => process.stderr.write(`preflens: ${file}: line ${e.line}: ${e.message} (skipped)\n`);
+  const unit = isParquetFile(file) ? 'row' : 'line';
+  return (e) => process.stderr.write(`preflens: ${file}: ${unit} ${e.line}: ${e.message} (skipped)\n`);
 }
 
 /**
@@ -439,6 +446,25 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function exportCmd(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, drop: { type: 'string' }, format: { type: 'string' }, workers: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('export takes exactly one FILE');
+  if (!values.out) throw new UsageError('export needs --out NEW.jsonl');
+  const drop = (values.drop ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const c of drop) if (!(CHECK_NAMES as readonly string[]).includes(c)) throw new UsageError(`--drop: unknown check "${c}" (one of: ${CHECK_NAMES.join(', ')})`);
+  if (values.format !== undefined && !isFormatName(values.format)) throw new UsageError(`unknown format "${values.format}"`);
+  const file = positionals[0];
+  const { exportRecords, sameFile } = await import('../core/export.js');
+  if (sameFile(file, values.out)) throw new InputError(`--out ${values.out} is the input file: PrefLens never writes to a dataset`);
+  const r = await scanFile(file, { inline: true, format: values.format as (typeof FORMAT_NAMES)[number] | undefined, workers: intOpt(values.workers, 'workers') });
+  const dropLines = new Set<number>();
+  for (const c of drop) for (const l of r.checks[c as (typeof CHECK_NAMES)[number]]) dropLines.add(l);
+  const written = await exportRecords(file, r.index, r.source, dropLines, values.out);
+  const unit = r.source === 'parquet' ? 'rows' : 'lines';
+  process.stderr.write(`preflens: wrote ${written} records to ${values.out} (${dropLines.size} ${unit} left out: ${drop.join(', ') || 'none'}; ${r.errorCount} unreadable ${unit} not exported)\n`);
+  return 0;
+}
+
 async function rollouts(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, 'reward-weights': { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('rollouts takes one DIR');
@@ -483,6 +509,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest);
       case 'rollouts':
         return await rollouts(rest);
+      case 'export':
+        return await exportCmd(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -1,6 +1,7 @@
 /**
  * Writes the records that pass a filter to a new file. JSON Lines sources: kept lines are copied byte for byte
- * (without their CR, if any). JSON-array sources: each kept element becomes one compact JSON line. The output is
+ * (without their CR, if any). JSON-array sources: each kept element becomes one compact JSON line. Parquet sources:
+ * each kept row becomes one compact JSON line (its columns, null cells left out), read one row group at a time. The output is
  * written to a temporary file and renamed at the end; the source can never be the target.
  */
 import { open, rename, unlink } from 'node:fs/promises';
@@ -28,6 +29,7 @@ export async function exportRecords(
   opts: { isCancelled?: () => boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<number | null> {
   if (sameFile(source, target)) throw new ExportError('PrefLens never writes to a dataset file: choose a new file for the export');
+  if (kind === 'parquet') return exportParquetRows(source, index, dropLines, target, opts);
   const tmp = `${target}.${process.pid}.tmp`;
   const src = await open(source, 'r');
   const out = await open(tmp, 'w');
@@ -62,5 +64,48 @@ export async function exportRecords(
     throw e;
   } finally {
     await src.close();
+  }
+}
+
+/** Parquet: the kept rows (1-based numbers in `index.line`) as JSON Lines, streamed by row group. */
+async function exportParquetRows(
+  source: string,
+  index: RecordIndex,
+  dropLines: ReadonlySet<number>,
+  target: string,
+  opts: { isCancelled?: () => boolean; onProgress?: (done: number, total: number) => void },
+): Promise<number | null> {
+  const { openParquet, rowsOf } = await import('./parquet/parquet.js');
+  const pf = await openParquet(source);
+  const keep = new Set<number>();
+  for (const line of index.line) if (!dropLines.has(line)) keep.add(line);
+  const tmp = `${target}.${process.pid}.tmp`;
+  const out = await open(tmp, 'w');
+  let kept = 0;
+  try {
+    let pending: string[] = [];
+    for await (const { row, value } of rowsOf(pf)) {
+      if (opts.isCancelled?.()) {
+        await out.close();
+        await unlink(tmp);
+        return null;
+      }
+      if (!keep.has(row)) continue;
+      pending.push(JSON.stringify(value));
+      kept++;
+      if (pending.length >= 1000) {
+        await out.write(pending.join('\n') + '\n');
+        pending = [];
+        opts.onProgress?.(row, pf.rows);
+      }
+    }
+    if (pending.length) await out.write(pending.join('\n') + '\n');
+    await out.close();
+    await rename(tmp, target);
+    return kept;
+  } catch (e) {
+    await out.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
 }

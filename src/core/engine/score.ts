@@ -6,7 +6,8 @@
  * selected line, so scoring never rescans a file.
  */
 import { CancelledError, InputError } from '../errors.js';
-import { type LineRange, locateOnLines, readRecordFd, type RecordRefs } from '../records.js';
+import { type LineRange, locateOnLines, readRecordFd, recordsOfValue, type RecordRefs } from '../records.js';
+import { isParquetFile, openParquet, parquetFormat, rowsOf } from '../parquet/parquet.js';
 import { withFile } from '../jsonl/reader.js';
 import type { FormatName, PreferenceRecord, RecordError } from '../types.js';
 import type { CandidateOut, ResponseOut, ScoredRecord, ScoreLine, SkippedRecord } from '../contract.js';
@@ -175,25 +176,35 @@ export interface ScoreSource {
 
 /** Scores the records at `src.refs`, yielding them in that order, `chunk` records per engine round. */
 export async function* scoreRefs(src: ScoreSource, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
-  checkPair(policy, ref);
   const n = src.refs.line.length;
   const chunk = opts.chunk ?? 32;
+  function* batches(): Generator<PreferenceRecord[]> {
+    for (let s = 0; s < n; s += chunk)
+      yield withFile(src.file, (fd) => {
+        const out: PreferenceRecord[] = [];
+        for (let i = s; i < Math.min(n, s + chunk); i++) {
+          const r = readRecordFd(fd, src.refs, i, src.format);
+          if (!r.record) throw new InputError(`${src.file}: line ${src.refs.line[i]}: ${r.error ?? 'cannot read the record'}`);
+          out.push(r.record);
+        }
+        return out;
+      });
+  }
+  yield* scoreBatches(batches(), n, policy, ref, opts);
+}
+
+/** Scores batches of records (one engine round each), yielding them in order; `total` is for progress. */
+export async function* scoreBatches(batches: Iterable<PreferenceRecord[]> | AsyncIterable<PreferenceRecord[]>, total: number, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
+  checkPair(policy, ref);
   const t0 = performance.now();
   const counters = { tokens: 0 };
-  for (let s = 0; s < n; s += chunk) {
+  let done = 0;
+  for await (const recs of batches) {
     if (opts.signal?.aborted) throw new CancelledError();
-    const recs = withFile(src.file, (fd) => {
-      const out: PreferenceRecord[] = [];
-      for (let i = s; i < Math.min(n, s + chunk); i++) {
-        const r = readRecordFd(fd, src.refs, i, src.format);
-        if (!r.record) throw new InputError(`${src.file}: line ${src.refs.line[i]}: ${r.error ?? 'cannot read the record'}`);
-        out.push(r.record);
-      }
-      return out;
-    });
     const scored = await scoreRecords(recs, policy, ref, opts, counters);
     for (const r of scored) yield r;
-    opts.onProgress?.({ records: Math.min(n, s + chunk), total: n, tokens: counters.tokens, seconds: (performance.now() - t0) / 1000 });
+    done += recs.length;
+    opts.onProgress?.({ records: done, total, tokens: counters.tokens, seconds: (performance.now() - t0) / 1000 });
   }
 }
 
@@ -209,7 +220,43 @@ export function shardRefs(refs: RecordRefs, [i, n]: [number, number]): RecordRef
  */
 export async function* scoreFile(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
   checkPair(policy, ref);
+  if (isParquetFile(path)) {
+    yield* scoreParquet(path, policy, ref, opts);
+    return;
+  }
   const { refs, format } = locateOnLines(path, opts.lines, { format: opts.format, strict: opts.format !== undefined, onSkipped: opts.onSkipped });
   if (refs.line.length === 0) throw new InputError(`${path}: no records${opts.lines ? ` on lines ${opts.lines[0]}–${opts.lines[1]}` : ''}`);
   yield* scoreRefs({ file: path, refs: opts.shard ? shardRefs(refs, opts.shard) : refs, format }, policy, ref, opts);
+}
+
+/**
+ * The rows `opts.lines` (1-based rows) of a Parquet file, read only from their row groups (core/parquet); a row that
+ * holds no record is skipped and reported (`onSkipped`), as a line is in a JSON Lines file.
+ */
+async function* scoreParquet(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
+  const pf = await openParquet(path);
+  const format = opts.format ?? (await parquetFormat(pf));
+  const [first, last] = opts.lines ? [opts.lines[0], Math.min(opts.lines[1], pf.rows)] : [1, pf.rows];
+  if (first > pf.rows) throw new InputError(`${path}: no records on rows ${first}–${opts.lines?.[1]} (the file has ${pf.rows} rows)`);
+  const chunk = opts.chunk ?? 32;
+  const total = Math.ceil((last - first + 1) / (opts.shard?.[1] ?? 1));
+  let position = 0;
+  async function* batches(): AsyncGenerator<PreferenceRecord[]> {
+    let batch: PreferenceRecord[] = [];
+    for await (const { row, value } of rowsOf(pf, first, last)) {
+      if (opts.shard && position++ % opts.shard[1] !== opts.shard[0]) continue;
+      const got = recordsOfValue(value, { index: row - 1, line: row, offset: row - 1 }, format, opts.format !== undefined);
+      if ('error' in got) {
+        opts.onSkipped?.(got.error);
+        continue;
+      }
+      batch.push(...got.records);
+      if (batch.length >= chunk) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+  yield* scoreBatches(batches(), total, policy, ref, opts);
 }

@@ -17,7 +17,8 @@ export interface RawItem {
   bytes: Buffer;
 }
 
-export type SourceKind = 'jsonl' | 'json-array' | 'json-object';
+/** Where records come from: JSON Lines, a JSON array, one JSON object, or the rows of a Parquet file (core/parquet). */
+export type SourceKind = 'jsonl' | 'json-array' | 'json-object' | 'parquet';
 
 /** Decodes bytes as UTF-8, reporting whether they were valid (invalid sequences become U+FFFD). */
 export function decodeUtf8(bytes: Buffer): { text: string; invalidUtf8: boolean } {

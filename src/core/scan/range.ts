@@ -151,10 +151,10 @@ export class RangeBuilder implements KernelSink {
   }
 
   /**
-   * The range's result. Its candidates are keyed exactly here (read again from `fd`), in parallel with the other
-   * ranges.
+   * The range's result. Its candidates are keyed exactly here (read again from `fd`, or by `keysAt` for sources
+   * without byte offsets: Parquet rows), in parallel with the other ranges.
    */
-  finish(lineCount: number, errors: RecordError[], errorCount: number, fd: number): RangeResult {
+  finish(lineCount: number, errors: RecordError[], errorCount: number, fd: number | ((i: number) => RecordKeys | null)): RangeResult {
     this.kernel.drain();
     const n = this.count;
     const sigRecord = this.sigRecord.subarray(0, n);
@@ -163,7 +163,7 @@ export class RangeBuilder implements KernelSink {
     const exact: number[] = [];
     const cols = { line: this.line, offset: this.offset, length: this.length, sub: this.sub, format: this.format };
     for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
-      const k = exactKeysAt(fd, cols, i, this.kernel);
+      const k = typeof fd === 'number' ? exactKeysAt(fd, cols, i, this.kernel) : fd(i);
       exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
     }
     const { hist, agg } = this.kernel.aggregates();

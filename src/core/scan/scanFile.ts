@@ -14,6 +14,8 @@ import { detectFileFormat } from './detect.js';
 import { merge } from './merge.js';
 import { loadTokenCounter, scanRange } from './range.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
+import { isParquetFile, openParquet, parquetFormat } from '../parquet/parquet.js';
+import { scanParquetRange } from './parquet.js';
 
 /** The scan worker's script: beside this module (dist/scanWorker.js in the bundles). */
 export function defaultWorkerScript(): string {
@@ -36,6 +38,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   const st = statSync(path);
   if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a preference file`);
   if (st.size === 0) throw new InputError(`${path}: the file is empty`);
+  if (isParquetFile(path)) return scanParquetFile(path, st.size, options, t0);
   const guess = detectFileFormat(path);
   const format = options.format ?? guess.format;
   const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
@@ -99,3 +102,51 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   return res;
 }
 
+
+/**
+ * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into runs of about equal size, one per
+ * worker (the first on this thread with `inline`), each read one row group at a time; progress in rows.
+ */
+async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
+  const pf = await openParquet(path);
+  if (pf.rows === 0) throw new InputError(`${path}: no records (the Parquet file has no rows)`);
+  const format = options.format ?? (await parquetFormat(pf));
+  const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
+  const base: Omit<RangeTask, 'start' | 'end'> = { path, kind: 'parquet', bomLength: 0, format, strict: options.format !== undefined, opts, tokenizerDir: options.tokenizerDir, maxErrors: options.maxErrors ?? 10000, exactOnly: options.exactOnly };
+  const groups = pf.rowGroups;
+  const nWorkers = Math.min(options.workers ?? availableParallelism(), groups.length);
+  const threshold = options.parallelThreshold ?? 16 << 20;
+  // run boundaries: about equal total bytes per run
+  const bounds = [0];
+  if (nWorkers > 1 && size >= threshold) {
+    const total = groups.reduce((s, g) => s + g.bytes, 0);
+    let acc = 0;
+    groups.forEach((g, i) => {
+      acc += g.bytes;
+      if (bounds.length < nWorkers && acc >= (total * bounds.length) / nWorkers && i + 1 < groups.length) bounds.push(i + 1);
+    });
+  }
+  bounds.push(groups.length);
+  const done = new Array<number>(bounds.length - 1).fill(0);
+  const progress = (i: number, rows: number): void => {
+    done[i] = rows;
+    options.onProgress?.(
+      done.reduce((s, x) => s + x, 0),
+      pf.rows,
+    );
+  };
+  const tok = options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null;
+  if (options.signal?.aborted) throw new CancelledError();
+  let ranges: RangeResult[];
+  if (bounds.length === 2) ranges = [await scanParquetRange({ ...base, start: 0, end: groups.length }, tok, (r) => progress(0, r))];
+  else {
+    const script = options.workerScript ?? defaultWorkerScript();
+    const first = options.inline ? 1 : 0;
+    const running = bounds.slice(first, -1).map((start, j) => scanInWorker(script, { ...base, start, end: bounds[j + first + 1] }, (r) => progress(j + first, r), options.signal));
+    const own = options.inline ? [await scanParquetRange({ ...base, start: 0, end: bounds[1] }, tok, (r) => progress(0, r))] : [];
+    ranges = [...own, ...(await Promise.all(running))];
+  }
+  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false);
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
+}

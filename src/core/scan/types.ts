@@ -77,7 +77,10 @@ export interface ScanOptions {
 }
 
 
-/** One byte range of a file to scan (a worker's job, or the calling thread's). */
+/**
+ * One byte range of a file to scan (a worker's job, or the calling thread's); for a Parquet file (kind `parquet`),
+ * start and end are row group numbers.
+ */
 export interface RangeTask {
   path: string;
   kind: SourceKind;

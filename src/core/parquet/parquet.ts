@@ -1,0 +1,164 @@
+/**
+ * Parquet preference files (docs/ARCHITECTURE.md, "Parquet"), as the Hugging Face hub serves datasets
+ * (`train_prefs-00000-of-00001.parquet`): read with hyparquet, a pure JavaScript reader, one row group at a time
+ * (only that row group's column chunks are read from disk), with the compressions hub files use (Snappy built in;
+ * ZSTD, gzip, Brotli, LZ4 from hyparquet-compressors). Records are numbered by row, 1-based, where JSON Lines
+ * files number them by line; a row becomes the JSON object its columns make (nested lists and structs as they are,
+ * 64-bit integers as numbers, dates as ISO text, null cells left out), which the format normalisers read as they
+ * read a JSON line.
+ */
+import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import { detectRecordFormat } from '../formats/normalize.js';
+import type { FormatName } from '../types.js';
+
+/** A Parquet file that cannot be read: names the file and the footer, row group or column. */
+export class ParquetError extends InputError {}
+
+/** `.parquet`, or the PAR1 magic at the start. */
+export function isParquetFile(path: string): boolean {
+  if (/\.parquet$/i.test(path)) return true;
+  if (!existsSync(path) || statSync(path).size < 12) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    readSync(fd, b, 0, 4, 0);
+    return b.toString('latin1') === 'PAR1';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+type Hyparquet = typeof import('hyparquet');
+type FileMetaData = Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
+type AsyncBuffer = Awaited<ReturnType<Hyparquet['asyncBufferFromFile']>>;
+
+export interface ParquetFile {
+  path: string;
+  rows: number;
+  columns: string[];
+  /** Row groups: first row (0-based), row count, the compressions of their column chunks. */
+  rowGroups: Array<{ start: number; rows: number; codecs: string[]; bytes: number }>;
+  /** @internal */
+  file: AsyncBuffer;
+  /** @internal */
+  metadata: FileMetaData;
+}
+
+let libs: Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> | null = null;
+function lib(): Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> {
+  libs ??= Promise.all([import('hyparquet'), import('hyparquet-compressors')]).then(([hp, c]) => ({ hp, compressors: c.compressors }));
+  return libs;
+}
+
+/** Opens a Parquet file: its footer (schema, row groups), nothing else. */
+export async function openParquet(path: string): Promise<ParquetFile> {
+  if (!existsSync(path)) throw new InputError(`${path}: no such file`);
+  const { hp } = await lib();
+  const file = await hp.asyncBufferFromFile(path);
+  let metadata: FileMetaData;
+  try {
+    metadata = await hp.parquetMetadataAsync(file);
+  } catch (e) {
+    throw new ParquetError(`${path}: not a readable Parquet file (footer: ${e instanceof Error ? e.message : String(e)})`);
+  }
+  const columns = hp.parquetSchema(metadata).children.map((c) => c.element.name);
+  let start = 0;
+  const rowGroups = metadata.row_groups.map((g) => {
+    const rows = Number(g.num_rows);
+    const out = { start, rows, codecs: [...new Set(g.columns.map((c) => c.meta_data?.codec ?? 'UNCOMPRESSED'))], bytes: Number(g.total_byte_size) };
+    start += rows;
+    return out;
+  });
+  return { path, rows: Number(metadata.num_rows), columns, rowGroups, file, metadata };
+}
+
+/** A cell as JSON would hold it: bigints as numbers (as text beyond 2^53), dates as ISO text, bytes as UTF-8 text. */
+function jsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = jsonValue(x);
+    return o;
+  }
+  return v;
+}
+
+/** Codecs hyparquet decodes with hyparquet-compressors. */
+const KNOWN_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', 'ZSTD', 'LZ4', 'LZ4_RAW']);
+
+/**
+ * The rows of row group g (or of rows [from, to) within it) as JSON objects. An unknown compression or a damaged
+ * page is a ParquetError naming the file, the row group and the column.
+ */
+export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
+  const { hp, compressors } = await lib();
+  const rg = pf.rowGroups[g];
+  const chunks = pf.metadata.row_groups[g].columns;
+  for (const c of chunks) {
+    const codec = c.meta_data?.codec ?? 'UNCOMPRESSED';
+    if (!KNOWN_CODECS.has(codec)) throw new ParquetError(`${pf.path}: row group ${g + 1}, column ${c.meta_data?.path_in_schema.join('.') ?? '?'}: compression ${codec} is not supported (Snappy, ZSTD, gzip, Brotli, LZ4 are)`);
+  }
+  const rowStart = rg.start + (from ?? 0);
+  const rowEnd = rg.start + (to ?? rg.rows);
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart, rowEnd })) as Array<Record<string, unknown>>;
+  } catch (e) {
+    throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
+  }
+  // a null cell is a value the row does not have (a column of another shape of record, as in the key-less lines of
+  // a JSON Lines file)
+  return rows.map((r) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) if (v !== null && v !== undefined) o[k] = jsonValue(v);
+    return o;
+  });
+}
+
+/**
+ * The file's format from its first rows (the majority of the formats of up to `sample` rows), or a ParquetError
+ * that names the columns when they are not preference-shaped.
+ */
+export async function parquetFormat(pf: ParquetFile, sample = 64): Promise<FormatName> {
+  const votes = new Map<FormatName, number>();
+  let seen = 0;
+  let unreadable: unknown = null;
+  for (let g = 0; g < pf.rowGroups.length && seen < sample; g++) {
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await readRowGroup(pf, g, 0, Math.min(pf.rowGroups[g].rows, sample - seen));
+    } catch (e) {
+      // an unreadable row group is reported by the scan; the format comes from the others
+      unreadable ??= e;
+      continue;
+    }
+    for (const r of rows) {
+      const f = detectRecordFormat(r);
+      if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
+    }
+    seen += rows.length;
+  }
+  const best = [...votes].sort((a, b) => b[1] - a[1])[0];
+  if (!best && unreadable && seen === 0) throw unreadable;
+  if (!best)
+    throw new ParquetError(
+      `${pf.path}: not a preference dataset: columns ${pf.columns.join(', ')} (expected e.g. prompt/chosen/rejected, chosen/rejected conversations, prompt/completion/label, or prompt/completions/rewards)`,
+    );
+  return best[0];
+}
+
+/** Rows [first, last] (1-based, inclusive) as JSON objects with their row numbers, reading only their row groups. */
+export async function* rowsOf(pf: ParquetFile, first = 1, last = pf.rows): AsyncGenerator<{ row: number; value: Record<string, unknown> }> {
+  for (let g = 0; g < pf.rowGroups.length; g++) {
+    const { start, rows } = pf.rowGroups[g];
+    if (start + rows < first || start + 1 > last) continue;
+    const from = Math.max(0, first - 1 - start);
+    const to = Math.min(rows, last - start);
+    const values = await readRowGroup(pf, g, from, to);
+    for (let i = 0; i < values.length; i++) yield { row: start + from + i + 1, value: values[i] };
+  }
+}

@@ -1,0 +1,100 @@
+/** Parquet preference files (src/core/parquet, scan/parquet.ts): stats, score and export, issue #13 item 5. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { scanFile } from '../../src/core/scan/index.js';
+import { openParquet } from '../../src/core/parquet/parquet.js';
+import { markLzo, writeParquet } from '../parquet.js';
+import { fixture, repoRoot } from '../helpers.js';
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-pq-'));
+const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } => spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8' });
+
+test('a Parquet copy of each JSON Lines fixture (Snappy or ZSTD, nested lists of messages) gives the same format, checks, lengths and numbering (rows for lines)', async () => {
+  const dir = tmp();
+  for (const [name, codec] of [['trl-standard.jsonl', 'snappy'], ['trl-conversational.jsonl', 'zstd'], ['hh.jsonl', 'zstd'], ['kto.jsonl', 'snappy'], ['group.jsonl', 'zstd'], ['prompt-completion.jsonl', 'snappy']] as const) {
+    const pq = join(dir, name.replace('.jsonl', '.parquet'));
+    await writeParquet(pq, `SELECT * FROM read_json(${`'${fixture(name)}'`})`, `COMPRESSION ${codec}`);
+    const a = await scanFile(fixture(name), { index: false, workers: 1 });
+    const b = await scanFile(pq, { index: false, workers: 1 });
+    assert.equal(b.source, 'parquet');
+    assert.equal(b.format, a.format, name);
+    assert.equal(b.records, a.records, name);
+    assert.deepEqual(b.checks, a.checks, name);
+    assert.deepEqual(b.lengths, a.lengths, name);
+    assert.deepEqual(b.related, a.related, name);
+  }
+});
+
+/**
+ * n rows of TRL standard pairs; row r (1-based) takes the text of row r − 3000 when r > 3000 and r % 1000 == 1 (a
+ * duplicate of it when that row has its own text: rows 3001, 4001, 5001 repeat rows 1, 1001, 2001); rows r % 500 == 0
+ * have identical chosen and rejected.
+ */
+async function bigFile(file: string, n: number, options: string): Promise<void> {
+  const base = `SELECT i, 'Question ' || ((CASE WHEN i > 3000 AND i % 1000 = 1 THEN i - 3000 ELSE i END)) AS q FROM range(1, ${n + 1}) t(i)`;
+  await writeParquet(file, `SELECT q AS prompt, ' answer ' || q AS chosen, CASE WHEN i % 500 = 0 THEN ' answer ' || q ELSE ' wrong ' || q END AS rejected FROM (${base}) ORDER BY i`, options);
+}
+
+test('several row groups: read one at a time (in two workers too), rows numbered across them, duplicates found across row groups', async () => {
+  const file = join(tmp(), 'big.parquet');
+  await bigFile(file, 7000, 'COMPRESSION zstd, ROW_GROUP_SIZE 2048');
+  const pf = await openParquet(file);
+  assert.ok(pf.rowGroups.length >= 3, `${pf.rowGroups.length} row groups`);
+  const one = await scanFile(file, { index: false, workers: 1 });
+  assert.equal(one.records, 7000);
+  assert.deepEqual(one.checks.duplicate, [3001, 4001, 5001]);
+  assert.deepEqual(one.related, { 3001: 1, 4001: 1001, 5001: 2001 });
+  assert.deepEqual(one.checks.identical, Array.from({ length: 14 }, (_, k) => (k + 1) * 500));
+  const two = await scanFile(join(file), { index: false, workers: 2, parallelThreshold: 0, workerScript: join(repoRoot, 'dist', 'scanWorker.js') });
+  assert.deepEqual(two.checks, one.checks);
+  assert.deepEqual(two.lengths, one.lengths);
+  // the CLI names rows, not lines
+  const r = cli('stats', file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /checks \(1-based rows\)/);
+});
+
+test('bad Parquet input: a schema that is not preference-shaped, an unknown compression in one row group (the others still read), not Parquet at all', async () => {
+  const dir = tmp();
+  const notPref = join(dir, 'metrics.parquet');
+  await writeParquet(notPref, `SELECT 1 AS step, 0.5 AS loss`);
+  const a = cli('stats', notPref);
+  assert.equal(a.status, 1);
+  assert.match(a.stderr, /metrics\.parquet: not a preference dataset: columns step, loss/);
+  const lzo = join(dir, 'lzo.parquet');
+  await bigFile(lzo, 5000, 'COMPRESSION uncompressed, ROW_GROUP_SIZE 2048');
+  const pf = await openParquet(lzo);
+  assert.equal(markLzo(lzo, pf.columns.length), pf.columns.length, 'the first row group\'s columns');
+  const b = cli('stats', lzo, '--json');
+  assert.equal(b.status, 0, b.stderr);
+  const j = JSON.parse(b.stdout) as { records: number; errors: Array<{ line: number; message: string }> };
+  assert.equal(j.records, 5000 - pf.rowGroups[0].rows, 'the other row groups are read');
+  assert.equal(j.errors[0].line, 1);
+  assert.match(j.errors[0].message, /lzo\.parquet: row group 1, column prompt: compression LZO is not supported/);
+  const fake = join(dir, 'fake.parquet');
+  require('node:fs').writeFileSync(fake, 'PAR1 not really');
+  const c = cli('stats', fake);
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /fake\.parquet: not a readable Parquet file/);
+});
+
+test('preflens score and export take Parquet: the rows scored and exported are the JSON Lines file\'s records', async () => {
+  const pq = join(tmp(), 'ts.parquet');
+  await writeParquet(pq, `SELECT * FROM read_json('${fixture('trl-standard.jsonl')}')`, 'COMPRESSION zstd');
+  const args = ['--policy', fixture('tiny-gpt2'), '--ref', fixture('tiny-gpt2'), '--lines', '2-4', '--no-cache', '--max-length', '64'];
+  const a = cli('score', fixture('trl-standard.jsonl'), ...args);
+  const b = cli('score', pq, ...args);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stdout, a.stdout, 'rows 2–4 score as lines 2–4');
+  const out = join(tmp(), 'kept.jsonl');
+  const e = cli('export', pq, '--out', out, '--drop', 'duplicate,emptyResponse');
+  assert.equal(e.status, 0, e.stderr);
+  assert.match(e.stderr, /wrote 4 records .*2 rows left out/);
+  const src = readFileSync(fixture('trl-standard.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown), [src[0], src[1], src[2], src[3]]);
+  assert.equal(cli('export', pq, '--out', pq, '--drop', 'duplicate').status, 1, 'never the source');
+});
