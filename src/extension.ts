@@ -10,7 +10,7 @@ import { StatusBar } from './host/statusBar.js';
 import { Diagnostics } from './host/diagnostics.js';
 import { HoverProvider } from './host/hover.js';
 import { DatasetsView } from './host/datasetsView.js';
-import { InspectorProvider, INSPECTOR_VIEW_TYPE } from './host/inspector.js';
+import { InspectorProvider, INSPECTOR_VIEW_TYPE, PARQUET_INSPECTOR_VIEW_TYPE } from './host/inspector.js';
 import { Models } from './host/models.js';
 import { ScoreStore, Scorer } from './host/scores.js';
 import { HeatmapPanel } from './host/heatmap.js';
@@ -19,6 +19,7 @@ import { WrongWayMarks } from './host/editorMarks.js';
 import { exportFiltered } from './host/export.js';
 import { Runs } from './host/runs.js';
 import { RolloutsPanel } from './host/rollouts.js';
+import { openHubDataset } from './host/hubDatasets.js';
 import { ActiveFile } from './host/activeFile.js';
 import { Command } from './host/commands.js';
 import { isCheckName } from './core/checks/table.js';
@@ -31,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const cacheDir = join(context.globalStorageUri.fsPath, 'cache');
   const worker = new WorkerClient(distDir);
   const active = new ActiveFile();
-  const datasets = new DatasetManager(worker, context.workspaceState, log);
+  const datasets = new DatasetManager(worker, context.workspaceState, log, cacheDir);
   const inspector = new InspectorProvider(context.extensionUri, datasets, worker);
   const view = new DatasetsView(datasets);
   const models = new Models();
@@ -69,8 +70,10 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerHoverProvider(PREFERENCE_FILES, new HoverProvider(datasets, store)),
     vscode.languages.registerCodeLensProvider(PREFERENCE_FILES, marks),
     vscode.window.registerCustomEditorProvider(INSPECTOR_VIEW_TYPE, inspector, { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: false }),
+    vscode.window.registerCustomEditorProvider(PARQUET_INSPECTOR_VIEW_TYPE, inspector, { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: false }),
     vscode.commands.registerCommand(Command.openRun, (arg?: unknown) => runs.command(arg)),
     vscode.commands.registerCommand(Command.refreshRuns, () => runs.refresh()),
+    vscode.commands.registerCommand(Command.openHubDataset, () => openHubDataset(inspector)),
     vscode.commands.registerCommand(Command.openRollouts, (arg?: unknown) => rollouts.command(arg)),
     vscode.commands.registerCommand(Command.compareRuns, (arg?: unknown, selection?: unknown) => runs.compareCommand(arg, selection)),
     vscode.commands.registerCommand(Command.selectModels, () => models.select()),

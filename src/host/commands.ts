@@ -15,6 +15,7 @@ export const Command = {
   refreshRuns: 'preflens.refreshRuns',
   compareRuns: 'preflens.compareRuns',
   openRollouts: 'preflens.openRollouts',
+  openHubDataset: 'preflens.openHubDataset',
 } as const;
 
 export type CommandId = (typeof Command)[keyof typeof Command];

@@ -23,8 +23,13 @@ export class Dataset {
   progress = 0;
   generation = 0;
   constructor(readonly uri: vscode.Uri) {}
+  /** The file records are read from: the file, or for a Parquet file its JSON Lines mirror (line N = row N). */
   get path(): string {
-    return this.uri.fsPath;
+    return this.result?.mirrorOf ? this.result.file : this.uri.fsPath;
+  }
+  /** Parquet records are numbered by row, JSON ones by line. */
+  get unit(): 'row' | 'line' {
+    return isParquetUri(this.uri) ? 'row' : 'line';
   }
   get name(): string {
     return this.uri.path.split('/').pop() ?? this.uri.path;
@@ -97,7 +102,12 @@ export class Dataset {
 }
 
 export function isCandidateFile(uri: vscode.Uri): boolean {
-  return uri.scheme === 'file' && /\.(jsonl|json|ndjson)$/i.test(uri.path);
+  return uri.scheme === 'file' && /\.(jsonl|json|ndjson|parquet)$/i.test(uri.path);
+}
+
+/** A Parquet file: read through its mirror, numbered by row, with no text document (nor Problems entries). */
+export function isParquetUri(uri: vscode.Uri): boolean {
+  return /\.parquet$/i.test(uri.path);
 }
 
 export class DatasetManager implements vscode.Disposable {
@@ -111,8 +121,10 @@ export class DatasetManager implements vscode.Disposable {
     private readonly worker: WorkerClient,
     private readonly state: vscode.Memento,
     private readonly log: vscode.OutputChannel,
+    /** Where JSON Lines mirrors of Parquet files are written (the extension's storage, never the user's folders). */
+    private readonly mirrorDir: string,
   ) {
-    const watcher = vscode.workspace.createFileSystemWatcher('**/*.{jsonl,json,ndjson}');
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*.{jsonl,json,ndjson,parquet}');
     this.disposables.push(
       watcher,
       watcher.onDidChange((u) => this.onDiskChange(u)),
@@ -231,7 +243,7 @@ export class DatasetManager implements vscode.Disposable {
     // within a moment while the full scan runs (its result replaces this one).
     try {
       const st = await stat(uri.fsPath);
-      if (st.size > 64 << 20) {
+      if (st.size > 64 << 20 && !isParquetUri(uri)) {
         const head = await this.worker.request({ op: 'scan', path: uri.fsPath, options: { format: this.formatOverride(uri), checks, headBytes: 4 << 20 } });
         if (gen === d.generation && head.type === 'scan' && head.result && d.state === 'scanning') {
           d.result = head.result;
@@ -251,6 +263,7 @@ export class DatasetManager implements vscode.Disposable {
             format: this.formatOverride(uri),
             tokenizerDir: tokenizer,
             checks,
+            mirrorDir: this.mirrorDir,
           },
         },
         {

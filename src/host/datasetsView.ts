@@ -26,7 +26,9 @@ export class DatasetsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
       { kind: 'info', d, label: 'records', description: r.records.toLocaleString('en-US') },
     ];
     if (r.lengths.chosenLongerShare !== null) out.push({ kind: 'info', d, label: 'chosen longer', description: `${(r.lengths.chosenLongerShare * 100).toFixed(1)}% of pairs` });
-    if (r.errorCount) out.push({ kind: 'info', d, label: 'malformed lines', description: String(r.errorCount) });
+    if (r.errorCount) out.push({ kind: 'info', d, label: d.unit === 'row' ? 'unreadable rows' : 'malformed lines', description: String(r.errorCount) });
+    // a Parquet file has no lines for the Problems panel: its unreadable rows are listed here (the first ten)
+    if (d.unit === 'row') for (const e of r.errors.slice(0, 10)) out.push({ kind: 'info', d, label: `row ${e.line}`, description: e.message });
     for (const c of CHECK_NAMES) {
       const count = r.checks[c].length;
       if (count) out.push({ kind: 'check', d, check: c, count });
@@ -39,7 +41,7 @@ export class DatasetsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
       const item = new vscode.TreeItem(n.d.name, vscode.TreeItemCollapsibleState.Expanded);
       item.resourceUri = n.d.uri;
       item.description = n.d.result ? `${n.d.formatLabel} · ${n.d.result.records.toLocaleString('en-US')} records · ${n.d.problemCount} problems` : n.d.state;
-      item.tooltip = n.d.path;
+      item.tooltip = n.d.uri.fsPath;
       item.contextValue = 'preflens.dataset';
       item.iconPath = new vscode.ThemeIcon('database');
       item.command = { command: Command.openInspector, title: 'Open Inspector', arguments: [n.d.uri] };
@@ -47,7 +49,7 @@ export class DatasetsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
     }
     if (n.kind === 'check') {
       const item = new vscode.TreeItem(n.check, vscode.TreeItemCollapsibleState.None);
-      item.description = `${n.count} line${n.count === 1 ? '' : 's'}`;
+      item.description = `${n.count} ${n.d.unit}${n.count === 1 ? '' : 's'}`;
       item.tooltip = CHECK_DESCRIPTIONS[n.check];
       item.iconPath = new vscode.ThemeIcon('warning');
       item.command = { command: Command.openInspector, title: 'Show in Inspector', arguments: [n.d.uri, n.check] };

@@ -4,7 +4,7 @@
  * checks), with a note on line 1 saying how many were left out: the inspector lists them all.
  */
 import * as vscode from 'vscode';
-import type { Dataset, DatasetManager } from './datasets.js';
+import { type Dataset, type DatasetManager, isParquetUri } from './datasets.js';
 import { CHECK_BITS, CHECK_DESCRIPTIONS, CHECK_INFO, CHECK_NAMES, type CheckName } from '../core/checks/table.js';
 import { fieldForCheck, keyRange, startColumn } from './recordText.js';
 
@@ -20,6 +20,8 @@ export class Diagnostics implements vscode.Disposable {
   }
 
   update(d: Dataset): void {
+    // a Parquet file has no lines: its findings are in the inspector and the Datasets view
+    if (isParquetUri(d.uri)) return;
     if (d.state !== 'ready' || !d.result) {
       if (d.state !== 'scanning') this.collection.delete(d.uri);
       return;

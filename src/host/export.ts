@@ -44,7 +44,7 @@ export async function exportFiltered(uri: vscode.Uri, datasets: DatasetManager, 
     }
     if (p.flag) for (const s of scored) if (s.flags.includes(p.flag)) dropLines.add(s.line);
   }
-  const base = uri.path.replace(/\.(jsonl|json|ndjson)$/i, '');
+  const base = uri.path.replace(/\.(jsonl|json|ndjson|parquet)$/i, '');
   const target = await vscode.window.showSaveDialog({ defaultUri: uri.with({ path: `${base}.filtered.jsonl` }), filters: { 'JSON Lines': ['jsonl'] }, title: 'PrefLens: export filtered records to' });
   if (!target) return;
   if (sameFile(uri.fsPath, target.fsPath)) {

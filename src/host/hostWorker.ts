@@ -1,5 +1,6 @@
 /**
- * The extension host's long-lived worker thread (docs/ARCHITECTURE.md, "Threads"): scanning (indexing + checks),
+ * The extension host's long-lived worker thread (docs/ARCHITECTURE.md, "Threads"): scanning (indexing + checks; a
+ * Parquet file through its JSON Lines mirror),
  * text search, the hashes that tell whether scored records changed, and the heatmap's token alternatives run here,
  * so the host thread only routes messages. Large files are split further across scan range jobs by scanFile.
  */
@@ -7,6 +8,8 @@ import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { detectFileFormat, scanFile, type ScanOptions, type ScanResult } from '../core/scan/index.js';
 import { InputError } from '../core/errors.js';
+import { isParquetFile, openParquet, parquetFormat } from '../core/parquet/parquet.js';
+import { parquetMirror } from '../core/parquet/mirror.js';
 import { readRecordFd, type RecordIndex, type RecordRefs } from '../core/records.js';
 import { withFile } from '../core/jsonl/reader.js';
 import { rawHash } from '../core/engine/hash.js';
@@ -71,8 +74,20 @@ async function handle(req: WorkerRequest): Promise<void> {
   }
 }
 
-async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> {
+async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> {
   if (!port) return;
+  let req = req0;
+  // A Parquet file is scanned as its JSON Lines mirror (line N = row N), which the host then reads records from.
+  let mirrorOf: string | undefined;
+  if (isParquetFile(req.path)) {
+    if (!req.options.mirrorDir) throw new InputError(`${req.path}: Parquet files need a mirror folder`);
+    mirrorOf = req.path;
+    // a schema that is not preference-shaped is said before the whole file is converted
+    const pf = await openParquet(req.path);
+    if (!req.options.format) await parquetFormat(pf);
+    const mirror = await parquetMirror(req.path, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
+    req = { ...req, path: mirror };
+  }
   const guess = req.options.format ? null : detectFileFormat(req.path);
   if (guess && guess.format === null) {
     port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
@@ -90,6 +105,7 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
       }
     },
   });
+  if (mirrorOf) result.mirrorOf = mirrorOf;
   const ix = result.index;
   port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [
     ix.line.buffer as ArrayBuffer,

@@ -3,7 +3,7 @@
  * filters, search in the worker); the webview renders a virtualised record list and one record at a time.
  */
 import * as vscode from 'vscode';
-import type { Dataset, DatasetManager } from './datasets.js';
+import { type Dataset, type DatasetManager, isParquetUri } from './datasets.js';
 import type { WorkerClient } from './workerClient.js';
 import { parseInspectorRequest, type InspectorEvent, type InspectorRequest, type RowInfo } from '../protocol/inspector.js';
 import { CHECK_BITS, CHECK_DESCRIPTIONS, type CheckName, flagsToChecks } from '../core/checks/table.js';
@@ -12,6 +12,8 @@ import { diffSpans } from '../core/diff.js';
 import { webviewHtml, webviewOptions } from './webviewHtml.js';
 
 export const INSPECTOR_VIEW_TYPE = 'preflens.inspector';
+/** The same inspector as the default editor of Parquet files (binary: they have no text editor to open instead). */
+export const PARQUET_INSPECTOR_VIEW_TYPE = 'preflens.parquetInspector';
 
 class InspectorDocument implements vscode.CustomDocument {
   constructor(readonly uri: vscode.Uri) {}
@@ -89,6 +91,7 @@ class Session implements vscode.Disposable {
         formatLabel: r.partial ? `${d.formatLabel} (first records; indexing ${Math.round(d.progress * 100)}%)` : d.formatLabel,
         records: r.records,
         errorCount: r.errorCount,
+        unit: d.unit,
         counts: d.checkCounts(),
         checkDescriptions: CHECK_DESCRIPTIONS,
       },
@@ -222,6 +225,8 @@ class Session implements vscode.Disposable {
   }
 
   private async revealLine(line: number): Promise<void> {
+    // a Parquet file has no text to reveal a row in
+    if (isParquetUri(this.uri)) return;
     // The selection this causes in the text editor must not select the record again.
     this.suppressSelection = line;
     await revealLine(this.uri, line, { column: this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One });
@@ -266,7 +271,7 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
     const s = this.sessions.get(uri.toString());
     this.pending.set(uri.toString(), { filter, index });
     const active = vscode.window.activeTextEditor?.document.uri.toString() === uri.toString();
-    await vscode.commands.executeCommand('vscode.openWith', uri, INSPECTOR_VIEW_TYPE, active ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active);
+    await vscode.commands.executeCommand('vscode.openWith', uri, isParquetUri(uri) ? PARQUET_INSPECTOR_VIEW_TYPE : INSPECTOR_VIEW_TYPE, active ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active);
     if (s) {
       this.pending.delete(uri.toString());
       s.focus(filter, index);

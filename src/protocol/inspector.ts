@@ -9,6 +9,8 @@ export interface DatasetSummary {
   formatLabel: string;
   records: number;
   errorCount: number;
+  /** What records are numbered by: lines (JSON) or rows (Parquet). */
+  unit: 'line' | 'row';
   counts: Record<CheckName, number>;
   checkDescriptions: Record<CheckName, string>;
 }

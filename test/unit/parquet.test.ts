@@ -98,3 +98,30 @@ test('preflens score and export take Parquet: the rows scored and exported are t
   assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown), [src[0], src[1], src[2], src[3]]);
   assert.equal(cli('export', pq, '--out', pq, '--drop', 'duplicate').status, 1, 'never the source');
 });
+
+test('preference datasets in the local Hugging Face cache: snapshot links into blobs/ followed; non-preference files left out', async () => {
+  const { hubDatasets } = await import('../../src/core/hubDatasets.js');
+  const { mkdirSync, symlinkSync, renameSync, writeFileSync } = await import('node:fs');
+  const hub = tmp();
+  const repo = join(hub, 'datasets--HuggingFaceH4--ultrafeedback_binarized');
+  const snap = join(repo, 'snapshots', '3949bf5f8c17c394422ccfab0c31ea9c20bdeb85', 'data');
+  mkdirSync(snap, { recursive: true });
+  mkdirSync(join(repo, 'blobs'));
+  // a blob and the snapshot's link to it, as huggingface_hub lays them out
+  const blob = join(repo, 'blobs', 'a'.repeat(64));
+  await writeParquet(blob + '.tmp', `SELECT * FROM read_json('${fixture('trl-standard.jsonl')}')`, 'COMPRESSION zstd');
+  renameSync(blob + '.tmp', blob);
+  symlinkSync(`../../../blobs/${'a'.repeat(64)}`, join(snap, 'train_prefs-00000-of-00001.parquet'));
+  // not preference-shaped, and a broken link (a file not downloaded)
+  await writeParquet(join(snap, 'metrics.parquet'), 'SELECT 1 AS step');
+  symlinkSync('../../../blobs/missing', join(snap, 'test_prefs-00000-of-00001.parquet'));
+  writeFileSync(join(snap, 'extra.jsonl'), readFileSync(fixture('kto.jsonl')));
+  const found = await hubDatasets({ HF_HUB_CACHE: hub, HOME: tmp() });
+  const here = found.filter((d) => d.cache === hub);
+  assert.deepEqual(here.map((d) => [d.id, d.name, d.format, d.rows]), [
+    ['HuggingFaceH4/ultrafeedback_binarized', 'data/extra.jsonl', 'kto', null],
+    ['HuggingFaceH4/ultrafeedback_binarized', 'data/train_prefs-00000-of-00001.parquet', 'trl-standard', 6],
+  ]);
+  const r = await scanFile(here[1].file, { index: false, workers: 1 });
+  assert.equal(r.records, 6);
+});

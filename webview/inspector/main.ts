@@ -80,6 +80,7 @@ function onEvent(e: InspectorEvent): void {
       status.classList.remove('error');
       summary = e.summary;
       bits = e.bits;
+      jump.setAttribute('placeholder', summary.unit === 'row' ? 'Row' : 'Line');
       renderSummary();
       runQuery();
       return;
@@ -293,14 +294,14 @@ function renderRecord(view: RecordView | null, error?: string): void {
   }
   const r = view.record;
   const head = el('header', 'rec-h');
-  head.append(el('span', 'rec-title', `Line ${r.line} · record ${(r.index + 1).toLocaleString('en-US')} of ${(summary?.records ?? 0).toLocaleString('en-US')} · ${r.format} · ${r.kind}`));
+  head.append(el('span', 'rec-title', `${summary?.unit === 'row' ? 'Row' : 'Line'} ${r.line} · record ${(r.index + 1).toLocaleString('en-US')} of ${(summary?.records ?? 0).toLocaleString('en-US')} · ${r.format} · ${r.kind}`));
   if (r.label !== undefined) head.append(el('span', `chip ${r.label ? 'good' : 'bad'}`, r.label ? 'desirable' : 'undesirable'));
   detail.append(head);
   if (view.flags.length) {
     const ul = el('ul', 'flags');
     view.flags.forEach((f, i) => {
       const li = el('li');
-      li.append(el('span', `dot ${f}`), el('code', '', f), document.createTextNode(` ${view.flagText[i]}${view.related && (f === 'duplicate' || f === 'contradiction') ? ` (line ${view.related})` : ''}`));
+      li.append(el('span', `dot ${f}`), el('code', '', f), document.createTextNode(` ${view.flagText[i]}${view.related && (f === 'duplicate' || f === 'contradiction') ? ` (${summary?.unit ?? 'line'} ${view.related})` : ''}`));
       ul.append(li);
     });
     detail.append(ul);

@@ -41,6 +41,11 @@ export interface ScanSummary {
   /** Only the first `scannedBytes` bytes were scanned (a head scan). */
   partial?: boolean;
   scannedBytes?: number;
+  /**
+   * Set when `file` is the extension's JSON Lines mirror of this Parquet file (core/parquet/mirror.ts): line N of
+   * the mirror is row N of the Parquet file, and records are called rows.
+   */
+  mirrorOf?: string;
 }
 
 export interface ScanResult extends ScanSummary {
@@ -67,6 +72,8 @@ export interface ScanOptions {
   headBytes?: number;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
+  /** Where the extension keeps JSON Lines mirrors of Parquet files (the host worker scans the mirror). */
+  mirrorDir?: string;
   /** Build the record index (default true); `preflens stats` does not need it. */
   index?: boolean;
   /**
