@@ -465,6 +465,9 @@ const vs2 = await startVsCode({
     await writeParquet(join(ws, 'grpo-run', 'completions', `completions_000${step}.parquet`), `SELECT * FROM (VALUES ${rows.join(', ')}) t(step, prompt, completion, accuracy_reward, format_reward, advantage)`);
   }
   writeFileSync(join(ws, 'grpo-run', 'trainer_state.json'), JSON.stringify({ global_step: 20, log_history: [10, 20].map((s) => ({ step: s, loss: 0.01, reward: 1.5, 'rewards/accuracy_reward/mean': 0.75, 'rewards/format_reward/mean': 1, frac_reward_zero_std: 0.5 })) }));
+  // a Parquet preference file (the HH dev split's first 200 records, Snappy, 2 row groups of at least 2,048 rows:
+  // so 200 rows in one) beside the runs
+  await writeParquet(join(ws, 'hh-dev.parquet'), `SELECT * FROM read_json('${devFile}') LIMIT 200`, 'COMPRESSION snappy');
   const old = new Date(Date.now() - 3600_000);
   for (const f of [join(ws, 'beta-0.1', 'trainer_state.json'), join(ws, 'grpo-run', 'trainer_state.json'), tbFile]) utimesSync(f, old, old);
   const vs4 = await startVsCode({
@@ -539,6 +542,23 @@ const vs2 = await startVsCode({
       assert.match(await r.locator('.completion pre.text span.tok').first().getAttribute('title'), /logp -?[0-9.]+ {2}ref -?[0-9.]+ {2}logp − ref/);
       assert.match(await r.locator('.score-note').innerText(), /tiny-hh-dpo against .*tiny-hh-sft/);
       await shot4('rollouts-scored');
+    });
+    await step4('a Parquet preference file opens in the inspector (records numbered by row) and its findings are listed in the Datasets view', async () => {
+      const cliStats = JSON.parse(execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), 'stats', join(ws, 'hh-dev.parquet'), '--json'], { encoding: 'utf8' }));
+      await quickOpen(page4, 'hh-dev.parquet');
+      const f = await findFrame(page4, '.list .row');
+      await retry(async () => /200 records/.test(await f.locator('.toolbar .title').innerText()), { what: 'the Parquet file\'s 200 records in the inspector' });
+      await f.locator('.list .row').nth(2).click();
+      await retry(async () => /^Row 3 · record 3 of 200/.test(await f.locator('.rec-title').innerText()), { what: 'row 3 selected' });
+      assert.ok((await f.locator('.detail .cands').innerText()).includes(cut(rec3.chosen).trim().slice(0, 30)), 'row 3 is the file\'s third record');
+      await shot4('parquet-inspector');
+      await runCommand(page4, 'View: Show PrefLens');
+      const rows = await retry(async () => {
+        const t = await page4.locator('.pane-body .monaco-list-row').allInnerTexts();
+        return t.some((x) => /hh-dev\.parquet/.test(x) && /200 records/.test(x)) ? t : null;
+      }, { what: 'the Parquet file in the Datasets view' });
+      for (const [check, list] of Object.entries(cliStats.checks)) if (list.length) assert.ok(rows.some((x) => x.includes(check) && x.includes(`${list.length} row`)), `${check}: ${list.length} rows as the CLI says (${rows.join(' | ')})`);
+      await shot4('parquet-datasets-view');
     });
   } finally {
     await vs4.stop();
