@@ -6,19 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, createReadStream, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generate } from './gen-hh.mjs';
+import { flag, opt, parseSize } from './args.mjs';
 
 const repo = resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const parseSize = (s) => {
-  const m = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(s);
-  if (!m) throw new Error(`bad --size ${s}`);
-  return Math.round(Number(m[1]) * { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase()]);
-};
-const size = parseSize(opt('size', args.includes('--quick') ? '100m' : '1g'));
+const size = parseSize(opt('size', flag('quick') ? '100m' : '1g'));
 const repeat = Number(opt('repeat', '1'));
 const dataDir = join(repo, 'bench', '.data');
 mkdirSync(dataDir, { recursive: true });

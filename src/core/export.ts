@@ -4,7 +4,7 @@
  * each kept row becomes one compact JSON line (its columns, null cells left out), read one row group at a time. The output is
  * written to a temporary file and renamed at the end; the source can never be the target.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { realpathSync, existsSync } from 'node:fs';
 import type { RecordIndex } from './records.js';
 import type { SourceKind } from './jsonl/reader.js';
@@ -30,38 +30,28 @@ export async function exportRecords(
 ): Promise<number | null> {
   if (sameFile(source, target)) throw new ExportError('PrefLens never writes to a dataset file: choose a new file for the export');
   if (kind === 'parquet') return exportParquetRows(source, index, dropLines, target, opts);
-  const tmp = `${target}.${process.pid}.tmp`;
   const src = await open(source, 'r');
-  const out = await open(tmp, 'w');
-  let kept = 0;
-  let lastLine = -1;
-  const n = index.line.length;
   try {
-    for (let i = 0; i < n; i++) {
-      if (opts.isCancelled?.()) {
-        await out.close();
-        await unlink(tmp);
-        return null;
+    return await writeNew(target, opts, async (out, cancelled) => {
+      let kept = 0;
+      let lastLine = -1;
+      const n = index.line.length;
+      for (let i = 0; i < n; i++) {
+        if (cancelled()) return null;
+        const line = index.line[i];
+        if (line === lastLine || dropLines.has(line)) continue; // several records on one line are exported once
+        lastLine = line;
+        const buf = Buffer.alloc(index.length[i]);
+        await src.read(buf, 0, buf.length, index.offset[i]);
+        let bytes = buf;
+        if (kind !== 'jsonl') bytes = Buffer.from(JSON.stringify(JSON.parse(buf.toString('utf8'))), 'utf8');
+        else if (bytes.length && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+        await out.write(Buffer.concat([bytes, Buffer.from('\n')]));
+        kept++;
+        if (i % 5000 === 0) opts.onProgress?.(i, n);
       }
-      const line = index.line[i];
-      if (line === lastLine || dropLines.has(line)) continue; // several records on one line are exported once
-      lastLine = line;
-      const buf = Buffer.alloc(index.length[i]);
-      await src.read(buf, 0, buf.length, index.offset[i]);
-      let bytes = buf;
-      if (kind !== 'jsonl') bytes = Buffer.from(JSON.stringify(JSON.parse(buf.toString('utf8'))), 'utf8');
-      else if (bytes.length && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-      await out.write(Buffer.concat([bytes, Buffer.from('\n')]));
-      kept++;
-      if (i % 5000 === 0) opts.onProgress?.(i, n);
-    }
-    await out.close();
-    await rename(tmp, target);
-    return kept;
-  } catch (e) {
-    await out.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw e;
+      return kept;
+    });
   } finally {
     await src.close();
   }
@@ -79,17 +69,11 @@ async function exportParquetRows(
   const pf = await openParquet(source);
   const keep = new Set<number>();
   for (const line of index.line) if (!dropLines.has(line)) keep.add(line);
-  const tmp = `${target}.${process.pid}.tmp`;
-  const out = await open(tmp, 'w');
-  let kept = 0;
-  try {
+  return writeNew(target, opts, async (out, cancelled) => {
+    let kept = 0;
     let pending: string[] = [];
     for await (const { row, value } of rowsOf(pf)) {
-      if (opts.isCancelled?.()) {
-        await out.close();
-        await unlink(tmp);
-        return null;
-      }
+      if (cancelled()) return null;
       if (!keep.has(row)) continue;
       pending.push(JSON.stringify(value));
       kept++;
@@ -100,9 +84,27 @@ async function exportParquetRows(
       }
     }
     if (pending.length) await out.write(pending.join('\n') + '\n');
-    await out.close();
-    await rename(tmp, target);
     return kept;
+  });
+}
+
+/**
+ * Writes a new file through a temporary one, renamed at the end: `write` returns the records written, or null when
+ * cancelled (then the temporary file is removed, as it is on an error).
+ */
+async function writeNew(
+  target: string,
+  opts: { isCancelled?: () => boolean },
+  write: (out: FileHandle, cancelled: () => boolean) => Promise<number | null>,
+): Promise<number | null> {
+  const tmp = `${target}.${process.pid}.tmp`;
+  const out = await open(tmp, 'w');
+  try {
+    const n = await write(out, () => opts.isCancelled?.() ?? false);
+    await out.close();
+    if (n === null) await unlink(tmp);
+    else await rename(tmp, target);
+    return n;
   } catch (e) {
     await out.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);

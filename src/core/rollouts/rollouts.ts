@@ -266,41 +266,37 @@ export function rolloutChecks(steps: RolloutStep[], rewardNames: string[], clipp
       steps: (worst.length ? worst : noSignal).map((s) => s.step),
     });
   }
-  const lengthSteps: number[] = [];
-  let worstR = 0;
-  for (const s of steps) {
-    const [xs, ys] = centred(s.groups, (g) => g.lengths, (g) => g.total);
-    const r = pearson(xs, ys);
-    if (r !== null && r > ROLLOUT_THRESHOLDS.lengthCorrelation) {
-      lengthSteps.push(s.step);
-      worstR = Math.max(worstR, r);
+  // within-group correlation of two per-completion values, step by step: the steps where `hits` holds, and the most
+  // extreme correlation among them
+  const correlated = (x: (g: RolloutGroup) => Array<number | null>, y: (g: RolloutGroup) => Array<number | null>, hits: (r: number) => boolean): { steps: number[]; extreme: number } => {
+    const hit: number[] = [];
+    let extreme = 0;
+    for (const s of steps) {
+      const r = pearson(...centred(s.groups, x, y));
+      if (r !== null && hits(r)) {
+        hit.push(s.step);
+        extreme = Math.abs(r) > Math.abs(extreme) ? r : extreme;
+      }
     }
-  }
-  if (lengthSteps.length)
+    return { steps: hit, extreme };
+  };
+  const length = correlated((g) => g.lengths, (g) => g.total, (r) => r > ROLLOUT_THRESHOLDS.lengthCorrelation);
+  if (length.steps.length)
     out.push({
       id: 'rollouts-length-reward',
       severity: 'warning',
-      message: `within groups, longer completions get higher rewards (correlation up to ${worstR.toFixed(2)}, above ${ROLLOUT_THRESHOLDS.lengthCorrelation}: threshold ours) at ${lengthSteps.length} of ${steps.length} steps: reward hacking by length?`,
-      steps: lengthSteps,
+      message: `within groups, longer completions get higher rewards (correlation up to ${length.extreme.toFixed(2)}, above ${ROLLOUT_THRESHOLDS.lengthCorrelation}: threshold ours) at ${length.steps.length} of ${steps.length} steps: reward hacking by length?`,
+      steps: length.steps,
     });
   for (let a = 0; a < rewardNames.length; a++)
     for (let b = a + 1; b < rewardNames.length; b++) {
-      const hit: number[] = [];
-      let low = 0;
-      for (const s of steps) {
-        const [xs, ys] = centred(s.groups, (g) => g.rewards[rewardNames[a]], (g) => g.rewards[rewardNames[b]]);
-        const r = pearson(xs, ys);
-        if (r !== null && r < ROLLOUT_THRESHOLDS.disagreement) {
-          hit.push(s.step);
-          low = Math.min(low, r);
-        }
-      }
-      if (hit.length)
+      const d = correlated((g) => g.rewards[rewardNames[a]], (g) => g.rewards[rewardNames[b]], (r) => r < ROLLOUT_THRESHOLDS.disagreement);
+      if (d.steps.length)
         out.push({
           id: 'rollouts-reward-disagreement',
           severity: 'warning',
-          message: `the reward functions ${rewardNames[a]} and ${rewardNames[b]} disagree within groups (correlation down to ${low.toFixed(2)}, below ${ROLLOUT_THRESHOLDS.disagreement}: threshold ours) at ${hit.length} of ${steps.length} steps`,
-          steps: hit,
+          message: `the reward functions ${rewardNames[a]} and ${rewardNames[b]} disagree within groups (correlation down to ${d.extreme.toFixed(2)}, below ${ROLLOUT_THRESHOLDS.disagreement}: threshold ours) at ${d.steps.length} of ${steps.length} steps`,
+          steps: d.steps,
         });
     }
   if (clippedRatio) {

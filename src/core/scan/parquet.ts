@@ -69,8 +69,6 @@ export async function scanParquetRange(task0: RangeTask, tok: TokenCounter | nul
   }
   const res = range.finish(0, errors, errorCount, (i) => ({ recordHash: keys[3 * i], pairKey: keys[3 * i + 1], swappedKey: keys[3 * i + 2] }));
   // every record's exact keys go with the range: candidates found across ranges (merge.ts) cannot be read again
-  const exact = new Float64Array(4 * n);
-  for (let i = 0; i < n; i++) exact.set([i, keys[3 * i], keys[3 * i + 1], keys[3 * i + 2]], 4 * i);
-  res.exact = exact;
+  res.exactAll = keys.subarray(0, 3 * n);
   return res;
 }

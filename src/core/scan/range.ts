@@ -223,7 +223,7 @@ export function exactKeysAt(fd: number, cols: Pick<RecordColumns, 'line' | 'offs
 
 /** The buffers a worker hands over without copying. */
 export function transferList(p: RangeResult): ArrayBuffer[] {
-  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.flagged, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist].map(
+  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.flagged, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist, ...(p.exactAll ? [p.exactAll] : [])].map(
     (a) => a.buffer as ArrayBuffer,
   );
   return [...new Set(list)];

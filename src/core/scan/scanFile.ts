@@ -103,6 +103,9 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 }
 
 
+/** Memory for row groups being decoded at once (the CLI's peak stays under 400 MB: bench/parquet.mjs). */
+const PARQUET_MEMORY = 300 << 20;
+
 /**
  * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into runs of about equal size, one per
  * worker (the first on this thread with `inline`), each read one row group at a time; progress in rows.
@@ -114,7 +117,12 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
   const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
   const base: Omit<RangeTask, 'start' | 'end'> = { path, kind: 'parquet', bomLength: 0, format, strict: options.format !== undefined, opts, tokenizerDir: options.tokenizerDir, maxErrors: options.maxErrors ?? 10000, exactOnly: options.exactOnly };
   const groups = pf.rowGroups;
-  const nWorkers = Math.min(options.workers ?? availableParallelism(), groups.length);
+  // Reading a row group holds about 7× its uncompressed size at once (hyparquet decodes a whole row group: the
+  // column chunk, its pages, the strings, the row objects; measured with bench/parquet.mjs). Unless told how many
+  // workers to use, runs go in parallel only as far as they fit in PARQUET_MEMORY together.
+  const biggest = Math.max(...groups.map((g) => g.bytes));
+  const fit = Math.max(1, Math.floor(PARQUET_MEMORY / (7 * biggest)));
+  const nWorkers = Math.min(options.workers ?? Math.min(availableParallelism(), fit), groups.length);
   const threshold = options.parallelThreshold ?? 16 << 20;
   // run boundaries: about equal total bytes per run
   const bounds = [0];

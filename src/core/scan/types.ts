@@ -149,6 +149,11 @@ export interface RangeResult extends RecordColumns {
    */
   exact: Float64Array;
   /**
+   * Exact keys of every record of the range (recordHash, pairKey, swappedKey per record), where its records cannot
+   * be read again to key a candidate found across ranges: Parquet rows (scan/parquet.ts).
+   */
+  exactAll?: Float64Array;
+  /**
    * Fingerprints (low 32 bits) of the range's keys, sorted: record keys, and swapped keys of pairs whose two
    * responses differ. A fingerprint shared by different keys only adds candidates.
    */

@@ -1,0 +1,105 @@
+// bench/parquet: `preflens stats` on a Parquet preference file (every check) against DuckDB's read_parquet computing
+// the row count and the mean lengths of chosen and rejected (the named peer: @duckdb/node-api, a dev dependency used
+// only here and in test fixtures), in the same run. The file is the HH-style data of bench/gen-hh.mjs written by
+// DuckDB with Snappy pages (what pyarrow and the hub's converter write by default) in row groups of 32,768 rows,
+// generated once into bench/.data and grown until it reaches the target size.
+// Usage: npm run build && node bench/parquet.mjs [--size 1g|200m] ; last line: JSON with the ratio and peak RSS.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, renameSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { generate } from './gen-hh.mjs';
+import { opt, parseSize } from './args.mjs';
+
+const repo = resolve(import.meta.dirname, '..');
+const target = parseSize(opt('size', '1g'));
+const dataDir = join(repo, 'bench', '.data');
+mkdirSync(dataDir, { recursive: true });
+const file = join(dataDir, `hh-${target}.parquet`);
+const sql = (s) => `'${s.replace(/'/g, "''")}'`;
+
+async function duck(query) {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  try {
+    const r = await c.runAndReadAll(query);
+    return r.getRowObjects();
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+}
+
+if (!existsSync(file)) {
+  // Snappy on this text compresses about 2.2×: the JSON Lines source is made that much larger than the target.
+  let jsonl = join(dataDir, `hh-for-parquet-${target}.jsonl`);
+  let factor = 2.3;
+  for (;;) {
+    process.stderr.write(`generating ${jsonl} (${((target * factor) / 1e6).toFixed(0)} MB of JSON Lines)…\n`);
+    await generate(jsonl, Math.round(target * factor));
+    const tmp = `${file}.tmp`;
+    await duck(`COPY (SELECT chosen, rejected FROM read_json(${sql(jsonl)}, format='newline_delimited', columns={chosen: 'VARCHAR', rejected: 'VARCHAR'})) TO ${sql(tmp)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 32768)`);
+    const got = statSync(tmp).size;
+    unlinkSync(jsonl);
+    if (got >= target * 0.97) {
+      renameSync(tmp, file);
+      break;
+    }
+    factor *= (target / got) * 1.02;
+    unlinkSync(tmp);
+    jsonl = join(dataDir, `hh-for-parquet-${target}-b.jsonl`);
+  }
+}
+const bytes = statSync(file).size;
+
+/** Runs the CLI under /usr/bin/time: wall seconds and peak RSS (all its threads). */
+function preflens() {
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const p = spawn('/usr/bin/time', ['-f', '%M', process.execPath, join(repo, 'dist', 'cli.js'), 'stats', file, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b) => (out += b));
+    p.stderr.on('data', (b) => (err += b));
+    p.on('close', (code) => {
+      if (code !== 0) return rej(new Error(`preflens stats failed: ${err}`));
+      const s = (performance.now() - t0) / 1000;
+      const rssKb = Number(err.trim().split('\n').pop());
+      res({ s, rss: rssKb / 1024, summary: JSON.parse(out) });
+    });
+  });
+}
+
+async function duckdb() {
+  const t0 = performance.now();
+  const [r] = await duck(`SELECT count(*) AS n, avg(length(chosen)) AS chosen, avg(length(rejected)) AS rejected FROM read_parquet(${sql(file)})`);
+  return { s: (performance.now() - t0) / 1000, rows: Number(r.n), chosen: r.chosen, rejected: r.rejected };
+}
+
+/** The floor of any hyparquet-based reader: decoding every row group to row objects, nothing else (this thread). */
+async function decodeOnly() {
+  const { createRequire } = await import('node:module');
+  const { openParquet, readRowGroup } = createRequire(import.meta.url)('../out/src/core/parquet/parquet.js');
+  const t0 = performance.now();
+  const pf = await openParquet(file);
+  for (let g = 0; g < pf.rowGroups.length; g++) await readRowGroup(pf, g);
+  return (performance.now() - t0) / 1000;
+}
+
+const p = await preflens();
+const d = await duckdb();
+// the second of each, alternating, is the one reported (the first warms the page cache for both)
+const p2 = await preflens();
+const d2 = await duckdb();
+const dec = await decodeOnly();
+const ps = Math.min(p.s, p2.s);
+const ds = Math.min(d.s, d2.s);
+if (p.summary.records !== d.rows) throw new Error(`row counts differ: preflens ${p.summary.records}, DuckDB ${d.rows}`);
+const meanP = p.summary.lengths.chosen.chars.mean;
+console.log(`file ${file}: ${(bytes / 1e6).toFixed(0)} MB, ${d.rows.toLocaleString('en-US')} rows`);
+console.log(`preflens stats (every check): ${ps.toFixed(2)} s, peak RSS ${Math.max(p.rss, p2.rss).toFixed(0)} MB`);
+console.log(`DuckDB read_parquet (count, mean lengths): ${ds.toFixed(2)} s`);
+console.log(`(lengths differ by definition: HH's chosen column is the whole transcript for DuckDB, the response after the last "Assistant:" for PrefLens, mean ${meanP} chars)`);
+console.log(`hyparquet decoding alone (one thread, no checks): ${dec.toFixed(2)} s = ${(dec / ds).toFixed(1)}× DuckDB's whole query`);
+console.log(`ratio preflens / DuckDB: ${(ps / ds).toFixed(2)}× (target ≤ 1.5×); peak RSS under 400 MB: ${Math.max(p.rss, p2.rss) < 400 ? 'yes' : 'NO'}`);
+console.log(JSON.stringify({ bytes, rows: d.rows, preflens_s: ps, duckdb_s: ds, decode_only_s: dec, ratio: ps / ds, peak_rss_mb: Math.max(p.rss, p2.rss) }));
