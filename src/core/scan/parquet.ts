@@ -5,7 +5,7 @@
  * summarizeRecord) into a RangeBuilder like a line of JSON. Records are numbered by row (1-based) in `line`; the
  * exact keys of every record are kept as it is read, since rows have no byte offsets to read them again from.
  */
-import { type RecordKeys, exactRecordKeys, ROW_FLOATS, ROW_INTS, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
+import { type RecordKeys, ROW_FLOATS, ROW_INTS, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
 import { openParquet, readRowGroup } from '../parquet/parquet.js';
 import { recordsOfValue } from '../records.js';
 import type { RecordError } from '../types.js';
@@ -29,6 +29,7 @@ export async function scanParquetRange(task0: RangeTask, tok: TokenCounter | nul
   let keys = new Float64Array(3 * 4096);
   let n = 0;
   let done = 0;
+  const rk: RecordKeys = { recordHash: 0, pairKey: 0, swappedKey: 0 };
   for (let g = task.start; g < task.end; g++) {
     let rows: Array<Record<string, unknown>>;
     try {
@@ -49,14 +50,15 @@ export async function scanParquetRange(task0: RangeTask, tok: TokenCounter | nul
       for (const r of got.records) {
         extra.length = 0;
         try {
-          summarizeRecord(r, 0, task.opts, tok, one, 0, extra);
-          const k: RecordKeys = exactRecordKeys(r);
+          summarizeRecord(r, 0, task.opts, tok, one, 0, extra, rk);
           if (3 * (n + 1) > keys.length) {
             const b = new Float64Array(keys.length * 2);
             b.set(keys);
             keys = b;
           }
-          keys.set([k.recordHash, k.pairKey, k.swappedKey], 3 * n);
+          keys[3 * n] = rk.recordHash;
+          keys[3 * n + 1] = rk.pairKey;
+          keys[3 * n + 2] = rk.swappedKey;
           n++;
           range.addRow(one, extra);
         } catch (e) {
