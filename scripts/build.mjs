@@ -45,6 +45,7 @@ const builds = [
   { ...node, entryPoints: ['src/host/hostWorker.ts'], outfile: 'dist/hostWorker.js' },
   { ...node, entryPoints: ['src/core/engine/scoreWorker.ts'], outfile: 'dist/scoreWorker.js' },
   { ...node, entryPoints: ['src/core/runs/runWorker.ts'], outfile: 'dist/runWorker.js' },
+  { ...node, entryPoints: ['src/core/runs/liveWorker.ts'], outfile: 'dist/liveWorker.js' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
     entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts', run: 'webview/run/main.ts', spinal: 'webview/spinal/main.ts', rollouts: 'webview/rollouts/main.ts' }, outdir: 'dist/webview',

@@ -2,12 +2,14 @@
  * Training runs in the extension: the Runs view (runs found in the workspace: folders with trainer_state.json,
  * trainer_log.jsonl or TensorBoard event files; runs written in the last minutes marked live; several can be
  * selected and compared), the run panel (one run or several overlaid, curves with check markers, checkpoints,
- * comparison; live runs re-read incrementally every 500 ms while it is open) and the SPINAL panel (traces of the
+ * comparison; live runs re-read incrementally every 500 ms in dist/liveWorker.js while it is open) and the SPINAL panel (traces of the
  * reference and the checkpoints). Heavy work runs in dist/runWorker.js.
  */
 import * as vscode from 'vscode';
 import { basename, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { LIVE_MS, type LiveReply, type LiveRequest } from '../core/runs/live.js';
 import { isRunDir, runDirOf, RunReader, type RunInfo } from '../core/runs/runs.js';
 import { hasRollouts } from '../core/rollouts/rollouts.js';
 import { runModels } from '../core/runs/compare.js';
@@ -15,7 +17,6 @@ import { type JobEnd, startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
 import type { RunJob, RunJobMessage, RunJobResult } from '../core/runs/runWorker.js';
 import { parseRunRequest, type RunEvent } from '../protocol/run.js';
-import { runView } from '../core/runs/view.js';
 import { parseSpinalRequest, type SpinalEvent } from '../protocol/spinal.js';
 import { createPanel } from './webviewHtml.js';
 import { Command } from './commands.js';
@@ -29,11 +30,6 @@ const RUN_FILES = '**/{trainer_state.json,trainer_log.jsonl,events.out.tfevents.
 function limitsOf(s: ScoringSettings): LengthLimits {
   return { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode };
 }
-
-/** A run written to in the last LIVE_MS is marked live in the Runs view (and its panel keeps polling it). */
-const LIVE_MS = 5 * 60_000;
-/** How often an open run panel looks for new writes (the issue's bound is 2 s from a write to the redrawn chart). */
-const POLL_MS = 500;
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; live: boolean; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
 
@@ -72,9 +68,10 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly readers = new Map<string, RunReader>();
   /** The runs the panel shows, overlaid. */
   private shown: string[] = [];
-  private poll: ReturnType<typeof setInterval> | null = null;
-  /** The reader version of each shown run the panel last drew (the tree may have read a change first). */
-  private readonly drawn = new Map<string, number>();
+  /** The panel's worker (core/runs/liveWorker.ts), while the panel is open. */
+  private live: Worker | null = null;
+  /** The runs last posted, for a panel that (re)loads. */
+  private lastRuns: RunEvent | null = null;
   private lastSpinal: SpinalEvent | null = null;
   /** The Runs view, for its selection (several runs compared at once). */
   view: vscode.TreeView<Node> | null = null;
@@ -86,7 +83,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     private readonly log: vscode.OutputChannel,
   ) {
     const w = vscode.workspace.createFileSystemWatcher(RUN_FILES);
-    this.subs.push(w, w.onDidCreate(() => void this.refresh()), w.onDidChange(() => this.emitter.fire(undefined)), w.onDidDelete(() => void this.refresh()));
+    this.subs.push(w, w.onDidCreate(() => void this.refresh()), w.onDidChange(() => this.redrawTree()), w.onDidDelete(() => void this.refresh()));
     // the live marks fade when a run stops being written
     const fade = setInterval(() => this.emitter.fire(undefined), 60_000);
     this.subs.push({ dispose: () => clearInterval(fade) });
@@ -103,6 +100,19 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     }
     this.dirs = [...dirs].sort();
     this.emitter.fire(undefined);
+  }
+
+  private treeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Redraws the Runs view (its items read the runs again, incrementally) at most every 2 s: a run being written
+   * changes its files many times a second.
+   */
+  private redrawTree(): void {
+    this.treeTimer ??= setTimeout(() => {
+      this.treeTimer = null;
+      this.emitter.fire(undefined);
+    }, 2000);
   }
 
   /** The run of a folder, read incrementally (only what was written since the last read). */
@@ -185,7 +195,11 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     if (dirs.length) this.openRuns([...new Set(dirs)]);
   }
 
-  /** Shows the runs in the run panel, overlaid, and keeps them up to date while they are written. */
+  /**
+   * Shows the runs in the run panel, overlaid, and keeps them up to date while they are written: the panel's runs are
+   * read, composed and thinned in dist/liveWorker.js (core/runs/liveWorker.ts), which posts their views whenever one
+   * changed; this thread only forwards them.
+   */
   openRuns(dirs: string[]): void {
     const ok: string[] = [];
     for (const dir of dirs) {
@@ -199,16 +213,19 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
     }
     if (!ok.length) return;
     this.shown = ok;
+    this.lastRuns = null;
     if (!this.runPanel) {
       const p = createPanel(this.extensionUri, 'preflens.run', 'PrefLens Run', vscode.ViewColumn.Active, 'run');
       p.webview.onDidReceiveMessage((m: unknown) => {
         const req = parseRunRequest(m);
         if (!req) return;
-        if (req.type === 'ready') return this.postRuns();
+        if (req.type === 'ready') {
+          if (this.lastRuns) this.post(this.lastRuns);
+          return;
+        }
         // only a run the panel shows
-        const reader = this.shown.includes(req.dir) ? this.readers.get(req.dir) : undefined;
-        if (!reader) return;
-        const run = reader.run();
+        if (!this.shown.includes(req.dir)) return;
+        const { run } = this.read(req.dir);
         if (req.type === 'spinal') void this.spinal(run);
         else if (req.type === 'rollouts') void vscode.commands.executeCommand(Command.openRollouts, run.dir);
         else if (req.type === 'compare') void this.compare(run);
@@ -219,42 +236,31 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       });
       p.onDidDispose(() => {
         this.runPanel = null;
-        if (this.poll) clearInterval(this.poll);
-        this.poll = null;
+        void this.live?.terminate();
+        this.live = null;
       });
       this.runPanel = p;
-      this.poll = setInterval(() => this.pollShown(), POLL_MS);
     } else this.runPanel.reveal();
     this.runPanel.title = ok.length === 1 ? `Run · ${basename(ok[0])}` : `Runs · ${ok.map((d) => basename(d)).join(' vs ')}`;
-    this.postRuns();
+    this.liveWorker().postMessage({ type: 'watch', dirs: ok } satisfies LiveRequest);
   }
 
-  /** Re-reads what was written to the shown runs since the last look, and redraws when something changed. */
-  private pollShown(): void {
-    let changed = false;
-    for (const dir of this.shown) {
-      try {
-        this.read(dir);
-        if (this.readers.get(dir)?.version !== this.drawn.get(dir)) changed = true;
-      } catch (e) {
-        this.log.appendLine(`PrefLens run ${dir}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-    // the view is built in the host's next task, so that neither task blocks it long (bench/live.mjs)
-    if (changed)
-      setImmediate(() => {
-        this.postRuns();
-        this.emitter.fire(undefined);
-      });
-  }
-
-  private postRuns(): void {
-    const runs = this.shown.flatMap((dir) => {
-      const r = this.readers.get(dir);
-      if (r) this.drawn.set(dir, r.version);
-      return r ? [{ ...runView(r.run(), Date.now() - r.lastWrite < LIVE_MS), rollouts: hasRollouts(dir) }] : [];
+  /** The panel's worker, started on first use; its views go to the panel as they come. */
+  private liveWorker(): Worker {
+    if (this.live) return this.live;
+    const w = new Worker(join(this.extensionUri.fsPath, 'dist', 'liveWorker.js'));
+    w.on('message', (m: LiveReply) => {
+      for (const e of m.errors) this.log.appendLine(`PrefLens run ${e.dir}: ${e.message}`);
+      this.lastRuns = { type: 'runs', runs: m.runs };
+      this.post(this.lastRuns);
+      this.redrawTree();
     });
-    this.post({ type: 'runs', runs });
+    w.on('error', (e) => this.log.appendLine(`PrefLens: the live-run worker failed: ${e.message}`));
+    w.on('exit', () => {
+      if (this.live === w) this.live = null;
+    });
+    this.live = w;
+    return w;
   }
 
   private post(e: RunEvent): void {
@@ -328,7 +334,8 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.poll) clearInterval(this.poll);
+    void this.live?.terminate();
+    if (this.treeTimer) clearTimeout(this.treeTimer);
     this.subs.forEach((s) => s.dispose());
     this.runPanel?.dispose();
     this.spinalPanel?.dispose();

@@ -141,3 +141,29 @@ test('long curves are thinned for drawing: every bucket keeps its extremes, so a
   assert.deepEqual(v.series.loss, [[1, 1], [2, null], [3, 0.5]]);
   assert.equal(v.name, dir.split('/').pop());
 });
+
+test('the live-run worker posts the shown runs, then again within a second of an append; an unreadable run is reported', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { repoRoot } = await import('../helpers.js');
+  const dir = tmp('preflens-liveworker-');
+  const log = join(dir, 'trainer_log.jsonl');
+  writeFileSync(log, logRow(5, 0.69) + logRow(10, 0.68));
+  const w = new Worker(join(repoRoot, 'out', 'src', 'core', 'runs', 'liveWorker.js'));
+  type Reply = { type: 'runs'; runs: Array<{ dir: string; live: boolean; series: Record<string, Array<[number, number | null]>> }>; errors: Array<{ dir: string; message: string }> };
+  const next = (): Promise<Reply> => new Promise((res) => w.once('message', (m: Reply) => res(m)));
+  try {
+    let got = next();
+    w.postMessage({ type: 'watch', dirs: [dir, join(dir, 'nope')] });
+    const first = await got;
+    assert.deepEqual(first.runs.map((r) => [r.dir, r.live, r.series.loss.map((p) => p[0])]), [[dir, true, [5, 10]]]);
+    assert.match(first.errors[0].message, /nope: no such folder/);
+    got = next();
+    const t = Date.now();
+    appendFileSync(log, logRow(15, 0.6));
+    const second = await got;
+    assert.deepEqual(second.runs[0].series.loss.map((p) => p[0]), [5, 10, 15]);
+    assert.ok(Date.now() - t < 2000, `${Date.now() - t} ms from the write to the new view`);
+  } finally {
+    await w.terminate();
+  }
+});
