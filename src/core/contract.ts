@@ -229,4 +229,6 @@ export interface Rollouts {
   steps: RolloutStep[];
   checks: RolloutCheck[];
   problems: RolloutProblem[];
+  /** The run's completions/clipped_ratio at the steps shown ([step, share]), when the run logs it. */
+  clipped: Array<[number, number]> | null;
 }

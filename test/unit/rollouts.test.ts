@@ -66,6 +66,7 @@ test('TRL completions (Snappy and ZSTD, conversational and text prompts): groups
   assert.deepEqual(byId['rollouts-reward-disagreement'].steps, [20]);
   assert.match(byId['rollouts-reward-disagreement'].message, /accuracy_reward and format_reward/);
   assert.deepEqual(byId['rollouts-clipped'].steps, [20], 'from the run\'s completions/clipped_ratio');
+  assert.deepEqual(r.clipped, [[10, 0.05], [20, 0.5]]);
   // TRL's reward_weights change the total (and so the variance): format weighted 0 makes group A of step 20 vary
   const w = await readRollouts(dir, rolloutContext(dir, { format_reward: 0 }));
   assert.deepEqual(w.steps[1].groups[0].total, [0, 0, 1, 1]);

@@ -379,15 +379,16 @@ test('rollouts view: steps, groups, completions side by side; hostile text stays
     ],
     checks: [{ id: 'rollouts-no-signal', severity: 'info', message: HOSTILE, steps: [10, 20] }],
     problems: [{ file: '/runs/grpo/completions/completions_00030.parquet', where: 'row group 1', message: HOSTILE }],
+    clipped: [[10, 0.1], [20, 0.4]],
   };
   await p.evaluate((view) => window.postMessage({ type: 'rollouts', view }, '*'), { name: 'grpo', rollouts, scoreUnavailable: null });
   await p.waitForSelector('table.groups tr.row');
   assert.match(await p.textContent('.toolbar .title'), /2 steps · 4 groups · rewards: accuracy, format/);
   assert.deepEqual(await p.$$eval('table.groups tr.row td:nth-child(6)', (xs) => xs.map((x) => x.textContent)), ['zero variance', 'yes'], 'the last step is shown first');
   assert.equal(await p.$$eval('figure.chart[data-chart="reward"] circle.step-pt', (xs) => xs.length), 2);
+  assert.deepEqual(await p.$$eval('figure.chart[data-chart="clipped"] circle title', (xs) => xs.map((x) => x.textContent)), ['step 10: 10% clipped', 'step 20: 40% clipped']);
   // a check's step link selects that step; the trend of a recurring prompt spans both steps
   await p.click('.check a.step-link');
-  await p.screenshot({ path: '/tmp/rollouts.png', fullPage: true });
   assert.match(await p.textContent('.groups-box h3'), /Step 10: 2 groups/);
   assert.match(await p.$eval('table.groups tr.row svg.spark title', (t) => t.textContent), /step 10: .*\nstep 20: /);
   await p.click('table.groups tr.row[data-group="0"]');

@@ -1,6 +1,6 @@
 /**
  * Rollouts view: a GRPO run's completions per step. Charts over the steps (mean total reward ± std, the share of
- * groups without reward variance) and, for the chosen step, reward against completion length; the step's groups
+ * groups without reward variance, the clipped share the run logged) and, for the chosen step, reward against completion length; the step's groups
  * (size, mean and spread of the total, zero variance, length, the group's trend over the steps where its prompt
  * recurs); a group's completions side by side with every reward, the total, the advantage and the length; on request
  * the group scored under the policy and the reference, its tokens coloured by logp − ref logp (the per-token KL
@@ -151,6 +151,17 @@ function renderStep(): void {
     const bw = Math.max(2, Math.min(14, (W - M.l - M.r) / Math.max(1, per.length) - 2));
     svg.append('g').selectAll('rect').data(per).join('rect').attr('class', (p) => (p.step === cur.step ? 'bar current' : 'bar')).attr('x', (p) => x(p.step) - bw / 2).attr('width', bw).attr('y', (p) => y(p.zero)).attr('height', (p) => y(0) - y(p.zero))
       .on('click', (_e, p) => selectStep(p.step)).append('title').text((p) => `step ${p.step}: ${(p.zero * 100).toFixed(0)}% of groups without variance`);
+  }
+  const clipped = view.rollouts.clipped;
+  if (clipped) {
+    const fig = figure('clipped', 'Completions cut at max_completion_length (share; the run\'s completions/clipped_ratio)');
+    const y = scaleLinear().domain([0, 1]).range([H - M.b, M.t]);
+    const svg = select(fig).append('svg').attr('width', W).attr('height', H);
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${H - M.b})`).call(axisBottom(x).ticks(5));
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(${M.l},0)`).call(axisLeft(y).ticks(4, '~%'));
+    svg.append('path').datum(clipped).attr('class', 'train-line').attr('d', line<[number, number]>().x((p) => x(p[0])).y((p) => y(p[1])));
+    svg.append('g').selectAll('circle').data(clipped).join('circle').attr('class', (p) => (p[0] === cur.step ? 'step-pt current' : 'step-pt')).attr('r', 3).attr('cx', (p) => x(p[0])).attr('cy', (p) => y(p[1]))
+      .on('click', (_e, p) => selectStep(p[0])).append('title').text((p) => `step ${p[0]}: ${(p[1] * 100).toFixed(0)}% clipped`);
   }
   {
     const fig = figure('length', `Reward against length, step ${cur.step} (characters)`);

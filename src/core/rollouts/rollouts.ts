@@ -339,7 +339,8 @@ export async function readRollouts(dir: string, opts: RolloutOptions = {}): Prom
   }
   // every group lists every reward function (null where a file lacked one)
   for (const s of steps) for (const g of s.groups) for (const n of rewardNames) g.rewards[n] ??= g.total.map(() => null);
-  return { dir, source: found.source, rewardNames, steps, checks: rolloutChecks(steps, rewardNames, opts.clippedRatio), problems };
+  const clipped = opts.clippedRatio?.size ? steps.filter((s) => opts.clippedRatio?.has(s.step)).map((s): [number, number] => [s.step, opts.clippedRatio?.get(s.step) ?? 0]) : [];
+  return { dir, source: found.source, rewardNames, steps, checks: rolloutChecks(steps, rewardNames, opts.clippedRatio), problems, clipped: clipped.length ? clipped : null };
 }
 
 /** The CLI's JSON (the issue's contract): steps of groups without the texts' completions and extras. */
