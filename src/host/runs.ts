@@ -255,7 +255,10 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
       this.post(this.lastRuns);
       this.redrawTree();
     });
-    w.on('error', (e) => this.log.appendLine(`PrefLens: the live-run worker failed: ${e.message}`));
+    w.on('error', (e) => {
+      this.log.appendLine(`PrefLens: the live-run worker failed: ${e.message}`);
+      this.post({ type: 'error', message: `PrefLens could not read the runs: ${e.message}` });
+    });
     w.on('exit', () => {
       if (this.live === w) this.live = null;
     });

@@ -425,8 +425,14 @@ const vs2 = await startVsCode({
       await page3.locator('.quick-input-widget .monaco-list-row', { hasText: 'Lines…' }).first().waitFor();
       await page3.keyboard.press('Enter');
       await retry(async () => (await page3.locator('.quick-input-widget').innerText()).includes('score which lines'), { what: 'the lines prompt' });
-      await input.fill('1-2');
+      // the prompt may still be settling (its value set after it shows): type until it holds what was typed, and
+      // wait for it to close on Enter, so that scoring has surely been asked for
+      await retry(async () => {
+        await input.fill('1-2');
+        return (await input.inputValue()) === '1-2';
+      }, { tries: 20, what: 'the lines typed into the prompt' });
       await page3.keyboard.press('Enter');
+      await retry(async () => !(await page3.locator('.quick-input-widget').isVisible()), { tries: 20, what: 'the lines prompt to close' });
       await retry(async () => (await page3.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring with the adapter to finish' });
       await page3.keyboard.press('Escape');
       const md = await hoverLine1(page3, (t) => t.includes(gold.margin.toFixed(4)), `a hover with the adapter's margin ${gold.margin.toFixed(4)}`);

@@ -109,7 +109,7 @@ function onEvent(e: RunEvent): void {
   } else if (e.type === 'comparison') {
     comparisons.set(e.dir, e.comparison);
     renderDetails();
-  }
+  } else if (e.type === 'error') note.replaceChildren(el('span', 'check error', e.message));
 }
 
 function render(): void {
