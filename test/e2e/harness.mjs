@@ -144,10 +144,11 @@ export async function runCommand(page, title) {
   for (let attempt = 0; ; attempt++) {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
-    await input.fill(`>${title}`);
     const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: title }) }).first();
     try {
+      // the palette can close again at once when an editor opened by an earlier action takes the focus: try again
+      await input.waitFor({ state: 'visible', timeout: 10000 });
+      await input.fill(`>${title}`, { timeout: 5000 });
       await row.waitFor({ timeout: 8000 });
       await page.waitForTimeout(200);
       await row.click();

@@ -499,6 +499,9 @@ const vs2 = await startVsCode({
     });
     await step4('two runs selected in the Runs view and compared: overlaid with a legend; the smoothing slider redraws them', async () => {
       await rowOf('beta-0.1').click();
+      // a click opens that run: wait for its panel, which takes the focus, before using the command palette
+      const single = await findFrame(page4, '.run-legend .legend-item');
+      await retry(async () => (await single.locator('.run-legend').innerText()).includes('beta-0.1'), { what: 'the clicked run in the run panel' });
       await rowOf('beta-0.5').click({ modifiers: ['Control'] });
       await runCommand(page4, 'PrefLens: Compare Runs');
       const f = await findFrame(page4, '.run-legend .legend-item');
