@@ -512,6 +512,14 @@ const vs2 = await startVsCode({
       await f.locator('#smoothing').fill('0.95');
       await retry(async () => (await curve.getAttribute('d')) !== before, { tries: 20, what: 'the curve redrawn after moving the slider' });
       assert.equal(await f.locator('figure.chart[data-series="loss"] path.raw-line').count(), 2, 'the raw curves faint behind');
+      // the crosshair: hovering the loss chart reads both runs there, on every chart
+      const area = await f.locator('figure.chart[data-series="loss"] rect.hover-area').boundingBox();
+      await page4.mouse.move(area.x + area.width * 0.6, area.y + area.height / 2);
+      const reading = await retry(async () => {
+        const t = await f.locator('figure.chart[data-series="rewards/margins"] .readout .reading-item').allInnerTexts();
+        return t.length === 2 ? t : null;
+      }, { tries: 20, what: 'the crosshair reading both runs' });
+      assert.match(reading[0], /beta-0\.1: [0-9.]+ \(raw [0-9.]+\)/);
       await shot4('runs-overlaid');
     });
     await step4('a live trainer_log.jsonl appended while the view is open: the chart redraws within 2 s', async () => {
