@@ -430,7 +430,7 @@ async function run(argv: string[]): Promise<number> {
   if (positionals.length < 1) throw new UsageError('run takes one DIR, or several to compare');
   const { parseRun } = await engine.runs();
   const runs = positionals.map((d) => parseRun(d));
-  const json = (r: (typeof runs)[number]): Record<string, unknown> => ({ dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, eventFiles: r.eventFiles, settings: r.settings, problems: r.problems });
+  const json = (r: (typeof runs)[number]): Record<string, unknown> => ({ dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: r.series, eval: r.eval, epochs: r.epochs, checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, eventFiles: r.eventFiles, settings: r.settings, problems: r.problems });
   // NaN/Infinity are not JSON: they are written as null in the series (the non-finite check lists their steps).
   const write = (j: unknown): boolean => process.stdout.write(JSON.stringify(j, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
   // Several runs (a sweep to compare): {"runs": [one run object each, as for one DIR]}.

@@ -74,15 +74,16 @@ test('a run with only TensorBoard logs (runs/<name>/events.out.tfevents.*), and 
   assert.deepEqual(r.settings, { args: '{"beta": 0.1}', model_config: '{"model_type": "qwen2"}' });
   assert.ok(r.checks.some((c) => c.id === 'likelihood-displacement'), 'run checks apply to TensorBoard curves');
   // Beside trainer_state.json (written at checkpoints only): its steps stay, the event files add the later ones.
-  writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: 60, log_history: [{ step: 60, loss: 0.5 }] }));
+  writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: 60, log_history: [{ step: 60, loss: 0.5, epoch: 0.5 }] }));
   const both = parseRun(dir);
   assert.equal(both.format, 'trainer_state');
   assert.equal(both.series.loss.length, 12);
   assert.deepEqual(both.series.loss.find((x) => x[0] === 60), [60, 0.5]);
   const cli = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'run', dir, '--json'], { encoding: 'utf8' });
   assert.equal(cli.status, 0, cli.stderr);
-  const j = JSON.parse(cli.stdout) as { eventFiles: string[]; settings: Record<string, string>; problems: unknown[] };
+  const j = JSON.parse(cli.stdout) as { eventFiles: string[]; settings: Record<string, string>; problems: unknown[]; epochs: Array<[number, number]> };
   assert.equal(j.eventFiles.length, 1);
+  assert.deepEqual(j.epochs, [[60, 0.5]], 'the step → epoch map, for an x-axis by epoch');
   assert.equal(j.settings.args, '{"beta": 0.1}');
   assert.deepEqual(j.problems, []);
   // Several runs: {"runs": [one object each]}, in the order given.
