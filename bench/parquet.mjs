@@ -1,4 +1,5 @@
-// bench/parquet: `preflens stats` on a Parquet preference file (every check) against DuckDB's read_parquet computing
+// bench/parquet: `preflens stats` on a Parquet preference file (every check: its rows written as JSON Lines from their
+// UTF-8 bytes, then the JSON Lines scan) against DuckDB's read_parquet computing
 // the row count and the mean lengths of chosen and rejected (the named peer: @duckdb/node-api, a dev dependency used
 // only here and in test fixtures), in the same run. The file is the HH-style data of bench/gen-hh.mjs written by
 // DuckDB with Snappy pages (what pyarrow and the hub's converter write by default) in row groups of 32,768 rows,
@@ -76,13 +77,16 @@ async function duckdb() {
   return { s: (performance.now() - t0) / 1000, rows: Number(r.n), chosen: r.chosen, rejected: r.rejected };
 }
 
-/** The floor of any hyparquet-based reader: decoding every row group to row objects, nothing else (this thread). */
+/**
+ * The floor of a hyparquet-based reader: decoding every row group to rows (texts left as UTF-8 bytes, as PrefLens
+ * reads them), nothing else (this thread).
+ */
 async function decodeOnly() {
   const { createRequire } = await import('node:module');
-  const { openParquet, readRowGroup } = createRequire(import.meta.url)('../out/src/core/parquet/parquet.js');
+  const { openParquet, readRowGroupRaw } = createRequire(import.meta.url)('../out/src/core/parquet/parquet.js');
   const t0 = performance.now();
   const pf = await openParquet(file);
-  for (let g = 0; g < pf.rowGroups.length; g++) await readRowGroup(pf, g);
+  for (let g = 0; g < pf.rowGroups.length; g++) await readRowGroupRaw(pf, g);
   return (performance.now() - t0) / 1000;
 }
 
@@ -100,6 +104,6 @@ console.log(`file ${file}: ${(bytes / 1e6).toFixed(0)} MB, ${d.rows.toLocaleStri
 console.log(`preflens stats (every check): ${ps.toFixed(2)} s, peak RSS ${Math.max(p.rss, p2.rss).toFixed(0)} MB`);
 console.log(`DuckDB read_parquet (count, mean lengths): ${ds.toFixed(2)} s`);
 console.log(`(lengths differ by definition: HH's chosen column is the whole transcript for DuckDB, the response after the last "Assistant:" for PrefLens, mean ${meanP} chars)`);
-console.log(`hyparquet decoding alone (one thread, no checks): ${dec.toFixed(2)} s = ${(dec / ds).toFixed(1)}× DuckDB's whole query`);
+console.log(`hyparquet decoding alone (one thread, texts as bytes, no checks): ${dec.toFixed(2)} s = ${(dec / ds).toFixed(1)}× DuckDB's whole query`);
 console.log(`ratio preflens / DuckDB: ${(ps / ds).toFixed(2)}× (target ≤ 1.5×); peak RSS under 400 MB: ${Math.max(p.rss, p2.rss) < 400 ? 'yes' : 'NO'}`);
 console.log(JSON.stringify({ bytes, rows: d.rows, preflens_s: ps, duckdb_s: ds, decode_only_s: dec, ratio: ps / ds, peak_rss_mb: Math.max(p.rss, p2.rss) }));

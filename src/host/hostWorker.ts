@@ -16,7 +16,7 @@ import { rawHash } from '../core/engine/hash.js';
 import { type AlternativesQuery, tokenAlternatives } from '../core/engine/alternatives.js';
 import { ModelTokenizer } from '../core/tokenize/encoder.js';
 import type { Alternative } from '../core/contract.js';
-import type { FormatName } from '../core/types.js';
+import type { FormatName, RecordError } from '../core/types.js';
 
 export type WorkerRequest =
   | { id: number; op: 'scan'; path: string; options: Omit<ScanOptions, 'signal' | 'onProgress' | 'workerScript'> }
@@ -79,6 +79,7 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
   let req = req0;
   // A Parquet file is scanned as its JSON Lines mirror (line N = row N), which the host then reads records from.
   let mirrorOf: string | undefined;
+  let mirrorErrors: RecordError[] = [];
   if (isParquetFile(req.path)) {
     if (!req.options.mirrorDir) throw new InputError(`${req.path}: Parquet files need a mirror folder`);
     mirrorOf = req.path;
@@ -86,7 +87,8 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
     const pf = await openParquet(req.path);
     if (!req.options.format) await parquetFormat(pf);
     const mirror = await parquetMirror(req.path, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
-    req = { ...req, path: mirror };
+    mirrorErrors = mirror.errors;
+    req = { ...req, path: mirror.path };
   }
   const guess = req.options.format ? null : detectFileFormat(req.path);
   if (guess && guess.format === null) {
@@ -105,7 +107,12 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
       }
     },
   });
-  if (mirrorOf) result.mirrorOf = mirrorOf;
+  if (mirrorOf) {
+    // the unreadable row groups, by row, among the errors (the mirror keeps the result's `file` and index)
+    result.errors = [...mirrorErrors, ...result.errors].sort((a, b) => a.line - b.line);
+    result.errorCount += mirrorErrors.length;
+    result.mirrorOf = mirrorOf;
+  }
   const ix = result.index;
   port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [
     ix.line.buffer as ArrayBuffer,

@@ -117,11 +117,8 @@ const labelCode = (rec: PreferenceRecord): number => (rec.label === undefined ? 
  * signature keys only, and computes these for the candidates the signatures nominate.)
  */
 export function exactRecordKeys(rec: PreferenceRecord): RecordKeys {
-  return keysOfHashes(normalizedHash(rec.prompt), rec.candidates.map((c) => normalizedHash(c.text)), rec);
-}
-
-/** The exact keys from the normalised hashes of the prompt and the candidates. */
-function keysOfHashes(p: number, cands: number[], rec: PreferenceRecord): RecordKeys {
+  const p = normalizedHash(rec.prompt);
+  const cands = rec.candidates.map((c) => normalizedHash(c.text));
   const pair = rec.kind === 'pair' && cands.length === 2;
   return {
     recordHash: combineHashes([p, ...cands, labelCode(rec)]),
@@ -153,13 +150,10 @@ export function summarizeRecord(
   row: SummaryChunk,
   at: number,
   extraOut: number[],
-  /** Also the record's exact keys (exactRecordKeys), computed in the same passes over its texts. */
-  keysOut?: RecordKeys,
 ): void {
   let flags = 0;
-  const p = analyzeText(rec.prompt, keysOut !== undefined);
-  const infos = rec.candidates.map((c) => analyzeText(c.text, keysOut !== undefined));
-  if (keysOut) Object.assign(keysOut, keysOfHashes(p.hash ?? 0, infos.map((t) => t.hash ?? 0), rec));
+  const p = analyzeText(rec.prompt);
+  const infos = rec.candidates.map((c) => analyzeText(c.text));
   const tokens = (s: string, words: number): number => (tok ? tok.count(s) : words);
   const promptTokens = tokens(rec.prompt, p.words);
   const candTokens = rec.candidates.map((c, i) => tokens(c.text, infos[i].words));

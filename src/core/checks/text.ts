@@ -15,25 +15,17 @@ export interface TextInfo {
    * Duplicates and contradictions are found by signature first and decided with normalizedHash.
    */
   sig: number;
-  /** normalizedHash of the text, when analyzeText was asked for it (one pass for both). */
-  hash?: number;
 }
 
 // Word counting without branches: INC[inWord * 4 + class] is the token increment, class 1 (word) sets inWord.
 const INC = new Uint8Array([0, 1, 1, 1, 0, 0, 1, 1]);
 
-/** One pass over a text: its length, word count, encoding problems, signature and, `withHash`, normalizedHash. */
-export function analyzeText(s: string, withHash = false): TextInfo {
+export function analyzeText(s: string): TextInfo {
   let words = 0;
   let inWord = 0;
   let encoding = false;
   let nonWs = 0;
   let s1 = 0;
-  // normalizedHash's state, when it is computed in the same pass
-  let h1 = 0x811c9dc5 | 0;
-  let h2 = 0x01234567 | 0;
-  let pendingSpace = false;
-  let any = false;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -57,30 +49,11 @@ export function analyzeText(s: string, withHash = false): TextInfo {
     }
     words += INC[(inWord << 2) | k];
     inWord = k === 1 ? 1 : 0;
-    if (k === 0) {
-      pendingSpace = true;
-      continue;
-    }
+    if (k === 0) continue;
     nonWs++;
     s1 = (s1 + (c | 0x20)) | 0;
-    if (withHash) {
-      if (pendingSpace && any) {
-        h1 = Math.imul(h1 ^ 0x20, 0x01000193);
-        h2 = ((h2 << 5) - h2 + 0x20) | 0;
-      }
-      pendingSpace = false;
-      any = true;
-      const f = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
-      h1 = Math.imul(h1 ^ f, 0x01000193);
-      h2 = ((h2 << 5) - h2 + f) | 0;
-    }
   }
-  const info: TextInfo = { chars: n, words, encoding, sig: textSignature(words, nonWs, s1) };
-  if (withHash) {
-    h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
-    info.hash = (h1 >>> 0) * 0x200000 + ((h2 >>> 0) >>> 11);
-  }
-  return info;
+  return { chars: n, words, encoding, sig: textSignature(words, nonWs, s1) };
 }
 
 /**

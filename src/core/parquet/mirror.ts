@@ -1,49 +1,35 @@
 /**
  * The extension's JSON Lines mirror of a Parquet file (docs/ARCHITECTURE.md, "Parquet"): line N holds row N as one
- * compact JSON object, written once (streamed by row group) into the extension's storage, never beside the user's
- * file, and reused while the file's size and modification time are unchanged. The editor features (inspector,
- * Datasets view, scoring, heatmap, export) then read records at random through the same index as for a JSON Lines
- * file, and call them rows. The CLI reads Parquet directly (scan/parquet.ts) and needs no mirror.
+ * compact JSON object (parquet/jsonLines.ts), written once, row group by row group, into the extension's storage,
+ * never beside the user's file, and reused while the file's size and modification time are unchanged. The editor
+ * features (inspector, Datasets view, scoring, heatmap, export) then read records at random through the same index as
+ * for a JSON Lines file, and call them rows. (`preflens stats` writes the same lines to a temporary file.)
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { openParquet, rowsOf } from './parquet.js';
-import { CancelledError } from '../errors.js';
+import { writeJsonLines } from './jsonLines.js';
+import type { RecordError } from '../types.js';
 
-/** The mirror of `path` in `dir`, written if it is not there yet; progress in rows. */
-export async function parquetMirror(path: string, dir: string, opts: { onProgress?: (rows: number, total: number) => void; signal?: AbortSignal } = {}): Promise<string> {
+/**
+ * The mirror of `path` in `dir`, written if it is not there yet (parquet/jsonLines.ts; the row groups it could not read
+ * are kept beside it, as errors by row); progress in rows.
+ */
+export async function parquetMirror(path: string, dir: string, opts: { onProgress?: (rows: number, total: number) => void; signal?: AbortSignal } = {}): Promise<{ path: string; errors: RecordError[] }> {
   const st = statSync(path);
   const key = createHash('sha256').update(`${realpathSync(path)}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 32);
   const mdir = join(dir, 'parquet-mirror');
   const target = join(mdir, `${key}.jsonl`);
-  if (existsSync(target)) return target;
+  const errorsFile = join(mdir, `${key}.errors.json`);
+  if (existsSync(target) && existsSync(errorsFile)) return { path: target, errors: JSON.parse(readFileSync(errorsFile, 'utf8')) as RecordError[] };
   mkdirSync(mdir, { recursive: true });
-  const pf = await openParquet(path);
   const tmp = `${target}.${process.pid}.tmp`;
-  const out = createWriteStream(tmp);
+  let errors: RecordError[];
   try {
-    let buf: string[] = [];
-    let last = 0;
-    for await (const { row, value } of rowsOf(pf)) {
-      if (opts.signal?.aborted) throw new CancelledError();
-      buf.push(JSON.stringify(value));
-      if (buf.length >= 2000) {
-        if (!out.write(buf.join('\n') + '\n')) await once(out, 'drain');
-        buf = [];
-        if (row - last >= 20000) {
-          last = row;
-          opts.onProgress?.(row, pf.rows);
-        }
-      }
-    }
-    if (buf.length) out.write(buf.join('\n') + '\n');
-    out.end();
-    await once(out, 'finish');
+    ({ errors } = await writeJsonLines(path, tmp, opts));
+    writeFileSync(errorsFile, JSON.stringify(errors));
     renameSync(tmp, target);
   } catch (e) {
-    out.destroy();
     try {
       unlinkSync(tmp);
     } catch {
@@ -56,6 +42,9 @@ export async function parquetMirror(path: string, dir: string, opts: { onProgres
     .filter((n) => n.endsWith('.jsonl'))
     .map((n) => ({ p: join(mdir, n), t: statSync(join(mdir, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
-  for (const old of all.slice(8)) unlinkSync(old.p);
-  return target;
+  for (const old of all.slice(8)) {
+    unlinkSync(old.p);
+    rmSync(old.p.replace(/\.jsonl$/, '.errors.json'), { force: true });
+  }
+  return { path: target, errors };
 }

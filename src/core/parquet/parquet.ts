@@ -81,7 +81,8 @@ function jsonValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(jsonValue);
   if (v && typeof v === 'object') {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = jsonValue(x);
+    // a null field is one the struct does not have (as at the top level: jsonLines.ts writes rows the same way)
+    for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) o[k] = jsonValue(x);
     return o;
   }
   return v;
@@ -91,32 +92,40 @@ function jsonValue(v: unknown): unknown {
 const KNOWN_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', 'ZSTD', 'LZ4', 'LZ4_RAW']);
 
 /**
- * The rows of row group g (or of rows [from, to) within it) as JSON objects. An unknown compression or a damaged
- * page is a ParquetError naming the file, the row group and the column.
+ * The rows of row group g (or of rows [from, to) within it) as hyparquet decodes them; `utf8: false` leaves texts as
+ * their UTF-8 bytes. An unknown compression or a damaged page is a ParquetError naming the file, the row group and the
+ * column.
  */
-export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
+async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
   const { hp, compressors } = await lib();
   const rg = pf.rowGroups[g];
-  const chunks = pf.metadata.row_groups[g].columns;
-  for (const c of chunks) {
+  for (const c of pf.metadata.row_groups[g].columns) {
     const codec = c.meta_data?.codec ?? 'UNCOMPRESSED';
     if (!KNOWN_CODECS.has(codec)) throw new ParquetError(`${pf.path}: row group ${g + 1}, column ${c.meta_data?.path_in_schema.join('.') ?? '?'}: compression ${codec} is not supported (Snappy, ZSTD, gzip, Brotli, LZ4 are)`);
   }
-  const rowStart = rg.start + (from ?? 0);
-  const rowEnd = rg.start + (to ?? rg.rows);
-  let rows: Array<Record<string, unknown>>;
   try {
-    rows = (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart, rowEnd })) as Array<Record<string, unknown>>;
+    // without utf8, texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them
+    const raw = utf8 ? {} : { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
+    return (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), ...raw })) as Array<Record<string, unknown>>;
   } catch (e) {
     throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
   }
+}
+
+/** The rows of row group g (or of rows [from, to) within it) as JSON objects (null cells left out). */
+export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
   // a null cell is a value the row does not have (a column of another shape of record, as in the key-less lines of
   // a JSON Lines file)
-  return rows.map((r) => {
+  return (await decodeRowGroup(pf, g, true, from, to)).map((r) => {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r)) if (v !== null && v !== undefined) o[k] = jsonValue(v);
     return o;
   });
+}
+
+/** The rows of row group g with their texts as UTF-8 bytes, for writing them as JSON (jsonLines.ts). */
+export function readRowGroupRaw(pf: ParquetFile, g: number): Promise<Array<Record<string, unknown>>> {
+  return decodeRowGroup(pf, g, false);
 }
 
 /**

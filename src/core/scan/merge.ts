@@ -132,8 +132,7 @@ export function merge(
         const j = i - base[w];
         const ex = p.exact;
         let keys: RecordKeys | null;
-        if (p.exactAll) keys = { recordHash: p.exactAll[3 * j], pairKey: p.exactAll[3 * j + 1], swappedKey: p.exactAll[3 * j + 2] };
-        else if (e < ex.length && ex[e] === j) {
+        if (e < ex.length && ex[e] === j) {
           keys = ex[e + 1] === -2 ? null : { recordHash: ex[e + 1], pairKey: ex[e + 2], swappedKey: ex[e + 3] };
           e += 4;
         } else keys = exactKeysAt(fd, p, j);

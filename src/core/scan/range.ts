@@ -151,10 +151,10 @@ export class RangeBuilder implements KernelSink {
   }
 
   /**
-   * The range's result. Its candidates are keyed exactly here (read again from `fd`, or by `keysAt` for sources
-   * without byte offsets: Parquet rows), in parallel with the other ranges.
+   * The range's result. Its candidates are keyed exactly here (read again from `fd`), in parallel with the other
+   * ranges.
    */
-  finish(lineCount: number, errors: RecordError[], errorCount: number, fd: number | ((i: number) => RecordKeys | null)): RangeResult {
+  finish(lineCount: number, errors: RecordError[], errorCount: number, fd: number): RangeResult {
     this.kernel.drain();
     const n = this.count;
     const sigRecord = this.sigRecord.subarray(0, n);
@@ -163,7 +163,7 @@ export class RangeBuilder implements KernelSink {
     const exact: number[] = [];
     const cols = { line: this.line, offset: this.offset, length: this.length, sub: this.sub, format: this.format };
     for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
-      const k = typeof fd === 'number' ? exactKeysAt(fd, cols, i, this.kernel) : fd(i);
+      const k = exactKeysAt(fd, cols, i, this.kernel);
       exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
     }
     const { hist, agg } = this.kernel.aggregates();
@@ -223,7 +223,7 @@ export function exactKeysAt(fd: number, cols: Pick<RecordColumns, 'line' | 'offs
 
 /** The buffers a worker hands over without copying. */
 export function transferList(p: RangeResult): ArrayBuffer[] {
-  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.flagged, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist, ...(p.exactAll ? [p.exactAll] : [])].map(
+  const list = [p.line, p.offset, p.length, p.sub, p.flags, p.format, p.sigRecord, p.sigSwapped, p.candidate, p.flagged, p.exact, p.sortedRecord, p.sortedSwapped, p.lengths.hist].map(
     (a) => a.buffer as ArrayBuffer,
   );
   return [...new Set(list)];

@@ -4,7 +4,8 @@
  * format, every check, length statistics and the record index (line, byte offset, length of every record).
  */
 import { join } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { type CheckOptions, DEFAULT_CHECK_OPTIONS } from '../checks/record.js';
 import { CancelledError, InputError } from '../errors.js';
@@ -15,7 +16,8 @@ import { merge } from './merge.js';
 import { loadTokenCounter, scanRange } from './range.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
 import { isParquetFile, openParquet, parquetFormat } from '../parquet/parquet.js';
-import { scanParquetRange } from './parquet.js';
+import { writeJsonLines } from '../parquet/jsonLines.js';
+import type { RecordError } from '../types.js';
 
 /** The scan worker's script: beside this module (dist/scanWorker.js in the bundles). */
 export function defaultWorkerScript(): string {
@@ -103,58 +105,36 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 }
 
 
-/** Memory for row groups being decoded at once (the CLI's peak stays under 400 MB: bench/parquet.mjs). */
-const PARQUET_MEMORY = 300 << 20;
-
 /**
- * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into runs of about equal size, one per
- * worker (the first on this thread with `inline`), each read one row group at a time; progress in rows.
+ * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its rows written as JSON Lines to a temporary file, row group by
+ * row group from their UTF-8 bytes (parquet/jsonLines.ts), then scanned as any JSON Lines file (the WebAssembly kernel,
+ * the workers); the result names the Parquet file, numbers records by row, and lists the row groups that could not be
+ * read. A schema that is not preference-shaped is refused, naming its columns, before anything is written.
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
   const pf = await openParquet(path);
   if (pf.rows === 0) throw new InputError(`${path}: no records (the Parquet file has no rows)`);
-  const format = options.format ?? (await parquetFormat(pf));
-  const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
-  const base: Omit<RangeTask, 'start' | 'end'> = { path, kind: 'parquet', bomLength: 0, format, strict: options.format !== undefined, opts, tokenizerDir: options.tokenizerDir, maxErrors: options.maxErrors ?? 10000, exactOnly: options.exactOnly };
-  const groups = pf.rowGroups;
-  // Reading a row group holds about 7× its uncompressed size at once (hyparquet decodes a whole row group: the
-  // column chunk, its pages, the strings, the row objects; measured with bench/parquet.mjs). Unless told how many
-  // workers to use, runs go in parallel only as far as they fit in PARQUET_MEMORY together.
-  const biggest = Math.max(...groups.map((g) => g.bytes));
-  const fit = Math.max(1, Math.floor(PARQUET_MEMORY / (7 * biggest)));
-  const nWorkers = Math.min(options.workers ?? Math.min(availableParallelism(), fit), groups.length);
-  const threshold = options.parallelThreshold ?? 16 << 20;
-  // run boundaries: about equal total bytes per run
-  const bounds = [0];
-  if (nWorkers > 1 && size >= threshold) {
-    const total = groups.reduce((s, g) => s + g.bytes, 0);
-    let acc = 0;
-    groups.forEach((g, i) => {
-      acc += g.bytes;
-      if (bounds.length < nWorkers && acc >= (total * bounds.length) / nWorkers && i + 1 < groups.length) bounds.push(i + 1);
-    });
+  if (!options.format) await parquetFormat(pf);
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-parquet-'));
+  try {
+    const rowsFile = join(dir, 'rows.jsonl');
+    const { errors } = await writeJsonLines(pf, rowsFile, { signal: options.signal });
+    return asParquetScan(await scanFile(rowsFile, options), path, size, errors, t0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  bounds.push(groups.length);
-  const done = new Array<number>(bounds.length - 1).fill(0);
-  const progress = (i: number, rows: number): void => {
-    done[i] = rows;
-    options.onProgress?.(
-      done.reduce((s, x) => s + x, 0),
-      pf.rows,
-    );
-  };
-  const tok = options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null;
-  if (options.signal?.aborted) throw new CancelledError();
-  let ranges: RangeResult[];
-  if (bounds.length === 2) ranges = [await scanParquetRange({ ...base, start: 0, end: groups.length }, tok, (r) => progress(0, r))];
-  else {
-    const script = options.workerScript ?? defaultWorkerScript();
-    const first = options.inline ? 1 : 0;
-    const running = bounds.slice(first, -1).map((start, j) => scanInWorker(script, { ...base, start, end: bounds[j + first + 1] }, (r) => progress(j + first, r), options.signal));
-    const own = options.inline ? [await scanParquetRange({ ...base, start: 0, end: bounds[1] }, tok, (r) => progress(0, r))] : [];
-    ranges = [...own, ...(await Promise.all(running))];
-  }
-  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false);
+}
+
+/**
+ * The scan of a Parquet file's JSON Lines rows as the scan of the Parquet file: its name and size, source `parquet`,
+ * the unreadable row groups among the errors (by row).
+ */
+export function asParquetScan<T extends ScanSummary>(res: T, path: string, size: number, errors: RecordError[], t0: number): T {
+  res.file = path;
+  res.source = 'parquet';
+  res.bytes = size;
+  res.errors = [...errors, ...res.errors].sort((a, b) => a.line - b.line);
+  res.errorCount += errors.length;
   res.seconds = (performance.now() - t0) / 1000;
   return res;
 }

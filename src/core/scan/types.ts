@@ -84,10 +84,7 @@ export interface ScanOptions {
 }
 
 
-/**
- * One byte range of a file to scan (a worker's job, or the calling thread's); for a Parquet file (kind `parquet`),
- * start and end are row group numbers.
- */
+/** One byte range of a file to scan (a worker's job, or the calling thread's). */
 export interface RangeTask {
   path: string;
   kind: SourceKind;
@@ -148,11 +145,6 @@ export interface RangeResult extends RecordColumns {
    * record key, pair key, swapped key) per candidate, in order; keys of a record that no longer parses are -2.
    */
   exact: Float64Array;
-  /**
-   * Exact keys of every record of the range (recordHash, pairKey, swappedKey per record), where its records cannot
-   * be read again to key a candidate found across ranges: Parquet rows (scan/parquet.ts).
-   */
-  exactAll?: Float64Array;
   /**
    * Fingerprints (low 32 bits) of the range's keys, sorted: record keys, and swapped keys of pairs whose two
    * responses differ. A fingerprint shared by different keys only adds candidates.
