@@ -109,7 +109,9 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
  * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its rows written as JSON Lines to a temporary file, row group by
  * row group from their UTF-8 bytes (parquet/jsonLines.ts), then scanned as any JSON Lines file (the WebAssembly kernel,
  * the workers); the result names the Parquet file, numbers records by row, and lists the row groups that could not be
- * read. A schema that is not preference-shaped is refused, naming its columns, before anything is written.
+ * read. A schema that is not preference-shaped is refused, naming its columns, before anything is written. The index's
+ * byte offsets point into the temporary lines, removed on return: only its rows (`line`) and flags are meaningful (the
+ * extension scans a kept mirror instead, parquet/mirror.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
   const pf = await openParquet(path);
