@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
-import { detectFileFormat, scanFile, type ScanOptions, type ScanResult } from '../core/scan/index.js';
+import { detectFileFormat, scanFile, type ScanOptions, type ScanResult, withRowGroupErrors } from '../core/scan/index.js';
 import { InputError } from '../core/errors.js';
 import { isParquetFile, openParquet, parquetFormat } from '../core/parquet/parquet.js';
 import { parquetMirror } from '../core/parquet/mirror.js';
@@ -86,7 +86,7 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
     // a schema that is not preference-shaped is said before the whole file is converted
     const pf = await openParquet(req.path);
     if (!req.options.format) await parquetFormat(pf);
-    const mirror = await parquetMirror(req.path, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
+    const mirror = await parquetMirror(pf, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
     mirrorErrors = mirror.errors;
     req = { ...req, path: mirror.path };
   }
@@ -109,8 +109,7 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
   });
   if (mirrorOf) {
     // the unreadable row groups, by row, among the errors (the mirror keeps the result's `file` and index)
-    result.errors = [...mirrorErrors, ...result.errors].sort((a, b) => a.line - b.line);
-    result.errorCount += mirrorErrors.length;
+    withRowGroupErrors(result, mirrorErrors);
     result.mirrorOf = mirrorOf;
   }
   const ix = result.index;

@@ -5,15 +5,14 @@
  * (the run's, else preflens.referenceModel; an adapter's base when there is none), also in the worker.
  */
 import * as vscode from 'vscode';
-import { basename, dirname } from 'node:path';
-import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Rollouts } from '../core/contract.js';
-import { findRollouts, policyForStep } from '../core/rollouts/rollouts.js';
-import { isRunDir, parseRun } from '../core/runs/runs.js';
+import { findRollouts, policyForStep, rolloutRun } from '../core/rollouts/rollouts.js';
+import type { RunInfo } from '../core/runs/runs.js';
 import { parseRolloutsRequest, type RolloutsEvent } from '../protocol/rollouts.js';
 import { createPanel } from './webviewHtml.js';
 import type { Models } from './models.js';
-import { runRunJob } from './runs.js';
+import { limitsOf, runReference, runRunJob } from './runs.js';
 
 export class RolloutsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | null = null;
@@ -66,18 +65,15 @@ export class RolloutsPanel implements vscode.Disposable {
       p.onDidDispose(() => (this.panel = null));
       this.panel = p;
     } else this.panel.reveal();
-    this.panel.title = `Rollouts · ${basename(this.runDir(r.dir))}`;
-    this.post({ type: 'rollouts', view: { name: basename(this.runDir(r.dir)), rollouts: r, scoreUnavailable: this.models.settings().policy || this.policy(r.dir, 0) ? null : 'no policy: the run has no model and preflens.policyModel is not set' } });
+    const run = rolloutRun(r.dir);
+    const name = basename(run?.dir ?? r.dir);
+    this.panel.title = `Rollouts · ${name}`;
+    this.post({ type: 'rollouts', view: { name, rollouts: r, scoreUnavailable: this.policy(run, 0) ? null : 'no policy: the run has no model and preflens.policyModel is not set' } });
   }
 
-  /** The run folder of a rollouts folder (TRL writes completions/ inside the run's output_dir). */
-  private runDir(dir: string): string {
-    return basename(dir) === 'completions' || basename(dir) === 'rollout_data' ? dirname(dir) : dir;
-  }
-
-  private policy(dir: string, step: number): { dir: string; step: number | null } | null {
-    const run = this.runDir(dir);
-    const p = policyForStep(run, step);
+  /** The policy of a step: the run's model at that step (rollouts.ts policyForStep), else preflens.policyModel. */
+  private policy(run: RunInfo | null, step: number): { dir: string; step: number | null } | null {
+    const p = run ? policyForStep(run, step) : null;
     if (p) return p;
     const s = this.models.settings().policy;
     return s ? { dir: s, step: null } : null;
@@ -92,19 +88,14 @@ export class RolloutsPanel implements vscode.Disposable {
     const r = this.rollouts;
     const g = r?.steps.find((s) => s.step === step)?.groups[group];
     if (!r || !g) return;
-    const policy = this.policy(r.dir, step);
+    const run = rolloutRun(r.dir);
+    const policy = this.policy(run, step);
     if (!policy) {
       void vscode.window.showErrorMessage('PrefLens: no policy to score with: the run has no model (checkpoint-*/ or its root) and preflens.policyModel is not set.');
       return;
     }
-    const runDir = this.runDir(r.dir);
-    let reference: string | null = null;
-    if (isRunDir(runDir)) {
-      const ref = parseRun(runDir).referenceModel;
-      if (ref && existsSync(ref)) reference = ref;
-    }
-    reference ??= this.models.settings().reference ?? null;
     const s = this.models.settings();
+    const reference = runReference(run, s) ?? null;
     const res = await runRunJob(
       this.extensionUri,
       this.log,
@@ -115,7 +106,7 @@ export class RolloutsPanel implements vscode.Disposable {
         policy: policy.dir,
         reference,
         beta: s.beta,
-        limits: { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode },
+        limits: limitsOf(s),
         provider: s.provider,
         cacheDir: this.cacheDir,
       },

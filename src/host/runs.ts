@@ -27,11 +27,16 @@ import type { LengthLimits } from '../core/tokenize/encoder.js';
 const RUN_FILES = '**/{trainer_state.json,trainer_log.jsonl,events.out.tfevents.*}';
 
 /** The tokenization of the scoring settings (convention and lengths), for SPINAL and checkpoint comparison too. */
-function limitsOf(s: ScoringSettings): LengthLimits {
+export function limitsOf(s: ScoringSettings): LengthLimits {
   return { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode };
 }
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; live: boolean; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
+
+/** A run's reference model: the one its config names when that folder exists, else preflens.referenceModel. */
+export function runReference(run: RunInfo | null, s: ScoringSettings): string | undefined {
+  return run?.referenceModel && existsSync(run.referenceModel) ? run.referenceModel : s.reference;
+}
 
 /** Runs a run job in dist/runWorker.js with a cancellable progress notification; its progress also goes to the log. */
 export function runRunJob(extensionUri: vscode.Uri, log: vscode.OutputChannel, job: RunJob, title: string): Promise<JobEnd<RunJobResult>> {
@@ -271,7 +276,7 @@ export class Runs implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   }
 
   private reference(run: RunInfo): string | undefined {
-    return run.referenceModel && existsSync(run.referenceModel) ? run.referenceModel : this.models.settings().reference;
+    return runReference(run, this.models.settings());
   }
 
   private async records(): Promise<{ file: string; lines: LineRange } | undefined> {

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { findRollouts, promptText, readRollouts, rolloutContext } from '../../src/core/rollouts/rollouts.js';
+import { findRollouts, policyForStep, promptText, readRollouts, rolloutContext, rolloutRun } from '../../src/core/rollouts/rollouts.js';
 import { markLzo, sql, writeParquet } from '../parquet.js';
 import { repoRoot } from '../helpers.js';
 
@@ -153,4 +153,21 @@ test('a rollout group scored under a policy and a reference: per-token logp, ref
   });
   await policy.release();
   await ref.release();
+});
+
+test('the policy of a step: the run\'s checkpoint at or before it, else its final model; the run found from its completions folder', async () => {
+  const { dir } = await trlRun();
+  for (const cp of ['checkpoint-10', 'checkpoint-30']) {
+    mkdirSync(join(dir, cp));
+    writeFileSync(join(dir, cp, 'model.safetensors'), '');
+  }
+  writeFileSync(join(dir, 'model.safetensors'), '');
+  const run = rolloutRun(join(dir, 'completions'));
+  assert.equal(run?.dir, join(dir, 'completions', '..'));
+  assert.ok(run);
+  assert.deepEqual(policyForStep(run, 20), { dir: join(dir, 'checkpoint-10'), step: 10 });
+  assert.deepEqual(policyForStep(run, 30), { dir: join(dir, 'checkpoint-30'), step: 30 });
+  const final = policyForStep(run, 5);
+  assert.equal(final?.dir, run.dir, 'before every checkpoint: the final model');
+  assert.equal(rolloutRun(tmpdir() + '/preflens-no-run-here'), null);
 });

@@ -9,13 +9,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonLines } from './jsonLines.js';
+import type { ParquetFile } from './parquet.js';
 import type { RecordError } from '../types.js';
 
 /**
- * The mirror of `path` in `dir`, written if it is not there yet (parquet/jsonLines.ts; the row groups it could not read
+ * The mirror of an opened Parquet file in `dir`, written if it is not there yet (parquet/jsonLines.ts; the row groups it could not read
  * are kept beside it, as errors by row); progress in rows.
  */
-export async function parquetMirror(path: string, dir: string, opts: { onProgress?: (rows: number, total: number) => void; signal?: AbortSignal } = {}): Promise<{ path: string; errors: RecordError[] }> {
+export async function parquetMirror(pf: ParquetFile, dir: string, opts: { onProgress?: (rows: number, total: number) => void; signal?: AbortSignal } = {}): Promise<{ path: string; errors: RecordError[] }> {
+  const path = pf.path;
   const st = statSync(path);
   const key = createHash('sha256').update(`${realpathSync(path)}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 32);
   const mdir = join(dir, 'parquet-mirror');
@@ -26,7 +28,7 @@ export async function parquetMirror(path: string, dir: string, opts: { onProgres
   const tmp = `${target}.${process.pid}.tmp`;
   let errors: RecordError[];
   try {
-    ({ errors } = await writeJsonLines(path, tmp, opts));
+    ({ errors } = await writeJsonLines(pf, tmp, opts));
     writeFileSync(errorsFile, JSON.stringify(errors));
     renameSync(tmp, target);
   } catch (e) {

@@ -37,8 +37,10 @@ export interface ParquetFile {
   path: string;
   rows: number;
   columns: string[];
-  /** Row groups: first row (0-based), row count, the compressions of their column chunks. */
-  rowGroups: Array<{ start: number; rows: number; codecs: string[]; bytes: number }>;
+  /** The physical type of each top-level column (DOUBLE, BYTE_ARRAY, …; undefined for a nested column). */
+  columnTypes: Record<string, string | undefined>;
+  /** Row groups: first row (0-based), row count. */
+  rowGroups: Array<{ start: number; rows: number }>;
   /** @internal */
   file: AsyncBuffer;
   /** @internal */
@@ -62,15 +64,17 @@ export async function openParquet(path: string): Promise<ParquetFile> {
   } catch (e) {
     throw new ParquetError(`${path}: not a readable Parquet file (footer: ${e instanceof Error ? e.message : String(e)})`);
   }
-  const columns = hp.parquetSchema(metadata).children.map((c) => c.element.name);
+  const children = hp.parquetSchema(metadata).children;
+  const columns = children.map((c) => c.element.name);
+  const columnTypes = Object.fromEntries(children.map((c) => [c.element.name, c.element.type]));
   let start = 0;
   const rowGroups = metadata.row_groups.map((g) => {
     const rows = Number(g.num_rows);
-    const out = { start, rows, codecs: [...new Set(g.columns.map((c) => c.meta_data?.codec ?? 'UNCOMPRESSED'))], bytes: Number(g.total_byte_size) };
+    const out = { start, rows };
     start += rows;
     return out;
   });
-  return { path, rows: Number(metadata.num_rows), columns, rowGroups, file, metadata };
+  return { path, rows: Number(metadata.num_rows), columns, columnTypes, rowGroups, file, metadata };
 }
 
 /** A cell as JSON would hold it: bigints as numbers (as text beyond 2^53), dates as ISO text, bytes as UTF-8 text. */

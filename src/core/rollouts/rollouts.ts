@@ -7,13 +7,13 @@
  *   optional `gts`, and the reward function's extra values.
  * Completions are grouped by prompt within a step (GRPO's groups). The total is TRL's: Σ wᵢ·rᵢ over the reward
  * functions, a NaN (a function that does not apply) left out; verl's total is its `score`. Lengths are characters
- * of the completion text (the files hold text only). Parquet is read with hyparquet (Snappy built in, ZSTD, gzip,
- * Brotli and LZ4 from hyparquet-compressors).
+ * of the completion text (the files hold text only). Parquet is read as every Parquet file is (parquet/parquet.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { groupStd } from '../checks/record.js';
-import { isRunDir, parseRun } from '../runs/runs.js';
+import { openParquet, type ParquetFile, readRowGroup } from '../parquet/parquet.js';
+import { isRunDir, parseRun, type RunInfo } from '../runs/runs.js';
 import { runModels } from '../runs/compare.js';
 import type { PreferenceRecord } from '../types.js';
 
@@ -42,7 +42,7 @@ export function promptText(v: unknown): string {
       .map((m) => {
         if (typeof m === 'object' && m !== null) {
           const o = m as Record<string, unknown>;
-          const content = typeof o.content === 'string' ? o.content : JSON.stringify(o.content);
+          const content = typeof o.content === 'string' ? o.content : JSON.stringify(o.content ?? null);
           return typeof o.role === 'string' ? `${o.role}: ${content}` : content;
         }
         return String(m);
@@ -84,50 +84,39 @@ const TRL_FIXED = new Set(['step', 'prompt', 'completion', 'advantage', 'image',
  * step and advantage; other columns are extras.
  */
 async function readTrl(file: string, rewardNames: string[] | null, problems: RolloutProblem[]): Promise<{ rows: Row[]; rewardNames: string[] }> {
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import('hyparquet');
-  const { compressors } = await import('hyparquet-compressors');
-  const buf = await asyncBufferFromFile(file);
-  let metadata;
+  // a ParquetError's message starts with the file, which the problem names apart
+  const detail = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(`${file}: `, '');
+  let pf: ParquetFile;
   try {
-    metadata = await parquetMetadataAsync(buf);
+    pf = await openParquet(file);
   } catch (e) {
-    problems.push({ file, where: 'footer', message: `not a Parquet file (${e instanceof Error ? e.message : String(e)})` });
+    problems.push({ file, where: 'footer', message: detail(e) });
     return { rows: [], rewardNames: rewardNames ?? [] };
   }
-  const columns = parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: c.element.type }));
-  const names = columns.map((c) => c.name);
+  const names = pf.columns;
   for (const need of ['prompt', 'completion'])
     if (!names.includes(need)) {
       problems.push({ file, where: `column ${need}`, message: `no "${need}" column (columns: ${names.join(', ')}): not a TRL completions file` });
       return { rows: [], rewardNames: rewardNames ?? [] };
     }
-  const rewards = rewardNames
-    ? rewardNames.filter((n) => names.includes(n))
-    : columns.filter((c) => !TRL_FIXED.has(c.name) && (c.type === 'DOUBLE' || c.type === 'FLOAT')).map((c) => c.name);
+  const rewards = rewardNames ? rewardNames.filter((n) => names.includes(n)) : names.filter((n) => !TRL_FIXED.has(n) && (pf.columnTypes[n] === 'DOUBLE' || pf.columnTypes[n] === 'FLOAT'));
   if (rewardNames) for (const n of rewardNames) if (!names.includes(n)) problems.push({ file, where: `column ${n}`, message: `no column for the reward function "${n}"` });
   const rows: Row[] = [];
   // row group by row group: an unreadable one (an unknown compression, a damaged page) is reported and skipped
-  let start = 0;
-  for (let g = 0; g < metadata.row_groups.length; g++) {
-    const n = Number(metadata.row_groups[g].num_rows);
+  for (let g = 0; g < pf.rowGroups.length; g++) {
     let objs: Array<Record<string, unknown>>;
     try {
-      objs = (await parquetReadObjects({ file: buf, metadata, compressors, rowStart: start, rowEnd: start + n })) as Array<Record<string, unknown>>;
+      objs = await readRowGroup(pf, g);
     } catch (e) {
-      const codecs = [...new Set(metadata.row_groups[g].columns.map((c) => c.meta_data?.codec).filter(Boolean))];
-      problems.push({ file, where: `row group ${g + 1}`, message: `cannot be read (${e instanceof Error ? e.message : String(e)}; compression ${codecs.join(', ')})` });
-      start += n;
+      problems.push({ file, where: `row group ${g + 1}`, message: `cannot be read (${detail(e)})` });
       continue;
     }
-    objs.forEach((o, i) => {
-      const row = start + i + 1;
-      for (const r of rewards)
-        if (o[r] === undefined) problems.push({ file, where: `row ${row}, column ${r}`, message: 'no value: the reward columns are of unequal length' });
+    for (const o of objs) {
+      // null cells are absent from the row (parquet.ts readRowGroup): a reward that is absent is null
       const extra: Record<string, unknown> = {};
-      for (const k of names) if (!TRL_FIXED.has(k) && !rewards.includes(k)) extra[k] = typeof o[k] === 'bigint' ? Number(o[k]) : o[k];
+      for (const k of names) if (!TRL_FIXED.has(k) && !rewards.includes(k)) extra[k] = o[k] ?? null;
       rows.push({ prompt: promptText(o.prompt), completion: typeof o.completion === 'string' ? o.completion : promptText(o.completion), rewards: Object.fromEntries(rewards.map((r) => [r, num(o[r])])), advantage: names.includes('advantage') ? num(o.advantage) : null, extra });
-    });
-    start += n;
+    }
   }
   return { rows, rewardNames: rewards };
 }
@@ -361,29 +350,34 @@ export function rolloutsJson(r: Rollouts): Record<string, unknown> {
  * Trainer's args (TensorBoard text summary) unless given.
  */
 export function rolloutContext(dir: string, rewardWeights?: Record<string, number>): RolloutOptions {
+  const run = rolloutRun(dir);
+  if (!run) return { rewardWeights };
+  const names = Object.keys(run.series)
+    .map((k) => /^rewards\/(.+)\/mean$/.exec(k)?.[1])
+    .filter((n): n is string => n !== undefined);
+  let weights = rewardWeights;
+  if (!weights && run.settings.args) {
+    try {
+      const w = (JSON.parse(run.settings.args) as { reward_weights?: unknown }).reward_weights;
+      if (Array.isArray(w) && w.length === names.length && w.every((x) => typeof x === 'number')) weights = Object.fromEntries(names.map((n, i) => [n, w[i] as number]));
+    } catch {
+      /* args not JSON */
+    }
+  }
+  return { rewardNames: names, rewardWeights: weights, clippedRatio: new Map(run.series['completions/clipped_ratio'] ?? []) };
+}
+
+/** The run beside rollouts: DIR itself, or its parent when DIR is the completions (or dump) folder; null without one. */
+export function rolloutRun(dir: string): RunInfo | null {
   for (const d of [dir, join(dir, '..')]) {
     if (!isRunDir(d)) continue;
-    let run;
     try {
-      run = parseRun(d);
+      return parseRun(d);
     } catch {
-      continue;
+      /* not a run we can read: the next */
     }
-    const names = Object.keys(run.series)
-      .map((k) => /^rewards\/(.+)\/mean$/.exec(k)?.[1])
-      .filter((n): n is string => n !== undefined);
-    let weights = rewardWeights;
-    if (!weights && run.settings.args) {
-      try {
-        const w = (JSON.parse(run.settings.args) as { reward_weights?: unknown }).reward_weights;
-        if (Array.isArray(w) && w.length === names.length && w.every((x) => typeof x === 'number')) weights = Object.fromEntries(names.map((n, i) => [n, w[i] as number]));
-      } catch {
-        /* args not JSON */
-      }
-    }
-    return { rewardNames: names, rewardWeights: weights, clippedRatio: new Map(run.series['completions/clipped_ratio'] ?? []) };
   }
-  return { rewardWeights };
+  return null;
 }
 
 /**
@@ -407,9 +401,8 @@ export function groupRecord(g: RolloutGroup, step: number): PreferenceRecord {
  * latest checkpoint at or before the step, else the final model at the run's root (compare.ts runModels); null when
  * the run has no model.
  */
-export function policyForStep(runDir: string, step: number): { dir: string; step: number } | null {
-  if (!isRunDir(runDir)) return null;
-  const models = runModels(parseRun(runDir));
+export function policyForStep(run: RunInfo, step: number): { dir: string; step: number } | null {
+  const models = runModels(run);
   const at = models.filter((m) => m.step <= step).at(-1) ?? models.at(-1);
   return at ? { dir: at.dir, step: at.step } : null;
 }

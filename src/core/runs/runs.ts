@@ -336,7 +336,7 @@ export class RunReader {
   private info: RunInfo | null = null;
   /** When any of the run's files was last written (ms since the epoch). */
   lastWrite = 0;
-  /** Counts the updates that changed the run (two readers of one RunReader tell what each has seen). */
+  /** Counts the updates that changed the run (so that its user knows whether it has drawn the latest). */
   version = 0;
 
   /**

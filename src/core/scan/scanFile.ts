@@ -131,12 +131,17 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
  * The scan of a Parquet file's JSON Lines rows as the scan of the Parquet file: its name and size, source `parquet`,
  * the unreadable row groups among the errors (by row).
  */
-export function asParquetScan<T extends ScanSummary>(res: T, path: string, size: number, errors: RecordError[], t0: number): T {
+function asParquetScan<T extends ScanSummary>(res: T, path: string, size: number, errors: RecordError[], t0: number): T {
   res.file = path;
   res.source = 'parquet';
   res.bytes = size;
-  res.errors = [...errors, ...res.errors].sort((a, b) => a.line - b.line);
-  res.errorCount += errors.length;
+  withRowGroupErrors(res, errors);
   res.seconds = (performance.now() - t0) / 1000;
   return res;
+}
+
+/** Adds the row groups that could not be written as lines (parquet/jsonLines.ts) to a scan's errors, by row. */
+export function withRowGroupErrors(res: ScanSummary, errors: RecordError[]): void {
+  res.errors = [...errors, ...res.errors].sort((a, b) => a.line - b.line);
+  res.errorCount += errors.length;
 }
