@@ -1,133 +1,14 @@
 /**
  * A Parquet file's rows as JSON Lines (docs/ARCHITECTURE.md, "Parquet"): line N holds row N as one compact JSON
- * object (null cells left out), written straight from the UTF-8 bytes hyparquet decodes (`utf8: false`: no JavaScript
- * strings are made for the texts), one row group at a time. The JSON Lines scan (its WebAssembly kernel, its workers)
+ * object (null cells left out), written straight from the texts' UTF-8 bytes (parquet/rowLines.ts: no JavaScript
+ * strings are made for them), one row group at a time. The JSON Lines scan (its WebAssembly kernel, its workers)
  * then reads them as it reads any file. A row group that cannot be read becomes blank lines (so that the rows after it
  * keep their numbers) and an error naming it.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { openParquet, ParquetError, readRowGroupRaw, type ParquetFile } from './parquet.js';
+import { openParquet, type ParquetFile } from './parquet.js';
+import { linesOf } from './rowLines.js';
 import type { RecordError } from '../types.js';
-import { CancelledError } from '../errors.js';
-
-const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
-
-/** A growing output buffer written to a file descriptor when full. */
-class Out {
-  buf = Buffer.allocUnsafe(1 << 16);
-  pos = 0;
-  /** fd: where a full buffer goes (-1: nowhere, the buffer grows). */
-  constructor(private readonly fd: number) {}
-  need(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    if (this.fd >= 0) {
-      this.flush();
-      if (n <= this.buf.length) return;
-    }
-    // grow, keeping what is held
-    const b = Buffer.allocUnsafe(Math.max(this.pos + n, this.buf.length * 2));
-    this.buf.copy(b, 0, 0, this.pos);
-    this.buf = b;
-  }
-  flush(): void {
-    if (this.fd >= 0 && this.pos) writeSync(this.fd, this.buf, 0, this.pos);
-    this.pos = 0;
-  }
-  ascii(s: string): void {
-    this.need(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
-  }
-}
-
-/** A JSON string from UTF-8 bytes: `"`, `\` and control bytes escaped, the rest copied as is. */
-function bytesString(o: Out, b: Uint8Array): void {
-  o.need(b.length * 6 + 2);
-  const buf = o.buf;
-  let p = o.pos;
-  buf[p++] = 0x22;
-  let run = 0; // start of the bytes not yet copied
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
-    if (i > run) {
-      buf.set(b.subarray(run, i), p);
-      p += i - run;
-    }
-    run = i + 1;
-    buf[p++] = 0x5c;
-    if (c === 0x22 || c === 0x5c) buf[p++] = c;
-    else if (c === 0x0a) buf[p++] = 0x6e;
-    else if (c === 0x0d) buf[p++] = 0x72;
-    else if (c === 0x09) buf[p++] = 0x74;
-    else {
-      buf[p++] = 0x75;
-      buf[p++] = 0x30;
-      buf[p++] = 0x30;
-      buf[p++] = HEX[c >> 4];
-      buf[p++] = HEX[c & 15];
-    }
-  }
-  if (b.length > run) {
-    buf.set(b.subarray(run), p);
-    p += b.length - run;
-  }
-  buf[p++] = 0x22;
-  o.pos = p;
-}
-
-const encoder = new TextEncoder();
-/** Column and field names as JSON keys (`"name":`), encoded once. */
-const keys = new Map<string, Buffer>();
-function keyBytes(k: string): Buffer {
-  let b = keys.get(k);
-  if (!b) {
-    const o = new Out(-1);
-    bytesString(o, encoder.encode(k));
-    o.ascii(':');
-    b = Buffer.from(o.buf.subarray(0, o.pos));
-    keys.set(k, b);
-  }
-  return b;
-}
-
-/** A cell as JSON: texts from their bytes, 64-bit integers as numbers (as text beyond 2^53), dates as ISO text. */
-function value(o: Out, v: unknown): void {
-  if (v instanceof Uint8Array) bytesString(o, v);
-  else if (typeof v === 'string') bytesString(o, encoder.encode(v));
-  else if (typeof v === 'number') o.ascii(Number.isFinite(v) ? String(v) : 'null');
-  else if (typeof v === 'boolean') o.ascii(v ? 'true' : 'false');
-  else if (typeof v === 'bigint') {
-    if (Number.isSafeInteger(Number(v))) o.ascii(String(Number(v)));
-    else bytesString(o, encoder.encode(v.toString()));
-  } else if (v instanceof Date) bytesString(o, encoder.encode(v.toISOString()));
-  else if (v === null || v === undefined) o.ascii('null');
-  else if (Array.isArray(v)) {
-    o.ascii('[');
-    v.forEach((x, i) => {
-      if (i) o.ascii(',');
-      value(o, x);
-    });
-    o.ascii(']');
-  } else object(o, v as Record<string, unknown>);
-}
-
-/** An object: its non-null entries (a null cell is a value the row does not have). */
-function object(o: Out, r: Record<string, unknown>): void {
-  o.ascii('{');
-  let first = true;
-  for (const k in r) {
-    const x = r[k];
-    if (x === null || x === undefined) continue;
-    if (!first) o.ascii(',');
-    first = false;
-    const kb = keyBytes(k);
-    o.need(kb.length);
-    o.buf.set(kb, o.pos);
-    o.pos += kb.length;
-    value(o, x);
-  }
-  o.ascii('}');
-}
 
 /**
  * Writes every row of `path` (or of an opened file) to `target` as JSON Lines; returns the rows and the row groups
@@ -140,32 +21,17 @@ export async function writeJsonLines(
 ): Promise<{ rows: number; errors: RecordError[] }> {
   const pf = typeof source === 'string' ? await openParquet(source) : source;
   const fd = openSync(target, 'w');
-  const o = new Out(fd);
-  o.buf = Buffer.allocUnsafe(1 << 22);
   const errors: RecordError[] = [];
   try {
-    for (let g = 0; g < pf.rowGroups.length; g++) {
-      if (opts.signal?.aborted) throw new CancelledError();
-      const { start, rows: n } = pf.rowGroups[g];
-      let rows: Array<Record<string, unknown>>;
-      try {
-        rows = await readRowGroupRaw(pf, g);
-      } catch (e) {
-        if (!(e instanceof ParquetError)) throw e;
-        errors.push({ line: start + 1, message: e.message });
-        // blank lines keep the rows after these at their numbers
-        for (let i = 0; i < n; i++) o.ascii('\n');
-        continue;
-      }
-      for (const r of rows) {
-        object(o, r);
-        o.ascii('\n');
-      }
-      opts.onProgress?.(start + n, pf.rows);
-    }
-    o.flush();
+    const onRowGroup = (g: number): void => opts.onProgress?.(pf.rowGroups[g].start + pf.rowGroups[g].rows, pf.rows);
+    for await (const b of linesOf(pf, 0, pf.rowGroups.length, errors, { signal: opts.signal, onRowGroup })) writeAll(fd, b);
   } finally {
     closeSync(fd);
   }
   return { rows: pf.rows, errors };
+}
+
+/** Writes all of b at the file's position. */
+export function writeAll(fd: number, b: Uint8Array): void {
+  for (let at = 0; at < b.length; ) at += writeSync(fd, b, at, b.length - at);
 }

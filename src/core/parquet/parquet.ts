@@ -100,7 +100,7 @@ const KNOWN_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', 'ZSTD'
  * their UTF-8 bytes. An unknown compression or a damaged page is a ParquetError naming the file, the row group and the
  * column.
  */
-async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
+async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: number, to?: number, columns?: string[]): Promise<Array<Record<string, unknown>>> {
   const { hp, compressors } = await lib();
   const rg = pf.rowGroups[g];
   for (const c of pf.metadata.row_groups[g].columns) {
@@ -110,7 +110,7 @@ async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: 
   try {
     // without utf8, texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them
     const raw = utf8 ? {} : { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
-    return (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), ...raw })) as Array<Record<string, unknown>>;
+    return (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), ...(columns ? { columns } : {}), ...raw })) as Array<Record<string, unknown>>;
   } catch (e) {
     throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -120,7 +120,7 @@ async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: 
 export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
   // a null cell is a value the row does not have (a column of another shape of record, as in the key-less lines of
   // a JSON Lines file)
-  return (await decodeRowGroup(pf, g, true, from, to)).map((r) => {
+  return (await decodeRowGroup(pf, g, false, from, to)).map((r) => {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r)) if (v !== null && v !== undefined) o[k] = jsonValue(v);
     return o;
@@ -132,28 +132,47 @@ export function readRowGroupRaw(pf: ParquetFile, g: number): Promise<Array<Recor
   return decodeRowGroup(pf, g, false);
 }
 
+/** Some columns of the rows of row group g, texts as UTF-8 bytes (parquet/rowLines.ts). */
+export function readRowGroupColumns(pf: ParquetFile, g: number, columns: string[]): Promise<Array<Record<string, unknown>>> {
+  return decodeRowGroup(pf, g, false, undefined, undefined, columns);
+}
+
+/** The decompressors of hyparquet-compressors (ZSTD, LZ4, …), by codec name. */
+export async function decompressors(): Promise<Record<string, ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined>> {
+  return (await lib()).compressors as Record<string, ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined>;
+}
+
 /**
  * The file's format from its first rows (the majority of the formats of up to `sample` rows), or a ParquetError
- * that names the columns when they are not preference-shaped.
+ * that names the columns when they are not preference-shaped. The rows are read as JSON Lines by `lines` (a
+ * parquet/rowLines.ts reader of this file, whose memory the caller may then reuse), or by a reader made for this.
  */
-export async function parquetFormat(pf: ParquetFile, sample = 64): Promise<FormatName> {
+export async function parquetFormat(pf: ParquetFile, sample = 64, lines?: import('./rowLines.js').RowGroupLines): Promise<FormatName> {
+  const { RowGroupLines } = await import('./rowLines.js');
+  const reader = lines ?? new RowGroupLines(pf);
   const votes = new Map<FormatName, number>();
   let seen = 0;
   let unreadable: unknown = null;
-  for (let g = 0; g < pf.rowGroups.length && seen < sample; g++) {
-    let rows: Array<Record<string, unknown>>;
-    try {
-      rows = await readRowGroup(pf, g, 0, Math.min(pf.rowGroups[g].rows, sample - seen));
-    } catch (e) {
-      // an unreadable row group is reported by the scan; the format comes from the others
-      unreadable ??= e;
-      continue;
+  try {
+    for (let g = 0; g < pf.rowGroups.length && seen < sample; g++) {
+      try {
+        await reader.load(g);
+      } catch (e) {
+        // an unreadable row group is reported by the scan; the format comes from the others
+        unreadable ??= e;
+        continue;
+      }
+      for (let b = reader.next(); b && seen < sample; b = reader.next()) {
+        for (const line of Buffer.from(b).toString('utf8').split('\n')) {
+          if (!line || seen >= sample) continue;
+          const f = detectRecordFormat(JSON.parse(line) as Record<string, unknown>);
+          if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
+          seen++;
+        }
+      }
     }
-    for (const r of rows) {
-      const f = detectRecordFormat(r);
-      if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
-    }
-    seen += rows.length;
+  } finally {
+    if (!lines) reader.close();
   }
   const best = [...votes].sort((a, b) => b[1] - a[1])[0];
   if (!best && unreadable && seen === 0) throw unreadable;

@@ -312,59 +312,98 @@ export class ScanKernel extends KeyKernel {
     };
   }
 
+  /** Bytes held at the input area (the unfinished line), the offset of its first byte, the next line's number. */
+  private held = 0;
+  private heldOffset = 0;
+  private nextLine = 1;
+
+  /**
+   * Scans the lines held at the input area (the last one unfinished unless `final`); records the kernel cannot read go
+   * to `slow`, in order. Keeps the unfinished line at the start of the input area, grown when one line fills it.
+   */
+  private scanHeld(final: boolean, slow: (item: RawItem) => void): void {
+    const k = this.k;
+    const len = this.held;
+    let p = 0;
+    for (;;) {
+      const at = p;
+      k.scan(this.p.input + at, len - at, final ? 1 : 0, this.nextLine, this.heldOffset + at);
+      p += k.consumed.value as number;
+      this.nextLine += k.lines.value as number;
+      const stop = k.stop.value as number;
+      if (stop === 1) {
+        const s = at + (k.slowStart.value as number);
+        slow({ line: k.slowLine.value as number, offset: this.heldOffset + s, bytes: Buffer.from(this.mem.buffer, this.p.input + s, k.slowLength.value as number) });
+        continue;
+      }
+      if (stop === 2 || stop === 4) {
+        this.drain();
+        continue;
+      }
+      break;
+    }
+    new Uint8Array(this.mem.buffer).copyWithin(this.p.input, this.p.input + p, this.p.input + len);
+    this.heldOffset += p;
+    this.held = len - p;
+    if (this.held === this.inputCap) {
+      // one line fills the input area: double it (the input area is last in memory)
+      this.inputCap *= 2;
+      this.ensure(this.p.input + this.inputCap + 64);
+      this.scratch = Math.max(this.scratch, align(this.p.input + this.inputCap + 64));
+    }
+  }
+
   /**
    * Scans the lines of [start, end) of an open file; records the kernel cannot read go to `slow`, in order.
    * Returns the number of lines (the last line number).
    */
   scanLines(fd: number, start: number, end: number, slow: (item: RawItem) => void, progress: (bytesDone: number) => void): number {
-    const k = this.k;
+    this.held = 0;
+    this.heldOffset = start;
+    this.nextLine = 1;
     let pos = start; // next file offset to read
-    let bufOffset = start; // file offset of the byte at input
-    let len = 0; // bytes held at input
-    let line = 1;
     for (;;) {
       let final = pos >= end;
-      if (!final && len < this.inputCap) {
-        const want = Math.min(this.inputCap - len, end - pos);
-        const n = readSync(fd, new Uint8Array(this.mem.buffer, this.p.input + len, want), 0, want, pos);
+      if (!final && this.held < this.inputCap) {
+        const want = Math.min(this.inputCap - this.held, end - pos);
+        const n = readSync(fd, new Uint8Array(this.mem.buffer, this.p.input + this.held, want), 0, want, pos);
         if (n <= 0) final = true; // the file shrank while it was scanned: take what there is
         pos += n;
-        len += n;
+        this.held += n;
         if (pos >= end) final = true;
       }
-      let p = 0;
-      let stop: number;
-      for (;;) {
-        const at = p;
-        k.scan(this.p.input + at, len - at, final ? 1 : 0, line, bufOffset + at);
-        p += k.consumed.value as number;
-        line += k.lines.value as number;
-        stop = k.stop.value as number;
-        if (stop === 1) {
-          const s = at + (k.slowStart.value as number);
-          slow({ line: k.slowLine.value as number, offset: bufOffset + s, bytes: Buffer.from(this.mem.buffer, this.p.input + s, k.slowLength.value as number) });
-          continue;
-        }
-        if (stop === 2 || stop === 4) {
-          this.drain();
-          continue;
-        }
-        break;
-      }
-      if (stop === 3 && final) break;
-      // Keep the unfinished line; make room for a line longer than the buffer (the input area is last in memory).
-      new Uint8Array(this.mem.buffer).copyWithin(this.p.input, this.p.input + p, this.p.input + len);
-      bufOffset += p;
-      len -= p;
-      if (len === this.inputCap) {
-        this.inputCap *= 2;
-        this.ensure(this.p.input + this.inputCap + 64);
-        this.scratch = Math.max(this.scratch, align(this.p.input + this.inputCap + 64));
-      }
-      progress(bufOffset - start);
+      this.scanHeld(final, slow);
+      if (final) break;
+      progress(this.heldOffset - start);
     }
     this.drain();
-    return line - 1;
+    return this.nextLine - 1;
+  }
+
+  /**
+   * Scans lines given in pieces (each piece continues the last; offsets count from the first byte of the first
+   * piece): `push` them, then `end()` for the number of lines.
+   */
+  lineStream(slow: (item: RawItem) => void): { push(bytes: Uint8Array): void; end(): number } {
+    this.held = 0;
+    this.heldOffset = 0;
+    this.nextLine = 1;
+    return {
+      push: (bytes: Uint8Array): void => {
+        for (let at = 0; at < bytes.length; ) {
+          const n = Math.min(this.inputCap - this.held, bytes.length - at);
+          new Uint8Array(this.mem.buffer, this.p.input + this.held, n).set(bytes.subarray(at, at + n));
+          this.held += n;
+          at += n;
+          if (this.held === this.inputCap || at === bytes.length) this.scanHeld(false, slow);
+        }
+      },
+      end: (): number => {
+        this.scanHeld(true, slow);
+        this.drain();
+        return this.nextLine - 1;
+      },
+    };
   }
 
   /**

@@ -6,7 +6,7 @@
 import { CHECK_BITS, CHECK_NAMES, type CheckName } from '../checks/table.js';
 import type { RecordKeys } from '../checks/record.js';
 import type { SourceKind } from '../jsonl/reader.js';
-import { withFile } from '../jsonl/reader.js';
+import { closeSync, openSync } from 'node:fs';
 import type { RecordIndex } from '../records.js';
 import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
 import { KeyKernel } from './kernel.js';
@@ -120,7 +120,15 @@ export function merge(
       p.flags[j] |= bit;
       marked.push(i);
     };
-    withFile(file, (fd) => {
+    // the file each range's offsets point into: the scanned file, or a Parquet range's lines
+    const fds = new Map<string, number>();
+    const fdOf = (p: RangeResult): number => {
+      const f = p.file ?? file;
+      let fd = fds.get(f);
+      if (fd === undefined) fds.set(f, (fd = openSync(f, 'r')));
+      return fd;
+    };
+    try {
       let w = 0;
       let e = 0; // position in parts[w].exact
       for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
@@ -135,7 +143,7 @@ export function merge(
         if (e < ex.length && ex[e] === j) {
           keys = ex[e + 1] === -2 ? null : { recordHash: ex[e + 1], pairKey: ex[e + 2], swappedKey: ex[e + 3] };
           e += 4;
-        } else keys = exactKeysAt(fd, p, j);
+        } else keys = exactKeysAt(fdOf(p), p, j);
         if (!keys) continue;
         const line = p.line[j] + lineBase[w];
         const first = seen.putIfAbsent(keys.recordHash, i);
@@ -153,7 +161,9 @@ export function merge(
           pairKeys.putIfAbsent(keys.pairKey, i);
         }
       }
-    });
+    } finally {
+      for (const fd of fds.values()) closeSync(fd);
+    }
   }
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
   const addChecks = (p: RangeResult, j: number, w: number): void => {

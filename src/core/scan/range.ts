@@ -5,6 +5,10 @@
  * The range then finds duplicate and contradiction candidates among its records from radix-sorted fingerprints of
  * their signature keys, and keys its candidates exactly, in parallel with the other ranges.
  */
+import { closeSync, openSync } from 'node:fs';
+import { writeAll } from '../parquet/jsonLines.js';
+import { openParquet, type ParquetFile } from '../parquet/parquet.js';
+import { linesOf, type RowGroupLines } from '../parquet/rowLines.js';
 import { CHECK_BITS } from '../checks/table.js';
 import { type CheckOptions, exactRecordKeys, type RecordKeys, ROW_FLOATS, ROW_INTS, RowInt, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
 import { InputError } from '../errors.js';
@@ -23,51 +27,75 @@ export async function loadTokenCounter(dir: string): Promise<TokenCounter> {
   return loadHfTokenizer(dir);
 }
 
-/** Scans one byte range: the work a worker does. */
-export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): RangeResult {
-  // With a model tokenizer, the truncation check counts the special tokens it adds.
-  const task = tok?.special ? { ...task0, opts: { ...task0.opts, promptSpecialTokens: tok.special.prompt, responseSpecialTokens: tok.special.response } } : task0;
-  // The kernel reads the lines itself where it can: JSON Lines, the word-level token count, flat string formats.
-  const parse = task.kind === 'jsonl' && !tok && !task.exactOnly && fastParseAvailable(task.format, task.opts);
-  const range = new RangeBuilder(parse ? task.format : 'none', task.opts);
-  // One-row scratch for records of the JavaScript path.
-  const one: SummaryChunk = { f: new Float64Array(ROW_FLOATS), i: new Int32Array(ROW_INTS) };
-  const extra: number[] = [];
-  const errors: RecordError[] = [];
-  let errorCount = 0;
-  let lineCount = 0;
-  const addError = (e: RecordError): void => {
-    errorCount++;
-    if (errors.length < task.maxErrors) errors.push(e);
+/** What a range's scan keeps while it reads: its records, its errors, and the JavaScript path for the lines the kernel does not read. */
+class RangeScan {
+  readonly task: RangeTask;
+  /** The kernel reads the lines itself where it can: JSON Lines, the word-level token count, flat string formats. */
+  readonly parse: boolean;
+  readonly range: RangeBuilder;
+  private readonly one: SummaryChunk = { f: new Float64Array(ROW_FLOATS), i: new Int32Array(ROW_INTS) };
+  private readonly extra: number[] = [];
+  readonly errors: RecordError[] = [];
+  errorCount = 0;
+  private lastReport = 0;
+
+  constructor(
+    task0: RangeTask,
+    private readonly tok: TokenCounter | null,
+    private readonly onProgress?: (bytes: number) => void,
+  ) {
+    // With a model tokenizer, the truncation check counts the special tokens it adds.
+    this.task = tok?.special ? { ...task0, opts: { ...task0.opts, promptSpecialTokens: tok.special.prompt, responseSpecialTokens: tok.special.response } } : task0;
+    this.parse = this.task.kind === 'jsonl' && !tok && !this.task.exactOnly && fastParseAvailable(this.task.format, this.task.opts);
+    this.range = new RangeBuilder(this.parse ? this.task.format : 'none', this.task.opts);
+  }
+
+  addError = (e: RecordError): void => {
+    this.errorCount++;
+    if (this.errors.length < this.task.maxErrors) this.errors.push(e);
   };
-  let lastReport = 0;
-  const handle = (item: RawItem): void => {
+
+  /** A line (or JSON array element) through the JavaScript path. */
+  handle = (item: RawItem): void => {
+    const task = this.task;
     const { text, invalidUtf8 } = decodeUtf8(item.bytes);
     if (item.bytes.length < 64 ? BLANK.test(text) : text.trim() === '') return;
     const got = recordsOfText(text, item, task.format, task.strict);
     if ('error' in got) {
-      addError(got.error);
+      this.addError(got.error);
       return;
     }
+    const one = this.one;
     for (const r of got.records) {
-      extra.length = 0;
+      this.extra.length = 0;
       try {
-        summarizeRecord(r, item.bytes.length, task.opts, tok, one, 0, extra);
+        summarizeRecord(r, item.bytes.length, task.opts, this.tok, one, 0, this.extra);
         if (invalidUtf8) one.i[RowInt.flags] |= CHECK_BITS.encoding;
-        range.addRow(one, extra);
+        this.range.addRow(one, this.extra);
       } catch (e) {
-        addError({ line: item.line, message: `cannot check this record (${e instanceof Error ? e.message : String(e)})` });
+        this.addError({ line: item.line, message: `cannot check this record (${e instanceof Error ? e.message : String(e)})` });
       }
     }
-    if (onProgress && item.offset - lastReport > 8 << 20) {
-      lastReport = item.offset;
-      onProgress(item.offset - task.start);
+    if (this.onProgress && item.offset - this.lastReport > 8 << 20) {
+      this.lastReport = item.offset;
+      this.onProgress(item.offset - task.start);
     }
   };
+
+  finish(lineCount: number, fd: number): RangeResult {
+    return this.range.finish(lineCount, this.errors, this.errorCount, fd);
+  }
+}
+
+/** Scans one byte range: the work a worker does. */
+export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress?: (bytes: number) => void): RangeResult {
+  const scan = new RangeScan(task0, tok, onProgress);
+  const { task, handle } = scan;
+  let lineCount = 0;
   return withFile(task.path, (fd, size) => {
-    if (parse) {
+    if (scan.parse) {
       const start = task.start === 0 ? task.bomLength : task.start;
-      lineCount = range.kernel.scanLines(fd, start, task.end, handle, (b) => onProgress?.(b + start - task.start));
+      lineCount = scan.range.kernel.scanLines(fd, start, task.end, handle, (b) => onProgress?.(b + start - task.start));
     } else if (task.kind === 'jsonl') {
       const start = task.start === 0 ? task.bomLength : task.start;
       for (const item of iterateLines(fd, start, task.end, 1)) {
@@ -75,14 +103,75 @@ export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress
         handle(item);
       }
     } else if (task.kind === 'json-array') {
-      for (const item of iterateArrayElements(fd, task.bomLength, (e) => addError({ line: e.line, message: e.message }))) handle(item);
+      for (const item of iterateArrayElements(fd, task.bomLength, (e) => scan.addError({ line: e.line, message: e.message }))) handle(item);
     } else {
       if (size > 512 << 20) throw new InputError(`${task.path}: a single JSON object of ${size} bytes is too large`);
       const bytes = readBytes(fd, task.bomLength, size - task.bomLength);
       handle({ line: 1, offset: task.bomLength, bytes });
     }
-    return range.finish(lineCount, errors, errorCount, fd);
+    return scan.finish(lineCount, fd);
   });
+}
+
+/**
+ * Scans row groups [from, to) of a Parquet file (docs/ARCHITECTURE.md, "Parquet"): their rows as JSON Lines
+ * (parquet/rowLines.ts), scanned as they come and written to the range's file of lines (`task.parquet.lines`), where
+ * candidates are read again for their exact keys. The unreadable row groups are blank lines and errors. Progress in
+ * bytes of the Parquet file (its row groups' compressed sizes). `opened`: the file and a reader of it, already open on
+ * this thread.
+ */
+export async function scanParquetRange(
+  task0: RangeTask,
+  tok: TokenCounter | null,
+  onProgress?: (bytes: number) => void,
+  opened?: { pf: ParquetFile; lines: RowGroupLines },
+): Promise<RangeResult> {
+  const pq = task0.parquet;
+  if (!pq) throw new Error('not a Parquet range');
+  const scan = new RangeScan(task0, tok);
+  const pf = opened?.pf ?? (await openParquet(task0.path));
+  const fd = openSync(pq.lines, 'w+');
+  try {
+    const rowErrors: RecordError[] = [];
+    let done = 0;
+    const onRowGroup = (g: number): void => {
+      done += pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+      onProgress?.(done);
+    };
+    let lineCount: number;
+    const pieces = linesOf(pf, pq.from, pq.to, rowErrors, { relative: true, onRowGroup, lines: opened?.lines });
+    if (scan.parse) {
+      const stream = scan.range.kernel.lineStream(scan.handle);
+      for await (const b of pieces) {
+        writeAll(fd, b);
+        stream.push(b);
+      }
+      lineCount = stream.end();
+    } else {
+      // the JavaScript path, line by line
+      let line = 1;
+      let offset = 0;
+      for await (const b of pieces) {
+        writeAll(fd, b);
+        const copy = Buffer.from(b);
+        for (let at = 0; at < copy.length; ) {
+          let e = copy.indexOf(0x0a, at);
+          if (e < 0) e = copy.length;
+          const end = e > at && copy[e - 1] === 0x0d ? e - 1 : e;
+          scan.handle({ line: line++, offset: offset + at, bytes: copy.subarray(at, end) });
+          at = e + 1;
+        }
+        offset += copy.length;
+      }
+      lineCount = line - 1;
+    }
+    for (const e of rowErrors) scan.addError(e);
+    const res = scan.finish(lineCount, fd);
+    res.file = pq.lines;
+    return res;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

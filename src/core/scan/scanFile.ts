@@ -4,20 +4,20 @@
  * format, every check, length statistics and the record index (line, byte offset, length of every record).
  */
 import { join } from 'node:path';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { type CheckOptions, DEFAULT_CHECK_OPTIONS } from '../checks/record.js';
 import { CancelledError, InputError } from '../errors.js';
 import { jobFailure, startJob } from '../jobs.js';
 import { nextLineStart, withFile } from '../jsonl/reader.js';
 import { detectFileFormat } from './detect.js';
 import { merge } from './merge.js';
-import { loadTokenCounter, scanRange } from './range.js';
+import { loadTokenCounter, scanParquetRange, scanRange } from './range.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
-import { isParquetFile, openParquet, parquetFormat } from '../parquet/parquet.js';
-import { writeJsonLines } from '../parquet/jsonLines.js';
-import type { RecordError } from '../types.js';
+import { isParquetFile, openParquet, parquetFormat, type ParquetFile } from '../parquet/parquet.js';
+import { RowGroupLines } from '../parquet/rowLines.js';
+import type { FormatName, RecordError } from '../types.js';
 
 /** The scan worker's script: beside this module (dist/scanWorker.js in the bundles). */
 export function defaultWorkerScript(): string {
@@ -106,38 +106,93 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 
 
 /**
- * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its rows written as JSON Lines to a temporary file, row group by
- * row group from their UTF-8 bytes (parquet/jsonLines.ts), then scanned as any JSON Lines file (the WebAssembly kernel,
- * the workers); the result names the Parquet file, numbers records by row, and lists the row groups that could not be
- * read. A schema that is not preference-shaped is refused, naming its columns, before anything is written. The index's
- * byte offsets point into the temporary lines, removed on return: only its rows (`line`) and flags are meaningful (the
- * extension scans a kept mirror instead, parquet/mirror.ts).
+ * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into consecutive ranges of about equal
+ * decoded size, one per worker (the first on this thread with `inline`); each range's rows are made JSON Lines
+ * (parquet/rowLines.ts) and scanned as they come, as any JSON Lines range is, and written to a temporary file where
+ * duplicate candidates are read again for their exact keys. The result names the Parquet file, numbers records by row,
+ * and lists the row groups that could not be read. A schema that is not preference-shaped is refused, naming its
+ * columns, before anything is read. The index's byte offsets point into the temporary lines, removed on return: only
+ * its rows (`line`) and flags are meaningful (the extension scans a kept mirror instead, parquet/mirror.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
   const pf = await openParquet(path);
   if (pf.rows === 0) throw new InputError(`${path}: no records (the Parquet file has no rows)`);
-  if (!options.format) await parquetFormat(pf);
-  const dir = mkdtempSync(join(tmpdir(), 'preflens-parquet-'));
+  // one reader of the file on this thread: for the format, then for the range scanned here
+  const lines = new RowGroupLines(pf);
   try {
-    const rowsFile = join(dir, 'rows.jsonl');
-    const { errors } = await writeJsonLines(pf, rowsFile, { signal: options.signal });
-    return asParquetScan(await scanFile(rowsFile, options), path, size, errors, t0);
+    const format = options.format ?? (await parquetFormat(pf, 64, lines));
+    return await scanParquetRanges(pf, lines, format, size, options, t0);
   } finally {
+    lines.close();
+  }
+}
+
+async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
+  const path = pf.path;
+  const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
+  const total = decoded.reduce((a, b) => a + b, 0);
+  const nRanges = Math.max(1, Math.min(pf.rowGroups.length, total < (options.parallelThreshold ?? 16 << 20) ? 1 : (options.workers ?? availableParallelism())));
+  // consecutive row groups, about total / nRanges decoded bytes each
+  const bounds = [0];
+  for (let g = 0, acc = 0; g < pf.rowGroups.length && bounds.length < nRanges; g++) {
+    acc += decoded[g];
+    if (acc >= (total * bounds.length) / nRanges && g + 1 < pf.rowGroups.length) bounds.push(g + 1);
+  }
+  bounds.push(pf.rowGroups.length);
+  const inline = nRanges === 1 || options.inline;
+  const dir = mkdtempSync(join(linesDir(total), 'preflens-parquet-'));
+  try {
+    const base: Omit<RangeTask, 'parquet'> = {
+      path,
+      kind: 'jsonl',
+      bomLength: 0,
+      start: 0,
+      end: 0,
+      format,
+      strict: options.format !== undefined,
+      opts: { ...DEFAULT_CHECK_OPTIONS, ...options.checks },
+      tokenizerDir: options.tokenizerDir,
+      maxErrors: options.maxErrors ?? 10000,
+      exactOnly: options.exactOnly,
+    };
+    const tasks = bounds.slice(0, -1).map((from, i) => ({ ...base, parquet: { from, to: bounds[i + 1], lines: join(dir, `rows-${i}.jsonl`) } }));
+    const done = new Array<number>(tasks.length).fill(0);
+    const progress = (i: number, b: number): void => {
+      done[i] = b;
+      options.onProgress?.(
+        done.reduce((s, x) => s + x, 0),
+        size,
+      );
+    };
+    const first = inline ? 1 : 0;
+    const script = options.workerScript ?? defaultWorkerScript();
+    const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal));
+    const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines })] : [];
+    if (options.signal?.aborted) throw new CancelledError();
+    const ranges = [...own, ...(await Promise.all(running))];
+    const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false);
+    res.seconds = (performance.now() - t0) / 1000;
+    return res;
+  } finally {
+    // the ranges' lines (a gigabyte each for a big file) are removed side by side
+    await Promise.all(readdirSync(dir).map((f) => rm(join(dir, f), { force: true })));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * The scan of a Parquet file's JSON Lines rows as the scan of the Parquet file: its name and size, source `parquet`,
- * the unreadable row groups among the errors (by row).
+ * Where a Parquet scan writes its temporary lines (about `decoded` bytes): shared memory (/dev/shm, a RAM file system,
+ * several times faster to write than a disk) when it has room to spare, else the system's temporary folder.
  */
-function asParquetScan<T extends ScanSummary>(res: T, path: string, size: number, errors: RecordError[], t0: number): T {
-  res.file = path;
-  res.source = 'parquet';
-  res.bytes = size;
-  withRowGroupErrors(res, errors);
-  res.seconds = (performance.now() - t0) / 1000;
-  return res;
+function linesDir(decoded: number): string {
+  const shm = '/dev/shm';
+  try {
+    const st = statfsSync(shm);
+    if (st.bavail * st.bsize > 2 * decoded + (1 << 30) && decoded < totalmem() / 4) return shm;
+  } catch {
+    /* no shared memory file system */
+  }
+  return tmpdir();
 }
 
 /** Adds the row groups that could not be written as lines (parquet/jsonLines.ts) to a scan's errors, by row. */

@@ -98,6 +98,11 @@ export interface RangeTask {
   maxErrors: number;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
+  /**
+   * A Parquet file's row groups [from, to) in place of a byte range (start and end unused): their rows are scanned as
+   * JSON Lines written to `lines` (core/parquet/rowLines.ts; scan/range.ts scanParquetRange).
+   */
+  parquet?: { from: number; to: number; lines: string };
 }
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
@@ -131,6 +136,8 @@ export interface LengthAgg {
 
 /** What one scanned byte range produces (a worker's result). */
 export interface RangeResult extends RecordColumns {
+  /** The file its offsets point into, when not the scanned file (a Parquet range's lines). */
+  file?: string;
   count: number;
   /** Lines in the range (relative numbering starts at 1). */
   lineCount: number;

@@ -1,0 +1,504 @@
+/**
+ * A Parquet file's row groups as JSON Lines bytes (docs/ARCHITECTURE.md, "Parquet"): line N holds row N as one compact
+ * JSON object, null cells left out, keys in schema order. Text columns (flat BYTE_ARRAY, plain or UTF-8 annotated: the
+ * prompts and responses that make up nearly all of a preference file) are decoded by the Parquet kernel
+ * (src/wasm/parquetKernel.ts): the column chunk is read from disk into its memory, pages are decompressed there (Snappy
+ * in WebAssembly; the other codecs natively or with hyparquet-compressors), PLAIN and dictionary values located, and
+ * rows written with their texts escaped straight from their UTF-8 bytes, with no JavaScript string made. The other
+ * columns (numbers, lists of messages, …) are decoded by hyparquet and written by jsonWriter.ts, then copied into the
+ * rows; a row group whose text pages use an encoding the kernel does not read (DELTA_*, …) is written wholly by
+ * hyparquet and jsonWriter.ts — the same bytes, more slowly. A damaged page is a ParquetError naming the file, the row
+ * group and the column.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { CancelledError } from '../errors.js';
+import type { RecordError } from '../types.js';
+import * as zlib from 'node:zlib';
+import { PARQUET_KERNEL_WASM } from '../generated/parquetKernelWasm.js';
+import { keyBytes, object, Out, value } from './jsonWriter.js';
+import { decompressors, ParquetError, readRowGroupRaw, readRowGroupColumns, type ParquetFile } from './parquet.js';
+
+interface ParquetKernel {
+  memory: WebAssembly.Memory;
+  written: WebAssembly.Global;
+  heapBase(): number;
+  snappy(src: number, srcLen: number, dst: number, dstLen: number): number;
+  hybrid(src: number, srcLen: number, bitWidth: number, n: number, out: number): number;
+  plainStrings(src: number, srcLen: number, n: number, out: number): number;
+  lookup(idx: number, n: number, dict: number, dictN: number, out: number): number;
+  spread(defs: number, n: number, maxDef: number, vals: number, nVals: number, out: number): number;
+  rows(cols: number, ncols: number, from: number, to: number, out: number, cap: number): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(PARQUET_KERNEL_WASM, 'base64'));
+  return compiled;
+}
+
+/** A page or encoding the kernel does not read: the row group is written by hyparquet instead. */
+class Unsupported extends Error {}
+
+// ---- page headers: Thrift compact protocol (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md) ----
+
+type TValue = number | boolean | TStruct | null;
+interface TStruct {
+  [field: number]: TValue;
+}
+
+/** Reads Thrift compact structs from b, bounded by `end`; lists and binaries are skipped (page headers need neither). */
+class Thrift {
+  constructor(
+    private readonly b: Uint8Array,
+    public p: number,
+    private readonly end: number,
+  ) {}
+  private byte(): number {
+    if (this.p >= this.end) throw new Error('page header runs past the column chunk');
+    return this.b[this.p++];
+  }
+  private varint(): number {
+    let r = 0;
+    let m = 1;
+    for (let i = 0; i < 10; i++) {
+      const x = this.byte();
+      r += (x & 0x7f) * m;
+      if (!(x & 0x80)) return r;
+      m *= 128;
+    }
+    throw new Error('bad varint in page header');
+  }
+  private zigzag(): number {
+    const v = this.varint();
+    return v % 2 ? -(v + 1) / 2 : v / 2;
+  }
+  private value(type: number): TValue {
+    switch (type) {
+      case 1:
+        return true;
+      case 2:
+        return false;
+      case 3:
+        return this.byte();
+      case 4:
+      case 5:
+      case 6:
+        return this.zigzag();
+      case 7:
+        this.skip(8);
+        return null;
+      case 8:
+        this.skip(this.varint());
+        return null;
+      case 9:
+      case 10: {
+        const h = this.byte();
+        const n = h >> 4 === 15 ? this.varint() : h >> 4;
+        const t = h & 15;
+        for (let i = 0; i < n; i++) if (t !== 1 && t !== 2) this.value(t);
+        else this.byte();
+        return null;
+      }
+      case 11: {
+        const n = this.varint();
+        if (n > 0) {
+          const kv = this.byte();
+          for (let i = 0; i < n; i++) {
+            this.value(kv >> 4);
+            this.value(kv & 15);
+          }
+        }
+        return null;
+      }
+      case 12:
+        return this.struct();
+      default:
+        throw new Error(`unknown Thrift type ${type} in page header`);
+    }
+  }
+  private skip(n: number): void {
+    if (this.p + n > this.end) throw new Error('page header runs past the column chunk');
+    this.p += n;
+  }
+  struct(): TStruct {
+    const s: TStruct = {};
+    let id = 0;
+    for (;;) {
+      const h = this.byte();
+      const type = h & 15;
+      if (type === 0) return s;
+      id = h >> 4 ? id + (h >> 4) : this.zigzag();
+      s[id] = this.value(type);
+    }
+  }
+}
+
+const num = (v: TValue | undefined): number => (typeof v === 'number' ? v : -1);
+const sub = (v: TValue | undefined): TStruct | null => (v && typeof v === 'object' ? v : null);
+
+// Page types and encodings (parquet.thrift)
+const DATA_PAGE = 0;
+const DICTIONARY_PAGE = 2;
+const DATA_PAGE_V2 = 3;
+const PLAIN = 0;
+const PLAIN_DICTIONARY = 2;
+const RLE = 3;
+const RLE_DICTIONARY = 8;
+const NULL_LEN = 0xffffffff;
+
+type Column = { name: string; key: Buffer; kind: 'text' | 'json'; optional: boolean; index: number };
+
+/** Columns the kernel decodes: top-level, not repeated, BYTE_ARRAY that hyparquet would give as bytes or text. */
+function columnsOf(pf: ParquetFile): Column[] {
+  const schema = pf.metadata.schema;
+  const out: Column[] = [];
+  let i = 1;
+  for (let c = 0; c < (schema[0].num_children ?? 0); c++) {
+    const el = schema[i];
+    const leaf = !el.num_children;
+    const text =
+      leaf &&
+      el.type === 'BYTE_ARRAY' &&
+      el.repetition_type !== 'REPEATED' &&
+      (el.converted_type === undefined || el.converted_type === 'UTF8') &&
+      (el.logical_type === undefined || el.logical_type.type === 'STRING');
+    out.push({ name: el.name, key: keyBytes(el.name), kind: text ? 'text' : 'json', optional: el.repetition_type === 'OPTIONAL', index: c });
+    // skip the element and its descendants
+    let pending = 1;
+    while (pending > 0) pending += (schema[i++].num_children ?? 0) - 1;
+  }
+  return out;
+}
+
+const align = (n: number): number => (n + 15) & ~15;
+const PAGE = 65536;
+/** Rows are written 1 MiB at a time: small enough to be scanned while they are still in the processor's cache. */
+const OUT = 1 << 20;
+
+/** Reads row groups of one Parquet file as JSON Lines, one row group at a time (see the module comment). */
+export class RowGroupLines {
+  private readonly k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as ParquetKernel;
+  private readonly base = align(this.k.heapBase());
+  private top = this.base;
+  private readonly fd: number;
+  private readonly columns: Column[];
+  /** The row group being read: its column descriptors and output, or the JavaScript path's bytes. */
+  private cur: { rows: number; next: number; cols: number; out: number; cap: number } | null = null;
+  private js: Uint8Array | null = null;
+  /** Column chunks decoded by hyparquet although they are text (a page or encoding the kernel does not read). */
+  fallbacks = 0;
+  /** Pages the kernel has decoded (dictionary and data pages). */
+  pages = 0;
+  private codecs: Awaited<ReturnType<typeof decompressors>> = {};
+
+  constructor(private readonly pf: ParquetFile) {
+    this.fd = openSync(pf.path, 'r');
+    this.columns = columnsOf(pf);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private alloc(n: number): number {
+    const r = this.top;
+    this.top = align(this.top + n + 16);
+    const have = this.k.memory.buffer.byteLength;
+    if (have < this.top) this.k.memory.grow(Math.ceil((this.top - have) / PAGE));
+    return r;
+  }
+  private get u8(): Uint8Array {
+    return new Uint8Array(this.k.memory.buffer);
+  }
+
+  /** Reads row group g; its lines then come from next(). Throws ParquetError for a row group that cannot be read. */
+  async load(g: number): Promise<void> {
+    this.cur = null;
+    this.js = null;
+    this.top = this.base;
+    const text = this.columns.filter((c) => c.kind === 'text');
+    if (text.length === 0) return this.loadJs(g);
+    this.codecs = await decompressors();
+    try {
+      await this.loadFast(g);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      this.top = this.base;
+      await this.loadJs(g);
+    }
+  }
+
+  /** The next piece of the row group's lines (whole lines; a view valid until the next call), or null at its end. */
+  next(): Uint8Array | null {
+    if (this.js) {
+      const b = this.js;
+      this.js = null;
+      return b;
+    }
+    const c = this.cur;
+    if (!c || c.next >= c.rows) return null;
+    let n = this.k.rows(c.cols, this.columns.length, c.next, c.rows, c.out, c.cap);
+    if (n === 0) {
+      // a row larger than the output area: make room for it
+      c.cap *= 4;
+      c.out = this.alloc(c.cap);
+      n = this.k.rows(c.cols, this.columns.length, c.next, c.rows, c.out, c.cap);
+      if (n === 0) return this.next();
+    }
+    c.next += n;
+    return new Uint8Array(this.k.memory.buffer, c.out, this.k.written.value as number);
+  }
+
+  private async loadJs(g: number): Promise<void> {
+    const rows = await readRowGroupRaw(this.pf, g);
+    const o = new Out(-1);
+    for (const r of rows) {
+      object(o, r);
+      o.ascii('\n');
+    }
+    this.js = o.buf.subarray(0, o.pos);
+  }
+
+  private async loadFast(g: number): Promise<void> {
+    const rg = this.pf.metadata.row_groups[g];
+    const rows = this.pf.rowGroups[g].rows;
+    const metas = this.columns.map((c) => {
+      const m = rg.columns[c.index]?.meta_data;
+      if (!m || rg.columns[c.index].file_path) throw new Unsupported('column chunk in another file');
+      return m;
+    });
+    // the compressed chunks of text columns pass through one scratch area (their decoded pages stay)
+    let scratchSize = 0;
+    this.columns.forEach((c, i) => {
+      if (c.kind === 'text' && metas[i].codec !== 'UNCOMPRESSED') scratchSize = Math.max(scratchSize, Number(metas[i].total_compressed_size));
+    });
+    const scratch = this.alloc(scratchSize);
+    const tables: number[] = [];
+    // per column: decoded here ('text'), or by hyparquet ('json': not a text column, or a page the kernel does not read)
+    const kinds = this.columns.map((c) => c.kind);
+    for (let i = 0; i < this.columns.length; i++) {
+      const c = this.columns[i];
+      const table = this.alloc(rows * 8);
+      tables.push(table);
+      if (c.kind !== 'text') continue;
+      try {
+        this.textColumn(c, metas[i], rows, table, scratch);
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw new ParquetError(`${this.pf.path}: row group ${g + 1}, column ${c.name}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
+        kinds[i] = 'json';
+        this.fallbacks++;
+      }
+    }
+    const other = this.columns.filter((c, i) => kinds[i] === 'json');
+    if (other.length > 0) {
+      const objs = await readRowGroupColumns(this.pf, g, other.map((c) => c.name));
+      const o = new Out(-1);
+      const at = other.map(() => new Float64Array(rows * 2));
+      for (let r = 0; r < rows; r++) {
+        const row = objs[r];
+        other.forEach((c, j) => {
+          const v = row?.[c.name];
+          if (v === null || v === undefined) {
+            at[j][2 * r + 1] = NULL_LEN;
+            return;
+          }
+          const s = o.pos;
+          value(o, v);
+          at[j][2 * r] = s;
+          at[j][2 * r + 1] = o.pos - s;
+        });
+      }
+      const json = this.alloc(o.pos);
+      this.u8.set(o.buf.subarray(0, o.pos), json);
+      other.forEach((c, j) => {
+        const t = new Uint32Array(this.k.memory.buffer, tables[c.index], rows * 2);
+        const a = at[j];
+        for (let r = 0; r < rows; r++) {
+          t[2 * r] = json + a[2 * r];
+          t[2 * r + 1] = a[2 * r + 1];
+        }
+      });
+    }
+    const keys = this.columns.map((c) => {
+      const p = this.alloc(c.key.length);
+      this.u8.set(c.key, p);
+      return p;
+    });
+    const cols = this.alloc(this.columns.length * 16);
+    const d = new Uint32Array(this.k.memory.buffer, cols, this.columns.length * 4);
+    this.columns.forEach((c, i) => {
+      d.set([keys[i], c.key.length, kinds[i] === 'text' ? 0 : 1, tables[i]], i * 4);
+    });
+    const out = this.alloc(OUT);
+    this.cur = { rows, next: 0, cols, out, cap: OUT };
+  }
+
+  /** Decodes a text column chunk into (address, length) pairs of its rows at `table`. */
+  private textColumn(c: Column, meta: ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data'] & object, rows: number, table: number, scratch: number): void {
+    const dictAt = meta.dictionary_page_offset !== undefined ? Number(meta.dictionary_page_offset) : 0;
+    const dataAt = Number(meta.data_page_offset);
+    const start = dictAt > 0 && dictAt < dataAt ? dictAt : dataAt;
+    const len = Number(meta.total_compressed_size);
+    const codec = meta.codec;
+    const chunk = codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
+    let got = 0;
+    while (got < len) {
+      const n = readSync(this.fd, new Uint8Array(this.k.memory.buffer, chunk + got, len - got), 0, len - got, start + got);
+      if (n <= 0) throw new Error(`the file ends inside the column chunk (byte ${start + got})`);
+      got += n;
+    }
+    const end = chunk + len;
+    let p = chunk;
+    let done = 0;
+    let dict = 0;
+    let dictN = 0;
+    const k = this.k;
+    while (done < rows) {
+      if (p >= end) throw new Error(`the column chunk ends after ${done} of ${rows} rows`);
+      const t = new Thrift(this.u8, p, end);
+      const h = t.struct();
+      p = t.p;
+      const type = num(h[1]);
+      const usize = num(h[2]);
+      const csize = num(h[3]);
+      if (usize < 0 || csize < 0 || csize > end - p) throw new Error(`page at byte ${start + (p - chunk)}: sizes out of bounds`);
+      const data = p;
+      p += csize;
+      if (type === DICTIONARY_PAGE || type === DATA_PAGE || type === DATA_PAGE_V2) this.pages++;
+      if (type === DICTIONARY_PAGE) {
+        const dh = sub(h[7]);
+        const n = num(dh?.[1]);
+        const enc = num(dh?.[2]);
+        if (enc !== PLAIN && enc !== PLAIN_DICTIONARY) throw new Unsupported(`dictionary encoding ${enc}`);
+        const page = this.decompress(codec, data, csize, usize);
+        dict = this.alloc(n * 8);
+        dictN = n;
+        if (k.plainStrings(page, usize, n, dict) < 0) throw new Error('damaged dictionary page');
+        continue;
+      }
+      if (type !== DATA_PAGE && type !== DATA_PAGE_V2) continue; // index pages
+      const v2 = type === DATA_PAGE_V2;
+      const dh = sub(v2 ? h[8] : h[5]);
+      if (!dh) throw new Error('data page without its header');
+      const nv = num(dh[1]);
+      const enc = num(v2 ? dh[4] : dh[2]);
+      if (nv < 0 || done + nv > rows) throw new Error(`a data page holds more values than the row group has rows`);
+      if (enc !== PLAIN && enc !== PLAIN_DICTIONARY && enc !== RLE_DICTIONARY) throw new Unsupported(`encoding ${enc}`);
+      // definition levels (bit width 1: a top-level optional column), then values
+      let defs = 0;
+      let vals: number;
+      let valsLen: number;
+      if (v2) {
+        const repLen = num(dh[6]);
+        const defLen = num(dh[5]);
+        if (repLen !== 0 && repLen !== -1) throw new Unsupported('repetition levels');
+        const dl = Math.max(0, defLen);
+        if (dl > csize) throw new Error('definition levels out of bounds');
+        if (c.optional) {
+          defs = this.alloc(nv * 4);
+          if (!k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
+        }
+        const compressed = dh[7] !== false;
+        valsLen = usize - dl;
+        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen) : data + dl;
+      } else {
+        const page = this.decompress(codec, data, csize, usize);
+        vals = page;
+        valsLen = usize;
+        if (c.optional) {
+          if (num(dh[3]) !== RLE) throw new Unsupported('definition level encoding');
+          if (valsLen < 4) throw new Error('damaged definition levels');
+          const dl = new DataView(k.memory.buffer).getUint32(page, true);
+          if (dl > valsLen - 4) throw new Error('definition levels out of bounds');
+          defs = this.alloc(nv * 4);
+          if (!k.hybrid(page + 4, dl, 1, nv, defs)) throw new Error('damaged definition levels');
+          vals = page + 4 + dl;
+          valsLen -= 4 + dl;
+        }
+      }
+      let present = nv;
+      if (defs) {
+        present = 0;
+        const lv = new Uint32Array(k.memory.buffer, defs, nv);
+        for (let i = 0; i < nv; i++) present += lv[i] === 1 ? 1 : 0;
+      }
+      const dest = defs ? this.alloc(present * 8) : table + done * 8;
+      if (enc === PLAIN) {
+        if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
+      } else if (present > 0) {
+        if (!dict) throw new Error('dictionary-encoded page without a dictionary');
+        if (valsLen < 1) throw new Error('damaged data page');
+        const bw = this.u8[vals];
+        if (bw > 32) throw new Error('damaged data page');
+        const idx = this.alloc(present * 4);
+        if (!k.hybrid(vals + 1, valsLen - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
+        if (!k.lookup(idx, present, dict, dictN, dest)) throw new Error('dictionary index out of range');
+      }
+      if (defs && !k.spread(defs, nv, 1, dest, present, table + done * 8)) throw new Error('damaged definition levels');
+      done += nv;
+    }
+  }
+
+  /** Decompresses a page into the arena (UNCOMPRESSED: the page itself); returns its address. */
+  private decompress(codec: string, src: number, csize: number, usize: number): number {
+    if (codec === 'UNCOMPRESSED') {
+      if (csize !== usize) throw new Error('uncompressed page sizes differ');
+      return src;
+    }
+    if (codec === 'SNAPPY') {
+      const dst = this.alloc(usize);
+      if (!this.k.snappy(src, csize, dst, usize)) throw new Error('damaged Snappy page');
+      return dst;
+    }
+    const input = new Uint8Array(this.k.memory.buffer, src, csize);
+    let page: Uint8Array;
+    if (codec === 'GZIP') page = zlib.gunzipSync(input);
+    else if (codec === 'BROTLI') page = zlib.brotliDecompressSync(input);
+    else if (codec === 'ZSTD' && 'zstdDecompressSync' in zlib) page = (zlib as unknown as { zstdDecompressSync(b: Uint8Array): Buffer }).zstdDecompressSync(input);
+    else {
+      const f = this.codecs[codec];
+      if (!f) throw new Unsupported(`codec ${codec}`);
+      page = f(input, usize);
+    }
+    if (page.length !== usize) throw new Error(`a page decompresses to ${page.length} bytes, not ${usize}`);
+    const dst = this.alloc(usize);
+    this.u8.set(page, dst);
+    return dst;
+  }
+}
+
+/**
+ * The JSON Lines of row groups [from, to) in pieces of whole lines (views valid until the next piece is taken). A row
+ * group that cannot be read becomes blank lines, so that the rows after it keep their numbers, and an error on its
+ * first row (numbered from the row group `from`'s first row when `relative`, else from the file's). `lines`: a reader of
+ * this file to use (and reuse the memory of).
+ */
+export async function* linesOf(
+  pf: ParquetFile,
+  from: number,
+  to: number,
+  errors: RecordError[],
+  opts: { signal?: AbortSignal; relative?: boolean; onRowGroup?: (g: number) => void; lines?: RowGroupLines } = {},
+): AsyncGenerator<Uint8Array> {
+  // a reader given is the caller's to close
+  const lines = opts.lines ?? new RowGroupLines(pf);
+  const base = opts.relative ? pf.rowGroups[from]?.start ?? 0 : 0;
+  try {
+    for (let g = from; g < to; g++) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const { start, rows } = pf.rowGroups[g];
+      try {
+        await lines.load(g);
+      } catch (e) {
+        if (!(e instanceof ParquetError)) throw e;
+        errors.push({ line: start + 1 - base, message: e.message });
+        yield Buffer.alloc(rows, 0x0a);
+        continue;
+      }
+      for (let b = lines.next(); b; b = lines.next()) yield b;
+      opts.onRowGroup?.(g);
+    }
+  } finally {
+    if (!opts.lines) lines.close();
+  }
+}

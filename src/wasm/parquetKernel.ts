@@ -1,0 +1,322 @@
+// AssemblyScript (compiled to WebAssembly with SIMD by scripts/build.mjs; not part of the tsc project).
+//
+// The fast path of a Parquet file's rows as JSON Lines (src/core/parquet/fastRows.ts; docs/ARCHITECTURE.md,
+// "Parquet"): Snappy decompression, the RLE/bit-packed hybrid (definition levels, dictionary indices), PLAIN byte
+// arrays, dictionary lookups, and the rows written as compact JSON objects, text cells escaped from their UTF-8
+// bytes 16 at a time. The driver (fastRows.ts) reads the file, parses page headers, and places every buffer; each
+// routine here works on memory it is given and checks every length it reads against the bounds it is given, so a
+// damaged page is an error returned, never a read outside the page. Buffers it reads have 16 readable bytes after
+// their end, and buffers it writes 16 writable bytes (the driver's slack), for 16-byte loads and stores.
+
+/** Where the driver may place its buffers (after this module's static data). */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+/**
+ * Copies n bytes (non-overlapping): 16 at a time up to 64 (writing up to 15 bytes past dst + n, reading up to 15
+ * past src + n), memory.copy beyond (a call out of WebAssembly in V8, slow for the short copies that dominate here).
+ */
+@inline function copy(dst: usize, src: usize, n: usize): void {
+  if (n <= 16) v128.store(dst, v128.load(src));
+  else if (n <= 64) {
+    for (let i: usize = 0; i < n; i += 16) v128.store(dst + i, v128.load(src + i));
+  } else memory.copy(dst, src, n);
+}
+
+// ---- Snappy (https://github.com/google/snappy/blob/main/format_description.txt) ----
+
+/**
+ * Decompresses [src, src + srcLen) into [dst, dst + dstLen); returns 1 when the block decodes to exactly dstLen
+ * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
+ * 16 bytes are copied with one 16-byte load and store.
+ */
+export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32): i32 {
+  const se = src + <usize>srcLen;
+  const de = dst + <usize>dstLen;
+  let ip = src;
+  // preamble: the decoded length as a varint
+  let n: u32 = 0;
+  let shift: u32 = 0;
+  for (;;) {
+    if (ip >= se || shift > 28) return 0;
+    const b = <u32>load<u8>(ip++);
+    n |= (b & 0x7f) << shift;
+    if ((b & 0x80) == 0) break;
+    shift += 7;
+  }
+  if (n != <u32>dstLen) return 0;
+  let op = dst;
+  while (ip < se) {
+    const tag = <u32>load<u8>(ip);
+    const kind = tag & 3;
+    // the 4 bytes after the tag (16 readable bytes follow the input)
+    const t32 = load<u32>(ip, 1);
+    if (kind != 0) {
+      // a copy from off bytes back in the output; the next tag's place depends on this tag alone, so the next
+      // element starts decoding while this one copies
+      ip += 1 + select<usize>(4, <usize>kind, kind == 3);
+      if (ip > se) return 0;
+      const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
+      const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
+      if (off - 1 >= op - dst || len > de - op) return 0; // off == 0 wraps around
+      const from = op - off;
+      if (off >= 16) {
+        // each load reads only bytes already written (off ≥ 16); the last store may write up to 15 bytes past
+        // op + len, into the next element's place or the slack
+        v128.store(op, v128.load(from));
+        if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(from + i));
+      } else {
+        for (let i: usize = 0; i < len; i++) store<u8>(op + i, load<u8>(from + i));
+      }
+      op += len;
+      continue;
+    }
+    // a literal: its length is in the tag, or in the 1 to 4 bytes after it; its bytes follow
+    let len = <usize>(tag >> 2) + 1;
+    ip += 1;
+    if (len > 60) {
+      const extra = len - 60;
+      len = <usize>(<u64>t32 & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
+      ip += extra;
+    }
+    if (ip > se || len > se - ip || len > de - op) return 0;
+    copy(op, ip, len);
+    ip += len;
+    op += len;
+  }
+  return op == de ? 1 : 0;
+}
+
+// ---- RLE / bit-packed hybrid (https://parquet.apache.org/docs/file-format/data-pages/encodings/) ----
+
+/**
+ * Decodes n values of bitWidth bits (0 to 32) from [src, src + srcLen) into u32 at out. Returns 1, or 0 when the
+ * data ends before n values. A bit-packed run may hold more values than are left (padding): they are skipped.
+ */
+export function hybrid(src: usize, srcLen: i32, bitWidth: i32, n: i32, out: usize): i32 {
+  const se = src + <usize>srcLen;
+  let ip = src;
+  let k: i32 = 0;
+  const bw = <u32>bitWidth;
+  const bytesPerValue = <usize>((bitWidth + 7) >> 3);
+  const mask: u64 = bw == 32 ? 0xffffffff : ((<u64>1 << bw) - 1);
+  while (k < n) {
+    let h: u32 = 0;
+    let shift: u32 = 0;
+    for (;;) {
+      if (ip >= se || shift > 28) return 0;
+      const b = <u32>load<u8>(ip++);
+      h |= (b & 0x7f) << shift;
+      if ((b & 0x80) == 0) break;
+      shift += 7;
+    }
+    if ((h & 1) == 0) {
+      // a run of one value
+      const count = <i32>(h >> 1);
+      if (bytesPerValue > se - ip) return 0;
+      let v: u32 = 0;
+      for (let i: usize = 0; i < bytesPerValue; i++) v |= <u32>load<u8>(ip + i) << (<u32>i << 3);
+      ip += bytesPerValue;
+      const m = min(count, n - k);
+      for (let i = 0; i < m; i++) store<u32>(out + (<usize>(k + i) << 2), v);
+      k += m;
+    } else {
+      // groups of 8 values, bw bits each, least significant bit first
+      const values = <i32>(h >> 1) * 8;
+      const bytes = <usize>(h >> 1) * <usize>bw;
+      if (bytes > se - ip) return 0;
+      const m = min(values, n - k);
+      if (bw == 0) {
+        for (let i = 0; i < m; i++) store<u32>(out + (<usize>(k + i) << 2), 0);
+      } else {
+        let acc: u64 = 0;
+        let have: u32 = 0;
+        let p = ip;
+        for (let i = 0; i < m; i++) {
+          while (have < bw) {
+            acc |= <u64>load<u8>(p++) << have;
+            have += 8;
+          }
+          store<u32>(out + (<usize>(k + i) << 2), <u32>(acc & mask));
+          acc >>= bw;
+          have -= bw;
+        }
+      }
+      ip += bytes;
+      k += m;
+    }
+  }
+  return 1;
+}
+
+// ---- values ----
+
+/** Keeps plainStrings' look-ahead loads from being removed as dead code. */
+export let sink: u32 = 0;
+
+/**
+ * n PLAIN byte arrays (u32 length, then the bytes) from [src, src + srcLen): (address, length) pairs at out.
+ * Returns the bytes consumed, or -1 when a length runs past the end.
+ */
+export function plainStrings(src: usize, srcLen: i32, n: i32, out: usize): i32 {
+  const se = src + <usize>srcLen;
+  let p = src;
+  let touched: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    // a load 4 KiB ahead brings the page's next values into the cache while this one's length is read (each
+    // length depends on the last, so the hardware cannot fetch ahead by itself)
+    if (p + 4096 < se) touched += <u32>load<u8>(p + 4096);
+    if (p + 4 > se) return -1;
+    const len = <usize>load<u32>(p);
+    p += 4;
+    if (len > se - p) return -1;
+    store<u32>(out + (<usize>i << 3), <u32>p);
+    store<u32>(out + (<usize>i << 3), <u32>len, 4);
+    p += len;
+  }
+  sink = touched;
+  return <i32>(p - src);
+}
+
+/** Dictionary lookups: the pairs of dict[idx[i]] at out. Returns 0 when an index is not in the dictionary. */
+export function lookup(idx: usize, n: i32, dict: usize, dictN: i32, out: usize): i32 {
+  for (let i = 0; i < n; i++) {
+    const j = load<u32>(idx + (<usize>i << 2));
+    if (j >= <u32>dictN) return 0;
+    store<u64>(out + (<usize>i << 3), load<u64>(dict + (<usize>j << 3)));
+  }
+  return 1;
+}
+
+/** The pair of a null cell. */
+const NULL_LEN: u32 = 0xffffffff;
+
+/**
+ * Places nVals value pairs (from vals) at the levels equal to maxDef among the n definition levels, null pairs at
+ * the others, into out (in place when out == vals: filled from the end). Returns 0 when the counts disagree.
+ */
+export function spread(defs: usize, n: i32, maxDef: u32, vals: usize, nVals: i32, out: usize): i32 {
+  let present: i32 = 0;
+  for (let i = 0; i < n; i++) if (load<u32>(defs + (<usize>i << 2)) == maxDef) present++;
+  if (present != nVals) return 0;
+  let j = nVals - 1;
+  for (let i = n - 1; i >= 0; i--) {
+    const o = out + (<usize>i << 3);
+    if (load<u32>(defs + (<usize>i << 2)) == maxDef) {
+      store<u64>(o, load<u64>(vals + (<usize>j << 3)));
+      j--;
+    } else {
+      store<u32>(o, 0);
+      store<u32>(o, NULL_LEN, 4);
+    }
+  }
+  return 1;
+}
+
+// ---- rows as JSON ----
+
+/** Bytes written by the last rows() call. */
+export let written: i32 = 0;
+
+const HEX: u64 = 0x6665646362613938; // "89abcdef" (low byte first); digits 0-7 are 0x30 + d
+
+@inline function hexDigit(d: u32): u32 {
+  return d < 8 ? 0x30 + d : <u32>((HEX >> (<u64>(d - 8) << 3)) & 0xff);
+}
+
+/** A JSON string of the bytes [p, p + len) at op: `"`, `\` and control bytes escaped, the rest copied. */
+function escape(p: usize, len: usize, op: usize): usize {
+  const e = p + len;
+  store<u8>(op++, 0x22);
+  const quote = i8x16.splat(0x22);
+  const slash = i8x16.splat(0x5c);
+  const space = i8x16.splat(0x20);
+  for (;;) {
+    while (e - p >= 16) {
+      const v = v128.load(p);
+      const bad = v128.or(v128.or(i8x16.lt_u(v, space), i8x16.eq(v, quote)), i8x16.eq(v, slash));
+      v128.store(op, v);
+      if (!v128.any_true(bad)) {
+        p += 16;
+        op += 16;
+        continue;
+      }
+      const at = <usize>ctz(i8x16.bitmask(bad));
+      p += at;
+      op += at;
+      break;
+    }
+    // one byte at a time: the tail, or the byte that needs an escape
+    if (p >= e) break;
+    const c = <u32>load<u8>(p++);
+    if (c >= 0x20 && c != 0x22 && c != 0x5c) {
+      store<u8>(op++, <u8>c);
+      continue;
+    }
+    store<u8>(op++, 0x5c);
+    if (c == 0x22 || c == 0x5c) store<u8>(op++, <u8>c);
+    else if (c == 0x0a) store<u8>(op++, 0x6e);
+    else if (c == 0x0d) store<u8>(op++, 0x72);
+    else if (c == 0x09) store<u8>(op++, 0x74);
+    else {
+      store<u8>(op, 0x75);
+      store<u8>(op + 1, 0x30);
+      store<u8>(op + 2, 0x30);
+      store<u8>(op + 3, <u8>hexDigit(c >> 4));
+      store<u8>(op + 4, <u8>hexDigit(c & 15));
+      op += 5;
+    }
+  }
+  store<u8>(op++, 0x22);
+  return op;
+}
+
+/**
+ * Rows [from, to) as JSON Lines at [out, out + cap): `{"key":value,…}\n`, null cells left out. `cols` holds ncols
+ * descriptors of 4 u32: the key's bytes (`"key":`, address and length), the kind (0: text from its UTF-8 bytes, to be
+ * escaped; 1: JSON written by the driver, copied), and the address of the column's (address, length) pairs, one per
+ * row of the row group (length 0xffffffff: null). Stops before a row that might not fit; returns the rows written
+ * (bytes in `written`).
+ */
+export function rows(cols: usize, ncols: i32, from: i32, to: i32, out: usize, cap: i32): i32 {
+  let op = out;
+  const oe = out + <usize>cap;
+  let r = from;
+  for (; r < to; r++) {
+    // the most this row can take: every text byte escaped as \u00XX
+    let need: usize = 3;
+    for (let c = 0; c < ncols; c++) {
+      const d = cols + (<usize>c << 4);
+      const pair = <usize>load<u32>(d, 12) + (<usize>r << 3);
+      const len = load<u32>(pair, 4);
+      if (len == NULL_LEN) continue;
+      need += <usize>load<u32>(d, 4) + 3 + (load<u32>(d, 8) == 0 ? <usize>len * 6 : <usize>len);
+    }
+    if (need > oe - op) break;
+    store<u8>(op++, 0x7b);
+    let first = true;
+    for (let c = 0; c < ncols; c++) {
+      const d = cols + (<usize>c << 4);
+      const pair = <usize>load<u32>(d, 12) + (<usize>r << 3);
+      const len = load<u32>(pair, 4);
+      if (len == NULL_LEN) continue;
+      if (!first) store<u8>(op++, 0x2c);
+      first = false;
+      const klen = <usize>load<u32>(d, 4);
+      copy(op, <usize>load<u32>(d), klen);
+      op += klen;
+      const at = <usize>load<u32>(pair);
+      if (load<u32>(d, 8) == 0) op = escape(at, <usize>len, op);
+      else {
+        copy(op, at, <usize>len);
+        op += <usize>len;
+      }
+    }
+    store<u8>(op++, 0x7d);
+    store<u8>(op++, 0x0a);
+  }
+  written = <i32>(op - out);
+  return r - from;
+}
+

@@ -1,0 +1,121 @@
+/**
+ * The Parquet kernel (src/wasm/parquetKernel.ts driven by src/core/parquet/rowLines.ts): every row group of files as
+ * DuckDB writes them — each codec, PLAIN and dictionary pages, data pages v1 and v2, optional columns with nulls,
+ * several pages per column chunk, texts that need escaping, bytes that are not UTF-8, non-text columns — gives the
+ * same JSON Lines, byte for byte, as the JavaScript writer over hyparquet (parquet/jsonWriter.ts), an independent path.
+ * A damaged page is an error naming its row group and column, and the scan reads the other row groups.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { openParquet, readRowGroupRaw, type ParquetFile } from '../../src/core/parquet/parquet.js';
+import { RowGroupLines } from '../../src/core/parquet/rowLines.js';
+import { object, Out } from '../../src/core/parquet/jsonWriter.js';
+import { writeParquet } from '../parquet.js';
+import { repoRoot } from '../helpers.js';
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-pqk-'));
+
+/** The JavaScript writer's lines of row group g. */
+async function jsLines(pf: ParquetFile, g: number): Promise<Buffer> {
+  const o = new Out(-1);
+  for (const r of await readRowGroupRaw(pf, g)) {
+    object(o, r);
+    o.ascii('\n');
+  }
+  return Buffer.from(o.buf.subarray(0, o.pos));
+}
+
+/** Compares the kernel's lines with the JavaScript writer's for every row group; returns the reader's counters. */
+async function sameLines(file: string): Promise<{ pages: number; fallbacks: number; groups: number }> {
+  const pf = await openParquet(file);
+  const lines = new RowGroupLines(pf);
+  try {
+    for (let g = 0; g < pf.rowGroups.length; g++) {
+      await lines.load(g);
+      const parts: Buffer[] = [];
+      for (let b = lines.next(); b; b = lines.next()) parts.push(Buffer.from(b));
+      const got = Buffer.concat(parts);
+      const want = await jsLines(pf, g);
+      if (!got.equals(want)) {
+        let i = 0;
+        while (got[i] === want[i]) i++;
+        assert.fail(`${file}, row group ${g + 1}: differs at byte ${i}: ${JSON.stringify(got.subarray(Math.max(0, i - 30), i + 30).toString('latin1'))} vs ${JSON.stringify(want.subarray(Math.max(0, i - 30), i + 30).toString('latin1'))}`);
+      }
+      assert.equal(got.toString('latin1').split('\n').length - 1, pf.rowGroups[g].rows, 'one line per row');
+    }
+    return { pages: lines.pages, fallbacks: lines.fallbacks, groups: pf.rowGroups.length };
+  } finally {
+    lines.close();
+  }
+}
+
+// Texts that need escaping, nulls in every third row, a dictionary column of 300 values (9-bit indices), a 5-value
+// one (3-bit), bytes that are not UTF-8 (a BLOB: BYTE_ARRAY without annotation), and non-text columns.
+const MIXED = `SELECT
+  CASE WHEN i % 3 = 0 THEN NULL ELSE 'say "hi" \\ ' || i || chr(10) || 'line' || chr(9) || 'tab ' || chr(1) || ' 😀 é' END AS prompt,
+  ' answer ' || (i % 300) AS chosen,
+  CASE WHEN i % 7 = 0 THEN NULL ELSE ' wrong ' || (i % 5) END AS rejected,
+  CASE WHEN i % 11 = 0 THEN NULL ELSE ('\\xFF\\x00a' || i)::BLOB END AS raw,
+  i::BIGINT * 1000003 AS id, i / 7.0 AS score, i % 2 = 0 AS flag, DATE '2024-01-01' + (i % 30)::INTEGER AS day,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE [{'role': 'user', 'content': 'q' || i}, {'role': 'assistant', 'content': CASE WHEN i % 2 = 0 THEN NULL ELSE 'a"' || i END}] END AS messages
+FROM range(5000) t(i)`;
+
+test('the kernel writes every row as the JavaScript writer does: escapes, nulls, dictionaries, bytes that are not UTF-8, non-text columns, each codec', async () => {
+  const dir = tmp();
+  for (const codec of ['snappy', 'uncompressed', 'zstd', 'gzip', 'brotli', 'lz4', 'lz4_raw']) {
+    const file = join(dir, `mixed-${codec}.parquet`);
+    await writeParquet(file, MIXED, `COMPRESSION ${codec}, ROW_GROUP_SIZE 2048`);
+    const pf = await openParquet(file);
+    const encodings = new Set(pf.metadata.row_groups[0].columns.flatMap((c) => c.meta_data?.encodings ?? []));
+    assert.ok(encodings.has('PLAIN') && (encodings.has('RLE_DICTIONARY') || encodings.has('PLAIN_DICTIONARY')), `${codec}: plain and dictionary pages (${[...encodings].join(', ')})`);
+    const r = await sameLines(file);
+    assert.ok(r.groups >= 3, `${codec}: ${r.groups} row groups`);
+    assert.ok(r.pages >= r.groups * 4, `${codec}: the kernel read the text pages (${r.pages})`);
+    assert.equal(r.fallbacks, 0, `${codec}: no text column left to hyparquet`);
+  }
+});
+
+test('data pages v2 (dictionary pages through the kernel; DELTA_LENGTH_BYTE_ARRAY columns through hyparquet), and column chunks of several pages', async () => {
+  const dir = tmp();
+  const v2 = join(dir, 'v2.parquet');
+  await writeParquet(v2, MIXED, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048, PARQUET_VERSION V2');
+  const a = await sameLines(v2);
+  assert.ok(a.pages > 0 && a.fallbacks > 0, `v2: ${a.pages} pages, ${a.fallbacks} column chunks through hyparquet`);
+  // 3 kB texts: DuckDB splits a column chunk of 300 MB into several data pages
+  const big = join(dir, 'pages.parquet');
+  await writeParquet(big, `SELECT 'p' || i AS prompt, repeat('long answer ', 250) || i AS chosen, CASE WHEN i % 4 = 0 THEN NULL ELSE 'no ' || i END AS rejected FROM range(100000) t(i)`, 'COMPRESSION snappy, ROW_GROUP_SIZE 100000');
+  const b = await sameLines(big);
+  assert.equal(b.groups, 1);
+  assert.ok(b.pages > 3, `several pages in one column chunk (${b.pages} pages for 3 columns)`);
+});
+
+test('a damaged Snappy page: an error naming the row group and column, and the other row groups are still scanned', async () => {
+  const dir = tmp();
+  const file = join(dir, 'damaged.parquet');
+  // row 5001 (in row group 3) has identical responses
+  const chosen = `' a ' || i || repeat(' more words', i % 40)`;
+  await writeParquet(file, `SELECT 'q' || i AS prompt, ${chosen} AS chosen, CASE WHEN i = 5000 THEN ${chosen} ELSE ' b ' || i END AS rejected FROM range(6000) t(i)`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  const pf = await openParquet(file);
+  const meta = pf.metadata.row_groups[1].columns[1].meta_data;
+  assert.ok(meta);
+  // the middle of row group 2's chosen chunk (past its page header) becomes copies from before the page's start
+  const b = readFileSync(file);
+  const mid = Number(meta.data_page_offset) + Math.floor(Number(meta.total_compressed_size) / 2);
+  b.fill(0xff, mid, mid + 64);
+  writeFileSync(file, b);
+  const lines = new RowGroupLines(await openParquet(file));
+  await assert.rejects(lines.load(1), /damaged\.parquet: row group 2, column chosen: cannot be read \(damaged Snappy page\)/);
+  lines.close();
+  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'stats', file, '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { records: number; checks: { identical: number[] }; errors: Array<{ line: number; message: string }> };
+  assert.equal(j.records, 6000 - pf.rowGroups[1].rows);
+  assert.deepEqual(j.checks.identical, [5001], 'rows after the damaged row group keep their numbers');
+  assert.equal(j.errors.length, 1);
+  assert.equal(j.errors[0].line, pf.rowGroups[1].start + 1);
+  assert.match(j.errors[0].message, /row group 2, column chosen: cannot be read/);
+});
