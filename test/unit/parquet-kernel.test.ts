@@ -119,3 +119,27 @@ test('a damaged Snappy page: an error naming the row group and column, and the o
   assert.equal(j.errors[0].line, pf.rowGroups[1].start + 1);
   assert.match(j.errors[0].message, /row group 2, column chosen: cannot be read/);
 });
+
+test('the JavaScript path over a Parquet file\'s lines (a model tokenizer, or exactOnly), in two ranges, finds what the JSON Lines scan finds', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const { fixture } = await import('../helpers.js');
+  const dir = tmp();
+  for (const name of ['hh.jsonl', 'trl-standard.jsonl', 'kto.jsonl']) {
+    // the fixture 1500 times over (duplicates across row groups and ranges), as JSON Lines and as Parquet
+    const jsonl = join(dir, name);
+    const text = readFileSync(fixture(name), 'utf8').trimEnd() + '\n';
+    writeFileSync(jsonl, text.repeat(1500));
+    const pq = join(dir, name.replace('.jsonl', '.parquet'));
+    await writeParquet(pq, `SELECT * FROM read_json('${jsonl}')`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+    assert.ok((await openParquet(pq)).rowGroups.length >= 2, name);
+    const two = { workers: 2, parallelThreshold: 0, workerScript: join(repoRoot, 'dist', 'scanWorker.js'), index: false as const };
+    for (const opts of [{ tokenizerDir: fixture('tiny-gpt2') }, { exactOnly: true }]) {
+      const a = await scanFile(jsonl, { index: false, workers: 1, ...opts });
+      const b = await scanFile(pq, { ...two, ...opts });
+      assert.equal(b.records, a.records, name);
+      assert.deepEqual(b.checks, a.checks, `${name} ${JSON.stringify(opts)}`);
+      assert.deepEqual(b.related, a.related, name);
+      assert.deepEqual(b.lengths, a.lengths, name);
+    }
+  }
+});

@@ -1,9 +1,9 @@
 /**
  * A Parquet file's rows as JSON Lines (docs/ARCHITECTURE.md, "Parquet"): line N holds row N as one compact JSON
  * object (null cells left out), written straight from the texts' UTF-8 bytes (parquet/rowLines.ts: no JavaScript
- * strings are made for them), one row group at a time. The JSON Lines scan (its WebAssembly kernel, its workers)
- * then reads them as it reads any file. A row group that cannot be read becomes blank lines (so that the rows after it
- * keep their numbers) and an error naming it.
+ * strings are made for them), one row group at a time, into a file: the extension's mirror (parquet/mirror.ts). A row
+ * group that cannot be read becomes blank lines (so that the rows after it keep their numbers) and an error naming it.
+ * (`preflens stats` scans the same lines as they are made: scan/range.ts scanParquetRange.)
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { openParquet, type ParquetFile } from './parquet.js';

@@ -3,7 +3,7 @@
  * compact JSON object (parquet/jsonLines.ts), written once, row group by row group, into the extension's storage,
  * never beside the user's file, and reused while the file's size and modification time are unchanged. The editor
  * features (inspector, Datasets view, scoring, heatmap, export) then read records at random through the same index as
- * for a JSON Lines file, and call them rows. (`preflens stats` writes the same lines to a temporary file.)
+ * for a JSON Lines file, and call them rows. (`preflens stats` scans the same lines as they are made.)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 /**
  * Parquet preference files (docs/ARCHITECTURE.md, "Parquet"), as the Hugging Face hub serves datasets
- * (`train_prefs-00000-of-00001.parquet`): read with hyparquet, a pure JavaScript reader, one row group at a time
- * (only that row group's column chunks are read from disk), with the compressions hub files use (Snappy built in;
- * ZSTD, gzip, Brotli, LZ4 from hyparquet-compressors). Records are numbered by row, 1-based, where JSON Lines
+ * (`train_prefs-00000-of-00001.parquet`): the footer, and rows read with hyparquet, a pure JavaScript reader, one row
+ * group at a time (only that row group's column chunks are read from disk), with the compressions hub files use
+ * (Snappy built in; ZSTD, gzip, Brotli, LZ4 from hyparquet-compressors). Whole-file reads make rows JSON Lines through
+ * the Parquet kernel instead (parquet/rowLines.ts). Records are numbered by row, 1-based, where JSON Lines
  * files number them by line; a row becomes the JSON object its columns make (nested lists and structs as they are,
  * 64-bit integers as numbers, dates as ISO text, null cells left out), which the format normalisers read as they
  * read a JSON line.
@@ -85,7 +86,7 @@ function jsonValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(jsonValue);
   if (v && typeof v === 'object') {
     const o: Record<string, unknown> = {};
-    // a null field is one the struct does not have (as at the top level: jsonLines.ts writes rows the same way)
+    // a null field is one the struct does not have (as at the top level: jsonWriter.ts and rowLines.ts write rows the same way)
     for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) o[k] = jsonValue(x);
     return o;
   }
@@ -96,11 +97,11 @@ function jsonValue(v: unknown): unknown {
 const KNOWN_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', 'ZSTD', 'LZ4', 'LZ4_RAW']);
 
 /**
- * The rows of row group g (or of rows [from, to) within it) as hyparquet decodes them; `utf8: false` leaves texts as
+ * The rows of row group g (or of rows [from, to) within it; of some columns) as hyparquet decodes them, texts left as
  * their UTF-8 bytes. An unknown compression or a damaged page is a ParquetError naming the file, the row group and the
  * column.
  */
-async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: number, to?: number, columns?: string[]): Promise<Array<Record<string, unknown>>> {
+async function decodeRowGroup(pf: ParquetFile, g: number, from?: number, to?: number, columns?: string[]): Promise<Array<Record<string, unknown>>> {
   const { hp, compressors } = await lib();
   const rg = pf.rowGroups[g];
   for (const c of pf.metadata.row_groups[g].columns) {
@@ -108,8 +109,9 @@ async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: 
     if (!KNOWN_CODECS.has(codec)) throw new ParquetError(`${pf.path}: row group ${g + 1}, column ${c.meta_data?.path_in_schema.join('.') ?? '?'}: compression ${codec} is not supported (Snappy, ZSTD, gzip, Brotli, LZ4 are)`);
   }
   try {
-    // without utf8, texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them
-    const raw = utf8 ? {} : { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
+    // texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them here (hyparquet would make one
+    // for every text of the pages it reads, whatever rows are asked for)
+    const raw = { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
     return (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), ...(columns ? { columns } : {}), ...raw })) as Array<Record<string, unknown>>;
   } catch (e) {
     throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
@@ -120,21 +122,21 @@ async function decodeRowGroup(pf: ParquetFile, g: number, utf8: boolean, from?: 
 export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to?: number): Promise<Array<Record<string, unknown>>> {
   // a null cell is a value the row does not have (a column of another shape of record, as in the key-less lines of
   // a JSON Lines file)
-  return (await decodeRowGroup(pf, g, false, from, to)).map((r) => {
+  return (await decodeRowGroup(pf, g, from, to)).map((r) => {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r)) if (v !== null && v !== undefined) o[k] = jsonValue(v);
     return o;
   });
 }
 
-/** The rows of row group g with their texts as UTF-8 bytes, for writing them as JSON (jsonLines.ts). */
+/** The rows of row group g with their texts as UTF-8 bytes, for writing them as JSON (jsonWriter.ts). */
 export function readRowGroupRaw(pf: ParquetFile, g: number): Promise<Array<Record<string, unknown>>> {
-  return decodeRowGroup(pf, g, false);
+  return decodeRowGroup(pf, g);
 }
 
 /** Some columns of the rows of row group g, texts as UTF-8 bytes (parquet/rowLines.ts). */
 export function readRowGroupColumns(pf: ParquetFile, g: number, columns: string[]): Promise<Array<Record<string, unknown>>> {
-  return decodeRowGroup(pf, g, false, undefined, undefined, columns);
+  return decodeRowGroup(pf, g, undefined, undefined, columns);
 }
 
 /** The decompressors of hyparquet-compressors (ZSTD, LZ4, …), by codec name. */

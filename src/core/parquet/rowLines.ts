@@ -39,111 +39,14 @@ function kernelModule(): WebAssembly.Module {
 /** A page or encoding the kernel does not read: the row group is written by hyparquet instead. */
 class Unsupported extends Error {}
 
-// ---- page headers: Thrift compact protocol (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md) ----
-
-type TValue = number | boolean | TStruct | null;
-interface TStruct {
-  [field: number]: TValue;
+type PageHeader = import('hyparquet').PageHeader;
+let headers: Promise<(reader: { view: DataView; offset: number }) => PageHeader> | null = null;
+/** hyparquet's page header parser (Thrift compact protocol). */
+function pageHeaderParser(): Promise<(reader: { view: DataView; offset: number }) => PageHeader> {
+  headers ??= import('hyparquet/src/column.js').then((m) => m.parquetHeader);
+  return headers;
 }
 
-/** Reads Thrift compact structs from b, bounded by `end`; lists and binaries are skipped (page headers need neither). */
-class Thrift {
-  constructor(
-    private readonly b: Uint8Array,
-    public p: number,
-    private readonly end: number,
-  ) {}
-  private byte(): number {
-    if (this.p >= this.end) throw new Error('page header runs past the column chunk');
-    return this.b[this.p++];
-  }
-  private varint(): number {
-    let r = 0;
-    let m = 1;
-    for (let i = 0; i < 10; i++) {
-      const x = this.byte();
-      r += (x & 0x7f) * m;
-      if (!(x & 0x80)) return r;
-      m *= 128;
-    }
-    throw new Error('bad varint in page header');
-  }
-  private zigzag(): number {
-    const v = this.varint();
-    return v % 2 ? -(v + 1) / 2 : v / 2;
-  }
-  private value(type: number): TValue {
-    switch (type) {
-      case 1:
-        return true;
-      case 2:
-        return false;
-      case 3:
-        return this.byte();
-      case 4:
-      case 5:
-      case 6:
-        return this.zigzag();
-      case 7:
-        this.skip(8);
-        return null;
-      case 8:
-        this.skip(this.varint());
-        return null;
-      case 9:
-      case 10: {
-        const h = this.byte();
-        const n = h >> 4 === 15 ? this.varint() : h >> 4;
-        const t = h & 15;
-        for (let i = 0; i < n; i++) if (t !== 1 && t !== 2) this.value(t);
-        else this.byte();
-        return null;
-      }
-      case 11: {
-        const n = this.varint();
-        if (n > 0) {
-          const kv = this.byte();
-          for (let i = 0; i < n; i++) {
-            this.value(kv >> 4);
-            this.value(kv & 15);
-          }
-        }
-        return null;
-      }
-      case 12:
-        return this.struct();
-      default:
-        throw new Error(`unknown Thrift type ${type} in page header`);
-    }
-  }
-  private skip(n: number): void {
-    if (this.p + n > this.end) throw new Error('page header runs past the column chunk');
-    this.p += n;
-  }
-  struct(): TStruct {
-    const s: TStruct = {};
-    let id = 0;
-    for (;;) {
-      const h = this.byte();
-      const type = h & 15;
-      if (type === 0) return s;
-      id = h >> 4 ? id + (h >> 4) : this.zigzag();
-      s[id] = this.value(type);
-    }
-  }
-}
-
-const num = (v: TValue | undefined): number => (typeof v === 'number' ? v : -1);
-const sub = (v: TValue | undefined): TStruct | null => (v && typeof v === 'object' ? v : null);
-
-// Page types and encodings (parquet.thrift)
-const DATA_PAGE = 0;
-const DICTIONARY_PAGE = 2;
-const DATA_PAGE_V2 = 3;
-const PLAIN = 0;
-const PLAIN_DICTIONARY = 2;
-const RLE = 3;
-const RLE_DICTIONARY = 8;
 const NULL_LEN = 0xffffffff;
 
 type Column = { name: string; key: Buffer; kind: 'text' | 'json'; optional: boolean; index: number };
@@ -185,11 +88,14 @@ export class RowGroupLines {
   /** The row group being read: its column descriptors and output, or the JavaScript path's bytes. */
   private cur: { rows: number; next: number; cols: number; out: number; cap: number } | null = null;
   private js: Uint8Array | null = null;
+  /** The row group decoded in memory (-1: none). */
+  private loaded = -1;
   /** Column chunks decoded by hyparquet although they are text (a page or encoding the kernel does not read). */
   fallbacks = 0;
   /** Pages the kernel has decoded (dictionary and data pages). */
   pages = 0;
   private codecs: Awaited<ReturnType<typeof decompressors>> = {};
+  private header: ((reader: { view: DataView; offset: number }) => PageHeader) | null = null;
 
   constructor(private readonly pf: ParquetFile) {
     this.fd = openSync(pf.path, 'r');
@@ -213,12 +119,19 @@ export class RowGroupLines {
 
   /** Reads row group g; its lines then come from next(). Throws ParquetError for a row group that cannot be read. */
   async load(g: number): Promise<void> {
+    if (g === this.loaded && this.cur) {
+      // read again from its first row (the format sample, then the scan): decoded once
+      this.cur.next = 0;
+      return;
+    }
+    this.loaded = -1;
     this.cur = null;
     this.js = null;
     this.top = this.base;
     const text = this.columns.filter((c) => c.kind === 'text');
     if (text.length === 0) return this.loadJs(g);
     this.codecs = await decompressors();
+    this.header = await pageHeaderParser();
     try {
       await this.loadFast(g);
     } catch (e) {
@@ -331,6 +244,7 @@ export class RowGroupLines {
     });
     const out = this.alloc(OUT);
     this.cur = { rows, next: 0, cols, out, cap: OUT };
+    this.loaded = g;
   }
 
   /** Decodes a text column chunk into (address, length) pairs of its rows at `table`. */
@@ -353,60 +267,64 @@ export class RowGroupLines {
     let dict = 0;
     let dictN = 0;
     const k = this.k;
+    const parse = this.header;
+    if (!parse) throw new Error('page header parser not loaded');
     while (done < rows) {
       if (p >= end) throw new Error(`the column chunk ends after ${done} of ${rows} rows`);
-      const t = new Thrift(this.u8, p, end);
-      const h = t.struct();
-      p = t.p;
-      const type = num(h[1]);
-      const usize = num(h[2]);
-      const csize = num(h[3]);
-      if (usize < 0 || csize < 0 || csize > end - p) throw new Error(`page at byte ${start + (p - chunk)}: sizes out of bounds`);
+      const reader = { view: new DataView(k.memory.buffer, 0, end), offset: p };
+      let h: PageHeader;
+      try {
+        h = parse(reader);
+      } catch (e) {
+        throw new Error(`page header at byte ${start + (p - chunk)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      p = reader.offset;
+      const usize = h.uncompressed_page_size;
+      const csize = h.compressed_page_size;
+      if (!(usize >= 0) || !(csize >= 0) || csize > end - p) throw new Error(`page at byte ${start + (p - chunk)}: sizes out of bounds`);
       const data = p;
       p += csize;
-      if (type === DICTIONARY_PAGE || type === DATA_PAGE || type === DATA_PAGE_V2) this.pages++;
-      if (type === DICTIONARY_PAGE) {
-        const dh = sub(h[7]);
-        const n = num(dh?.[1]);
-        const enc = num(dh?.[2]);
-        if (enc !== PLAIN && enc !== PLAIN_DICTIONARY) throw new Unsupported(`dictionary encoding ${enc}`);
+      if (h.type === 'DICTIONARY_PAGE') {
+        this.pages++;
+        const dh = h.dictionary_page_header;
+        const n = dh?.num_values ?? -1;
+        if (dh?.encoding !== 'PLAIN' && dh?.encoding !== 'PLAIN_DICTIONARY') throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
+        if (n < 0) throw new Error('dictionary page without its header');
         const page = this.decompress(codec, data, csize, usize);
         dict = this.alloc(n * 8);
         dictN = n;
         if (k.plainStrings(page, usize, n, dict) < 0) throw new Error('damaged dictionary page');
         continue;
       }
-      if (type !== DATA_PAGE && type !== DATA_PAGE_V2) continue; // index pages
-      const v2 = type === DATA_PAGE_V2;
-      const dh = sub(v2 ? h[8] : h[5]);
+      if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue; // index pages
+      this.pages++;
+      const v2 = h.data_page_header_v2;
+      const dh = v2 ?? h.data_page_header;
       if (!dh) throw new Error('data page without its header');
-      const nv = num(dh[1]);
-      const enc = num(v2 ? dh[4] : dh[2]);
-      if (nv < 0 || done + nv > rows) throw new Error(`a data page holds more values than the row group has rows`);
-      if (enc !== PLAIN && enc !== PLAIN_DICTIONARY && enc !== RLE_DICTIONARY) throw new Unsupported(`encoding ${enc}`);
+      const nv = dh.num_values;
+      const enc = dh.encoding;
+      if (!(nv >= 0) || done + nv > rows) throw new Error(`a data page holds more values than the row group has rows`);
+      if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
       // definition levels (bit width 1: a top-level optional column), then values
       let defs = 0;
       let vals: number;
       let valsLen: number;
       if (v2) {
-        const repLen = num(dh[6]);
-        const defLen = num(dh[5]);
-        if (repLen !== 0 && repLen !== -1) throw new Unsupported('repetition levels');
-        const dl = Math.max(0, defLen);
+        if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
+        const dl = Math.max(0, v2.definition_levels_byte_length);
         if (dl > csize) throw new Error('definition levels out of bounds');
         if (c.optional) {
           defs = this.alloc(nv * 4);
           if (!k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
         }
-        const compressed = dh[7] !== false;
         valsLen = usize - dl;
-        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen) : data + dl;
+        vals = v2.is_compressed !== false ? this.decompress(codec, data + dl, csize - dl, valsLen) : data + dl;
       } else {
         const page = this.decompress(codec, data, csize, usize);
         vals = page;
         valsLen = usize;
         if (c.optional) {
-          if (num(dh[3]) !== RLE) throw new Unsupported('definition level encoding');
+          if (h.data_page_header?.definition_level_encoding !== 'RLE') throw new Unsupported('definition level encoding');
           if (valsLen < 4) throw new Error('damaged definition levels');
           const dl = new DataView(k.memory.buffer).getUint32(page, true);
           if (dl > valsLen - 4) throw new Error('definition levels out of bounds');
@@ -423,7 +341,7 @@ export class RowGroupLines {
         for (let i = 0; i < nv; i++) present += lv[i] === 1 ? 1 : 0;
       }
       const dest = defs ? this.alloc(present * 8) : table + done * 8;
-      if (enc === PLAIN) {
+      if (enc === 'PLAIN') {
         if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
       } else if (present > 0) {
         if (!dict) throw new Error('dictionary-encoded page without a dictionary');

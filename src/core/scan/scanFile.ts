@@ -195,7 +195,7 @@ function linesDir(decoded: number): string {
   return tmpdir();
 }
 
-/** Adds the row groups that could not be written as lines (parquet/jsonLines.ts) to a scan's errors, by row. */
+/** Adds the row groups that could not be read into a mirror's lines (parquet/jsonLines.ts) to a scan's errors, by row. */
 export function withRowGroupErrors(res: ScanSummary, errors: RecordError[]): void {
   res.errors = [...errors, ...res.errors].sort((a, b) => a.line - b.line);
   res.errorCount += errors.length;
