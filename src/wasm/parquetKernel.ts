@@ -284,16 +284,16 @@ export function rows(cols: usize, ncols: i32, from: i32, to: i32, out: usize, ca
   const oe = out + <usize>cap;
   let r = from;
   for (; r < to; r++) {
-    // the most this row can take: every text byte escaped as \u00XX
-    let need: usize = 3;
+    // the most this row can take: every text byte escaped as \u00XX (counted in 64 bits: no wrap-around)
+    let need: u64 = 3;
     for (let c = 0; c < ncols; c++) {
       const d = cols + (<usize>c << 4);
       const pair = <usize>load<u32>(d, 12) + (<usize>r << 3);
       const len = load<u32>(pair, 4);
       if (len == NULL_LEN) continue;
-      need += <usize>load<u32>(d, 4) + 3 + (load<u32>(d, 8) == 0 ? <usize>len * 6 : <usize>len);
+      need += <u64>load<u32>(d, 4) + 3 + (load<u32>(d, 8) == 0 ? <u64>len * 6 : <u64>len);
     }
-    if (need > oe - op) break;
+    if (need > <u64>(oe - op)) break;
     store<u8>(op++, 0x7b);
     let first = true;
     for (let c = 0; c < ncols; c++) {

@@ -79,7 +79,7 @@ test('the kernel writes every row as the JavaScript writer does: escapes, nulls,
   }
 });
 
-test('data pages v2 (dictionary pages through the kernel; DELTA_LENGTH_BYTE_ARRAY columns through hyparquet), and column chunks of several pages', async () => {
+test('data pages v2 (dictionary pages through the kernel; DELTA_LENGTH_BYTE_ARRAY columns through hyparquet), column chunks of several pages, a row larger than the output area', async () => {
   const dir = tmp();
   const v2 = join(dir, 'v2.parquet');
   await writeParquet(v2, MIXED, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048, PARQUET_VERSION V2');
@@ -91,6 +91,10 @@ test('data pages v2 (dictionary pages through the kernel; DELTA_LENGTH_BYTE_ARRA
   const b = await sameLines(big);
   assert.equal(b.groups, 1);
   assert.ok(b.pages > 3, `several pages in one column chunk (${b.pages} pages for 3 columns)`);
+  // a row larger than the 1 MiB the kernel writes rows into at a time (escaped: 6 bytes per control character)
+  const wide = join(dir, 'wide.parquet');
+  await writeParquet(wide, `SELECT 'p' || i AS prompt, CASE WHEN i = 2 THEN repeat(chr(1), 400000) ELSE 'ok ' || i END AS chosen, 'no' AS rejected FROM range(5) t(i)`, 'COMPRESSION snappy');
+  await sameLines(wide);
 });
 
 test('a damaged Snappy page: an error naming the row group and column, and the other row groups are still scanned', async () => {
