@@ -6,14 +6,13 @@
  * in WebAssembly; the other codecs natively or with hyparquet-compressors), PLAIN and dictionary values located, and
  * rows written with their texts escaped straight from their UTF-8 bytes, with no JavaScript string made. The other
  * columns (numbers, lists of messages, …) are decoded by hyparquet and written by jsonWriter.ts, then copied into the
- * rows; a row group whose text pages use an encoding the kernel does not read (DELTA_*, …) is written wholly by
- * hyparquet and jsonWriter.ts — the same bytes, more slowly. A damaged page is a ParquetError naming the file, the row
- * group and the column.
+ * rows, and so is a text column chunk whose pages use an encoding the kernel does not read (DELTA_*, …): the same
+ * bytes, more slowly. A damaged page is a ParquetError naming the file, the row group and the column.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import * as zlib from 'node:zlib';
 import { CancelledError } from '../errors.js';
 import type { RecordError } from '../types.js';
-import * as zlib from 'node:zlib';
 import { PARQUET_KERNEL_WASM } from '../generated/parquetKernelWasm.js';
 import { keyBytes, object, Out, value } from './jsonWriter.js';
 import { decompressors, ParquetError, readRowGroupRaw, readRowGroupColumns, type ParquetFile } from './parquet.js';
@@ -36,7 +35,10 @@ function kernelModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** A page or encoding the kernel does not read: the row group is written by hyparquet instead. */
+/**
+ * A page or encoding the kernel does not read: that column chunk is decoded by hyparquet instead (the whole row group,
+ * for a column chunk kept in another file).
+ */
 class Unsupported extends Error {}
 
 type PageHeader = import('hyparquet').PageHeader;
