@@ -26,12 +26,50 @@ export function heapBase(): usize {
 
 // ---- Snappy (https://github.com/google/snappy/blob/main/format_description.txt) ----
 
+// The PLAIN values of a page located while it is decompressed (plainStrings' work, done while each length is still in
+// the cache: after decompression, finding them means one cache miss per value). walk 0: none; 1: values from the
+// start of the output; 2: after a u32 length of definition levels and the levels (a v1 page of an optional column).
+const NO_WALK: usize = 0xffffffff;
+/** Values located by the last snappy() call (at most its maxN); -1 when a length ran past the page. */
+export let walked: i32 = 0;
+let walkOut: usize = 0;
+let walkMax: i32 = 0;
+let walkLevels = false;
+
+/** Locates the values whose 4-byte length has been written (op ≥ next); returns the next value's `next`. */
+function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
+  if (walkLevels) {
+    // the definition levels' length, then the levels: the first value's length follows them
+    walkLevels = false;
+    const levels = <usize>load<u32>(dst);
+    if (levels > de - dst - 4) {
+      walked = -1;
+      return NO_WALK;
+    }
+    next = dst + 4 + levels + 4;
+    if (op < next) return next;
+  }
+  while (op >= next && walked < walkMax) {
+    const len = <usize>load<u32>(next - 4);
+    if (len > de - next) {
+      walked = -1;
+      return NO_WALK;
+    }
+    store<u32>(walkOut + (<usize>walked << 3), <u32>next);
+    store<u32>(walkOut + (<usize>walked << 3), <u32>len, 4);
+    walked++;
+    next += len + 4;
+  }
+  return walked < walkMax ? next : NO_WALK;
+}
+
 /**
  * Decompresses [src, src + srcLen) into [dst, dst + dstLen); returns 1 when the block decodes to exactly dstLen
  * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
- * 16 bytes are copied with one 16-byte load and store.
+ * 16 bytes are copied with one 16-byte load and store. With `walk` (see above), also locates up to maxN PLAIN values
+ * as (address, length) pairs at `out` (their number in `walked`).
  */
-export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32): i32 {
+export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i32, out: usize, maxN: i32): i32 {
   const se = src + <usize>srcLen;
   const de = dst + <usize>dstLen;
   let ip = src;
@@ -47,7 +85,13 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32): i32 {
   }
   if (n != <u32>dstLen) return 0;
   let op = dst;
+  walked = 0;
+  walkOut = out;
+  walkMax = maxN;
+  walkLevels = walk == 2;
+  let next: usize = walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
   while (ip < se) {
+    if (op >= next) next = walkTo(op, next, dst, de);
     const tag = <u32>load<u8>(ip);
     const kind = tag & 3;
     // the 4 bytes after the tag (16 readable bytes follow the input)
@@ -85,7 +129,9 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32): i32 {
     ip += len;
     op += len;
   }
-  return op == de ? 1 : 0;
+  if (op != de) return 0;
+  if (op >= next) walkTo(op, next, dst, de);
+  return 1;
 }
 
 // ---- RLE / bit-packed hybrid (https://parquet.apache.org/docs/file-format/data-pages/encodings/) ----

@@ -21,7 +21,8 @@ interface ParquetKernel {
   memory: WebAssembly.Memory;
   written: WebAssembly.Global;
   heapBase(): number;
-  snappy(src: number, srcLen: number, dst: number, dstLen: number): number;
+  snappy(src: number, srcLen: number, dst: number, dstLen: number, walk: number, out: number, maxN: number): number;
+  walked: WebAssembly.Global;
   hybrid(src: number, srcLen: number, bitWidth: number, n: number, out: number): number;
   plainStrings(src: number, srcLen: number, n: number, out: number): number;
   lookup(idx: number, n: number, dict: number, dictN: number, out: number): number;
@@ -311,6 +312,10 @@ export class RowGroupLines {
       let defs = 0;
       let vals: number;
       let valsLen: number;
+      // PLAIN values are located while a Snappy page is decompressed (the kernel's `walk`): into the table for a
+      // required column, else into `located`, before the nulls are spread
+      const walk = enc === 'PLAIN' && codec === 'SNAPPY';
+      let located = 0;
       if (v2) {
         if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
         const dl = Math.max(0, v2.definition_levels_byte_length);
@@ -320,9 +325,12 @@ export class RowGroupLines {
           if (!k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
         }
         valsLen = usize - dl;
-        vals = v2.is_compressed !== false ? this.decompress(codec, data + dl, csize - dl, valsLen) : data + dl;
+        const compressed = v2.is_compressed !== false;
+        located = walk && compressed ? (defs ? this.alloc(nv * 8) : table + done * 8) : 0;
+        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 : 0, located, nv) : data + dl;
       } else {
-        const page = this.decompress(codec, data, csize, usize);
+        located = walk ? (c.optional ? this.alloc(nv * 8) : table + done * 8) : 0;
+        const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) : 0, located, nv);
         vals = page;
         valsLen = usize;
         if (c.optional) {
@@ -342,9 +350,11 @@ export class RowGroupLines {
         const lv = new Uint32Array(k.memory.buffer, defs, nv);
         for (let i = 0; i < nv; i++) present += lv[i] === 1 ? 1 : 0;
       }
-      const dest = defs ? this.alloc(present * 8) : table + done * 8;
+      // values located during decompression are used when they are exactly the page's; else PLAIN values are read here
+      const ready = located !== 0 && (k.walked.value as number) === present;
+      const dest = ready ? located : defs ? this.alloc(present * 8) : table + done * 8;
       if (enc === 'PLAIN') {
-        if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
+        if (!ready && k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
       } else if (present > 0) {
         if (!dict) throw new Error('dictionary-encoded page without a dictionary');
         if (valsLen < 1) throw new Error('damaged data page');
@@ -360,14 +370,14 @@ export class RowGroupLines {
   }
 
   /** Decompresses a page into the arena (UNCOMPRESSED: the page itself); returns its address. */
-  private decompress(codec: string, src: number, csize: number, usize: number): number {
+  private decompress(codec: string, src: number, csize: number, usize: number, walk = 0, out = 0, maxN = 0): number {
     if (codec === 'UNCOMPRESSED') {
       if (csize !== usize) throw new Error('uncompressed page sizes differ');
       return src;
     }
     if (codec === 'SNAPPY') {
       const dst = this.alloc(usize);
-      if (!this.k.snappy(src, csize, dst, usize)) throw new Error('damaged Snappy page');
+      if (!this.k.snappy(src, csize, dst, usize, walk, out, maxN)) throw new Error('damaged Snappy page');
       return dst;
     }
     const input = new Uint8Array(this.k.memory.buffer, src, csize);
