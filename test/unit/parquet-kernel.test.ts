@@ -147,3 +147,38 @@ test('the JavaScript path over a Parquet file\'s lines (a model tokenizer, or ex
     }
   }
 });
+
+test('layouts DuckDB does not write (a minimal writer from the specification): REQUIRED columns, many pages per chunk, dictionary pages then PLAIN ones, v2 PLAIN pages; each uncompressed and Snappy', async () => {
+  const { writeMiniParquet } = await import('../parquetWriter.js');
+  const dir = tmp();
+  const rows = Array.from({ length: 700 }, (_, i) => ({
+    prompt: `Q${i} "quoted" \\ tab\there\nnext line é 😀`,
+    chosen: i % 9 === 0 ? null : i < 300 ? `frequent answer ${i % 7}` : `answer ${i} ${'long '.repeat(i % 40)}`,
+    rejected: i % 4 === 1 ? null : `no ${i}\u0001`,
+  }));
+  const columns = [
+    { name: 'prompt', required: true, pageRows: 37, dictionaryPages: 0 },
+    { name: 'chosen', required: false, pageRows: 50, dictionaryPages: 6 },
+    { name: 'rejected', required: false, pageRows: 64, dictionaryPages: 0 },
+  ];
+  const expected = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)));
+  for (const v2 of [false, true])
+    for (const snappy of [false, true]) {
+      const file = join(dir, `mini-${v2 ? 'v2' : 'v1'}-${snappy ? 'snappy' : 'plain'}.parquet`);
+      writeMiniParquet(file, columns, rows, { groupRows: 400, v2, snappy });
+      const r = await sameLines(file);
+      assert.equal(r.groups, 2);
+      assert.equal(r.fallbacks, 0, 'every text chunk read by the kernel');
+      assert.ok(r.pages > 20, `${r.pages} pages`);
+      // and the rows are the values written
+      const pf = await openParquet(file);
+      const lines = new RowGroupLines(pf);
+      const got: unknown[] = [];
+      for (let g = 0; g < pf.rowGroups.length; g++) {
+        await lines.load(g);
+        for (let b = lines.next(); b; b = lines.next()) for (const l of Buffer.from(b).toString('utf8').split('\n')) if (l) got.push(JSON.parse(l));
+      }
+      lines.close();
+      assert.deepEqual(got, expected, file);
+    }
+});
