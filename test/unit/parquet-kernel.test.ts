@@ -182,3 +182,28 @@ test('layouts DuckDB does not write (a minimal writer from the specification): R
       assert.deepEqual(got, expected, file);
     }
 });
+
+test('duplicates and contradictions within a row group, across row groups and across ranges are found as in the JSON Lines file (no line is kept: candidates are keyed from their row groups)', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const dir = tmp();
+  const rows: Array<{ prompt: string; chosen: string; rejected: string }> = [];
+  for (let i = 0; i < 9000; i++) rows.push({ prompt: `Question ${i}?`, chosen: ` Answer ${i}.`, rejected: ` Wrong ${i}.` });
+  // next to each other (one row group), 3000 rows apart (another row group), 6000 apart (another range); swapped pairs
+  // (contradictions) the same ways; one duplicate that differs only in case and spacing (equal once normalised)
+  for (const [to, from] of [[101, 100], [3200, 200], [7300, 300]]) rows[to] = { ...rows[from] };
+  for (const [to, from] of [[401, 400], [3500, 500], [8600, 600]]) rows[to] = { prompt: rows[from].prompt, chosen: rows[from].rejected, rejected: rows[from].chosen };
+  rows[5000] = { prompt: 'QUESTION   700?', chosen: ' answer 700.', rejected: ' wrong  700.' };
+  const jsonl = join(dir, 'pairs.jsonl');
+  writeFileSync(jsonl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const pq = join(dir, 'pairs.parquet');
+  await writeParquet(pq, `SELECT * FROM read_json('${jsonl}')`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  assert.ok((await openParquet(pq)).rowGroups.length >= 4);
+  const a = await scanFile(jsonl, { index: false, workers: 1 });
+  assert.deepEqual(a.checks.duplicate, [102, 3201, 5001, 7301], 'the JSON Lines scan, the reference');
+  assert.equal(a.checks.contradiction.length, 6);
+  for (const workers of [1, 2, 3]) {
+    const b = await scanFile(pq, { index: false, workers, parallelThreshold: 0, workerScript: join(repoRoot, 'dist', 'scanWorker.js') });
+    assert.deepEqual(b.checks, a.checks, `${workers} worker(s)`);
+    assert.deepEqual(b.related, a.related, `${workers} worker(s)`);
+  }
+});

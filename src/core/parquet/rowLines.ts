@@ -90,7 +90,7 @@ export class RowGroupLines {
   private readonly columns: Column[];
   /** The row group being read: its column descriptors and output, or the JavaScript path's bytes. */
   private cur: { rows: number; next: number; cols: number; out: number; cap: number } | null = null;
-  private js: Uint8Array | null = null;
+  private js: { bytes: Uint8Array; given: boolean; starts: number[] | null } | null = null;
   /** The row group decoded in memory (-1: none). */
   private loaded = -1;
   /** Column chunks decoded by hyparquet although they are text (a page or encoding the kernel does not read). */
@@ -122,9 +122,10 @@ export class RowGroupLines {
 
   /** Reads row group g; its lines then come from next(). Throws ParquetError for a row group that cannot be read. */
   async load(g: number): Promise<void> {
-    if (g === this.loaded && this.cur) {
+    if (g === this.loaded) {
       // read again from its first row (the format sample, then the scan): decoded once
-      this.cur.next = 0;
+      if (this.cur) this.cur.next = 0;
+      if (this.js) this.js.given = false;
       return;
     }
     this.loaded = -1;
@@ -147,22 +148,46 @@ export class RowGroupLines {
   /** The next piece of the row group's lines (whole lines; a view valid until the next call), or null at its end. */
   next(): Uint8Array | null {
     if (this.js) {
-      const b = this.js;
-      this.js = null;
-      return b;
+      if (this.js.given) return null;
+      this.js.given = true;
+      return this.js.bytes;
     }
     const c = this.cur;
     if (!c || c.next >= c.rows) return null;
-    let n = this.k.rows(c.cols, this.columns.length, c.next, c.rows, c.out, c.cap);
-    if (n === 0) {
+    c.next += this.rowsAt(c, c.next, c.rows);
+    return new Uint8Array(this.k.memory.buffer, c.out, this.k.written.value as number);
+  }
+
+  /** Writes rows from `from` (at least one) to the output area; returns how many. */
+  private rowsAt(c: NonNullable<RowGroupLines['cur']>, from: number, to: number): number {
+    let n = this.k.rows(c.cols, this.columns.length, from, to, c.out, c.cap);
+    while (n === 0) {
       // a row larger than the output area: make room for it
       c.cap *= 4;
       c.out = this.alloc(c.cap);
-      n = this.k.rows(c.cols, this.columns.length, c.next, c.rows, c.out, c.cap);
-      if (n === 0) return this.next();
+      n = this.k.rows(c.cols, this.columns.length, from, to, c.out, c.cap);
     }
-    c.next += n;
-    return new Uint8Array(this.k.memory.buffer, c.out, this.k.written.value as number);
+    return n;
+  }
+
+  /**
+   * Row r (0-based) of the row group read last, as its JSON line without the newline (a copy): how duplicate candidates
+   * are read again for their exact keys while their row group is in memory (scan/range.ts scanParquetRange).
+   */
+  line(r: number): Uint8Array {
+    if (this.js) {
+      const js = this.js;
+      if (!js.starts) {
+        js.starts = [0];
+        for (let i = js.bytes.indexOf(0x0a); i >= 0; i = js.bytes.indexOf(0x0a, i + 1)) js.starts.push(i + 1);
+      }
+      if (r < 0 || r + 1 >= js.starts.length) throw new Error(`row ${r} is not in the row group read`);
+      return js.bytes.slice(js.starts[r], js.starts[r + 1] - 1);
+    }
+    const c = this.cur;
+    if (!c || r < 0 || r >= c.rows) throw new Error(`row ${r} is not in the row group read`);
+    this.rowsAt(c, r, r + 1);
+    return new Uint8Array(this.k.memory.buffer, c.out, (this.k.written.value as number) - 1).slice();
   }
 
   private async loadJs(g: number): Promise<void> {
@@ -172,7 +197,8 @@ export class RowGroupLines {
       object(o, r);
       o.ascii('\n');
     }
-    this.js = o.buf.subarray(0, o.pos);
+    this.js = { bytes: o.buf.subarray(0, o.pos), given: false, starts: null };
+    this.loaded = g;
   }
 
   private async loadFast(g: number): Promise<void> {

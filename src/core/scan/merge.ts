@@ -120,14 +120,8 @@ export function merge(
       p.flags[j] |= bit;
       marked.push(i);
     };
-    // the file each range's offsets point into: the scanned file, or a Parquet range's lines
-    const fds = new Map<string, number>();
-    const fdOf = (p: RangeResult): number => {
-      const f = p.file ?? file;
-      let fd = fds.get(f);
-      if (fd === undefined) fds.set(f, (fd = openSync(f, 'r')));
-      return fd;
-    };
+    // keyed ranges (Parquet) have every key they need: the file is read only for the others
+    const fd = parts.every((p) => p.keyed) ? -1 : openSync(file, 'r');
     try {
       let w = 0;
       let e = 0; // position in parts[w].exact
@@ -143,7 +137,8 @@ export function merge(
         if (e < ex.length && ex[e] === j) {
           keys = ex[e + 1] === -2 ? null : { recordHash: ex[e + 1], pairKey: ex[e + 2], swappedKey: ex[e + 3] };
           e += 4;
-        } else keys = exactKeysAt(fdOf(p), p, j);
+        } else if (p.keyed) continue; // meets no other record (RangeResult.keyed)
+        else keys = exactKeysAt(fd, p, j);
         if (!keys) continue;
         const line = p.line[j] + lineBase[w];
         const first = seen.putIfAbsent(keys.recordHash, i);
@@ -162,7 +157,7 @@ export function merge(
         }
       }
     } finally {
-      for (const fd of fds.values()) closeSync(fd);
+      if (fd >= 0) closeSync(fd);
     }
   }
   const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
@@ -238,9 +233,10 @@ export function merge(
 /**
  * Marks (in `candidate`, indexed by global record) the records that share a signature key with a record of
  * another range: merge-joins of the ranges' sorted fingerprints and a pass over the ranges' keys (both in the
- * kernel), then the few records whose fingerprints matched are compared by full key.
+ * kernel), then the few records whose fingerprints matched are compared by full key. `cross`, when given, gets the
+ * same marks (only these).
  */
-export function crossRangeCandidates(parts: RangeResult[], candidate: Uint8Array, kk: KeyKernel): void {
+export function crossRangeCandidates(parts: RangeResult[], candidate: Uint8Array, kk: KeyKernel, cross?: Uint8Array): void {
   if (parts.length < 2) return;
   const dupSet = new Set<number>();
   const conSet = new Set<number>();
@@ -272,12 +268,16 @@ export function crossRangeCandidates(parts: RangeResult[], candidate: Uint8Array
     }
     at += p.count;
   });
-  for (const list of holders.values()) if (list.some((h) => h.w !== list[0].w)) for (const h of list) candidate[h.i] = 1;
+  const mark = (i: number): void => {
+    candidate[i] = 1;
+    if (cross) cross[i] = 1;
+  };
+  for (const list of holders.values()) if (list.some((h) => h.w !== list[0].w)) for (const h of list) mark(h.i);
   for (const s of swapped) {
     const list = holders.get(s.key);
     if (!list || !list.some((h) => h.w !== s.w)) continue;
-    candidate[s.i] = 1;
-    for (const h of list) candidate[h.i] = 1;
+    mark(s.i);
+    for (const h of list) mark(h.i);
   }
 }
 

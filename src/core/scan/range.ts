@@ -5,10 +5,8 @@
  * The range then finds duplicate and contradiction candidates among its records from radix-sorted fingerprints of
  * their signature keys, and keys its candidates exactly, in parallel with the other ranges.
  */
-import { closeSync, openSync } from 'node:fs';
-import { writeAll } from '../parquet/jsonLines.js';
 import { openParquet, type ParquetFile } from '../parquet/parquet.js';
-import { linesOf, type RowGroupLines } from '../parquet/rowLines.js';
+import { linesOf, RowGroupLines } from '../parquet/rowLines.js';
 import { CHECK_BITS } from '../checks/table.js';
 import { type CheckOptions, exactRecordKeys, type RecordKeys, ROW_FLOATS, ROW_INTS, RowInt, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
 import { InputError } from '../errors.js';
@@ -82,8 +80,8 @@ class RangeScan {
     }
   };
 
-  finish(lineCount: number, fd: number): RangeResult {
-    return this.range.finish(lineCount, this.errors, this.errorCount, fd);
+  finish(lineCount: number, keysOf: (i: number) => RecordKeys | null | undefined): RangeResult {
+    return this.range.finish(lineCount, this.errors, this.errorCount, keysOf);
   }
 }
 
@@ -109,16 +107,21 @@ export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress
       const bytes = readBytes(fd, task.bomLength, size - task.bomLength);
       handle({ line: 1, offset: task.bomLength, bytes });
     }
-    return scan.finish(lineCount, fd);
+    // the columns once the range is complete (finish drains the kernel before it keys candidates)
+    let cols: ReturnType<RangeBuilder['columns']> | null = null;
+    return scan.finish(lineCount, (i) => exactKeysAt(fd, (cols ??= scan.range.columns()), i, scan.range.kernel));
   });
 }
 
 /**
  * Scans row groups [from, to) of a Parquet file (docs/ARCHITECTURE.md, "Parquet"): their rows as JSON Lines
- * (parquet/rowLines.ts), scanned as they come and written to the range's file of lines (`task.parquet.lines`), where
- * candidates are read again for their exact keys. The unreadable row groups are blank lines and errors. Progress in
- * bytes of the Parquet file (its row groups' compressed sizes). `opened`: the file and a reader of it, already open on
- * this thread.
+ * (parquet/rowLines.ts), scanned as they come; no line is kept. After each row group, its records that meet each other
+ * by full signature key (RangeBuilder.matchNew) are keyed exactly while the row group is in memory; at the end, the
+ * candidates that meet a record of another row group (RangeBuilder.meetAny) are keyed from their row groups read
+ * again — none for duplicates next to each other, a second decoding of the row groups that hold them for duplicates
+ * far apart. The result is `keyed`: a candidate without keys meets no other record of the range. The unreadable row groups are blank
+ * lines and errors. Progress in bytes of the Parquet file (its row groups' compressed sizes). `opened`: the file and a
+ * reader of it, already open on this thread.
  */
 export async function scanParquetRange(
   task0: RangeTask,
@@ -130,29 +133,52 @@ export async function scanParquetRange(
   if (!pq) throw new Error('not a Parquet range');
   const scan = new RangeScan(task0, tok);
   const pf = opened?.pf ?? (await openParquet(task0.path));
-  const fd = openSync(pq.lines, 'w+');
+  const lines = opened?.lines ?? new RowGroupLines(pf);
   try {
     const rowErrors: RecordError[] = [];
+    const base = pf.rowGroups[pq.from].start;
+    /** The row group and the row within it of a line of the range (1-based). */
+    const rowOf = (line: number): { g: number; r: number } => {
+      let g = pq.to - 1;
+      while (g > pq.from && pf.rowGroups[g].start - base >= line) g--;
+      return { g, r: line - 1 - (pf.rowGroups[g].start - base) };
+    };
+    const keys = new Map<number, RecordKeys | null>();
+    const later = new Map<number, number[]>(); // row group → records of it to key once the range is read
+    /** Keys record i now if its row group is the one in memory (`g`), else later. */
+    const key = (i: number, g: number): void => {
+      if (keys.has(i)) return;
+      const cols = scan.range.columns();
+      const at = rowOf(cols.line[i]);
+      if (at.g === g) keys.set(i, exactKeysOf(lines.line(at.r), cols, i, scan.range.kernel));
+      else {
+        const list = later.get(at.g);
+        if (list) list.push(i);
+        else later.set(at.g, [i]);
+      }
+    };
     let done = 0;
     const onRowGroup = (g: number): void => {
+      // the row group's lines all end with a newline: its records are in once the kernel's batch is drained
+      scan.range.kernel.drain();
+      scan.range.matchNew((i, j) => {
+        key(i, g);
+        key(j, g);
+      });
       done += pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
       onProgress?.(done);
     };
     let lineCount: number;
-    const pieces = linesOf(pf, pq.from, pq.to, rowErrors, { relative: true, onRowGroup, lines: opened?.lines });
+    const pieces = linesOf(pf, pq.from, pq.to, rowErrors, { relative: true, onRowGroup, lines });
     if (scan.parse) {
       const stream = scan.range.kernel.lineStream(scan.handle);
-      for await (const b of pieces) {
-        writeAll(fd, b);
-        stream.push(b);
-      }
+      for await (const b of pieces) stream.push(b);
       lineCount = stream.end();
     } else {
       // the JavaScript path, line by line
       let line = 1;
       let offset = 0;
       for await (const b of pieces) {
-        writeAll(fd, b);
         const copy = Buffer.from(b);
         for (let at = 0; at < copy.length; ) {
           let e = copy.indexOf(0x0a, at);
@@ -165,12 +191,28 @@ export async function scanParquetRange(
       }
       lineCount = line - 1;
     }
+    // candidates not keyed with their row group: those that meet a record of an earlier row group (not those whose
+    // fingerprint alone matched), keyed from their row groups read again
+    scan.range.kernel.drain();
+    scan.range.matchNew((i, j) => {
+      key(i, -1);
+      key(j, -1);
+    });
+    const { candidate } = scan.range.candidates();
+    const unkeyed: number[] = [];
+    for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) if (!keys.has(i)) unkeyed.push(i);
+    for (const i of scan.range.meetAny(unkeyed)) key(i, -1);
+    for (const [g, list] of [...later].sort((x, y) => x[0] - y[0])) {
+      await lines.load(g);
+      const cols = scan.range.columns();
+      for (const i of list) if (!keys.has(i)) keys.set(i, exactKeysOf(lines.line(rowOf(cols.line[i]).r), cols, i, scan.range.kernel));
+    }
     for (const e of rowErrors) scan.addError(e);
-    const res = scan.finish(lineCount, fd);
-    res.file = pq.lines;
+    const res = scan.finish(lineCount, (i) => keys.get(i));
+    res.keyed = true;
     return res;
   } finally {
-    closeSync(fd);
+    if (!opened) lines.close();
   }
 }
 
@@ -239,21 +281,130 @@ export class RangeBuilder implements KernelSink {
     this.kernel.addRow(row, extra);
   }
 
+  /** The columns collected so far (views, valid until more records are added). */
+  columns(): Pick<RecordColumns, 'line' | 'offset' | 'length' | 'sub' | 'format' | 'sigRecord' | 'sigSwapped'> {
+    const n = this.count;
+    return {
+      line: this.line.subarray(0, n),
+      offset: this.offset.subarray(0, n),
+      length: this.length.subarray(0, n),
+      sub: this.sub.subarray(0, n),
+      format: this.format.subarray(0, n),
+      sigRecord: this.sigRecord.subarray(0, n),
+      sigSwapped: this.sigSwapped.subarray(0, n),
+    };
+  }
+
+  /** Records already looked at by matchNew, and its table (record index + 1 per slot; 0: empty). */
+  private matched = 0;
+  private table = new Int32Array(1 << 16);
+
   /**
-   * The range's result. Its candidates are keyed exactly here (read again from `fd`), in parallel with the other
-   * ranges.
+   * Calls onPair(i, j) for records added since the last call that meet each other by full signature key: equal record
+   * keys (duplicate candidates), or one's swapped key equal to the other's record key (contradiction candidates). Every
+   * such record is in at least one pair. Records that meet one added earlier are found at the end, among the range's
+   * candidates (`candidates()`, `meetAny`). The table holds one batch (a row group's records): it stays in the cache.
    */
-  finish(lineCount: number, errors: RecordError[], errorCount: number, fd: number): RangeResult {
+  matchNew(onPair: (i: number, j: number) => void): void {
+    const a = this.matched;
+    const b = this.count;
+    this.matched = b;
+    if (b - a < 2) return;
+    while (this.table.length < 4 * (b - a)) this.table = new Int32Array(this.table.length * 2);
+    const t = this.table;
+    t.fill(0);
+    const mask = t.length - 1;
+    const R = this.sigRecord;
+    const S = this.sigSwapped;
+    // record keys in the table (first holder), then every record's keys looked up
+    const slot = (key: number): number => {
+      let h = (key ^ (key / 0x100000000)) & mask;
+      while (t[h] !== 0 && R[t[h] - 1] !== key) h = (h + 1) & mask;
+      return h;
+    };
+    for (let i = a; i < b; i++) {
+      const r = R[i];
+      if (r < 0) continue;
+      const h = slot(r);
+      if (t[h] === 0) t[h] = i + 1;
+      else onPair(i, t[h] - 1);
+    }
+    for (let i = a; i < b; i++) {
+      const s = S[i];
+      if (s < 0 || s === R[i]) continue;
+      const h = slot(s);
+      if (t[h] !== 0) onPair(i, t[h] - 1);
+    }
+  }
+
+  private cand: ReturnType<ScanKernel['candidates']> | null = null;
+
+  /** The range's candidates (kernel.ts `candidates`), computed once all its records are in. */
+  candidates(): ReturnType<ScanKernel['candidates']> {
+    if (!this.cand) {
+      this.kernel.drain();
+      const n = this.count;
+      this.cand = this.kernel.candidates(this.sigRecord.subarray(0, n), this.sigSwapped.subarray(0, n));
+    }
+    return this.cand;
+  }
+
+  /**
+   * Which of the records `which` meet another record of the range by full signature key (as matchNew pairs them): a
+   * candidate found by fingerprint alone meets none and needs no exact keys.
+   */
+  meetAny(which: number[]): Set<number> {
+    const R = this.sigRecord;
+    const S = this.sigSwapped;
+    const hitsR = new Map<number, number>(); // key → records with that record key
+    const hitsS = new Map<number, number>(); // key → records with that swapped key
+    const bits = new Uint8Array(1 << 21); // fingerprints of the keys asked about (16M bits): few map lookups
+    const fp = (k: number): number => (k % 0x100000000) >>> 8;
+    for (const i of which) {
+      for (const k of [R[i], S[i]]) {
+        if (k < 0) continue;
+        hitsR.set(k, 0);
+        hitsS.set(k, 0);
+        bits[fp(k) >>> 3] |= 1 << (fp(k) & 7);
+      }
+    }
+    const seen = (k: number): boolean => k >= 0 && (bits[fp(k) >>> 3] & (1 << (fp(k) & 7))) !== 0;
+    for (let m = 0; m < this.count; m++) {
+      const r = R[m];
+      if (seen(r)) {
+        const c = hitsR.get(r);
+        if (c !== undefined) hitsR.set(r, c + 1);
+      }
+      const s = S[m];
+      if (s !== r && seen(s)) {
+        const c = hitsS.get(s);
+        if (c !== undefined) hitsS.set(s, c + 1);
+      }
+    }
+    const out = new Set<number>();
+    for (const i of which) {
+      const r = R[i];
+      const s = S[i];
+      if (r >= 0 && ((hitsR.get(r) ?? 0) >= 2 || (hitsS.get(r) ?? 0) >= 1)) out.add(i);
+      else if (s >= 0 && s !== r && (hitsR.get(s) ?? 0) >= 1) out.add(i);
+    }
+    return out;
+  }
+
+  /**
+   * The range's result. Its candidates are keyed exactly here, in parallel with the other ranges: `keysOf(i)` gives
+   * record i's exact keys (null: it no longer reads; undefined: not known here, left to the merge).
+   */
+  finish(lineCount: number, errors: RecordError[], errorCount: number, keysOf: (i: number) => RecordKeys | null | undefined): RangeResult {
     this.kernel.drain();
     const n = this.count;
     const sigRecord = this.sigRecord.subarray(0, n);
     const sigSwapped = this.sigSwapped.subarray(0, n);
-    const { candidate, sortedRecord, sortedSwapped } = this.kernel.candidates(sigRecord, sigSwapped);
+    const { candidate, sortedRecord, sortedSwapped } = this.candidates();
     const exact: number[] = [];
-    const cols = { line: this.line, offset: this.offset, length: this.length, sub: this.sub, format: this.format };
     for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) {
-      const k = exactKeysAt(fd, cols, i, this.kernel);
-      exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
+      const k = keysOf(i);
+      if (k !== undefined) exact.push(i, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2);
     }
     const { hist, agg } = this.kernel.aggregates();
     const sum = agg.slice(AGG_SUM, AGG_SUM + SERIES);
@@ -298,15 +449,21 @@ export class RangeBuilder implements KernelSink {
 }
 
 /**
- * Exact keys (checks/record.ts exactRecordKeys) of record i of a range, read again from the file: by the scan
- * kernel when it reads that line in the record's format, by the JavaScript path (records.ts) otherwise; null when
- * the record no longer reads.
+ * Exact keys (checks/record.ts exactRecordKeys) of record i of a range, read again from the file (see exactKeysOf);
+ * null when the record no longer reads.
  */
 export function exactKeysAt(fd: number, cols: Pick<RecordColumns, 'line' | 'offset' | 'length' | 'sub' | 'format'>, i: number, kernel?: ScanKernel): RecordKeys | null {
-  const bytes = readBytes(fd, cols.offset[i], cols.length[i]);
+  return exactKeysOf(readBytes(fd, cols.offset[i], cols.length[i]), cols, i, kernel);
+}
+
+/**
+ * Exact keys of record i of a range from the bytes of its line: by the scan kernel when it reads that line in the
+ * record's format, by the JavaScript path (records.ts) otherwise; null when the record does not read.
+ */
+export function exactKeysOf(bytes: Uint8Array, cols: Pick<RecordColumns, 'line' | 'offset' | 'sub' | 'format'>, i: number, kernel?: ScanKernel): RecordKeys | null {
   const fast = kernel && cols.sub[i] === 0 ? kernel.exactKeys(bytes, cols.format[i]) : undefined;
   if (fast) return fast;
-  const { record } = recordFromBytes(bytes, cols, i, FORMAT_NAMES[cols.format[i]]);
+  const { record } = recordFromBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), cols, i, FORMAT_NAMES[cols.format[i]]);
   return record ? exactRecordKeys(record) : null;
 }
 

@@ -4,16 +4,16 @@
  * format, every check, length statistics and the record index (line, byte offset, length of every record).
  */
 import { join } from 'node:path';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { type CheckOptions, DEFAULT_CHECK_OPTIONS } from '../checks/record.js';
 import { CancelledError, InputError } from '../errors.js';
 import { jobFailure, startJob } from '../jobs.js';
 import { nextLineStart, withFile } from '../jsonl/reader.js';
 import { detectFileFormat } from './detect.js';
-import { merge } from './merge.js';
-import { loadTokenCounter, scanParquetRange, scanRange } from './range.js';
+import { crossRangeCandidates, merge } from './merge.js';
+import { exactKeysOf, loadTokenCounter, scanParquetRange, scanRange } from './range.js';
+import { KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
 import { isParquetFile, openParquet, parquetFormat, type ParquetFile } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
@@ -108,11 +108,12 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 /**
  * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into consecutive ranges of about equal
  * decoded size, one per worker (the first on this thread with `inline`); each range's rows are made JSON Lines
- * (parquet/rowLines.ts) and scanned as they come, as any JSON Lines range is, and written to a temporary file where
- * duplicate candidates are read again for their exact keys. The result names the Parquet file, numbers records by row,
- * and lists the row groups that could not be read. A schema that is not preference-shaped is refused, naming its
- * columns, before anything is read. The index's byte offsets point into the temporary lines, removed on return: only
- * its rows (`line`) and flags are meaningful (the extension scans a kept mirror instead, parquet/mirror.ts).
+ * (parquet/rowLines.ts) and scanned as they come, as any JSON Lines range is, its duplicate candidates keyed from their
+ * row groups (range.ts scanParquetRange); records that meet a record of another range are keyed here (keyAcrossRanges).
+ * No line is written anywhere. The result names the Parquet file, numbers records by row, and lists the row groups
+ * that could not be read. A schema that is not preference-shaped is refused, naming its columns, before anything is
+ * read. The index's byte offsets count bytes of JSON Lines that are not kept: only its rows (`line`) and flags are
+ * meaningful (the extension scans a kept mirror instead, parquet/mirror.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
   const pf = await openParquet(path);
@@ -140,59 +141,74 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   }
   bounds.push(pf.rowGroups.length);
   const inline = nRanges === 1 || options.inline;
-  const dir = mkdtempSync(join(linesDir(total), 'preflens-parquet-'));
-  try {
-    const base: Omit<RangeTask, 'parquet'> = {
-      path,
-      kind: 'jsonl',
-      bomLength: 0,
-      start: 0,
-      end: 0,
-      format,
-      strict: options.format !== undefined,
-      opts: { ...DEFAULT_CHECK_OPTIONS, ...options.checks },
-      tokenizerDir: options.tokenizerDir,
-      maxErrors: options.maxErrors ?? 10000,
-      exactOnly: options.exactOnly,
-    };
-    const tasks = bounds.slice(0, -1).map((from, i) => ({ ...base, parquet: { from, to: bounds[i + 1], lines: join(dir, `rows-${i}.jsonl`) } }));
-    const done = new Array<number>(tasks.length).fill(0);
-    const progress = (i: number, b: number): void => {
-      done[i] = b;
-      options.onProgress?.(
-        done.reduce((s, x) => s + x, 0),
-        size,
-      );
-    };
-    const first = inline ? 1 : 0;
-    const script = options.workerScript ?? defaultWorkerScript();
-    const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal));
-    const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines })] : [];
-    if (options.signal?.aborted) throw new CancelledError();
-    const ranges = [...own, ...(await Promise.all(running))];
-    const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false);
-    res.seconds = (performance.now() - t0) / 1000;
-    return res;
-  } finally {
-    // the ranges' lines (a gigabyte each for a big file) are removed side by side
-    await Promise.all(readdirSync(dir).map((f) => rm(join(dir, f), { force: true })));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const base: Omit<RangeTask, 'parquet'> = {
+    path,
+    kind: 'jsonl',
+    bomLength: 0,
+    start: 0,
+    end: 0,
+    format,
+    strict: options.format !== undefined,
+    opts: { ...DEFAULT_CHECK_OPTIONS, ...options.checks },
+    tokenizerDir: options.tokenizerDir,
+    maxErrors: options.maxErrors ?? 10000,
+    exactOnly: options.exactOnly,
+  };
+  const tasks = bounds.slice(0, -1).map((from, i) => ({ ...base, parquet: { from, to: bounds[i + 1] } }));
+  const done = new Array<number>(tasks.length).fill(0);
+  const progress = (i: number, b: number): void => {
+    done[i] = b;
+    options.onProgress?.(
+      done.reduce((s, x) => s + x, 0),
+      size,
+    );
+  };
+  const first = inline ? 1 : 0;
+  const script = options.workerScript ?? defaultWorkerScript();
+  const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal));
+  const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines })] : [];
+  if (options.signal?.aborted) throw new CancelledError();
+  const ranges = [...own, ...(await Promise.all(running))];
+  await keyAcrossRanges(pf, lines, ranges, bounds);
+  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false);
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
 }
 
 /**
- * Where a Parquet scan writes its temporary lines (about `decoded` bytes): shared memory (/dev/shm, a RAM file system,
- * several times faster to write than a disk) when it has room to spare, else the system's temporary folder.
+ * Exact keys of the records of Parquet ranges that meet a record of another range (merge.ts crossRangeCandidates) and
+ * were not keyed by their range: their row groups read again on this thread, the keys added to their ranges' `exact`.
  */
-function linesDir(decoded: number): string {
-  const shm = '/dev/shm';
-  try {
-    const st = statfsSync(shm);
-    if (st.bavail * st.bsize > 2 * decoded + (1 << 30) && decoded < totalmem() / 4) return shm;
-  } catch {
-    /* no shared memory file system */
+async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], bounds: number[]): Promise<void> {
+  if (ranges.length < 2) return;
+  const total = ranges.reduce((s, p) => s + p.count, 0);
+  const cross = new Uint8Array(total);
+  crossRangeCandidates(ranges, new Uint8Array(total), new KeyKernel(), cross);
+  let at = 0;
+  let kernel: ScanKernel | null = null;
+  for (let w = 0; w < ranges.length; w++) {
+    const p = ranges[w];
+    const have = new Set<number>();
+    for (let e = 0; e < p.exact.length; e += 4) have.add(p.exact[e]);
+    const need: number[] = [];
+    for (let j = cross.indexOf(1, at); j >= 0 && j < at + p.count; j = cross.indexOf(1, j + 1)) if (!have.has(j - at)) need.push(j - at);
+    at += p.count;
+    if (need.length === 0) continue;
+    kernel ??= new ScanKernel(null, DEFAULT_CHECK_OPTIONS, { batch: () => undefined, big: () => undefined });
+    const first = pf.rowGroups[bounds[w]].start;
+    const added: number[][] = [];
+    for (const j of need) {
+      const row = first + p.line[j] - 1;
+      let g = bounds[w + 1] - 1;
+      while (pf.rowGroups[g].start > row) g--;
+      await lines.load(g);
+      const k = exactKeysOf(lines.line(row - pf.rowGroups[g].start), p, j, kernel);
+      added.push([j, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2]);
+    }
+    const all: number[][] = [];
+    for (let e = 0; e < p.exact.length; e += 4) all.push([p.exact[e], p.exact[e + 1], p.exact[e + 2], p.exact[e + 3]]);
+    p.exact = Float64Array.from([...all, ...added].sort((x, y) => x[0] - y[0]).flat());
   }
-  return tmpdir();
 }
 
 /** Adds the row groups that could not be read into a mirror's lines (parquet/jsonLines.ts) to a scan's errors, by row. */

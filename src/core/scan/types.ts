@@ -100,9 +100,9 @@ export interface RangeTask {
   exactOnly?: boolean;
   /**
    * A Parquet file's row groups [from, to) in place of a byte range (start and end unused): their rows are scanned as
-   * JSON Lines written to `lines` (core/parquet/rowLines.ts; scan/range.ts scanParquetRange).
+   * JSON Lines (core/parquet/rowLines.ts; scan/range.ts scanParquetRange).
    */
-  parquet?: { from: number; to: number; lines: string };
+  parquet?: { from: number; to: number };
 }
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
@@ -136,8 +136,13 @@ export interface LengthAgg {
 
 /** What one scanned byte range produces (a worker's result). */
 export interface RangeResult extends RecordColumns {
-  /** The file its offsets point into, when not the scanned file (a Parquet range's lines). */
-  file?: string;
+  /**
+   * Every candidate of the range that can be a duplicate or contradiction within it has its exact keys in `exact` (a
+   * Parquet range, which keeps no lines to read them from later: scan/range.ts scanParquetRange); the merge leaves the
+   * others unkeyed unless they meet a record of another range, and those are keyed before the merge
+   * (scan/scanFile.ts keyAcrossRanges).
+   */
+  keyed?: boolean;
   count: number;
   /** Lines in the range (relative numbering starts at 1). */
   lineCount: number;
