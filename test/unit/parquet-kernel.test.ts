@@ -21,7 +21,7 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-pqk-'));
 
 /** The JavaScript writer's lines of row group g. */
 async function jsLines(pf: ParquetFile, g: number): Promise<Buffer> {
-  const o = new Out(-1);
+  const o = new Out();
   for (const r of await readRowGroupRaw(pf, g)) {
     object(o, r);
     o.ascii('\n');

@@ -32,6 +32,6 @@ export async function writeJsonLines(
 }
 
 /** Writes all of b at the file's position. */
-export function writeAll(fd: number, b: Uint8Array): void {
+function writeAll(fd: number, b: Uint8Array): void {
   for (let at = 0; at < b.length; ) at += writeSync(fd, b, at, b.length - at);
 }

@@ -4,30 +4,18 @@
  * text beyond 2^53), dates as ISO text, null cells left out. The JavaScript path of parquet/rowLines.ts, and the
  * reference its WebAssembly path is tested against.
  */
-import { writeSync } from 'node:fs';
-
 const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
 
-/** A growing output buffer written to a file descriptor when full. */
+/** A growing output buffer: the bytes written are buf[0, pos). */
 export class Out {
   buf = Buffer.allocUnsafe(1 << 16);
   pos = 0;
-  /** fd: where a full buffer goes (-1: nowhere, the buffer grows). */
-  constructor(private readonly fd: number) {}
   need(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    if (this.fd >= 0) {
-      this.flush();
-      if (n <= this.buf.length) return;
-    }
     // grow, keeping what is held
     const b = Buffer.allocUnsafe(Math.max(this.pos + n, this.buf.length * 2));
     this.buf.copy(b, 0, 0, this.pos);
     this.buf = b;
-  }
-  flush(): void {
-    if (this.fd >= 0 && this.pos) writeSync(this.fd, this.buf, 0, this.pos);
-    this.pos = 0;
   }
   ascii(s: string): void {
     this.need(s.length);
@@ -77,7 +65,7 @@ const keys = new Map<string, Buffer>();
 export function keyBytes(k: string): Buffer {
   let b = keys.get(k);
   if (!b) {
-    const o = new Out(-1);
+    const o = new Out();
     bytesString(o, encoder.encode(k));
     o.ascii(':');
     b = Buffer.from(o.buf.subarray(0, o.pos));

@@ -185,6 +185,16 @@ export async function parquetFormat(pf: ParquetFile, sample = 64, lines?: import
   return best[0];
 }
 
+/**
+ * The row group (among [from, to)) that holds row `row` (0-based, of the file), and the row's place in it: how records
+ * of a Parquet scan, numbered by line, are found again in their row groups.
+ */
+export function rowGroupOf(pf: ParquetFile, row: number, from = 0, to = pf.rowGroups.length): { g: number; r: number } {
+  let g = to - 1;
+  while (g > from && pf.rowGroups[g].start > row) g--;
+  return { g, r: row - pf.rowGroups[g].start };
+}
+
 /** Rows [first, last] (1-based, inclusive) as JSON objects with their row numbers, reading only their row groups. */
 export async function* rowsOf(pf: ParquetFile, first = 1, last = pf.rows): AsyncGenerator<{ row: number; value: Record<string, unknown> }> {
   for (let g = 0; g < pf.rowGroups.length; g++) {

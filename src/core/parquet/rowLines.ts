@@ -192,7 +192,7 @@ export class RowGroupLines {
 
   private async loadJs(g: number): Promise<void> {
     const rows = await readRowGroupRaw(this.pf, g);
-    const o = new Out(-1);
+    const o = new Out();
     for (const r of rows) {
       object(o, r);
       o.ascii('\n');
@@ -234,7 +234,7 @@ export class RowGroupLines {
     const other = this.columns.filter((c, i) => kinds[i] === 'json');
     if (other.length > 0) {
       const objs = await readRowGroupColumns(this.pf, g, other.map((c) => c.name));
-      const o = new Out(-1);
+      const o = new Out();
       const at = other.map(() => new Float64Array(rows * 2));
       for (let r = 0; r < rows; r++) {
         const row = objs[r];

@@ -5,7 +5,7 @@
  * The range then finds duplicate and contradiction candidates among its records from radix-sorted fingerprints of
  * their signature keys, and keys its candidates exactly, in parallel with the other ranges.
  */
-import { openParquet, type ParquetFile } from '../parquet/parquet.js';
+import { openParquet, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { linesOf, RowGroupLines } from '../parquet/rowLines.js';
 import { CHECK_BITS } from '../checks/table.js';
 import { type CheckOptions, exactRecordKeys, type RecordKeys, ROW_FLOATS, ROW_INTS, RowInt, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
@@ -138,11 +138,7 @@ export async function scanParquetRange(
     const rowErrors: RecordError[] = [];
     const base = pf.rowGroups[pq.from].start;
     /** The row group and the row within it of a line of the range (1-based). */
-    const rowOf = (line: number): { g: number; r: number } => {
-      let g = pq.to - 1;
-      while (g > pq.from && pf.rowGroups[g].start - base >= line) g--;
-      return { g, r: line - 1 - (pf.rowGroups[g].start - base) };
-    };
+    const rowOf = (line: number): { g: number; r: number } => rowGroupOf(pf, base + line - 1, pq.from, pq.to);
     const keys = new Map<number, RecordKeys | null>();
     const later = new Map<number, number[]>(); // row group → records of it to key once the range is read
     /** Keys record i now if its row group is the one in memory (`g`), else later. */

@@ -15,7 +15,7 @@ import { crossRangeCandidates, merge } from './merge.js';
 import { exactKeysOf, loadTokenCounter, scanParquetRange, scanRange } from './range.js';
 import { KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
-import { isParquetFile, openParquet, parquetFormat, type ParquetFile } from '../parquet/parquet.js';
+import { isParquetFile, openParquet, parquetFormat, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
 import type { FormatName, RecordError } from '../types.js';
 
@@ -198,11 +198,9 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     const first = pf.rowGroups[bounds[w]].start;
     const added: number[][] = [];
     for (const j of need) {
-      const row = first + p.line[j] - 1;
-      let g = bounds[w + 1] - 1;
-      while (pf.rowGroups[g].start > row) g--;
+      const { g, r } = rowGroupOf(pf, first + p.line[j] - 1, bounds[w], bounds[w + 1]);
       await lines.load(g);
-      const k = exactKeysOf(lines.line(row - pf.rowGroups[g].start), p, j, kernel);
+      const k = exactKeysOf(lines.line(r), p, j, kernel);
       added.push([j, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2]);
     }
     const all: number[][] = [];
