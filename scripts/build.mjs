@@ -17,9 +17,9 @@ function walk(dir, out = []) {
   return out;
 }
 
-// The WebAssembly kernels (AssemblyScript → WebAssembly with SIMD): the scan kernel and the Parquet kernel, each
-// embedded as base64 in a generated module, so that every bundle and the transpiled tests load them the same way,
-// with no file to locate at run time.
+// The WebAssembly kernels (AssemblyScript → WebAssembly with SIMD): the scan kernel and the Parquet kernel, compiled
+// into one module (src/wasm/kernels.ts) so that they can share one memory, embedded as base64 in a generated module,
+// so that every bundle and the transpiled tests load it the same way, with no file to locate at run time.
 async function buildKernel(name, constant) {
   const asc = (await import('assemblyscript/asc')).default;
   const wasmOut = `out-wasm/${name}.wasm`;
@@ -33,7 +33,8 @@ async function buildKernel(name, constant) {
   mkdirSync('src/core/generated', { recursive: true });
   if (!existsSync(target) || readFileSync(target, 'utf8') !== text) writeFileSync(target, text);
 }
-await Promise.all([buildKernel('scanKernel', 'SCAN_KERNEL_WASM'), buildKernel('parquetKernel', 'PARQUET_KERNEL_WASM')]);
+await buildKernel('kernels', 'KERNELS_WASM');
+for (const old of ['scanKernelWasm.ts', 'parquetKernelWasm.ts']) rmSync(`src/core/generated/${old}`, { force: true });
 
 rmSync('out', { recursive: true, force: true });
 mkdirSync('dist/webview', { recursive: true });

@@ -8,11 +8,6 @@
 // damaged page is an error returned, never a read outside the page. Buffers it reads have 16 readable bytes after
 // their end, and buffers it writes 16 writable bytes (the driver's slack), for 16-byte loads and stores.
 
-/** Where the driver may place its buffers (after this module's static data). */
-export function heapBase(): usize {
-  return (__heap_base + 15) & ~15;
-}
-
 /**
  * Copies n bytes (non-overlapping): 16 at a time up to 64 (writing up to 15 bytes past dst + n, reading up to 15
  * past src + n), memory.copy beyond (a call out of WebAssembly in V8, slow for the short copies that dominate here).

@@ -106,11 +106,6 @@ export function resetBig(): void {
   bigCount = 0;
 }
 
-/** Where the driver may place its buffers (after this module's static data). */
-export function heapBase(): usize {
-  return (__heap_base + 15) & ~15;
-}
-
 // Byte offsets of the aggregates (AGG_* slots of f64).
 const A_SUM: usize = <usize>AGG_SUM << 3;
 const A_N: usize = <usize>AGG_N << 3;
@@ -323,13 +318,20 @@ const ASSISTANT_S1: i32 = 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e 
   store<i32>(at, enc, 16);
 }
 
+/** Lanes holding a control character, DEL or a byte ≥ 0x80: the special bytes of a raw text (no quotes or escapes). */
+@inline function specialRaw(v: v128): v128 {
+  return i8x16.lt_s(i8x16.add(v, i8x16.splat(1)), i8x16.splat(0x21));
+}
+
 /**
- * Scans the body of a JSON string starting at p (after the opening quote), within [p, le). Fills field slot `f`
- * of ST. With `from` ≥ 0, the bytes [start, p) are known to equal field `from`'s prompt (up to its last
- * "\n\nAssistant:"), and scanning resumes from that field's snapshot. Returns the position after the closing
- * quote, or 0 to send the line to the exact path.
+ * Scans a text and fills field slot `f` of ST. JSON (M = u16): the body of a JSON string, from p (after the opening
+ * quote) to its closing quote, within [p, le); returns the position after the quote. Raw (M = u8, a Parquet value):
+ * the UTF-8 bytes [p, le) themselves, where a quote or a backslash is a character and a newline, tab or carriage return
+ * a space; returns le. With `from` ≥ 0, the bytes [start, p) are known to equal field `from`'s prompt (up to its last
+ * "\n\nAssistant:"), and scanning resumes from that field's snapshot. Returns 0 to send the record to the exact path.
  */
-function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, from: i32): usize {
+function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers: bool, from: i32): usize {
+  const RAW = sizeof<M>() == 1;
   const slot = ST + <usize>(f * 64);
   store<i32>(slot, <i32>start, 40);
   store<i32>(slot, -1, 48);
@@ -352,13 +354,13 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
   let acc16 = i16x8.splat(0); // per-lane sums of (c | 0x20), flushed to acc32 before they can overflow
   let acc32 = i32x4.splat(0);
   let blocks: i32 = 0;
-  let nlEnd: usize = 0; // raw position right after the last \n escape
+  let nlEnd: usize = 0; // position right after the last newline
   for (;;) {
     // Two blocks at a time while both are plain printable ASCII (the common case in English text).
     while (<i32>(le - p) >= 32) {
       const v0 = v128.load(p);
       const v1 = v128.load(p, 16);
-      if (v128.any_true(v128.or(specialBytes(v0), specialBytes(v1)))) break;
+      if (v128.any_true(RAW ? v128.or(specialRaw(v0), specialRaw(v1)) : v128.or(specialBytes(v0), specialBytes(v1)))) break;
       const l0 = v128.or(v0, i8x16.splat(0x20));
       const l1 = v128.or(v1, i8x16.splat(0x20));
       const w0 = wordBytes(v0, l0);
@@ -381,7 +383,7 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
       p += 32;
     }
     const v = v128.load(p);
-    const specialV = specialBytes(v);
+    const specialV = RAW ? specialRaw(v) : specialBytes(v);
     const lower = v128.or(v, i8x16.splat(0x20));
     const wv = wordBytes(v, lower);
     const sv = i8x16.eq(v, i8x16.splat(0x20));
@@ -418,24 +420,43 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
       acc32 = i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.and(lower, keep))));
       p += n;
     }
-    if (p >= le) return 0; // unterminated string
+    if (p >= le) {
+      if (!RAW) return 0; // unterminated string
+      putStats(slot, chars, words, nonWs, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), sEnc);
+      store<i32>(slot, <i32>le, 44);
+      return le;
+    }
     const b = <i32>load<u8>(p);
-    if (b == 0x22) {
+    if (!RAW && b == 0x22) {
       // closing quote
       putStats(slot, chars, words, nonWs, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), sEnc);
       store<i32>(slot, <i32>p, 44);
       return p + 1;
     }
-    // A special character, handled on the locals.
-    if (b == 0x5c) {
+    // A special character, handled on the locals: a newline, tab or carriage return (an escape in JSON, the byte
+    // itself in a raw text) is a space.
+    let e: i32 = -1; // the character it stands for, when it is one of those (or \" \\ in JSON)
+    let w: usize = 2; // its bytes
+    if (RAW) {
+      if (b == 0x0a || b == 0x09 || b == 0x0d) {
+        e = b;
+        w = 1;
+      }
+    } else if (b == 0x5c) {
       if (p + 1 >= le) return 0;
-      const e = <i32>load<u8>(p + 1);
-      if (e == 0x6e) {
-        // \n: a space
+      const x = <i32>load<u8>(p + 1);
+      if (x == 0x6e) e = 0x0a;
+      else if (x == 0x74) e = 0x09;
+      else if (x == 0x72) e = 0x0d;
+      else if (x == 0x22 || x == 0x5c) e = x;
+      else return 0; // \/ \b \f \u…: exact path
+    }
+    if (e >= 0) {
+      if (e == 0x0a) {
         const prevNl = nlEnd == p;
         chars++;
         inWord = 0;
-        p += 2;
+        p += w;
         nlEnd = p;
         if (markers && prevNl && p + 10 <= le && isAssistant(p)) {
           // "Assistant:": one word and one punctuation token, 10 non-space characters; then a snapshot.
@@ -450,23 +471,22 @@ function scanString(start: usize, p: usize, le: usize, f: i32, markers: bool, fr
           putStats(slot + 20, chars, words, nonWs, sS1, sEnc);
           store<i32>(slot, <i32>p, 48);
         }
-      } else if (e == 0x74 || e == 0x72) {
-        // \t \r: a space
+      } else if (e == 0x09 || e == 0x0d) {
         chars++;
         inWord = 0;
-        p += 2;
-      } else if (e == 0x22 || e == 0x5c) {
-        // \" \\: one punctuation token
+        p += w;
+      } else {
+        // \" \\ (JSON): one punctuation token
         chars++;
         words++;
         nonWs++;
         sS1 += e | 0x20;
         inWord = 0;
         p += 2;
-      } else return 0; // \/ \b \f \u…: exact path
+      }
       continue;
     }
-    if (b < 0x80) return 0; // raw control character (invalid JSON) or DEL: exact path
+    if (b < 0x80) return 0; // another control character (raw, invalid JSON) or DEL: exact path
     const len = utf8(p, le);
     if (len == 0) return 0;
     p += len;
@@ -556,12 +576,14 @@ function tokenHashes(p: usize, e: usize, out: usize, limit: i32): i32 {
 }
 
 let tkLimit: i32 = 0;
+/** The regions decoded are raw texts (scanRows), not JSON string bodies (scan, exactKeys). */
+let rawText = false;
 const TOKENS: i32 = 0;
 const NORMALISED_HASH: i32 = 1;
 
 /**
- * Decodes raw region [p, e) of a JSON string the kernel accepted (escapes \n \t \r \" \\, valid UTF-8) to UTF-16
- * code units, and feeds them to the token hasher (TOKENS, until tkLimit tokens) or the normalised hash. False when
+ * Decodes raw region [p, e) of a JSON string the kernel accepted (escapes \n \t \r \" \\, valid UTF-8), or of a raw
+ * text (rawText), to UTF-16 code units, and feeds them to the token hasher (TOKENS, until tkLimit tokens) or the normalised hash. False when
  * the token scratch is full.
  */
 function decodeUnits(p: usize, e: usize, mode: i32): bool {
@@ -569,7 +591,7 @@ function decodeUnits(p: usize, e: usize, mode: i32): bool {
     const b = <i32>load<u8>(p);
     let u: i32;
     let u2: i32 = -1; // the low surrogate of a pair
-    if (b == 0x5c) {
+    if (b == 0x5c && !rawText) {
       const x = <i32>load<u8>(p + 1);
       u = x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x;
       p += 2;
@@ -782,7 +804,7 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
         sharedAt = <i32>q;
       }
     }
-    p = scanString(p, q, le, f, f != 0, from);
+    p = scanString<u16>(p, q, le, f, f != 0, from);
     if (p == 0) return 0;
     p = skipWs(p, le);
     if (p >= le) return 0;
@@ -806,6 +828,15 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
   }
   if (lineEnd > ls && load<u8>(lineEnd - 1) == 0x0d) lineEnd--;
 
+  return checkRecord(seen, sharedAt, line, offset, <i32>(lineEnd - ls), exact) ? next : 0;
+}
+
+/**
+ * The checks of a record whose fields are in ST (`seen`: bits of the fields present; `sharedAt`: where the rejected
+ * transcript resumed from the chosen one's prompt, -1 if it did not); emits its row, or with `exact` writes its exact
+ * keys. False to send the record to the exact path.
+ */
+function checkRecord(seen: i32, sharedAt: i32, line: i32, offset: f64, length: i32, exact: bool): bool {
   // prompt / chosen / rejected statistics: chars, words (tokens), non-space units, s1, encoding problems
   let pC: i32, pW: i32, pN: i32, p1: i32, pE: i32;
   let cC: i32, cW: i32, cN: i32, c1: i32, cE: i32;
@@ -816,10 +847,10 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
   let ps: usize, pe: usize; // raw prompt region
   if (seen == 6) {
     // HH: {chosen, rejected}, each a transcript ending in an Assistant turn
-    if (!exact && cfgMode == MODE_TRL_STANDARD) return 0;
+    if (!exact && cfgMode == MODE_TRL_STANDARD) return false;
     const cm = st(1, 12);
     const rm = st(2, 12);
-    if (cm < 0 || rm < 0) return 0;
+    if (cm < 0 || rm < 0) return false;
     fmt = FORMAT_HH;
     pC = st(1, 5); pW = st(1, 6); pN = st(1, 7); p1 = st(1, 8); pE = st(1, 9);
     cC = st(1, 0) - pC; cW = st(1, 1) - pW; cN = st(1, 2) - pN; c1 = st(1, 3) - p1; cE = st(1, 4) - pE;
@@ -839,7 +870,7 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
     ps = cps;
     pe = <usize>cm;
   } else if (seen == 7) {
-    if (!exact && cfgMode == MODE_HH) return 0;
+    if (!exact && cfgMode == MODE_HH) return false;
     fmt = FORMAT_TRL_STANDARD;
     pC = st(0, 0); pW = st(0, 1); pN = st(0, 2); p1 = st(0, 3); pE = st(0, 4);
     cC = st(1, 0); cW = st(1, 1); cN = st(1, 2); c1 = st(1, 3); cE = st(1, 4);
@@ -850,18 +881,18 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
     re = <usize>st(2, 11);
     ps = <usize>st(0, 10);
     pe = <usize>st(0, 11);
-  } else return 0;
+  } else return false;
   if (exact) {
     // Exact keys (checks/record.ts exactRecordKeys) for a duplicate candidate, if the kernel reads the record as
     // the JavaScript path did (the same format: then the same prompt and responses).
-    if (fmt != exactFormat) return 0;
+    if (fmt != exactFormat) return false;
     const hp = normalizedHash(ps, pe);
     const hc = normalizedHash(cs, ce);
     const hr = normalizedHash(rs, re);
     store<f64>(EXACT, combine(hp, hc, hr, 2));
     store<f64>(EXACT, combine(hp, hc, hr, -1), 8);
     store<f64>(EXACT, hc != hr ? combine(hp, hr, hc, -1) : -1, 16);
-    return next;
+    return true;
   }
 
   if (pE > 0 || cE > 0 || rE > 0) flags |= BIT_ENCODING;
@@ -889,13 +920,13 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
     const k = cfgMaxEdits;
     const n0 = tokenHashes(cs, ce, tokA, 9);
     const m0 = n0 < 0 ? -1 : tokenHashes(rs, re, tokB, 9 + k);
-    if (m0 < 0) return 0;
+    if (m0 < 0) return false;
     let far = false;
     if (n0 == 9 && boundedEditDistance(tokA, 9, tokB, m0 == 9 + k ? m0 - 1 : m0, k, 8) > k) far = true;
     if (!far) {
       const n = tokenHashes(cs, ce, tokA, 0x7fffffff);
       const m = n < 0 ? -1 : tokenHashes(rs, re, tokB, 0x7fffffff);
-      if (m < 0) return 0;
+      if (m < 0) return false;
       if (boundedEditDistance(tokA, n, tokB, m, k, 0x7fffffff) <= k) flags |= BIT_LOW_SEPARATION;
     }
   }
@@ -904,8 +935,8 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
   const sc = textSignature(cW, cN, c1);
   const sr = textSignature(rW, rN, r1);
   // signature keys (checks/record.ts signatureKeys): the record, and the record with its responses swapped
-  emit(line, offset, <i32>(lineEnd - ls), 0, flags, fmt, 0, pC, pW, cC, cW, rC, rW, -1, combine(sp, sc, sr, 2), combine(sp, sr, sc, 2), 0, 0);
-  return next;
+  emit(line, offset, length, 0, flags, fmt, 0, pC, pW, cC, cW, rC, rW, -1, combine(sp, sc, sr, 2), combine(sp, sr, sc, 2), 0, 0);
+  return true;
 }
 
 function findNewline(p: usize, end: usize): usize {
@@ -940,6 +971,7 @@ export function scan(inp: usize, len: i32, final: bool, firstLine: i32, baseOffs
   let p = inp;
   let line = firstLine;
   stop = 3;
+  rawText = false;
   if (cfgMode == MODE_ROWS_ONLY) return;
   while (p < end) {
     if (batchRows == batchCap) {
@@ -978,6 +1010,82 @@ export function scan(inp: usize, len: i32, final: bool, firstLine: i32, baseOffs
   }
   consumed = <i32>(p - inp);
   lines = line - firstLine;
+}
+
+/** The pair (address, length) of row r in a column's table; length 0xffffffff: null. */
+@inline function cell(table: usize, r: i32): u64 {
+  return load<u64>(table + (<usize>r << 3));
+}
+
+/**
+ * A Parquet row whose texts are in memory (the Parquet kernel's tables: parquetKernel.ts), read as the record
+ * {prompt?, chosen, rejected} (tp = 0: no prompt column). Returns false to send the row to the exact path (a null
+ * cell, a text the kernel does not read).
+ */
+function rawRecord(tp: usize, tc: usize, tr: usize, r: i32, line: i32, offset: f64): bool {
+  let seen: i32 = 6;
+  if (tp != 0) {
+    const x = cell(tp, r);
+    const len = <usize>(x >> 32);
+    if (len == 0xffffffff) return false;
+    const at = <usize>(<u32>x);
+    if (scanString<u8>(at, at, at + len, 0, false, -1) == 0) return false;
+    seen = 7;
+  }
+  const xc = cell(tc, r);
+  const xr = cell(tr, r);
+  const cl = <usize>(xc >> 32);
+  const rl = <usize>(xr >> 32);
+  if (cl == 0xffffffff || rl == 0xffffffff) return false;
+  const ca = <usize>(<u32>xc);
+  const ra = <usize>(<u32>xr);
+  if (scanString<u8>(ca, ca, ca + cl, 1, true, -1) == 0) return false;
+  // HH: a rejected transcript that starts with the chosen one's prompt resumes from its snapshot (as in record)
+  let from: i32 = -1;
+  let q = ra;
+  let sharedAt: i32 = -1;
+  if (st(1, 12) >= 0) {
+    const plen = st(1, 12) - st(1, 10);
+    if (<i32>rl >= plen && bytesEqual(ra, <usize>st(1, 10), plen)) {
+      from = 1;
+      q = ra + <usize>plen;
+      sharedAt = <i32>q;
+    }
+  }
+  if (scanString<u8>(ra, q, ra + rl, 2, true, from) == 0) return false;
+  return checkRecord(seen, sharedAt, line, offset, 0, false);
+}
+
+/**
+ * Reads rows [from, to) of a Parquet row group in memory as records (see rawRecord): the texts of column tables tp
+ * (prompt; 0: none), tc (chosen) and tr (rejected), scanned where they lie. Rows are numbered from firstLine, their
+ * offsets baseOffset + row (a Parquet record has no bytes of its own). Stops as scan() does: `lines` rows consumed
+ * (the slow one included when stop = 1: slowLine is its number).
+ */
+export function scanRows(tp: usize, tc: usize, tr: usize, from: i32, to: i32, firstLine: i32, baseOffset: f64): void {
+  stop = 3;
+  rawText = true;
+  let r = from;
+  while (r < to) {
+    if (batchRows == batchCap) {
+      stop = 2;
+      break;
+    }
+    if (bigCount > bigCap - 8) {
+      stop = 4;
+      break;
+    }
+    const line = firstLine + (r - from);
+    const ok = rawRecord(tp, tc, tr, r, line, baseOffset + <f64>r);
+    r++;
+    if (!ok) {
+      slowLine = line;
+      stop = 1;
+      break;
+    }
+  }
+  lines = r - from;
+  rawText = false;
 }
 
 // ---- sorting key fingerprints (scan/range.ts and scan/merge.ts) ----
@@ -1074,6 +1182,7 @@ function normalizedHash(p: usize, e: usize): f64 {
  */
 export function exactKeys(ls: usize, len: i32, format: i32): bool {
   exactFormat = format;
+  rawText = false;
   return record(ls, ls + <usize>len, true, 0, 0, true) != 0;
 }
 

@@ -207,3 +207,89 @@ test('duplicates and contradictions within a row group, across row groups and ac
     assert.deepEqual(b.related, a.related, `${workers} worker(s)`);
   }
 });
+
+test('the scan kernel reads the texts of a Parquet row group where they lie (no JSON written): the same findings as the JSON Lines scan, for HH and TRL columns, nulls, quotes, backslashes, control characters, line breaks, non-ASCII text and transcripts of every shape', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const { writeMiniParquet } = await import('../parquetWriter.js');
+  const dir = tmp();
+  const pieces = [
+    'plain words here',
+    'say "hi" to C:\\path\\ and \\"escaped\\"',
+    'line one\nline two\ttabbed\r\nwindows\rcr',
+    'ctrl \u0001 and \u001f and del \u007f',
+    'é café 日本語のテキスト 😀 emoji \ud83d\ude00 twice',
+    'replacement \ufffd and c1 \u0085 and nbsp\u00a0here and ls\u2028ps\u2029',
+    '',
+    ' ',
+    'x'.repeat(15),
+    'y'.repeat(16) + ' ' + 'z'.repeat(31),
+    'A long answer that goes on for a while, with punctuation: commas, dots... and (parentheses) [brackets] {braces}. '.repeat(3),
+  ];
+  const hhRows: Array<Record<string, string | null>> = [];
+  const trlRows: Array<Record<string, string | null>> = [];
+  for (let i = 0; i < 1200; i++) {
+    const a = pieces[i % pieces.length];
+    const b = pieces[(i * 7 + 3) % pieces.length];
+    const q = `Question ${i % 97}: ${pieces[(i * 3) % pieces.length]}`;
+    const prompt = i % 13 === 0 ? `\n\nHuman: ${q}\n\nAssistant: earlier\n\nHuman: more?` : `\n\nHuman: ${q}`;
+    let chosen: string | null = `${prompt}\n\nAssistant: ${a} ${i % 5}`;
+    let rejected: string | null = `${prompt}\n\nAssistant: ${b} ${i % 3}`;
+    if (i % 17 === 0) rejected = `\n\nHuman: another prompt ${i}\n\nAssistant: ${b}`; // prompts that differ
+    if (i % 19 === 0) rejected = `${prompt}\n\nAssistant:`; // the prompt alone: an empty response
+    if (i % 23 === 0) rejected = chosen; // identical responses
+    if (i % 29 === 0) rejected = `${prompt}\n\nAssistant: ${a} ${(i % 5) + 1}`; // one token apart
+    if (i % 31 === 0) chosen = `no transcript here ${i}`; // not HH: the exact path
+    if (i % 37 === 0) rejected = `${prompt}\n\n\nAssistant: three newlines`;
+    if (i % 41 === 0) chosen = null;
+    if (i % 43 === 0) rejected = null;
+    hhRows.push({ chosen, rejected });
+    let p: string | null = q;
+    let c: string | null = ` ${a} ${i % 4}`;
+    let r: string | null = i % 23 === 0 ? c : i % 29 === 0 ? ` ${a} ${(i % 4) + 1}` : ` ${b}`;
+    if (i % 41 === 0) p = null;
+    if (i % 43 === 0) c = null;
+    if (i % 47 === 0) r = '';
+    trlRows.push({ prompt: p, chosen: c, rejected: r });
+  }
+  // duplicates and contradictions, near and far
+  for (const rows of [hhRows, trlRows]) {
+    rows[600] = { ...rows[5] };
+    rows[900] = { ...rows[6], chosen: rows[6].rejected, rejected: rows[6].chosen };
+  }
+  const two = { workers: 2, parallelThreshold: 0, workerScript: join(repoRoot, 'dist', 'scanWorker.js'), index: false as const };
+  for (const [name, rows, columns] of [
+    ['hh', hhRows, ['chosen', 'rejected']],
+    ['trl', trlRows, ['prompt', 'chosen', 'rejected']],
+  ] as const) {
+    const jsonl = join(dir, `${name}.jsonl`);
+    writeFileSync(jsonl, rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)))).join('\n') + '\n');
+    const a = await scanFile(jsonl, { index: false, workers: 1 });
+    assert.ok(a.records > 1000 && a.checks.identical.length > 10 && a.checks.duplicate.length > 0, `${name}: the reference finds something`);
+    const files: string[] = [];
+    for (const snappy of [false, true]) {
+      const file = join(dir, `${name}-${snappy ? 'snappy' : 'plain'}.parquet`);
+      writeMiniParquet(file, columns.map((c, k) => ({ name: c, required: false, pageRows: 90 + 13 * k, dictionaryPages: k === 1 ? 2 : 0 })), rows, { groupRows: 500, v2: false, snappy });
+      files.push(file);
+    }
+    const duck = join(dir, `${name}-duckdb.parquet`);
+    await writeParquet(duck, `SELECT ${columns.join(', ')} FROM read_json('${jsonl}', columns={${columns.map((c) => `${c}: 'VARCHAR'`).join(', ')}})`, 'COMPRESSION snappy, ROW_GROUP_SIZE 512');
+    files.push(duck);
+    for (const file of files) {
+      // the row groups are read as raw texts, not as JSON lines
+      const pf = await openParquet(file);
+      const lines = new RowGroupLines(pf);
+      await lines.load(0);
+      assert.ok(lines.rawTables(), `${file}: texts scanned where they lie`);
+      lines.close();
+      for (const opts of [{ workers: 1, index: false as const }, two]) {
+        const b = await scanFile(file, opts);
+        const what = `${file} with ${opts.workers} worker(s)`;
+        assert.equal(b.records, a.records, what);
+        assert.deepEqual(b.errors, a.errors, what);
+        assert.deepEqual(b.checks, a.checks, what);
+        assert.deepEqual(b.related, a.related, what);
+        assert.deepEqual(b.lengths, a.lengths, what);
+      }
+    }
+  }
+});

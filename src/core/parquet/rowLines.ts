@@ -13,7 +13,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { CancelledError } from '../errors.js';
 import type { RecordError } from '../types.js';
-import { PARQUET_KERNEL_WASM } from '../generated/parquetKernelWasm.js';
+import { kernelModule, SCAN_REGION, type SharedKernels } from '../scan/kernel.js';
 import { keyBytes, object, Out, value } from './jsonWriter.js';
 import { decompressors, ParquetError, readRowGroupRaw, readRowGroupColumns, type ParquetFile } from './parquet.js';
 
@@ -28,12 +28,6 @@ interface ParquetKernel {
   lookup(idx: number, n: number, dict: number, dictN: number, out: number): number;
   spread(defs: number, n: number, maxDef: number, vals: number, nVals: number, out: number): number;
   rows(cols: number, ncols: number, from: number, to: number, out: number, cap: number): number;
-}
-
-let compiled: WebAssembly.Module | undefined;
-function kernelModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(Buffer.from(PARQUET_KERNEL_WASM, 'base64'));
-  return compiled;
 }
 
 /**
@@ -51,6 +45,9 @@ function pageHeaderParser(): Promise<(reader: { view: DataView; offset: number }
 }
 
 const NULL_LEN = 0xffffffff;
+
+/** Where a row group's prompt (0: none), chosen and rejected texts are: see RowGroupLines.rawTables. */
+export type RawTables = { prompt: number; chosen: number; rejected: number };
 
 type Column = { name: string; key: Buffer; kind: 'text' | 'json'; optional: boolean; index: number };
 
@@ -84,12 +81,13 @@ const OUT = 1 << 20;
 /** Reads row groups of one Parquet file as JSON Lines, one row group at a time (see the module comment). */
 export class RowGroupLines {
   private readonly k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as ParquetKernel;
-  private readonly base = align(this.k.heapBase());
+  /** The arena starts after the room a scan kernel sharing the instance keeps (see shared()). */
+  private readonly base = align(this.k.heapBase()) + SCAN_REGION;
   private top = this.base;
   private readonly fd: number;
   private readonly columns: Column[];
   /** The row group being read: its column descriptors and output, or the JavaScript path's bytes. */
-  private cur: { rows: number; next: number; cols: number; out: number; cap: number } | null = null;
+  private cur: { rows: number; next: number; cols: number; out: number; cap: number; raw: RawTables | null } | null = null;
   private js: { bytes: Uint8Array; given: boolean; starts: number[] | null } | null = null;
   /** The row group decoded in memory (-1: none). */
   private loaded = -1;
@@ -107,6 +105,24 @@ export class RowGroupLines {
 
   close(): void {
     closeSync(this.fd);
+  }
+
+  /**
+   * The kernels' instance, for a scan kernel to share (scan/kernel.ts SharedKernels): it then scans the texts of a row
+   * group where they lie (rawTables) and its lines in place.
+   */
+  shared(): SharedKernels {
+    return { exports: this.k as unknown as WebAssembly.Exports, top: () => this.top };
+  }
+
+  /**
+   * The row group read last as the scan kernel reads a Parquet row group in memory (scanKernel.ts scanRows): the
+   * addresses of the tables of (address, length) pairs of its prompt (0: none), chosen and rejected columns, when the
+   * file has exactly those columns (chosen and rejected, with or without prompt), all text decoded by the kernel; null
+   * otherwise (its lines are then scanned as JSON).
+   */
+  rawTables(): RawTables | null {
+    return this.cur?.raw ?? null;
   }
 
   private alloc(n: number): number {
@@ -272,7 +288,14 @@ export class RowGroupLines {
       d.set([keys[i], c.key.length, kinds[i] === 'text' ? 0 : 1, tables[i]], i * 4);
     });
     const out = this.alloc(OUT);
-    this.cur = { rows, next: 0, cols, out, cap: OUT };
+    const at = (name: string): number => {
+      const i = this.columns.findIndex((c) => c.name === name);
+      return i >= 0 && kinds[i] === 'text' ? tables[i] : -1;
+    };
+    const names = this.columns.map((c) => c.name).sort().join(',');
+    const raw = names === 'chosen,rejected' || names === 'chosen,prompt,rejected' ? { prompt: Math.max(0, at('prompt')), chosen: at('chosen'), rejected: at('rejected') } : null;
+    const usable = raw && raw.chosen >= 0 && raw.rejected >= 0 && (names === 'chosen,rejected' || raw.prompt > 0);
+    this.cur = { rows, next: 0, cols, out, cap: OUT, raw: usable ? raw : null };
     this.loaded = g;
   }
 

@@ -12,7 +12,7 @@ import { readSync } from 'node:fs';
 import type { FormatName } from '../types.js';
 import type { RawItem } from '../jsonl/reader.js';
 import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk, truncationLimits } from '../checks/record.js';
-import { SCAN_KERNEL_WASM } from '../generated/scanKernelWasm.js';
+import { KERNELS_WASM } from '../generated/kernelsWasm.js';
 import * as L from './kernelLayout.js';
 
 interface KernelExports {
@@ -30,6 +30,7 @@ interface KernelExports {
   resetBatch(): void;
   resetBig(): void;
   scan(inp: number, len: number, final: number, firstLine: number, baseOffset: number): void;
+  scanRows(tp: number, tc: number, tr: number, from: number, to: number, firstLine: number, baseOffset: number): void;
   addRow(extra: number): void;
   sortU32(a: number, b: number, n: number): number;
   gatherFingerprints(src: number, n: number, dst: number, other: number): number;
@@ -45,16 +46,29 @@ interface KernelExports {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The compiled kernel (WebAssembly with SIMD: Node ≥ 16.4, every VS Code since 1.60). */
-function kernelModule(): WebAssembly.Module {
+/**
+ * The compiled kernels (src/wasm/kernels.ts: the scan kernel and the Parquet kernel in one module; WebAssembly with
+ * SIMD: Node ≥ 16.4, every VS Code since 1.60).
+ */
+export function kernelModule(): WebAssembly.Module {
   if (!compiled) {
     try {
-      compiled = new WebAssembly.Module(Buffer.from(SCAN_KERNEL_WASM, 'base64'));
+      compiled = new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64'));
     } catch (e) {
       throw new Error(`PrefLens needs WebAssembly SIMD, which this runtime lacks (${e instanceof Error ? e.message : String(e)})`);
     }
   }
   return compiled;
+}
+
+/**
+ * An instance of the kernels shared with a Parquet reader (parquet/rowLines.ts): the scan kernel's fixed buffers lie
+ * in the first SCAN_REGION bytes after the heap base, the reader's arena after them (up to `top()`), and the scan
+ * kernel's scratch above the arena.
+ */
+export interface SharedKernels {
+  exports: WebAssembly.Exports;
+  top(): number;
 }
 
 /** Formats whose lines the kernel parses itself: the file's format, or per-record detection when it has none. */
@@ -101,15 +115,50 @@ const PAGE = 65536;
 
 const align = (n: number): number => (n + 15) & ~15;
 
+/** The scan kernel's fixed buffers (bytes, in order), from the heap base. */
+function fixedBuffers(): [string, number][] {
+  return [
+    ['config', L.CFG_WORDS * 4],
+    ['tok', 2 * TOKENS * 4],
+    ['line', BATCH * 4],
+    ['offset', BATCH * 8],
+    ['length', BATCH * 4],
+    ['sub', BATCH * 4],
+    ['flags', BATCH * 4],
+    ['format', BATCH],
+    ['sigR', BATCH * 8],
+    ['sigS', BATCH * 8],
+    ['hist', L.SERIES * L.DENSE * 4],
+    ['big', BIG * 8],
+    ['agg', L.AGG_SLOTS * 8],
+    ['rowF', ROW_FLOATS * 8],
+    ['rowI', ROW_INTS * 4],
+    ['extra', EXTRA * 16],
+    ['input', INPUT + 64],
+  ];
+}
+
+/** Bytes after the heap base that a scan kernel sharing its instance keeps for its fixed buffers (see SharedKernels). */
+export const SCAN_REGION = fixedBuffers().reduce((s, [, n]) => s + align(n), 0);
+
 /**
  * A kernel instance, its memory (grown on demand), and the routines that work on arrays copied into its scratch
  * memory: the duplicate-candidate search of a range, and the merge of ranges on the main thread.
  */
 export class KeyKernel {
-  protected readonly k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
-  protected readonly mem = this.k.memory;
-  /** Where scratch memory starts (after the instance's fixed buffers, if any). */
-  protected scratch = align(this.k.heapBase());
+  protected readonly k: KernelExports;
+  protected readonly mem: WebAssembly.Memory;
+  /** Where scratch memory starts (after the instance's fixed buffers, if any, and a shared reader's arena). */
+  protected scratch: number;
+  /** The top of the arena of a reader sharing the instance (see SharedKernels). */
+  private readonly floor: (() => number) | null;
+
+  constructor(shared?: SharedKernels) {
+    this.k = (shared?.exports ?? new WebAssembly.Instance(kernelModule(), {}).exports) as unknown as KernelExports;
+    this.mem = this.k.memory;
+    this.scratch = align(this.k.heapBase());
+    this.floor = shared ? () => shared.top() : null;
+  }
 
   protected ensure(bytes: number): void {
     const have = this.mem.buffer.byteLength;
@@ -117,8 +166,8 @@ export class KeyKernel {
   }
 
   /** Reserves consecutive scratch regions of the given sizes (bytes); returns their addresses. */
-  private alloc(...sizes: number[]): number[] {
-    let at = this.scratch;
+  protected alloc(...sizes: number[]): number[] {
+    let at = this.floor ? Math.max(this.scratch, align(this.floor())) : this.scratch;
     const out = sizes.map((n) => {
       const r = at;
       at += align(n);
@@ -196,36 +245,29 @@ export class KeyKernel {
 export class ScanKernel extends KeyKernel {
   private readonly p: Record<'config' | 'tok' | 'line' | 'offset' | 'length' | 'sub' | 'flags' | 'format' | 'sigR' | 'sigS' | 'hist' | 'big' | 'agg' | 'rowF' | 'rowI' | 'extra' | 'input', number>;
   private inputCap = INPUT;
+  /** Whether the instance is shared with a Parquet reader: then the input area never grows (the reader's arena follows it). */
+  private readonly shared: boolean;
 
-  constructor(format: FormatName | null | 'none', opts: CheckOptions, private readonly sink: KernelSink) {
-    super();
+  /** `shared`: an instance shared with a Parquet reader (see SharedKernels), else a new one. */
+  constructor(
+    format: FormatName | null | 'none',
+    opts: CheckOptions,
+    private readonly sink: KernelSink,
+    shared?: SharedKernels,
+  ) {
+    super(shared);
     let at = this.scratch;
-    const take = (bytes: number): number => {
-      const r = at;
-      at = align(at + bytes);
-      return r;
-    };
-    this.p = {
-      config: take(L.CFG_WORDS * 4),
-      tok: take(2 * TOKENS * 4),
-      line: take(BATCH * 4),
-      offset: take(BATCH * 8),
-      length: take(BATCH * 4),
-      sub: take(BATCH * 4),
-      flags: take(BATCH * 4),
-      format: take(BATCH),
-      sigR: take(BATCH * 8),
-      sigS: take(BATCH * 8),
-      hist: take(L.SERIES * L.DENSE * 4),
-      big: take(BIG * 8),
-      agg: take(L.AGG_SLOTS * 8),
-      rowF: take(ROW_FLOATS * 8),
-      rowI: take(ROW_INTS * 4),
-      extra: take(EXTRA * 16),
-      input: take(INPUT + 64),
-    };
-    this.scratch = at;
+    const p: Partial<ScanKernel['p']> = {};
+    for (const [name, bytes] of fixedBuffers()) {
+      p[name as keyof ScanKernel['p']] = at;
+      at += align(bytes);
+    }
+    this.p = p as ScanKernel['p'];
     this.ensure(at);
+    // a shared instance may have held another scan kernel's buffers
+    if (shared) new Uint8Array(this.mem.buffer, this.scratch, at - this.scratch).fill(0);
+    this.scratch = at;
+    this.shared = !!shared;
     const cfg = new Int32Array(L.CFG_WORDS);
     cfg[L.CFG_MODE] = format === 'none' ? L.MODE_ROWS_ONLY : (KERNEL_MODE[format ?? 'detect'] ?? L.MODE_ROWS_ONLY);
     const lim = truncationLimits(opts);
@@ -407,6 +449,65 @@ export class ScanKernel extends KeyKernel {
   }
 
   /**
+   * Scans rows of Parquet row groups held in this kernel's memory by a reader sharing the instance (SharedKernels;
+   * parquet/rowLines.ts): `rows` for a row group whose texts the kernel reads where they lie, `lines` for a piece of
+   * JSON Lines (scanned in place when it lies in this memory), `skip` for rows that could not be read; `end()` gives
+   * the number of rows. Rows are numbered from 1; offsets are not bytes of anything (one per row, increasing).
+   */
+  rowStream(slow: (item: RawItem) => void): {
+    rows(tables: { prompt: number; chosen: number; rejected: number }, n: number, slowRow: (r: number) => Uint8Array): void;
+    lines(bytes: Uint8Array): void;
+    skip(n: number): void;
+    end(): number;
+  } {
+    if (!this.shared) throw new Error('rowStream needs an instance shared with a Parquet reader');
+    this.nextLine = 1;
+    this.heldOffset = 0;
+    const k = this.k;
+    return {
+      rows: (t, n, slowRow) => {
+        const base = this.heldOffset;
+        for (let r = 0; r < n; ) {
+          k.scanRows(t.prompt, t.chosen, t.rejected, r, n, this.nextLine, base);
+          const done = k.lines.value as number;
+          r += done;
+          this.nextLine += done;
+          const stop = k.stop.value as number;
+          if (stop === 1) {
+            const b = slowRow(r - 1);
+            slow({ line: k.slowLine.value as number, offset: base + r - 1, bytes: Buffer.from(b.buffer, b.byteOffset, b.length) });
+          }
+          else if (stop === 2 || stop === 4) this.drain();
+        }
+        this.heldOffset = base + n;
+      },
+      lines: (bytes) => {
+        const inPlace = bytes.buffer === this.mem.buffer;
+        const at = inPlace ? bytes.byteOffset : this.alloc(bytes.length + 64)[0];
+        if (!inPlace) new Uint8Array(this.mem.buffer, at, bytes.length).set(bytes);
+        for (let p = 0; p < bytes.length; ) {
+          k.scan(at + p, bytes.length - p, 1, this.nextLine, this.heldOffset + p);
+          const s = p + (k.slowStart.value as number);
+          p += k.consumed.value as number;
+          this.nextLine += k.lines.value as number;
+          const stop = k.stop.value as number;
+          if (stop === 1) slow({ line: k.slowLine.value as number, offset: this.heldOffset + s, bytes: Buffer.from(this.mem.buffer, at + s, k.slowLength.value as number) });
+          else if (stop === 2 || stop === 4) this.drain();
+        }
+        this.heldOffset += bytes.length;
+      },
+      skip: (n) => {
+        this.nextLine += n;
+        this.heldOffset += n;
+      },
+      end: () => {
+        this.drain();
+        return this.nextLine - 1;
+      },
+    };
+  }
+
+  /**
    * Duplicate candidates of a range from its signature keys: sorted fingerprints of the keys (kept for the merge
    * across ranges; see merge.ts), and candidate flags for records whose record key repeats, or whose swapped
    * key is another record's key (and that other record).
@@ -425,9 +526,9 @@ export class ScanKernel extends KeyKernel {
    * the kernel does not read it that way.
    */
   exactKeys(bytes: Uint8Array, format: number): RecordKeys | undefined {
-    this.ensure(this.p.input + bytes.length + 64);
-    new Uint8Array(this.mem.buffer, this.p.input, bytes.length).set(bytes);
-    if (!this.k.exactKeys(this.p.input, bytes.length, format)) return undefined;
+    const at = bytes.length + 64 <= this.inputCap ? this.p.input : this.alloc(bytes.length + 64)[0];
+    new Uint8Array(this.mem.buffer, at, bytes.length).set(bytes);
+    if (!this.k.exactKeys(at, bytes.length, format)) return undefined;
     const r = new Float64Array(this.mem.buffer, this.k.exactResult(), 3);
     return { recordHash: r[0], pairKey: r[1], swappedKey: r[2] };
   }

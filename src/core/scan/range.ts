@@ -5,7 +5,7 @@
  * The range then finds duplicate and contradiction candidates among its records from radix-sorted fingerprints of
  * their signature keys, and keys its candidates exactly, in parallel with the other ranges.
  */
-import { openParquet, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
+import { openParquet, ParquetError, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { linesOf, RowGroupLines } from '../parquet/rowLines.js';
 import { CHECK_BITS } from '../checks/table.js';
 import { type CheckOptions, exactRecordKeys, type RecordKeys, ROW_FLOATS, ROW_INTS, RowInt, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { decodeUtf8, iterateArrayElements, iterateLines, type RawItem, readBytes, withFile } from '../jsonl/reader.js';
 import { recordFromBytes, recordsOfText } from '../records.js';
 import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
-import { type Batch, fastParseAvailable, type KernelSink, type RecordColumns, ScanKernel } from './kernel.js';
+import { type Batch, fastParseAvailable, type KernelSink, type RecordColumns, ScanKernel, type SharedKernels } from './kernel.js';
 import { AGG_DESIRABLE, AGG_FORMATS, AGG_LONGER, AGG_LONGER_CHARS, AGG_N, AGG_PAIRS, AGG_SUM, AGG_UNDESIRABLE, SERIES } from './kernelLayout.js';
 import type { LengthAgg, RangeResult, RangeTask } from './types.js';
 
@@ -41,11 +41,12 @@ class RangeScan {
     task0: RangeTask,
     private readonly tok: TokenCounter | null,
     private readonly onProgress?: (bytes: number) => void,
+    shared?: () => SharedKernels,
   ) {
     // With a model tokenizer, the truncation check counts the special tokens it adds.
     this.task = tok?.special ? { ...task0, opts: { ...task0.opts, promptSpecialTokens: tok.special.prompt, responseSpecialTokens: tok.special.response } } : task0;
     this.parse = this.task.kind === 'jsonl' && !tok && !this.task.exactOnly && fastParseAvailable(this.task.format, this.task.opts);
-    this.range = new RangeBuilder(this.parse ? this.task.format : 'none', this.task.opts);
+    this.range = new RangeBuilder(this.parse ? this.task.format : 'none', this.task.opts, this.parse ? shared?.() : undefined);
   }
 
   addError = (e: RecordError): void => {
@@ -131,9 +132,10 @@ export async function scanParquetRange(
 ): Promise<RangeResult> {
   const pq = task0.parquet;
   if (!pq) throw new Error('not a Parquet range');
-  const scan = new RangeScan(task0, tok);
   const pf = opened?.pf ?? (await openParquet(task0.path));
   const lines = opened?.lines ?? new RowGroupLines(pf);
+  // the scan kernel shares the Parquet reader's memory: it reads the texts where they are decoded
+  const scan = new RangeScan(task0, tok, undefined, () => lines.shared());
   try {
     const rowErrors: RecordError[] = [];
     const base = pf.rowGroups[pq.from].start;
@@ -165,12 +167,27 @@ export async function scanParquetRange(
       onProgress?.(done);
     };
     let lineCount: number;
-    const pieces = linesOf(pf, pq.from, pq.to, rowErrors, { relative: true, onRowGroup, lines });
     if (scan.parse) {
-      const stream = scan.range.kernel.lineStream(scan.handle);
-      for await (const b of pieces) stream.push(b);
+      const stream = scan.range.kernel.rowStream(scan.handle);
+      for (let g = pq.from; g < pq.to; g++) {
+        const { start, rows } = pf.rowGroups[g];
+        try {
+          await lines.load(g);
+        } catch (e) {
+          // an unreadable row group: its rows are blank, with an error on its first row
+          if (!(e instanceof ParquetError)) throw e;
+          rowErrors.push({ line: start - base + 1, message: e.message });
+          stream.skip(rows);
+          continue;
+        }
+        const raw = lines.rawTables();
+        if (raw) stream.rows(raw, rows, (r) => lines.line(r));
+        else for (let b = lines.next(); b; b = lines.next()) stream.lines(b);
+        onRowGroup(g);
+      }
       lineCount = stream.end();
     } else {
+      const pieces = linesOf(pf, pq.from, pq.to, rowErrors, { relative: true, onRowGroup, lines });
       // the JavaScript path, line by line
       let line = 1;
       let offset = 0;
@@ -232,8 +249,8 @@ export class RangeBuilder implements KernelSink {
   readonly kernel: ScanKernel;
 
   /** `parse`: the format the kernel reads lines in ('none': it only collects rows given to addRow). */
-  constructor(parse: FormatName | null | 'none', opts: CheckOptions) {
-    this.kernel = new ScanKernel(parse, opts, this);
+  constructor(parse: FormatName | null | 'none', opts: CheckOptions, shared?: SharedKernels) {
+    this.kernel = new ScanKernel(parse, opts, this, shared);
   }
 
   private grow(min: number): void {
