@@ -85,8 +85,45 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   walkMax = maxN;
   walkLevels = walk == 2;
   let next: usize = walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
+  // the fast loop's bounds: 5 bytes of input (a tag and its 4 bytes) and 64 of output (the longest copy) always left
+  const se5 = se - src > 5 ? se - 5 : src;
+  const de64 = de - dst > 64 ? de - 64 : dst;
   while (ip < se) {
     if (op >= next) next = walkTo(op, next, dst, de);
+    // Elements far from both ends and before the next value to locate: a copy needs no bounds check but its offset's
+    for (let lim = min(next, de64); op < lim && ip < se5; ) {
+      const tag = <u32>load<u8>(ip);
+      const kind = tag & 3;
+      const t32 = load<u32>(ip, 1);
+      if (kind != 0) {
+        ip += 1 + select<usize>(4, <usize>kind, kind == 3);
+        const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
+        const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
+        if (off - 1 >= op - dst) return 0;
+        const from = op - off;
+        if (off >= 16) {
+          v128.store(op, v128.load(from));
+          if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(from + i));
+        } else {
+          for (let i: usize = 0; i < len; i++) store<u8>(op + i, load<u8>(from + i));
+        }
+        op += len;
+        continue;
+      }
+      let len = <usize>(tag >> 2) + 1;
+      ip += 1;
+      if (len > 60) {
+        const extra = len - 60;
+        len = <usize>(<u64>t32 & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
+        ip += extra;
+      }
+      if (len > se - ip || len > de - op) return 0;
+      copy(op, ip, len);
+      ip += len;
+      op += len;
+    }
+    if (ip >= se) break;
+    if (op >= next) continue;
     const tag = <u32>load<u8>(ip);
     const kind = tag & 3;
     // the 4 bytes after the tag (16 readable bytes follow the input)

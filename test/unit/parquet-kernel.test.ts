@@ -293,3 +293,55 @@ test('the scan kernel reads the texts of a Parquet row group where they lie (no 
     }
   }
 });
+
+test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and damaged copies of it (random bytes changed) fail cleanly, with no read or write outside the page', async () => {
+  const { kernelModule } = await import('../../src/core/scan/kernel.js');
+  const { snappyUncompress } = await import('hyparquet');
+  const dir = tmp();
+  const file = join(dir, 'snappy.parquet');
+  await writeParquet(file, `SELECT 'Human: question ' || i || repeat(' words and more words', i % 9) || chr(10) || 'Assistant: ' || (i * 7919) % 1000 AS chosen FROM range(3000) t(i)`, 'COMPRESSION snappy');
+  const pf = await openParquet(file);
+  const meta = pf.metadata.row_groups[0].columns[0].meta_data;
+  assert.ok(meta);
+  const chunk = readFileSync(file).subarray(Number(meta.data_page_offset), Number(meta.data_page_offset) + Number(meta.total_compressed_size));
+  const { parquetHeader } = await import('hyparquet/src/column.js');
+  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.length), offset: 0 };
+  const h = parquetHeader(reader);
+  const page = chunk.subarray(reader.offset, reader.offset + h.compressed_page_size);
+  const usize = h.uncompressed_page_size;
+  const want = new Uint8Array(usize);
+  snappyUncompress(page, want);
+  const k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as {
+    memory: WebAssembly.Memory;
+    snappy(src: number, srcLen: number, dst: number, dstLen: number, walk: number, out: number, maxN: number): number;
+  };
+  const src = 1 << 16;
+  const dst = src + page.length + (1 << 16);
+  const canary = dst + usize + 16; // writes may reach 15 bytes past the output (the slack), never further
+  k.memory.grow(Math.ceil((canary + 4096) / 65536));
+  const mem = (): Uint8Array => new Uint8Array(k.memory.buffer);
+  mem().set(page, src);
+  assert.equal(k.snappy(src, page.length, dst, usize, 0, 0, 0), 1);
+  assert.ok(Buffer.from(mem().subarray(dst, dst + usize)).equals(want), 'the same bytes as hyparquet');
+  mem().fill(0, dst, dst + usize);
+  assert.equal(k.snappy(src, page.length, dst, usize, 2, 4096, 3000), 1, 'and while it locates the values (an optional column: levels first)');
+  assert.ok(Buffer.from(mem().subarray(dst, dst + usize)).equals(want));
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  let failed = 0;
+  for (let t = 0; t < 3000; t++) {
+    const bad = Buffer.from(page);
+    for (let j = 0, n = 1 + rand(4); j < n; j++) bad[rand(bad.length)] = rand(256);
+    mem().set(bad, src);
+    mem().fill(0xa5, canary, canary + 256);
+    // every other trial also locates the PLAIN values while it decompresses (at 4096: room for 3000 pairs)
+    const got = k.snappy(src, bad.length, dst, usize, t % 2, 4096, t % 2 ? 3000 : 0);
+    assert.ok(got === 0 || got === 1);
+    failed += 1 - got;
+    assert.ok(mem().subarray(canary, canary + 256).every((b) => b === 0xa5), `trial ${t}: nothing written past the output's slack`);
+  }
+  assert.ok(failed > 1000, `most damaged pages are refused (${failed} of 3000)`);
+});
