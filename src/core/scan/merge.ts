@@ -63,7 +63,10 @@ class HashIndex {
   }
 }
 
-/** The scan's result from its ranges' results (in file order). */
+/**
+ * The scan's result from its ranges' results (in file order). `across`: the records that meet a record of another
+ * range (crossRangeCandidates' `cross`), when the caller has found them already.
+ */
 export function merge(
   file: string,
   parts: RangeResult[],
@@ -73,6 +76,7 @@ export function merge(
   bytes: number,
   tokenizerDir: string | undefined,
   withIndex: boolean,
+  across?: Uint8Array,
 ): ScanSummary & { index?: RecordIndex } {
   const total = parts.reduce((s, p) => s + p.count, 0);
   const base: number[] = []; // global index of each range's first record
@@ -107,7 +111,8 @@ export function merge(
   // workers, or here for candidates across ranges), in file order, which gives the same result as keying every
   // record.
   const kk = new KeyKernel(); // the kernel routines of this merge
-  crossRangeCandidates(parts, candidate, kk);
+  if (across) for (let i = across.indexOf(1); i >= 0; i = across.indexOf(1, i + 1)) candidate[i] = 1;
+  else crossRangeCandidates(parts, candidate, kk);
   const related: Record<number, number> = {};
   const marked: number[] = []; // records that became duplicates or contradictions
   let candidates = 0;

@@ -169,8 +169,8 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines })] : [];
   if (options.signal?.aborted) throw new CancelledError();
   const ranges = [...own, ...(await Promise.all(running))];
-  await keyAcrossRanges(pf, lines, ranges, bounds);
-  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false);
+  const across = await keyAcrossRanges(pf, lines, ranges, bounds);
+  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false, across);
   res.seconds = (performance.now() - t0) / 1000;
   return res;
 }
@@ -178,9 +178,10 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
 /**
  * Exact keys of the records of Parquet ranges that meet a record of another range (merge.ts crossRangeCandidates) and
  * were not keyed by their range: their row groups read again on this thread, the keys added to their ranges' `exact`.
+ * Returns those records (by global index), for the merge.
  */
-async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], bounds: number[]): Promise<void> {
-  if (ranges.length < 2) return;
+async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], bounds: number[]): Promise<Uint8Array | undefined> {
+  if (ranges.length < 2) return undefined;
   const total = ranges.reduce((s, p) => s + p.count, 0);
   const cross = new Uint8Array(total);
   crossRangeCandidates(ranges, new Uint8Array(total), new KeyKernel(), cross);
@@ -207,6 +208,7 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     for (let e = 0; e < p.exact.length; e += 4) all.push([p.exact[e], p.exact[e + 1], p.exact[e + 2], p.exact[e + 3]]);
     p.exact = Float64Array.from([...all, ...added].sort((x, y) => x[0] - y[0]).flat());
   }
+  return cross;
 }
 
 /** Adds the row groups that could not be read into a mirror's lines (parquet/jsonLines.ts) to a scan's errors, by row. */
