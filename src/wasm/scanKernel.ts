@@ -528,66 +528,82 @@ function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers: bool,
 }
 
 // ---- token hashes of a raw region (the same hashes as wordTokenHashes in tokenize/words.ts) ----
-let tkCount: i32 = 0;
-let tkH: i32 = 0;
-let tkIn: i32 = 0;
-let tkOut: usize = 0;
-
-@inline function tkUnit(c: i32): bool {
-  const k = charClass(c);
-  if (k == 1) {
-    if (tkIn == 0) {
-      tkH = <i32>0x811c9dc5;
-      tkIn = 1;
-    }
-    tkH = (tkH ^ c) * 0x01000193;
-    return true;
-  }
-  if (tkIn != 0) {
-    if (tkCount >= tokCap) return false;
-    store<i32>(tkOut + (<usize>tkCount << 2), tkH);
-    tkCount++;
-    tkIn = 0;
-  }
-  if (k != 0) {
-    if (tkCount >= tokCap) return false;
-    store<i32>(tkOut + (<usize>tkCount << 2), ((<i32>0x811c9dc5 ^ c) * 0x01000193) ^ <i32>0x5bd1e995);
-    tkCount++;
-  }
-  return true;
-}
+const FNV_OFFSET: i32 = <i32>0x811c9dc5;
+const FNV_PRIME: i32 = 0x01000193;
 
 /**
- * Token hashes of the decoded text of raw region [p, e) into `out`; -1 when they do not fit the scratch. Stops
- * once `limit` tokens are out (the last one may then be the start of a longer word: callers use limit − 1).
+ * Token hashes of the decoded text of raw region [p, e) (see decodeUnits) into `out`; -1 when they do not fit the
+ * scratch. Stops once `limit` tokens are out (the last one may then be the start of a longer word: callers use
+ * limit − 1). The hasher's state stays in locals: ASCII, the common case, costs a class lookup per byte.
  */
 function tokenHashes(p: usize, e: usize, out: usize, limit: i32): i32 {
-  tkCount = 0;
-  tkIn = 0;
-  tkOut = out;
-  tkLimit = limit;
-  if (!decodeUnits(p, e, TOKENS)) return -1;
-  if (tkIn != 0) {
-    if (tkCount >= tokCap) return -1;
-    store<i32>(tkOut + (<usize>tkCount << 2), tkH);
-    tkCount++;
+  let count: i32 = 0;
+  let h: i32 = 0;
+  let inWord = false;
+  while (p < e && count < limit) {
+    let u = <i32>load<u8>(p);
+    if (u < 0x80) {
+      p++;
+      if (u == 0x5c && !rawText) {
+        const x = <i32>load<u8>(p);
+        u = x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x;
+        p++;
+      }
+    } else {
+      const len = utf8(p, e);
+      if (len == 0) return -1; // not a region the scan accepted
+      p += len;
+      u = cp;
+      if (u >= 0x10000) {
+        // a surrogate pair: two word-class units
+        const c = u - 0x10000;
+        if (!inWord) {
+          h = FNV_OFFSET;
+          inWord = true;
+        }
+        h = (h ^ (0xd800 + (c >> 10))) * FNV_PRIME;
+        h = (h ^ (0xdc00 + (c & 0x3ff))) * FNV_PRIME;
+        continue;
+      }
+    }
+    const k = charClass(u);
+    if (k == 1) {
+      if (!inWord) {
+        h = FNV_OFFSET;
+        inWord = true;
+      }
+      h = (h ^ u) * FNV_PRIME;
+      continue;
+    }
+    if (inWord) {
+      if (count >= tokCap) return -1;
+      store<i32>(out + (<usize>count << 2), h);
+      count++;
+      inWord = false;
+    }
+    if (k != 0) {
+      if (count >= tokCap) return -1;
+      store<i32>(out + (<usize>count << 2), ((FNV_OFFSET ^ u) * FNV_PRIME) ^ <i32>0x5bd1e995);
+      count++;
+    }
   }
-  return tkCount;
+  if (inWord) {
+    if (count >= tokCap) return -1;
+    store<i32>(out + (<usize>count << 2), h);
+    count++;
+  }
+  return count;
 }
 
-let tkLimit: i32 = 0;
 /** The regions decoded are raw texts (scanRows), not JSON string bodies (scan, exactKeys). */
 let rawText = false;
-const TOKENS: i32 = 0;
-const NORMALISED_HASH: i32 = 1;
 
 /**
  * Decodes raw region [p, e) of a JSON string the kernel accepted (escapes \n \t \r \" \\, valid UTF-8), or of a raw
- * text (rawText), to UTF-16 code units, and feeds them to the token hasher (TOKENS, until tkLimit tokens) or the normalised hash. False when
- * the token scratch is full.
+ * text (rawText), to UTF-16 code units, and feeds them to the normalised hash. False when it is not such a region.
  */
-function decodeUnits(p: usize, e: usize, mode: i32): bool {
-  while (p < e && (mode != TOKENS || tkCount < tkLimit)) {
+function decodeUnits(p: usize, e: usize): bool {
+  while (p < e) {
     const b = <i32>load<u8>(p);
     let u: i32;
     let u2: i32 = -1; // the low surrogate of a pair
@@ -600,7 +616,7 @@ function decodeUnits(p: usize, e: usize, mode: i32): bool {
       p++;
     } else {
       const len = utf8(p, e);
-      if (len == 0) return false; // not a region the scan accepted
+      if (len == 0) return false;
       p += len;
       if (cp >= 0x10000) {
         const c = cp - 0x10000;
@@ -608,12 +624,8 @@ function decodeUnits(p: usize, e: usize, mode: i32): bool {
         u2 = 0xdc00 + (c & 0x3ff);
       } else u = cp;
     }
-    if (mode == TOKENS) {
-      if (!tkUnit(u) || (u2 >= 0 && !tkUnit(u2))) return false;
-    } else {
-      nhUnit(u);
-      if (u2 >= 0) nhUnit(u2);
-    }
+    nhUnit(u);
+    if (u2 >= 0) nhUnit(u2);
   }
   return true;
 }
@@ -1170,7 +1182,7 @@ function normalizedHash(p: usize, e: usize): f64 {
   nh2 = 0x01234567;
   nhPending = false;
   nhAny = false;
-  decodeUnits(p, e, NORMALISED_HASH);
+  decodeUnits(p, e);
   const h2 = (nh2 ^ <i32>(<u32>nh2 >> 16)) * 0x45d9f3b;
   return <f64>(<u32>nh1) * 2097152.0 + <f64>(<u32>h2 >> 11);
 }

@@ -42,11 +42,12 @@ class RangeScan {
     private readonly tok: TokenCounter | null,
     private readonly onProgress?: (bytes: number) => void,
     shared?: () => SharedKernels,
+    expected?: number,
   ) {
     // With a model tokenizer, the truncation check counts the special tokens it adds.
     this.task = tok?.special ? { ...task0, opts: { ...task0.opts, promptSpecialTokens: tok.special.prompt, responseSpecialTokens: tok.special.response } } : task0;
     this.parse = this.task.kind === 'jsonl' && !tok && !this.task.exactOnly && fastParseAvailable(this.task.format, this.task.opts);
-    this.range = new RangeBuilder(this.parse ? this.task.format : 'none', this.task.opts, this.parse ? shared?.() : undefined);
+    this.range = new RangeBuilder(this.parse ? this.task.format : 'none', this.task.opts, this.parse ? shared?.() : undefined, expected);
   }
 
   addError = (e: RecordError): void => {
@@ -135,7 +136,9 @@ export async function scanParquetRange(
   const pf = opened?.pf ?? (await openParquet(task0.path));
   const lines = opened?.lines ?? new RowGroupLines(pf);
   // the scan kernel shares the Parquet reader's memory: it reads the texts where they are decoded
-  const scan = new RangeScan(task0, tok, undefined, () => lines.shared());
+  let rows = 0;
+  for (let g = pq.from; g < pq.to; g++) rows += pf.rowGroups[g].rows;
+  const scan = new RangeScan(task0, tok, undefined, () => lines.shared(), rows);
   try {
     const rowErrors: RecordError[] = [];
     const base = pf.rowGroups[pq.from].start;
@@ -248,9 +251,16 @@ export class RangeBuilder implements KernelSink {
   private flagged: number[] = [];
   readonly kernel: ScanKernel;
 
-  /** `parse`: the format the kernel reads lines in ('none': it only collects rows given to addRow). */
-  constructor(parse: FormatName | null | 'none', opts: CheckOptions, shared?: SharedKernels) {
+  /**
+   * `parse`: the format the kernel reads lines in ('none': it only collects rows given to addRow). `expected`: the
+   * records expected (a Parquet range's rows), room made for them at once.
+   */
+  constructor(parse: FormatName | null | 'none', opts: CheckOptions, shared?: SharedKernels, expected = 0) {
     this.kernel = new ScanKernel(parse, opts, this, shared);
+    if (expected > this.cap) {
+      this.cap = expected;
+      this.grow(expected);
+    }
   }
 
   private grow(min: number): void {
