@@ -96,9 +96,11 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
       const kind = tag & 3;
       const t32 = load<u32>(ip, 1);
       if (kind != 0) {
-        ip += 1 + select<usize>(4, <usize>kind, kind == 3);
-        const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
-        const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
+        if (kind == 3) break; // 4-byte offsets (rare): the checked path below
+        ip += 1 + <usize>kind;
+        const one = kind == 1;
+        const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, one);
+        const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), one);
         if (off - 1 >= op - dst) return 0;
         const from = op - off;
         if (off >= 16) {
@@ -110,15 +112,13 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
         op += len;
         continue;
       }
-      let len = <usize>(tag >> 2) + 1;
+      // a literal of up to 60 bytes (longer ones: the checked path below), no further than 64 bytes from the output's end
+      if (tag >= 0xf0) break;
+      const len = <usize>(tag >> 2) + 1;
       ip += 1;
-      if (len > 60) {
-        const extra = len - 60;
-        len = <usize>(<u64>t32 & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
-        ip += extra;
-      }
-      if (len > se - ip || len > de - op) return 0;
-      copy(op, ip, len);
+      if (len > se - ip) return 0;
+      v128.store(op, v128.load(ip));
+      if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(ip + i));
       ip += len;
       op += len;
     }
