@@ -341,7 +341,7 @@ export class RangeBuilder implements KernelSink {
     const S = this.sigSwapped;
     // record keys in the table (first holder), then every record's keys looked up
     const slot = (key: number): number => {
-      let h = (key ^ (key / 0x100000000)) & mask;
+      let h = (key >>> 0) & mask; // a key's low 32 bits (an integer below 2^53), well mixed
       while (t[h] !== 0 && R[t[h] - 1] !== key) h = (h + 1) & mask;
       return h;
     };
@@ -381,8 +381,13 @@ export class RangeBuilder implements KernelSink {
     const S = this.sigSwapped;
     const hitsR = new Map<number, number>(); // key → records with that record key
     const hitsS = new Map<number, number>(); // key → records with that swapped key
-    const bits = new Uint8Array(1 << 21); // fingerprints of the keys asked about (16M bits): few map lookups
-    const fp = (k: number): number => (k % 0x100000000) >>> 8;
+    // fingerprints of the keys asked about in a bitmap of about 64 bits per key (small enough for the cache): few map
+    // lookups; a key is an integer below 2^53, whose low 32 bits `k >>> 0` gives
+    let size = 1 << 16;
+    while (size < which.length * 128 && size < 1 << 24) size *= 2;
+    const bits = new Uint8Array(size >>> 3);
+    const mask = size - 1;
+    const fp = (k: number): number => (k >>> 0) & mask;
     for (const i of which) {
       for (const k of [R[i], S[i]]) {
         if (k < 0) continue;
