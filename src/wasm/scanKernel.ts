@@ -1240,16 +1240,13 @@ export function commonU32(a: usize, n: i32, b: usize, m: i32, out: usize): i32 {
   while (i < n && j < m) {
     const x = load<u32>(a + (<usize>i << 2));
     const y = load<u32>(b + (<usize>j << 2));
-    if (x < y) i++;
-    else if (x > y) j++;
-    else {
-      if (c == 0 || load<u32>(out + (<usize>(c - 1) << 2)) != x) {
-        store<u32>(out + (<usize>c << 2), x);
-        c++;
-      }
-      i++;
-      j++;
+    // equal values are rare: the steps are taken without a branch on the order (a merge's branch is a coin toss)
+    if (x == y && (c == 0 || load<u32>(out + (<usize>(c - 1) << 2)) != x)) {
+      store<u32>(out + (<usize>c << 2), x);
+      c++;
     }
+    i += <i32>(x <= y);
+    j += <i32>(y <= x);
   }
   return c;
 }

@@ -213,3 +213,29 @@ test('the kernel layout: the codes the kernel writes are the engine\'s, every sl
   assert.equal(Object.keys(LengthSeries).length, L.SERIES);
   assert.deepEqual([...KIND_CODES].slice(0, 2), ['pair', 'unpaired'], 'the kernel writes kind 0 for pairs, 1 for KTO; every other kind counts in the candidate series');
 });
+
+test('the key routines (radix sort of fingerprints, repeated values, the values two sorted lists share) equal a plain JavaScript computation', async () => {
+  const { KeyKernel } = await import('../../src/core/scan/kernel.js');
+  const kk = new KeyKernel();
+  const rand = rng(7);
+  for (const n of [0, 1, 5, 4096, 200000]) {
+    // 53-bit keys, a third of them repeated, some negative (no key), some equal to the other list's
+    const keys = new Float64Array(n);
+    const other = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      keys[i] = i > 2 && rand() < 0.3 ? keys[Math.floor(rand() * i)] : rand() < 0.05 ? -1 : Math.floor(rand() * 2 ** 53);
+      other[i] = rand() < 0.2 ? keys[i] : Math.floor(rand() * 2 ** 53);
+    }
+    const fps = (k: Float64Array, skip?: Float64Array): number[] => [...k].filter((x, i) => x >= 0 && !(skip && skip[i] === x)).map((x) => x % 2 ** 32).sort((a, b) => a - b);
+    const a = kk.sortedFingerprints(keys);
+    assert.deepEqual([...a], fps(keys), `sorted, n = ${n}`);
+    const b = kk.sortedFingerprints(other, keys);
+    assert.deepEqual([...b], fps(other, keys), `sorted without equal keys, n = ${n}`);
+    const count = new Map<number, number>();
+    for (const x of a) count.set(x, (count.get(x) ?? 0) + 1);
+    assert.deepEqual([...kk.repeated(a)], [...count].filter(([, c]) => c > 1).map(([x]) => x), `repeated, n = ${n}`);
+    const inB = new Set(b);
+    assert.deepEqual([...kk.common(a, b)], [...new Set(a)].filter((x) => inB.has(x)), `common, n = ${n}`);
+    assert.deepEqual([...kk.common(b, a)], [...new Set(b)].filter((x) => count.has(x)), `common the other way, n = ${n}`);
+  }
+});
