@@ -1,5 +1,5 @@
-// bench/parquet: `preflens stats` on a Parquet preference file (every check: its rows made JSON Lines by the Parquet
-// kernel and scanned as they come, one range of row groups per core) against DuckDB's read_parquet computing
+// bench/parquet: `preflens stats` on a Parquet preference file (every check: the texts decoded by the Parquet kernel and
+// scanned where they lie by the scan kernel, one range of row groups per core) against DuckDB's read_parquet computing
 // the row count and the mean lengths of chosen and rejected (the named peer: @duckdb/node-api, a dev dependency used
 // only here and in test fixtures), in the same run. The file is the HH-style data of bench/gen-hh.mjs written by
 // DuckDB with Snappy pages (what pyarrow and the hub's converter write by default) in row groups of 32,768 rows,

@@ -1,9 +1,10 @@
 // AssemblyScript (compiled to WebAssembly with SIMD by scripts/build.mjs; not part of the tsc project).
 //
-// The fast path of a Parquet file's rows as JSON Lines (src/core/parquet/fastRows.ts; docs/ARCHITECTURE.md,
-// "Parquet"): Snappy decompression, the RLE/bit-packed hybrid (definition levels, dictionary indices), PLAIN byte
-// arrays, dictionary lookups, and the rows written as compact JSON objects, text cells escaped from their UTF-8
-// bytes 16 at a time. The driver (fastRows.ts) reads the file, parses page headers, and places every buffer; each
+// The text columns of a Parquet file's row groups (src/core/parquet/rowLines.ts; docs/ARCHITECTURE.md, "Parquet"):
+// Snappy decompression, the RLE/bit-packed hybrid (definition levels, dictionary indices), PLAIN byte arrays,
+// dictionary lookups, giving each column a table of (address, length) pairs that the scan kernel reads where they lie
+// (kernels.ts: one module, one memory); and the rows written as compact JSON objects, text cells escaped from their
+// UTF-8 bytes 16 at a time. The driver (rowLines.ts) reads the file, parses page headers, and places every buffer; each
 // routine here works on memory it is given and checks every length it reads against the bounds it is given, so a
 // damaged page is an error returned, never a read outside the page. Buffers it reads have 16 readable bytes after
 // their end, and buffers it writes 16 writable bytes (the driver's slack), for 16-byte loads and stores.

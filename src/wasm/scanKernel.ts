@@ -2,7 +2,9 @@
 //
 // The fast path of `scanRange` (src/core/scan/range.ts; docs/ARCHITECTURE.md, "The scan kernel"): JSON Lines records whose values are all plain JSON strings
 // under the keys {chosen, rejected} (Anthropic HH) or {prompt, chosen, rejected} (TRL standard with an explicit
-// prompt), scanned straight from the file's UTF-8 bytes, 32 or 16 bytes at a time. Per text it computes what
+// prompt), scanned straight from the file's UTF-8 bytes, 32 or 16 bytes at a time; and the same records as the rows of
+// a Parquet row group in memory (scanRows: the texts read where the Parquet kernel decoded them, raw UTF-8 with no
+// JSON escapes, the two kernels sharing one memory: kernels.ts). Per text it computes what
 // src/core/checks/text.ts computes from decoded strings: UTF-16 length, word-level token count (tokenize/words.ts),
 // encoding problems, and the normalisation-invariant signature (see textSignature in checks/text.ts); per record
 // the checks of checks/record.ts summarizeRecord. It also collects every record's columns and length statistics

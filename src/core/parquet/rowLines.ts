@@ -1,5 +1,7 @@
 /**
- * A Parquet file's row groups as JSON Lines bytes (docs/ARCHITECTURE.md, "Parquet"): line N holds row N as one compact
+ * A Parquet file's row groups in memory, as column tables of texts for the scan kernel (rawTables: a range's scan
+ * kernel shares this reader's WebAssembly instance and reads the texts where they lie, with no JSON written), and as
+ * JSON Lines bytes (docs/ARCHITECTURE.md, "Parquet"): line N holds row N as one compact
  * JSON object, null cells left out, keys in schema order. Text columns (flat BYTE_ARRAY, plain or UTF-8 annotated: the
  * prompts and responses that make up nearly all of a preference file) are decoded by the Parquet kernel
  * (src/wasm/parquetKernel.ts): the column chunk is read from disk into its memory, pages are decompressed there (Snappy

@@ -4,6 +4,8 @@
  *   records: Anthropic HH and TRL standard with an explicit prompt); the lines it cannot take — other formats,
  *   numbers, rare escapes, invalid UTF-8, invalid JSON — come back one by one for the exact JavaScript path, in
  *   file order;
+ * - reads the rows of a Parquet row group from the texts where the Parquet kernel decoded them, in the same memory
+ *   (rowStream; parquet/rowLines.ts shares its instance: SharedKernels);
  * - receives the summary rows of that path (addRow), so that every record's columns and length statistics are
  *   collected by one piece of code;
  * - sorts signature keys and finds duplicate candidates (range.ts, merge.ts), and keys candidates exactly.

@@ -116,8 +116,11 @@ export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress
 }
 
 /**
- * Scans row groups [from, to) of a Parquet file (docs/ARCHITECTURE.md, "Parquet"): their rows as JSON Lines
- * (parquet/rowLines.ts), scanned as they come; no line is kept. After each row group, its records that meet each other
+ * Scans row groups [from, to) of a Parquet file (docs/ARCHITECTURE.md, "Parquet"), one at a time. The scan kernel shares
+ * the Parquet reader's memory (parquet/rowLines.ts): a row group with exactly the columns chosen, rejected (and prompt)
+ * has its texts scanned where they were decoded (ScanKernel.rowStream `rows`), its rows the kernel does not read going
+ * to the JavaScript path as their JSON lines; any other row group is scanned as its JSON Lines, in place. With a model
+ * tokenizer (or exactOnly) every row goes through the JavaScript path as a JSON line. No line is kept. After each row group, its records that meet each other
  * by full signature key (RangeBuilder.matchNew) are keyed exactly while the row group is in memory; at the end, the
  * candidates that meet a record of another row group (RangeBuilder.meetAny) are keyed from their row groups read
  * again — none for duplicates next to each other, a second decoding of the row groups that hold them for duplicates

@@ -107,12 +107,12 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 
 /**
  * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into consecutive ranges of about equal
- * decoded size, one per worker (the first on this thread with `inline`); each range's rows are made JSON Lines
- * (parquet/rowLines.ts) and scanned as they come, as any JSON Lines range is, its duplicate candidates keyed from their
- * row groups (range.ts scanParquetRange); records that meet a record of another range are keyed here (keyAcrossRanges).
- * No line is written anywhere. The result names the Parquet file, numbers records by row, and lists the row groups
- * that could not be read. A schema that is not preference-shaped is refused, naming its columns, before anything is
- * read. The index's byte offsets count bytes of JSON Lines that are not kept: only its rows (`line`) and flags are
+ * decoded size, one per worker (the first on this thread with `inline`); each range's row groups are decoded one at a
+ * time and scanned in memory (range.ts scanParquetRange: the texts where they lie, else the rows as JSON Lines), its
+ * duplicate candidates keyed from their row groups; records that meet a record of another range are keyed here
+ * (keyAcrossRanges). Nothing is written anywhere. The result names the Parquet file, numbers records by row, and lists
+ * the row groups that could not be read. A schema that is not preference-shaped is refused, naming its columns, before
+ * anything is read. The index's byte offsets are not bytes of anything: only its rows (`line`) and flags are
  * meaningful (the extension scans a kept mirror instead, parquet/mirror.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
