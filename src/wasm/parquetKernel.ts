@@ -31,6 +31,8 @@ export let walked: i32 = 0;
 let walkOut: usize = 0;
 let walkMax: i32 = 0;
 let walkLevels = false;
+/** The end of the last value located. */
+let walkEnd: usize = 0;
 
 /** Locates the values whose 4-byte length has been written (op ≥ next); returns the next value's `next`. */
 function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
@@ -54,7 +56,8 @@ function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
     store<u32>(walkOut + (<usize>walked << 3), <u32>next);
     store<u32>(walkOut + (<usize>walked << 3), <u32>len, 4);
     walked++;
-    next += len + 4;
+    walkEnd = next + len;
+    next = walkEnd + 4;
   }
   return walked < walkMax ? next : NO_WALK;
 }
@@ -63,7 +66,8 @@ function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
  * Decompresses [src, src + srcLen) into [dst, dst + dstLen); returns 1 when the block decodes to exactly dstLen
  * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
  * 16 bytes are copied with one 16-byte load and store. With `walk` (see above), also locates up to maxN PLAIN values
- * as (address, length) pairs at `out` (their number in `walked`).
+ * as (address, length) pairs at `out` (their number in `walked`); with walk | 4, stops once maxN values are located and
+ * decompressed, and returns 2 (the rest of the output is not written): the first rows of a page, for a sample.
  */
 export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i32, out: usize, maxN: i32): i32 {
   const se = src + <usize>srcLen;
@@ -84,13 +88,18 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   walked = 0;
   walkOut = out;
   walkMax = maxN;
-  walkLevels = walk == 2;
+  walkLevels = (walk & 3) == 2;
+  const early = (walk & 4) != 0;
   let next: usize = walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
   // the fast loop's bounds: 5 bytes of input (a tag and its 4 bytes) and 64 of output (the longest copy) always left
   const se5 = se - src > 5 ? se - 5 : src;
   const de64 = de - dst > 64 ? de - 64 : dst;
   while (ip < se) {
-    if (op >= next) next = walkTo(op, next, dst, de);
+    if (op >= next) {
+      if (early && walked >= walkMax) return 2; // the last value wanted is written
+      next = walkTo(op, next, dst, de);
+      if (early && walked >= walkMax) next = walkEnd; // decompress up to its end
+    }
     // Elements far from both ends and before the next value to locate: a copy needs no bounds check but its offset's
     for (let lim = min(next, de64); op < lim && ip < se5; ) {
       const tag = <u32>load<u8>(ip);

@@ -326,6 +326,18 @@ test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and dam
   mem().fill(0, dst, dst + usize);
   assert.equal(k.snappy(src, page.length, dst, usize, 2, 4096, 3000), 1, 'and while it locates the values (an optional column: levels first)');
   assert.ok(Buffer.from(mem().subarray(dst, dst + usize)).equals(want));
+  // a sample: stopped once the first k values are located and written (returns 2), their bytes those of the whole page
+  const walkedOf = (): number => (k as unknown as { walked: WebAssembly.Global }).walked.value as number;
+  for (const first of [1, 2, 17, 500]) {
+    mem().fill(0, dst, dst + usize);
+    assert.equal(k.snappy(src, page.length, dst, usize, 2 | 4, 4096, first), 2, `stopped after ${first} values`);
+    assert.equal(walkedOf(), first);
+    const pairs = new Uint32Array(k.memory.buffer, 4096, first * 2);
+    for (let v = 0; v < first; v++) {
+      const [at, n] = [pairs[2 * v], pairs[2 * v + 1]];
+      assert.ok(Buffer.from(mem().subarray(at, at + n)).equals(want.subarray(at - dst, at - dst + n)), `value ${v} of ${first} written whole`);
+    }
+  }
   let seed = 12345;
   const rand = (n: number): number => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -344,4 +356,50 @@ test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and dam
     assert.ok(mem().subarray(canary, canary + 256).every((b) => b === 0xa5), `trial ${t}: nothing written past the output's slack`);
   }
   assert.ok(failed > 1000, `most damaged pages are refused (${failed} of 3000)`);
+});
+
+test('a sample of a row group\'s first rows (load with `first`): the same lines as the whole row group\'s first lines, for DuckDB\'s pages and the minimal writer\'s (v1 and v2, REQUIRED and OPTIONAL, dictionary and PLAIN, several pages)', async () => {
+  const { writeMiniParquet } = await import('../parquetWriter.js');
+  const dir = tmp();
+  const files: string[] = [];
+  const duck = join(dir, 'mixed-sample.parquet');
+  await writeParquet(duck, MIXED, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  files.push(duck);
+  const rows = Array.from({ length: 300 }, (_, i) => ({
+    prompt: `Q${i} ${'words '.repeat(i % 13)}`,
+    chosen: i % 9 === 0 ? null : i < 100 ? `frequent ${i % 7}` : `answer ${i}`,
+    rejected: i % 4 === 1 ? null : `no ${i} "x"`,
+  }));
+  const columns = [
+    { name: 'prompt', required: true, pageRows: 37, dictionaryPages: 0 },
+    { name: 'chosen', required: false, pageRows: 50, dictionaryPages: 1 },
+    { name: 'rejected', required: false, pageRows: 64, dictionaryPages: 0 },
+  ];
+  for (const v2 of [false, true])
+    for (const snappy of [false, true]) {
+      const file = join(dir, `sample-${v2 ? 'v2' : 'v1'}-${snappy ? 'snappy' : 'plain'}.parquet`);
+      writeMiniParquet(file, columns, rows, { groupRows: 300, v2, snappy });
+      files.push(file);
+    }
+  const linesOf = (r: RowGroupLines): string[] => {
+    const out: string[] = [];
+    for (let b = r.next(); b; b = r.next()) out.push(...Buffer.from(b).toString('utf8').split('\n').filter((l) => l));
+    return out;
+  };
+  for (const file of files) {
+    const pf = await openParquet(file);
+    const full = new RowGroupLines(pf);
+    await full.load(0);
+    const all = linesOf(full);
+    full.close();
+    for (const first of [1, 5, 36, 37, 38, 64, 299]) {
+      const part = new RowGroupLines(pf);
+      await part.load(0, first);
+      assert.deepEqual(linesOf(part), all.slice(0, first), `${file}: the first ${first} rows`);
+      // and the whole row group again after it
+      await part.load(0);
+      assert.equal(linesOf(part).length, pf.rowGroups[0].rows, `${file}: the whole row group after a sample`);
+      part.close();
+    }
+  }
 });

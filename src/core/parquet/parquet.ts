@@ -147,7 +147,8 @@ export async function decompressors(): Promise<Record<string, ((input: Uint8Arra
 /**
  * The file's format from its first rows (the majority of the formats of up to `sample` rows), or a ParquetError
  * that names the columns when they are not preference-shaped. The rows are read as JSON Lines by `lines` (a
- * parquet/rowLines.ts reader of this file, whose memory the caller may then reuse), or by a reader made for this.
+ * parquet/rowLines.ts reader of this file, whose memory the caller may then reuse), or by a reader made for this; only
+ * the sample's rows are decoded where the pages allow (RowGroupLines.load `first`).
  */
 export async function parquetFormat(pf: ParquetFile, sample = 64, lines?: import('./rowLines.js').RowGroupLines): Promise<FormatName> {
   const { RowGroupLines } = await import('./rowLines.js');
@@ -158,7 +159,8 @@ export async function parquetFormat(pf: ParquetFile, sample = 64, lines?: import
   try {
     for (let g = 0; g < pf.rowGroups.length && seen < sample; g++) {
       try {
-        await reader.load(g);
+        // only the rows of the sample are decoded
+        await reader.load(g, sample - seen);
       } catch (e) {
         // an unreadable row group is reported by the scan; the format comes from the others
         unreadable ??= e;

@@ -138,8 +138,12 @@ export class RowGroupLines {
     return new Uint8Array(this.k.memory.buffer);
   }
 
-  /** Reads row group g; its lines then come from next(). Throws ParquetError for a row group that cannot be read. */
-  async load(g: number): Promise<void> {
+  /**
+   * Reads row group g; its lines then come from next(). Throws ParquetError for a row group that cannot be read. With
+   * `first`, only its first rows are wanted (a sample): a Snappy page of PLAIN values is decompressed only as far as
+   * they go, later pages are not read, and the row group then holds those rows alone (a later load decodes it again).
+   */
+  async load(g: number, first?: number): Promise<void> {
     if (g === this.loaded) {
       // read again from its first row (the format sample, then the scan): decoded once
       if (this.cur) this.cur.next = 0;
@@ -155,7 +159,7 @@ export class RowGroupLines {
     this.codecs = await decompressors();
     this.header = await pageHeaderParser();
     try {
-      await this.loadFast(g);
+      await this.loadFast(g, first);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       this.top = this.base;
@@ -219,9 +223,11 @@ export class RowGroupLines {
     this.loaded = g;
   }
 
-  private async loadFast(g: number): Promise<void> {
+  private async loadFast(g: number, first?: number): Promise<void> {
     const rg = this.pf.metadata.row_groups[g];
     const rows = this.pf.rowGroups[g].rows;
+    // the rows decoded: all, or the first ones of a sample
+    const want = first !== undefined && first >= 0 && first < rows ? first : rows;
     const metas = this.columns.map((c) => {
       const m = rg.columns[c.index]?.meta_data;
       if (!m || rg.columns[c.index].file_path) throw new Unsupported('column chunk in another file');
@@ -242,7 +248,7 @@ export class RowGroupLines {
       tables.push(table);
       if (c.kind !== 'text') continue;
       try {
-        this.textColumn(c, metas[i], rows, table, scratch);
+        this.textColumn(c, metas[i], rows, want, table, scratch);
       } catch (e) {
         if (!(e instanceof Unsupported)) throw new ParquetError(`${this.pf.path}: row group ${g + 1}, column ${c.name}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
         kinds[i] = 'json';
@@ -254,7 +260,7 @@ export class RowGroupLines {
       const objs = await readRowGroupColumns(this.pf, g, other.map((c) => c.name));
       const o = new Out();
       const at = other.map(() => new Float64Array(rows * 2));
-      for (let r = 0; r < rows; r++) {
+      for (let r = 0; r < want; r++) {
         const row = objs[r];
         other.forEach((c, j) => {
           const v = row?.[c.name];
@@ -273,7 +279,7 @@ export class RowGroupLines {
       other.forEach((c, j) => {
         const t = new Uint32Array(this.k.memory.buffer, tables[c.index], rows * 2);
         const a = at[j];
-        for (let r = 0; r < rows; r++) {
+        for (let r = 0; r < want; r++) {
           t[2 * r] = json + a[2 * r];
           t[2 * r + 1] = a[2 * r + 1];
         }
@@ -297,12 +303,22 @@ export class RowGroupLines {
     const names = this.columns.map((c) => c.name).sort().join(',');
     const raw = names === 'chosen,rejected' || names === 'chosen,prompt,rejected' ? { prompt: Math.max(0, at('prompt')), chosen: at('chosen'), rejected: at('rejected') } : null;
     const usable = raw && raw.chosen >= 0 && raw.rejected >= 0 && (names === 'chosen,rejected' || raw.prompt > 0);
-    this.cur = { rows, next: 0, cols, out, cap: OUT, raw: usable ? raw : null };
-    this.loaded = g;
+    this.cur = { rows: want, next: 0, cols, out, cap: OUT, raw: usable ? raw : null };
+    this.loaded = want === rows ? g : -1;
   }
 
-  /** Decodes a text column chunk into (address, length) pairs of its rows at `table`. */
-  private textColumn(c: Column, meta: ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data'] & object, rows: number, table: number, scratch: number): void {
+  /**
+   * Decodes a text column chunk into (address, length) pairs of its rows at `table` (room for `rows`): at least its
+   * first `want` rows (see load).
+   */
+  private textColumn(
+    c: Column,
+    meta: ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data'] & object,
+    rows: number,
+    want: number,
+    table: number,
+    scratch: number,
+  ): void {
     const dictAt = meta.dictionary_page_offset !== undefined ? Number(meta.dictionary_page_offset) : 0;
     const dataAt = Number(meta.data_page_offset);
     const start = dictAt > 0 && dictAt < dataAt ? dictAt : dataAt;
@@ -323,7 +339,7 @@ export class RowGroupLines {
     const k = this.k;
     const parse = this.header;
     if (!parse) throw new Error('page header parser not loaded');
-    while (done < rows) {
+    while (done < want) {
       if (p >= end) throw new Error(`the column chunk ends after ${done} of ${rows} rows`);
       const reader = { view: new DataView(k.memory.buffer, 0, end), offset: p };
       let h: PageHeader;
@@ -366,6 +382,10 @@ export class RowGroupLines {
       // PLAIN values are located while a Snappy page is decompressed (the kernel's `walk`): into the table for a
       // required column, else into `located`, before the nulls are spread
       const walk = enc === 'PLAIN' && codec === 'SNAPPY';
+      // a sample's last page: only its first `here` rows, their values located and decompressed, and no further
+      const cut = walk && want - done < nv;
+      const here = cut ? want - done : nv;
+      const early = cut ? 4 : 0;
       let located = 0;
       if (v2) {
         if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
@@ -378,10 +398,10 @@ export class RowGroupLines {
         valsLen = usize - dl;
         const compressed = v2.is_compressed !== false;
         located = walk && compressed ? (defs ? this.alloc(nv * 8) : table + done * 8) : 0;
-        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 : 0, located, nv) : data + dl;
+        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 | early : 0, located, located ? here : nv) : data + dl;
       } else {
         located = walk ? (c.optional ? this.alloc(nv * 8) : table + done * 8) : 0;
-        const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) : 0, located, nv);
+        const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) | early : 0, located, located ? here : nv);
         vals = page;
         valsLen = usize;
         if (c.optional) {
@@ -395,14 +415,17 @@ export class RowGroupLines {
           valsLen -= 4 + dl;
         }
       }
-      let present = nv;
+      // the values of the page's first `here` rows (all of them but in a sample's last page)
+      let present = here;
       if (defs) {
         present = 0;
         const lv = new Uint32Array(k.memory.buffer, defs, nv);
-        for (let i = 0; i < nv; i++) present += lv[i] === 1 ? 1 : 0;
+        for (let i = 0; i < here; i++) present += lv[i] === 1 ? 1 : 0;
       }
-      // values located during decompression are used when they are exactly the page's; else PLAIN values are read here
-      const ready = located !== 0 && (k.walked.value as number) === present;
+      // values located during decompression are used when they are exactly the page's (at least those wanted, in a
+      // sample's last page); else PLAIN values are read here
+      const walked = k.walked.value as number;
+      const ready = located !== 0 && (cut ? walked >= present : walked === present);
       const dest = ready ? located : defs ? this.alloc(present * 8) : table + done * 8;
       if (enc === 'PLAIN') {
         if (!ready && k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
@@ -415,8 +438,8 @@ export class RowGroupLines {
         if (!k.hybrid(vals + 1, valsLen - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
         if (!k.lookup(idx, present, dict, dictN, dest)) throw new Error('dictionary index out of range');
       }
-      if (defs && !k.spread(defs, nv, 1, dest, present, table + done * 8)) throw new Error('damaged definition levels');
-      done += nv;
+      if (defs && !k.spread(defs, here, 1, dest, present, table + done * 8)) throw new Error('damaged definition levels');
+      done += here;
     }
   }
 
@@ -428,6 +451,7 @@ export class RowGroupLines {
     }
     if (codec === 'SNAPPY') {
       const dst = this.alloc(usize);
+      // 2: stopped once the values wanted were out (walk | 4)
       if (!this.k.snappy(src, csize, dst, usize, walk, out, maxN)) throw new Error('damaged Snappy page');
       return dst;
     }
