@@ -321,9 +321,10 @@ export class RangeBuilder implements KernelSink {
     };
   }
 
-  /** Records already looked at by matchNew, and its table (record index + 1 per slot; 0: empty). */
+  /** Records already looked at by matchNew, and its table: a key per slot (-1: empty) and the record holding it. */
   private matched = 0;
-  private table = new Int32Array(1 << 16);
+  private tableKeys = new Float64Array(1 << 12);
+  private tableRecords = new Int32Array(1 << 12);
 
   /**
    * Calls onPair(i, j) for records added since the last call that meet each other by full signature key: equal record
@@ -336,30 +337,47 @@ export class RangeBuilder implements KernelSink {
     const b = this.count;
     this.matched = b;
     if (b - a < 2) return;
-    while (this.table.length < 4 * (b - a)) this.table = new Int32Array(this.table.length * 2);
-    const t = this.table;
-    t.fill(0);
-    const mask = t.length - 1;
+    if (this.tableKeys.length < 2 * (b - a)) {
+      let n = this.tableKeys.length;
+      while (n < 2 * (b - a)) n *= 2;
+      this.tableKeys = new Float64Array(n);
+      this.tableRecords = new Int32Array(n);
+    }
+    const tk = this.tableKeys;
+    const tr = this.tableRecords;
+    tk.fill(-1);
+    const mask = tk.length - 1;
     const R = this.sigRecord;
     const S = this.sigSwapped;
-    // record keys in the table (first holder), then every record's keys looked up
-    const slot = (key: number): number => {
-      let h = (key >>> 0) & mask; // a key's low 32 bits (an integer below 2^53), well mixed
-      while (t[h] !== 0 && R[t[h] - 1] !== key) h = (h + 1) & mask;
-      return h;
-    };
+    // record keys in the table (first holder), then every record's swapped key looked up; a key is an integer
+    // below 2^53 whose low 32 bits (k >>> 0) are well mixed
     for (let i = a; i < b; i++) {
       const r = R[i];
       if (r < 0) continue;
-      const h = slot(r);
-      if (t[h] === 0) t[h] = i + 1;
-      else onPair(i, t[h] - 1);
+      for (let h = (r >>> 0) & mask; ; h = (h + 1) & mask) {
+        const k = tk[h];
+        if (k === -1) {
+          tk[h] = r;
+          tr[h] = i;
+          break;
+        }
+        if (k === r) {
+          onPair(i, tr[h]);
+          break;
+        }
+      }
     }
     for (let i = a; i < b; i++) {
       const s = S[i];
       if (s < 0 || s === R[i]) continue;
-      const h = slot(s);
-      if (t[h] !== 0) onPair(i, t[h] - 1);
+      for (let h = (s >>> 0) & mask; ; h = (h + 1) & mask) {
+        const k = tk[h];
+        if (k === -1) break;
+        if (k === s) {
+          onPair(i, tr[h]);
+          break;
+        }
+      }
     }
   }
 
