@@ -375,7 +375,8 @@ function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers: bool,
       inWord = <i32>(<u32>wm >> 31);
       nonWs += 32 - popcnt<i32>(sm);
       chars += 32;
-      acc16 = i16x8.add(acc16, i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.andnot(l0, s0)), i16x8.extadd_pairwise_i8x16_u(v128.andnot(l1, s1))));
+      // the bytes are below 0x80: two blocks' (c | 0x20) add up in 8 bits before they are widened
+      acc16 = i16x8.add(acc16, i16x8.extadd_pairwise_i8x16_u(i8x16.add(v128.andnot(l0, s0), v128.andnot(l1, s1))));
       blocks += 2;
       if (blocks >= 126) {
         acc32 = i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16));
