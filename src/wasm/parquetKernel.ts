@@ -22,6 +22,21 @@
 
 // ---- Snappy (https://github.com/google/snappy/blob/main/format_description.txt) ----
 
+/**
+ * A Snappy copy: len bytes from off bytes back in the output, to op. With off ≥ 16, 16 bytes at a time: each load reads
+ * only bytes already written, and the last store may write up to 15 bytes past op + len (into the next element's place
+ * or the slack); closer, byte by byte (the copy repeats a short pattern).
+ */
+@inline function copyBack(op: usize, off: usize, len: usize): void {
+  const from = op - off;
+  if (off >= 16) {
+    v128.store(op, v128.load(from));
+    if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(from + i));
+  } else {
+    for (let i: usize = 0; i < len; i++) store<u8>(op + i, load<u8>(from + i));
+  }
+}
+
 // The PLAIN values of a page located while it is decompressed (plainStrings' work, done while each length is still in
 // the cache: after decompression, finding them means one cache miss per value). walk 0: none; 1: values from the
 // start of the output; 2: after a u32 length of definition levels and the levels (a v1 page of an optional column).
@@ -112,13 +127,7 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
         const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, one);
         const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), one);
         if (off - 1 >= op - dst) return 0;
-        const from = op - off;
-        if (off >= 16) {
-          v128.store(op, v128.load(from));
-          if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(from + i));
-        } else {
-          for (let i: usize = 0; i < len; i++) store<u8>(op + i, load<u8>(from + i));
-        }
+        copyBack(op, off, len);
         op += len;
         continue;
       }
@@ -146,15 +155,7 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
       const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
       const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
       if (off - 1 >= op - dst || len > de - op) return 0; // off == 0 wraps around
-      const from = op - off;
-      if (off >= 16) {
-        // each load reads only bytes already written (off ≥ 16); the last store may write up to 15 bytes past
-        // op + len, into the next element's place or the slack
-        v128.store(op, v128.load(from));
-        if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(from + i));
-      } else {
-        for (let i: usize = 0; i < len; i++) store<u8>(op + i, load<u8>(from + i));
-      }
+      copyBack(op, off, len);
       op += len;
       continue;
     }

@@ -976,6 +976,19 @@ function isBlank(p: usize, e: usize): bool {
   return true;
 }
 
+/** Whether the batch (stop = 2) or the list of big values (stop = 4) has no room for another record. */
+@inline function batchFull(): bool {
+  if (batchRows == batchCap) {
+    stop = 2;
+    return true;
+  }
+  if (bigCount > bigCap - 8) {
+    stop = 4;
+    return true;
+  }
+  return false;
+}
+
 /**
  * Scans whole lines of input [inp, inp + len) (16 readable bytes must follow it). `final`: the input ends the
  * range, so a last line without a newline is complete. Records go to the batch (at most batchCap); line numbers start
@@ -989,14 +1002,7 @@ export function scan(inp: usize, len: i32, final: bool, firstLine: i32, baseOffs
   rawText = false;
   if (cfgMode == MODE_ROWS_ONLY) return;
   while (p < end) {
-    if (batchRows == batchCap) {
-      stop = 2;
-      break;
-    }
-    if (bigCount > bigCap - 8) {
-      stop = 4;
-      break;
-    }
+    if (batchFull()) break;
     const fast = record(p, end, final, line, baseOffset + <f64>(p - inp), false);
     if (fast != 0) {
       line++;
@@ -1082,14 +1088,7 @@ export function scanRows(tp: usize, tc: usize, tr: usize, from: i32, to: i32, fi
   rawText = true;
   let r = from;
   while (r < to) {
-    if (batchRows == batchCap) {
-      stop = 2;
-      break;
-    }
-    if (bigCount > bigCap - 8) {
-      stop = 4;
-      break;
-    }
+    if (batchFull()) break;
     const line = firstLine + (r - from);
     const ok = rawRecord(tp, tc, tr, r, line, baseOffset + <f64>r);
     r++;
