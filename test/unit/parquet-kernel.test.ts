@@ -403,3 +403,50 @@ test('a sample of a row group\'s first rows (load with `first`): the same lines 
     }
   }
 });
+
+test('two ranges that share row groups and meet in them (one reading from each end) give the JSON Lines scan\'s result wherever they meet: duplicates and contradictions near and far, rows for the exact path, errors by row', async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const { mergeParquetRanges } = await import('../../src/core/scan/scanFile.js');
+  const { scanParquetRange } = await import('../../src/core/scan/range.js');
+  const { DEFAULT_CHECK_OPTIONS } = await import('../../src/core/checks/record.js');
+  const { writeMiniParquet } = await import('../parquetWriter.js');
+  const dir = tmp();
+  const rows: Array<Record<string, string | null>> = [];
+  for (let i = 0; i < 2600; i++) rows.push({ prompt: `Question ${i}?`, chosen: ` Answer ${i}.`, rejected: ` Wrong ${i % 50 === 0 ? '\u0001' : ''}${i}.` });
+  for (const [to, from] of [[101, 100], [900, 200], [2500, 300]]) rows[to] = { ...rows[from] };
+  for (const [to, from] of [[401, 400], [1500, 500], [2550, 600]]) rows[to] = { prompt: rows[from].prompt, chosen: rows[from].rejected, rejected: rows[from].chosen };
+  for (const i of [7, 1234, 2599]) rows[i] = { ...rows[i], chosen: null }; // no chosen: an error on its row
+  const jsonl = join(dir, 'meet.jsonl');
+  writeFileSync(jsonl, rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)))).join('\n') + '\n');
+  const want = await scanFile(jsonl, { index: false, workers: 1, format: 'trl-standard' });
+  assert.ok(want.checks.duplicate.length === 3 && want.checks.contradiction.length === 6 && want.errors.length === 3, 'the reference finds them');
+  const file = join(dir, 'meet.parquet');
+  const columns = ['prompt', 'chosen', 'rejected'].map((name) => ({ name, required: false, pageRows: 120, dictionaryPages: 0 }));
+  writeMiniParquet(file, columns, rows, { groupRows: 250, v2: false, snappy: true });
+  const pf = await openParquet(file);
+  const n = pf.rowGroups.length;
+  assert.equal(n, 11);
+  const task = {
+    path: file, kind: 'jsonl' as const, bomLength: 0, start: 0, end: 0, format: 'trl-standard' as const, strict: true,
+    opts: DEFAULT_CHECK_OPTIONS, maxErrors: 10000,
+  };
+  for (const k of [0, 1, 5, 10, 11]) {
+    // the forward range claims k row groups, the backward one the other n - k: the counter is set so that each,
+    // run alone, stops where the other would have
+    const claims = new SharedArrayBuffer(4);
+    const counter = new Int32Array(claims);
+    counter[0] = n - k;
+    const a = await scanParquetRange({ ...task, parquet: { from: 0, to: n, claims, slot: 0 } }, null);
+    counter[0] = k;
+    const b = await scanParquetRange({ ...task, parquet: { from: 0, to: n, claims, slot: 0, backward: true } }, null);
+    assert.deepEqual([a.rowGroups, b.rowGroups], [{ from: 0, to: k }, { from: k, to: n }], `claimed at ${k}`);
+    const lines = new RowGroupLines(pf);
+    const got = await mergeParquetRanges(pf, lines, [a, b], 'trl-standard', 0, { index: false, format: 'trl-standard' });
+    lines.close();
+    assert.equal(got.records, want.records, `meeting at row group ${k}`);
+    assert.deepEqual(got.errors.map((e) => e.line), want.errors.map((e) => e.line), `errors by row, meeting at ${k}`);
+    assert.deepEqual(got.checks, want.checks, `meeting at ${k}`);
+    assert.deepEqual(got.related, want.related, `meeting at ${k}`);
+    assert.deepEqual(got.lengths, want.lengths, `meeting at ${k}`);
+  }
+});

@@ -460,6 +460,8 @@ export class ScanKernel extends KeyKernel {
     rows(tables: { prompt: number; chosen: number; rejected: number }, n: number, slowRow: (r: number) => Uint8Array): void;
     lines(bytes: Uint8Array): void;
     skip(n: number): void;
+    /** The next row's number (a range read out of order: RangeTask.parquet `claims`). */
+    seek(line: number): void;
     end(): number;
   } {
     if (!this.shared) throw new Error('rowStream needs an instance shared with a Parquet reader');
@@ -501,6 +503,10 @@ export class ScanKernel extends KeyKernel {
       skip: (n) => {
         this.nextLine += n;
         this.heldOffset += n;
+      },
+      seek: (line) => {
+        this.nextLine = line;
+        this.heldOffset = line - 1;
       },
       end: () => {
         this.drain();

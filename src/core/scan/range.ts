@@ -138,13 +138,15 @@ export async function scanParquetRange(
   if (!pq) throw new Error('not a Parquet range');
   const pf = opened?.pf ?? (await openParquet(task0.path));
   const lines = opened?.lines ?? new RowGroupLines(pf);
-  // the scan kernel shares the Parquet reader's memory: it reads the texts where they are decoded
-  let rows = 0;
-  for (let g = pq.from; g < pq.to; g++) rows += pf.rowGroups[g].rows;
-  const scan = new RangeScan(task0, tok, undefined, () => lines.shared(), rows);
+  const rowsIn = (from: number, to: number): number => (to > from ? pf.rowGroups[to - 1].start + pf.rowGroups[to - 1].rows - pf.rowGroups[from].start : 0);
+  // the scan kernel shares the Parquet reader's memory: it reads the texts where they are decoded; room for the
+  // records expected (about half of row groups shared with another range)
+  const scan = new RangeScan(task0, tok, undefined, () => lines.shared(), Math.ceil(rowsIn(pq.from, pq.to) * (pq.claims ? 0.55 : 1)));
+  if (pq.claims && !scan.parse) throw new Error('row groups claimed by ranges need the scan kernel');
   try {
     const rowErrors: RecordError[] = [];
-    const base = pf.rowGroups[pq.from].start;
+    // lines are numbered from [from, to)'s first row while it is read (then from the range's, for a backward range)
+    let base = pf.rowGroups[pq.from].start;
     /** The row group and the row within it of a line of the range (1-based). */
     const rowOf = (line: number): { g: number; r: number } => rowGroupOf(pf, base + line - 1, pq.from, pq.to);
     const keys = new Map<number, RecordKeys | null>();
@@ -173,10 +175,23 @@ export async function scanParquetRange(
       onProgress?.(done);
     };
     let lineCount: number;
+    let range = { from: pq.from, to: pq.to };
     if (scan.parse) {
       const stream = scan.range.kernel.rowStream(scan.handle);
-      for (let g = pq.from; g < pq.to; g++) {
+      // the next row group: in order, or claimed (RangeTask.parquet `claims`: from either end of [from, to))
+      const claims = pq.claims ? new Int32Array(pq.claims) : null;
+      const total = pq.to - pq.from;
+      let mine = 0;
+      const claim = (): number => {
+        if (claims ? Atomics.add(claims, pq.slot ?? 0, 1) >= total : mine >= total) return -1;
+        mine++;
+        return pq.backward ? pq.to - mine : pq.from + mine - 1;
+      };
+      const blocks: number[] = []; // the first record of each row group read, in the order read
+      for (let g = claim(); g >= 0; g = claim()) {
         const { start, rows } = pf.rowGroups[g];
+        blocks.push(scan.range.count);
+        stream.seek(start - base + 1);
         try {
           await lines.load(g);
         } catch (e) {
@@ -191,7 +206,21 @@ export async function scanParquetRange(
         else for (let b = lines.next(); b; b = lines.next()) stream.lines(b);
         onRowGroup(g);
       }
-      lineCount = stream.end();
+      stream.end();
+      range = pq.backward ? { from: pq.to - mine, to: pq.to } : { from: pq.from, to: pq.from + mine };
+      lineCount = rowsIn(range.from, range.to);
+      if (pq.backward && mine > 0) {
+        // read from the end: the row groups' records put back in file order, numbered from the range's first row
+        blocks.push(scan.range.count);
+        const to = scan.range.reverseBlocks(blocks);
+        const moved = [...keys].map(([i, k]): [number, RecordKeys | null] => [to[i], k]);
+        keys.clear();
+        for (const [i, k] of moved) keys.set(i, k);
+        const shift = pf.rowGroups[range.from].start - base;
+        base += shift;
+        scan.range.shiftLines(-shift);
+        for (const e of [...rowErrors, ...scan.errors]) e.line -= shift;
+      }
     } else {
       const pieces = linesOf(pf, pq.from, pq.to, rowErrors, { relative: true, onRowGroup, lines });
       // the JavaScript path, line by line
@@ -229,6 +258,7 @@ export async function scanParquetRange(
     for (const e of rowErrors) scan.addError(e);
     const res = scan.finish(lineCount, (i) => keys.get(i));
     res.keyed = true;
+    res.rowGroups = range;
     return res;
   } finally {
     if (!opened) lines.close();
@@ -267,7 +297,7 @@ export class RangeBuilder implements KernelSink {
   }
 
   private grow(min: number): void {
-    while (this.cap < min) this.cap *= 2;
+    while (this.cap < min) this.cap = Math.ceil(this.cap * 1.5);
     const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(this.cap);
       b.set(a.subarray(0, this.count));
@@ -319,6 +349,33 @@ export class RangeBuilder implements KernelSink {
       sigRecord: this.sigRecord.subarray(0, n),
       sigSwapped: this.sigSwapped.subarray(0, n),
     };
+  }
+
+  /**
+   * Puts blocks of records in the reverse order (`starts`: the first record of each block, in the order added, then
+   * the count): how a range read from its end is put back in file order. Returns each record's new index.
+   */
+  reverseBlocks(starts: number[]): Int32Array {
+    this.kernel.drain();
+    const n = this.count;
+    const to = new Int32Array(n);
+    let at = 0;
+    for (let b = starts.length - 2; b >= 0; b--) for (let i = starts[b]; i < starts[b + 1]; i++) to[i] = at++;
+    if (at !== n) throw new Error('blocks do not cover the records');
+    // in place, through a copy of one column at a time
+    for (const a of [this.line, this.offset, this.length, this.sub, this.flags, this.format, this.sigRecord, this.sigSwapped]) {
+      const was = a.slice(0, n);
+      for (let i = 0; i < n; i++) a[to[i]] = was[i];
+    }
+    this.flagged = this.flagged.map((i) => to[i]).sort((x, y) => x - y);
+    this.matched = n;
+    this.cand = null;
+    return to;
+  }
+
+  /** Adds `delta` to every record's line. */
+  shiftLines(delta: number): void {
+    for (let i = 0; i < this.count; i++) this.line[i] += delta;
   }
 
   /** Records already looked at by matchNew, and its table: a key per slot (-1: empty) and the record holding it. */

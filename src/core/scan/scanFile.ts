@@ -13,7 +13,7 @@ import { nextLineStart, withFile } from '../jsonl/reader.js';
 import { detectFileFormat } from './detect.js';
 import { crossRangeCandidates, merge } from './merge.js';
 import { exactKeysOf, loadTokenCounter, scanParquetRange, scanRange } from './range.js';
-import { KeyKernel, ScanKernel } from './kernel.js';
+import { fastParseAvailable, KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
 import { isParquetFile, openParquet, parquetFormat, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
@@ -106,8 +106,9 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 
 
 /**
- * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into consecutive ranges of about equal
- * decoded size, one per worker (the first on this thread with `inline`); each range's row groups are decoded one at a
+ * A Parquet file (docs/ARCHITECTURE.md, "Parquet"): its row groups split into consecutive stretches of about equal
+ * decoded size, one per worker (the first on this thread with `inline`) or, when the scan kernel reads the rows, one
+ * per pair of workers that meet in it, one reading from each end; each range's row groups are decoded one at a
  * time and scanned in memory (range.ts scanParquetRange: the texts where they lie, else the rows as JSON Lines), its
  * duplicate candidates keyed from their row groups; records that meet a record of another range are keyed here
  * (keyAcrossRanges). Nothing is written anywhere. The result names the Parquet file, numbers records by row, and lists
@@ -133,11 +134,17 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
   const total = decoded.reduce((a, b) => a + b, 0);
   const nRanges = Math.max(1, Math.min(pf.rowGroups.length, total < (options.parallelThreshold ?? 16 << 20) ? 1 : (options.workers ?? availableParallelism())));
-  // consecutive row groups, about total / nRanges decoded bytes each
+  const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
+  // When the scan kernel reads the rows (no model tokenizer), ranges go in pairs that share a stretch of row groups and
+  // meet in it, one reading from each end (RangeTask.parquet `claims`): a thread slowed by others on a shared machine
+  // leaves more to its pair. Else each range has its own stretch.
+  const paired = nRanges >= 2 && !options.tokenizerDir && !options.exactOnly && fastParseAvailable(format, opts);
+  const stretches = paired ? Math.ceil(nRanges / 2) : nRanges;
+  // consecutive row groups, about total / stretches decoded bytes each
   const bounds = [0];
-  for (let g = 0, acc = 0; g < pf.rowGroups.length && bounds.length < nRanges; g++) {
+  for (let g = 0, acc = 0; g < pf.rowGroups.length && bounds.length < stretches; g++) {
     acc += decoded[g];
-    if (acc >= (total * bounds.length) / nRanges && g + 1 < pf.rowGroups.length) bounds.push(g + 1);
+    if (acc >= (total * bounds.length) / stretches && g + 1 < pf.rowGroups.length) bounds.push(g + 1);
   }
   bounds.push(pf.rowGroups.length);
   const inline = nRanges === 1 || options.inline;
@@ -149,12 +156,21 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
     end: 0,
     format,
     strict: options.format !== undefined,
-    opts: { ...DEFAULT_CHECK_OPTIONS, ...options.checks },
+    opts,
     tokenizerDir: options.tokenizerDir,
     maxErrors: options.maxErrors ?? 10000,
     exactOnly: options.exactOnly,
   };
-  const tasks = bounds.slice(0, -1).map((from, i) => ({ ...base, parquet: { from, to: bounds[i + 1] } }));
+  const claims = paired ? new SharedArrayBuffer(4 * stretches) : undefined;
+  const tasks: RangeTask[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const stretch = { from: bounds[i], to: bounds[i + 1] };
+    if (!paired) tasks.push({ ...base, parquet: stretch });
+    else {
+      tasks.push({ ...base, parquet: { ...stretch, claims, slot: i } });
+      if (tasks.length < nRanges) tasks.push({ ...base, parquet: { ...stretch, claims, slot: i, backward: true } });
+    }
+  }
   const done = new Array<number>(tasks.length).fill(0);
   const progress = (i: number, b: number): void => {
     done[i] = b;
@@ -169,10 +185,20 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines })] : [];
   if (options.signal?.aborted) throw new CancelledError();
   const ranges = [...own, ...(await Promise.all(running))];
-  const across = await keyAcrossRanges(pf, lines, ranges, bounds);
-  const res = merge(path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false, across);
+  const res = await mergeParquetRanges(pf, lines, ranges, format, size, options);
   res.seconds = (performance.now() - t0) / 1000;
   return res;
+}
+
+/**
+ * The scan of a Parquet file from its ranges' results, in file order (scanParquetRange): the records that meet one of
+ * another range keyed (keyAcrossRanges), then the merge. `lines`: a reader of the file on this thread.
+ */
+export async function mergeParquetRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], format: FormatName, size: number, options: ScanOptions): Promise<ScanSummary> {
+  // the row groups each range read (paired ranges met where their threads' speeds put the boundary)
+  const read = [...ranges.map((r) => r.rowGroups?.from ?? 0), pf.rowGroups.length];
+  const across = await keyAcrossRanges(pf, lines, ranges, read);
+  return merge(pf.path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false, across);
 }
 
 /**

@@ -99,10 +99,13 @@ export interface RangeTask {
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
   /**
-   * A Parquet file's row groups [from, to) in place of a byte range (start and end unused): their rows are scanned as
-   * JSON Lines (core/parquet/rowLines.ts; scan/range.ts scanParquetRange).
+   * A Parquet file's row groups [from, to) in place of a byte range (start and end unused), scanned in memory
+   * (core/parquet/rowLines.ts; scan/range.ts scanParquetRange). With `claims`, two ranges share [from, to) and meet in
+   * it: the row groups are claimed one at a time through the counter `claims[slot]` (row groups claimed by either), the
+   * first range from `from` up, the `backward` one from `to` down, so that a thread slowed by its neighbours leaves
+   * more to the other.
    */
-  parquet?: { from: number; to: number };
+  parquet?: { from: number; to: number; claims?: SharedArrayBuffer; slot?: number; backward?: boolean };
 }
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
@@ -143,6 +146,8 @@ export interface RangeResult extends RecordColumns {
    * (scan/scanFile.ts keyAcrossRanges).
    */
   keyed?: boolean;
+  /** A Parquet range's row groups, as claimed (RangeTask.parquet). */
+  rowGroups?: { from: number; to: number };
   count: number;
   /** Lines in the range (relative numbering starts at 1). */
   lineCount: number;
