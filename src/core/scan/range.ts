@@ -297,7 +297,7 @@ export class RangeBuilder implements KernelSink {
   }
 
   private grow(min: number): void {
-    while (this.cap < min) this.cap = Math.ceil(this.cap * 1.5);
+    while (this.cap < min) this.cap *= 2;
     const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(this.cap);
       b.set(a.subarray(0, this.count));
