@@ -436,9 +436,13 @@ test('two ranges that share row groups and meet in them (one reading from each e
     const claims = new SharedArrayBuffer(4);
     const counter = new Int32Array(claims);
     counter[0] = n - k;
-    const a = await scanParquetRange({ ...task, parquet: { from: 0, to: n, claims, slot: 0 } }, null);
+    // both on one reader (as this thread's range reuses the format sample's): the second scan kernel takes over an
+    // instance whose counts the first one filled
+    const reader = { pf, lines: new RowGroupLines(pf) };
+    const a = await scanParquetRange({ ...task, parquet: { from: 0, to: n, claims, slot: 0 } }, null, undefined, reader);
     counter[0] = k;
-    const b = await scanParquetRange({ ...task, parquet: { from: 0, to: n, claims, slot: 0, backward: true } }, null);
+    const b = await scanParquetRange({ ...task, parquet: { from: 0, to: n, claims, slot: 0, backward: true } }, null, undefined, reader);
+    reader.lines.close();
     assert.deepEqual([a.rowGroups, b.rowGroups], [{ from: 0, to: k }, { from: k, to: n }], `claimed at ${k}`);
     const lines = new RowGroupLines(pf);
     const got = await mergeParquetRanges(pf, lines, [a, b], 'trl-standard', 0, { index: false, format: 'trl-standard' });

@@ -266,8 +266,12 @@ export class ScanKernel extends KeyKernel {
     }
     this.p = p as ScanKernel['p'];
     this.ensure(at);
-    // a shared instance may have held another scan kernel's buffers
-    if (shared) new Uint8Array(this.mem.buffer, this.scratch, at - this.scratch).fill(0);
+    // a shared instance may have held another scan kernel's buffers: the counts start at zero (the other buffers are
+    // written before they are read, and left untouched they take no memory)
+    if (shared) {
+      new Uint32Array(this.mem.buffer, this.p.hist, L.SERIES * L.DENSE).fill(0);
+      new Float64Array(this.mem.buffer, this.p.agg, L.AGG_SLOTS).fill(0);
+    }
     this.scratch = at;
     this.shared = !!shared;
     const cfg = new Int32Array(L.CFG_WORDS);
