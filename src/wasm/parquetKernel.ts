@@ -20,6 +20,24 @@
   } else memory.copy(dst, src, n);
 }
 
+/**
+ * The unsigned LEB128 varint (at most 32 bits) at [p, se): its value in the low 32 bits and its length in bytes in the
+ * high ones; 0 when it runs past se or past 5 bytes.
+ */
+@inline function varint(p: usize, se: usize): u64 {
+  let v: u32 = 0;
+  let shift: u32 = 0;
+  let at = p;
+  for (;;) {
+    if (at >= se || shift > 28) return 0;
+    const b = <u32>load<u8>(at++);
+    v |= (b & 0x7f) << shift;
+    if ((b & 0x80) == 0) break;
+    shift += 7;
+  }
+  return (<u64>(at - p) << 32) | <u64>v;
+}
+
 // ---- Snappy (https://github.com/google/snappy/blob/main/format_description.txt) ----
 
 /**
@@ -87,18 +105,10 @@ function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
 export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i32, out: usize, maxN: i32): i32 {
   const se = src + <usize>srcLen;
   const de = dst + <usize>dstLen;
-  let ip = src;
   // preamble: the decoded length as a varint
-  let n: u32 = 0;
-  let shift: u32 = 0;
-  for (;;) {
-    if (ip >= se || shift > 28) return 0;
-    const b = <u32>load<u8>(ip++);
-    n |= (b & 0x7f) << shift;
-    if ((b & 0x80) == 0) break;
-    shift += 7;
-  }
-  if (n != <u32>dstLen) return 0;
+  const pre = varint(src, se);
+  if (pre == 0 || <u32>pre != <u32>dstLen) return 0;
+  let ip = src + <usize>(pre >> 32);
   let op = dst;
   walked = 0;
   walkOut = out;
@@ -191,15 +201,11 @@ export function hybrid(src: usize, srcLen: i32, bitWidth: i32, n: i32, out: usiz
   const bytesPerValue = <usize>((bitWidth + 7) >> 3);
   const mask: u64 = bw == 32 ? 0xffffffff : ((<u64>1 << bw) - 1);
   while (k < n) {
-    let h: u32 = 0;
-    let shift: u32 = 0;
-    for (;;) {
-      if (ip >= se || shift > 28) return 0;
-      const b = <u32>load<u8>(ip++);
-      h |= (b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-      shift += 7;
-    }
+    // the run's header
+    const v = varint(ip, se);
+    if (v == 0) return 0;
+    ip += <usize>(v >> 32);
+    const h = <u32>v;
     if ((h & 1) == 0) {
       // a run of one value
       const count = <i32>(h >> 1);
