@@ -525,9 +525,39 @@ function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers: bool,
   return 0;
 }
 
+/**
+ * Where a rejected text at p resumes scanning: after the chosen text's prompt (up to its last "\n\nAssistant:",
+ * field 1's snapshot) when its bytes start with it and `room` bytes have room for it, else p itself.
+ */
+function resumeAt(p: usize, room: i32): usize {
+  if (st(1, 12) < 0) return p;
+  const plen = st(1, 12) - st(1, 10);
+  return room >= plen && bytesEqual(p, <usize>st(1, 10), plen) ? p + <usize>plen : p;
+}
+
 @inline function isAssistant(p: usize): bool {
   // "Assistan" little-endian, then "t:"
   return load<u64>(p) == 0x6e61747369737341 && load<u16>(p, 8) == 0x3a74;
+}
+
+// ---- decoding the texts the scan accepted ----
+/** The regions decoded are raw texts (scanRows), not JSON string bodies (scan, exactKeys). */
+let rawText = false;
+
+/**
+ * The character at p of a region the scan accepted (a JSON string body with the escapes \n \t \r \" \\, or a raw
+ * text): its code point in the high 32 bits, the position after it in the low ones; 0 when its UTF-8 is invalid.
+ */
+@inline function nextChar(p: usize, e: usize): u64 {
+  let u = <u32>load<u8>(p);
+  if (u < 0x80) {
+    if (u != 0x5c || rawText) return (<u64>u << 32) | <u64>(p + 1);
+    const x = <u32>load<u8>(p + 1);
+    u = x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x;
+    return (<u64>u << 32) | <u64>(p + 2);
+  }
+  const len = utf8(p, e);
+  return len == 0 ? 0 : (<u64>cp << 32) | <u64>(p + <usize>len);
 }
 
 // ---- token hashes of a raw region (the same hashes as wordTokenHashes in tokenize/words.ts) ----
@@ -544,30 +574,20 @@ function tokenHashes(p: usize, e: usize, out: usize, limit: i32): i32 {
   let h: i32 = 0;
   let inWord = false;
   while (p < e && count < limit) {
-    let u = <i32>load<u8>(p);
-    if (u < 0x80) {
-      p++;
-      if (u == 0x5c && !rawText) {
-        const x = <i32>load<u8>(p);
-        u = x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x;
-        p++;
+    const x = nextChar(p, e);
+    if (x == 0) return -1; // not a region the scan accepted
+    p = <usize>(<u32>x);
+    const u = <i32>(x >> 32);
+    if (u >= 0x10000) {
+      // a surrogate pair: two word-class units
+      const c = u - 0x10000;
+      if (!inWord) {
+        h = FNV_OFFSET;
+        inWord = true;
       }
-    } else {
-      const len = utf8(p, e);
-      if (len == 0) return -1; // not a region the scan accepted
-      p += len;
-      u = cp;
-      if (u >= 0x10000) {
-        // a surrogate pair: two word-class units
-        const c = u - 0x10000;
-        if (!inWord) {
-          h = FNV_OFFSET;
-          inWord = true;
-        }
-        h = (h ^ (0xd800 + (c >> 10))) * FNV_PRIME;
-        h = (h ^ (0xdc00 + (c & 0x3ff))) * FNV_PRIME;
-        continue;
-      }
+      h = (h ^ (0xd800 + (c >> 10))) * FNV_PRIME;
+      h = (h ^ (0xdc00 + (c & 0x3ff))) * FNV_PRIME;
+      continue;
     }
     const k = charClass(u);
     if (k == 1) {
@@ -598,37 +618,22 @@ function tokenHashes(p: usize, e: usize, out: usize, limit: i32): i32 {
   return count;
 }
 
-/** The regions decoded are raw texts (scanRows), not JSON string bodies (scan, exactKeys). */
-let rawText = false;
-
 /**
  * Decodes raw region [p, e) of a JSON string the kernel accepted (escapes \n \t \r \" \\, valid UTF-8), or of a raw
  * text (rawText), to UTF-16 code units, and feeds them to the normalised hash. False when it is not such a region.
  */
 function decodeUnits(p: usize, e: usize): bool {
   while (p < e) {
-    const b = <i32>load<u8>(p);
-    let u: i32;
-    let u2: i32 = -1; // the low surrogate of a pair
-    if (b == 0x5c && !rawText) {
-      const x = <i32>load<u8>(p + 1);
-      u = x == 0x6e ? 0x0a : x == 0x74 ? 0x09 : x == 0x72 ? 0x0d : x;
-      p += 2;
-    } else if (b < 0x80) {
-      u = b;
-      p++;
-    } else {
-      const len = utf8(p, e);
-      if (len == 0) return false;
-      p += len;
-      if (cp >= 0x10000) {
-        const c = cp - 0x10000;
-        u = 0xd800 + (c >> 10);
-        u2 = 0xdc00 + (c & 0x3ff);
-      } else u = cp;
-    }
-    nhUnit(u);
-    if (u2 >= 0) nhUnit(u2);
+    const x = nextChar(p, e);
+    if (x == 0) return false;
+    p = <usize>(<u32>x);
+    const u = <i32>(x >> 32);
+    if (u >= 0x10000) {
+      // a surrogate pair
+      const c = u - 0x10000;
+      nhUnit(0xd800 + (c >> 10));
+      nhUnit(0xdc00 + (c & 0x3ff));
+    } else nhUnit(u);
   }
   return true;
 }
@@ -808,18 +813,14 @@ function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exac
     p = skipWs(p + 1, le);
     if (p >= le || load<u8>(p) != 0x22) return 0;
     p++;
-    // HH: a rejected transcript that starts with the chosen one's prompt (raw bytes) resumes from its snapshot.
-    let from: i32 = -1;
+    // HH: a rejected transcript that starts with the chosen one's prompt resumes from its snapshot (the closing quote
+    // must still follow)
     let q = p;
-    if (f == 2 && (seen & 2) != 0 && st(1, 12) >= 0) {
-      const plen = st(1, 12) - st(1, 10);
-      if (<i32>(le - p) > plen && bytesEqual(p, <usize>st(1, 10), plen)) {
-        from = 1;
-        q = p + <usize>plen;
-        sharedAt = <i32>q;
-      }
+    if (f == 2 && (seen & 2) != 0) {
+      q = resumeAt(p, <i32>(le - p) - 1);
+      if (q != p) sharedAt = <i32>q;
     }
-    p = scanString<u16>(p, q, le, f, f != 0, from);
+    p = scanString<u16>(p, q, le, f, f != 0, q != p ? 1 : -1);
     if (p == 0) return 0;
     p = skipWs(p, le);
     if (p >= le) return 0;
@@ -1061,20 +1062,10 @@ function rawRecord(tp: usize, tc: usize, tr: usize, r: i32, line: i32, offset: f
   const ca = <usize>(<u32>xc);
   const ra = <usize>(<u32>xr);
   if (scanString<u8>(ca, ca, ca + cl, 1, true, -1) == 0) return false;
-  // HH: a rejected transcript that starts with the chosen one's prompt resumes from its snapshot (as in record)
-  let from: i32 = -1;
-  let q = ra;
-  let sharedAt: i32 = -1;
-  if (st(1, 12) >= 0) {
-    const plen = st(1, 12) - st(1, 10);
-    if (<i32>rl >= plen && bytesEqual(ra, <usize>st(1, 10), plen)) {
-      from = 1;
-      q = ra + <usize>plen;
-      sharedAt = <i32>q;
-    }
-  }
-  if (scanString<u8>(ra, q, ra + rl, 2, true, from) == 0) return false;
-  return checkRecord(seen, sharedAt, line, offset, 0, false);
+  // HH: a rejected transcript that starts with the chosen one's prompt resumes from its snapshot
+  const q = resumeAt(ra, <i32>rl);
+  if (scanString<u8>(ra, q, ra + rl, 2, true, q != ra ? 1 : -1) == 0) return false;
+  return checkRecord(seen, q != ra ? <i32>q : -1, line, offset, 0, false);
 }
 
 /**
