@@ -370,26 +370,8 @@ export class ScanKernel extends KeyKernel {
    * to `slow`, in order. Keeps the unfinished line at the start of the input area, grown when one line fills it.
    */
   private scanHeld(final: boolean, slow: (item: RawItem) => void): void {
-    const k = this.k;
     const len = this.held;
-    let p = 0;
-    for (;;) {
-      const at = p;
-      k.scan(this.p.input + at, len - at, final ? 1 : 0, this.nextLine, this.heldOffset + at);
-      p += k.consumed.value as number;
-      this.nextLine += k.lines.value as number;
-      const stop = k.stop.value as number;
-      if (stop === 1) {
-        const s = at + (k.slowStart.value as number);
-        slow({ line: k.slowLine.value as number, offset: this.heldOffset + s, bytes: Buffer.from(this.mem.buffer, this.p.input + s, k.slowLength.value as number) });
-        continue;
-      }
-      if (stop === 2 || stop === 4) {
-        this.drain();
-        continue;
-      }
-      break;
-    }
+    const p = this.scanAt(this.p.input, len, final, slow);
     new Uint8Array(this.mem.buffer).copyWithin(this.p.input, this.p.input + p, this.p.input + len);
     this.heldOffset += p;
     this.held = len - p;
@@ -429,36 +411,32 @@ export class ScanKernel extends KeyKernel {
   }
 
   /**
-   * Scans lines given in pieces (each piece continues the last; offsets count from the first byte of the first
-   * piece): `push` them, then `end()` for the number of lines.
+   * Scans the whole lines of [at, at + len) in kernel memory (the last one unfinished unless `final`), numbered from
+   * nextLine, offsets from heldOffset; records the kernel cannot read go to `slow`, in order. Returns the bytes
+   * consumed.
    */
-  lineStream(slow: (item: RawItem) => void): { push(bytes: Uint8Array): void; end(): number } {
-    this.held = 0;
-    this.heldOffset = 0;
-    this.nextLine = 1;
-    return {
-      push: (bytes: Uint8Array): void => {
-        for (let at = 0; at < bytes.length; ) {
-          const n = Math.min(this.inputCap - this.held, bytes.length - at);
-          new Uint8Array(this.mem.buffer, this.p.input + this.held, n).set(bytes.subarray(at, at + n));
-          this.held += n;
-          at += n;
-          if (this.held === this.inputCap || at === bytes.length) this.scanHeld(false, slow);
-        }
-      },
-      end: (): number => {
-        this.scanHeld(true, slow);
-        this.drain();
-        return this.nextLine - 1;
-      },
-    };
+  private scanAt(at: number, len: number, final: boolean, slow: (item: RawItem) => void): number {
+    const k = this.k;
+    let p = 0;
+    for (;;) {
+      const from = p;
+      k.scan(at + from, len - from, final ? 1 : 0, this.nextLine, this.heldOffset + from);
+      p += k.consumed.value as number;
+      this.nextLine += k.lines.value as number;
+      const stop = k.stop.value as number;
+      if (stop === 1) {
+        const s = from + (k.slowStart.value as number);
+        slow({ line: k.slowLine.value as number, offset: this.heldOffset + s, bytes: Buffer.from(this.mem.buffer, at + s, k.slowLength.value as number) });
+      } else if (stop === 2 || stop === 4) this.drain();
+      else return p;
+    }
   }
 
   /**
    * Scans rows of Parquet row groups held in this kernel's memory by a reader sharing the instance (SharedKernels;
    * parquet/rowLines.ts): `rows` for a row group whose texts the kernel reads where they lie, `lines` for a piece of
-   * JSON Lines (scanned in place when it lies in this memory), `skip` for rows that could not be read; `end()` gives
-   * the number of rows. Rows are numbered from 1; offsets are not bytes of anything (one per row, increasing).
+   * JSON Lines (scanned in place when it lies in this memory), `skip` for rows that could not be read; `end()` hands
+   * over the last batch. Rows are numbered from 1; offsets are not bytes of anything (one per row, increasing).
    */
   rowStream(slow: (item: RawItem) => void): {
     rows(tables: { prompt: number; chosen: number; rejected: number }, n: number, slowRow: (r: number) => Uint8Array): void;
@@ -466,7 +444,7 @@ export class ScanKernel extends KeyKernel {
     skip(n: number): void;
     /** The next row's number (a range read out of order: RangeTask.parquet `claims`). */
     seek(line: number): void;
-    end(): number;
+    end(): void;
   } {
     if (!this.shared) throw new Error('rowStream needs an instance shared with a Parquet reader');
     this.nextLine = 1;
@@ -493,15 +471,7 @@ export class ScanKernel extends KeyKernel {
         const inPlace = bytes.buffer === this.mem.buffer;
         const at = inPlace ? bytes.byteOffset : this.alloc(bytes.length + 64)[0];
         if (!inPlace) new Uint8Array(this.mem.buffer, at, bytes.length).set(bytes);
-        for (let p = 0; p < bytes.length; ) {
-          k.scan(at + p, bytes.length - p, 1, this.nextLine, this.heldOffset + p);
-          const s = p + (k.slowStart.value as number);
-          p += k.consumed.value as number;
-          this.nextLine += k.lines.value as number;
-          const stop = k.stop.value as number;
-          if (stop === 1) slow({ line: k.slowLine.value as number, offset: this.heldOffset + s, bytes: Buffer.from(this.mem.buffer, at + s, k.slowLength.value as number) });
-          else if (stop === 2 || stop === 4) this.drain();
-        }
+        this.scanAt(at, bytes.length, true, slow);
         this.heldOffset += bytes.length;
       },
       skip: (n) => {
@@ -512,10 +482,7 @@ export class ScanKernel extends KeyKernel {
         this.nextLine = line;
         this.heldOffset = line - 1;
       },
-      end: () => {
-        this.drain();
-        return this.nextLine - 1;
-      },
+      end: () => this.drain(),
     };
   }
 
