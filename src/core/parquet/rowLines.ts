@@ -296,14 +296,18 @@ export class RowGroupLines {
       d.set([keys[i], c.key.length, kinds[i] === 'text' ? 0 : 1, tables[i]], i * 4);
     });
     const out = this.alloc(OUT);
-    const at = (name: string): number => {
-      const i = this.columns.findIndex((c) => c.name === name);
-      return i >= 0 && kinds[i] === 'text' ? tables[i] : -1;
-    };
+    // the texts for the scan kernel: exactly the columns chosen, rejected (and prompt), each decoded here
+    let raw: RawTables | null = null;
     const names = this.columns.map((c) => c.name).sort().join(',');
-    const raw = names === 'chosen,rejected' || names === 'chosen,prompt,rejected' ? { prompt: Math.max(0, at('prompt')), chosen: at('chosen'), rejected: at('rejected') } : null;
-    const usable = raw && raw.chosen >= 0 && raw.rejected >= 0 && (names === 'chosen,rejected' || raw.prompt > 0);
-    this.cur = { rows: want, next: 0, cols, out, cap: OUT, raw: usable ? raw : null };
+    if (names === 'chosen,rejected' || names === 'chosen,prompt,rejected') {
+      const table = (name: string): number => {
+        const i = this.columns.findIndex((c) => c.name === name);
+        return kinds[i] === 'text' ? tables[i] : -1;
+      };
+      const t = { prompt: names.includes('prompt') ? table('prompt') : 0, chosen: table('chosen'), rejected: table('rejected') };
+      if (t.prompt >= 0 && t.chosen >= 0 && t.rejected >= 0) raw = t;
+    }
+    this.cur = { rows: want, next: 0, cols, out, cap: OUT, raw };
     this.loaded = want === rows ? g : -1;
   }
 
@@ -398,10 +402,10 @@ export class RowGroupLines {
         valsLen = usize - dl;
         const compressed = v2.is_compressed !== false;
         located = walk && compressed ? (defs ? this.alloc(nv * 8) : table + done * 8) : 0;
-        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 | early : 0, located, located ? here : nv) : data + dl;
+        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 | early : 0, located, here) : data + dl;
       } else {
         located = walk ? (c.optional ? this.alloc(nv * 8) : table + done * 8) : 0;
-        const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) | early : 0, located, located ? here : nv);
+        const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) | early : 0, located, here);
         vals = page;
         valsLen = usize;
         if (c.optional) {

@@ -195,9 +195,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
  * another range keyed (keyAcrossRanges), then the merge. `lines`: a reader of the file on this thread.
  */
 export async function mergeParquetRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], format: FormatName, size: number, options: ScanOptions): Promise<ScanSummary> {
-  // the row groups each range read (paired ranges met where their threads' speeds put the boundary)
-  const read = [...ranges.map((r) => r.rowGroups?.from ?? 0), pf.rowGroups.length];
-  const across = await keyAcrossRanges(pf, lines, ranges, read);
+  const across = await keyAcrossRanges(pf, lines, ranges);
   return merge(pf.path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false, across);
 }
 
@@ -206,7 +204,7 @@ export async function mergeParquetRanges(pf: ParquetFile, lines: RowGroupLines, 
  * were not keyed by their range: their row groups read again on this thread, the keys added to their ranges' `exact`.
  * Returns those records (by global index), for the merge.
  */
-async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], bounds: number[]): Promise<Uint8Array | undefined> {
+async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[]): Promise<Uint8Array | undefined> {
   if (ranges.length < 2) return undefined;
   const total = ranges.reduce((s, p) => s + p.count, 0);
   const cross = new Uint8Array(total);
@@ -222,10 +220,13 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     at += p.count;
     if (need.length === 0) continue;
     kernel ??= new ScanKernel(null, DEFAULT_CHECK_OPTIONS, { batch: () => undefined, big: () => undefined });
-    const first = pf.rowGroups[bounds[w]].start;
+    // the row groups the range read (paired ranges met where their threads' speeds put the boundary)
+    const read = p.rowGroups;
+    if (!read) throw new Error('a Parquet range without its row groups');
+    const first = pf.rowGroups[read.from].start;
     const added: number[][] = [];
     for (const j of need) {
-      const { g, r } = rowGroupOf(pf, first + p.line[j] - 1, bounds[w], bounds[w + 1]);
+      const { g, r } = rowGroupOf(pf, first + p.line[j] - 1, read.from, read.to);
       await lines.load(g);
       const k = exactKeysOf(lines.line(r), p, j, kernel);
       added.push([j, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2]);
