@@ -43,11 +43,8 @@ const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', 
 const builds = [
   { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: ['src/core/scan/scanWorker.ts'], outfile: 'dist/scanWorker.js' },
-  { ...node, entryPoints: ['src/host/hostWorker.ts'], outfile: 'dist/hostWorker.js' },
-  { ...node, entryPoints: ['src/core/engine/scoreWorker.ts'], outfile: 'dist/scoreWorker.js' },
-  { ...node, entryPoints: ['src/core/runs/runWorker.ts'], outfile: 'dist/runWorker.js' },
-  { ...node, entryPoints: ['src/core/runs/liveWorker.ts'], outfile: 'dist/liveWorker.js' },
+  // worker entry points (src/workers/): the only bundles that load onnxruntime-node (docs/ARCHITECTURE.md, "Threads")
+  ...['scanWorker', 'hostWorker', 'scoreWorker', 'runWorker', 'liveWorker'].map((w) => ({ ...node, entryPoints: [`src/workers/${w}.ts`], outfile: `dist/${w}.js` })),
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
     entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts', run: 'webview/run/main.ts', spinal: 'webview/spinal/main.ts', rollouts: 'webview/rollouts/main.ts' }, outdir: 'dist/webview',

@@ -24,10 +24,8 @@ const engine = {
   model: () => import('../core/engine/model.js'),
   score: () => import('../core/engine/score.js'),
   spinal: () => import('../core/spinal/spinal.js'),
-  hidden: () => import('../core/spinal/hidden.js'),
   runs: () => import('../core/runs/runs.js'),
   rollouts: () => import('../core/rollouts/rollouts.js'),
-  tokenizer: () => import('../core/tokenize/hf.js'),
 };
 
 const USAGE = `usage: preflens <command> [options]
@@ -468,15 +466,9 @@ async function exportCmd(argv: string[]): Promise<number> {
 async function rollouts(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, 'reward-weights': { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('rollouts takes one DIR');
-  const { readRollouts, rolloutContext, rolloutsJson, RolloutError } = await engine.rollouts();
+  const { readRollouts, rolloutContext, rolloutsJson } = await engine.rollouts();
   const weights = values['reward-weights'] === undefined ? undefined : rewardWeightsOption(values['reward-weights']);
-  let r;
-  try {
-    r = await readRollouts(positionals[0], rolloutContext(positionals[0], weights));
-  } catch (e) {
-    if (e instanceof RolloutError) throw new InputError(e.message);
-    throw e;
-  }
+  const r = await readRollouts(positionals[0], rolloutContext(positionals[0], weights));
   for (const p of r.problems) process.stderr.write(`warning ${p.file}: ${p.where}: ${p.message}\n`);
   if (values.json) {
     process.stdout.write(JSON.stringify(rolloutsJson(r)) + '\n');
@@ -532,16 +524,6 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CancelledError) {
       process.stderr.write('preflens: cancelled\n');
       return 130;
-    }
-    const [{ TokenizerLoadError }, { ModelError }, { RunError }, { HiddenStateError }] = await Promise.all([
-      engine.tokenizer(),
-      engine.model(),
-      engine.runs(),
-      engine.hidden(),
-    ]);
-    if (e instanceof TokenizerLoadError || e instanceof ModelError || e instanceof RunError || e instanceof HiddenStateError) {
-      process.stderr.write(`preflens: ${e.message}\n`);
-      return 1;
     }
     const err = e as NodeJS.ErrnoException;
     if (err && typeof err.code === 'string' && ['EACCES', 'ENOENT', 'EISDIR', 'EIO', 'EPERM'].includes(err.code)) {

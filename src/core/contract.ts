@@ -232,3 +232,30 @@ export interface Rollouts {
   /** The run's completions/clipped_ratio at the steps shown ([step, share]), when the run logs it. */
   clipped: Array<[number, number]> | null;
 }
+
+/**
+ * The run panel's view of a run (core/runs/view.ts builds it in the live-run worker): series with NaN/Infinity as
+ * null (postMessage keeps NaN, but the charts treat null as a gap).
+ */
+export interface RunView {
+  name: string;
+  dir: string;
+  format: string;
+  trainer: string;
+  steps: number;
+  series: Record<string, Array<[number, number | null]>>;
+  eval: Record<string, Array<[number, number | null]>>;
+  /** step → epoch as logged, for an x-axis by epoch. */
+  epochs: Array<[number, number]>;
+  checkpoints: Checkpoint[];
+  checks: RunCheck[];
+  referenceModel: string | null;
+  /** The run's settings from TensorBoard text summaries (`args`, `model_config`), as written. */
+  settings: Record<string, string>;
+  /** Corrupt or truncated event records (file, byte offset, message); the rest was read. */
+  problems: Array<{ file: string; offset: number; message: string }>;
+  /** Written in the last few minutes (the host re-reads it as it grows). */
+  live: boolean;
+  /** The run has GRPO rollouts on disk (TRL completions, verl dumps): the panel offers the Rollouts view. */
+  rollouts: boolean;
+}

@@ -8,8 +8,9 @@ import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { realpathSync, existsSync } from 'node:fs';
 import type { RecordIndex } from './records.js';
 import type { SourceKind } from './jsonl/reader.js';
+import { InputError } from './errors.js';
 
-export class ExportError extends Error {}
+export class ExportError extends InputError {}
 
 export function sameFile(a: string, b: string): boolean {
   if (a === b) return true;

@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { hubCaches, resolveModelFile } from './engine/hub.js';
+import { hubCaches, resolveModelFile } from './hub.js';
 import { detectFileFormat } from './scan/detect.js';
 import { isParquetFile, openParquet, parquetFormat } from './parquet/parquet.js';
 import type { FormatName } from './types.js';

@@ -11,13 +11,13 @@ import type { WorkerClient } from './workerClient.js';
 import { parseHeatmapRequest, type HeatmapEvent, type HeatmapRequest, type Alternative } from '../protocol/heatmap.js';
 import { createPanel } from './webviewHtml.js';
 import { revealLine } from './recordText.js';
-import { FLAG_INFO } from '../core/metrics/pair.js';
+import { FLAG_INFO, LOSS_FIELDS } from '../core/metrics/pair.js';
 import type { ScoredRecord } from '../core/contract.js';
-import { LOSS_FIELDS } from '../core/runs/runs.js';
+
 
 /** The trainer's loss for the header, when the policy's training config names one PrefLens computes. */
 function lossOf(type: string | null): { loss?: { type: string; field: string } } {
-  const field = type ? LOSS_FIELDS[type] : undefined;
+  const field = type ? LOSS_FIELDS.get(type) : undefined;
   return type && field ? { loss: { type, field } } : {};
 }
 

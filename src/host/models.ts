@@ -10,7 +10,7 @@ import { readConfig, ModelError, type ProviderChoice } from '../core/engine/mode
 import { describeFolder, openModelFolder } from '../core/engine/folder.js';
 import { type Convention, ModelTokenizer, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
-import type { ModelSummary } from '../core/engine/scoreWorker.js';
+import type { ModelSummary } from '../workers/scoreWorker.js';
 
 export interface ScoringSettings {
   policy: string | undefined;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { isSkipped, type ScoredRecord, type SkippedRecord } from '../core/contract.js';
 import { startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
-import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../core/engine/scoreWorker.js';
+import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../workers/scoreWorker.js';
 import type { Dataset, DatasetManager } from './datasets.js';
 import type { Models } from './models.js';
 import type { WorkerClient } from './workerClient.js';

@@ -1,7 +1,7 @@
 /** Runs requests on the host worker; a cancelled request terminates the worker (a new one starts on demand). */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import type { WorkerReply, WorkerRequest } from './hostWorker.js';
+import type { WorkerReply, WorkerRequest } from '../workers/hostWorker.js';
 
 type Pending = {
   resolve: (r: WorkerReply) => void;

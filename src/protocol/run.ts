@@ -1,30 +1,8 @@
 /** Messages between the run webview and the host (imported by both sides; docs/ARCHITECTURE.md, "Webviews"). */
-import type { Checkpoint, Comparison, RunCheck } from '../core/contract.js';
-import { isInt } from './validate.js';
+import type { Comparison, RunView } from '../core/contract.js';
 
-/** Series with NaN/Infinity as null (postMessage keeps NaN, but the charts treat null as a gap). */
-export interface RunView {
-  name: string;
-  dir: string;
-  format: string;
-  trainer: string;
-  steps: number;
-  series: Record<string, Array<[number, number | null]>>;
-  eval: Record<string, Array<[number, number | null]>>;
-  /** step → epoch as logged, for an x-axis by epoch. */
-  epochs: Array<[number, number]>;
-  checkpoints: Checkpoint[];
-  checks: RunCheck[];
-  referenceModel: string | null;
-  /** The run's settings from TensorBoard text summaries (`args`, `model_config`), as written. */
-  settings: Record<string, string>;
-  /** Corrupt or truncated event records (file, byte offset, message); the rest was read. */
-  problems: Array<{ file: string; offset: number; message: string }>;
-  /** Written in the last few minutes (the host re-reads it as it grows). */
-  live: boolean;
-  /** The run has GRPO rollouts on disk (TRL completions, verl dumps): the panel offers the Rollouts view. */
-  rollouts: boolean;
-}
+export type { RunView };
+import { isInt } from './validate.js';
 
 /** Actions on one of the runs shown (by its folder, which the host checks against the runs it showed). */
 export type RunRequest = { type: 'ready' } | { type: 'spinal'; dir: string } | { type: 'compare'; dir: string } | { type: 'rollouts'; dir: string } | { type: 'openCheckpoint'; dir: string; step: number };

@@ -25,7 +25,7 @@ import {
   MODE_TRL_STANDARD, ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS,
   ROW_I_C2_TOKENS, ROW_I_EXTRA, ROW_I_FLAGS, ROW_I_FORMAT, ROW_I_KIND, ROW_I_LABEL, ROW_I_LENGTH, ROW_I_LINE,
   ROW_I_PROMPT_CHARS, ROW_I_PROMPT_TOKENS, ROW_I_SUB, SERIES, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS,
-} from '../core/scan/kernelLayout';
+} from '../core/kernels/layout';
 
 // ---- results of the last scan() call, read by the driver ----
 export let consumed: i32 = 0; // bytes consumed from the input (whole lines)
@@ -35,7 +35,7 @@ export let slowStart: i32 = 0; // slow line: start (relative to the input), leng
 export let slowLength: i32 = 0;
 export let slowLine: i32 = 0;
 
-// ---- configuration and the driver's buffers (kernel.ts writes them; layout in kernelLayout.ts) ----
+// ---- configuration and the driver's buffers (kernel.ts writes them; layout in core/kernels/layout.ts) ----
 let cfgMode: i32 = 0; // MODE_*
 let cfgMaxPrompt: i32 = 512;
 let cfgMaxCompletion: i32 = -1; // -1: none
@@ -59,7 +59,7 @@ let bSigRecord: usize = 0; // f64
 let bSigSwapped: usize = 0; // f64
 // Length statistics (scan/range.ts LengthAgg): counts per value below 2^16 for 10 series, larger values listed
 // as (series, value) pairs, and f64 sums: sum[10], n[10], pairs, longer, longerChars, desirable, undesirable,
-// formats[12] (kernelLayout.ts AGG_*).
+// formats[12] (core/kernels/layout.ts AGG_*).
 let hist: usize = 0;
 let big: usize = 0;
 let bigCap: i32 = 0;
@@ -69,7 +69,7 @@ let agg: usize = 0;
 let rowF: usize = 0;
 let rowI: usize = 0;
 
-/** Reads the configuration written at `c` (words CFG_* of kernelLayout.ts). */
+/** Reads the configuration written at `c` (words CFG_* of core/kernels/layout.ts). */
 export function setup(c: usize): void {
   cfgMode = load<i32>(c + (CFG_MODE << 2));
   cfgMaxPrompt = load<i32>(c + (CFG_MAX_PROMPT << 2));

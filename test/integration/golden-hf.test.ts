@@ -15,7 +15,7 @@ import { scoreFile, type ScoredRecord } from '../../src/core/engine/score.js';
 import { spinalTrace } from '../../src/core/spinal/spinal.js';
 import { recordsOnLines } from '../../src/core/records.js';
 import { parseRun } from '../../src/core/runs/runs.js';
-import { runModels } from '../../src/core/runs/compare.js';
+import { runModels } from '../../src/core/runs/checkpoints.js';
 import type { PreferenceRecord } from '../../src/core/types.js';
 import { repoRoot, scored, shared, skipWithoutShared } from '../helpers.js';
 

@@ -70,7 +70,7 @@ test('Llama with-past export (position_ids, empty past key/values, GQA): logps m
 test('checkpoint comparison on the demo run: margins across steps, sign flips found', async (t) => {
   if (skipWithoutShared(t)) return;
   const { parseRun } = await import('../../src/core/runs/runs.js');
-  const { compareCheckpoints } = await import('../../src/core/runs/compare.js');
+  const { compareCheckpoints } = await import('../../src/core/compare/checkpoints.js');
   const run = parseRun(join(shared, 'demo', 'runs', 'tiny-hh-dpo'));
   const cmp = await compareCheckpoints(run, run.referenceModel ?? '', await records(12), { beta: 0.1, limits: { maxPromptLength: 192, maxCompletionLength: 128 }, provider: 'cpu', cacheDir: mkdtempSync(join(tmpdir(), 'pl-')) });
   assert.deepEqual(cmp.steps, [84, 168, 252, 336, 339]);

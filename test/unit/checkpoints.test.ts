@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { ScoringModel } from '../../src/core/engine/model.js';
 import { runJobs } from '../../src/core/engine/scorer.js';
 import { openModelFolder } from '../../src/core/engine/folder.js';
-import { locateModel } from '../../src/core/engine/hub.js';
+import { locateModel } from '../../src/core/hub.js';
 import { invFreq, archOf } from '../../src/core/engine/build.js';
 import { referenceLogps, writeCheckpoint, writeSafetensors, type Lora } from '../checkpoint.js';
 import { rng } from '../gpt2.js';

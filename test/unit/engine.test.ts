@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { ScoringModel, ModelError } from '../../src/core/engine/model.js';
 import { rawHash, scoreFile, scoreRecords, type ScoredRecord, type ScoreLine } from '../../src/core/engine/score.js';
-import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../../src/core/engine/scoreWorker.js';
+import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../../src/workers/scoreWorker.js';
 import { buildGpt2Onnx } from '../gpt2.js';
 import { addScoringOutputs, STAT_OUTPUTS } from '../../src/core/engine/graph.js';
 import { decodeModel } from '../../src/core/engine/onnx.js';

@@ -16,7 +16,7 @@ import { readRecord } from '../../src/core/records.js';
 import { fixture, shared, repoRoot, rng } from '../helpers.js';
 
 const CASES = Number(process.env.PREFLENS_FUZZ_CASES ?? 200);
-const workerScript = join(repoRoot, 'out', 'src', 'core', 'scan', 'scanWorker.js');
+const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
 function bases(): Array<{ name: string; lines: Buffer[] }> {
   const files = ['trl-standard.jsonl', 'trl-conversational.jsonl', 'hh.jsonl', 'kto.jsonl', 'ranked.jsonl', 'group.jsonl'].map(fixture);

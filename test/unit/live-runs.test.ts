@@ -148,7 +148,7 @@ test('the live-run worker posts the shown runs, then again within a second of an
   const dir = tmp('preflens-liveworker-');
   const log = join(dir, 'trainer_log.jsonl');
   writeFileSync(log, logRow(5, 0.69) + logRow(10, 0.68));
-  const w = new Worker(join(repoRoot, 'out', 'src', 'core', 'runs', 'liveWorker.js'));
+  const w = new Worker(join(repoRoot, 'out', 'src', 'workers', 'liveWorker.js'));
   type Reply = { type: 'runs'; runs: Array<{ dir: string; live: boolean; series: Record<string, Array<[number, number | null]>> }>; errors: Array<{ dir: string; message: string }> };
   const next = (): Promise<Reply> => new Promise((res) => w.once('message', (m: Reply) => res(m)));
   try {

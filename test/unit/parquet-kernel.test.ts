@@ -295,7 +295,7 @@ test('the scan kernel reads the texts of a Parquet row group where they lie (no 
 });
 
 test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and damaged copies of it (random bytes changed) fail cleanly, with no read or write outside the page', async () => {
-  const { kernelModule } = await import('../../src/core/scan/kernel.js');
+  const { kernelModule } = await import('../../src/core/kernels/module.js');
   const { snappyUncompress } = await import('hyparquet');
   const dir = tmp();
   const file = join(dir, 'snappy.parquet');

@@ -2,10 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { runModels } from '../../src/core/runs/compare.js';
+import { runModels } from '../../src/core/runs/checkpoints.js';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { parseRun, parseLenientJson, RunError, isRunDir, detectTrainer, lossTypeOf, LOSS_FIELDS } from '../../src/core/runs/runs.js';
+import { parseRun, RunError, isRunDir } from '../../src/core/runs/runs.js';
+import { parseLenientJson } from '../../src/core/runs/lenientJson.js';
+import { detectTrainer } from '../../src/core/runs/trainer.js';
+import { lossTypeOf } from '../../src/core/engine/folder.js';
+import { LOSS_FIELDS } from '../../src/core/metrics/pair.js';
 import { fixture, shared, skipWithoutShared, repoRoot } from '../helpers.js';
 
 const runs = (n: string): string => fixture(join('runs', n));
@@ -196,7 +200,8 @@ test('the loss type a model was trained with: its run config (TRL dpo_config.jso
   const lf = mkdtempSync(join(tmpdir(), 'preflens-lf-'));
   writeFileSync(join(lf, 'training_args.yaml'), 'stage: dpo\npref_beta: 0.1\npref_loss: simpo\n');
   assert.equal(lossTypeOf(lf), 'simpo');
-  assert.equal(LOSS_FIELDS.simpo, 'simpo_loss');
+  assert.equal(LOSS_FIELDS.get('simpo'), 'simpo_loss');
+  assert.equal(LOSS_FIELDS.get('__proto__'), undefined, 'a loss type is data, not a key of an object');
 });
 
 test('the demo run names its loss type', (t) => {

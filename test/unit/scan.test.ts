@@ -8,7 +8,7 @@ import { readRecord, recordAtLine } from '../../src/core/records.js';
 import type { CheckName } from '../../src/core/checks/table.js';
 import { fixture, tempFile, repoRoot } from '../helpers.js';
 
-const workerScript = join(repoRoot, 'out', 'src', 'core', 'scan', 'scanWorker.js');
+const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
 function nonEmpty(r: ScanResult): Partial<Record<CheckName, number[]>> {
   return Object.fromEntries(Object.entries(r.checks).filter(([, v]) => v.length > 0));

@@ -12,7 +12,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
 import { RangeBuilder } from '../../src/core/scan/range.js';
-import * as L from '../../src/core/scan/kernelLayout.js';
+import * as L from '../../src/core/kernels/layout.js';
 import { CHECK_BITS } from '../../src/core/checks/table.js';
 import { FORMAT_NAMES } from '../../src/core/types.js';
 import { KIND_CODES, ROW_FLOATS, ROW_INTS, RowFloat, RowInt } from '../../src/core/checks/record.js';
@@ -21,7 +21,7 @@ import { DEFAULT_CHECK_OPTIONS } from '../../src/core/checks/record.js';
 import { analyzeText, normalizedHash, textSignature } from '../../src/core/checks/text.js';
 import { fixture, repoRoot, rng, tempFile } from '../helpers.js';
 
-const workerScript = join(repoRoot, 'out', 'src', 'core', 'scan', 'scanWorker.js');
+const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
 // Pieces of text: plain words, case and spacing variants, punctuation, escapes JSON.stringify writes (\n \t \" \\
 // and \u00XX for control characters), and Unicode the kernel decodes itself (2-, 3- and 4-byte UTF-8, U+FFFD,

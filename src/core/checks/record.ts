@@ -5,18 +5,12 @@ import {
   ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_STRIDE, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS, ROW_I_C2_TOKENS,
   ROW_I_EXTRA, ROW_I_FLAGS, ROW_I_FORMAT, ROW_I_KIND, ROW_I_LABEL, ROW_I_LENGTH, ROW_I_LINE, ROW_I_PROMPT_CHARS, ROW_I_PROMPT_TOKENS,
   ROW_I_STRIDE, ROW_I_SUB,
-} from '../scan/kernelLayout.js';
+} from '../kernels/layout.js';
 import { analyzeText, boundedEditDistance, combineHashes, normalizedHash } from './text.js';
 import { wordTokenHashes } from '../tokenize/words.js';
+import type { TokenCounter } from '../tokenize/counter.js';
 
-/** Counts tokens; the default is the word-level fallback, `--tokenizer DIR` plugs in a model tokenizer. */
-export interface TokenCounter {
-  readonly name: string;
-  count(s: string): number;
-  ids(s: string): ArrayLike<number>;
-  /** Special tokens the trainer adds: the tokenizer's own before a text (BOS) and the EOS after a response. */
-  readonly special?: { prompt: number; response: number };
-}
+export type { TokenCounter };
 
 /**
  * The truncation check follows the scoring convention (docs/ARCHITECTURE.md, "Checks"): `trl-legacy` flags a prompt

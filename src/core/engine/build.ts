@@ -22,7 +22,7 @@
  */
 import { basename } from 'node:path';
 import { DT, int64Tensor, node, onnx, valueInfo } from './onnx.js';
-import { ModelError } from './errors.js';
+import { ModelError } from '../errors.js';
 import { readFloat32, type Dtype, type SafetensorsCheckpoint, type TensorInfo } from './safetensors.js';
 
 export const FAMILIES = ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma2', 'gemma3_text', 'gemma3', 'phi3', 'gpt2'] as const;

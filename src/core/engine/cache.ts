@@ -6,24 +6,12 @@
  * entry is detected on read, deleted and recomputed, never returned.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { SeqJob, SeqStats } from './scorer.js';
+import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAtomic } from '../files.js';
+import type { SeqJob, SeqStats } from './seq.js';
 
 const MAGIC = 0x31534c50; // "PLS1"
-
-export function defaultCacheDir(): string {
-  const base = process.env.PREFLENS_CACHE_DIR ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'preflens') : join(homedir(), '.cache', 'preflens'));
-  return resolve(base);
-}
-
-/** Writes a file atomically (temp file + rename): a crash never leaves a half-written file under `path`. */
-export function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 export class ScoreCache {
   readonly dir: string;

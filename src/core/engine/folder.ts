@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { CHUNK_SIZE, readBytes, withFile } from '../jsonl/reader.js';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { archOf, type AdapterSpec, type Arch } from './build.js';
-import { ModelError } from './errors.js';
-import { locateModel, readJsonObject, resolveModelFile, type Located } from './hub.js';
+import { ModelError } from '../errors.js';
+import { locateModel, readJsonObject, resolveModelFile, type Located } from '../hub.js';
 import { SafetensorsCheckpoint, type Dtype } from './safetensors.js';
-import { writeAtomic } from './cache.js';
+import { writeAtomic } from '../files.js';
 
 export type FolderKind = 'onnx' | 'checkpoint' | 'adapter';
 
@@ -132,4 +132,31 @@ export function folderHash(f: ModelFolder, cacheDir: string, withAdapter = true)
     for (const file of f.adapter.weights.files) h.update(fileHash(file, cacheDir));
   }
   return h.digest('hex');
+}
+
+/**
+ * The loss type a model was trained with, when its training config names it: TRL's `loss_type` in a
+ * `dpo_config.json` / `cpo_config.json` beside the model or in its run folder (a checkpoint's parent), or
+ * LLaMA-Factory's `pref_loss` in `training_args.yaml`. Null when none says.
+ */
+export function lossTypeOf(modelDir: string): string | null {
+  for (const dir of [modelDir, dirname(modelDir)]) {
+    for (const f of ['dpo_config.json', 'cpo_config.json']) {
+      const p = join(dir, f);
+      if (!existsSync(p)) continue;
+      try {
+        const c = JSON.parse(readFileSync(p, 'utf8')) as { loss_type?: unknown };
+        const t = Array.isArray(c.loss_type) ? c.loss_type[0] : c.loss_type;
+        if (typeof t === 'string') return t;
+      } catch {
+        /* not a config we understand */
+      }
+    }
+    const yaml = join(dir, 'training_args.yaml');
+    if (existsSync(yaml)) {
+      const m = /^pref_loss:\s*["']?([A-Za-z_]+)/m.exec(readFileSync(yaml, 'utf8'));
+      if (m) return m[1];
+    }
+  }
+  return null;
 }

@@ -10,11 +10,12 @@
  * Other outputs (logits, present key/values) are dropped, so onnxruntime prunes what only they needed.
  */
 import { decodeModel, DT, encodeModel, int64Tensor, node, onnx, opsetVersion, valueInfo } from './onnx.js';
+import { InputError } from '../errors.js';
 
 export const STAT_OUTPUTS = ['pl_logp', 'pl_entropy', 'pl_rank', 'pl_topk_mass', 'pl_topk_entropy', 'pl_topk_logp', 'pl_topk_ids'] as const;
 export type StatOutput = (typeof STAT_OUTPUTS)[number];
 
-export class GraphError extends Error {}
+export class GraphError extends InputError {}
 
 /** Name of the logits output: `logits`, else the first output. */
 export function logitsName(m: onnx.IModelProto): string {

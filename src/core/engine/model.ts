@@ -9,16 +9,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelTokenizer } from '../tokenize/encoder.js';
 import { addScoringOutputs, GraphError } from './graph.js';
-import { defaultCacheDir, writeAtomic } from './cache.js';
-
-export { defaultCacheDir, writeAtomic };
+import { defaultCacheDir, writeAtomic } from '../files.js';
 import { decodeModel, encodeModel, inputDims, relocateExternalData } from './onnx.js';
 import { buildGraph, type Arch } from './build.js';
-import { isHubId, readJsonObject } from './hub.js';
+import { isHubId, readJsonObject } from '../hub.js';
 import { describeFolder, fileHash, folderHash, openModelFolder, type FolderKind, type ModelFolder } from './folder.js';
 import type { SafetensorsCheckpoint } from './safetensors.js';
 
-import { ModelError } from './errors.js';
+import { ModelError } from '../errors.js';
 
 export { ModelError };
 

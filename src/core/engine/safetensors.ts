@@ -7,8 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ModelError } from './errors.js';
+import { ModelError } from '../errors.js';
 import { readBytes, withFile } from '../jsonl/reader.js';
+import { halfToFloat } from '../floats.js';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
 export const DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16'];
@@ -166,13 +167,4 @@ export function toFloat32(bytes: Uint8Array, dtype: Dtype): Float32Array {
   }
   for (let i = 0; i < n; i++) out[i] = halfToFloat(u16[i]);
   return out;
-}
-
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }

@@ -6,24 +6,9 @@
 import { CancelledError } from '../errors.js';
 import * as ort from 'onnxruntime-node';
 import type { ScoringModel } from './model.js';
+import type { SeqJob, SeqStats } from './seq.js';
 
-export interface SeqJob {
-  /** prompt + response token ids */
-  ids: number[];
-  /** index of the first response token in `ids` (≥ 1: the first token of a sequence is never predicted) */
-  respStart: number;
-}
-
-export interface SeqStats {
-  logp: Float32Array;
-  entropy: Float32Array;
-  rank: Float32Array;
-  topkMass: Float32Array;
-  topkEntropy: Float32Array;
-  /** n × k, best first */
-  topkLogp: Float32Array;
-  topkIds: Int32Array;
-}
+export type { SeqJob, SeqStats };
 
 export interface RunOptions {
   /** Upper bound on batch × padded length (default: defaultTokenBudget of the model's vocabulary). */

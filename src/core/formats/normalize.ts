@@ -3,8 +3,9 @@
  * Errors name the field: they are thrown as FieldError and turned into "line N, field F: …" by the caller.
  */
 import type { Candidate, FormatName, Message, PreferenceRecord, RecordKind } from '../types.js';
+import { InputError } from '../errors.js';
 
-export class FieldError extends Error {
+export class FieldError extends InputError {
   constructor(
     readonly field: string,
     message: string,

@@ -7,7 +7,17 @@ import type { FlagInfo, ResponseOut, TokenOut } from '../contract.js';
 
 export type { ResponseOut, TokenOut };
 
-export const METRIC_DEFAULTS = { beta: 0.1 };
+/** β of the implicit reward r_t = β (logp − ref logp) unless given (TRL's default). */
+export const DEFAULT_BETA = 0.1;
+
+/** The per-pair number each trainer loss type optimises (contract.ts ScoredRecord fields). */
+export const LOSS_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['sigmoid', 'dpo_loss'],
+  ['hinge', 'hinge_loss'],
+  ['ipo', 'ipo_loss'],
+  ['robust', 'robust_loss'],
+  ['simpo', 'simpo_loss'],
+]);
 
 
 

@@ -15,7 +15,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { CancelledError } from '../errors.js';
 import type { RecordError } from '../types.js';
-import { kernelModule, SCAN_REGION, type SharedKernels } from '../scan/kernel.js';
+import { align, kernelModule, PAGE, SCAN_REGION, type SharedKernels } from '../kernels/module.js';
 import { keyBytes, object, Out, value } from './jsonWriter.js';
 import { decompressors, ParquetError, readRowGroupRaw, readRowGroupColumns, type ParquetFile } from './parquet.js';
 
@@ -75,8 +75,6 @@ function columnsOf(pf: ParquetFile): Column[] {
   return out;
 }
 
-const align = (n: number): number => (n + 15) & ~15;
-const PAGE = 65536;
 /** Rows are written 1 MiB at a time: small enough to be scanned while they are still in the processor's cache. */
 const OUT = 1 << 20;
 

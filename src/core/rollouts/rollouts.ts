@@ -14,12 +14,13 @@ import { basename, join } from 'node:path';
 import { groupStd } from '../checks/record.js';
 import { openParquet, type ParquetFile, readRowGroup } from '../parquet/parquet.js';
 import { isRunDir, parseRun, type RunInfo } from '../runs/runs.js';
-import { runModels } from '../runs/compare.js';
+import { runModels } from '../runs/checkpoints.js';
 import type { PreferenceRecord } from '../types.js';
 
-export class RolloutError extends Error {}
+export class RolloutError extends InputError {}
 
 import type { RolloutCheck, RolloutGroup, RolloutProblem, Rollouts, RolloutStep } from '../contract.js';
+import { InputError } from '../errors.js';
 
 export type { RolloutCheck, RolloutGroup, RolloutProblem, Rollouts, RolloutStep };
 

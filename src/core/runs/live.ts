@@ -1,5 +1,5 @@
 /** The messages and timings of the live-run worker (liveWorker.ts), without its side effects, for the host to import. */
-import type { RunView } from '../../protocol/run.js';
+import type { RunView } from '../contract.js';
 
 /** Host → worker: the runs to show (replacing those before), or stop. */
 export type LiveRequest = { type: 'watch'; dirs: string[] } | { type: 'stop' };

@@ -9,7 +9,7 @@
  * file is read again only from where the last read ended.
  */
 import protobuf from 'protobufjs/minimal.js';
-import { halfToFloat } from '../engine/safetensors.js';
+import { halfToFloat } from '../floats.js';
 import { CHUNK_SIZE, readBytes, withFile } from '../jsonl/reader.js';
 
 const { Reader } = protobuf;

@@ -1,10 +1,10 @@
-/** The run panel's view of a run (protocol/run.ts RunView), built on the host from what runs.ts read. */
-import type { RunView } from '../../protocol/run.js';
+/** The run panel's view of a run (contract.ts RunView), built in the live-run worker from what runs.ts read. */
+import type { RunView } from '../contract.js';
 import type { RunInfo } from './runs.js';
 import { thin } from './curves.js';
 
 /**
- * What the panel draws of a run (host side): NaN/Infinity as gaps; a long curve thinned to the extremes of
+ * What the panel draws of a run: NaN/Infinity as gaps; a long curve thinned to the extremes of
  * pixel-sized buckets (curves.ts thin), so that a live update of a 20,000-step run posts thousands of points, not
  * hundreds of thousands.
  */

@@ -14,8 +14,8 @@ import { readSync } from 'node:fs';
 import type { FormatName } from '../types.js';
 import type { RawItem } from '../jsonl/reader.js';
 import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk, truncationLimits } from '../checks/record.js';
-import { KERNELS_WASM } from '../generated/kernelsWasm.js';
-import * as L from './kernelLayout.js';
+import { align, BATCH, BIG, EXTRA, fixedBuffers, INPUT, kernelModule, MAX_CANDIDATES, PAGE, type SharedKernels, TOKENS } from '../kernels/module.js';
+import * as L from '../kernels/layout.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -44,33 +44,6 @@ interface KernelExports {
   addU32(dst: number, src: number, n: number): void;
   denseTotals(): void;
   rankValue(counts: number, n: number, rank: number): number;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-/**
- * The compiled kernels (src/wasm/kernels.ts: the scan kernel and the Parquet kernel in one module; WebAssembly with
- * SIMD: Node ≥ 16.4, every VS Code since 1.60).
- */
-export function kernelModule(): WebAssembly.Module {
-  if (!compiled) {
-    try {
-      compiled = new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64'));
-    } catch (e) {
-      throw new Error(`PrefLens needs WebAssembly SIMD, which this runtime lacks (${e instanceof Error ? e.message : String(e)})`);
-    }
-  }
-  return compiled;
-}
-
-/**
- * An instance of the kernels shared with a Parquet reader (parquet/rowLines.ts): the scan kernel's fixed buffers lie
- * in the first SCAN_REGION bytes after the heap base, the reader's arena after them (up to `top()`), and the scan
- * kernel's scratch above the arena.
- */
-export interface SharedKernels {
-  exports: WebAssembly.Exports;
-  top(): number;
 }
 
 /** Formats whose lines the kernel parses itself: the file's format, or per-record detection when it has none. */
@@ -106,42 +79,6 @@ export interface KernelSink {
   /** (series, value) pairs of lengths ≥ 2¹⁶. */
   big(pairs: Int32Array): void;
 }
-
-const BATCH = 4096;
-const EXTRA = 1 << 15; // candidates beyond the first two that one record may have
-const MAX_CANDIDATES = EXTRA + 2;
-const BIG = 2 * (EXTRA + 3); // (series, value) pairs: room for one record's lengths, all ≥ 2¹⁶
-const TOKENS = 1 << 16;
-const INPUT = 8 << 20;
-const PAGE = 65536;
-
-const align = (n: number): number => (n + 15) & ~15;
-
-/** The scan kernel's fixed buffers (bytes, in order), from the heap base. */
-function fixedBuffers(): [string, number][] {
-  return [
-    ['config', L.CFG_WORDS * 4],
-    ['tok', 2 * TOKENS * 4],
-    ['line', BATCH * 4],
-    ['offset', BATCH * 8],
-    ['length', BATCH * 4],
-    ['sub', BATCH * 4],
-    ['flags', BATCH * 4],
-    ['format', BATCH],
-    ['sigR', BATCH * 8],
-    ['sigS', BATCH * 8],
-    ['hist', L.SERIES * L.DENSE * 4],
-    ['big', BIG * 8],
-    ['agg', L.AGG_SLOTS * 8],
-    ['rowF', ROW_FLOATS * 8],
-    ['rowI', ROW_INTS * 4],
-    ['extra', EXTRA * 16],
-    ['input', INPUT + 64],
-  ];
-}
-
-/** Bytes after the heap base that a scan kernel sharing its instance keeps for its fixed buffers (see SharedKernels). */
-export const SCAN_REGION = fixedBuffers().reduce((s, [, n]) => s + align(n), 0);
 
 /**
  * A kernel instance, its memory (grown on demand), and the routines that work on arrays copied into its scratch

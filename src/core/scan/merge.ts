@@ -10,7 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { RecordIndex } from '../records.js';
 import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
 import { KeyKernel } from './kernel.js';
-import { DENSE, SERIES } from './kernelLayout.js';
+import { DENSE, SERIES } from '../kernels/layout.js';
 import { exactKeysAt } from './range.js';
 import { type LengthAgg, LengthSeries, type LengthStats, type RangeResult, type ScanSummary } from './types.js';
 

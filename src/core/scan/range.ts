@@ -13,8 +13,9 @@ import { InputError } from '../errors.js';
 import { decodeUtf8, iterateArrayElements, iterateLines, type RawItem, readBytes, withFile } from '../jsonl/reader.js';
 import { recordFromBytes, recordsOfText } from '../records.js';
 import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
-import { type Batch, fastParseAvailable, type KernelSink, type RecordColumns, ScanKernel, type SharedKernels } from './kernel.js';
-import { AGG_DESIRABLE, AGG_FORMATS, AGG_LONGER, AGG_LONGER_CHARS, AGG_N, AGG_PAIRS, AGG_SUM, AGG_UNDESIRABLE, SERIES } from './kernelLayout.js';
+import { type Batch, fastParseAvailable, type KernelSink, type RecordColumns, ScanKernel } from './kernel.js';
+import type { SharedKernels } from '../kernels/module.js';
+import { AGG_DESIRABLE, AGG_FORMATS, AGG_LONGER, AGG_LONGER_CHARS, AGG_N, AGG_PAIRS, AGG_SUM, AGG_UNDESIRABLE, SERIES } from '../kernels/layout.js';
 import type { LengthAgg, RangeResult, RangeTask } from './types.js';
 
 const BLANK = /^[\s]*$/;

@@ -19,9 +19,13 @@ import { isParquetFile, openParquet, parquetFormat, type ParquetFile, rowGroupOf
 import { RowGroupLines } from '../parquet/rowLines.js';
 import type { FormatName, RecordError } from '../types.js';
 
-/** The scan worker's script: beside this module (dist/scanWorker.js in the bundles). */
+/**
+ * The scan worker's script: beside this module in the bundles (dist/scanWorker.js), else src/workers/scanWorker.ts
+ * transpiled (out/src/workers/scanWorker.js, for the tests).
+ */
 export function defaultWorkerScript(): string {
-  return join(__dirname, 'scanWorker.js');
+  const beside = join(__dirname, 'scanWorker.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'workers', 'scanWorker.js');
 }
 
 /** Scans one range in a worker job; its progress messages are bytes done. */

@@ -5,7 +5,7 @@ import type { SourceKind } from '../jsonl/reader.js';
 import type { RecordIndex } from '../records.js';
 import type { FormatName, RecordError } from '../types.js';
 import type { RecordColumns } from './kernel.js';
-import { LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS } from './kernelLayout.js';
+import { LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS } from '../kernels/layout.js';
 
 /** What a scan finds; ScanResult adds where every record is. */
 export interface ScanSummary {

@@ -6,8 +6,9 @@
  * cannot be understood, the caller may give the tensor names (setting or --hidden-states).
  */
 import { decodeModel, encodeModel, onnx } from '../engine/onnx.js';
+import { InputError } from '../errors.js';
 
-export class HiddenStateError extends Error {}
+export class HiddenStateError extends InputError {}
 
 export interface HiddenStates {
   /** tensor names h_0 … h_L */

@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
-import { chatTemplateOf, loadHfTokenizer, tokenizerFile, tokenizerFolder, type HfTokenizer, TokenizerLoadError } from './hf.js';
+import { chatTemplateOf, loadHfTokenizer, tokenizerFile, tokenizerFolder, type HfTokenizer } from './hf.js';
 import { tokenByteLengths, tokenSpans, type TokenStyle } from './offsets.js';
 import type { Message, PreferenceRecord } from '../types.js';
 import { renderMessages } from '../formats/normalize.js';
+import { InputError, TokenizerLoadError } from '../errors.js';
 
 /** The chat template cannot render a record (its roles do not alternate as the template requires, say). */
-export class ChatTemplateError extends Error {}
+export class ChatTemplateError extends InputError {}
 
 export interface EncodedResponse {
   /** The prompt this response is scored after (its own: chosen and rejected transcripts may carry different ones). */

@@ -2,10 +2,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { TokenCounter } from '../checks/record.js';
-import { isHubId, locateModel, readJsonObject, resolveModelFile } from '../engine/hub.js';
+import type { TokenCounter } from './counter.js';
+import { isHubId, locateModel, readJsonObject, resolveModelFile } from '../hub.js';
+import { TokenizerLoadError } from '../errors.js';
 
-export class TokenizerLoadError extends Error {}
 
 export interface HfTokenizer extends TokenCounter {
   readonly tokenizer: Tokenizer;

@@ -4,14 +4,14 @@
  * with its view data, and progress (records/s, tokens/s, ETA). Cancelled by message, it stops between engine
  * rounds (≤ one batch); the records it posted stay valid.
  */
-import { serveJob } from '../jobs.js';
-import type { RecordRefs } from '../records.js';
-import type { FormatName } from '../types.js';
-import type { ScoreLine } from '../contract.js';
-import { ScoringModel, type ProviderChoice } from './model.js';
-import { scoreRefs } from './score.js';
-import { lossTypeOf } from '../runs/runs.js';
-import type { Convention, TruncationMode } from '../tokenize/encoder.js';
+import { serveJob } from '../core/jobs.js';
+import type { RecordRefs } from '../core/records.js';
+import type { FormatName } from '../core/types.js';
+import type { ScoreLine } from '../core/contract.js';
+import { ScoringModel, type ProviderChoice } from '../core/engine/model.js';
+import { scoreRefs } from '../core/engine/score.js';
+import { lossTypeOf } from '../core/engine/folder.js';
+import type { Convention, TruncationMode } from '../core/tokenize/encoder.js';
 
 export interface ScoreJobSpec {
   file: string;
@@ -53,7 +53,7 @@ export interface ModelSummary {
   deviceNote: string;
   contentHash: string;
   k: number;
-  /** The loss type its training config names (runs.ts lossTypeOf), or null. */
+  /** The loss type its training config names (engine/folder.ts lossTypeOf), or null. */
   lossType: string | null;
 }
 

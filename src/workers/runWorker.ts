@@ -4,17 +4,17 @@
  * The records are read from the lines the user chose (records.ts recordsOnLines: the file is read only up to the
  * last of them).
  */
-import { serveJob } from '../jobs.js';
-import { recordsOnLines, type LineRange } from '../records.js';
-import { spinalTrace } from '../spinal/spinal.js';
-import { compareCheckpoints } from './compare.js';
-import { parseRun } from './runs.js';
-import type { ProviderChoice } from '../engine/model.js';
-import type { LengthLimits } from '../tokenize/encoder.js';
-import type { Comparison, RolloutGroup, Rollouts, ScoreLine, SpinalTrace } from '../contract.js';
-import { groupRecord, readRollouts, rolloutContext } from '../rollouts/rollouts.js';
-import { ScoringModel } from '../engine/model.js';
-import { scoreRecords } from '../engine/score.js';
+import { serveJob } from '../core/jobs.js';
+import { recordsOnLines, type LineRange } from '../core/records.js';
+import { spinalTrace } from '../core/spinal/spinal.js';
+import { compareCheckpoints } from '../core/compare/checkpoints.js';
+import { parseRun } from '../core/runs/runs.js';
+import type { ProviderChoice } from '../core/engine/model.js';
+import type { LengthLimits } from '../core/tokenize/encoder.js';
+import type { Comparison, RolloutGroup, Rollouts, ScoreLine, SpinalTrace } from '../core/contract.js';
+import { groupRecord, readRollouts, rolloutContext } from '../core/rollouts/rollouts.js';
+import { ScoringModel } from '../core/engine/model.js';
+import { scoreRecords } from '../core/engine/score.js';
 import { basename } from 'node:path';
 
 export type RunJob =

@@ -5,11 +5,11 @@
  * and a garbage collection of this worker's heap never pauses it.
  */
 import { parentPort } from 'node:worker_threads';
-import { RunReader } from './runs.js';
-import { runView } from './view.js';
-import { hasRollouts } from '../rollouts/rollouts.js';
-import type { RunView } from '../../protocol/run.js';
-import { LIVE_MS, type LiveReply, type LiveRequest, POLL_MS } from './live.js';
+import { RunReader } from '../core/runs/runs.js';
+import { runView } from '../core/runs/view.js';
+import { hasRollouts } from '../core/rollouts/rollouts.js';
+import type { RunView } from '../core/contract.js';
+import { LIVE_MS, type LiveReply, type LiveRequest, POLL_MS } from '../core/runs/live.js';
 
 const port = parentPort;
 let readers: RunReader[] = [];

@@ -6,27 +6,14 @@
 import type { PreferenceRecord } from '../types.js';
 import { ScoringModel, type ProviderChoice } from '../engine/model.js';
 import { scoreRecords } from '../engine/score.js';
-import type { RunInfo } from './runs.js';
+import type { RunInfo } from '../runs/types.js';
+import { runModels } from '../runs/checkpoints.js';
 import type { LengthLimits } from '../tokenize/encoder.js';
 import { type Comparison, isSkipped, type Trajectory } from '../contract.js';
 
 export type { Comparison, Trajectory };
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 
 
-
-/** A folder PrefLens can open as a model (engine/folder.ts): an ONNX export, a safetensors checkpoint or an adapter. */
-export function isModelFolder(dir: string): boolean {
-  return ['model.onnx', 'model.safetensors', 'model.safetensors.index.json', 'adapter_config.json'].some((f) => existsSync(join(dir, f)));
-}
-
-/** Checkpoints with a model (ONNX, safetensors or adapter), then the final policy at the run's root (as step = the run's last step). */
-export function runModels(run: RunInfo): Array<{ step: number; dir: string }> {
-  const out = run.checkpoints.filter((c) => c.hasOnnx || c.hasSafetensors || c.hasAdapter).map((c) => ({ step: c.step, dir: c.path }));
-  if (isModelFolder(run.dir)) out.push({ step: Math.max(run.steps, (out.at(-1)?.step ?? 0) + 1), dir: run.dir });
-  return out;
-}
 
 export async function compareCheckpoints(
   run: RunInfo,

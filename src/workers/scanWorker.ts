@@ -1,7 +1,7 @@
 /** Worker entry of a scan range job (core/jobs.ts): scans one byte range, or a Parquet file's row groups; its progress messages are bytes done. */
-import { serveJob } from '../jobs.js';
-import { loadTokenCounter, scanParquetRange, scanRange, transferList } from './range.js';
-import type { RangeResult, RangeTask } from './types.js';
+import { serveJob } from '../core/jobs.js';
+import { loadTokenCounter, scanParquetRange, scanRange, transferList } from '../core/scan/range.js';
+import type { RangeResult, RangeTask } from '../core/scan/types.js';
 
 serveJob<RangeTask, number, RangeResult>(async (task, { post }) => {
   const tok = task.tokenizerDir ? await loadTokenCounter(task.tokenizerDir) : null;
