@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const datasets = new DatasetManager(worker, context.workspaceState, log, cacheDir);
   const inspector = new InspectorProvider(context.extensionUri, datasets, worker);
   const view = new DatasetsView(datasets);
-  const models = new Models();
+  const models = new Models(worker);
   const store = new ScoreStore();
   const scorer = new Scorer(distDir, cacheDir, store, models, datasets, worker, log);
   const heatmap = new HeatmapPanel(context.extensionUri, cacheDir, datasets, models, store, worker);

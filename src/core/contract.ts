@@ -224,7 +224,10 @@ export interface RolloutProblem {
 
 export interface Rollouts {
   dir: string;
-  source: 'trl' | 'verl';
+  /** The dump format (core/rollouts/sources): `trl`, `verl`, `nemo-rl`. */
+  source: string;
+  /** The format for people, e.g. "TRL completions". */
+  label: string;
   rewardNames: string[];
   steps: RolloutStep[];
   checks: RolloutCheck[];

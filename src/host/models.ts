@@ -1,15 +1,16 @@
 /**
  * Policy and reference models in the extension: settings (respecting workspace trust), the picker command that
- * validates folders, and the Models view (name, architecture, parameters, vocabulary, device, problems).
+ * validates folders, and the Models view (name, architecture, parameters, vocabulary, device, problems). The folders
+ * are checked in the host worker (core/engine/check.ts): this thread loads neither a tokenizer nor onnxruntime.
  */
 import * as vscode from 'vscode';
 import { Command } from './commands.js';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { readConfig, ModelError, type ProviderChoice } from '../core/engine/model.js';
-import { describeFolder, openModelFolder } from '../core/engine/folder.js';
-import { type Convention, ModelTokenizer, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import type { ProviderChoice } from '../core/engine/model.js';
+import type { ModelCheck } from '../core/engine/check.js';
+import { type Convention, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
+import { DEFAULT_BETA } from '../core/metrics/pair.js';
+import type { WorkerClient } from './workerClient.js';
 import type { ModelSummary } from '../workers/scoreWorker.js';
 
 export interface ScoringSettings {
@@ -26,16 +27,11 @@ export interface ScoringSettings {
   provider: ProviderChoice;
 }
 
-interface ModelState {
+interface ModelState extends Omit<ModelCheck, 'dir'> {
   dir: string | undefined;
-  problems: string[];
-  architecture?: string;
-  vocab?: number;
-  layers?: number;
-  /** What was opened (engine/folder.ts describeFolder). */
-  description?: string;
-  adapter?: boolean;
   summary?: ModelSummary;
+  /** Still being checked in the worker. */
+  checking?: boolean;
 }
 
 /** A model path setting; in an untrusted workspace only the user (global) value is used. */
@@ -65,13 +61,14 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
   readonly onDidChange = this.changed.event;
   private readonly sub: vscode.Disposable;
   private state: { policy: ModelState; reference: ModelState } = { policy: { dir: undefined, problems: [] }, reference: { dir: undefined, problems: [] } };
-  private readonly tokenizers = new Map<string, ModelTokenizer>();
+  /** Counts refreshes, so that a check that comes back after a newer one began is dropped. */
+  private generation = 0;
 
-  constructor() {
+  constructor(private readonly worker: WorkerClient) {
     this.sub = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('preflens')) this.refresh();
+      if (e.affectsConfiguration('preflens')) void this.refresh();
     });
-    this.refresh();
+    void this.refresh();
   }
 
   /** A model path setting; in an untrusted workspace only the user (global) value is used. */
@@ -84,7 +81,7 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
     return {
       policy: this.pathSetting('policyModel'),
       reference: this.pathSetting('referenceModel'),
-      beta: cfg.get<number>('beta', 0.1),
+      beta: cfg.get<number>('beta', DEFAULT_BETA),
       ...settingsConvention(cfg),
       maxPromptLength: cfg.get<number | null>('maxPromptLength', 512),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
@@ -94,57 +91,29 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
     };
   }
 
-  tokenizer(dir: string): ModelTokenizer {
-    let t = this.tokenizers.get(dir);
-    if (!t) {
-      t = ModelTokenizer.load(dir);
-      this.tokenizers.set(dir, t);
-    }
-    return t;
-  }
-
-  /** Problems with a model folder, found without loading the network. */
-  static validate(dir: string): { problems: string[]; architecture?: string; vocab?: number; layers?: number; description?: string; adapter?: boolean } {
-    const problems: string[] = [];
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) return { problems: [`${dir}: no such folder`] };
-    let architecture: string | undefined;
-    let vocab: number | undefined;
-    let layers: number | undefined;
-    let description: string | undefined;
-    let adapter = false;
+  /** Checks model folders in the host worker (core/engine/check.ts): what each is, problems, shared tokenizer. */
+  private async check(policy: string | undefined, reference: string | undefined): Promise<{ policy: ModelCheck | null; reference: ModelCheck | null }> {
     try {
-      // What the folder is (ONNX export, safetensors checkpoint, LoRA adapter and where its base was found): headers only.
-      const folder = openModelFolder(dir);
-      description = describeFolder(folder);
-      adapter = folder.kind === 'adapter';
-      if (folder.kind === 'onnx' && !existsSync(join(dir, 'config.json'))) problems.push(`${dir}: no config.json`);
-      const c = readConfig(folder.netDir);
-      architecture = c.architecture;
-      layers = c.layers;
-      vocab = c.vocabSize;
-      const t = ModelTokenizer.load(folder.tokenizerDir);
-      if (c.vocabSize && t.vocabSize > c.vocabSize) problems.push(`${folder.tokenizerDir}: tokenizer.json has ${t.vocabSize} tokens, config.json vocab_size is ${c.vocabSize}`);
+      const r = await this.worker.request({ op: 'models', policy, reference });
+      if (r.type === 'models') return { policy: r.policy, reference: r.reference };
     } catch (e) {
-      problems.push(e instanceof ModelError || e instanceof Error ? e.message : String(e));
+      const problem = (dir: string | undefined): ModelCheck | null => (dir ? { dir, problems: [`cannot check ${dir}: ${e instanceof Error ? e.message : String(e)}`] } : null);
+      return { policy: problem(policy), reference: problem(reference) };
     }
-    return { problems, architecture, vocab, layers, description, adapter };
+    return { policy: null, reference: null };
   }
 
-  refresh(): void {
+  async refresh(): Promise<void> {
     const s = this.settings();
-    const mk = (dir: string | undefined, prev: ModelState): ModelState => {
-      if (!dir) return { dir, problems: [] };
-      const v = Models.validate(dir);
-      return { dir, ...v, summary: prev.dir === dir ? prev.summary : undefined };
-    };
-    this.state = { policy: mk(s.policy, this.state.policy), reference: mk(s.reference, this.state.reference) };
-    if (s.policy && s.reference && !this.state.policy.problems.length && !this.state.reference.problems.length) {
-      try {
-        if (this.tokenizer(s.policy).hash !== this.tokenizer(s.reference).hash) this.state.reference.problems.push('policy and reference use different tokenizers');
-      } catch (e) {
-        this.state.reference.problems.push(e instanceof Error ? e.message : String(e));
-      }
-    }
+    const gen = ++this.generation;
+    const prev = this.state;
+    const pending = (dir: string | undefined, p: ModelState): ModelState => ({ dir, problems: [], checking: dir !== undefined, summary: p.dir === dir ? p.summary : undefined });
+    this.state = { policy: pending(s.policy, prev.policy), reference: pending(s.reference, prev.reference) };
+    this.emitter.fire(undefined);
+    const r = await this.check(s.policy, s.reference);
+    if (gen !== this.generation) return;
+    const mk = (dir: string | undefined, c: ModelCheck | null, p: ModelState): ModelState => (dir && c ? { ...c, dir, summary: p.dir === dir ? p.summary : undefined } : { dir, problems: [] });
+    this.state = { policy: mk(s.policy, r.policy, prev.policy), reference: mk(s.reference, r.reference, prev.reference) };
     this.emitter.fire(undefined);
     this.changed.fire();
   }
@@ -170,8 +139,8 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
     };
     const policy = await pick('PrefLens: policy model folder (a transformers checkpoint, a LoRA adapter or an ONNX export)');
     if (!policy) return;
-    const pv = Models.validate(policy);
-    if (pv.problems.length) {
+    const pv = (await this.check(policy, undefined)).policy;
+    if (pv?.problems.length) {
       void vscode.window.showErrorMessage(`PrefLens: ${pv.problems.join('; ')}`);
       return;
     }
@@ -180,13 +149,9 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
     if (choice === 'Choose a reference model folder…') {
       reference = await pick('PrefLens: reference model folder');
       if (!reference) return;
-      const rv = Models.validate(reference);
-      if (rv.problems.length) {
-        void vscode.window.showErrorMessage(`PrefLens: ${rv.problems.join('; ')}`);
-        return;
-      }
-      if (this.tokenizer(policy).hash !== this.tokenizer(reference).hash) {
-        void vscode.window.showErrorMessage('PrefLens: policy and reference use different tokenizers; their log-probabilities cannot be compared.');
+      const rv = (await this.check(policy, reference)).reference;
+      if (rv?.problems.length) {
+        void vscode.window.showErrorMessage(`PrefLens: ${rv.problems.join('; ')}${rv.problems.includes('policy and reference use different tokenizers') ? ': their log-probabilities cannot be compared.' : ''}`);
         return;
       }
     }
@@ -219,7 +184,7 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       const parts = [st.description?.split(' (')[0] ?? '', st.architecture ?? '', s ? `${(s.parameters / 1e6).toFixed(2)}M params` : '', st.vocab ? `vocab ${st.vocab.toLocaleString('en-US')}` : '', s ? s.device.toUpperCase() : 'device: after the first scoring'];
       i.description = parts.filter(Boolean).join(' · ');
       i.tooltip = `${st.dir}\n${st.description ?? ''}\n${s ? s.deviceNote : ''}${st.problems.length ? `\n${st.problems.join('\n')}` : ''}`;
-      i.iconPath = new vscode.ThemeIcon(st.problems.length ? 'error' : 'symbol-class');
+      i.iconPath = new vscode.ThemeIcon(st.checking ? 'loading~spin' : st.problems.length ? 'error' : 'symbol-class');
       const out = [i];
       for (const p of st.problems) {
         const e = new vscode.TreeItem(p);

@@ -1,22 +1,26 @@
 /**
  * The Rollouts panel (docs/ARCHITECTURE.md, "Rollouts"): a GRPO run's completions (TRL completions Parquet, verl
- * dumps) read in dist/runWorker.js, shown per step and group; a group scored on request under the policy of its
+ * dumps, NeMo RL training data) read in dist/runWorker.js with what the host needs of the run beside them (its
+ * models by step, its reference), shown per step and group; a group scored on request under the policy of its
  * step (the run's checkpoint at or before it, else its final model, else preflens.policyModel) and the reference
- * (the run's, else preflens.referenceModel; an adapter's base when there is none), also in the worker.
+ * (the run's, else preflens.referenceModel; an adapter's base when there is none), also in the worker. This thread
+ * reads and parses nothing.
  */
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import type { Rollouts } from '../core/contract.js';
-import { findRollouts, policyForStep, rolloutRun } from '../core/rollouts/rollouts.js';
-import type { RunInfo } from '../core/runs/runs.js';
+import { modelAtStep } from '../core/runs/checkpoints.js';
+import type { RolloutRunInfo } from '../workers/runWorker.js';
 import { parseRolloutsRequest, type RolloutsEvent } from '../protocol/rollouts.js';
 import { createPanel } from './webviewHtml.js';
 import type { Models } from './models.js';
-import { limitsOf, runReference, runRunJob } from './runs.js';
+import { limitsOf, runRunJob } from './runs.js';
 
 export class RolloutsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | null = null;
   private rollouts: Rollouts | null = null;
+  /** The run beside the rollouts, as the worker read it with them. */
+  private run: RolloutRunInfo | null = null;
   private last: RolloutsEvent | null = null;
 
   constructor(
@@ -37,10 +41,6 @@ export class RolloutsPanel implements vscode.Disposable {
   }
 
   async open(dir: string): Promise<void> {
-    if (!findRollouts(dir)) {
-      void vscode.window.showErrorMessage(`PrefLens: ${dir}: no rollouts (TRL completions/completions_NNNNN.parquet with log_completions=True, or verl <step>.jsonl from trainer.rollout_data_dir)`);
-      return;
-    }
     const weights = vscode.workspace.getConfiguration('preflens').get<Record<string, unknown>>('rewardWeights', {});
     // a copy: configuration objects are proxies, which cannot be posted to a worker
     const rewardWeights = Object.fromEntries(Object.entries(weights ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
@@ -52,6 +52,7 @@ export class RolloutsPanel implements vscode.Disposable {
     if (res.type !== 'done' || res.result.kind !== 'rollouts') return;
     const r = res.result.rollouts;
     this.rollouts = r;
+    this.run = res.result.run;
     for (const p of r.problems) this.log.appendLine(`PrefLens rollouts: ${p.file}: ${p.where}: ${p.message}`);
     if (!this.panel) {
       const p = createPanel(this.extensionUri, 'preflens.rollouts', 'PrefLens Rollouts', vscode.ViewColumn.Active, 'rollouts');
@@ -65,15 +66,14 @@ export class RolloutsPanel implements vscode.Disposable {
       p.onDidDispose(() => (this.panel = null));
       this.panel = p;
     } else this.panel.reveal();
-    const run = rolloutRun(r.dir);
-    const name = basename(run?.dir ?? r.dir);
+    const name = basename(this.run?.dir ?? r.dir);
     this.panel.title = `Rollouts · ${name}`;
-    this.post({ type: 'rollouts', view: { name, rollouts: r, scoreUnavailable: this.policy(run, 0) ? null : 'no policy: the run has no model and preflens.policyModel is not set' } });
+    this.post({ type: 'rollouts', view: { name, rollouts: r, scoreUnavailable: this.policy(0) ? null : 'no policy: the run has no model and preflens.policyModel is not set' } });
   }
 
-  /** The policy of a step: the run's model at that step (rollouts.ts policyForStep), else preflens.policyModel. */
-  private policy(run: RunInfo | null, step: number): { dir: string; step: number | null } | null {
-    const p = run ? policyForStep(run, step) : null;
+  /** The policy of a step: the run's model at that step (runs/checkpoints.ts modelAtStep), else preflens.policyModel. */
+  private policy(step: number): { dir: string; step: number | null } | null {
+    const p = this.run ? modelAtStep(this.run.models, step) : null;
     if (p) return p;
     const s = this.models.settings().policy;
     return s ? { dir: s, step: null } : null;
@@ -88,14 +88,13 @@ export class RolloutsPanel implements vscode.Disposable {
     const r = this.rollouts;
     const g = r?.steps.find((s) => s.step === step)?.groups[group];
     if (!r || !g) return;
-    const run = rolloutRun(r.dir);
-    const policy = this.policy(run, step);
+    const policy = this.policy(step);
     if (!policy) {
       void vscode.window.showErrorMessage('PrefLens: no policy to score with: the run has no model (checkpoint-*/ or its root) and preflens.policyModel is not set.');
       return;
     }
     const s = this.models.settings();
-    const reference = runReference(run, s) ?? null;
+    const reference = this.run?.reference ?? s.reference ?? null;
     const res = await runRunJob(
       this.extensionUri,
       this.log,

@@ -1,7 +1,8 @@
 /**
  * The extension host's long-lived worker thread (docs/ARCHITECTURE.md, "Threads"): scanning (indexing + checks; a
  * Parquet file through its JSON Lines mirror),
- * text search, the hashes that tell whether scored records changed, and the heatmap's token alternatives run here,
+ * text search, the hashes that tell whether scored records changed, the heatmap's token alternatives and the checks of
+ * the model folders the settings name run here,
  * so the host thread only routes messages. Large files are split further across scan range jobs by scanFile.
  */
 import { parentPort } from 'node:worker_threads';
@@ -16,13 +17,15 @@ import { rawHash } from '../core/engine/hash.js';
 import { type AlternativesQuery, tokenAlternatives } from '../core/engine/alternatives.js';
 import { ModelTokenizer } from '../core/tokenize/encoder.js';
 import type { Alternative } from '../core/contract.js';
+import { checkModels, type ModelCheck } from '../core/engine/check.js';
 import type { FormatName, RecordError } from '../core/types.js';
 
 export type WorkerRequest =
   | { id: number; op: 'scan'; path: string; options: Omit<ScanOptions, 'signal' | 'onProgress' | 'workerScript'> }
   | { id: number; op: 'search'; path: string; index: RecordIndex; format: FormatName | null; needle: string; subset: Uint32Array | null }
   | { id: number; op: 'hashes'; path: string; refs: RecordRefs; format: FormatName | null }
-  | { id: number; op: 'alternatives'; query: AlternativesQuery; tokenizerDir: string };
+  | { id: number; op: 'alternatives'; query: AlternativesQuery; tokenizerDir: string }
+  | { id: number; op: 'models'; policy: string | undefined; reference: string | undefined };
 
 export type WorkerReply =
   | { id: number; type: 'progress'; done: number; total: number }
@@ -30,6 +33,7 @@ export type WorkerReply =
   | { id: number; type: 'search'; matches: Uint32Array }
   | { id: number; type: 'hashes'; hashes: Array<string | null> }
   | { id: number; type: 'alternatives'; items: Alternative[] | string }
+  | { id: number; type: 'models'; policy: ModelCheck | null; reference: ModelCheck | null }
   | { id: number; type: 'error'; message: string; input: boolean };
 
 const port = parentPort;
@@ -71,6 +75,10 @@ async function handle(req: WorkerRequest): Promise<void> {
       port.postMessage({ id: req.id, type: 'alternatives', items: tokenAlternatives(req.query, tok) } satisfies WorkerReply);
       return;
     }
+    case 'models':
+      // the model folders of the settings, described and checked here: the host thread loads no tokenizer
+      port.postMessage({ id: req.id, type: 'models', ...checkModels(req.policy, req.reference) } satisfies WorkerReply);
+      return;
   }
 }
 

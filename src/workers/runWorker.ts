@@ -1,6 +1,7 @@
 /**
  * Worker entry of the extension's run jobs (core/jobs.ts): SPINAL traces of several models, checkpoint comparison,
- * reading a run's GRPO rollouts, scoring one rollout group under a policy and a reference.
+ * reading a run's GRPO rollouts (with what the host needs of the run beside them), scoring one rollout group under a
+ * policy and a reference.
  * The records are read from the lines the user chose (records.ts recordsOnLines: the file is read only up to the
  * last of them).
  */
@@ -12,7 +13,9 @@ import { parseRun } from '../core/runs/runs.js';
 import type { ProviderChoice } from '../core/engine/model.js';
 import type { LengthLimits } from '../core/tokenize/encoder.js';
 import type { Comparison, RolloutGroup, Rollouts, ScoreLine, SpinalTrace } from '../core/contract.js';
-import { groupRecord, readRollouts, rolloutContext } from '../core/rollouts/rollouts.js';
+import { groupRecord, readRollouts, rolloutContext, rolloutRun } from '../core/rollouts/rollouts.js';
+import { runModels } from '../core/runs/checkpoints.js';
+import { existsSync } from 'node:fs';
 import { ScoringModel } from '../core/engine/model.js';
 import { scoreRecords } from '../core/engine/score.js';
 import { basename } from 'node:path';
@@ -23,19 +26,31 @@ export type RunJob =
   | { kind: 'rollouts'; dir: string; rewardWeights?: Record<string, number> }
   | { kind: 'rolloutScore'; group: RolloutGroup; step: number; policy: string; reference: string | null; beta: number; limits: LengthLimits; provider: ProviderChoice; cacheDir: string };
 
+/**
+ * What the host needs of the run beside the rollouts to score a group (read here once, with the rollouts): its models
+ * by step (runs/checkpoints.ts runModels) and its reference model when that folder exists.
+ */
+export interface RolloutRunInfo {
+  dir: string;
+  models: Array<{ step: number; dir: string }>;
+  reference: string | null;
+}
+
 /** Progress: what the job is doing, and the fraction done. */
 export type RunJobMessage = { message: string; fraction: number };
 
 export type RunJobResult =
   | { kind: 'spinal'; traces: Array<{ label: string; trace: SpinalTrace }> }
   | { kind: 'compare'; comparison: Comparison }
-  | { kind: 'rollouts'; rollouts: Rollouts }
+  | { kind: 'rollouts'; rollouts: Rollouts; run: RolloutRunInfo | null }
   | { kind: 'rolloutScore'; scored: ScoreLine };
 
 serveJob<RunJob, RunJobMessage, RunJobResult>(async (job, { post }) => {
   if (job.kind === 'rollouts') {
-    const rollouts = await readRollouts(job.dir, { ...rolloutContext(job.dir, job.rewardWeights), onFile: (i, n, f) => post({ message: `reading ${basename(f)} (${i + 1}/${n})`, fraction: i / n }) });
-    return { kind: 'rollouts', rollouts };
+    const run = rolloutRun(job.dir);
+    const rollouts = await readRollouts(job.dir, { ...rolloutContext(job.dir, job.rewardWeights, run), onFile: (i, n, f) => post({ message: `reading ${basename(f)} (${i + 1}/${n})`, fraction: i / n }) });
+    const info = run ? { dir: run.dir, models: runModels(run), reference: run.referenceModel && existsSync(run.referenceModel) ? run.referenceModel : null } : null;
+    return { kind: 'rollouts', rollouts, run: info };
   }
   if (job.kind === 'rolloutScore') {
     post({ message: `loading ${job.policy}`, fraction: 0 });

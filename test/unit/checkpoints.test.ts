@@ -13,7 +13,9 @@ import { ScoringModel } from '../../src/core/engine/model.js';
 import { runJobs } from '../../src/core/engine/scorer.js';
 import { openModelFolder } from '../../src/core/engine/folder.js';
 import { locateModel } from '../../src/core/hub.js';
-import { invFreq, archOf } from '../../src/core/engine/build.js';
+import { invFreq } from '../../src/core/engine/build.js';
+import { archOf } from '../../src/core/engine/families/index.js';
+import { ConfigJson } from '../../src/core/engine/config.js';
 import { referenceLogps, writeCheckpoint, writeSafetensors, type Lora } from '../checkpoint.js';
 import { rng } from '../gpt2.js';
 
@@ -249,7 +251,7 @@ test('bad checkpoints are clear errors naming the file and tensor', async () => 
   const empty = join(root, 'empty');
   mkdirSync(empty);
   assert.match(await loadError(empty), /not a model folder/);
-  assert.equal(archOf({ ...cfg }, 'x').family, 'mistral');
+  assert.equal(archOf(new ConfigJson({ ...cfg }, 'x')).family, 'mistral');
 });
 
 test('the float16 graph (the CUDA one) is well-typed and agrees with the float32 graph: run here on the CPU', async () => {
@@ -293,4 +295,25 @@ test('chat templates: chat_template.jinja (current transformers layout) wins ove
   const fromFile = ModelTokenizer.load(dir);
   assert.equal(fromFile.renderChat(msgs, 'generation'), '|hi|A:');
   assert.notEqual(fromFile.hash, fromConfig.hash, 'the template is part of the tokenizer hash');
+});
+
+test('a model family is one descriptor: a family registered at run time is read, built and scored with no other edit', async () => {
+  const { registerFamily, familyNames } = await import('../../src/core/engine/families/index.js');
+  const { decoderArch } = await import('../../src/core/engine/families/decoder.js');
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-family-'));
+  const cfg = FAMILIES[0].cfg;
+  const w = writeCheckpoint(dir, cfg, 'F32', 1, 9);
+  // the same weights under a model_type PrefLens does not know
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'my_llama_test' }));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'preflens-cache-'));
+  await assert.rejects(ScoringModel.load(dir, { provider: 'cpu', cacheDir }), /model_type "my_llama_test" is not supported; PrefLens builds graphs for llama, mistral/);
+  registerFamily({ modelTypes: ['my_llama_test'], description: 'a test family (Llama layout)', arch: (c) => decoderArch(c, 'my_llama_test') });
+  assert.ok(familyNames().includes('my_llama_test'));
+  const m = await ScoringModel.load(dir, { provider: 'cpu', cacheDir });
+  assert.equal(m.folder.arch?.family, 'my_llama_test');
+  const seqs = sequences(2, 4);
+  const got = await scoreIds(m, seqs);
+  let max = 0;
+  seqs.forEach((ids, i) => referenceLogps(cfg, w, ids).forEach((x, t) => (max = Math.max(max, Math.abs(x - got[i][t])))));
+  assert.ok(max < 2e-5, `max |Δ| ${max}`);
 });

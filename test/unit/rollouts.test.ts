@@ -1,7 +1,7 @@
 /** GRPO rollouts (src/core/rollouts/rollouts.ts, `preflens rollouts`), issue #13 item 4. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -45,7 +45,7 @@ async function trlRun(): Promise<{ dir: string; step10: Gen[]; step20: Gen[] }> 
 
 test('TRL completions (Snappy and ZSTD, conversational and text prompts): groups per prompt, rewards, totals, advantages, lengths; the checks', async () => {
   const { dir, step10, step20 } = await trlRun();
-  assert.equal(findRollouts(dir)?.source, 'trl');
+  assert.equal(findRollouts(dir)?.source.name, 'trl');
   const r = await readRollouts(dir, rolloutContext(dir));
   assert.deepEqual(r.problems, []);
   assert.deepEqual(r.rewardNames, ['accuracy_reward', 'format_reward'], 'the run names its reward functions; "solution" is an extra column');
@@ -117,7 +117,7 @@ test('verl rollout dumps (<step>.jsonl): score is the total, numeric extras are 
   const run = mkdtempSync(join(tmpdir(), 'preflens-verl-run-'));
   mkdirSync(join(run, 'rollout_data'));
   copyFileSync(join(dir, '1.jsonl'), join(run, 'rollout_data', '1.jsonl'));
-  assert.equal(findRollouts(run)?.source, 'verl');
+  assert.equal(findRollouts(run)?.source.name, 'verl');
 });
 
 test('a rollout group scored under a policy and a reference: per-token logp, ref logp and their difference match float64 forward passes', async () => {
@@ -170,4 +170,54 @@ test('the policy of a step: the run\'s checkpoint at or before it, else its fina
   const final = policyForStep(run, 5);
   assert.equal(final?.dir, run.dir, 'before every checkpoint: the final model');
   assert.equal(rolloutRun(tmpdir() + '/preflens-no-run-here'), null);
+});
+
+test('NeMo RL training data (exp_NNN/train_data_step<N>.jsonl): grouped by prompt, rewards, advantages of the response tokens; damaged lines reported', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'preflens-nemorl-'));
+  const exp = join(root, 'logs', 'exp_002');
+  mkdirSync(exp, { recursive: true });
+  mkdirSync(join(root, 'logs', 'exp_001'));
+  // as nemo_rl/utils/logger.py log_batched_dict_as_jsonl writes GRPO's log_data: one object per sample, with its idx
+  const line = (i: number, prompt: string, response: string, reward: number, adv: number): string =>
+    JSON.stringify({ content: ['<|im_start|>system\nBe brief.<|im_end|>', prompt, response], rewards: reward, input_lengths: 12, token_ids: [1, 2, 3, 4], token_loss_mask: [0, 0, 1, 1], sample_loss_mask: 1, advantages: [0, 0, adv, adv], generation_logprobs: [0, 0, -1, -2], prev_logprobs: [0, 0, -1, -2], idx: i });
+  const step3 = [line(0, 'Q: 2+2?', '4', 1, 0.5), line(1, 'Q: 2+2?', '5', 0, -0.5), line(2, 'Q: 3+3?', '6', 1, 0), line(3, 'Q: 3+3?', '6', 1, 0)];
+  writeFileSync(join(exp, 'train_data_step3.jsonl'), step3.join('\n') + '\n');
+  writeFileSync(join(exp, 'train_data_step1.jsonl'), [line(0, 'Q: 1+1?', '2', 1, 0.7), 'null', '{"content": "just text"}', line(3, 'Q: 1+1?', '3', 0, -0.7)].join('\n') + '\n');
+  const r = await readRollouts(root);
+  assert.equal(r.source, 'nemo-rl');
+  assert.equal(r.label, 'NeMo RL training data');
+  assert.deepEqual(r.steps.map((s) => s.step), [1, 3], 'the newest experiment folder, steps in order');
+  const g = r.steps[1].groups;
+  assert.deepEqual(g.map((x) => x.prompt), ['<|im_start|>system\nBe brief.<|im_end|>\nQ: 2+2?', '<|im_start|>system\nBe brief.<|im_end|>\nQ: 3+3?']);
+  assert.deepEqual(g[0].total, [1, 0]);
+  assert.deepEqual(g[0].advantage, [0.5, -0.5], 'the advantage of the first response token');
+  assert.deepEqual(g[0].completions, ['4', '5']);
+  assert.equal(g[1].zeroVariance, true);
+  assert.deepEqual(g[0].extra.idx, [0, 1]);
+  assert.equal(g[0].extra.token_ids, undefined, 'per-token arrays are not extras');
+  assert.deepEqual(r.problems.map((p) => p.where), ['line 2', 'line 3, field content']);
+  assert.match(r.problems[0].message, /not a JSON object \(null\)/);
+  assert.ok(r.checks.some((c) => c.id === 'rollouts-no-signal'));
+});
+
+test('a rollout source is one implementation: a format given to readRollouts is found, read, grouped and checked with no other edit', async () => {
+  const { dict } = await import('../../src/core/rollouts/row.js');
+  const dir = mkdtempSync(join(tmpdir(), 'preflens-src-'));
+  writeFileSync(join(dir, 'step-7.tsv'), 'p1\ta\t1\np1\tb\t0\np2\tc\t2\np2\td\t2\n');
+  const tsv = {
+    name: 'tsv-test',
+    label: 'TSV rollouts',
+    where: 'step-N.tsv',
+    find: (d: string) => (readdirSync(d).includes('step-7.tsv') ? [{ step: 7, file: join(d, 'step-7.tsv') }] : null),
+    read: async (file: string) => ({
+      rows: readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('\t')).map(([prompt, completion, score]) => ({ prompt, completion, rewards: dict([['score', Number(score)]]), advantage: null, extra: dict<unknown>() })),
+      rewardNames: ['score'],
+    }),
+    total: (r: { rewards: Record<string, number | null> }) => r.rewards.score ?? null,
+  };
+  await assert.rejects(readRollouts(dir), /no rollouts \(TRL completions.*verl.*NeMo RL/);
+  const r = await readRollouts(dir, { sources: [tsv] });
+  assert.equal(r.source, 'tsv-test');
+  assert.deepEqual(r.steps[0].groups.map((g) => [g.prompt, g.total, g.zeroVariance]), [['p1', [1, 0], false], ['p2', [2, 2], true]]);
+  assert.deepEqual(r.checks.map((c) => c.id), ['rollouts-no-signal']);
 });

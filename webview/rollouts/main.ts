@@ -61,7 +61,7 @@ function render(): void {
   if (!view) return;
   const r = view.rollouts;
   const groups = r.steps.reduce((a, s) => a + s.groups.length, 0);
-  title.textContent = `${view.name} · ${r.source === 'trl' ? 'TRL completions' : 'verl rollouts'} · ${r.steps.length} steps · ${groups} groups · rewards: ${r.rewardNames.join(', ')}`;
+  title.textContent = `${view.name} · ${r.label} · ${r.steps.length} steps · ${groups} groups · rewards: ${r.rewardNames.join(', ')}`;
   stepSelect.replaceChildren();
   r.steps.forEach((s, i) => {
     const o = document.createElement('vscode-option');

@@ -6,6 +6,7 @@
  * comparison). The host sends the runs again whenever a live run changed: the controls keep their state.
  */
 import { select, scaleLinear, scaleLog, line, axisBottom, axisLeft, pointer, type ScaleContinuousNumeric } from 'd3';
+import { checkSeries } from '../../src/core/runs/checks.js';
 import type { RunEvent, RunRequest, RunView } from '../../src/protocol/run.js';
 import type { Comparison } from '../../src/core/contract.js';
 import { emaSmooth, epochOf, valueAt, type Point } from '../../src/core/runs/curves.js';
@@ -85,19 +86,8 @@ function save(): void {
 }
 
 // Which check marks which series.
-const CHECK_SERIES: Record<string, string[]> = {
-  'non-finite': [],
-  'rejected-collapse': ['logps/rejected'],
-  'likelihood-displacement': ['logps/chosen', 'rewards/margins'],
-  collapse: ['loss', 'rewards/margins', 'grad_norm'],
-  'over-optimisation': ['rewards/accuracies', 'rewards/margins'],
-  'grpo-no-signal': ['frac_reward_zero_std'],
-  'grpo-clipped-completions': ['completions/clipped_ratio'],
-  'grpo-entropy-collapse': ['entropy'],
-  'kto-kl-zero': ['kl'],
-  'kto-desirable-falling': ['rewards/chosen'],
-  'lr-schedule': ['learning_rate'],
-};
+/** The series each run check reads (its table, core/runs/checks.ts): its steps are marked on their charts. */
+const CHECK_SERIES = checkSeries();
 
 /** Runs cycle through six theme chart colours (media/preflens.css .run-cN). */
 const colourClass = (i: number): string => `run-c${i % 6}`;
@@ -193,7 +183,7 @@ function chart(name: string): void {
   svg.append('g').attr('transform', `translate(0,${H - M.b})`).attr('class', 'axis').call(axisBottom(x).ticks(5));
   svg.append('g').attr('transform', `translate(${M.l},0)`).attr('class', 'axis').call(axisLeft(y).ticks(4, '~g'));
   for (const c of curves) {
-    const marks = c.r.checks.filter((k) => (CHECK_SERIES[k.id] ?? []).includes(name) || (k.id === 'non-finite' && [...(c.r.series[name] ?? []), ...(c.r.eval[name] ?? [])].some(([, v]) => v === null)));
+    const marks = c.r.checks.filter((k) => (CHECK_SERIES.get(k.id) ?? []).includes(name) || (k.id === 'non-finite' && [...(c.r.series[name] ?? []), ...(c.r.eval[name] ?? [])].some(([, v]) => v === null)));
     for (const k of marks) {
       const g = svg.append('g').attr('class', `check-mark ${k.severity}`).attr('data-check', k.id).attr('data-run', c.r.dir);
       for (const s of k.steps) {

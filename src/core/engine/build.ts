@@ -1,9 +1,8 @@
 /**
  * The ONNX graph of a transformers checkpoint, built from its config.json (docs/ARCHITECTURE.md, "Models"), for
- * the decoder families people fine-tune: llama (rope_scaling default/linear/llama3), mistral, qwen2 (q/k/v
- * biases), qwen3 (per-head q_norm/k_norm), gemma2 and gemma3 text (RMSNorm with 1 + w, embeddings × √d, GeGLU with
- * tanh GELU, pre/post feed-forward norms, query_pre_attn_scalar, attention and final logit soft-capping,
- * sliding-window layers), phi3 (fused qkv_proj and gate_up_proj, partial rotary) and gpt2. Definitions follow
+ * the decoder families people fine-tune. What is particular to a family — how it reads config.json, its norms,
+ * activation, biases, rotary tables, sliding windows, soft-caps and how its checkpoint names its tensors — is an
+ * `Arch` that its descriptor (families/) fills in; this builder knows no family by name. Definitions follow
  * transformers' modeling code (eager attention).
  *
  * Weights are never copied into the graph: every initializer is ONNX external data (file, offset, length) into the
@@ -24,142 +23,9 @@ import { basename } from 'node:path';
 import { DT, int64Tensor, node, onnx, valueInfo } from './onnx.js';
 import { ModelError } from '../errors.js';
 import { readFloat32, type Dtype, type SafetensorsCheckpoint, type TensorInfo } from './safetensors.js';
+import type { Arch, Rope } from './families/types.js';
 
-export const FAMILIES = ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma2', 'gemma3_text', 'gemma3', 'phi3', 'gpt2'] as const;
-export type Family = (typeof FAMILIES)[number];
-
-type Rope = { kind: 'default' | 'linear' | 'llama3'; theta: number; factor: number; low: number; high: number; original: number };
-
-/** What the graph needs from config.json, with transformers' defaults per family. */
-export interface Arch {
-  family: Family;
-  vocab: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  eps: number;
-  norm: 'layernorm' | 'rmsnorm' | 'rmsnorm1p';
-  act: 'silu' | 'gelu_tanh';
-  tied: boolean;
-  qkvBias: boolean;
-  oBias: boolean;
-  mlpBias: boolean;
-  qkNorm: boolean;
-  /** gemma: pre/post feed-forward norms and a post-attention norm before the residual add */
-  sandwich: boolean;
-  embedScale: number | null;
-  attnScale: number;
-  attnSoftcap: number | null;
-  finalSoftcap: number | null;
-  /** per layer: sliding window or null (full attention) */
-  window: Array<number | null>;
-  /** per layer: which rotary table (global, or gemma3's local one) */
-  rope: Rope[];
-  rotaryDim: number;
-  positions: number | null;
-  /** tensor-name prefix of the decoder ("model." for most, "" or "transformer." for gpt2) */
-  prefix: string;
-  lmHead: string;
-}
-
-const num = (c: Record<string, unknown>, k: string): number | null => (typeof c[k] === 'number' ? (c[k] as number) : null);
-
-export function archOf(raw: Record<string, unknown>, configPath: string): Arch {
-  const modelType = String(raw.model_type ?? '');
-  let c = raw;
-  if (modelType === 'gemma3' && typeof raw.text_config === 'object' && raw.text_config) c = { ...(raw.text_config as Record<string, unknown>), tie_word_embeddings: raw.tie_word_embeddings ?? (raw.text_config as Record<string, unknown>).tie_word_embeddings };
-  if (!(FAMILIES as readonly string[]).includes(modelType))
-    throw new ModelError(`${configPath}: model_type "${modelType || '(none)'}" is not supported; PrefLens builds graphs for ${FAMILIES.join(', ')} (or give an Optimum ONNX export with model.onnx)`);
-  const family = modelType as Family;
-  const need = (k: string, ...alts: string[]): number => {
-    for (const key of [k, ...alts]) {
-      const v = num(c, key);
-      if (v !== null) return v;
-    }
-    throw new ModelError(`${configPath}: "${k}" is missing or not a number`);
-  };
-  if (family === 'gpt2') {
-    const D = need('n_embd', 'hidden_size');
-    const H = need('n_head', 'num_attention_heads');
-    const act = String(c.activation_function ?? 'gelu_new');
-    if (!['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'].includes(act)) throw new ModelError(`${configPath}: activation_function "${act}" is not supported for gpt2 (gelu_new is)`);
-    return {
-      family, vocab: need('vocab_size'), hidden: D, layers: need('n_layer', 'num_hidden_layers'), heads: H, kvHeads: H, headDim: D / H,
-      intermediate: num(c, 'n_inner') ?? 4 * D, eps: num(c, 'layer_norm_epsilon') ?? 1e-5, norm: 'layernorm', act: 'gelu_tanh', tied: true,
-      qkvBias: true, oBias: true, mlpBias: true, qkNorm: false, sandwich: false, embedScale: null, attnScale: 1 / Math.sqrt(D / H),
-      attnSoftcap: null, finalSoftcap: null, window: [], rope: [], rotaryDim: 0, positions: num(c, 'n_positions'), prefix: 'transformer.', lmHead: 'lm_head.weight',
-    };
-  }
-  const D = need('hidden_size');
-  const H = need('num_attention_heads');
-  const L = need('num_hidden_layers');
-  const headDim = num(c, 'head_dim') ?? D / H;
-  const gemma = family.startsWith('gemma');
-  const act = String(c.hidden_activation ?? c.hidden_act ?? (gemma ? 'gelu_pytorch_tanh' : 'silu'));
-  const actKind = act === 'silu' || act === 'swish' ? 'silu' : ['gelu_pytorch_tanh', 'gelu_new', 'gelu_fast'].includes(act) ? 'gelu_tanh' : null;
-  if (!actKind) throw new ModelError(`${configPath}: hidden_act "${act}" is not supported (silu and gelu_pytorch_tanh are)`);
-  const ropeOf = (theta: number, scaling: unknown): Rope => {
-    const r: Rope = { kind: 'default', theta, factor: 1, low: 1, high: 4, original: 8192 };
-    if (!scaling || typeof scaling !== 'object') return r;
-    const s = scaling as Record<string, unknown>;
-    const type = String(s.rope_type ?? s.type ?? 'default');
-    if (type === 'default') return r;
-    if (type === 'linear') return { ...r, kind: 'linear', factor: Number(s.factor ?? 1) };
-    if (type === 'llama3')
-      return { ...r, kind: 'llama3', factor: Number(s.factor), low: Number(s.low_freq_factor ?? 1), high: Number(s.high_freq_factor ?? 4), original: Number(s.original_max_position_embeddings ?? 8192) };
-    throw new ModelError(`${configPath}: rope_scaling type "${type}" is not supported (default, linear and llama3 are)`);
-  };
-  const theta = num(c, 'rope_theta') ?? 10000;
-  const globalRope = ropeOf(theta, c.rope_scaling);
-  const types = Array.isArray(c.layer_types) ? (c.layer_types as unknown[]).map(String) : null;
-  const slidingWindow = num(c, 'sliding_window');
-  const window: Array<number | null> = [];
-  const rope: Rope[] = [];
-  for (let l = 0; l < L; l++) {
-    let sliding: boolean;
-    if (types) sliding = types[l] === 'sliding_attention';
-    else if (family === 'gemma2') sliding = l % 2 === 0;
-    else if (family === 'gemma3' || family === 'gemma3_text') sliding = (l + 1) % (num(c, 'sliding_window_pattern') ?? 6) !== 0;
-    else if (family === 'qwen2') sliding = c.use_sliding_window === true && l >= (num(c, 'max_window_layers') ?? L);
-    else sliding = family === 'mistral' || family === 'phi3';
-    window.push(sliding && slidingWindow ? slidingWindow : null);
-    rope.push((family === 'gemma3' || family === 'gemma3_text') && sliding ? ropeOf(num(c, 'rope_local_base_freq') ?? 10000, null) : globalRope);
-  }
-  const qpas = num(c, 'query_pre_attn_scalar');
-  const partial = num(c, 'partial_rotary_factor') ?? 1;
-  return {
-    family,
-    vocab: need('vocab_size'),
-    hidden: D,
-    layers: L,
-    heads: H,
-    kvHeads: num(c, 'num_key_value_heads') ?? H,
-    headDim,
-    intermediate: need('intermediate_size'),
-    eps: num(c, 'rms_norm_eps') ?? 1e-6,
-    norm: gemma ? 'rmsnorm1p' : 'rmsnorm',
-    act: actKind,
-    tied: typeof c.tie_word_embeddings === 'boolean' ? c.tie_word_embeddings : gemma,
-    qkvBias: family === 'qwen2' || c.attention_bias === true,
-    oBias: c.attention_bias === true && family !== 'qwen2',
-    mlpBias: c.mlp_bias === true,
-    qkNorm: family === 'qwen3' || family === 'gemma3' || family === 'gemma3_text',
-    sandwich: gemma,
-    embedScale: gemma ? Math.fround(Math.sqrt(D)) : null,
-    attnScale: gemma && qpas ? qpas ** -0.5 : headDim ** -0.5,
-    attnSoftcap: num(c, 'attn_logit_softcapping'),
-    finalSoftcap: num(c, 'final_logit_softcapping'),
-    window,
-    rope,
-    rotaryDim: Math.floor(headDim * partial),
-    positions: num(c, 'max_position_embeddings'),
-    prefix: family === 'gemma3' ? 'language_model.model.' : 'model.',
-    lmHead: family === 'gemma3' ? 'language_model.lm_head.weight' : 'lm_head.weight',
-  };
-}
+export type { Arch, Rope };
 
 /** transformers' inverse frequencies, in float32 as torch computes them. */
 export function invFreq(r: Rope, dim: number): Float32Array {
@@ -238,13 +104,10 @@ export function buildLensGraph(arch: Arch, ck: SafetensorsCheckpoint): { model: 
   return { model: g.lens(), folder };
 }
 
-/** The decoder's tensor-name prefix as this checkpoint stores it (gpt2 with or without "transformer.", gemma3's two layouts). */
+/** The decoder's tensor-name prefix as this checkpoint stores it (the family's candidates, families/types.ts TensorNames). */
 function withPrefix(a: Arch, ck: SafetensorsCheckpoint): Arch {
-  const probe = a.family === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight';
-  const candidates = a.family === 'gpt2' ? ['transformer.', ''] : a.family === 'gemma3' ? ['language_model.model.', 'model.language_model.', 'model.'] : ['model.'];
-  const prefix = candidates.find((p) => ck.get(`${p}${probe}`)) ?? a.prefix;
-  const lmHead = a.family === 'gemma3' && prefix === 'model.language_model.' ? 'lm_head.weight' : a.lmHead;
-  return { ...a, prefix, lmHead };
+  const found = a.tensors.prefixes.find((p) => ck.get(`${p.prefix}${a.tensors.probe}`)) ?? a.tensors.prefixes[0];
+  return { ...a, prefix: found.prefix, lmHead: found.lmHead };
 }
 
 class GraphBuilder {
@@ -418,13 +281,14 @@ class GraphBuilder {
     const T = this.n1('Slice', [bt, this.i64([1]), this.i64([2])]);
     this.shapes = { BT: bt, B1, T };
     const flat = this.i64([-1, a.hidden]);
-    if (a.family === 'gpt2') {
-      const p = a.prefix;
-      const wte = this.n1('Gather', [this.w(`${p}wte.weight`, [a.vocab, a.hidden]), 'input_ids']);
-      const wpe = this.n1('Gather', [this.w(`${p}wpe.weight`, [a.positions ?? 1024, a.hidden]), 'position_ids']);
+    const t = a.tensors;
+    if (t.positions) {
+      // learned absolute positions (GPT-2)
+      const wte = this.n1('Gather', [this.w(`${a.prefix}${t.embed}`, [a.vocab, a.hidden]), 'input_ids']);
+      const wpe = this.n1('Gather', [this.w(`${a.prefix}${t.positions}`, [a.positions ?? 1024, a.hidden]), 'position_ids']);
       return this.named('Reshape', [this.n1('Add', [wte, wpe]), flat], 'hidden.0');
     }
-    let e = this.n1('Gather', [this.w(`${a.prefix}embed_tokens.weight`, [a.vocab, a.hidden]), 'input_ids']);
+    let e = this.n1('Gather', [this.w(`${a.prefix}${t.embed}`, [a.vocab, a.hidden]), 'input_ids']);
     e = this.n1('Reshape', [e, flat]);
     if (a.embedScale !== null) e = this.n1('Mul', [e, this.scalar(a.embedScale)]);
     return this.named('Identity', [e], 'hidden.0');
@@ -486,25 +350,25 @@ class GraphBuilder {
     const K = a.kvHeads;
     const hd = a.headDim;
     let q: string, k: string, v: string;
-    if (a.family === 'gpt2') {
-      const qkv = this.linear(x, `${p}attn.c_attn`, a.hidden, 3 * a.hidden, true, true);
-      [q, k, v] = this.n('Split', [qkv, this.i64([a.hidden, a.hidden, a.hidden])], { axis: -1 }, 3);
-    } else if (a.family === 'phi3') {
-      const qkv = this.linear(x, `${p}self_attn.qkv_proj`, a.hidden, (H + 2 * K) * hd, a.qkvBias);
-      [q, k, v] = this.n('Split', [qkv, this.i64([H * hd, K * hd, K * hd])], { axis: -1 }, 3);
+    const at = a.tensors.attention;
+    if (at.kind === 'split') {
+      q = this.linear(x, `${p}${at.q}`, a.hidden, H * hd, a.qkvBias);
+      k = this.linear(x, `${p}${at.k}`, a.hidden, K * hd, a.qkvBias);
+      v = this.linear(x, `${p}${at.v}`, a.hidden, K * hd, a.qkvBias);
     } else {
-      q = this.linear(x, `${p}self_attn.q_proj`, a.hidden, H * hd, a.qkvBias);
-      k = this.linear(x, `${p}self_attn.k_proj`, a.hidden, K * hd, a.qkvBias);
-      v = this.linear(x, `${p}self_attn.v_proj`, a.hidden, K * hd, a.qkvBias);
+      // one module for q, k and v: a Linear (Phi-3) or GPT-2's Conv1D
+      const qkv = this.linear(x, `${p}${at.qkv}`, a.hidden, (H + 2 * K) * hd, a.qkvBias, at.kind === 'conv1d');
+      [q, k, v] = this.n('Split', [qkv, this.i64([H * hd, K * hd, K * hd])], { axis: -1 }, 3);
     }
     q = this.heads(q, H);
     k = this.heads(k, K);
     v = this.heads(v, K);
-    if (a.qkNorm) {
-      q = this.rms(q, `${p}self_attn.q_norm.weight`, hd, a.norm === 'rmsnorm1p');
-      k = this.rms(k, `${p}self_attn.k_norm.weight`, hd, a.norm === 'rmsnorm1p');
+    const qk = a.tensors.qkNorm;
+    if (qk) {
+      q = this.rms(q, `${p}${qk.q}.weight`, hd, a.norm === 'rmsnorm1p');
+      k = this.rms(k, `${p}${qk.k}.weight`, hd, a.norm === 'rmsnorm1p');
     }
-    if (a.family !== 'gpt2') {
+    if (a.rope.length) {
       q = this.applyRope(q, a.rope[l]);
       k = this.applyRope(k, a.rope[l]);
     }
@@ -517,45 +381,45 @@ class GraphBuilder {
     const { seqlens, total } = this.gqaLengths();
     const attrs: Record<string, number> = { num_heads: H, kv_num_heads: K, scale: a.attnScale };
     if (a.attnSoftcap) attrs.softcap = a.attnSoftcap;
-    const w = a.family === 'gpt2' ? null : a.window[l];
+    const w = a.window[l] ?? null;
     if (w !== null) attrs.local_window_size = w;
     const [attn] = this.n('GroupQueryAttention', [packed(q, H), packed(k, K), packed(v, K), '', '', seqlens, total], attrs, 3, 'com.microsoft');
     const o = this.n1('Reshape', [attn, this.i64([-1, H * hd])]);
-    if (a.family === 'gpt2') return this.linear(o, `${p}attn.c_proj`, a.hidden, a.hidden, true, true);
-    return this.linear(o, `${p}self_attn.o_proj`, H * hd, a.hidden, a.oBias);
+    return this.linear(o, `${p}${at.o}`, H * hd, a.hidden, a.oBias, at.kind === 'conv1d');
   }
 
   private mlp(x: string, p: string): string {
     const a = this.a;
     const I = a.intermediate;
-    if (a.family === 'gpt2') return this.linear(this.act(this.linear(x, `${p}mlp.c_fc`, a.hidden, I, true, true)), `${p}mlp.c_proj`, I, a.hidden, true, true);
+    const m = a.tensors.mlp;
+    if (m.kind === 'conv1d') return this.linear(this.act(this.linear(x, `${p}${m.fc}`, a.hidden, I, a.mlpBias, true)), `${p}${m.proj}`, I, a.hidden, a.mlpBias, true);
     let gate: string, up: string;
-    if (a.family === 'phi3') {
-      const gu = this.linear(x, `${p}mlp.gate_up_proj`, a.hidden, 2 * I, false);
+    if (m.kind === 'fused-gated') {
+      const gu = this.linear(x, `${p}${m.gateUp}`, a.hidden, 2 * I, false);
       [gate, up] = this.n('Split', [gu, this.i64([I, I])], { axis: -1 }, 2);
     } else {
-      gate = this.linear(x, `${p}mlp.gate_proj`, a.hidden, I, a.mlpBias);
-      up = this.linear(x, `${p}mlp.up_proj`, a.hidden, I, a.mlpBias);
+      gate = this.linear(x, `${p}${m.gate}`, a.hidden, I, a.mlpBias);
+      up = this.linear(x, `${p}${m.up}`, a.hidden, I, a.mlpBias);
     }
-    return this.linear(this.n1('Mul', [this.act(gate), up]), `${p}mlp.down_proj`, I, a.hidden, a.mlpBias);
+    return this.linear(this.n1('Mul', [this.act(gate), up]), `${p}${m.down}`, I, a.hidden, a.mlpBias);
   }
 
   private blocks(h0: string): string {
     const a = this.a;
     let x = h0;
     this.hidden.push(h0);
+    const nm = a.tensors.norms;
     for (let l = 0; l < a.layers; l++) {
-      const p = a.family === 'gpt2' ? `${a.prefix}h.${l}.` : `${a.prefix}layers.${l}.`;
+      const p = `${a.prefix}${a.tensors.layer}${l}.`;
       const D = a.hidden;
       let h: string;
-      if (a.sandwich) {
-        h = this.n1('Add', [x, this.norm(this.attention(this.norm(x, `${p}input_layernorm`, D), l, p), `${p}post_attention_layernorm`, D)]);
-        h = this.named('Add', [h, this.norm(this.mlp(this.norm(h, `${p}pre_feedforward_layernorm`, D), p), `${p}post_feedforward_layernorm`, D)], `hidden.${l + 1}`);
+      if (nm.postAttention && nm.postMlp) {
+        // sandwich norms (Gemma): a norm after attention and after the feed-forward layer, before each residual add
+        h = this.n1('Add', [x, this.norm(this.attention(this.norm(x, `${p}${nm.attention}`, D), l, p), `${p}${nm.postAttention}`, D)]);
+        h = this.named('Add', [h, this.norm(this.mlp(this.norm(h, `${p}${nm.mlp}`, D), p), `${p}${nm.postMlp}`, D)], `hidden.${l + 1}`);
       } else {
-        // pre-norm block: gpt2 names its two norms ln_1 and ln_2
-        const [n1, n2] = a.family === 'gpt2' ? ['ln_1', 'ln_2'] : ['input_layernorm', 'post_attention_layernorm'];
-        h = this.n1('Add', [x, this.attention(this.norm(x, `${p}${n1}`, D), l, p)]);
-        h = this.named('Add', [h, this.mlp(this.norm(h, `${p}${n2}`, D), p)], `hidden.${l + 1}`);
+        h = this.n1('Add', [x, this.attention(this.norm(x, `${p}${nm.attention}`, D), l, p)]);
+        h = this.named('Add', [h, this.mlp(this.norm(h, `${p}${nm.mlp}`, D), p)], `hidden.${l + 1}`);
       }
       this.hidden.push(h);
       x = h;
@@ -566,12 +430,13 @@ class GraphBuilder {
   /** final norm + LM head (+ soft-capping): [N, D] → float32 logits [N, V] */
   private head(x: string): string {
     const a = this.a;
-    const n = this.norm(x, a.family === 'gpt2' ? `${a.prefix}ln_f` : `${a.prefix}norm`, a.hidden);
-    // gpt2's head is always its token embedding; the others use lm_head when stored, else the tied embedding.
+    const n = this.norm(x, `${a.prefix}${a.tensors.finalNorm}`, a.hidden);
+    // the head is the token embedding (GPT-2 always; the others when tied and no lm_head is stored), else lm_head
+    const embed = `${a.prefix}${a.tensors.embed}`;
     let wName: string;
-    if (a.family === 'gpt2') wName = `${a.prefix}wte.weight`;
+    if (a.tensors.headIsEmbedding) wName = embed;
     else if (this.ck.get(a.lmHead)) wName = a.lmHead;
-    else if (a.tied) wName = `${a.prefix}embed_tokens.weight`;
+    else if (a.tied) wName = embed;
     else throw new ModelError(`${this.ck.dir}: tensor "${a.lmHead}" is missing and config.json does not tie the embeddings`);
     let logits = this.toF32(this.n1('Gemm', [n, this.w(wName, [a.vocab, a.hidden])], { transB: 1 }));
     if (a.finalSoftcap) logits = this.softcap(logits, a.finalSoftcap);

@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { CHUNK_SIZE, readBytes, withFile } from '../jsonl/reader.js';
 import { basename, dirname, join } from 'node:path';
-import { archOf, type AdapterSpec, type Arch } from './build.js';
+import type { AdapterSpec } from './build.js';
+import { archOf } from './families/index.js';
+import type { Arch } from './families/types.js';
+import { ConfigJson } from './config.js';
 import { ModelError } from '../errors.js';
 import { locateModel, readJsonObject, resolveModelFile, type Located } from '../hub.js';
 import { SafetensorsCheckpoint, type Dtype } from './safetensors.js';
@@ -53,7 +56,7 @@ export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
   }
   if (!existsSync(configPath)) throw new ModelError(`${dir}: no config.json beside the safetensors weights`);
   const config = readJsonObject(configPath, 'config.json');
-  const arch = archOf(config, configPath);
+  const arch = archOf(new ConfigJson(config, configPath));
   const ckpt = SafetensorsCheckpoint.open(dir, 'model', resolveModelFile);
   const s = ckpt.summary();
   return { dir, kind: 'checkpoint', netDir: dir, tokenizerDir: dir, config, arch, ckpt, adapter: null, parameters: s.parameters, dtypes: s.dtypes, shards: ckpt.files.length };

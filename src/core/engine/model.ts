@@ -11,8 +11,12 @@ import { ModelTokenizer } from '../tokenize/encoder.js';
 import { addScoringOutputs, GraphError } from './graph.js';
 import { defaultCacheDir, writeAtomic } from '../files.js';
 import { decodeModel, encodeModel, inputDims, relocateExternalData } from './onnx.js';
-import { buildGraph, type Arch } from './build.js';
-import { isHubId, readJsonObject } from '../hub.js';
+import { buildGraph } from './build.js';
+import type { Arch } from './families/types.js';
+import { isHubId } from '../hub.js';
+import { readConfig, type ModelConfig } from './config.js';
+
+export { readConfig, type ModelConfig };
 import { describeFolder, fileHash, folderHash, openModelFolder, type FolderKind, type ModelFolder } from './folder.js';
 import type { SafetensorsCheckpoint } from './safetensors.js';
 
@@ -21,41 +25,6 @@ import { ModelError } from '../errors.js';
 export { ModelError };
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
-
-export interface ModelConfig {
-  modelType: string;
-  architecture: string;
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  vocabSize: number;
-  nPositions: number | null;
-}
-
-export function readConfig(dir: string): ModelConfig {
-  const p = join(dir, 'config.json');
-  if (!existsSync(p)) throw new ModelError(`${dir}: no config.json in this model folder`);
-  const raw = readJsonObject(p, 'config.json');
-  // Gemma 3 (multimodal) keeps the language model's settings in text_config.
-  const c = typeof raw.text_config === 'object' && raw.text_config !== null ? { ...(raw.text_config as Record<string, unknown>), architectures: raw.architectures, model_type: raw.model_type } : raw;
-  const num = (...keys: string[]): number | null => {
-    for (const k of keys) if (typeof c[k] === 'number') return c[k] as number;
-    return null;
-  };
-  const heads = num('num_attention_heads', 'n_head') ?? 0;
-  return {
-    modelType: typeof c.model_type === 'string' ? c.model_type : 'unknown',
-    architecture: Array.isArray(c.architectures) && typeof c.architectures[0] === 'string' ? c.architectures[0] : String(c.model_type ?? 'unknown'),
-    layers: num('num_hidden_layers', 'n_layer') ?? 0,
-    hidden: num('hidden_size', 'n_embd') ?? 0,
-    heads,
-    kvHeads: num('num_key_value_heads') ?? heads,
-    vocabSize: num('vocab_size') ?? 0,
-    nPositions: num('n_positions', 'max_position_embeddings'),
-  };
-}
-
 
 export interface LoadOptions {
   provider?: ProviderChoice;

@@ -27,3 +27,12 @@ export function runModels(run: Pick<RunInfo, 'dir' | 'steps' | 'checkpoints'>): 
   if (isModelFolder(run.dir)) out.push({ step: Math.max(run.steps, (out.at(-1)?.step ?? 0) + 1), dir: run.dir });
   return out;
 }
+
+/**
+ * The model of a step among a run's models (runModels): the checkpoint at the step when it has one, else the latest
+ * before it, else the latest of all (the final model); null when there is none.
+ */
+export function modelAtStep(models: ReadonlyArray<{ step: number; dir: string }>, step: number): { dir: string; step: number } | null {
+  const at = models.filter((m) => m.step <= step).at(-1) ?? models.at(-1);
+  return at ? { dir: at.dir, step: at.step } : null;
+}

@@ -211,15 +211,13 @@ async function openForSpinal(
   }
   modelDir = folder.dir;
   const onnxPath = join(modelDir, 'model.onnx');
-  const cfgJson = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const cfg = readConfig(modelDir);
   const tok = ModelTokenizer.load(modelDir);
   const bytes = readFileSync(onnxPath);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const proto = decodeModel(bytes);
   const external = relocateExternalData(proto, modelDir, realpathSync, join);
-  const eps = typeof cfgJson.layer_norm_epsilon === 'number' ? cfgJson.layer_norm_epsilon : typeof cfgJson.rms_norm_eps === 'number' ? cfgJson.rms_norm_eps : null;
-  const lens = findLens(proto, { modelType: cfg.modelType, eps }, external?.folder);
+  const lens = findLens(proto, cfg, external?.folder);
   const pastDims = pastDimsOf(proto, cfg);
   // Hidden-state outputs, cached on disk by content hash (and by the tensor names when given).
   const key = createHash('sha256').update(hash).update(JSON.stringify(opts.hiddenStates ?? null)).digest('hex').slice(0, 32);
