@@ -82,3 +82,33 @@ test('spinal tokenizes as score does: the convention is resolved, printed on std
   assert.match(trl.err, /convention trl \(chosen\)/);
   assert.ok(trl.tokens > legacy.tokens, `${trl.tokens} > ${legacy.tokens}: legacy keeps 4 response tokens`);
 });
+
+test('CLI commands are one table: a command added to it is in the usage and is dispatched, with no other edit; its input errors exit 1', async () => {
+  const { main, usage } = await import('../../src/cli/main.js');
+  const { COMMANDS } = await import('../../src/cli/commands/index.js');
+  const { InputError } = await import('../../src/core/errors.js');
+  let got: string[] = [];
+  const extra = {
+    name: 'echo-test',
+    usage: 'echo-test ARG…\n      prints nothing; exits with the number of its arguments',
+    run: async (argv: string[]): Promise<number> => {
+      got = argv;
+      if (argv[0] === 'bad') throw new InputError('echo-test: bad input');
+      return argv.length;
+    },
+  };
+  const table = [...COMMANDS, extra];
+  assert.match(usage(table), /\n  echo-test ARG…\n        prints nothing/);
+  assert.doesNotMatch(usage(), /echo-test/);
+  const write = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    assert.equal(await main(['echo-test', 'a', 'b'], table), 2);
+    assert.deepEqual(got, ['a', 'b']);
+    assert.equal(await main(['echo-test', 'bad'], table), 1);
+    assert.equal(await main(['echo-test'], COMMANDS), 2, 'not in the table: a usage error');
+  } finally {
+    process.stderr.write = write;
+  }
+  for (const c of COMMANDS) assert.match(usage(), new RegExp(`\\n  ${c.name} `), `${c.name} is in the usage`);
+});

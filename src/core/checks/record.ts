@@ -1,5 +1,6 @@
 /** Per-record checks (docs/ARCHITECTURE.md, "Checks") and the compact summary that workers send to the aggregator. */
 import { CHECK_BITS } from './table.js';
+import { own } from '../dict.js';
 import { type FormatName, FORMAT_NAMES, type PreferenceRecord } from '../types.js';
 import {
   ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_STRIDE, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS, ROW_I_C2_TOKENS,
@@ -206,7 +207,7 @@ export function summarizeRecord(
     // TRL's GRPO: a completion's reward is the weighted nansum of its reward functions (reward_weights, default 1),
     // and a group has no signal when torch.isclose(std, 0): |std| ≤ atol 1e-8 (the sample std of the group's rewards).
     const w = opts.rewardWeights ?? {};
-    const totals = rec.candidates.map((c) => Object.entries(c.rewards ?? {}).reduce((s, [name, x]) => (Number.isNaN(x) ? s : s + (w[name] ?? 1) * x), 0));
+    const totals = rec.candidates.map((c) => Object.entries(c.rewards ?? {}).reduce((s, [name, x]) => (Number.isNaN(x) ? s : s + own<number>(w, name, 1) * x), 0));
     if (totals.length > 0 && groupStd(totals) <= 1e-8) flags |= CHECK_BITS.zeroVarianceGroup;
   }
   const keys = signatureKeys(p.sig, infos.map((t) => t.sig), rec);

@@ -1,5 +1,8 @@
 /** One completion as a rollout source reads it, before grouping (docs/ARCHITECTURE.md, "Rollouts"). */
 import type { RolloutProblem } from '../contract.js';
+import { dict } from '../dict.js';
+
+export { dict };
 
 export interface Row {
   prompt: string;
@@ -9,13 +12,6 @@ export interface Row {
   advantage: number | null;
   /** Extra columns, by name (null-prototype). */
   extra: Record<string, unknown>;
-}
-
-/** A dictionary keyed by names read from a file: no prototype, so that `__proto__` or `constructor` is just a name. */
-export function dict<T>(entries: Iterable<readonly [string, T]> = []): Record<string, T> {
-  const out = Object.create(null) as Record<string, T>;
-  for (const [k, v] of entries) out[k] = v;
-  return out;
 }
 
 /** A finite number (an integer column may be a bigint), else null. */

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openParquet, type ParquetFile, readRowGroup } from '../../parquet/parquet.js';
 import type { RolloutProblem } from '../../contract.js';
+import { own } from '../../dict.js';
 import { dict, num, promptText, type Row, type RolloutSource, stepFiles } from '../row.js';
 
 const FIXED = new Set(['step', 'prompt', 'completion', 'advantage', 'image', 'images']);
@@ -76,6 +77,6 @@ export const trl: RolloutSource = {
   // nansum of the weighted rewards; a completion no function scored has no total
   total(r, rewardNames, weights) {
     const vs = rewardNames.map((n) => [n, r.rewards[n]] as const).filter((x): x is readonly [string, number] => x[1] !== null && x[1] !== undefined);
-    return vs.length ? vs.reduce((s, [n, v]) => s + (weights[n] ?? 1) * v, 0) : null;
+    return vs.length ? vs.reduce((s, [n, v]) => s + own(weights, n, 1) * v, 0) : null;
   },
 };

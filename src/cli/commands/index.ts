@@ -1,0 +1,13 @@
+/**
+ * The commands of `preflens` (docs/ARCHITECTURE.md, "CLI"), in the order of its help: one table. A new command is a
+ * CliCommand added here; the usage text and the dispatch come from this list (cli/main.ts).
+ */
+import type { CliCommand } from '../command.js';
+import { exportCommand } from './export.js';
+import { rolloutsCommand } from './rollouts.js';
+import { runCommand } from './run.js';
+import { scoreCommand } from './score.js';
+import { spinalCommand } from './spinal.js';
+import { statsCommand } from './stats.js';
+
+export const COMMANDS: readonly CliCommand[] = [statsCommand, scoreCommand, spinalCommand, runCommand, exportCommand, rolloutsCommand];
