@@ -407,7 +407,7 @@ test('a sample of a row group\'s first rows (load with `first`): the same lines 
 test('two ranges that share row groups and meet in them (one reading from each end) give the JSON Lines scan\'s result wherever they meet: duplicates and contradictions near and far, rows for the exact path, errors by row', async () => {
   const { scanFile } = await import('../../src/core/scan/index.js');
   const { mergeParquetRanges } = await import('../../src/core/scan/scanFile.js');
-  const { scanParquetRange } = await import('../../src/core/scan/range.js');
+  const { scanParquetRange } = await import('../../src/core/scan/parquetRange.js');
   const { DEFAULT_CHECK_OPTIONS } = await import('../../src/core/checks/record.js');
   const { writeMiniParquet } = await import('../parquetWriter.js');
   const dir = tmp();

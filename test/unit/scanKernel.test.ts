@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
-import { RangeBuilder } from '../../src/core/scan/range.js';
+import { RangeBuilder } from '../../src/core/scan/builder.js';
 import * as L from '../../src/core/kernels/layout.js';
 import { CHECK_BITS } from '../../src/core/checks/table.js';
 import { FORMAT_NAMES } from '../../src/core/types.js';

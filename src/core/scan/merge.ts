@@ -11,7 +11,7 @@ import type { RecordIndex } from '../records.js';
 import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
 import { KeyKernel } from './kernel.js';
 import { DENSE, SERIES } from '../kernels/layout.js';
-import { exactKeysAt } from './range.js';
+import { exactKeysAt } from './builder.js';
 import { type LengthAgg, LengthSeries, type LengthStats, type RangeResult, type ScanSummary } from './types.js';
 
 /** A key's fingerprint: its low 32 bits (the kernel's `fingerprint`). */
