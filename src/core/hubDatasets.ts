@@ -8,8 +8,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { hubCaches, resolveModelFile } from './hub.js';
-import { detectFileFormat } from './scan/detect.js';
-import { isParquetFile, openParquet, parquetFormat } from './parquet/parquet.js';
+import { detectFormat } from './scan/detect.js';
+import { isParquetFile, openParquet } from './parquet/parquet.js';
 import type { FormatName } from './types.js';
 
 export interface HubDataset {
@@ -80,8 +80,8 @@ export async function hubDatasets(env: NodeJS.ProcessEnv = process.env): Promise
             if (isParquetFile(file)) {
               const pf = await openParquet(file);
               rows = pf.rows;
-              format = await parquetFormat(pf);
-            } else format = detectFileFormat(real).format;
+              format = (await detectFormat(file, { pf })).format;
+            } else format = (await detectFormat(real)).format;
           } catch {
             format = null; // not preference-shaped, or unreadable: not listed
           }

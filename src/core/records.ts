@@ -5,10 +5,11 @@
  * reading the file from its start only as far as line B.
  */
 import { statSync } from 'node:fs';
-import { decodeUtf8, iterateArrayElements, iterateLines, type RawItem, readBytes, sniffSource, type SourceKind, withFile } from './jsonl/reader.js';
-import { detectRecordFormat, FieldError, normalize } from './formats/normalize.js';
+import { decodeUtf8, firstValues, iterateArrayElements, iterateLines, type RawItem, readBytes, sniffSource, withFile } from './jsonl/reader.js';
+import { FieldError, normalize } from './formats/normalize.js';
+import { formatOfRecord, formatOfSample } from './formats/detect.js';
 import { InputError } from './errors.js';
-import { FORMAT_NAMES, type FormatName, type PreferenceRecord, type RecordError } from './types.js';
+import {  type FormatName, type PreferenceRecord, type RecordError } from './types.js';
 
 /** Where records are: 1-based line, byte offset and length of the record's text, and which record of its line. */
 export interface RecordRefs {
@@ -96,7 +97,7 @@ export function recordsOfValue(
   format: FormatName | null,
   strict: boolean,
 ): { records: PreferenceRecord[] } | { error: RecordError } {
-  const fmt = format ?? detectRecordFormat(value);
+  const fmt = format ?? formatOfRecord(value);
   if (fmt === null) return { error: { line: base.line, message: describeUnknown(value) } };
   let err: FieldError;
   try {
@@ -107,7 +108,7 @@ export function recordsOfValue(
     err = e;
   }
   if (!strict) {
-    const own = detectRecordFormat(value);
+    const own = formatOfRecord(value);
     if (own !== null && own !== fmt) {
       try {
         return { records: normalize(value, own, base) };
@@ -208,7 +209,7 @@ export function locateOnLines(path: string, lines: LineRange | undefined, opts: 
   const out = { line: [] as number[], offset: [] as number[], length: [] as number[], sub: [] as number[] };
   const format = withFile(path, (fd, size) => {
     const { kind, bomLength } = sniffSource(fd, path);
-    const fmt = opts.format !== undefined ? opts.format : detectFormatOf(fd, kind, bomLength, size).format;
+    const fmt = opts.format !== undefined ? opts.format : formatOfSample(firstValues(fd, kind, bomLength, size)).format;
     const last = lines ? lines[1] : Infinity;
     const items: Iterable<RawItem> =
       kind === 'jsonl'
@@ -237,43 +238,6 @@ export function locateOnLines(path: string, lines: LineRange | undefined, opts: 
     return fmt;
   });
   return { refs: { line: Uint32Array.from(out.line), offset: Float64Array.from(out.offset), length: Uint32Array.from(out.length), sub: Uint32Array.from(out.sub) }, format };
-}
-
-/** The format of a file's first records: the majority of the first `sample` parseable ones, with their votes. */
-export function detectFormatOf(
-  fd: number,
-  kind: SourceKind,
-  bomLength: number,
-  size: number,
-  sample = 64,
-): { format: FormatName | null; votes: Partial<Record<FormatName, number>> } {
-  const votes: Partial<Record<FormatName, number>> = {};
-  let seen = 0;
-  let looked = 0;
-  const items: Iterable<RawItem> =
-    kind === 'jsonl'
-      ? iterateLines(fd, bomLength, size, 1)
-      : kind === 'json-array'
-        ? iterateArrayElements(fd, bomLength, () => undefined)
-        : [{ line: 1, offset: bomLength, bytes: readBytes(fd, bomLength, Math.min(size, 512 << 20)) }];
-  for (const item of items) {
-    if (seen >= sample || looked > sample * 16) break;
-    looked++;
-    let v: unknown;
-    try {
-      v = JSON.parse(item.bytes.toString('utf8'));
-    } catch {
-      continue;
-    }
-    const f = detectRecordFormat(v);
-    if (f) {
-      votes[f] = (votes[f] ?? 0) + 1;
-      seen++;
-    }
-  }
-  let best: FormatName | null = null;
-  for (const f of FORMAT_NAMES) if ((votes[f] ?? 0) > (best ? (votes[best] ?? 0) : 0)) best = f;
-  return { format: best, votes };
 }
 
 /** The records on `lines` of a file with no index, read (small selections: SPINAL, checkpoint comparison). */

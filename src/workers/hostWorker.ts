@@ -7,9 +7,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
-import { detectFileFormat, scanFile, type ScanOptions, type ScanResult, withRowGroupErrors } from '../core/scan/index.js';
+import { detectFormat, scanFile, type ScanOptions, type ScanResult, withRowGroupErrors } from '../core/scan/index.js';
 import { InputError } from '../core/errors.js';
-import { isParquetFile, openParquet, parquetFormat } from '../core/parquet/parquet.js';
+import { isParquetFile, openParquet } from '../core/parquet/parquet.js';
 import { parquetMirror } from '../core/parquet/mirror.js';
 import { readRecordFd, type RecordIndex, type RecordRefs } from '../core/records.js';
 import { withFile } from '../core/jsonl/reader.js';
@@ -93,12 +93,12 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
     mirrorOf = req.path;
     // a schema that is not preference-shaped is said before the whole file is converted
     const pf = await openParquet(req.path);
-    if (!req.options.format) await parquetFormat(pf);
+    if (!req.options.format) await detectFormat(req.path, { pf });
     const mirror = await parquetMirror(pf, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
     mirrorErrors = mirror.errors;
     req = { ...req, path: mirror.path };
   }
-  const guess = req.options.format ? null : detectFileFormat(req.path);
+  const guess = req.options.format ? null : await detectFormat(req.path);
   if (guess && guess.format === null) {
     port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
     return;

@@ -1,27 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { detectRecordFormat, normalize, FieldError } from '../../src/core/formats/normalize.js';
+import { normalize, FieldError } from '../../src/core/formats/normalize.js';
+import { formatOfRecord } from '../../src/core/formats/detect.js';
 import { join } from 'node:path';
 import { fixture, repoRoot, tempFile } from '../helpers.js';
 
 const base = { index: 0, line: 1, offset: 0 };
 
 test('detection by keys for every format', () => {
-  assert.equal(detectRecordFormat({ prompt: 'p', chosen: 'c', rejected: 'r' }), 'trl-standard');
-  assert.equal(detectRecordFormat({ prompt: [{ role: 'user', content: 'p' }], chosen: [{ role: 'assistant', content: 'c' }], rejected: [{ role: 'assistant', content: 'r' }] }), 'trl-conversational');
-  assert.equal(detectRecordFormat({ chosen: '\n\nHuman: a\n\nAssistant: b', rejected: '\n\nHuman: a\n\nAssistant: c' }), 'hh');
-  assert.equal(detectRecordFormat({ conversations: [], chosen: {}, rejected: {} }), 'sharegpt');
-  assert.equal(detectRecordFormat({ chosen_messages: [], rejected_messages: [] }), 'sharegpt');
-  assert.equal(detectRecordFormat({ prompt: 'p', completion: 'c', label: true }), 'kto');
-  assert.equal(detectRecordFormat({ messages: [], label: false }), 'kto');
-  assert.equal(detectRecordFormat({ instruction: 'i', output_1: 'a', output_2: 'b', preference: 1 }), 'pairwise-index');
-  assert.equal(detectRecordFormat({ question: 'q', response_j: 'a', response_k: 'b' }), 'pairwise-index');
-  assert.equal(detectRecordFormat({ prompt: 'p', completions: [{ response: 'a', overall_score: 1 }] }), 'ranked');
-  assert.equal(detectRecordFormat({ message_tree_id: 'x', prompt: { text: 'p', role: 'prompter', replies: [] } }), 'ranked');
-  assert.equal(detectRecordFormat({ prompt: 'p', completions: ['a', 'b'], rewards: [1, 0] }), 'group');
-  assert.equal(detectRecordFormat({ foo: 1 }), null);
-  assert.equal(detectRecordFormat([1, 2]), null);
+  assert.equal(formatOfRecord({ prompt: 'p', chosen: 'c', rejected: 'r' }), 'trl-standard');
+  assert.equal(formatOfRecord({ prompt: [{ role: 'user', content: 'p' }], chosen: [{ role: 'assistant', content: 'c' }], rejected: [{ role: 'assistant', content: 'r' }] }), 'trl-conversational');
+  assert.equal(formatOfRecord({ chosen: '\n\nHuman: a\n\nAssistant: b', rejected: '\n\nHuman: a\n\nAssistant: c' }), 'hh');
+  assert.equal(formatOfRecord({ conversations: [], chosen: {}, rejected: {} }), 'sharegpt');
+  assert.equal(formatOfRecord({ chosen_messages: [], rejected_messages: [] }), 'sharegpt');
+  assert.equal(formatOfRecord({ prompt: 'p', completion: 'c', label: true }), 'kto');
+  assert.equal(formatOfRecord({ messages: [], label: false }), 'kto');
+  assert.equal(formatOfRecord({ instruction: 'i', output_1: 'a', output_2: 'b', preference: 1 }), 'pairwise-index');
+  assert.equal(formatOfRecord({ question: 'q', response_j: 'a', response_k: 'b' }), 'pairwise-index');
+  assert.equal(formatOfRecord({ prompt: 'p', completions: [{ response: 'a', overall_score: 1 }] }), 'ranked');
+  assert.equal(formatOfRecord({ message_tree_id: 'x', prompt: { text: 'p', role: 'prompter', replies: [] } }), 'ranked');
+  assert.equal(formatOfRecord({ prompt: 'p', completions: ['a', 'b'], rewards: [1, 0] }), 'group');
+  assert.equal(formatOfRecord({ foo: 1 }), null);
+  assert.equal(formatOfRecord([1, 2]), null);
 });
 
 test('HH: prompt up to and including the last Assistant turn; the response keeps its leading space', () => {
@@ -145,7 +146,7 @@ test("TRL's implicit-prompt rule for strings: the space before the first differe
 });
 
 test('LLaMA-Factory alpaca preference rows: system, history turns, then instruction and input joined by a newline', () => {
-  assert.equal(detectRecordFormat({ instruction: 'x', input: '', chosen: 'a', rejected: 'b' }), 'alpaca');
+  assert.equal(formatOfRecord({ instruction: 'x', input: '', chosen: 'a', rejected: 'b' }), 'alpaca');
   const rows = JSON.parse(readFileSync(fixture('alpaca-pref.json'), 'utf8')) as unknown[];
   const [a] = normalize(rows[0], 'alpaca', base);
   assert.deepEqual(a.promptMessages, [{ role: 'user', content: 'Translate to French.\nGood morning' }]);
@@ -191,7 +192,7 @@ test("TRL's prompt-only, prompt-completion and stepwise-supervision datasets: re
   const [rec] = normalize({ prompt: 'p', completions: ['a', 'b'], labels: [true, false] }, 'stepwise', base);
   assert.deepEqual(rec.candidates.map((c) => [c.text, c.label]), [['a', true], ['b', false]]);
   // A preference row with a missing field is still an error, not a prompt-only record.
-  assert.equal(detectRecordFormat({ prompt: 'p', chosen: 'a' }), null);
+  assert.equal(formatOfRecord({ prompt: 'p', chosen: 'a' }), null);
 });
 
 test('zero-variance groups as TRL decides them: the sum of the reward functions, and torch.isclose(std, 0)', async () => {

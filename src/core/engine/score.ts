@@ -7,7 +7,8 @@
  */
 import { CancelledError, InputError } from '../errors.js';
 import { type LineRange, locateOnLines, readRecordFd, recordsOfValue, type RecordRefs } from '../records.js';
-import { isParquetFile, openParquet, parquetFormat, rowsOf } from '../parquet/parquet.js';
+import { isParquetFile, openParquet, rowsOf } from '../parquet/parquet.js';
+import { detectFormat } from '../scan/detect.js';
 import { withFile } from '../jsonl/reader.js';
 import type { FormatName, PreferenceRecord, RecordError } from '../types.js';
 import type { CandidateOut, ResponseOut, ScoredRecord, ScoreLine, SkippedRecord } from '../contract.js';
@@ -236,7 +237,7 @@ export async function* scoreFile(path: string, policy: ScoringModel, ref: Scorin
  */
 async function* scoreParquet(path: string, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
   const pf = await openParquet(path);
-  const format = opts.format ?? (await parquetFormat(pf));
+  const format = opts.format ?? ((await detectFormat(path, { pf })).format as FormatName);
   const [first, last] = opts.lines ? [opts.lines[0], Math.min(opts.lines[1], pf.rows)] : [1, pf.rows];
   if (first > pf.rows) throw new InputError(`${path}: no records on rows ${first}–${opts.lines?.[1]} (the file has ${pf.rows} rows)`);
   const chunk = opts.chunk ?? 32;

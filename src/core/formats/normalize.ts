@@ -17,7 +17,7 @@ export class FieldError extends InputError {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
 
-function isObj(v: unknown): v is Obj {
+export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -28,9 +28,9 @@ function typeName(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-const HH_ASSISTANT = '\n\nAssistant:';
+export const HH_ASSISTANT = '\n\nAssistant:';
 
-function isMessageList(v: unknown): boolean {
+export function isMessageList(v: unknown): boolean {
   return (
     Array.isArray(v) &&
     v.length > 0 &&
@@ -38,46 +38,14 @@ function isMessageList(v: unknown): boolean {
   );
 }
 
-function isStr(v: unknown): v is string {
+export function isStr(v: unknown): v is string {
   return typeof v === 'string';
 }
 
-function hasAll(o: Obj, keys: string[]): boolean {
+export function hasAll(o: Obj, keys: string[]): boolean {
   return keys.every((k) => k in o);
 }
 
-/** Guesses the format of one parsed record; null when it fits none. */
-export function detectRecordFormat(v: unknown): FormatName | null {
-  if (!isObj(v)) return null;
-  if ('message_tree_id' in v && isObj(v.prompt)) return 'ranked';
-  if ('conversations' in v && ('chosen' in v || 'rejected' in v)) return 'sharegpt';
-  if ('chosen_messages' in v || 'rejected_messages' in v) return 'sharegpt';
-  if (('messages' in v || 'conversations' in v) && 'kto_tag' in v) return 'kto';
-  if ('messages' in v && 'label' in v) return 'kto';
-  if ('completion' in v && 'label' in v) return 'kto';
-  if ('conversations' in v && 'label' in v) return 'kto';
-  if (hasAll(v, ['output_1', 'output_2']) || hasAll(v, ['response_j', 'response_k'])) return 'pairwise-index';
-  if (hasAll(v, ['human_ref_A', 'human_ref_B']) || hasAll(v, ['response_0', 'response_1'])) return 'pairwise-index';
-  if ('prompt' in v && 'completions' in v && 'labels' in v && !('rewards' in v)) return 'stepwise';
-  if ('completions' in v || 'answers' in v || 'responses' in v) {
-    const list = v.completions ?? v.answers ?? v.responses;
-    const hasRewardCols = Object.keys(v).some((k) => /^rewards?(_|$)/.test(k));
-    if (hasRewardCols) return 'group';
-    if (Array.isArray(list) && list.some((c) => isObj(c))) return 'ranked';
-    if ('ranks' in v || 'scores' in v) return 'ranked';
-    return 'group';
-  }
-  if ('instruction' in v && 'chosen' in v && 'rejected' in v) return 'alpaca';
-  if ('chosen' in v && 'rejected' in v) {
-    if (isMessageList(v.chosen) || isMessageList(v.rejected) || isMessageList(v.prompt)) return 'trl-conversational';
-    if (!('prompt' in v) && isStr(v.chosen) && v.chosen.includes(HH_ASSISTANT)) return 'hh';
-    return 'trl-standard';
-  }
-  if ('prompt' in v && 'completion' in v && !('label' in v) && !('kto_tag' in v)) return 'prompt-completion';
-  // Only a prompt (no key of any other format): a row of another format with a missing field stays an error.
-  if ('prompt' in v && !['chosen', 'rejected', 'completion', 'completions', 'label', 'kto_tag', 'responses', 'answers', 'labels'].some((k) => k in v)) return 'prompt-only';
-  return null;
-}
 
 // ---------- message helpers ----------
 

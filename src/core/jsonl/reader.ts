@@ -264,3 +264,23 @@ export function countNewlines(fd: number, start: number, end: number): number {
   }
   return count;
 }
+
+/**
+ * The first records of a JSON source as parsed values, for detecting its format (formats/detect.ts formatOfSample):
+ * a JSON Lines file's lines, a JSON array's elements, or the one JSON object; `undefined` for an item that is not JSON.
+ */
+export function* firstValues(fd: number, kind: SourceKind, bomLength: number, size: number): Generator<unknown> {
+  const items: Iterable<RawItem> =
+    kind === 'jsonl'
+      ? iterateLines(fd, bomLength, size, 1)
+      : kind === 'json-array'
+        ? iterateArrayElements(fd, bomLength, () => undefined)
+        : [{ line: 1, offset: bomLength, bytes: readBytes(fd, bomLength, Math.min(size, 512 << 20)) }];
+  for (const item of items) {
+    try {
+      yield JSON.parse(item.bytes.toString('utf8'));
+    } catch {
+      yield undefined;
+    }
+  }
+}

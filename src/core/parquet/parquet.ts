@@ -10,8 +10,6 @@
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { detectRecordFormat } from '../formats/normalize.js';
-import type { FormatName } from '../types.js';
 
 /** A Parquet file that cannot be read: names the file and the footer, row group or column. */
 export class ParquetError extends InputError {}
@@ -142,49 +140,6 @@ export function readRowGroupColumns(pf: ParquetFile, g: number, columns: string[
 /** The decompressors of hyparquet-compressors (ZSTD, LZ4, …), by codec name. */
 export async function decompressors(): Promise<Record<string, ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined>> {
   return (await lib()).compressors as Record<string, ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined>;
-}
-
-/**
- * The file's format from its first rows (the majority of the formats of up to `sample` rows), or a ParquetError
- * that names the columns when they are not preference-shaped. The rows are read as JSON Lines by `lines` (a
- * parquet/rowLines.ts reader of this file, whose memory the caller may then reuse), or by a reader made for this; only
- * the sample's rows are decoded where the pages allow (RowGroupLines.load `first`).
- */
-export async function parquetFormat(pf: ParquetFile, sample = 64, lines?: import('./rowLines.js').RowGroupLines): Promise<FormatName> {
-  const { RowGroupLines } = await import('./rowLines.js');
-  const reader = lines ?? new RowGroupLines(pf);
-  const votes = new Map<FormatName, number>();
-  let seen = 0;
-  let unreadable: unknown = null;
-  try {
-    for (let g = 0; g < pf.rowGroups.length && seen < sample; g++) {
-      try {
-        // only the rows of the sample are decoded
-        await reader.load(g, sample - seen);
-      } catch (e) {
-        // an unreadable row group is reported by the scan; the format comes from the others
-        unreadable ??= e;
-        continue;
-      }
-      for (let b = reader.next(); b && seen < sample; b = reader.next()) {
-        for (const line of Buffer.from(b).toString('utf8').split('\n')) {
-          if (!line || seen >= sample) continue;
-          const f = detectRecordFormat(JSON.parse(line) as Record<string, unknown>);
-          if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
-          seen++;
-        }
-      }
-    }
-  } finally {
-    if (!lines) reader.close();
-  }
-  const best = [...votes].sort((a, b) => b[1] - a[1])[0];
-  if (!best && unreadable && seen === 0) throw unreadable;
-  if (!best)
-    throw new ParquetError(
-      `${pf.path}: not a preference dataset: columns ${pf.columns.join(', ')} (expected e.g. prompt/chosen/rejected, chosen/rejected conversations, prompt/completion/label, or prompt/completions/rewards)`,
-    );
-  return best[0];
 }
 
 /**

@@ -509,3 +509,30 @@ export async function* linesOf(
     if (!opts.lines) lines.close();
   }
 }
+
+/**
+ * The first `sample` rows of a Parquet file as JSON values (for formats/detect.ts formatOfSample), read by `lines` (a
+ * reader of this file, whose memory the caller may then reuse) or by a reader made for this; only the sample's rows
+ * are decoded where the pages allow (RowGroupLines.load `first`). An unreadable row group is skipped (the scan reports
+ * it); `unreadable` is the first such error.
+ */
+export async function parquetSample(pf: ParquetFile, sample = 64, lines?: RowGroupLines): Promise<{ values: unknown[]; unreadable: unknown }> {
+  const reader = lines ?? new RowGroupLines(pf);
+  const values: unknown[] = [];
+  let unreadable: unknown = null;
+  try {
+    for (let g = 0; g < pf.rowGroups.length && values.length < sample; g++) {
+      try {
+        await reader.load(g, sample - values.length);
+      } catch (e) {
+        unreadable ??= e;
+        continue;
+      }
+      for (let b = reader.next(); b && values.length < sample; b = reader.next())
+        for (const line of Buffer.from(b).toString('utf8').split('\n')) if (line && values.length < sample) values.push(JSON.parse(line));
+    }
+  } finally {
+    if (!lines) reader.close();
+  }
+  return { values, unreadable };
+}

@@ -1,6 +1,13 @@
-/** A file's format, from its first records (docs/ARCHITECTURE.md, "Formats"). */
-import { sniffSource, type SourceKind, withFile } from '../jsonl/reader.js';
-import { detectFormatOf } from '../records.js';
+/**
+ * A preference file's format (docs/ARCHITECTURE.md, "Formats"): the one rule of formats/detect.ts (the majority of the
+ * first 64 records), over the first records of a JSON Lines file, a JSON array or object, or the first rows of a
+ * Parquet file. Every reader of a whole file (the scan, scoring a Parquet file, the hub-cache picker, the extension)
+ * asks this.
+ */
+import { firstValues, sniffSource, type SourceKind, withFile } from '../jsonl/reader.js';
+import { formatOfSample } from '../formats/detect.js';
+import { isParquetFile, openParquet, ParquetError, type ParquetFile } from '../parquet/parquet.js';
+import { parquetSample, type RowGroupLines } from '../parquet/rowLines.js';
 import type { FormatName } from '../types.js';
 
 export interface FormatGuess {
@@ -10,10 +17,26 @@ export interface FormatGuess {
   bomLength: number;
 }
 
-/** Detects a file's format from its first records (majority of the first 64 parseable records). */
-export function detectFileFormat(path: string, sample = 64): FormatGuess {
+/**
+ * The format of a file from its first records. A Parquet file whose rows fit no format is a ParquetError that names
+ * its columns (a JSON file's has `format` null: the scan reports its lines); `pf`, `lines`: the Parquet file and a
+ * reader of it, already open (their memory is then reused).
+ */
+export async function detectFormat(path: string, opts: { sample?: number; pf?: ParquetFile; lines?: RowGroupLines } = {}): Promise<FormatGuess> {
+  const sample = opts.sample ?? 64;
+  if (opts.pf || isParquetFile(path)) {
+    const pf = opts.pf ?? (await openParquet(path));
+    const { values, unreadable } = await parquetSample(pf, sample, opts.lines);
+    const guess = formatOfSample(values, sample);
+    if (!guess.format && unreadable && values.length === 0) throw unreadable;
+    if (!guess.format)
+      throw new ParquetError(
+        `${pf.path}: not a preference dataset: columns ${pf.columns.join(', ')} (expected e.g. prompt/chosen/rejected, chosen/rejected conversations, prompt/completion/label, or prompt/completions/rewards)`,
+      );
+    return { ...guess, kind: 'parquet', bomLength: 0 };
+  }
   return withFile(path, (fd, size) => {
     const { kind, bomLength } = sniffSource(fd, path);
-    return { ...detectFormatOf(fd, kind, bomLength, size, sample), kind, bomLength };
+    return { ...formatOfSample(firstValues(fd, kind, bomLength, size), sample), kind, bomLength };
   });
 }

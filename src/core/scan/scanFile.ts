@@ -10,7 +10,7 @@ import { type CheckOptions, DEFAULT_CHECK_OPTIONS } from '../checks/record.js';
 import { CancelledError, InputError } from '../errors.js';
 import { jobFailure, startJob } from '../jobs.js';
 import { nextLineStart, withFile } from '../jsonl/reader.js';
-import { detectFileFormat } from './detect.js';
+import { detectFormat } from './detect.js';
 import { crossRangeCandidates, merge } from './merge.js';
 import { exactKeysOf } from './builder.js';
 import { scanRange } from './jsonRange.js';
@@ -18,7 +18,7 @@ import { scanParquetRange } from './parquetRange.js';
 import { loadTokenCounter } from './rangeScan.js';
 import { fastParseAvailable, KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
-import { isParquetFile, openParquet, parquetFormat, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
+import { isParquetFile, openParquet, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
 import type { FormatName, RecordError } from '../types.js';
 
@@ -48,7 +48,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a preference file`);
   if (st.size === 0) throw new InputError(`${path}: the file is empty`);
   if (isParquetFile(path)) return scanParquetFile(path, st.size, options, t0);
-  const guess = detectFileFormat(path);
+  const guess = await detectFormat(path);
   const format = options.format ?? guess.format;
   const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
   const maxErrors = options.maxErrors ?? 10000;
@@ -129,7 +129,7 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
   // one reader of the file on this thread: for the format, then for the range scanned here
   const lines = new RowGroupLines(pf);
   try {
-    const format = options.format ?? (await parquetFormat(pf, 64, lines));
+    const format = options.format ?? ((await detectFormat(path, { pf, lines })).format as FormatName);
     return await scanParquetRanges(pf, lines, format, size, options, t0);
   } finally {
     lines.close();
