@@ -1,5 +1,5 @@
 /** Messages between the heatmap webview and the host (imported by both sides; docs/ARCHITECTURE.md, "Webviews"). */
-import type { Alternative, FlagInfo, HeatMetric, ScoredRecord } from '../core/contract.js';
+import type { Alternative, FlagInfo, ScoredRecord } from '../core/contract.js';
 import { isInt } from './validate.js';
 
 export type { Alternative };
@@ -31,9 +31,8 @@ export type HeatmapRequest =
   | { type: 'reveal' };
 
 export type HeatmapEvent =
-  | { type: 'record'; view: HeatRecordView; metric?: HeatMetric }
-  | { type: 'alternatives'; seq: number; response: number; token: number; items: Alternative[]; error?: string }
-  | { type: 'empty'; message: string };
+  | { type: 'record'; view: HeatRecordView }
+  | { type: 'alternatives'; seq: number; response: number; token: number; items: Alternative[]; error?: string };
 
 export function parseHeatmapRequest(m: unknown): HeatmapRequest | null {
   if (typeof m !== 'object' || m === null) return null;

@@ -11,6 +11,7 @@ import { Command } from '../../src/host/commands.js';
 import { CHECKS, CHECK_BITS, CHECK_INFO, CHECK_MASK, CHECK_NAMES, ERROR_BIT, flagsToChecks } from '../../src/core/checks/table.js';
 import { parseInspectorRequest } from '../../src/protocol/inspector.js';
 import { repoRoot } from '../helpers.js';
+import { checkLayers, cycles, floorsOf, importsOf, moduleGraph, resolveImport } from '../layers.js';
 
 function files(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -76,4 +77,50 @@ test('every script the build writes to dist/ is packaged in the VSIX (.vscodeign
   assert.ok(outs.length >= 6, outs.join());
   const ignore = readFileSync(join(repoRoot, '.vscodeignore'), 'utf8').split('\n');
   for (const f of outs) assert.ok(ignore.includes(`!dist/${f}`), `dist/${f} is built but .vscodeignore leaves it out of the VSIX`);
+});
+
+test('floors: no import in src/ or webview/ runs up a floor of docs/ARCHITECTURE.md or closes a circle (type-only and dynamic imports included)', () => {
+  const table = floorsOf(readFileSync(join(repoRoot, 'docs', 'ARCHITECTURE.md'), 'utf8'));
+  const graph = moduleGraph(repoRoot, ['src', 'webview']);
+  assert.ok(graph.size > 100, `${graph.size} modules`);
+  const violations = checkLayers(graph, table);
+  assert.deepEqual(violations.map((v) => v.message), []);
+});
+
+test('the floor check itself: an upward import and a circle are found and named, whatever the kind of import', () => {
+  const table = floorsOf('```floors\n0 base src/core/errors.ts src/core/jsonl/\n1 text src/core/tokenize/\n4 engines src/core/engine/\n```');
+  assert.deepEqual(
+    importsOf(`import type { A } from './a.js';\nexport { B } from '../b.js';\nimport {\n  C,\n  type D,\n} from './c.js';\nconst e = await import('./e.js');\n// import { f } from './f.js';\nlet x: import('./g.js').G;\nimport * as h from 'node:fs';`),
+    ['./a.js', '../b.js', './c.js', './e.js', './g.js'],
+  );
+  assert.equal(resolveImport('src/core/engine/score.ts', '../jsonl/reader.js'), 'src/core/jsonl/reader.ts');
+  const graph = new Map<string, string[]>([
+    ['src/core/errors.ts', []],
+    ['src/core/jsonl/reader.ts', ['src/core/errors.ts']],
+    ['src/core/tokenize/hf.ts', ['src/core/jsonl/reader.ts', 'src/core/engine/hub.ts']],
+    ['src/core/engine/hub.ts', ['src/core/errors.ts']],
+    ['src/core/engine/cache.ts', ['src/core/engine/scorer.ts']],
+    ['src/core/engine/scorer.ts', ['src/core/engine/model.ts']],
+    ['src/core/engine/model.ts', ['src/core/engine/cache.ts', 'src/core/tokenize/hf.ts']],
+  ]);
+  const v = checkLayers(graph, table).map((x) => x.message);
+  assert.deepEqual(v, [
+    'src/core/tokenize/hf.ts (floor 1, text) imports src/core/engine/hub.ts (floor 4, engines): an import that runs up',
+    'import circle: src/core/engine/cache.ts → src/core/engine/scorer.ts → src/core/engine/model.ts → src/core/engine/cache.ts',
+  ]);
+  assert.deepEqual(cycles(new Map([['a', ['a']]])), [['a']], 'a module that imports itself');
+  // the real tree with one upward import added: named by file and import
+  const real = moduleGraph(repoRoot, ['src', 'webview']);
+  const realTable = floorsOf(readFileSync(join(repoRoot, 'docs', 'ARCHITECTURE.md'), 'utf8'));
+  real.set('src/core/errors.ts', [...(real.get('src/core/errors.ts') ?? []), 'src/core/engine/model.ts']);
+  const found = checkLayers(real, realTable);
+  assert.ok(found.some((x) => x.file === 'src/core/errors.ts' && x.import === 'src/core/engine/model.ts' && /runs up/.test(x.message)), JSON.stringify(found));
+  assert.ok(found.some((x) => /import circle: .*src\/core\/errors\.ts/.test(x.message)), 'and the circle it closes');
+});
+
+test('the extension host never loads onnxruntime: dist/extension.js does not require it (only the worker bundles do)', () => {
+  const ext = readFileSync(join(repoRoot, 'dist', 'extension.js'), 'utf8');
+  assert.doesNotMatch(ext, /require\(["']onnxruntime-node["']\)/);
+  const score = readFileSync(join(repoRoot, 'dist', 'scoreWorker.js'), 'utf8');
+  assert.match(score, /require\(["']onnxruntime-node["']\)/, 'the check would see it');
 });

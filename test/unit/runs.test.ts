@@ -209,3 +209,30 @@ test('the demo run names its loss type', (t) => {
   assert.equal(lossTypeOf(join(shared, 'demo', 'runs', 'tiny-hh-dpo')), 'sigmoid');
   assert.equal(lossTypeOf(join(shared, 'demo', 'runs', 'tiny-hh-dpo', 'checkpoint-84')), 'sigmoid');
 });
+
+test('run checks are one table: an entry added to it is decided, marked on its series and listed in the README table, with no other edit', async () => {
+  const { RUN_CHECKS, runChecks, checkSeries } = await import('../../src/core/runs/checks.js');
+  const docs = (await import(join(repoRoot, 'scripts', 'docs.mjs'))) as { runChecksTable(t: unknown): string; withTables(r: string, t: Record<string, string>): string; generatedTables(): Record<string, string> };
+  const extra = {
+    id: 'loss-above-one',
+    severity: 'info' as const,
+    fires: '`loss` above 1 at the last step (test)',
+    series: ['loss'],
+    source: 'a test',
+    cite: 'test',
+    thresholds: { limit: 1 },
+    decide: (run: { series: Record<string, Array<[number, number]>> }, t: Record<string, number>) => {
+      const last = run.series.loss?.at(-1);
+      return last && last[1] > t.limit ? { message: `loss ${last[1]}`, steps: [last[0]] } : null;
+    },
+  };
+  const table = [...RUN_CHECKS, extra];
+  const series = { loss: [[1, 3], [2, 2]] as Array<[number, number]> };
+  assert.deepEqual(runChecks(series, {}, [], 'dpo', table), [{ id: 'loss-above-one', severity: 'info', message: 'loss 2', steps: [2], source: 'a test' }]);
+  assert.deepEqual(runChecks(series, {}, [], 'dpo'), [], 'not in the table: not decided');
+  assert.deepEqual(checkSeries(table).get('loss-above-one'), ['loss']);
+  assert.match(docs.runChecksTable(table), /\| `loss-above-one` \(info\) \| `loss` above 1 at the last step \(test\) \| test \|/);
+  // and the README holds the table generated from the real one
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  assert.equal(docs.withTables(readme, docs.generatedTables()), readme, 'README.md is stale: npm run build && node scripts/docs.mjs');
+});

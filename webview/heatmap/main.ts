@@ -68,7 +68,6 @@ function nav(direction: 'next' | 'prev' | 'nextFlagged' | 'prevFlagged'): void {
 function onEvent(e: HeatmapEvent): void {
   if (e.type === 'record') {
     view = e.view;
-    if (e.metric) metric = e.metric;
     if (!view.scored.chosen?.tokens[0]?.reward && view.scored.chosen?.tokens[0]?.reward !== 0 && metric === 'reward') metric = 'logp';
     metricSel.value = metric;
     render();
@@ -79,8 +78,6 @@ function onEvent(e: HeatmapEvent): void {
     box.replaceChildren();
     if (e.error) box.append(el('div', 'muted', e.error));
     for (const a of e.items) box.append(altRow(a));
-  } else if (e.type === 'empty') {
-    body.replaceChildren(el('div', 'status', e.message));
   }
 }
 

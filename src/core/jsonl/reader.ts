@@ -247,24 +247,6 @@ export function withFile<T>(path: string, fn: (fd: number, size: number) => T): 
   }
 }
 
-/** Counts newline bytes in [start, end), used to learn the first line number of a worker's range. */
-export function countNewlines(fd: number, start: number, end: number): number {
-  const buf = Buffer.allocUnsafe(CHUNK_SIZE);
-  let pos = start;
-  let count = 0;
-  while (pos < end) {
-    const n = readSync(fd, buf, 0, Math.min(CHUNK_SIZE, end - pos), pos);
-    if (n <= 0) break;
-    let i = buf.indexOf(0x0a, 0);
-    while (i !== -1 && i < n) {
-      count++;
-      i = buf.indexOf(0x0a, i + 1);
-    }
-    pos += n;
-  }
-  return count;
-}
-
 /**
  * The first records of a JSON source as parsed values, for detecting its format (formats/detect.ts formatOfSample):
  * a JSON Lines file's lines, a JSON array's elements, or the one JSON object; `undefined` for an item that is not JSON.

@@ -3,9 +3,11 @@
  * D = 4096, and a trace may hold thousands of tokens. The singular values of the column-centred N × D matrix X are
  * the square roots of the eigenvalues of its Gram matrix (X Xᵀ when N ≤ D, else Xᵀ X), so:
  * 1. the Gram matrix in float64 by onnxruntime's Gemm (MLAS DGEMM, all threads: ~55 GFLOP/s on this machine);
- * 2. Householder tridiagonalisation of the symmetric Gram matrix, with each step's rank-2 update fused with the next
- *    step's symmetric matrix–vector product (one pass over the lower triangle per column);
- * 3. the tridiagonal eigenvalues by implicit QL (Numerical Recipes' tqli, without vectors).
+ * 2. its eigenvalues by a two-stage symmetric eigensolver (symmetricEigenvaluesTwoStage): band form of half-width b
+ *    by blocked Householder panels whose two-sided updates are onnxruntime GEMMs (symmetricToBand), tridiagonal form
+ *    by Givens bulge chasing (bandToTridiagonal), eigenvalues by implicit QL (Numerical Recipes' tqli, without
+ *    vectors); below ~600 rows the one-stage route is faster and is used instead (symmetricEigenvalues: Householder
+ *    tridiagonalisation with each step's rank-2 update fused with the next step's product, then implicit QL).
  * Squaring the condition number loses relative accuracy on singular values far below the largest: where
  * σ_max² / σ_k² exceeds 1e10 for a σ_k the fit uses, the dense SVD (ml-matrix, float64) is used instead.
  */

@@ -50,7 +50,6 @@ export interface EncodedRecord {
  * responses, the whole sequence cut to max_length), `trl-legacy` is TRL ≤ 0.28's DPOTrainer.tokenize_row.
  */
 export type Convention = 'trl' | 'trl-legacy';
-export const CONVENTIONS: readonly Convention[] = ['trl', 'trl-legacy'];
 export type TruncationMode = 'keep_start' | 'keep_end';
 
 export interface LengthLimits {

@@ -4,12 +4,9 @@
 import { BIT_EMPTY, BIT_ENCODING, BIT_IDENTICAL, BIT_LOW_SEPARATION, BIT_PROMPT_MISMATCH, BIT_TRUNCATION, FORMAT_HH, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY, MODE_TRL_STANDARD } from '../../core/kernels/layout';
 import { batchCap, batchRows, bigCap, bigCount, cfgMaxCompletion, cfgMaxEdits, cfgMaxLength, cfgMaxPrompt, cfgMode, cfgPromptExtra, cfgResponseExtra, consumed, lines, slowLength, slowLine, slowStart, stop, tokA, tokB } from './config';
 import { emit } from './rows';
-import { EXACT, ST, boundedEditDistance, combine, normalizedHash, rawText, resumeAt, scanString, textSignature, tokenHashes } from './text';
+import { EXACT, ST, boundedEditDistance, bytesEqual, st, combine, normalizedHash, rawText, resumeAt, scanString, textSignature, tokenHashes } from './text';
 
 // ---- records ----
-@inline export function st(f: i32, i: i32): i32 {
-  return load<i32>(ST + <usize>(f * 64 + i * 4));
-}
 
 export function skipWs(p: usize, le: usize): usize {
   while (p < le) {
@@ -42,12 +39,6 @@ export function commonSuffix(a: usize, b: usize, n: i32): i32 {
   return i;
 }
 
-export function bytesEqual(a: usize, b: usize, n: i32): bool {
-  let i: i32 = 0;
-  for (; i + 16 <= n; i += 16) if (!i8x16.all_true(i8x16.eq(v128.load(a + i), v128.load(b + i)))) return false;
-  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
-  return true;
-}
 
 /**
  * Parses and checks the line starting at ls (input ends at `end`); writes row `r`. Returns the start of the next

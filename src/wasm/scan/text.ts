@@ -2,7 +2,6 @@
 // token hashes (the low-separation check), the banded edit distance and the hashes of checks/text.ts.
 
 import { tokCap } from './config';
-import { bytesEqual, st } from './records';
 
 // Per-field statistics: 3 fields (0 prompt, 1 chosen, 2 rejected) × 16 i32.
 // [0..4] totals: chars, words, nonWs, s1, enc; [5..9] the same at the end of the last "\n\nAssistant:";
@@ -558,4 +557,15 @@ export function normalizedHash(p: usize, e: usize): f64 {
   decodeUnits(p, e);
   const h2 = (nh2 ^ <i32>(<u32>nh2 >> 16)) * 0x45d9f3b;
   return <f64>(<u32>nh1) * 2097152.0 + <f64>(<u32>h2 >> 11);
+}
+
+@inline export function st(f: i32, i: i32): i32 {
+  return load<i32>(ST + <usize>(f * 64 + i * 4));
+}
+
+export function bytesEqual(a: usize, b: usize, n: i32): bool {
+  let i: i32 = 0;
+  for (; i + 16 <= n; i += 16) if (!i8x16.all_true(i8x16.eq(v128.load(a + i), v128.load(b + i)))) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
 }
