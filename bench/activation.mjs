@@ -4,7 +4,7 @@
 // stub that records nothing and answers every call (activation creates views, commands and watchers; no file is
 // open), so what is timed is PrefLens' own code: module loading and the work activate() does before it returns.
 // Each measurement is a fresh Node process (a module is loaded once per process); `--runs N` (default 15) of each,
-// interleaved; medians and their ratio printed.
+// interleaved; medians and their ratio printed. `--policy DIR [--ref DIR]`: those model folders in the settings.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,9 @@ import { opt } from './args.mjs';
 const here = resolve(join(import.meta.dirname, '..'));
 const runs = Number(opt('runs', '15'));
 const peer = opt('peer', null);
+// model folders in the settings (the old extension checked them, tokenizers included, on the host thread)
+const policy = opt('policy', '');
+const ref = opt('ref', '');
 
 /** One fresh process: require the bundle with a stub `vscode`, activate, print the two times (ms). */
 const child = `
@@ -28,7 +31,10 @@ const any = new Proxy(function () {}, {
 const vscode = {};
 for (const k of ['CancellationTokenSource', 'CodeLens', 'ConfigurationTarget', 'Diagnostic', 'DiagnosticRelatedInformation', 'DiagnosticSeverity', 'EventEmitter', 'Hover', 'Location', 'MarkdownString', 'OverviewRulerLane', 'Position', 'ProgressLocation', 'Range', 'Selection', 'StatusBarAlignment', 'TabInputCustom', 'TabInputText', 'TextEditorRevealType', 'ThemeColor', 'ThemeIcon', 'TreeItem', 'TreeItemCollapsibleState', 'Uri', 'ViewColumn', 'commands', 'languages', 'env', 'extensions'])
   vscode[k] = any;
-vscode.workspace = new Proxy({}, { get: (_u, q) => (q === 'workspaceFolders' || q === 'textDocuments' ? [] : q === 'isTrusted' ? true : any) });
+// settings: the defaults, but for preflens.policyModel / referenceModel when given (--policy, --ref)
+const set = { policyModel: process.argv[3] || '', referenceModel: process.argv[4] || '' };
+const config = { get: (k, d) => (k in set ? set[k] : d), inspect: (k) => (k in set && set[k] ? { globalValue: set[k] } : {}), update: async () => {}, has: () => false };
+vscode.workspace = new Proxy({}, { get: (_u, q) => (q === 'workspaceFolders' || q === 'textDocuments' ? [] : q === 'isTrusted' ? true : q === 'getConfiguration' ? () => config : any) });
 vscode.window = new Proxy({}, { get: (_u, q) => (q === 'visibleTextEditors' ? [] : q === 'tabGroups' ? { all: [], activeTabGroup: { activeTab: undefined }, onDidChangeTabs: any, onDidChangeTabGroups: any } : any) });
 const load = Module._load;
 Module._load = function (req, ...rest) { return req === 'vscode' ? vscode : load.call(this, req, ...rest); };
@@ -42,7 +48,7 @@ process.exit(0);
 `;
 
 function once(dist) {
-  const r = spawnSync(process.execPath, ['-e', child, join(dist, 'extension.js'), resolve(dist, '..')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', child, join(dist, 'extension.js'), resolve(dist, '..'), policy, ref], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${dist}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
