@@ -5,7 +5,7 @@ import { type LineRange, parseLineRange } from '../core/records.js';
 import type { RecordError } from '../core/types.js';
 import { FORMAT_NAMES, type FormatName, isFormatName } from '../core/types.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
-import { type Convention, type LengthLimits, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import { type Convention, type LengthLimits, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 
 /** A command line PrefLens cannot take: exit 2 with the message and the usage. */
 export class UsageError extends Error {}
@@ -48,12 +48,17 @@ export function tokenization(
   modelDir: string,
 ): { limits: LengthLimits & { convention: Convention; maxLength: number; truncationMode: TruncationMode }; reason: string } {
   const choice = conventionChoice(values.convention);
-  const truncationMode = values['truncation-mode'] ?? 'keep_start';
-  if (truncationMode !== 'keep_start' && truncationMode !== 'keep_end') throw new UsageError(`--truncation-mode is keep_start or keep_end, got "${truncationMode}"`);
-  const maxPromptLength = intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null;
+  const given = values['truncation-mode'];
+  if (given !== undefined && given !== 'keep_start' && given !== 'keep_end') throw new UsageError(`--truncation-mode is keep_start or keep_end, got "${given}"`);
+  const promptGiven = intOpt(values['max-prompt-length'], 'max-prompt-length') ?? null;
   const maxCompletionLength = intOpt(values['max-completion-length'], 'max-completion-length') ?? null;
-  const maxLength = intOpt(values['max-length'], 'max-length') ?? TRL_DEFAULTS.maxLength;
-  const { convention, reason } = resolveConvention(choice, modelDir, maxPromptLength !== null || maxCompletionLength !== null);
+  const { convention, reason } = resolveConvention(choice, modelDir, promptGiven !== null || maxCompletionLength !== null);
+  // each convention's trainer defaults: TRL ≥ 0.29 keeps the start of max_length 1024; TRL 0.28 keeps the last 512
+  // prompt tokens and the end of max_length 1024
+  const legacy = convention === 'trl-legacy';
+  const maxLength = intOpt(values['max-length'], 'max-length') ?? (legacy ? TRL_LEGACY_DEFAULTS.maxLength : TRL_DEFAULTS.maxLength);
+  const truncationMode: TruncationMode = given ?? (legacy ? TRL_LEGACY_DEFAULTS.truncationMode : TRL_DEFAULTS.truncationMode);
+  const maxPromptLength = promptGiven ?? (legacy ? TRL_LEGACY_DEFAULTS.maxPromptLength : null);
   return { limits: { convention, maxPromptLength, maxCompletionLength, maxLength, truncationMode }, reason };
 }
 

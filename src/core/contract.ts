@@ -25,6 +25,8 @@ export interface TokenOut {
 }
 
 export interface ResponseOut {
+  /** The prompt's token ids this response follows, where they differ from the record's (`prompt.ids`). */
+  prompt_ids?: number[];
   tokens: TokenOut[];
   logp: number;
   mean_logp: number;
@@ -42,10 +44,18 @@ export interface CandidateOut extends ResponseOut {
   label?: boolean;
 }
 
+/** The prompt of a scored record: its token ids as the model saw them (after truncation, special tokens included). */
+export interface PromptOut {
+  ids: number[];
+  /** The prompt as text, before tokenization (viewers only). */
+  text?: string;
+}
+
 /** A scored record: one line of `preflens score` output. */
 export interface ScoredRecord {
   line: number;
   format: FormatName;
+  prompt?: PromptOut;
   chosen?: ResponseOut;
   rejected?: ResponseOut;
   candidates?: CandidateOut[];
@@ -65,10 +75,10 @@ export interface ScoredRecord {
   flags: string[];
   /** sub-record of a line (OpenAssistant trees) */
   sub?: number;
+  /** What TRL warns about when it tokenizes this record (the prompt's ids not a prefix of prompt + response's). */
+  warning?: string;
   /** sha256 of the record's raw text (viewers only): lets a viewer discard numbers of records that changed */
   raw_sha256?: string;
-  /** The prompt as the model saw it, before tokenization (viewers only). */
-  prompt?: string;
   /** The tokenization convention it was scored under (viewers only): `trl` or `trl-legacy`. */
   convention?: string;
 }

@@ -112,7 +112,7 @@ export class HeatmapPanel implements vscode.Disposable {
       view: {
         file: this.uri.path.split('/').pop() ?? '',
         scored: r,
-        prompt: r.prompt ?? '',
+        prompt: r.prompt?.text ?? '',
         labels: responseLabels(r),
         position: all.findIndex((x) => x.line === r.line && (x.sub ?? 0) === (r.sub ?? 0)),
         total: all.length,

@@ -77,6 +77,11 @@ export class HoverProvider implements vscode.HoverProvider {
         } else if (sc.chosen && sc.rejected) md.appendMarkdown(`mean logp chosen ${sc.chosen.mean_logp.toFixed(3)} · rejected ${sc.rejected.mean_logp.toFixed(3)} (reference-free)\n`);
         else for (const c of sc.candidates ?? []) md.appendMarkdown(`- ${c.role}${c.rank !== undefined ? ` rank ${c.rank}` : ''}: logp ${c.logp.toFixed(2)}, mean ${c.mean_logp.toFixed(3)}\n`);
         for (const f of sc.flags) md.appendMarkdown(`- \`${f}\`: ${FLAG_INFO[f]?.text ?? ''} (${FLAG_INFO[f]?.source ?? ''})\n`);
+        if (sc.warning) {
+          md.appendMarkdown('\n');
+          md.appendText(`⚠ ${sc.warning}`);
+          md.appendMarkdown('\n');
+        }
         const hargs = encodeURIComponent(JSON.stringify([doc.uri.toString(), record.line, record.sub ?? 0]));
         md.appendMarkdown(`\n[Open token heatmap](command:${Command.openHeatmap}?${hargs})`);
       }

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Command } from './commands.js';
 import type { ProviderChoice } from '../core/engine/model.js';
 import type { ModelCheck } from '../core/engine/check.js';
-import { type Convention, TRL_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import { type Convention, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
 import { DEFAULT_BETA } from '../core/metrics/pair.js';
 import type { WorkerClient } from './workerClient.js';
@@ -78,15 +78,19 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
 
   settings(): ScoringSettings {
     const cfg = vscode.workspace.getConfiguration('preflens');
+    const conv = settingsConvention(cfg);
+    // preflens.truncationMode when set; else the convention's trainer default (TRL 0.28 kept the end, TRL ≥ 0.29 the start)
+    const mode = cfg.inspect<TruncationMode>('truncationMode');
+    const modeSet = mode?.globalValue ?? mode?.workspaceValue ?? mode?.workspaceFolderValue;
     return {
       policy: this.pathSetting('policyModel'),
       reference: this.pathSetting('referenceModel'),
       beta: cfg.get<number>('beta', DEFAULT_BETA),
-      ...settingsConvention(cfg),
+      ...conv,
       maxPromptLength: cfg.get<number | null>('maxPromptLength', 512),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
       maxLength: cfg.get<number | null>('maxLength', TRL_DEFAULTS.maxLength),
-      truncationMode: cfg.get<TruncationMode>('truncationMode', TRL_DEFAULTS.truncationMode),
+      truncationMode: modeSet ?? (conv.convention === 'trl-legacy' ? TRL_LEGACY_DEFAULTS.truncationMode : TRL_DEFAULTS.truncationMode),
       provider: cfg.get<ProviderChoice>('executionProvider', 'auto'),
     };
   }
@@ -199,7 +203,7 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
     conv.tooltip =
       s.convention === 'trl'
         ? `TRL ≥ 0.29: prompt and prompt + response tokenized jointly, EOS text appended to non-conversational responses, max_length ${s.maxLength ?? 'none'} (${s.truncationMode}). Setting: preflens.convention.`
-        : `TRL ≤ 0.28 tokenize_row: prompt ≤ ${s.maxPromptLength ?? 'all'} tokens (keeps its end), response ≤ ${s.maxCompletionLength ?? 'all'} (keeps its start). Setting: preflens.convention.`;
+        : `TRL ≤ 0.28 tokenize_row: prompt ≤ ${s.maxPromptLength ?? 'all'} tokens (keeps its end), response ≤ ${s.maxCompletionLength ?? 'all'} (keeps its start), prompt + response ≤ ${s.maxLength ?? 'all'} (${s.truncationMode}). Setting: preflens.convention.`;
     conv.iconPath = new vscode.ThemeIcon('symbol-ruler');
     return [...item('policy'), ...item('reference'), conv];
   }

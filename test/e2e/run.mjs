@@ -444,6 +444,70 @@ const vs2 = await startVsCode({
     await vs3.stop();
   }
 }
+// Third session, second part: the real Qwen3 tokenizer and chat template (../shared/demo/real-tokenizers), a
+// conversational record whose chosen response starts with a space. Qwen3's template renders the final assistant turn
+// as content.lstrip('\n'): the space must survive, so the heatmap shows the token " Keep" (id 13655), as TRL trains on.
+{
+  const rt = join(demo, 'real-tokenizers');
+  const rtDigest = dataDigest(rt);
+  const vs3b = await startVsCode({
+    workspace: join(rt, 'records'),
+    vsix,
+    runDir: join(runDir, 'qwen3'),
+    settings: { 'preflens.policyModel': join(rt, 'models', 'qwen3'), 'preflens.convention': 'trl' },
+  });
+  const { page: page3b, shot: shot3b } = vs3b;
+  const step3b = stepper(shot3b, counts);
+  try {
+    await step3b("a Qwen3 conversational record scored under trl: its heatmap shows the chosen response's leading-space token ' Keep', and its prompt ids are the chat template's", async () => {
+      const cli = JSON.parse(
+        execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), 'score', join(rt, 'records', 'conversational.jsonl'), '--policy', join(rt, 'models', 'qwen3'), '--convention', 'trl', '--lines', '6-6', '--no-cache'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      );
+      const keep = cli.chosen.tokens.findIndex((t) => t.id === 13655);
+      assert.ok(keep > 0 && cli.chosen.tokens[keep].text === ' Keep', 'the CLI scores the token " Keep"');
+      await quickOpen(page3b, 'conversational.jsonl');
+      await runCommand(page3b, 'PrefLens: Score Records');
+      const input = page3b.locator('.quick-input-widget input.input');
+      await input.fill('Lines…');
+      await page3b.locator('.quick-input-widget .monaco-list-row', { hasText: 'Lines…' }).first().waitFor();
+      await page3b.keyboard.press('Enter');
+      await retry(async () => (await page3b.locator('.quick-input-widget').innerText()).includes('score which lines'), { what: 'the lines prompt' });
+      await retry(async () => {
+        await input.fill('6-6');
+        return (await input.inputValue()) === '6-6';
+      }, { tries: 20, what: 'the lines typed into the prompt' });
+      await page3b.keyboard.press('Enter');
+      await retry(async () => !(await page3b.locator('.quick-input-widget').isVisible()), { tries: 20, what: 'the lines prompt to close' });
+      await retry(async () => (await page3b.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring with Qwen3 to finish' });
+      await page3b.keyboard.press('Escape');
+      await runCommand(page3b, 'View: Focus First Editor Group');
+      await page3b.keyboard.press('F1');
+      await page3b.locator('.quick-input-widget input.input').fill(':6');
+      await page3b.waitForTimeout(200);
+      await page3b.keyboard.press('Enter');
+      await runCommand(page3b, 'PrefLens: Open Token Heatmap');
+      const f = await findFrame(page3b, '.heat-body .tok');
+      await retry(async () => /line 6 ·/.test(await f.locator('.toolbar .title').innerText()), { what: 'the heatmap of line 6' });
+      const tok = f.locator(`pre.heat[data-r="0"] > :nth-child(${keep + 1})`);
+      assert.equal(await tok.textContent(), ' Keep', 'the token is " Keep", its leading space kept');
+      await retry(async () => {
+        await f.locator('.nums').hover({ force: true, timeout: 5000 });
+        await tok.hover({ timeout: 5000 });
+        return (await f.locator('.card:not([hidden])').innerText()).includes('13655');
+      }, { what: 'the hover card of " Keep"' });
+      const card = await f.locator('.card').innerText();
+      assert.ok(card.includes('␣Keep'), `the card shows the space: ${card}`);
+      assert.ok(card.includes(cli.chosen.tokens[keep].logp.toFixed(4)), 'and the logp the CLI computed');
+      assert.match(await f.locator('.nums').innerText(), /tokenized as\s*trl/);
+      await shot3b('qwen3-leading-space');
+    });
+    await step3b('the real-tokenizer files are unchanged', async () => {
+      assert.equal(dataDigest(rt), rtDigest);
+    });
+  } finally {
+    await vs3b.stop();
+  }
+}
 // Fourth session: runs written here (a Trainer run, a LLaMA-Factory run being written, a TensorBoard-only run),
 // compared overlaid, smoothed, and one of them appended to while the view is open.
 {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fixture, repoRoot, tempFile } from '../helpers.js';
 
 const cli = join(repoRoot, 'dist', 'cli.js');
@@ -111,4 +112,17 @@ test('CLI commands are one table: a command added to it is in the usage and is d
     process.stderr.write = write;
   }
   for (const c of COMMANDS) assert.match(usage(), new RegExp(`\\n  ${c.name} `), `${c.name} is in the usage`);
+});
+
+test('score --json is accepted (the output is JSON Lines either way); each line names the ids its responses were scored after', () => {
+  const args = ['score', fixture('trl-standard.jsonl'), '--policy', fixture('tiny-gpt2'), '--lines', '1-2', '--no-cache', '--max-length', '60'];
+  const plain = run(...args);
+  const json = run(...args, '--json');
+  assert.equal(json.code, 0, json.err);
+  assert.equal(json.out, plain.out);
+  const first = JSON.parse(json.out.split('\n')[0]) as { prompt: { ids: number[] }; chosen: { tokens: Array<{ id: number }> } };
+  assert.ok(first.prompt.ids.length > 0);
+  const rec = JSON.parse(readFileSync(fixture('trl-standard.jsonl'), 'utf8').split('\n')[0]) as { prompt: string };
+  // the tiny GPT-2 vocabulary is bytes: the prompt's ids are its UTF-8 bytes
+  assert.deepEqual(first.prompt.ids, [...Buffer.from(rec.prompt, 'utf8')]);
 });

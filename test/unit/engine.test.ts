@@ -175,7 +175,7 @@ test('preflens score CLI: shards partition the records; usage and input errors',
   assert.deepEqual(lines(run(...base, '--lines', '2-3').out), [2, 3]);
   assert.match(all.err, /6 records, \d+ tokens computed.*tokens\/s, device cpu/);
   const keys = Object.keys(JSON.parse(all.out.split('\n')[0]) as object);
-  assert.deepEqual(keys, ['line', 'format', 'chosen', 'rejected', 'margin', 'dpo_loss', 'implicit_accuracy', 'ipo_loss', 'orpo_log_odds_ratio', 'hinge_loss', 'mean_logp_margin', 'simpo_loss', 'flags']);
+  assert.deepEqual(keys, ['line', 'format', 'prompt', 'chosen', 'rejected', 'margin', 'dpo_loss', 'implicit_accuracy', 'ipo_loss', 'orpo_log_odds_ratio', 'hinge_loss', 'mean_logp_margin', 'simpo_loss', 'flags']);
   const out = tempFile('o.jsonl', '');
   assert.equal(run(...base, '--out', out).code, 0);
   assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 6);
@@ -281,7 +281,8 @@ test('scoring runs in a worker thread from index refs, reports progress and stop
   // text's hash and each response's score-cache key, under which the alternatives are found.
   const model = await ScoringModel.load(tiny, { provider: 'cpu', cacheDir: cacheDir() });
   const r = records[0];
-  assert.equal(r.prompt, model.tokenizer.texts({ index: 0, line: 101, offset: 0, format: 'trl-standard', kind: 'pair', prompt: 'Question 100?', candidates: [] }).prompt);
+  assert.equal(r.prompt?.text, model.tokenizer.texts({ index: 0, line: 101, offset: 0, format: 'trl-standard', kind: 'pair', prompt: 'Question 100?', candidates: [] }).prompt);
+  assert.ok(r.prompt && r.prompt.ids.length > 0, 'and its ids');
   assert.equal(r.raw_sha256, rawHash(lines[100]));
   const { tokenAlternatives } = await import('../../src/core/engine/alternatives.js');
   const alts = tokenAlternatives({ cacheDir: spec.cacheDir, contentHash: model.contentHash, k: model.k, seqKey: r.chosen?.seq_key ?? '', tokens: r.chosen?.tokens.length ?? 0, token: 1 }, model.tokenizer);

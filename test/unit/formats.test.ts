@@ -218,3 +218,25 @@ test('zero-variance groups as TRL decides them: the sum of the reward functions,
   assert.deepEqual((JSON.parse(out.stdout) as { checks: Record<string, number[]> }).checks.zeroVarianceGroup, [1]);
   assert.equal(cli('--reward-weights', 'reward_fmt').status, 2);
 });
+
+test("identical conversations are an identical pair, not an empty one: TRL's extract_prompt keeps the last common message as the completion", async () => {
+  const { scanFile } = await import('../../src/core/scan/index.js');
+  const conv = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }];
+  const b = { index: 0, line: 1, offset: 0 };
+  // implicit prompt (TRL conversational without a prompt), and UltraFeedback-binarized (a string prompt beside them)
+  const [implicit] = normalize({ chosen: conv, rejected: conv }, 'trl-conversational', b);
+  assert.deepEqual(implicit.promptMessages, [conv[0]]);
+  assert.deepEqual(implicit.candidates.map((c) => c.text), ['Hello.', 'Hello.']);
+  const [uf] = normalize({ prompt: 'Hi', prompt_id: 'x', chosen: conv, rejected: conv, messages: conv, score_chosen: 5, score_rejected: 5 }, 'trl-conversational', b);
+  assert.deepEqual(uf.candidates.map((c) => c.text), ['Hello.', 'Hello.']);
+  // one conversation the start of the other: the last common message opens both completions
+  const [prefix] = normalize({ chosen: conv, rejected: [...conv, { role: 'user', content: 'More?' }, { role: 'assistant', content: 'No.' }] }, 'trl-conversational', b);
+  assert.deepEqual(prefix.promptMessages, [conv[0]]);
+  // plain text without a prompt: the last common character
+  const [text] = normalize({ chosen: 'Same answer.', rejected: 'Same answer.' }, 'trl-standard', b);
+  assert.deepEqual([text.prompt, text.candidates[0].text], ['Same answer', '.']);
+  const f = tempFile('identical.jsonl', [JSON.stringify({ chosen: conv, rejected: conv }), JSON.stringify({ prompt: 'Hi', chosen: conv, rejected: conv, score_chosen: 1, score_rejected: 2 }), JSON.stringify({ chosen: 'Same answer.', rejected: 'Same answer.' })].join('\n') + '\n');
+  const r = await scanFile(f, { index: false, inline: true });
+  assert.deepEqual(r.checks.identical, [1, 2, 3]);
+  assert.deepEqual(r.checks.emptyResponse, []);
+});

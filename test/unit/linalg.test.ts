@@ -76,3 +76,70 @@ test('two-stage eigenvalues (band by onnxruntime GEMMs, then bulge chasing) = th
     });
   }
 });
+
+/** One-sided Jacobi SVD in float64 (the test's own, independent of linalg.ts): the singular values, descending. */
+function jacobiSingularValues(x: Float64Array, n: number, d: number): number[] {
+  // columns of Xᵀ (rows of X) orthogonalised pairwise: U Σ = X V; the norms of the rotated rows are σ
+  const a = Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * d, i * d + d)));
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let k = 0; k < d; k++) {
+          alpha += a[p][k] * a[p][k];
+          beta += a[q][k] * a[q][k];
+          gamma += a[p][k] * a[q][k];
+        }
+        if (Math.abs(gamma) <= 1e-300 || Math.abs(gamma) <= 1e-17 * Math.sqrt(alpha * beta)) continue;
+        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let k = 0; k < d; k++) {
+          const u = a[p][k];
+          const v = a[q][k];
+          a[p][k] = c * u - s * v;
+          a[q][k] = s * u + c * v;
+        }
+      }
+    if (off < 1e-15) break;
+  }
+  return a.map((r) => Math.sqrt(r.reduce((s, v) => s + v * v, 0))).sort((p, q) => q - p);
+}
+
+test('SPINAL contraction at the embeddings: exactly repeated rows make the centred matrix rank-deficient, and its numerically-zero singular values stay out of the fit (K = min(N − 1, D, numerical rank))', async () => {
+  const { contraction, contractionFromSingularValues, numericalRank } = await import('../../src/core/spinal/spinal.js');
+  const D = 48;
+  const r = rng(21);
+  // 9 distinct token embeddings, repeated (the same token at the same position in several records): N = 30 ≤ D
+  const distinct = Array.from({ length: 9 }, () => Array.from({ length: D }, () => r() * 2 - 1));
+  const rows = Array.from({ length: 30 }, (_, i) => distinct[(i * 7) % 9]);
+  const n = rows.length;
+  const x = new Float64Array(n * D);
+  const mean = new Float64Array(D);
+  for (const row of rows) row.forEach((v, j) => (mean[j] += v / n));
+  rows.forEach((row, i) => row.forEach((v, j) => (x[i * D + j] = v - mean[j])));
+  const sv = jacobiSingularValues(x, n, D);
+  const rank = numericalRank(sv, n, D);
+  assert.equal(rank, 8, 'nine distinct rows, centred: rank 8');
+  assert.ok(sv[8] < 1e-12 * sv[0], 'the rest are numerically zero');
+  const want = contractionFromSingularValues(sv.slice(0, rank));
+  const got = await contraction(rows, D);
+  assert.ok(Math.abs(got - want) < 1e-9, `α ${got} vs ${want}`);
+  // what the fit gave when the zeros entered it (K = min(N − 1, D)): far off
+  const unbounded = contractionFromSingularValues(sv.slice(0, Math.min(n - 1, D)));
+  assert.ok(Math.abs(unbounded - want) > 1, `the numerically-zero values change α (${unbounded} vs ${want})`);
+  // full rank (no repeats): K = min(N − 1, D) as before
+  const free = Array.from({ length: 30 }, () => Array.from({ length: D }, () => r()));
+  const fx = new Float64Array(30 * D);
+  const fm = new Float64Array(D);
+  for (const row of free) row.forEach((v, j) => (fm[j] += v / 30));
+  free.forEach((row, i) => row.forEach((v, j) => (fx[i * D + j] = v - fm[j])));
+  const fsv = jacobiSingularValues(fx, 30, D);
+  assert.equal(numericalRank(fsv, 30, D), 29);
+  assert.ok(Math.abs((await contraction(free, D)) - contractionFromSingularValues(fsv.slice(0, 29))) < 1e-9);
+});

@@ -131,6 +131,8 @@ function render(): void {
     }
     frag.append(ul);
   }
+  // What TRL warns about when it tokenizes this record (its text is PrefLens', shown as text all the same).
+  if (s.warning) frag.append(el('p', 'tokenize-warning', `⚠ ${s.warning}`));
   // Legend.
   const m = HEAT_METRICS[metric];
   const scale = scaleFor(rs.map((r) => r.tokens), metric, m.diverging);

@@ -32,6 +32,8 @@ async function score(argv: string[]): Promise<number> {
       threads: { type: 'string' },
       'cache-dir': { type: 'string' },
       'no-cache': { type: 'boolean' },
+      // accepted so that scripts written against the other commands work: the output is JSON Lines already
+      json: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('score takes exactly one FILE');
@@ -69,7 +71,7 @@ async function score(argv: string[]): Promise<number> {
     `preflens: convention ${convention} (${reason}): ${
       convention === 'trl'
         ? `joint tokenization, max_length ${maxLength}, truncation_mode ${truncationMode}`
-        : `prompt ≤ ${maxPromptLength ?? 'all'} tokens (keeps its end), completion ≤ ${maxCompletionLength ?? 'all'} (keeps its start)`
+        : `prompt ≤ ${maxPromptLength ?? 'all'} tokens (keeps its end), completion ≤ ${maxCompletionLength ?? 'all'} (keeps its start), max_length ${maxLength} (${truncationMode})`
     }\n`,
   );
   const tmp = values.out ? `${resolve(values.out)}.${process.pid}.tmp` : null;

@@ -128,17 +128,22 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
       if (rec.sub !== undefined) skipped.sub = rec.sub;
       return skipped;
     }
-    const resps: ResponseOut[] = enc.responses.map((r) => {
+    // the ids each response was scored after: the record's prompt, and a response's own where it differs
+    const contexts: number[][] = [];
+    const resps: ResponseOut[] = enc.responses.map((r, k) => {
       const s = pStats[q];
       const rs = rStats ? rStats[q].logp : null;
       const key = opts.forViewer ? ScoreCache.keyOf(jobs[q]) : undefined;
+      contexts.push(jobs[q].ids.slice(0, jobs[q].respStart));
       q++;
       const tokens = r.ids.map((id, t) => ({ id, text: r.pieces[t], start: r.starts[t], end: r.ends[t] }));
       const out = responseOut(tokens, s.logp, s.entropy, s.rank, s.topkMass, s.topkEntropy, rs, opts.beta, r.truncated);
       if (key) out.seq_key = key;
-      return out;
+      const ctx = contexts[k];
+      const same = ctx.length === contexts[0].length && ctx.every((id, j) => id === contexts[0][j]);
+      return same ? out : { prompt_ids: ctx, ...out };
     });
-    const out: ScoredRecord = { line: rec.line, format: rec.format, flags: [] };
+    const out: ScoredRecord = { line: rec.line, format: rec.format, prompt: { ids: contexts[0] ?? [] }, flags: [] };
     if (rec.sub !== undefined) out.sub = rec.sub;
     if (rec.kind === 'pair' && resps.length === 2) {
       out.chosen = resps[0];
@@ -157,12 +162,12 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
         return co;
       });
     }
-    // Contract order: line, format, responses, pair numbers, flags.
+    // Contract order: line, format, prompt, responses, pair numbers, warning, flags.
     const { flags, ...rest } = out;
-    const final: ScoredRecord = { ...rest, flags };
+    const final: ScoredRecord = { ...rest, ...(enc.warning ? { warning: enc.warning } : {}), flags };
     if (opts.forViewer) {
       if (rec.raw !== undefined) final.raw_sha256 = rawHash(rec.raw);
-      final.prompt = enc.promptText;
+      final.prompt = { ids: final.prompt?.ids ?? [], text: enc.promptText };
       final.convention = enc.convention;
     }
     return final;

@@ -217,9 +217,12 @@ function normTrlStandard(o: Obj, base: Base): PreferenceRecord {
   if ('prompt' in o) prompt = str(o.prompt, 'prompt');
   else {
     // Implicit prompt: the common prefix of the two texts; a space just before the first difference goes to the
-    // completions (TRL's extract_prompt).
+    // completions (TRL's extract_prompt). With no difference (one text is the other, or its start) TRL's loop runs to
+    // its end and keeps the last common character as the completions' start.
     let n = commonPrefix(c, r);
-    if (n > 0 && n < Math.min(c.length, r.length) && c[n - 1] === ' ') n--;
+    const min = Math.min(c.length, r.length);
+    if (n > 0 && n < min && c[n - 1] === ' ') n--;
+    else if (n === min && min > 0) n = min - 1;
     prompt = c.slice(0, n);
     ct = c.slice(n);
     rt = r.slice(n);
@@ -245,7 +248,10 @@ function splitImplicit(
 ): { prompt: Message[]; chosen: Message[]; rejected: Message[]; mismatch: boolean } {
   let n = 0;
   while (n < cm.length && n < rm.length && messagesEqual(cm[n], rm[n])) n++;
-  // The prompt ends before the first assistant turn that differs; never include a differing turn.
+  // The prompt ends before the first turn that differs; never include a differing turn. With no difference (equal
+  // conversations, or one the start of the other) TRL's extract_prompt keeps the last common message as the
+  // completions: an identical pair, not an empty one.
+  if (n === Math.min(cm.length, rm.length) && n > 0) n--;
   const prompt = cm.slice(0, n);
   // Each side's own prompt: everything before its last run of assistant turns.
   const ownPrompt = (ms: Message[]): number => {

@@ -76,9 +76,20 @@ export async function contraction(rows: ArrayLike<number>[], dim: number, thread
   rows.forEach((r, i) => {
     for (let j = 0; j < dim; j++) x[i * dim + j] = r[j] - mean[j];
   });
-  // Centring leaves rank ≤ N − 1: with N ≤ D the last singular value is numerically zero and must not enter the fit.
+  // Centring leaves rank ≤ N − 1 (centredSingularValues returns the first min(N − 1, D)); exactly repeated rows (the
+  // same token at the same position in two records, at the embeddings) lower it further. K = min(N − 1, D, r), r the
+  // numerical rank as numpy's matrix_rank counts it: σ_k > σ_1 · max(N, D) · ε (float64). A numerically-zero σ never
+  // enters the fit (docs/ARCHITECTURE.md, "SPINAL traces").
   const { values } = await centredSingularValues(x, n, dim, threads);
-  return contractionFromSingularValues(values);
+  return contractionFromSingularValues(values.subarray(0, numericalRank(values, n, dim)));
+}
+
+/** The numerical rank of an N × D matrix from its singular values (descending), as numpy's matrix_rank counts it. */
+export function numericalRank(sv: ArrayLike<number>, n: number, d: number): number {
+  const tol = (sv[0] ?? 0) * Math.max(n, d) * 2 ** -52;
+  let r = 0;
+  while (r < sv.length && sv[r] > tol) r++;
+  return r;
 }
 
 function tensorData(t: onnx.ITensorProto, externalFolder?: string): Float32Array {

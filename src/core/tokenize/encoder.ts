@@ -1,14 +1,22 @@
 /**
- * Tokenization as TRL's DPO trainer does it (docs/ARCHITECTURE.md, "Metric conventions"): the prompt and each response are tokenized
- * separately without special tokens (each response after its own prompt); the EOS token of tokenizer_config.json is appended to each response; with
- * max lengths, the prompt keeps its last tokens and the response its first. Conversational records are rendered
- * with the tokenizer's chat template (@huggingface/jinja) the way TRL does: prompt = template(prompt messages,
- * add_generation_prompt=True); completion = template(prompt + completion messages) minus the prompt's rendering.
+ * Tokenization as TRL's DPO trainer does it, by convention (docs/ARCHITECTURE.md, "Metric conventions"):
+ * - `trl` (TRL ≥ 0.29, DPOTrainer._prepare_dataset): the prompt and prompt + response tokenized jointly — plain text
+ *   with the tokenizer's default special tokens and the EOS token's text appended to the response; messages by the
+ *   chat template (the prompt always with the generation prompt, prompt + response without it), the rendering's own
+ *   special tokens and none added — response ids = joint[len(prompt ids):] even where the prompt's ids are not a
+ *   prefix (TRL only warns: so does PrefLens); the sequence cut to max_length keeping its start or its end.
+ * - `trl-legacy` (TRL ≤ 0.28, apply_chat_template + tokenize_row): messages rendered to text first (the generation
+ *   prompt after a user or tool turn, transformers' continue_final_message after an assistant turn), the prompt text
+ *   cut back to its common prefix with each rendered prompt + response in turn, each response the rest; then the
+ *   prompt and each response tokenized separately without special tokens, EOS appended to non-conversational
+ *   responses, the prompt keeping its last max_prompt_length tokens and each response its first
+ *   max_completion_length, the sequence its last (TRL 0.28's default truncation_mode keep_end) or first max_length.
+ * Chat templates are rendered by @huggingface/jinja with Python's string methods (tokenize/jinja.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
+import { Template, pyStrip } from './jinja.js';
 import { chatTemplateOf, loadHfTokenizer, tokenizerFile, tokenizerFolder, type HfTokenizer } from './hf.js';
 import { tokenByteLengths, tokenSpans, type TokenStyle } from './offsets.js';
 import type { Message, PreferenceRecord } from '../types.js';
@@ -21,6 +29,8 @@ export class ChatTemplateError extends InputError {}
 export interface EncodedResponse {
   /** The prompt this response is scored after (its own: chosen and rejected transcripts may carry different ones). */
   promptIds: number[];
+  /** `trl`: the prompt's ids are not a prefix of prompt + response's (TRL warns and slices at len(prompt ids)). */
+  notPrefix?: boolean;
   promptTruncated: boolean;
   /** The response text that offsets refer to. */
   text: string;
@@ -42,6 +52,8 @@ export interface EncodedRecord {
   responses: EncodedResponse[];
   /** Why the trainer would drop this record (trl: its prompt alone fills max_length); it is not scored. */
   skipped?: string;
+  /** What TRL would warn about when it tokenizes this record (trl: the prompt's ids are not a prefix of a response's). */
+  warning?: string;
 }
 
 /**
@@ -59,14 +71,17 @@ export interface LengthLimits {
   maxPromptLength: number | null;
   /** trl-legacy: response tokens kept (its start). */
   maxCompletionLength: number | null;
-  /** trl: prompt + response tokens kept (TRL's default 1024; null: all). */
+  /** Prompt + response tokens kept (TRL's default 1024; null: all). */
   maxLength?: number | null;
-  /** trl: which end of the sequence max_length keeps (TRL's default keep_start). */
+  /** Which end of the sequence max_length keeps (TRL ≥ 0.29's default keep_start; TRL 0.28's keep_end). */
   truncationMode?: TruncationMode;
 }
 
 /** TRL's DPOConfig defaults for the `trl` convention. */
 export const TRL_DEFAULTS = { maxLength: 1024, truncationMode: 'keep_start' as TruncationMode };
+
+/** TRL 0.28's DPOConfig defaults (`trl-legacy`): max_prompt_length 512, max_length 1024 keeping the end. */
+export const TRL_LEGACY_DEFAULTS = { maxPromptLength: 512, maxLength: 1024, truncationMode: 'keep_end' as TruncationMode };
 
 export class ModelTokenizer {
   readonly hf: HfTokenizer;
@@ -187,27 +202,47 @@ export class ModelTokenizer {
       throw new ChatTemplateError(`the chat template cannot render this record: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (mode !== 'continue') return out;
+    // transformers' continue_final_message: the final message is found by its stripped content (templates trim it)
     const last = messages.at(-1)?.content ?? '';
-    const at = out.lastIndexOf(last);
-    if (last === '' || at < 0) throw new ChatTemplateError('the prompt ends on an assistant turn, but its text does not appear in the chat template\'s rendering (continue_final_message)');
-    return out.slice(0, at + last.length);
+    const stripped = pyStrip(last, null, true, true);
+    const at = out.lastIndexOf(stripped);
+    if (at < 0) throw new ChatTemplateError('the prompt ends on an assistant turn, but its text does not appear in the chat template\'s rendering (continue_final_message)');
+    const lstripped = pyStrip(last, null, true, false);
+    return out.slice(0, at + (out.slice(at, at + lstripped.length) === last ? lstripped.length : stripped.length));
+  }
+
+  /** Whether a record is read as messages (conversational): its prompt and every response are message lists. */
+  static conversational(rec: PreferenceRecord): boolean {
+    return rec.promptMessages !== undefined && rec.candidates.every((c) => c.messages);
   }
 
   /**
-   * Prompt and response texts of a record as the model sees them (chat template for message records), and the
-   * prompt each response follows: its own transcript's when chosen and rejected carry different prompts (HH), so
-   * that the text in the file is what is scored.
+   * Prompt and response texts of a record as the model sees them, and the prompt each response follows: its own
+   * transcript's when chosen and rejected carry different prompts (HH), so that the text in the file is what is
+   * scored. Messages are rendered with the chat template: `trl` renders the prompt with the generation prompt and each
+   * prompt + response without it (TRL ≥ 0.29 tokenizes those two renderings; the response text here is for offsets);
+   * `trl-legacy` renders as TRL 0.28's apply_chat_template (see the module comment).
    */
-  texts(rec: PreferenceRecord): { prompt: string; responses: string[]; responsePrompts: string[] } {
-    if (rec.promptMessages && rec.candidates.every((c) => c.messages)) {
-      // TRL: a prompt that ends on a user (or tool) turn gets the generation prompt; one that ends on an assistant
-      // turn is continued (a prefill).
-      const lastRole = rec.promptMessages.at(-1)?.role;
-      const prompt = this.renderChat(rec.promptMessages, lastRole === 'assistant' ? 'continue' : 'generation', rec.templateArgs);
-      const responses = rec.candidates.map((c) => {
-        const full = this.renderChat([...(rec.promptMessages ?? []), ...(c.messages ?? [])], 'full', rec.templateArgs);
-        // TRL: completion = rendering of the whole conversation minus the prompt's rendering.
-        return full.startsWith(prompt) ? full.slice(prompt.length) : full.slice(commonPrefixLength(full, prompt));
+  texts(rec: PreferenceRecord, convention: Convention = 'trl-legacy'): { prompt: string; responses: string[]; responsePrompts: string[]; full?: string[] } {
+    if (ModelTokenizer.conversational(rec)) {
+      const pm = rec.promptMessages ?? [];
+      const lastRole = pm.at(-1)?.role;
+      const full = rec.candidates.map((c) => this.renderChat([...pm, ...(c.messages ?? [])], 'full', rec.templateArgs));
+      if (convention === 'trl') {
+        // TRL ≥ 0.29: the prompt always with the generation prompt (never continue_final_message)
+        const prompt = this.renderChat(pm, 'generation', rec.templateArgs);
+        const responses = full.map((f) => (f.startsWith(prompt) ? f.slice(prompt.length) : f.slice(commonPrefixLength(f, prompt))));
+        return { prompt, responses, responsePrompts: responses.map(() => prompt), full };
+      }
+      // TRL 0.28: the generation prompt after a user or tool turn, continue_final_message after an assistant turn
+      if (lastRole !== undefined && lastRole !== 'user' && lastRole !== 'tool' && lastRole !== 'assistant')
+        throw new ChatTemplateError(`the prompt ends on a "${lastRole}" turn: TRL 0.28 renders prompts that end on a user, tool or assistant turn`);
+      let prompt = this.renderChat(pm, lastRole === 'assistant' ? 'continue' : 'generation', rec.templateArgs);
+      // … cut back to its common prefix with each rendered prompt + response in turn (DeepSeek-R1's <think>, Qwen3's
+      // empty think block), each response taken after the prompt as it was cut so far
+      const responses = full.map((f) => {
+        prompt = prompt.slice(0, commonPrefixLength(prompt, f));
+        return f.slice(prompt.length);
       });
       return { prompt, responses, responsePrompts: responses.map(() => prompt) };
     }
@@ -241,8 +276,8 @@ export class ModelTokenizer {
    * never predicted: with an empty prompt it becomes the context.
    */
   private encodeTrl(rec: PreferenceRecord, limits: LengthLimits): EncodedRecord {
-    const { prompt, responses, responsePrompts } = this.texts(rec);
-    const conversational = rec.promptMessages !== undefined && rec.candidates.every((c) => c.messages);
+    const { prompt, responses, responsePrompts, full } = this.texts(rec, 'trl');
+    const conversational = ModelTokenizer.conversational(rec);
     const maxLength = limits.maxLength === undefined ? TRL_DEFAULTS.maxLength : limits.maxLength;
     const mode = limits.truncationMode ?? TRL_DEFAULTS.truncationMode;
     const eos = this.eosToken ?? '';
@@ -260,7 +295,9 @@ export class ModelTokenizer {
       const p = responsePrompts[i];
       const tail = !conversational && eos && !text.endsWith(eos) ? eos : '';
       let promptIds = promptIdsOf(p);
-      const joint = this.encode(p + text + tail, !conversational);
+      // conversational: the template's rendering of prompt + response (not the prompt's rendering + the rest)
+      const joint = this.encode(full ? full[i] : p + text + tail, !conversational);
+      const notPrefix = promptIds.some((id, k) => joint.ids[k] !== id);
       let ids = joint.ids.slice(promptIds.length);
       const pieces = joint.pieces.slice(promptIds.length);
       // Offsets into the response: the response tokens end where the joint text ends.
@@ -293,28 +330,35 @@ export class ModelTokenizer {
         ids = ids.slice(1);
         spans = spans.slice(1);
       }
-      return {
+      const r: EncodedResponse = {
         promptIds,
         promptTruncated,
         text,
         ids,
-        starts: spans.map((sp) => sp.start),
-        ends: spans.map((sp) => sp.end),
-        pieces: spans.map((sp) => text.slice(sp.start, sp.end) || (sp.start === text.length ? tail : '')),
+        starts: spans.map((sp) => Math.max(0, sp.start)),
+        ends: spans.map((sp) => Math.max(0, sp.end)),
+        pieces: spans.map((sp) => text.slice(Math.max(0, sp.start), Math.max(0, sp.end)) || (sp.start === text.length ? tail : '')),
         truncated,
       };
+      if (notPrefix) r.notPrefix = true;
+      return r;
     });
     const first = out[0];
     const rec0: EncodedRecord = { convention: 'trl', promptText: prompt, promptIds: first?.promptIds ?? promptIdsOf(prompt), promptTruncated: first?.promptTruncated ?? false, responses: out };
     if (skipped) rec0.skipped = skipped;
+    const which = out.map((r, i): string | null => (r.notPrefix ? (rec.candidates[i]?.role ?? `response ${i + 1}`) : null)).filter((x): x is string => x !== null);
+    if (which.length)
+      rec0.warning = `the prompt's token ids are not a prefix of prompt + ${which.join(' and prompt + ')}'s: TRL warns ("Mismatch between tokenized prompt and the start of tokenized prompt+${which[0]}") and takes the response's ids after the prompt's length, as here`;
     return rec0;
   }
 
   /** TRL ≤ 0.28 tokenize_row: prompt (keeps its end) + each response with EOS (keeps its start), each after its own prompt. */
   private encodeLegacy(rec: PreferenceRecord, limits: LengthLimits): EncodedRecord {
-    const { prompt, responses, responsePrompts } = this.texts(rec);
+    const { prompt, responses, responsePrompts } = this.texts(rec, 'trl-legacy');
     // A chat template ends each turn with its own end token: only non-conversational responses get the EOS.
-    const conversational = rec.promptMessages !== undefined && rec.candidates.every((c) => c.messages);
+    const conversational = ModelTokenizer.conversational(rec);
+    const maxLength = limits.maxLength ?? null;
+    const mode = limits.truncationMode ?? TRL_LEGACY_DEFAULTS.truncationMode;
     const prompts = new Map<string, { ids: number[]; truncated: boolean }>();
     const promptOf = (text: string): { ids: number[]; truncated: boolean } => {
       let p = prompts.get(text);
@@ -347,9 +391,27 @@ export class ModelTokenizer {
         truncated = true;
       }
       const p = promptOf(responsePrompts[i]);
-      return { promptIds: p.ids, promptTruncated: p.truncated, text, ids, starts, ends, pieces, truncated };
+      let promptIds = p.ids;
+      let promptTruncated = p.truncated;
+      // TRL 0.28's forward pass: prompt + response cut to max_length, keeping its end (the default) or its start
+      if (maxLength !== null && promptIds.length + ids.length > maxLength) {
+        if (mode === 'keep_end') {
+          const cut = promptIds.length + ids.length - maxLength;
+          const fromResponse = Math.max(0, cut - promptIds.length);
+          if (cut > 0) promptTruncated = true;
+          promptIds = promptIds.slice(Math.min(cut, promptIds.length));
+          for (const a of [ids, starts, ends, pieces]) a.splice(0, fromResponse);
+          if (fromResponse) truncated = true;
+        } else {
+          const keep = Math.max(0, maxLength - promptIds.length);
+          promptIds = promptIds.slice(0, maxLength);
+          for (const a of [ids, starts, ends, pieces]) a.length = Math.min(a.length, keep);
+          truncated = true;
+        }
+      }
+      return { promptIds, promptTruncated, text, ids, starts, ends, pieces, truncated };
     });
-    return { convention: 'trl-legacy', promptText: prompt, promptIds: first.ids, promptTruncated: first.truncated, responses: out };
+    return { convention: 'trl-legacy', promptText: prompt, promptIds: out[0]?.promptIds ?? first.ids, promptTruncated: out[0]?.promptTruncated ?? first.truncated, responses: out };
   }
 }
 

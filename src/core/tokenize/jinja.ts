@@ -1,0 +1,101 @@
+/**
+ * Chat templates as transformers renders them (Python's jinja2), through @huggingface/jinja with one correction kept
+ * here and nowhere else (docs/ARCHITECTURE.md, "Metric conventions"; README, "Libraries, and why"):
+ *
+ * @huggingface/jinja (through 0.5.13) implements the string methods `strip`, `lstrip` and `rstrip` with JavaScript's
+ * trim, trimStart and trimEnd: their `chars` argument is ignored, and the whitespace they trim is JavaScript's, not
+ * Python's (JavaScript trims U+FEFF, which Python keeps; Python strips U+001C–U+001F and U+0085, which JavaScript
+ * keeps). The `trim` filter has the same whitespace difference and ignores jinja2's `chars`. Qwen3's template renders
+ * the last assistant turn as `content.lstrip('\n')`, so a response that starts with a space lost it (" Sure." became
+ * `Sure` instead of ` Sure`). The same bug was fixed in swift-jinja (huggingface/swift-jinja#64, #65).
+ *
+ * The library's classes for string values and functions are not exported; they are taken from values it makes itself
+ * (an Environment's variables), and the three methods and the filter are replaced by Python's semantics.
+ */
+import { Environment, Interpreter, Template } from '@huggingface/jinja';
+
+export { Template };
+
+/** Python's str.isspace(): Unicode White_Space characters of bidi class WS, B or S, or category Zs. */
+const PY_SPACE = new Set<number>([
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008,
+  0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+]);
+
+/**
+ * Python's str.strip / lstrip / rstrip: `chars` null strips whitespace as Python defines it; a string strips any of
+ * its characters (code points, not UTF-16 units) from the chosen ends.
+ */
+export function pyStrip(s: string, chars: string | null, left: boolean, right: boolean): string {
+  const set = chars === null ? PY_SPACE : new Set(Array.from(chars, (c) => c.codePointAt(0) as number));
+  const cps = Array.from(s);
+  let a = 0;
+  let b = cps.length;
+  if (left) while (a < b && set.has(cps[a].codePointAt(0) as number)) a++;
+  if (right) while (b > a && set.has(cps[b - 1].codePointAt(0) as number)) b--;
+  return a === 0 && b === cps.length ? s : cps.slice(a, b).join('');
+}
+
+/** A runtime value of the library, as far as this module needs it. */
+interface Value {
+  type: string;
+  value: unknown;
+}
+type StringValueClass = new (s: string) => Value;
+type FunctionValueClass = new (f: (args: Value[]) => Value) => Value;
+
+/** The `chars` argument of strip/lstrip/rstrip/trim: none, none (null/undefined), or a string. */
+function charsOf(args: Value[], what: string): string | null {
+  const a = args[0];
+  if (a === undefined || a.type === 'NullValue' || a.type === 'UndefinedValue') return null;
+  if (a.type === 'StringValue') return a.value as string;
+  throw new Error(`${what} arg must be None or str`);
+}
+
+let patched = false;
+
+/** Replaces the library's strip, lstrip, rstrip and trim by Python's (once per process). */
+export function patchJinja(): void {
+  if (patched) return;
+  patched = true;
+  const sample = new Environment().set('s', '') as unknown as Value & { builtins: Map<string, unknown> };
+  const StringValue = sample.constructor as StringValueClass;
+  const FunctionValue = (sample.builtins.get('upper') as object).constructor as FunctionValueClass;
+  const proto = Object.getPrototypeOf(sample) as object;
+  const getter = Object.getOwnPropertyDescriptor(proto, 'builtins')?.get;
+  if (!getter) throw new Error('@huggingface/jinja: StringValue.builtins is no longer a getter: the strip patch (tokenize/jinja.ts) must be revisited');
+  const done = new WeakSet<Map<string, unknown>>();
+  Object.defineProperty(proto, 'builtins', {
+    configurable: true,
+    get(this: Value) {
+      const map = getter.call(this) as Map<string, unknown>;
+      if (!done.has(map)) {
+        done.add(map);
+        const s = this.value as string;
+        map.set('strip', new FunctionValue((args) => new StringValue(pyStrip(s, charsOf(args, 'strip'), true, true))));
+        map.set('lstrip', new FunctionValue((args) => new StringValue(pyStrip(s, charsOf(args, 'lstrip'), true, false))));
+        map.set('rstrip', new FunctionValue((args) => new StringValue(pyStrip(s, charsOf(args, 'rstrip'), false, true))));
+      }
+      return map;
+    },
+  });
+  // jinja2's trim filter: value.strip(chars), chars None by default
+  type Node = { type: string; value?: unknown; callee?: Node; args?: Node[] };
+  const ip = Interpreter.prototype as unknown as {
+    applyFilter(operand: Value, filter: Node, env: unknown): Value;
+    evaluate(node: Node, env: unknown): Value;
+  };
+  const applyFilter = ip.applyFilter;
+  ip.applyFilter = function (this: typeof ip, operand: Value, filter: Node, env: unknown): Value {
+    if (operand?.type === 'StringValue') {
+      if (filter.type === 'Identifier' && filter.value === 'trim') return new StringValue(pyStrip(operand.value as string, null, true, true));
+      if (filter.type === 'CallExpression' && filter.callee?.type === 'Identifier' && filter.callee.value === 'trim') {
+        const args = (filter.args ?? []).map((a) => this.evaluate(a, env));
+        return new StringValue(pyStrip(operand.value as string, charsOf(args, 'trim'), true, true));
+      }
+    }
+    return applyFilter.call(this, operand, filter, env);
+  };
+}
+
+patchJinja();
