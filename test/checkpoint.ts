@@ -4,7 +4,7 @@
  * float64 reference forward pass written from transformers' modeling code (llama, mistral, qwen2, qwen3, gemma2,
  * gemma3_text, phi3, gpt2; eager attention). The reference shares no code with src/core/engine/build.ts.
  */
-import { mkdirSync, writeFileSync, openSync, writeSync, closeSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, openSync, writeSync, closeSync, renameSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { byteTokenizerJson, rng } from './gpt2.js';
 
@@ -528,4 +528,33 @@ export function referenceLogits(cfg: Record<string, unknown>, w: W, ids: number[
   const fcap = typeof cfg.final_logit_softcapping === 'number' ? cfg.final_logit_softcapping : null;
   if (fcap) for (let i = 0; i < logits.length; i++) logits[i] = Math.tanh(logits[i] / fcap) * fcap;
   return logits;
+}
+
+/** A safetensors file's header (as parsed) and data section, for tests that damage files. */
+export function readSafetensorsRaw(file: string): { header: Record<string, { dtype: string; shape: number[]; data_offsets: number[] } | Record<string, string>>; data: Buffer } {
+  const b = readFileSync(file);
+  const n = Number(b.readBigUInt64LE(0));
+  return { header: JSON.parse(b.subarray(8, 8 + n).toString('utf8')), data: b.subarray(8 + n) };
+}
+
+/** Writes a safetensors file from a header object and a data section, as given (no checks: tests damage them). */
+export function writeSafetensorsRaw(file: string, header: unknown, data: Uint8Array): void {
+  const hj = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(hj.length));
+  writeFileSync(file, Buffer.concat([len, hj, data]));
+}
+
+/** Removes one tensor from a safetensors file, moving the later tensors' bytes so that the file stays valid. */
+export function dropTensor(file: string, name: string): void {
+  const { header, data } = readSafetensorsRaw(file);
+  const gone = header[name] as { data_offsets: number[] };
+  const [b, e] = gone.data_offsets;
+  delete header[name];
+  for (const [k, v] of Object.entries(header)) {
+    if (k === '__metadata__') continue;
+    const t = v as { data_offsets: number[] };
+    if (t.data_offsets[0] >= e) t.data_offsets = [t.data_offsets[0] - (e - b), t.data_offsets[1] - (e - b)];
+  }
+  writeSafetensorsRaw(file, header, Buffer.concat([data.subarray(0, b), data.subarray(e)]));
 }

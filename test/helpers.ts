@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isSkipped, type ScoredRecord, type ScoreLine } from '../src/core/contract.js';
+import { isFailed, isSkipped, type ScoredRecord, type ScoreLine } from '../src/core/contract.js';
 
 // Tests run from out/test/ (transpiled by scripts/build.mjs): the repository root is two levels up.
 export const repoRoot = resolve(__dirname, '..', '..');
@@ -44,5 +44,6 @@ export function rng(seed: number): () => number {
 /** A score line that must be a scored record (not one the trainer would drop). */
 export function scored(r: ScoreLine): ScoredRecord {
   if (isSkipped(r)) throw new Error(`line ${r.line} was skipped: ${r.skipped}`);
+  if (isFailed(r)) throw new Error(`line ${r.line} failed: ${r.error}`);
   return r;
 }

@@ -100,11 +100,30 @@ export interface SkippedRecord {
   skipped: string;
 }
 
+/**
+ * A selected record PrefLens could not score: the model's output for one of its tokens is not finite (NaN or ±Inf
+ * weights, an overflow). The message names the model, the response and the token; the rest of the file is scored,
+ * and the CLI exits 1.
+ */
+export interface FailedRecord {
+  line: number;
+  sub?: number;
+  error: string;
+}
+
 /** One line of `preflens score` output. */
-export type ScoreLine = ScoredRecord | SkippedRecord;
+export type ScoreLine = ScoredRecord | SkippedRecord | FailedRecord;
 
 export function isSkipped(r: ScoreLine): r is SkippedRecord {
   return (r as SkippedRecord).skipped !== undefined;
+}
+
+export function isFailed(r: ScoreLine): r is FailedRecord {
+  return (r as FailedRecord).error !== undefined;
+}
+
+export function isScored(r: ScoreLine): r is ScoredRecord {
+  return !isSkipped(r) && !isFailed(r);
 }
 
 /** A scored flag's one-line explanation and where it comes from. */

@@ -187,10 +187,10 @@ export class Models implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.
       const i = new vscode.TreeItem(`${label}: ${st.dir.split(/[\\/]/).filter(Boolean).pop()}`);
       const parts = [st.description?.split(' (')[0] ?? '', st.architecture ?? '', s ? `${(s.parameters / 1e6).toFixed(2)}M params` : '', st.vocab ? `vocab ${st.vocab.toLocaleString('en-US')}` : '', s ? s.device.toUpperCase() : 'device: after the first scoring'];
       i.description = parts.filter(Boolean).join(' · ');
-      i.tooltip = `${st.dir}\n${st.description ?? ''}\n${s ? s.deviceNote : ''}${st.problems.length ? `\n${st.problems.join('\n')}` : ''}`;
+      i.tooltip = `${st.dir}\n${st.description ?? ''}\n${s ? s.deviceNote : ''}${st.problems.length ? `\n${st.problems.join('\n')}` : ''}${s?.warnings.length ? `\n${s.warnings.join('\n')}` : ''}`;
       i.iconPath = new vscode.ThemeIcon(st.checking ? 'loading~spin' : st.problems.length ? 'error' : 'symbol-class');
       const out = [i];
-      for (const p of st.problems) {
+      for (const p of [...st.problems, ...(s?.warnings ?? [])]) {
         const e = new vscode.TreeItem(p);
         e.iconPath = new vscode.ThemeIcon('warning');
         out.push(e);

@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import { isSkipped, type ScoredRecord, type SkippedRecord } from '../core/contract.js';
+import { isFailed, isSkipped, type ScoredRecord, type SkippedRecord } from '../core/contract.js';
 import { startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
 import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../workers/scoreWorker.js';
@@ -236,6 +236,7 @@ export class Scorer implements vscode.Disposable {
         const ac = new AbortController();
         token.onCancellationRequested(() => ac.abort());
         const checks: Array<Promise<unknown>> = [];
+        let failed = 0;
         const end = await startJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(join(this.distDir, 'scoreWorker.js'), spec, {
           signal: ac.signal,
           cancel: 'message',
@@ -245,6 +246,11 @@ export class Scorer implements vscode.Disposable {
               if (isSkipped(r)) {
                 this.store.skip(uri, r);
                 this.log.appendLine(`${d.name}: line ${r.line} skipped: ${r.skipped}`);
+              } else if (isFailed(r)) {
+                // not scored: shown where a skipped record is, with why (the hover, the heatmap), and logged
+                this.store.skip(uri, { line: r.line, ...(r.sub !== undefined ? { sub: r.sub } : {}), skipped: `PrefLens could not score it: ${r.error}` });
+                failed++;
+                this.log.appendLine(`${d.name}: line ${r.line} failed: ${r.error}`);
               }
               // Scored from the index it was given; if the file was re-indexed since, the worker checks the text first.
               else if (d.generation === generation) this.store.add(uri, r);
@@ -276,6 +282,7 @@ export class Scorer implements vscode.Disposable {
           return 'cancelled';
         }
         this.log.appendLine(`scored ${end.result.records} records of ${uri.toString()} in ${end.result.seconds.toFixed(1)} s on ${end.result.device}; ${kept} in the store`);
+        if (failed) void vscode.window.showWarningMessage(`PrefLens: ${failed} record${failed === 1 ? '' : 's'} could not be scored: the model's output is not finite (the Output panel and the hover say where).`);
         return 'done';
       },
     );

@@ -55,6 +55,8 @@ export interface ModelSummary {
   k: number;
   /** The loss type its training config names (engine/folder.ts lossTypeOf), or null. */
   lossType: string | null;
+  /** What is odd about the folder but does not stop it (ScoringModel.warnings). */
+  warnings: string[];
 }
 
 function summary(m: ScoringModel): ModelSummary {
@@ -69,6 +71,7 @@ function summary(m: ScoringModel): ModelSummary {
     contentHash: m.contentHash,
     k: m.k,
     lossType: lossTypeOf(m.dir),
+    warnings: [...m.warnings],
   };
 }
 

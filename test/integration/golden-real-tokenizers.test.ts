@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScoringModel } from '../../src/core/engine/model.js';
 import { scoreFile } from '../../src/core/engine/score.js';
-import { isSkipped, type ScoreLine } from '../../src/core/contract.js';
+import { isScored, isSkipped, type ScoreLine } from '../../src/core/contract.js';
 import type { LengthLimits } from '../../src/core/tokenize/encoder.js';
 import { shared, skipWithoutShared } from '../helpers.js';
 
@@ -64,8 +64,8 @@ export function differences(g: Gold[], got: ScoreLine[]): string[] {
       if (!isSkipped(r)) out.push(`${where}: the trainer drops it (${x.reason}), PrefLens scored it`);
       continue;
     }
-    if (isSkipped(r)) {
-      out.push(`${where}: skipped (${r.skipped}), the trainer trains on it`);
+    if (!isScored(r)) {
+      out.push(`${where}: not scored (${isSkipped(r) ? r.skipped : r.error}), the trainer trains on it`);
       continue;
     }
     const prompt = r.prompt?.ids;

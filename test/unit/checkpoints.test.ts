@@ -16,7 +16,7 @@ import { locateModel } from '../../src/core/hub.js';
 import { invFreq } from '../../src/core/engine/build.js';
 import { archOf } from '../../src/core/engine/families/index.js';
 import { ConfigJson } from '../../src/core/engine/config.js';
-import { referenceLogps, writeCheckpoint, writeSafetensors, type Lora } from '../checkpoint.js';
+import { dropTensor, referenceLogps, writeCheckpoint, writeSafetensors, type Lora } from '../checkpoint.js';
 import { rng } from '../gpt2.js';
 
 const base = { vocab_size: 260, hidden_size: 32, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, intermediate_size: 48, num_hidden_layers: 2, max_position_embeddings: 64, rms_norm_eps: 1e-6, eos_token_id: 256, bos_token_id: 256 };
@@ -222,7 +222,11 @@ test('bad checkpoints are clear errors naming the file and tensor', async () => 
   assert.match(await loadError(d), /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[48, 32\], but config\.json implies \[40, 32\]/);
   d = fresh('missing');
   writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
-  assert.match(await loadError(d), /tensor "model\.layers\.2\.input_layernorm\.weight" is missing/);
+  assert.match(await loadError(d), /config\.json: the config says 3 layers, but the checkpoint's weights hold 2/);
+  // a tensor a layer needs, missing
+  d = fresh('missing-tensor');
+  dropTensor(join(d, 'model.safetensors'), 'model.layers.1.input_layernorm.weight');
+  assert.match(await loadError(d), /tensor "model\.layers\.1\.input_layernorm\.weight" is missing/);
   // an index naming a missing shard
   d = fresh('shards', 2);
   const idx = JSON.parse(readFileSync(join(d, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };

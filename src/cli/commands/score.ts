@@ -4,7 +4,7 @@ import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } f
 import { resolve } from 'node:path';
 import type { ProviderChoice } from '../../core/engine/model.js';
 import { InputError } from '../../core/errors.js';
-import { isSkipped } from '../../core/contract.js';
+import { isFailed, isSkipped } from '../../core/contract.js';
 import { DEFAULT_BETA } from '../../core/metrics/pair.js';
 import type { CliCommand } from '../command.js';
 import { formatOption, intOpt, range, shardOption, skipped, tokenization, UsageError } from '../options.js';
@@ -66,6 +66,7 @@ async function score(argv: string[]): Promise<number> {
   if (ref && !values.ref) process.stderr.write(`preflens: no --ref: the reference is the adapter's base ${ref.dir}, sharing the policy's session and one copy of the base weights\n`);
   else if (ref) process.stderr.write(`preflens: reference ${ref.dir}: ${ref.description}, on ${ref.deviceNote}\n`);
   else process.stderr.write('preflens: no --ref: reference-free mode (logps, mean logps, mean-logp margin only)\n');
+  for (const m of [policy, ...(values.ref && ref ? [ref] : [])]) for (const w of m.warnings) process.stderr.write(`preflens: warning: ${w}\n`);
   if (shard) process.stderr.write(`preflens: shard ${shard[0]}/${shard[1]}${values.shard === 'auto' ? ` (${shard[2]})` : ''}: the records at positions ≡ ${shard[0]} (mod ${shard[1]}) of the selection\n`);
   process.stderr.write(
     `preflens: convention ${convention} (${reason}): ${
@@ -82,6 +83,7 @@ async function score(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let records = 0;
   let skippedCount = 0;
+  let failedCount = 0;
   let tokens = 0;
   let lastShown = 0;
   try {
@@ -113,6 +115,10 @@ async function score(argv: string[]): Promise<number> {
     })) {
       records++;
       if (isSkipped(r)) skippedCount++;
+      if (isFailed(r)) {
+        failedCount++;
+        process.stderr.write(`preflens: ${file}: line ${r.line}: ${r.error}\n`);
+      }
       if (!sink.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => sink.once('drain', () => res()));
     }
   } catch (e) {
@@ -135,9 +141,10 @@ async function score(argv: string[]): Promise<number> {
   const s = (performance.now() - t0) / 1000;
   if (process.stderr.isTTY) process.stderr.write('\n');
   process.stderr.write(
-    `preflens: ${records} records${skippedCount ? ` (${skippedCount} not scored: their lines say why)` : ''}, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
+    `preflens: ${records} records${skippedCount ? ` (${skippedCount} not scored: their lines say why)` : ''}${failedCount ? ` (${failedCount} failed: their lines say why)` : ''}, ${tokens} tokens computed (cached sequences not counted), ${s.toFixed(2)} s, ${(tokens / Math.max(s, 1e-9)).toFixed(0)} tokens/s, device ${policy.device}\n`,
   );
-  return 0;
+  // a record whose numbers are not finite failed: the output holds the rest, and the exit code says so
+  return failedCount ? 1 : 0;
 }
 
 export const scoreCommand: CliCommand = { name: 'score', usage: `score FILE --policy DIR [--ref DIR] [--beta 0.1] [--lines A-B] [--convention trl|trl-legacy]

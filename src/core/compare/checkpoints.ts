@@ -9,7 +9,7 @@ import { scoreRecords } from '../engine/score.js';
 import type { RunInfo } from '../runs/types.js';
 import { runModels } from '../runs/checkpoints.js';
 import type { LengthLimits } from '../tokenize/encoder.js';
-import { type Comparison, isSkipped, type Trajectory } from '../contract.js';
+import { type Comparison, isScored, type Trajectory } from '../contract.js';
 
 export type { Comparison, Trajectory };
 
@@ -31,7 +31,7 @@ export async function compareCheckpoints(
     const policy = await ScoringModel.load(models[i].dir, { provider: opts.provider ?? 'auto', cacheDir: opts.cacheDir });
     const scored = await scoreRecords(pairs, policy, ref, { beta: opts.beta, ...opts.limits, cacheDir: opts.cacheDir, signal: opts.signal });
     scored.forEach((line, k) => {
-      const s = isSkipped(line) ? null : line;
+      const s = isScored(line) ? line : null;
       traj[k].margins.push(s?.margin ?? null);
       traj[k].chosenLogp.push(s?.chosen?.logp ?? null);
       traj[k].rejectedLogp.push(s?.rejected?.logp ?? null);

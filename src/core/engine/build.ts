@@ -72,7 +72,12 @@ export interface BuiltGraph {
   folder: string;
   hidden: string[];
   loraScale: number | null;
+  /** Checkpoint tensors the graph does not use (transformers warns about them), save known buffers. */
+  unused: string[];
 }
+
+/** Buffers some checkpoints store that no model uses (transformers ignores them): not reported as unused. */
+const BUFFERS = /(^|\.)(rotary_emb\.inv_freq|attn\.(masked_)?bias)$/;
 
 /** PEFT's target_modules: a list of module-name suffixes, a regular expression (full match), or "all-linear". */
 export function targetsModule(targets: string[] | string, module: string): boolean {
@@ -93,7 +98,8 @@ export function buildGraph(arch: Arch, ck: SafetensorsCheckpoint, opts: BuildOpt
   const g = new GraphBuilder(withPrefix(arch, ck), ck, opts);
   const model = g.decoder();
   g.checkAdapterUsed();
-  return { model, folder, hidden: g.hidden, loraScale: g.loraScale };
+  const unused = [...ck.tensors.keys()].filter((n) => !g.uses(n) && !BUFFERS.test(n));
+  return { model, folder, hidden: g.hidden, loraScale: g.loraScale, unused };
 }
 
 /** The logit-lens graph for SPINAL transport: inputs ha, hb [n, hidden] → bc [n] = Σ √(p_a p_b). */
@@ -137,6 +143,11 @@ class GraphBuilder {
         if (m) this.adapterTensors.set(`${m[1]}|${m[2]}`, t);
       }
     }
+  }
+
+  /** Whether the graph reads this checkpoint tensor. */
+  uses(name: string): boolean {
+    return this.external.has(name);
   }
 
   /** Every adapter weight must have been applied: a target module the base does not have is an error. */
@@ -245,8 +256,15 @@ class GraphBuilder {
       this.consumed.add(module);
       if (A.shape[0] !== ad.r || A.shape[1] !== inDim || B.shape[0] !== outDim || B.shape[1] !== ad.r)
         throw new ModelError(`${A.file}: ${module}: lora_A is [${A.shape}] and lora_B [${B.shape}], but the base layer is [${outDim}, ${inDim}] with r = ${ad.r}`);
-      const a = this.fromF32(this.f32(readFloat32(A), A.shape));
-      const b = this.fromF32(this.f32(readFloat32(B), B.shape));
+      const finite = (t: TensorInfo, which: string): Float32Array => {
+        const v = readFloat32(t);
+        const bad = v.findIndex((x) => !Number.isFinite(x));
+        // 0 × NaN is NaN: a non-finite adapter weight would null the base's numbers too (its scale-0 reference)
+        if (bad >= 0) throw new ModelError(`${t.file}: ${module}: ${which} holds ${v[bad]} at element ${bad} (tensor "${t.name}"): an adapter weight must be finite`);
+        return v;
+      };
+      const a = this.fromF32(this.f32(finite(A, 'lora_A'), A.shape));
+      const b = this.fromF32(this.f32(finite(B, 'lora_B'), B.shape));
       const ax = this.n1('Gemm', [x, a], { transB: 1 });
       const bax = this.n1('Gemm', [ax, b], { transB: 1 });
       y = this.n1('Add', [y, this.n1('Mul', [bax, this.loraScaleInput()])]);

@@ -24,6 +24,9 @@ export interface ModelConfig {
   eps: number | null;
 }
 
+/** A value for a message: numbers as JavaScript writes them (-Infinity, NaN), the rest as JSON. */
+const show = (v: unknown): string => (typeof v === 'number' ? String(v) : JSON.stringify(v));
+
 /** A config.json, read once: typed accessors that name the file in their errors. */
 export class ConfigJson {
   /** The language model's settings (`text_config` merged over `model_type` and `architectures` when present). */
@@ -33,6 +36,8 @@ export class ConfigJson {
     readonly raw: Readonly<Record<string, unknown>>,
     /** The file, for messages. */
     readonly path: string,
+    /** The layers the checkpoint's weights hold (its `layers.N.` / `h.N.` tensors), when a checkpoint is opened. */
+    readonly layersInWeights: number | null = null,
   ) {
     const tc = raw.text_config;
     this.text = typeof tc === 'object' && tc !== null && !Array.isArray(tc) ? { ...(tc as Record<string, unknown>), architectures: raw.architectures, model_type: raw.model_type } : raw;
@@ -61,6 +66,64 @@ export class ConfigJson {
   need(...keys: string[]): number {
     const v = this.num(...keys);
     if (v === null) throw new ModelError(`${this.path}: "${keys[0]}" is missing or not a number`);
+    return v;
+  }
+
+  /** The key of `keys` that is set (for messages), else the first. */
+  private keyOf(keys: string[]): string {
+    return keys.find((k) => this.text[k] !== undefined && this.text[k] !== null) ?? keys[0];
+  }
+
+  /** A size or count (hidden size, heads, layers, vocabulary…): a positive integer, or null when absent. */
+  count(...keys: string[]): number | null {
+    const k = this.keyOf(keys);
+    const v = this.text[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ModelError(`${this.path}: "${k}" is ${show(v)}; it must be a positive integer`);
+    return v;
+  }
+
+  /** A size or count the model cannot do without. */
+  needCount(...keys: string[]): number {
+    const v = this.count(...keys);
+    if (v === null) throw new ModelError(`${this.path}: "${keys[0]}" is missing`);
+    return v;
+  }
+
+  /** A count that may be 0 (a number of layers to start from…), or null when absent. */
+  index(...keys: string[]): number | null {
+    const k = this.keyOf(keys);
+    const v = this.text[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ModelError(`${this.path}: "${k}" is ${show(v)}; it must be a non-negative integer`);
+    return v;
+  }
+
+  /** A positive finite number (epsilons, rotary bases, scales, soft-caps), or null when absent. */
+  positive(...keys: string[]): number | null {
+    const k = this.keyOf(keys);
+    const v = this.text[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ModelError(`${this.path}: "${k}" is ${show(v)}; it must be a positive finite number`);
+    return v;
+  }
+
+  /**
+   * The layer count: a positive integer, and no more than the checkpoint's weights hold (checked before anything is
+   * built per layer: a config of a billion layers is an error, not a hang).
+   */
+  layers(...keys: string[]): number {
+    const L = this.needCount(...keys);
+    if (this.layersInWeights !== null && L > this.layersInWeights)
+      throw new ModelError(`${this.path}: the config says ${L} layers, but the checkpoint's weights hold ${this.layersInWeights}`);
+    return L;
+  }
+
+  /** A true/false setting, or null when absent (a string such as "true" is an error, not false). */
+  bool(key: string): boolean | null {
+    const v = this.text[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'boolean') throw new ModelError(`${this.path}: "${key}" is ${show(v)}; it must be true or false`);
     return v;
   }
 

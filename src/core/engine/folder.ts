@@ -5,7 +5,7 @@
  * read here; the description says what was opened, for the CLI's stderr and the Models view.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { CHUNK_SIZE, readBytes, withFile } from '../jsonl/reader.js';
 import { basename, dirname, join } from 'node:path';
 import type { AdapterSpec } from './build.js';
@@ -42,9 +42,15 @@ export interface ModelFolder {
   shards: number;
 }
 
-export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
+/**
+ * Opens a model folder. `through`: the adapters that led here (an adapter's base that is the adapter itself, or two
+ * adapters naming each other, is an error naming the circle, not an endless descent).
+ */
+export function openModelFolder(ref: string, relativeTo?: string, through: string[] = []): ModelFolder {
   const dir = locateModel(ref, relativeTo).dir;
-  if (existsSync(join(dir, 'adapter_config.json'))) return openAdapter(dir);
+  const real = realOf(dir);
+  if (through.includes(real)) throw new ModelError(`${through.at(-1)}/adapter_config.json: its base ${dir} ${through.length === 1 ? 'is the adapter itself' : `leads back to ${real}: adapters that name each other as their base (${[...through, real].join(' → ')})`}`);
+  if (existsSync(join(dir, 'adapter_config.json'))) return openAdapter(dir, [...through, real]);
   const configPath = join(dir, 'config.json');
   if (existsSync(join(dir, 'model.onnx'))) {
     const config = existsSync(configPath) ? readJsonObject(configPath, 'config.json') : {};
@@ -56,13 +62,48 @@ export function openModelFolder(ref: string, relativeTo?: string): ModelFolder {
   }
   if (!existsSync(configPath)) throw new ModelError(`${dir}: no config.json beside the safetensors weights`);
   const config = readJsonObject(configPath, 'config.json');
-  const arch = archOf(new ConfigJson(config, configPath));
   const ckpt = SafetensorsCheckpoint.open(dir, 'model', resolveModelFile);
+  const arch = archOf(new ConfigJson(config, configPath, layersInWeights(ckpt)));
+  checkLayers(arch, ckpt, configPath);
   const s = ckpt.summary();
   return { dir, kind: 'checkpoint', netDir: dir, tokenizerDir: dir, config, arch, ckpt, adapter: null, parameters: s.parameters, dtypes: s.dtypes, shards: ckpt.files.length };
 }
 
-function openAdapter(dir: string): ModelFolder {
+const realOf = (p: string): string => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
+/** The layers a checkpoint's weights hold: 1 + the largest N of its `layers.N.` or `h.N.` tensors (0 when none). */
+function layersInWeights(ckpt: SafetensorsCheckpoint): number {
+  let have = 0;
+  for (const name of ckpt.tensors.keys()) {
+    const m = /(?:^|\.)(?:layers|h)\.(\d+)\./.exec(name);
+    if (m) have = Math.max(have, Number(m[1]) + 1);
+  }
+  return have;
+}
+
+/**
+ * config.json's layer count against the weights: more layers than the checkpoint holds is an error (before a graph of
+ * a billion layers is built); fewer leaves weights unused, which transformers only warns about (so does PrefLens,
+ * with every unused tensor: ScoringModel.warnings).
+ */
+function checkLayers(arch: Arch, ckpt: SafetensorsCheckpoint, configPath: string): void {
+  const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^(?:${arch.tensors.prefixes.map((p) => esc(p.prefix)).join('|')})${esc(arch.tensors.layer)}(\\d+)\\.`);
+  let have = 0;
+  for (const name of ckpt.tensors.keys()) {
+    const m = re.exec(name);
+    if (m) have = Math.max(have, Number(m[1]) + 1);
+  }
+  if (arch.layers > have) throw new ModelError(`${configPath}: the config says ${arch.layers} layers, but the checkpoint's weights hold ${have} (${arch.tensors.layer}0 … ${arch.tensors.layer}${have - 1})`);
+}
+
+function openAdapter(dir: string, through: string[]): ModelFolder {
   const cfgPath = join(dir, 'adapter_config.json');
   const c = readJsonObject(cfgPath, 'adapter_config.json');
   const kind = String(c.peft_type ?? 'LORA');
@@ -72,12 +113,21 @@ function openAdapter(dir: string): ModelFolder {
   if (c.bias !== undefined && c.bias !== 'none') throw new ModelError(`${cfgPath}: bias "${String(c.bias)}" is not supported (bias: "none" is)`);
   for (const k of ['rank_pattern', 'alpha_pattern'])
     if (c[k] && typeof c[k] === 'object' && Object.keys(c[k] as object).length) throw new ModelError(`${cfgPath}: ${k} is not supported`);
-  const r = Number(c.r);
-  const alpha = Number(c.lora_alpha ?? r);
-  if (!(r > 0) || !(alpha > 0)) throw new ModelError(`${cfgPath}: r and lora_alpha must be positive numbers`);
+  const r = c.r;
+  const alpha = c.lora_alpha ?? r;
+  if (typeof r !== 'number' || !Number.isSafeInteger(r) || r < 1) throw new ModelError(`${cfgPath}: r is ${JSON.stringify(r)}; it must be a positive integer`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0) throw new ModelError(`${cfgPath}: lora_alpha is ${JSON.stringify(alpha)}; it must be a positive number`);
+  for (const k of ['use_rslora', 'use_dora'])
+    if (c[k] !== undefined && c[k] !== null && typeof c[k] !== 'boolean') throw new ModelError(`${cfgPath}: ${k} is ${JSON.stringify(c[k])}; it must be true or false`);
   const targets = c.target_modules;
   if (!(typeof targets === 'string' || (Array.isArray(targets) && targets.every((t) => typeof t === 'string'))))
     throw new ModelError(`${cfgPath}: target_modules must be a list of module names or a regular expression`);
+  if (typeof targets === 'string' && targets !== 'all-linear')
+    try {
+      new RegExp(`^(?:${targets})$`);
+    } catch (e) {
+      throw new ModelError(`${cfgPath}: target_modules "${targets}" is not a valid regular expression (${e instanceof Error ? e.message : String(e)})`);
+    }
   const baseRef = typeof c.base_model_name_or_path === 'string' ? c.base_model_name_or_path : '';
   if (!baseRef) throw new ModelError(`${cfgPath}: no base_model_name_or_path: give the base model's folder or hub id`);
   let base: Located;
@@ -86,7 +136,7 @@ function openAdapter(dir: string): ModelFolder {
   } catch (e) {
     throw new ModelError(`${cfgPath}: the base model: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const baseFolder = openModelFolder(base.dir);
+  const baseFolder = openModelFolder(base.dir, undefined, through);
   if (baseFolder.kind !== 'checkpoint') throw new ModelError(`${cfgPath}: the base ${base.dir} is ${baseFolder.kind === 'adapter' ? 'itself an adapter' : 'an ONNX export'}; an adapter needs its base's safetensors checkpoint`);
   const weights = SafetensorsCheckpoint.open(dir, 'adapter_model', resolveModelFile);
   const adapter: AdapterInfo = { r, alpha, rslora: c.use_rslora === true, targets: targets as string[] | string, weights, file: weights.files[0], baseRef, base };
@@ -126,11 +176,15 @@ export function fileHash(path: string, cacheDir: string): string {
   return hex;
 }
 
-/** Content hash of what a folder computes: its config, its weights, and (for an adapter) the adapter's. */
+/**
+ * What a folder computes, as a cache key: where it is (its real path: a cached graph reads its weights from there) and
+ * the content of every file it reads — its config, its weights, and (for an adapter) the adapter's.
+ */
 export function folderHash(f: ModelFolder, cacheDir: string, withAdapter = true): string {
-  const h = createHash('sha256').update(JSON.stringify(f.config));
+  const h = createHash('sha256').update(realOf(f.netDir)).update('\0').update(JSON.stringify(f.config));
   for (const file of f.ckpt?.files ?? []) h.update(fileHash(file, cacheDir));
   if (withAdapter && f.adapter) {
+    h.update(realOf(f.dir)).update('\0');
     h.update(readFileSync(resolveModelFile(join(f.dir, 'adapter_config.json'))));
     for (const file of f.adapter.weights.files) h.update(fileHash(file, cacheDir));
   }

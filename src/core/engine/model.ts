@@ -58,6 +58,9 @@ export class ScoringModel {
     readonly shared: boolean = false,
   ) {}
 
+  /** What is odd about the folder but does not stop it (transformers warns likewise): printed, shown in the Models view. */
+  readonly warnings: string[] = [];
+
   get name(): string {
     return basename(resolve(this.dir));
   }
@@ -100,7 +103,8 @@ export class ScoringModel {
     const config = readConfig(dir);
     const tokenizer = ModelTokenizer.load(dir);
     const bytes = readFileSync(onnxPath);
-    let hash = createHash('sha256').update(bytes).update(readFileSync(join(dir, 'config.json'))).digest('hex');
+    // the key of what this folder computes: where it is (its external data is read from there) and what it holds
+    let hash = createHash('sha256').update(realpathSync(dir)).update('\0').update(bytes).update(readFileSync(join(dir, 'config.json'))).digest('hex');
     let proto;
     try {
       proto = decodeModel(bytes);
@@ -167,18 +171,29 @@ export class ScoringModel {
     const baseHash = folder.adapter ? folderHash(folder, root, false) : null;
     const cacheDir = join(root, 'models');
     mkdirSync(cacheDir, { recursive: true });
+    const ck = folder.ckpt as SafetensorsCheckpoint;
+    // The external data is always read from the folder being opened (never from where a cached graph was built).
+    const weightsFolder = ck.commonFolder();
+    if (!weightsFolder) throw new ModelError(`${ck.dir}: the checkpoint's files resolve to different folders (${ck.files.join(', ')}); onnxruntime reads external data from one folder`);
+    let unused: string[] = [];
     const graphFor = (precision: Precision): { bytes: Uint8Array; folder: string; loraScale: number | null } => {
       const cached = join(cacheDir, `${hash.slice(0, 32)}-built-${precision}-stats-k${k}.onnx`);
       const meta = `${cached}.json`;
       if (existsSync(cached) && existsSync(meta)) {
-        const m = JSON.parse(readFileSync(meta, 'utf8')) as { folder: string; loraScale: number | null };
-        if (existsSync(m.folder)) return { bytes: readFileSync(cached), ...m };
+        try {
+          const m = JSON.parse(readFileSync(meta, 'utf8')) as { loraScale: number | null; unused?: string[] };
+          unused = m.unused ?? [];
+          return { bytes: readFileSync(cached), folder: weightsFolder, loraScale: m.loraScale };
+        } catch {
+          /* a damaged cache entry is built again */
+        }
       }
-      const built = buildGraph(arch, folder.ckpt as SafetensorsCheckpoint, { precision, adapter: folder.adapter ?? undefined });
+      const built = buildGraph(arch, ck, { precision, adapter: folder.adapter ?? undefined });
       const bytes = addScoringOutputs(encodeModel(built.model), k);
+      unused = built.unused;
       writeAtomic(cached, bytes);
-      writeAtomic(meta, JSON.stringify({ folder: built.folder, loraScale: built.loraScale }));
-      return { bytes, folder: built.folder, loraScale: built.loraScale };
+      writeAtomic(meta, JSON.stringify({ loraScale: built.loraScale, unused }));
+      return { bytes, folder: weightsFolder, loraScale: built.loraScale };
     };
     let created: Awaited<ReturnType<typeof createBuiltSession>>;
     try {
@@ -187,7 +202,11 @@ export class ScoringModel {
       if (e instanceof ModelError) throw e;
       throw new ModelError(`${folder.dir}: onnxruntime cannot load the graph built from config.json (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     }
-    return new ScoringModel(folder.dir, config, tokenizer, created.session, created.device, created.note, hash, folder.parameters, k, new Map(), describeFolder(folder), folder, loraFeeds(created.loraScale), baseHash);
+    const m = new ScoringModel(folder.dir, config, tokenizer, created.session, created.device, created.note, hash, folder.parameters, k, new Map(), describeFolder(folder), folder, loraFeeds(created.loraScale), baseHash);
+    // transformers warns about checkpoint weights the model does not use; so does PrefLens
+    if (unused.length)
+      m.warnings.push(`${ck.dir}: ${unused.length} tensor${unused.length === 1 ? '' : 's'} of the checkpoint ${unused.length === 1 ? 'is' : 'are'} not used by the model config.json describes: ${unused.slice(0, 8).join(', ')}${unused.length > 8 ? ', …' : ''}`);
+    return m;
   }
 }
 

@@ -55,14 +55,30 @@ export function readHeader(file: string): TensorInfo[] {
     if (!(DTYPES as readonly string[]).includes(e.dtype))
       throw new ModelError(`${file}: tensor "${name}" has dtype ${e.dtype}; PrefLens reads ${DTYPES.join(', ')} checkpoints (quantised ${e.dtype} weights are not supported)`);
     const dtype = e.dtype as Dtype;
-    const shape = (e.shape as unknown[]).map(Number);
-    const [b, en] = (e.data_offsets as unknown[]).map(Number);
+    if (!(e.shape as unknown[]).every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0))
+      throw new ModelError(`${file}: tensor "${name}": shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
+    const shape = e.shape as number[];
+    const [b, en] = e.data_offsets as unknown[];
+    if (!(typeof b === 'number' && typeof en === 'number' && Number.isSafeInteger(b) && Number.isSafeInteger(en) && 0 <= b && b <= en))
+      throw new ModelError(`${file}: tensor "${name}": data_offsets ${JSON.stringify(e.data_offsets)} must be two integers 0 ≤ begin ≤ end`);
     const elems = shape.reduce((s, d) => s * d, 1);
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0) || !(en - b === elems * BYTES[dtype]))
-      throw new ModelError(`${file}: tensor "${name}": shape [${shape.join(', ')}] ${dtype} needs ${elems * BYTES[dtype]} bytes but data_offsets give ${en - b}`);
-    if (b < 0 || base + en > size) throw new ModelError(`${file}: tensor "${name}" points past the end of the file (${base + en} > ${size} bytes): the file is truncated`);
+    if (en - b !== elems * BYTES[dtype]) throw new ModelError(`${file}: tensor "${name}": shape [${shape.join(', ')}] ${dtype} needs ${elems * BYTES[dtype]} bytes but data_offsets give ${en - b}`);
+    if (base + en > size) throw new ModelError(`${file}: tensor "${name}" points past the end of the file (its data ends at byte ${base + en}, the file has ${size}): the file is truncated`);
     out.push({ name, dtype, shape, file, offset: base + b, length: en - b });
   }
+  // The safetensors format (and its loaders) require the tensors to cover the data section exactly: in order, no
+  // overlap, no hole, nothing after the last one.
+  const sorted = [...out].sort((x, y) => x.offset - y.offset || x.length - y.length);
+  let at = base;
+  for (const t of sorted) {
+    if (t.offset < at) {
+      const other = sorted.find((o) => o !== t && o.offset <= t.offset && o.offset + o.length > t.offset);
+      throw new ModelError(`${file}: tensor "${t.name}" overlaps${other ? ` tensor "${other.name}"` : ' another tensor'} (data_offsets must not overlap)`);
+    }
+    if (t.offset > at) throw new ModelError(`${file}: ${t.offset - at} bytes before tensor "${t.name}" belong to no tensor (data_offsets must leave no hole)`);
+    at = t.offset + t.length;
+  }
+  if (at !== size) throw new ModelError(`${file}: its last ${size - at} bytes belong to no tensor (data_offsets must cover the data section exactly)`);
   return out;
 }
 
@@ -82,20 +98,34 @@ export class SafetensorsCheckpoint {
   static open(dir: string, stem = 'model', resolveFile: (p: string) => string = (p) => p): SafetensorsCheckpoint {
     const index = join(dir, `${stem}.safetensors.index.json`);
     if (existsSync(index)) {
-      let weightMap: Record<string, string>;
+      let raw: unknown;
       try {
-        const j = JSON.parse(readFileSync(resolveFile(index), 'utf8')) as { weight_map?: Record<string, string> };
-        if (!j.weight_map || typeof j.weight_map !== 'object') throw new Error('no weight_map');
-        weightMap = j.weight_map;
+        raw = (JSON.parse(readFileSync(resolveFile(index), 'utf8')) as { weight_map?: unknown }).weight_map;
       } catch (e) {
         throw new ModelError(`${index}: not a safetensors index (${e instanceof Error ? e.message : String(e)})`);
       }
-      const names = [...new Set(Object.values(weightMap))];
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelError(`${index}: not a safetensors index (no "weight_map" object)`);
+      // tensor → shard file; names are data (a Map, never object keys)
+      const weightMap = new Map<string, string>();
+      for (const [t, f] of Object.entries(raw)) {
+        if (typeof f !== 'string' || !f || f.includes('/') || f.includes('\\') || f === '.' || f === '..')
+          throw new ModelError(`${index}: weight_map["${t}"] is ${JSON.stringify(f)}, not the file name of a shard in this folder`);
+        weightMap.set(t, f);
+      }
+      const names = [...new Set(weightMap.values())];
       for (const f of names) if (!existsSync(join(dir, f))) throw new ModelError(`${index} names the shard ${f}, which is not in ${dir}`);
       const tensors = new Map<string, TensorInfo>();
       const files = names.map((f) => resolveFile(join(dir, f)));
-      for (const path of files) for (const t of readHeader(path)) tensors.set(t.name, t);
-      for (const [t, f] of Object.entries(weightMap))
+      names.forEach((f, i) => {
+        for (const t of readHeader(files[i])) {
+          // every tensor in exactly the shard the index names (transformers reads each tensor from that shard)
+          const named = weightMap.get(t.name);
+          if (named === undefined) throw new ModelError(`${join(dir, f)}: tensor "${t.name}" is in this shard, but ${basename(index)} does not list it`);
+          if (named !== f) throw new ModelError(`${join(dir, f)}: tensor "${t.name}" is in this shard, but ${basename(index)} puts it in ${named}`);
+          tensors.set(t.name, t);
+        }
+      });
+      for (const [t, f] of weightMap)
         if (!tensors.has(t)) throw new ModelError(`${join(dir, f)}: the index says tensor "${t}" is in this shard, but it is not`);
       return new SafetensorsCheckpoint(dir, files, tensors);
     }

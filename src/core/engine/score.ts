@@ -11,7 +11,7 @@ import { isParquetFile, openParquet, rowsOf } from '../parquet/parquet.js';
 import { detectFormat } from '../scan/detect.js';
 import { withFile } from '../jsonl/reader.js';
 import type { FormatName, PreferenceRecord, RecordError } from '../types.js';
-import type { CandidateOut, ResponseOut, ScoredRecord, ScoreLine, SkippedRecord } from '../contract.js';
+import type { CandidateOut, FailedRecord, ResponseOut, ScoredRecord, ScoreLine, SkippedRecord } from '../contract.js';
 import type { ScoringModel } from './model.js';
 import { ModelError } from './model.js';
 import { ScoreCache } from './cache.js';
@@ -104,7 +104,8 @@ async function statsFor(model: ScoringModel, cache: ScoreCache | null, jobs: Seq
     const res = await runJobs(model, todo.map((i) => jobs[i]), { tokenBudget: opts.tokenBudget, signal: opts.signal, onBatch: onTokens });
     todo.forEach((i, q) => {
       out[i] = res[q];
-      cache?.put(jobs[i], res[q]);
+      // non-finite numbers are an error of their record, recomputed (never kept) when it is scored again
+      if (res[q].logp.every(Number.isFinite)) cache?.put(jobs[i], res[q]);
     });
   }
   return out as SeqStats[];
@@ -143,6 +144,13 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
       const same = ctx.length === contexts[0].length && ctx.every((id, j) => id === contexts[0][j]);
       return same ? out : { prompt_ids: ctx, ...out };
     });
+    // A non-finite log-probability is an error for this record (named), never a silent null in the output.
+    const bad = nonFinite(resps, enc, rec, policy, ref);
+    if (bad) {
+      const failed: FailedRecord = { line: rec.line, error: bad };
+      if (rec.sub !== undefined) failed.sub = rec.sub;
+      return failed;
+    }
     const out: ScoredRecord = { line: rec.line, format: rec.format, prompt: { ids: contexts[0] ?? [] }, flags: [] };
     if (rec.sub !== undefined) out.sub = rec.sub;
     if (rec.kind === 'pair' && resps.length === 2) {
@@ -172,6 +180,25 @@ export async function scoreRecords(records: PreferenceRecord[], policy: ScoringM
     }
     return final;
   });
+}
+
+/**
+ * The first token whose log-probability under the policy or the reference is not finite, as a message naming the
+ * model, the response and the token; null when every one is finite.
+ */
+function nonFinite(resps: ResponseOut[], enc: EncodedRecord, rec: PreferenceRecord, policy: ScoringModel, ref: ScoringModel | null): string | null {
+  for (let k = 0; k < resps.length; k++) {
+    const role = rec.candidates[k]?.role ?? `response ${k + 1}`;
+    const toks = resps[k].tokens;
+    for (let t = 0; t < toks.length; t++) {
+      const tk = toks[t];
+      const which = !Number.isFinite(tk.logp) ? { m: policy, v: tk.logp, what: 'policy' } : tk.ref_logp !== undefined && !Number.isFinite(tk.ref_logp) && ref ? { m: ref, v: tk.ref_logp, what: 'reference' } : null;
+      if (!which) continue;
+      void enc;
+      return `the ${which.what} ${which.m.dir} gives ${which.v} as the log-probability of token ${t + 1} of the ${role} response (id ${tk.id}, ${JSON.stringify(tk.text)}): its output is not finite (NaN or infinite weights, or an overflow in its computation); this record is not scored`;
+    }
+  }
+  return null;
 }
 
 /** Records to score: where they are in a file, and the format to read them in. */

@@ -32,9 +32,18 @@ export function ropeOf(c: ConfigJson, theta: number, scaling: unknown): Rope {
   const s = scaling as Record<string, unknown>;
   const type = String(s.rope_type ?? s.type ?? 'default');
   if (type === 'default') return r;
-  if (type === 'linear') return { ...r, kind: 'linear', factor: Number(s.factor ?? 1) };
-  if (type === 'llama3')
-    return { ...r, kind: 'llama3', factor: Number(s.factor), low: Number(s.low_freq_factor ?? 1), high: Number(s.high_freq_factor ?? 4), original: Number(s.original_max_position_embeddings ?? 8192) };
+  const pos = (k: string, dflt?: number): number => {
+    const v = s[k] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ModelError(`${c.path}: rope_scaling.${k} is ${JSON.stringify(s[k])}; it must be a positive finite number`);
+    return v;
+  };
+  if (type === 'linear') return { ...r, kind: 'linear', factor: pos('factor', 1) };
+  if (type === 'llama3') {
+    const low = pos('low_freq_factor', 1);
+    const high = pos('high_freq_factor', 4);
+    if (!(high > low)) throw new ModelError(`${c.path}: rope_scaling.high_freq_factor (${high}) must be larger than low_freq_factor (${low})`);
+    return { ...r, kind: 'llama3', factor: pos('factor'), low, high, original: pos('original_max_position_embeddings', 8192) };
+  }
   throw new ModelError(`${c.path}: rope_scaling type "${type}" is not supported (default, linear and llama3 are)`);
 }
 
@@ -60,17 +69,20 @@ export interface DecoderQuirks {
 
 /** A rotary decoder's architecture from its config.json. */
 export function decoderArch(c: ConfigJson, family: string, q: DecoderQuirks = {}): Arch {
-  const D = c.need('hidden_size');
-  const H = c.need('num_attention_heads');
-  const L = c.need('num_hidden_layers');
-  const headDim = c.num('head_dim') ?? D / H;
+  const D = c.needCount('hidden_size');
+  const H = c.needCount('num_attention_heads');
+  const L = c.layers('num_hidden_layers');
+  const headDim = c.count('head_dim') ?? D / H;
+  if (!Number.isInteger(headDim)) throw new ModelError(`${c.path}: hidden_size ${D} is not a multiple of num_attention_heads ${H}, and no head_dim is given`);
+  const K = c.count('num_key_value_heads') ?? H;
+  if (H % K !== 0) throw new ModelError(`${c.path}: num_attention_heads ${H} is not a multiple of num_key_value_heads ${K}`);
   const act = String(c.get('hidden_activation') ?? c.get('hidden_act') ?? q.defaultAct ?? 'silu');
   const actKind = act === 'silu' || act === 'swish' ? 'silu' : ['gelu_pytorch_tanh', 'gelu_new', 'gelu_fast'].includes(act) ? 'gelu_tanh' : null;
   if (!actKind) throw new ModelError(`${c.path}: hidden_act "${act}" is not supported (silu and gelu_pytorch_tanh are)`);
-  const globalRope = ropeOf(c, c.num('rope_theta') ?? 10000, c.get('rope_scaling'));
+  const globalRope = ropeOf(c, c.positive('rope_theta') ?? 10000, c.get('rope_scaling'));
   const layerTypes = c.get('layer_types');
   const types = Array.isArray(layerTypes) ? (layerTypes as unknown[]).map(String) : null;
-  const slidingWindow = c.num('sliding_window');
+  const slidingWindow = c.count('sliding_window');
   const window: Array<number | null> = [];
   const rope: Rope[] = [];
   for (let l = 0; l < L; l++) {
@@ -78,35 +90,36 @@ export function decoderArch(c: ConfigJson, family: string, q: DecoderQuirks = {}
     window.push(sliding && slidingWindow ? slidingWindow : null);
     rope.push(sliding && q.localRope ? q.localRope(c) : globalRope);
   }
-  const qpas = c.num('query_pre_attn_scalar');
-  const partial = c.num('partial_rotary_factor') ?? 1;
+  const qpas = c.positive('query_pre_attn_scalar');
+  const partial = c.positive('partial_rotary_factor') ?? 1;
+  if (partial > 1) throw new ModelError(`${c.path}: partial_rotary_factor ${partial} must be at most 1`);
   const tensors = q.tensors ?? LLAMA_TENSORS;
-  const tiedGiven = q.tied ? q.tied(c) : typeof c.get('tie_word_embeddings') === 'boolean' ? (c.get('tie_word_embeddings') as boolean) : null;
+  const tiedGiven = q.tied ? q.tied(c) : c.bool('tie_word_embeddings');
   return {
     family,
-    vocab: c.need('vocab_size'),
+    vocab: c.needCount('vocab_size'),
     hidden: D,
     layers: L,
     heads: H,
-    kvHeads: c.num('num_key_value_heads') ?? H,
+    kvHeads: K,
     headDim,
-    intermediate: c.need('intermediate_size'),
-    eps: c.num('rms_norm_eps') ?? 1e-6,
+    intermediate: c.needCount('intermediate_size'),
+    eps: c.positive('rms_norm_eps') ?? 1e-6,
     norm: q.norm ?? 'rmsnorm',
     act: actKind,
     tied: tiedGiven ?? q.defaultTied ?? false,
-    qkvBias: q.qkvBiasAlways === true || c.get('attention_bias') === true,
-    oBias: c.get('attention_bias') === true && q.qkvBiasAlways !== true,
-    mlpBias: c.get('mlp_bias') === true,
+    qkvBias: q.qkvBiasAlways === true || c.bool('attention_bias') === true,
+    oBias: c.bool('attention_bias') === true && q.qkvBiasAlways !== true,
+    mlpBias: c.bool('mlp_bias') === true,
     sandwich: tensors.norms.postAttention !== undefined,
     embedScale: q.gemma ? Math.fround(Math.sqrt(D)) : null,
     attnScale: q.gemma && qpas ? qpas ** -0.5 : headDim ** -0.5,
-    attnSoftcap: c.num('attn_logit_softcapping'),
-    finalSoftcap: c.num('final_logit_softcapping'),
+    attnSoftcap: c.positive('attn_logit_softcapping'),
+    finalSoftcap: c.positive('final_logit_softcapping'),
     window,
     rope,
     rotaryDim: Math.floor(headDim * partial),
-    positions: c.num('max_position_embeddings'),
+    positions: c.count('max_position_embeddings'),
     prefix: tensors.prefixes[0].prefix,
     lmHead: tensors.prefixes[0].lmHead,
     tensors,

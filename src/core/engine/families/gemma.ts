@@ -23,8 +23,8 @@ export const gemma2: FamilyDescriptor = {
 /** Gemma 3: a sliding layer uses the local rotary table (rope_local_base_freq, no scaling). */
 const gemma3Quirks: DecoderQuirks = {
   ...common,
-  sliding: (c, l) => (l + 1) % (c.num('sliding_window_pattern') ?? 6) !== 0,
-  localRope: (c) => ropeOf(c, c.num('rope_local_base_freq') ?? 10000, null),
+  sliding: (c, l) => (l + 1) % (c.count('sliding_window_pattern') ?? 6) !== 0,
+  localRope: (c) => ropeOf(c, c.positive('rope_local_base_freq') ?? 10000, null),
 };
 
 export const gemma3Text: FamilyDescriptor = {

@@ -6,15 +6,16 @@ export const gpt2: FamilyDescriptor = {
   modelTypes: ['gpt2'],
   description: 'GPT-2 (learned positions, Conv1D)',
   arch: (c) => {
-    const D = c.need('n_embd', 'hidden_size');
-    const H = c.need('n_head', 'num_attention_heads');
+    const D = c.needCount('n_embd', 'hidden_size');
+    const H = c.needCount('n_head', 'num_attention_heads');
+    if (D % H !== 0) throw new ModelError(`${c.path}: n_embd ${D} is not a multiple of n_head ${H}`);
     const act = c.str('activation_function') ?? 'gelu_new';
     if (!['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'].includes(act)) throw new ModelError(`${c.path}: activation_function "${act}" is not supported for gpt2 (gelu_new is)`);
     return {
-      family: 'gpt2', vocab: c.need('vocab_size'), hidden: D, layers: c.need('n_layer', 'num_hidden_layers'), heads: H, kvHeads: H, headDim: D / H,
-      intermediate: c.num('n_inner') ?? 4 * D, eps: c.num('layer_norm_epsilon') ?? 1e-5, norm: 'layernorm', act: 'gelu_tanh', tied: true,
+      family: 'gpt2', vocab: c.needCount('vocab_size'), hidden: D, layers: c.layers('n_layer', 'num_hidden_layers'), heads: H, kvHeads: H, headDim: D / H,
+      intermediate: c.count('n_inner') ?? 4 * D, eps: c.positive('layer_norm_epsilon') ?? 1e-5, norm: 'layernorm', act: 'gelu_tanh', tied: true,
       qkvBias: true, oBias: true, mlpBias: true, sandwich: false, embedScale: null, attnScale: 1 / Math.sqrt(D / H),
-      attnSoftcap: null, finalSoftcap: null, window: [], rope: [], rotaryDim: 0, positions: c.num('n_positions'), prefix: 'transformer.', lmHead: 'lm_head.weight',
+      attnSoftcap: null, finalSoftcap: null, window: [], rope: [], rotaryDim: 0, positions: c.count('n_positions'), prefix: 'transformer.', lmHead: 'lm_head.weight',
       tensors: {
         prefixes: [
           { prefix: 'transformer.', lmHead: 'lm_head.weight' },

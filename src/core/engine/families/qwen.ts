@@ -8,7 +8,7 @@ export const qwen2: FamilyDescriptor = {
   arch: (c) =>
     decoderArch(c, 'qwen2', {
       qkvBiasAlways: true,
-      sliding: (cfg, l, layers) => cfg.get('use_sliding_window') === true && l >= (cfg.num('max_window_layers') ?? layers),
+      sliding: (cfg, l, layers) => cfg.bool('use_sliding_window') === true && l >= (cfg.index('max_window_layers') ?? layers),
     }),
 };
 
