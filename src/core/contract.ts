@@ -284,8 +284,8 @@ export interface RunView {
   referenceModel: string | null;
   /** The run's settings from TensorBoard text summaries (`args`, `model_config`), as written. */
   settings: Record<string, string>;
-  /** Corrupt or truncated event records (file, byte offset, message); the rest was read. */
-  problems: Array<{ file: string; offset: number; message: string }>;
+  /** What could not be read (file, byte offset or place, message); the rest was. */
+  problems: Array<{ file: string; offset?: number; where?: string; message: string }>;
   /** Written in the last few minutes (the host re-reads it as it grows). */
   live: boolean;
   /** The run has GRPO rollouts on disk (TRL completions, verl dumps): the panel offers the Rollouts view. */

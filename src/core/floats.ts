@@ -7,3 +7,17 @@ export function halfToFloat(h: number): number {
   if (e === 31) return f ? NaN : s * Infinity;
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
+
+/** The largest of `xs` (−Infinity when empty), in a loop: `Math.max(...xs)` overflows the stack past ~10⁵ values. */
+export function maxOf(xs: Iterable<number>): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m || Number.isNaN(x)) m = x;
+  return m;
+}
+
+/** The smallest of `xs` (Infinity when empty), in a loop (see maxOf). */
+export function minOf(xs: Iterable<number>): number {
+  let m = Infinity;
+  for (const x of xs) if (x < m || Number.isNaN(x)) m = x;
+  return m;
+}

@@ -13,6 +13,7 @@ import { type LineRange, type ReadRecord, readRecordFd, recordAtLine, recordOnLi
 import { withFile } from '../core/jsonl/reader.js';
 import type { WorkerClient } from './workerClient.js';
 import { settingsConvention } from './models.js';
+import { dict } from '../core/dict.js';
 
 export type DatasetState = 'scanning' | 'ready' | 'failed' | 'not-preference';
 
@@ -237,7 +238,7 @@ export class DatasetManager implements vscode.Disposable {
       maxLength: cfg.get<number>('maxLength', 1024),
       maxCompletionLength: cfg.get<number | null>('maxCompletionLength', null),
       // A plain copy: VS Code's configuration objects are proxies, which cannot be posted to the worker.
-      rewardWeights: Object.fromEntries(Object.entries(cfg.get<Record<string, unknown>>('rewardWeights', {}) ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))),
+      rewardWeights: dict(Object.entries(cfg.get<Record<string, unknown>>('rewardWeights', {}) ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))),
     };
     // Huge files: a quick scan of the first 4 MB first, so that the status bar and the inspector show records
     // within a moment while the full scan runs (its result replaces this one).

@@ -15,6 +15,7 @@ import { parseRolloutsRequest, type RolloutsEvent } from '../protocol/rollouts.j
 import { createPanel } from './webviewHtml.js';
 import type { Models } from './models.js';
 import { limitsOf, runRunJob } from './runs.js';
+import { dict } from '../core/dict.js';
 
 export class RolloutsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | null = null;
@@ -43,7 +44,7 @@ export class RolloutsPanel implements vscode.Disposable {
   async open(dir: string): Promise<void> {
     const weights = vscode.workspace.getConfiguration('preflens').get<Record<string, unknown>>('rewardWeights', {});
     // a copy: configuration objects are proxies, which cannot be posted to a worker
-    const rewardWeights = Object.fromEntries(Object.entries(weights ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    const rewardWeights = dict(Object.entries(weights ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
     const res = await runRunJob(this.extensionUri, this.log, { kind: 'rollouts', dir, rewardWeights: Object.keys(rewardWeights).length ? rewardWeights : undefined }, 'PrefLens: reading rollouts');
     if (res.type === 'error') {
       void vscode.window.showErrorMessage(`PrefLens: ${res.message}`);

@@ -87,7 +87,7 @@ test('ranked lists are ordered best first; groups keep reward columns', () => {
   const [r] = normalize({ prompt: 'p', completions: [{ response: 'a', overall_score: 1 }, { response: 'b', overall_score: 3 }] }, 'ranked', base);
   assert.deepEqual(r.candidates.map((c) => c.text), ['b', 'a']);
   const [g] = normalize({ prompt: 'p', completions: ['x', 'y'], reward_acc: [1, 0], reward_fmt: [0.5, 0.5] }, 'group', base);
-  assert.deepEqual(g.candidates.map((c) => c.rewards), [{ reward_acc: 1, reward_fmt: 0.5 }, { reward_acc: 0, reward_fmt: 0.5 }]);
+  assert.deepEqual(g.candidates.map((c) => ({ ...c.rewards })), [{ reward_acc: 1, reward_fmt: 0.5 }, { reward_acc: 0, reward_fmt: 0.5 }]);
 });
 
 test('OpenAssistant trees: one ranked record per prompter message with fully ranked replies', () => {

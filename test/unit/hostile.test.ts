@@ -14,7 +14,13 @@ import { ScoringModel } from '../../src/core/engine/model.js';
 import { runJobs } from '../../src/core/engine/scorer.js';
 import { scoreRecords } from '../../src/core/engine/score.js';
 import { isFailed } from '../../src/core/contract.js';
+import { parseRun } from '../../src/core/runs/runs.js';
+import { maskedCrc, readEventFile } from '../../src/core/runs/tfevents.js';
+import { readRollouts, rolloutContext } from '../../src/core/rollouts/rollouts.js';
+import { openParquet, readRowGroup } from '../../src/core/parquet/parquet.js';
 import { readSafetensorsRaw, writeCheckpoint, writeSafetensorsRaw } from '../checkpoint.js';
+import { eventBytes, frame } from '../tfevents.js';
+import { writeParquet } from '../parquet.js';
 import { repoRoot } from '../helpers.js';
 
 const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `preflens-hostile-${name}-`));
@@ -208,4 +214,149 @@ test('adapters: a base that is the adapter itself, two adapters naming each othe
   assert.match(await loadError(a), /adapter_config\.json: target_modules "model\.\(layers" is not a valid regular expression/);
   writeFileSync(join(a, 'adapter_config.json'), cfg('../base', { use_rslora: 'true' }));
   assert.match(await loadError(a), /adapter_config\.json: use_rslora is "true"; it must be true or false/);
+});
+
+test('names are data: metrics, tags, settings, rewards and columns called __proto__ or constructor are series and columns like any other; a log row that is an array is reported, not series "0" and "1"', async () => {
+  const dir = tmp('names');
+  // written as text: an object literal's __proto__ would set a prototype
+  writeFileSync(
+    join(dir, 'trainer_state.json'),
+    '{"global_step": 2, "log_history": [{"step": 1, "loss": 0.5, "__proto__": 1, "constructor": 2, "toString": 3}, [7, 8], "text", {"step": 2, "loss": 0.4, "__proto__": NaN, "constructor": 4, "toString": 5}]}',
+  );
+  mkdirSync(join(dir, 'runs', 'x'), { recursive: true });
+  writeFileSync(
+    join(dir, 'runs', 'x', 'events.out.tfevents.1.host.1.0'),
+    Buffer.concat([frame(eventBytes(0, [])), frame(eventBytes(3, [{ tag: 'train/__proto__', simple: 9 }, { tag: 'eval/constructor', simple: 8 }, { tag: 'hasOwnProperty/text_summary', text: 'x' }]))].map((b) => Buffer.from(b))),
+  );
+  const r = parseRun(dir);
+  assert.deepEqual(Object.keys(r.series).sort(), ['__proto__', 'constructor', 'loss', 'toString']);
+  assert.deepEqual(r.series.__proto__.map(([s]) => s), [1, 2, 3]);
+  assert.ok(Number.isNaN(r.series.__proto__[1][1]), 'the logged NaN kept');
+  assert.deepEqual(r.series.constructor, [[1, 2], [2, 4]]);
+  assert.deepEqual(r.eval.constructor, [[3, 8]]);
+  assert.equal(r.settings.hasOwnProperty, 'x');
+  assert.deepEqual(r.problems.map((p) => [p.where, p.message]), [
+    ['log_history[1]', 'an array, not a row of logged values: skipped'],
+    ['log_history[2]', 'string, not a row of logged values: skipped'],
+  ]);
+  const out = run('run', dir);
+  assert.equal(out.code, 0, out.err);
+  assert.match(out.out, /log_history\[1\]: an array/);
+
+  // a dataset's and a rollout's names
+  const data = join(tmp('names-data'), 'g.jsonl');
+  writeFileSync(data, '{"prompt": "p", "completions": ["a", "b"], "__proto__": [1, 0], "constructor": [0.5, 0.5]}\n');
+  const st = run('stats', data, '--json');
+  assert.equal(st.code, 0, st.err);
+  const rollDir = tmp('names-verl');
+  writeFileSync(join(rollDir, '5.jsonl'), ['{"input": "q", "output": "a", "score": 1, "__proto__": 1, "constructor": 0}', '{"input": "q", "output": "b", "score": 0, "__proto__": 0, "constructor": 1}'].join('\n') + '\n');
+  const ro = await readRollouts(rollDir);
+  assert.deepEqual(ro.rewardNames.sort(), ['__proto__', 'constructor', 'score']);
+  assert.deepEqual(ro.steps[0].groups[0].rewards.__proto__, [1, 0]);
+  assert.deepEqual(ro.steps[0].groups[0].rewards.constructor, [0, 1]);
+  // a Parquet column called __proto__ is a cell, not the row's prototype
+  const pq = join(tmp('names-pq'), 'p.parquet');
+  await writeParquet(pq, `SELECT 'p' AS prompt, 'a' AS chosen, 'b' AS rejected, 'x' AS "__proto__", 2 AS "constructor"`);
+  const pf = await openParquet(pq);
+  const [row] = await readRowGroup(pf, 0);
+  assert.equal(row.__proto__, 'x');
+  assert.equal(row.constructor, 2);
+  assert.equal(Object.getPrototypeOf(row), null);
+});
+
+test('rollouts: reward columns holding strings are reported per column (never a silent "mean total reward NaN"); verl and NeMo RL lines that are null, a number or an array are reported by line', async () => {
+  const dir = tmp('roll-str');
+  mkdirSync(join(dir, 'completions'));
+  await writeParquet(join(dir, 'completions', 'completions_00010.parquet'), `SELECT * FROM (VALUES (10, 'q', 'a', '1.0', 0.5::DOUBLE), (10, 'q', 'b', '0.0', 0.5::DOUBLE)) t(step, prompt, completion, accuracy_reward, format_reward)`);
+  writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: 10, log_history: [{ step: 10, 'rewards/accuracy_reward/mean': 0.5, 'rewards/format_reward/mean': 0.5 }] }));
+  const r = await readRollouts(dir, rolloutContext(dir));
+  assert.deepEqual(r.problems.map((p) => [p.where, p.message]), [['column accuracy_reward', '2 values are not a number (the first, row 1: "1.0"): no reward there']]);
+  const out = run('rollouts', dir);
+  assert.equal(out.code, 0, out.err);
+  assert.doesNotMatch(out.out, /NaN/);
+  assert.match(out.err, /column accuracy_reward: 2 values are not a number/);
+  // every reward a string: the step says so
+  await writeParquet(join(dir, 'completions', 'completions_00010.parquet'), `SELECT * FROM (VALUES (10, 'q', 'a', '1.0', 'x'), (10, 'q', 'b', '0.0', 'y')) t(step, prompt, completion, accuracy_reward, format_reward)`);
+  const none = run('rollouts', dir);
+  assert.match(none.out, /step 10: 1 groups of 2, no total reward \(no completion has a numeric reward\)/);
+  assert.doesNotMatch(none.out, /NaN/);
+
+  const verl = tmp('verl-bad');
+  writeFileSync(join(verl, '3.jsonl'), ['null', '42', '[1, 2]', '"s"', '{"input": "q", "output": "a", "score": "high"}', '{"input": "q", "output": "b", "score": 0}'].join('\n') + '\n');
+  const v = await readRollouts(verl);
+  assert.deepEqual(v.problems.map((p) => [p.where, p.message]), [
+    ['line 1', 'not a JSON object (null)'],
+    ['line 2', 'not a JSON object (number)'],
+    ['line 3', 'not a JSON object (an array)'],
+    ['line 4', 'not a JSON object (string)'],
+    ['field score', '1 value is not a number (the first, line 5: "high"): no reward there'],
+  ]);
+  assert.deepEqual(v.steps[0].groups[0].total, [null, 0]);
+  const nemo = tmp('nemo-bad');
+  mkdirSync(join(nemo, 'exp_001'));
+  writeFileSync(join(nemo, 'exp_001', 'train_data_step1.jsonl'), ['null', '7', '[]', JSON.stringify({ content: ['q', 'a'], rewards: '1' }), JSON.stringify({ content: ['q', 'b'], rewards: 0 })].join('\n') + '\n');
+  const n = await readRollouts(nemo);
+  assert.deepEqual(n.problems.map((p) => [p.where, p.message]), [
+    ['line 1', 'not a JSON object (null)'],
+    ['line 2', 'not a JSON object (number)'],
+    ['line 3', 'not a JSON object (an array)'],
+    ['field rewards', '1 value is not a number (the first, line 4: "1"): no reward there'],
+  ]);
+});
+
+test('event files: a CRC-valid absurd record length is reported and the records after it are read; an event "file" that is a folder is named', () => {
+  const dir = tmp('ev');
+  const good = (step: number): Buffer => Buffer.from(frame(eventBytes(step, [{ tag: 'train/loss', simple: step / 100 }])));
+  // a header announcing 2^40 bytes, its length CRC valid
+  const bad = Buffer.alloc(16);
+  bad.writeBigUInt64LE(2n ** 40n, 0);
+  bad.writeUInt32LE(maskedCrc(bad, 0, 8), 8);
+  const file = join(dir, 'events.out.tfevents.1.host.1.0');
+  writeFileSync(file, Buffer.concat([good(1), bad, good(2), good(3)]));
+  const r = readEventFile(file);
+  assert.deepEqual(r.scalars.get('train/loss')?.map(([s]) => s), [1, 2, 3]);
+  assert.equal(r.problems.length, 1);
+  assert.equal(r.problems[0].offset, good(1).length);
+  assert.match(r.problems[0].message, /corrupt record: a length of 1099511627776 bytes/);
+  mkdirSync(join(dir, 'events.out.tfevents.2.host.1.0'));
+  const run1 = parseRun(dir);
+  assert.deepEqual(run1.series.loss?.map(([s]) => s), [1, 2, 3]);
+  const folder = run1.problems.find((p) => p.file.endsWith('events.out.tfevents.2.host.1.0'));
+  assert.ok(folder, 'the folder is named');
+  assert.equal(folder.message, 'is a folder, not an event file: not read');
+  const out = run('run', dir);
+  assert.equal(out.code, 0, out.err);
+  assert.match(out.out, /events\.out\.tfevents\.2\.host\.1\.0: the path: is a folder/);
+  assert.doesNotMatch(out.out, /events .*tfevents\.2/, 'not listed as an event file read');
+});
+
+/** Runs `code` (an ES module body) in a child Node and returns what it printed as JSON. */
+function child(code: string): Record<string, number> {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+}
+
+test('trainer logs in bounded memory: a 58 MB trainer_state.json of 300,000 rows with NaN peaks at a small multiple of plain JSON.parse of it; a 50 MB log line is read', () => {
+  const dir = tmp('big-state');
+  const rows: string[] = [];
+  for (let i = 1; i <= 300_000; i++) rows.push(`{"epoch": ${(i / 300_000).toFixed(6)}, "grad_norm": ${i % 97 === 0 ? 'NaN' : (1 + (i % 13) / 7).toFixed(6)}, "learning_rate": 5e-07, "loss": ${(0.7 - i * 1e-6).toFixed(6)}, "rewards/margins": ${(i * 1e-5).toFixed(6)}, "rewards/chosen": ${(i * 2e-6).toFixed(6)}, "rewards/rejected": ${(-i * 2e-6).toFixed(6)}, "logps/chosen": -${(100 + (i % 50)).toFixed(4)}, "step": ${i}}`);
+  const text = `{"global_step": 300000, "log_history": [\n${rows.join(',\n')}\n]}`;
+  writeFileSync(join(dir, 'trainer_state.json'), text);
+  const mb = Buffer.byteLength(text) / 2 ** 20;
+  assert.ok(mb > 50, `${mb} MB`);
+  const runs = JSON.stringify(join(repoRoot, 'out', 'src', 'core', 'runs', 'runs.js'));
+  const file = JSON.stringify(join(dir, 'trainer_state.json'));
+  const ours = child(`import { createRequire } from 'node:module'; const { parseRun } = createRequire(import.meta.url)(${runs}); const r = parseRun(${JSON.stringify(dir)}); console.log(JSON.stringify({ n: r.series.loss.length, nan: r.series.grad_norm.filter(([, v]) => Number.isNaN(v)).length, rss: process.resourceUsage().maxRSS / 1024 }));`);
+  const plain = child(`import { readFileSync } from 'node:fs'; const t = readFileSync(${file}, 'utf8').replaceAll('NaN', 'null'); const v = JSON.parse(t); console.log(JSON.stringify({ n: v.log_history.length, rss: process.resourceUsage().maxRSS / 1024 }));`);
+  assert.equal(ours.n, 300_000);
+  assert.equal(ours.nan, Math.floor(300_000 / 97));
+  // the old reader peaked at 2.56 GB (about 14 times plain JSON.parse)
+  assert.ok(ours.rss < 3 * plain.rss, `peak RSS ${ours.rss.toFixed(0)} MB against ${plain.rss.toFixed(0)} MB for JSON.parse`);
+  // LLaMA-Factory's log with one line of 50 MB (a NaN in it)
+  const logDir = tmp('big-line');
+  writeFileSync(join(logDir, 'trainer_log.jsonl'), `{"current_steps": 1, "loss": 0.5}\n{"current_steps": 2, "loss": NaN, "note": "${'x'.repeat(50 * 2 ** 20)}"}\n{"current_steps": 3, "loss": 0.3}\n`);
+  const r = parseRun(logDir);
+  assert.deepEqual(r.series.loss.map(([s]) => s), [1, 2, 3]);
+  assert.ok(Number.isNaN(r.series.loss[1][1]));
 });

@@ -71,7 +71,7 @@ test('a run with only TensorBoard logs (runs/<name>/events.out.tfevents.*), and 
   assert.equal(r.trainer, 'dpo');
   assert.equal(r.steps, 120);
   assert.equal(r.series.loss.length, 12);
-  assert.deepEqual(r.settings, { args: '{"beta": 0.1}', model_config: '{"model_type": "qwen2"}' });
+  assert.deepEqual({ ...r.settings }, { args: '{"beta": 0.1}', model_config: '{"model_type": "qwen2"}' });
   assert.ok(r.checks.some((c) => c.id === 'likelihood-displacement'), 'run checks apply to TensorBoard curves');
   // Beside trainer_state.json (written at checkpoints only): its steps stay, the event files add the later ones.
   writeFileSync(join(dir, 'trainer_state.json'), JSON.stringify({ global_step: 60, log_history: [{ step: 60, loss: 0.5, epoch: 0.5 }] }));

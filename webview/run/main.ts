@@ -304,7 +304,7 @@ function button(label: string, fn: () => void): HTMLElement {
 
 /** The Trainer's args and model config from the TensorBoard text summaries: a key/value table per JSON object. */
 function renderSettings(box: HTMLElement, r: RunView): void {
-  for (const p of r.problems) box.append(el('div', 'check warning', `${p.file}: byte ${p.offset}: ${p.message}`));
+  for (const p of r.problems) box.append(el('div', 'check warning', `${p.file}: ${p.where ?? `byte ${p.offset ?? 0}`}: ${p.message}`));
   const entries = Object.entries(r.settings);
   if (!entries.length) return;
   box.append(el('h4', '', 'Settings (TensorBoard text summaries)'));

@@ -19,8 +19,8 @@ async function rollouts(argv: string[]): Promise<number> {
   for (const s of r.steps) {
     const z = s.groups.filter((g) => g.zeroVariance).length;
     const totals = s.groups.flatMap((g) => g.total).filter((t): t is number => t !== null);
-    const mean = totals.length ? totals.reduce((a, b) => a + b, 0) / totals.length : NaN;
-    process.stdout.write(`  step ${s.step}: ${s.groups.length} groups of ${s.groups.map((g) => g.size).join('/')}, mean total reward ${mean.toFixed(3)}, ${z} with zero variance\n`);
+    const mean = totals.length ? `mean total reward ${(totals.reduce((a, b) => a + b, 0) / totals.length).toFixed(3)}` : 'no total reward (no completion has a numeric reward)';
+    process.stdout.write(`  step ${s.step}: ${s.groups.length} groups of ${s.groups.map((g) => g.size).join('/')}, ${mean}, ${z} with zero variance\n`);
   }
   if (!r.checks.length) process.stdout.write('checks: none fired\n');
   for (const c of r.checks) process.stdout.write(`${c.severity.padEnd(7)} ${c.id}: ${c.message} steps ${c.steps.slice(0, 8).join(', ')}${c.steps.length > 8 ? ', …' : ''}\n`);

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../command.js';
 import { UsageError } from '../options.js';
+import { problemPlace } from '../../core/runs/types.js';
 
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
@@ -16,7 +17,7 @@ async function run(argv: string[]): Promise<number> {
   else for (const r of runs) {
     process.stdout.write(`${r.dir}: ${r.format}, ${r.trainer} trainer, ${r.steps} steps, ${Object.keys(r.series).length} train series, ${Object.keys(r.eval).length} eval series, ${r.checkpoints.length} checkpoints\n`);
     for (const f of r.eventFiles) process.stdout.write(`  events ${f}\n`);
-    for (const p of r.problems) process.stdout.write(`warning ${p.file}: byte ${p.offset}: ${p.message}\n`);
+    for (const p of r.problems) process.stdout.write(`warning ${p.file}: ${problemPlace(p)}: ${p.message}\n`);
     for (const c of r.checkpoints) process.stdout.write(`  checkpoint ${c.step}: ${c.path}${c.hasOnnx ? ' (onnx)' : ''}${c.hasSafetensors ? ' (safetensors)' : ''}${c.hasAdapter ? ' (adapter)' : ''}\n`);
     if (!r.checks.length) process.stdout.write('checks: none fired\n');
     for (const c of r.checks) process.stdout.write(`${c.severity.padEnd(7)} ${c.id}: ${c.message} [${c.source}] steps ${c.steps.slice(0, 8).join(', ')}${c.steps.length > 8 ? ', …' : ''}\n`);

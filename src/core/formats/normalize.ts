@@ -4,6 +4,7 @@
  */
 import type { Candidate, FormatName, Message, PreferenceRecord, RecordKind } from '../types.js';
 import { InputError } from '../errors.js';
+import { dict } from '../dict.js';
 
 export class FieldError extends InputError {
   constructor(
@@ -149,7 +150,7 @@ function make(
 
 /** `tools` and `chat_template_kwargs` of a conversational record, as TRL passes them to the chat template. */
 function templateArgs(o: Obj): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
+  const out = dict<unknown>();
   if (o.tools !== undefined && o.tools !== null) {
     let tools: unknown = o.tools;
     if (typeof tools === 'string') {
@@ -342,7 +343,7 @@ function normSharegpt(o: Obj, base: Base): PreferenceRecord {
   const conv = toMessages(o.conversations, 'conversations');
   const prompt: Message[] = [];
   if (typeof o.system === 'string' && o.system !== '') prompt.push({ role: 'system', content: o.system });
-  prompt.push(...conv);
+  for (const m of conv) prompt.push(m);
   return pairFromMessages(base, 'sharegpt', prompt, sharegptTurn(o.chosen, 'chosen'), sharegptTurn(o.rejected, 'rejected'), ['chosen', 'rejected']);
 }
 
@@ -481,10 +482,10 @@ function normGroup(o: Obj, base: Base): PreferenceRecord {
     if (isObj(v)) {
       // {"rewards": {"accuracy": [...], "format": [...]}}
       for (const [name, vals] of Object.entries(v)) {
-        numList(vals, `${col}.${name}`, cands.length).forEach((x, i) => ((cands[i].rewards ??= {})[name] = x));
+        numList(vals, `${col}.${name}`, cands.length).forEach((x, i) => ((cands[i].rewards ??= dict())[name] = x));
       }
     } else {
-      numList(v, col, cands.length).forEach((x, i) => ((cands[i].rewards ??= {})[col] = x));
+      numList(v, col, cands.length).forEach((x, i) => ((cands[i].rewards ??= dict())[col] = x));
     }
   }
   const p = promptOf(o);

@@ -1,5 +1,6 @@
 /** Aggregations for the margin dashboard (pure: the host computes them, tests check them). */
 import type { DashboardColumns, DashboardSummary, Histogram, ScoredRecord } from '../contract.js';
+import { maxOf, minOf } from '../floats.js';
 
 export type { DashboardColumns, DashboardSummary, Histogram };
 
@@ -7,8 +8,8 @@ export type { DashboardColumns, DashboardSummary, Histogram };
 export function histogram(values: ArrayLike<number>, bins = 40, range?: [number, number]): Histogram {
   const finite = Array.from(values).filter(Number.isFinite);
   if (finite.length === 0) return { lo: 0, width: 1, counts: new Array<number>(bins).fill(0) };
-  let lo = range ? range[0] : Math.min(...finite);
-  let hi = range ? range[1] : Math.max(...finite);
+  let lo = range ? range[0] : minOf(finite);
+  let hi = range ? range[1] : maxOf(finite);
   if (hi === lo) {
     lo -= 0.5;
     hi += 0.5;

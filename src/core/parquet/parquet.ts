@@ -10,6 +10,7 @@
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { dict } from '../dict.js';
 
 /** A Parquet file that cannot be read: names the file and the footer, row group or column. */
 export class ParquetError extends InputError {}
@@ -36,7 +37,8 @@ export interface ParquetFile {
   path: string;
   rows: number;
   columns: string[];
-  /** The physical type of each top-level column (DOUBLE, BYTE_ARRAY, …; undefined for a nested column). */
+  /** The physical type of each top-level column (DOUBLE, BYTE_ARRAY, …; undefined for a nested column), by name
+   * (null-prototype: the names come from the file). */
   columnTypes: Record<string, string | undefined>;
   /** Row groups: first row (0-based), row count. */
   rowGroups: Array<{ start: number; rows: number }>;
@@ -65,7 +67,7 @@ export async function openParquet(path: string): Promise<ParquetFile> {
   }
   const children = hp.parquetSchema(metadata).children;
   const columns = children.map((c) => c.element.name);
-  const columnTypes = Object.fromEntries(children.map((c) => [c.element.name, c.element.type]));
+  const columnTypes = dict(children.map((c) => [c.element.name, c.element.type] as const));
   let start = 0;
   const rowGroups = metadata.row_groups.map((g) => {
     const rows = Number(g.num_rows);
@@ -83,7 +85,7 @@ function jsonValue(v: unknown): unknown {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
   if (Array.isArray(v)) return v.map(jsonValue);
   if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
+    const o = dict<unknown>();
     // a null field is one the struct does not have (as at the top level: jsonWriter.ts and rowLines.ts write rows the same way)
     for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) o[k] = jsonValue(x);
     return o;
@@ -110,7 +112,13 @@ async function decodeRowGroup(pf: ParquetFile, g: number, from?: number, to?: nu
     // texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them here (hyparquet would make one
     // for every text of the pages it reads, whatever rows are asked for)
     const raw = { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
-    return (await hp.parquetReadObjects({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), ...(columns ? { columns } : {}), ...raw })) as Array<Record<string, unknown>>;
+    // rows as arrays, made into null-prototype objects here: hyparquet's row objects are plain ones, where a column
+    // named __proto__ would set the row's prototype instead of being a cell
+    const names = columns ?? pf.columns;
+    const rows = await new Promise<unknown[][]>((resolve, reject) => {
+      hp.parquetRead({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), columns: names, rowFormat: 'array', onComplete: (r: unknown[][]) => resolve(r), ...raw }).catch(reject);
+    });
+    return rows.map((r) => dict(names.map((n, i) => [n, r[i]] as const)));
   } catch (e) {
     throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -121,7 +129,7 @@ export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to
   // a null cell is a value the row does not have (a column of another shape of record, as in the key-less lines of
   // a JSON Lines file)
   return (await decodeRowGroup(pf, g, from, to)).map((r) => {
-    const o: Record<string, unknown> = {};
+    const o = dict<unknown>();
     for (const [k, v] of Object.entries(r)) if (v !== null && v !== undefined) o[k] = jsonValue(v);
     return o;
   });

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { basename } from 'node:path';
 import { InputError } from '../errors.js';
+import { dict } from '../dict.js';
 import { isRunDir, parseRun, type RunInfo } from '../runs/runs.js';
 import { modelAtStep, runModels } from '../runs/checkpoints.js';
 import type { PreferenceRecord } from '../types.js';
@@ -82,7 +83,7 @@ export function rolloutContext(dir: string, rewardWeights?: Record<string, numbe
   if (!weights && run.settings.args) {
     try {
       const w = (JSON.parse(run.settings.args) as { reward_weights?: unknown }).reward_weights;
-      if (Array.isArray(w) && w.length === names.length && w.every((x) => typeof x === 'number')) weights = Object.fromEntries(names.map((n, i) => [n, w[i] as number]));
+      if (Array.isArray(w) && w.length === names.length && w.every((x) => typeof x === 'number')) weights = dict(names.map((n, i) => [n, w[i] as number] as const));
     } catch {
       /* args not JSON */
     }

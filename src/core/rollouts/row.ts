@@ -17,6 +17,31 @@ export interface Row {
 /** A finite number (an integer column may be a bigint), else null. */
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'bigint' ? Number(v) : null);
 
+/**
+ * Reward values as numbers, counting per reward the values present that are not numbers (a string "0.5", a list), so
+ * that a source reports each such reward once instead of totals that are silently null. A NaN is no reward without a
+ * report (TRL logs NaN for a function that does not apply to a completion).
+ */
+export class RewardValues {
+  private readonly bad = new Map<string, { count: number; first: string; where: string }>();
+
+  read(name: string, v: unknown, where: string): number | null {
+    const n = num(v);
+    if (n === null && v !== null && v !== undefined && typeof v !== 'number') {
+      const b = this.bad.get(name);
+      if (b) b.count++;
+      else this.bad.set(name, { count: 1, first: (JSON.stringify(v) ?? String(v)).slice(0, 40), where });
+    }
+    return n;
+  }
+
+  /** One problem per reward that had values not numbers, placed by `place(name)`. */
+  report(file: string, place: (name: string) => string, problems: RolloutProblem[]): void {
+    for (const [name, b] of this.bad)
+      problems.push({ file, where: place(name), message: `${b.count} value${b.count === 1 ? ' is' : 's are'} not a number (the first, ${b.where}: ${b.first}): no reward there` });
+  }
+}
+
 /** A prompt cell as text: a string, or a list of chat messages as `role: content` lines. */
 export function promptText(v: unknown): string {
   if (typeof v === 'string') return v;

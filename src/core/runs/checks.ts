@@ -6,6 +6,7 @@
  */
 import type { RunCheck } from '../contract.js';
 import { finite, type Series } from './types.js';
+import { maxOf } from '../floats.js';
 
 /** What a check sees of a run. */
 export interface RunCheckInput {
@@ -121,7 +122,7 @@ export const RUN_CHECKS: readonly RunCheckSpec[] = [
       const gn = finite(series.grad_norm);
       if (loss.length < 4 || !m) return null;
       const lastLoss = mean(loss.slice(-Math.max(1, Math.floor(loss.length / 4))).map((x) => x[1]));
-      const gnMax = Math.max(...gn.map((x) => x[1]));
+      const gnMax = maxOf(gn.map((x) => x[1]));
       const gnLast = gn.length ? mean(gn.slice(-Math.max(1, Math.floor(gn.length / 4))).map((x) => x[1])) : NaN;
       if (!(lastLoss < t.loss && m.last > t.growth * Math.max(1e-9, Math.abs(m.first)) && m.last > t.margin && (!gn.length || gnLast < t.gradShare * gnMax))) return null;
       return {
@@ -143,7 +144,7 @@ export const RUN_CHECKS: readonly RunCheckSpec[] = [
       const m = ends(finite(series['rewards/margins']));
       const evAcc = finite(evalSeries['rewards/accuracies']);
       if (!(evAcc.length >= 3 && m && m.last > m.first)) return null;
-      const best = Math.max(...evAcc.map((x) => x[1]));
+      const best = maxOf(evAcc.map((x) => x[1]));
       const lastAcc = evAcc[evAcc.length - 1][1];
       const firstAcc = evAcc[0][1];
       if (!(lastAcc <= firstAcc + t.flat || lastAcc < best - t.fall)) return null;

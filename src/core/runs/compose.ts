@@ -4,21 +4,28 @@
  */
 import type { EventRead } from './tfevents.js';
 import type { Series } from './types.js';
+import { dict } from '../dict.js';
 
 const IGNORE = new Set(['step', 'epoch', 'current_steps', 'total_steps', 'percentage', 'elapsed_time', 'remaining_time', 'total_flos', 'train_runtime', 'train_samples_per_second', 'train_steps_per_second', 'eval_runtime', 'eval_samples_per_second', 'eval_steps_per_second']);
 
 /** LLaMA-Factory's trainer_log.jsonl names: `lr` is the learning rate, `accuracy` TRL's `rewards/accuracies`. */
-export const LLAMAFACTORY_NAMES: Record<string, string> = { lr: 'learning_rate', accuracy: 'rewards/accuracies' };
+export const LLAMAFACTORY_NAMES: ReadonlyMap<string, string> = new Map([
+  ['lr', 'learning_rate'],
+  ['accuracy', 'rewards/accuracies'],
+]);
+
+/** trainer_state.json's `lr` (older Trainers) is the learning rate. */
+export const TRAINER_NAMES: ReadonlyMap<string, string> = new Map([['lr', 'learning_rate']]);
 
 /** Where a logged value goes: a train or eval series by name (`epoch` is the step → epoch map). */
 export type Put = (isEval: boolean, name: string, step: number, value: number) => void;
 
-export function addRow(row: Record<string, unknown>, step: number, put: Put, aliases: Record<string, string> = {}): void {
+export function addRow(row: Record<string, unknown>, step: number, put: Put, aliases: ReadonlyMap<string, string> = new Map()): void {
   const isEval = Object.keys(row).some((k) => k.startsWith('eval_'));
   if (!isEval && typeof row.epoch === 'number') put(false, 'epoch', step, row.epoch);
   for (const [k0, v] of Object.entries(row)) {
     if (IGNORE.has(k0) || typeof v !== 'number') continue;
-    const k = aliases[k0] ?? k0;
+    const k = aliases.get(k0) ?? k0;
     if (isEval && k.startsWith('eval_')) put(true, k.slice(5), step, v);
     else if (!isEval) put(false, k, step, v);
   }
@@ -30,8 +37,9 @@ export function addRow(row: Record<string, unknown>, step: number, put: Put, ali
  * a list re-sorted only when a point arrived out of order; `epoch` kept apart as the step → epoch map.
  */
 export class Curves {
-  readonly series: Series = {};
-  readonly eval: Series = {};
+  // metric names are data: null-prototype dictionaries (a metric may be called __proto__ or constructor)
+  readonly series: Series = dict();
+  readonly eval: Series = dict();
   readonly epochs: Array<[number, number]> = [];
   readonly nonFinite: Array<{ name: string; step: number }> = [];
   private readonly steps = new Map<Array<[number, number]>, Set<number>>();
@@ -49,10 +57,11 @@ export class Curves {
   }
 
   private add(list: Array<[number, number]>, step: number, value: number, fromEvents: boolean): boolean {
+    // the steps a list has, made when an event-file point first meets it (a run without event files never needs them)
     let seen = this.steps.get(list);
-    if (!seen) this.steps.set(list, (seen = new Set()));
-    if (fromEvents && seen.has(step)) return false;
-    seen.add(step);
+    if (!seen && fromEvents) this.steps.set(list, (seen = new Set(list.map(([s]) => s))));
+    if (fromEvents && seen?.has(step)) return false;
+    seen?.add(step);
     if (fromEvents && list.length && list[list.length - 1][0] > step) this.unsorted.add(list);
     list.push([step, value]);
     return true;
@@ -71,8 +80,8 @@ export type Points = Map<string, Map<number, number>>;
  * Adds one event file read to the event curves (the Trainer's tags `train/X` and `eval/X` are X and eval X; a step
  * logged twice keeps its first value, as a resumed run logs its steps again) and passes each new point to `put`.
  */
-export function addEvents(read: EventRead, train: Points, ev: Points, settings: Record<string, string>, put: Put): void {
-  for (const [k, v] of read.texts) settings[k] = v;
+export function addEvents(read: EventRead, train: Points, ev: Points, settings: Map<string, string>, put: Put): void {
+  for (const [k, v] of read.texts) settings.set(k, v);
   for (const [tag, points] of read.scalars) {
     const isEval = tag.startsWith('eval/');
     const byName = isEval ? ev : train;

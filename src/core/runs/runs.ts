@@ -8,10 +8,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { locateModel } from '../hub.js';
 import { InputError } from '../errors.js';
-import { readBytes, withFile } from '../jsonl/reader.js';
+import { iterateLines, readBytes, withFile } from '../jsonl/reader.js';
 import { readEventFile } from './tfevents.js';
 import { parseLenientJson } from './lenientJson.js';
-import { addEvents, addRow, Curves, LLAMAFACTORY_NAMES, type Points, type Put } from './compose.js';
+import { addEvents, addRow, Curves, LLAMAFACTORY_NAMES, type Points, type Put, TRAINER_NAMES } from './compose.js';
+import { dict } from '../dict.js';
 import { checkpoints } from './checkpoints.js';
 import { refineTrainer, detectTrainer, trainerOfCard } from './trainer.js';
 import { runChecks } from './checks.js';
@@ -80,6 +81,18 @@ function referenceOf(dir: string): string | null {
   return null;
 }
 
+/** The offset of the last newline in [from, size) of a file, read backwards a chunk at a time; -1 when there is none. */
+function lastNewline(fd: number, from: number, size: number): number {
+  const CHUNK = 1 << 20;
+  for (let end = size; end > from; ) {
+    const start = Math.max(from, end - CHUNK);
+    const at = readBytes(fd, start, end - start).lastIndexOf(10);
+    if (at >= 0) return start + at;
+    end = start;
+  }
+  return -1;
+}
+
 /** A file's identity for change detection: size and modification time. */
 function stamp(path: string): string | null {
   try {
@@ -105,9 +118,11 @@ export class RunReader {
   private logRows = 0;
   private logTotal = 0;
   private readonly eventEnds = new Map<string, number>();
+  /** Paths named like event files that are not files (reported once). */
+  private readonly notFiles = new Set<string>();
   private readonly trainEvents: Points = new Map();
   private readonly evalEvents: Points = new Map();
-  private readonly settings: Record<string, string> = {};
+  private readonly settings = new Map<string, string>();
   private readonly problems: RunInfo['problems'] = [];
   private curves = new Curves();
   private cpStamp = '';
@@ -153,20 +168,38 @@ export class RunReader {
       const start = this.eventEnds.get(f) ?? 0;
       let size = 0;
       try {
-        size = statSync(f).size;
+        const st = statSync(f);
+        if (!st.isFile()) {
+          // named like an event file but a folder (or a device): said once, never read
+          if (!this.notFiles.has(f)) {
+            this.problems.push({ file: f, where: 'the path', message: `is ${st.isDirectory() ? 'a folder' : 'not a regular file'}, not an event file: not read` });
+            this.notFiles.add(f);
+            changed = true;
+          }
+          continue;
+        }
+        size = st.size;
       } catch {
         continue;
       }
       if (size === start && this.eventEnds.has(f)) continue;
       // a file rewritten from scratch is read again (a step already read keeps its value)
       const from = size < start ? 0 : start;
-      const r = readEventFile(f, from, this.live);
+      let r: ReturnType<typeof readEventFile>;
+      try {
+        r = readEventFile(f, from, this.live);
+      } catch (e) {
+        this.problems.push({ file: f, where: 'the file', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e))})` });
+        this.eventEnds.set(f, size);
+        changed = true;
+        continue;
+      }
       const known = this.eventEnds.has(f);
       this.eventEnds.set(f, r.end);
       this.touch(f);
       // a record still being written (live) is read at the next update
       if (r.end === from && !r.problems.length && known) continue;
-      this.problems.push(...r.problems);
+      for (const p of r.problems) this.problems.push(p);
       addEvents(r, this.trainEvents, this.evalEvents, this.settings, this.put(true));
       changed = true;
     }
@@ -209,59 +242,69 @@ export class RunReader {
     if (!Array.isArray(s.log_history)) throw new RunError(`${path}: no "log_history" list`);
     const put = this.put(false);
     s.log_history.forEach((row: unknown, i: number) => {
-      if (typeof row !== 'object' || row === null) return;
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        if (Array.isArray(row) || (row !== null && row !== undefined)) this.problems.push({ file: path, where: `log_history[${i}]`, message: `${Array.isArray(row) ? 'an array' : typeof row}, not a row of logged values: skipped` });
+        return;
+      }
       const r = row as Record<string, unknown>;
-      addRow(r, typeof r.step === 'number' ? r.step : i, put, { lr: 'learning_rate' });
+      addRow(r, typeof r.step === 'number' ? r.step : i, put, TRAINER_NAMES);
     });
     this.globalStep = typeof s.global_step === 'number' ? s.global_step : 0;
     this.touch(path);
   }
 
-  /** Reads the lines appended since the last read (a last line without its newline waits for the next read). */
+  /**
+   * Reads the lines appended since the last read (a last line without its newline waits for the next read), streamed:
+   * a log of any size, or a line of many megabytes, is never one string.
+   */
   private readLog(path: string): boolean {
     const size = statSync(path).size;
     // truncated or rewritten: composed again, the log read from its start
     if (size < this.logOffset) this.rebuild(null);
     if (size === this.logOffset) return false;
-    const bytes = withFile(path, (fd) => readBytes(fd, this.logOffset, size - this.logOffset));
-    const lastNl = bytes.lastIndexOf(10);
-    const lines = bytes.subarray(0, lastNl + 1).toString('utf8').split('\n').slice(0, -1);
-    let consumed = lastNl + 1;
-    // a last line without its newline: taken when it is whole JSON (a line still being written is not), or when
-    // this is a one-time read
-    const tail = bytes.subarray(lastNl + 1).toString('utf8');
-    if (tail.trim()) {
-      let whole = !this.live;
-      try {
-        parseLenientJson(tail);
-        whole = true;
-      } catch {
-        /* still being written */
+    return withFile(path, (fd) => {
+      let end = lastNewline(fd, this.logOffset, size) + 1 || this.logOffset;
+      // a last line without its newline: taken when it is whole JSON (a line still being written is not), or when
+      // this is a one-time read
+      if (end < size) {
+        const tail = readBytes(fd, end, size - end).toString('utf8');
+        if (tail.trim()) {
+          let whole = !this.live;
+          try {
+            parseLenientJson(tail);
+            whole = true;
+          } catch {
+            /* still being written */
+          }
+          if (whole) end = size;
+        }
       }
-      if (whole) {
-        lines.push(tail);
-        consumed = bytes.length;
+      if (end === this.logOffset) return false;
+      const put = this.put(false);
+      for (const { line: n, bytes } of iterateLines(fd, this.logOffset, end, this.logLine + 1)) {
+        this.logLine = n;
+        const line = bytes.toString('utf8');
+        if (!line.trim()) continue;
+        let v: unknown;
+        try {
+          v = parseLenientJson(line);
+        } catch {
+          throw new RunError(`${path}: line ${n} is not valid JSON`);
+        }
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+          this.problems.push({ file: path, where: `line ${n}`, message: `${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}, not a row of logged values: skipped` });
+          continue;
+        }
+        const r = v as Record<string, unknown>;
+        const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : n;
+        addRow(r, step, put, LLAMAFACTORY_NAMES);
+        this.logRows++;
+        if (typeof r.total_steps === 'number') this.logTotal = Math.max(this.logTotal, r.total_steps);
       }
-    }
-    if (!lines.length) return false;
-    this.logOffset += consumed;
-    const put = this.put(false);
-    for (const line of lines) {
-      this.logLine++;
-      if (!line.trim()) continue;
-      let r: Record<string, unknown>;
-      try {
-        r = parseLenientJson(line) as Record<string, unknown>;
-      } catch {
-        throw new RunError(`${path}: line ${this.logLine} is not valid JSON`);
-      }
-      const step = typeof r.current_steps === 'number' ? r.current_steps : typeof r.step === 'number' ? r.step : this.logLine;
-      addRow(r, step, put, LLAMAFACTORY_NAMES);
-      this.logRows++;
-      if (typeof r.total_steps === 'number') this.logTotal = Math.max(this.logTotal, r.total_steps);
-    }
-    this.touch(path);
-    return true;
+      this.logOffset = end;
+      this.touch(path);
+      return true;
+    });
   }
 
   private compose(cps: Checkpoint[]): RunInfo {
@@ -281,12 +324,12 @@ export class RunReader {
     for (const s of Object.values(series)) steps = Math.max(steps, s.at(-1)?.[0] ?? 0);
     const trainer = trainerOfCard(dir) ?? refineTrainer(detectTrainer([...Object.keys(series), ...Object.keys(evalSeries)]), series);
     // the curves grow in place as the run is written: the run returned is a snapshot of the lists
-    const snap = (x: Series): Series => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v.slice()]));
+    const snap = (x: Series): Series => dict(Object.entries(x).map(([k, v]) => [k, v.slice()] as const));
     return {
       dir,
       format,
       eventFiles: [...this.eventEnds.keys()],
-      settings: { ...this.settings },
+      settings: dict(this.settings),
       problems: [...this.problems],
       trainer,
       steps,

@@ -182,6 +182,9 @@ export function decodeEvent(bytes: Uint8Array): { step: number; wallTime: number
  * CRCs do not match is reported and skipped (by its length when that is intact, else by searching for the next valid
  * header); a record cut off at the end of the file is reported unless `growing` (then the next read picks it up).
  */
+/** The largest record PrefLens reads (a length above it is damage: scalars and texts are small). */
+const MAX_RECORD = 2 ** 30;
+
 export function readEventFile(path: string, start = 0, growing = false): EventRead {
   const out: EventRead = { scalars: new Map(), texts: new Map(), problems: [], end: start };
   withFile(path, (fd, size) => {
@@ -200,7 +203,7 @@ export function readEventFile(path: string, start = 0, growing = false): EventRe
     let resyncing = false;
     while (pos < size) {
       if (!ensure(12)) {
-        if (!growing) out.problems.push({ file: path, offset: pos, message: `truncated record header (${size - pos} bytes at the end of the file)` });
+        if (!growing && !resyncing) out.problems.push({ file: path, offset: pos, message: `truncated record header (${size - pos} bytes at the end of the file)` });
         break;
       }
       const b = pos - bufStart;
@@ -213,11 +216,22 @@ export function readEventFile(path: string, start = 0, growing = false): EventRe
         pos += 1;
         continue;
       }
-      resyncing = false;
       if (!ensure(12 + len + 4)) {
-        if (!growing) out.problems.push({ file: path, offset: pos, message: `truncated record: ${len} bytes announced, ${size - pos - 12} present` });
-        break;
+        // A length past the end of the file: a record still being written (a live read waits for it), the file's
+        // truncated last record, or a damaged length whose CRC happens to match — then records follow it, found by
+        // searching on. A length of over 1 GiB is damage in any case (event records are small).
+        if (growing && len <= MAX_RECORD) break;
+        if (!resyncing)
+          out.problems.push({
+            file: path,
+            offset: pos,
+            message: len > MAX_RECORD || size - pos - 12 < 0 ? `corrupt record: a length of ${len} bytes (the file has ${size - pos - 12} after it); searching for the next record` : `truncated record: ${len} bytes announced, ${size - pos - 12} present; searching for a next record`,
+          });
+        resyncing = true;
+        pos += 1;
+        continue;
       }
+      resyncing = false;
       const d = pos - bufStart + 12;
       const dataCrc = new DataView(buf.buffer, buf.byteOffset + d + len, 4).getUint32(0, true);
       if (maskedCrc(buf, d, d + len) !== dataCrc) {

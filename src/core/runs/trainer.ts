@@ -19,14 +19,14 @@ export function detectTrainer(names: string[]): string {
 }
 
 /** TRL's model card names its trainer: "This model was trained with DPO" (the trainer's `_name`). */
-const CARD_TRAINERS: Record<string, string> = { DPO: 'dpo', CPO: 'cpo/simpo', ORPO: 'orpo', KTO: 'kto', GRPO: 'grpo', RLOO: 'rloo', 'Online DPO': 'online-dpo', SFT: 'sft', Reward: 'reward', PPO: 'ppo', BCO: 'bco' };
+const CARD_TRAINERS: ReadonlyMap<string, string> = new Map(Object.entries({ DPO: 'dpo', CPO: 'cpo/simpo', ORPO: 'orpo', KTO: 'kto', GRPO: 'grpo', RLOO: 'rloo', 'Online DPO': 'online-dpo', SFT: 'sft', Reward: 'reward', PPO: 'ppo', BCO: 'bco' }));
 
 export function trainerOfCard(dir: string): string | null {
   const card = join(dir, 'README.md');
   if (!existsSync(card)) return null;
   const m = /This model was trained with \[?([A-Za-z][A-Za-z0-9 -]*?)\]?(?:\(|,|\.|\s+a method)/.exec(readFileSync(card, 'utf8'));
   if (!m) return null;
-  return CARD_TRAINERS[m[1]] ?? m[1].toLowerCase();
+  return CARD_TRAINERS.get(m[1]) ?? m[1].toLowerCase();
 }
 
 /**

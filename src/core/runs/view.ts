@@ -2,6 +2,7 @@
 import type { RunView } from '../contract.js';
 import type { RunInfo } from './runs.js';
 import { thin } from './curves.js';
+import { dict } from '../dict.js';
 
 /**
  * What the panel draws of a run: NaN/Infinity as gaps; a long curve thinned to the extremes of
@@ -10,7 +11,7 @@ import { thin } from './curves.js';
  */
 export function runView(r: RunInfo, live: boolean): Omit<RunView, 'rollouts'> {
   const clean = (s: Record<string, Array<[number, number]>>): Record<string, Array<[number, number | null]>> =>
-    Object.fromEntries(Object.entries(s).map(([k, v]) => [k, thin(v).map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])]));
+    dict(Object.entries(s).map(([k, v]) => [k, thin(v).map(([x, y]) => [x, Number.isFinite(y) ? y : null] as [number, number | null])] as const));
   const name = r.dir.split(/[\\/]/).filter(Boolean).pop() ?? r.dir;
   return { name, dir: r.dir, format: r.format, trainer: r.trainer, steps: r.steps, series: clean(r.series), eval: clean(r.eval), epochs: thin(r.epochs), checkpoints: r.checkpoints, checks: r.checks, referenceModel: r.referenceModel, settings: r.settings, problems: r.problems, live };
 }

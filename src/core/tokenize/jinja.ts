@@ -11,6 +11,11 @@
  *
  * The library's classes for string values and functions are not exported; they are taken from values it makes itself
  * (an Environment's variables), and the three methods and the filter are replaced by Python's semantics.
+ *
+ * Rendering is also bounded, since a template comes with a model folder and a record with a dataset (issue #24): at
+ * most MAX_TEMPLATE_STEPS evaluations per rendering (a template that loops 10⁸ times, or a record of 10⁶ messages, is
+ * an error for that record, not minutes of work) and `range()` of at most MAX_RANGE numbers (the library builds the
+ * whole list first).
  */
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
 
@@ -52,6 +57,23 @@ function charsOf(args: Value[], what: string): string | null {
   throw new Error(`${what} arg must be None or str`);
 }
 
+/** Evaluations one rendering may take: ~3 s at the library's speed, ~30,000 messages through a real template. */
+export const MAX_TEMPLATE_STEPS = 1_000_000;
+/** The longest list `range()` may make. */
+export const MAX_RANGE = 100_000;
+
+/** Python's range(), bounded. */
+function boundedRange(start: number, stop?: number, step = 1): number[] {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  if (step === 0) throw new Error('range() step must not be zero');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  if (!(n <= MAX_RANGE)) throw new Error(`range() of ${n} numbers is over PrefLens' limit of ${MAX_RANGE} for chat templates`);
+  return Array.from({ length: n }, (_, i) => start + i * step);
+}
+
 let patched = false;
 
 /** Replaces the library's strip, lstrip, rstrip and trim by Python's (once per process). */
@@ -84,6 +106,21 @@ export function patchJinja(): void {
   const ip = Interpreter.prototype as unknown as {
     applyFilter(operand: Value, filter: Node, env: unknown): Value;
     evaluate(node: Node, env: unknown): Value;
+  };
+  // a budget of evaluations per rendering (one Interpreter per render)
+  const steps = new WeakMap<object, number>();
+  const evaluate = ip.evaluate;
+  ip.evaluate = function (this: typeof ip, node: Node, env: unknown): Value {
+    const n = (steps.get(this) ?? 0) + 1;
+    steps.set(this, n);
+    if (n > MAX_TEMPLATE_STEPS) throw new Error(`the chat template took more than ${MAX_TEMPLATE_STEPS.toLocaleString('en-US')} steps to render this record (a loop that does not end, or a record far too long): stopped`);
+    return evaluate.call(this, node, env);
+  };
+  // range() bounded (setupGlobals declares it in every rendering's environment)
+  const ep = Environment.prototype as unknown as { set(name: string, value: unknown): unknown };
+  const set = ep.set;
+  ep.set = function (this: unknown, name: string, value: unknown): unknown {
+    return set.call(this, name, name === 'range' && typeof value === 'function' ? boundedRange : value);
   };
   const applyFilter = ip.applyFilter;
   ip.applyFilter = function (this: typeof ip, operand: Value, filter: Node, env: unknown): Value {

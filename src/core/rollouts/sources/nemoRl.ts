@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RolloutProblem } from '../../contract.js';
-import { dict, num, type Row, type RolloutSource, stepFiles } from '../row.js';
+import { dict, num, RewardValues, type Row, type RolloutSource, stepFiles } from '../row.js';
 
 const FILE = /^train_data_step(\d+)\.jsonl$/;
 /** Per-token arrays: not shown as extras. */
@@ -41,6 +41,7 @@ export const nemoRl: RolloutSource = {
   },
   async read(file: string, _rewardNames: string[] | null, problems: RolloutProblem[]): Promise<{ rows: Row[]; rewardNames: string[] }> {
     const rows: Row[] = [];
+    const values = new RewardValues();
     readFileSync(file, 'utf8')
       .split('\n')
       .forEach((line, i) => {
@@ -71,11 +72,12 @@ export const nemoRl: RolloutSource = {
         rows.push({
           prompt: (content as string[]).slice(0, -1).join('\n'),
           completion: content[content.length - 1] as string,
-          rewards: dict([['rewards', num(o.rewards)]]),
+          rewards: dict([['rewards', values.read('rewards', o.rewards, `line ${i + 1}`)]]),
           advantage: adv && at >= 0 ? num(adv[at]) : null,
           extra,
         });
       });
+    values.report(file, (n) => `field ${n}`, problems);
     return { rows, rewardNames: ['rewards'] };
   },
   total: (r) => r.rewards.rewards ?? null,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openParquet, type ParquetFile, readRowGroup } from '../../parquet/parquet.js';
 import type { RolloutProblem } from '../../contract.js';
 import { own } from '../../dict.js';
-import { dict, num, promptText, type Row, type RolloutSource, stepFiles } from '../row.js';
+import { dict, num, promptText, RewardValues, type Row, type RolloutSource, stepFiles } from '../row.js';
 
 const FIXED = new Set(['step', 'prompt', 'completion', 'advantage', 'image', 'images']);
 
@@ -50,6 +50,7 @@ export const trl: RolloutSource = {
     const rewards = rewardNames ? rewardNames.filter((n) => names.includes(n)) : names.filter((n) => !FIXED.has(n) && (pf.columnTypes[n] === 'DOUBLE' || pf.columnTypes[n] === 'FLOAT'));
     if (rewardNames) for (const n of rewardNames) if (!names.includes(n)) problems.push({ file, where: `column ${n}`, message: `no column for the reward function "${n}"` });
     const rows: Row[] = [];
+    const values = new RewardValues();
     // row group by row group: an unreadable one (an unknown compression, a damaged page) is reported and skipped
     for (let g = 0; g < pf.rowGroups.length; g++) {
       let objs: Array<Record<string, unknown>>;
@@ -59,19 +60,20 @@ export const trl: RolloutSource = {
         problems.push({ file, where: `row group ${g + 1}`, message: `cannot be read (${detail(e)})` });
         continue;
       }
-      for (const o of objs) {
+      for (const [k, o] of objs.entries()) {
         // null cells are absent from the row (parquet.ts readRowGroup): a reward that is absent is null
         const extra = dict<unknown>();
         for (const k of names) if (!FIXED.has(k) && !rewards.includes(k)) extra[k] = o[k] ?? null;
         rows.push({
           prompt: promptText(o.prompt),
           completion: typeof o.completion === 'string' ? o.completion : promptText(o.completion),
-          rewards: dict(rewards.map((r) => [r, num(o[r])] as const)),
+          rewards: dict(rewards.map((r) => [r, values.read(r, o[r], `row ${pf.rowGroups[g].start + k + 1}`)] as const)),
           advantage: names.includes('advantage') ? num(o.advantage) : null,
           extra,
         });
       }
     }
+    values.report(file, (n) => `column ${n}`, problems);
     return { rows, rewardNames: rewards };
   },
   // nansum of the weighted rewards; a completion no function scored has no total

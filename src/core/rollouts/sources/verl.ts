@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RolloutProblem } from '../../contract.js';
-import { dict, num, promptText, type Row, type RolloutSource, stepFiles } from '../row.js';
+import { dict, num, promptText, RewardValues, type Row, type RolloutSource, stepFiles } from '../row.js';
 
 export const verl: RolloutSource = {
   name: 'verl',
@@ -23,6 +23,7 @@ export const verl: RolloutSource = {
   async read(file: string, _rewardNames: string[] | null, problems: RolloutProblem[]): Promise<{ rows: Row[]; rewardNames: string[] }> {
     const rows: Row[] = [];
     const names = new Set<string>(['score']);
+    const values = new RewardValues();
     readFileSync(file, 'utf8')
       .split('\n')
       .forEach((line, i) => {
@@ -44,7 +45,7 @@ export const verl: RolloutSource = {
             problems.push({ file, where: `line ${i + 1}, field ${need}`, message: `no "${need}": not a verl rollout line (fields: ${Object.keys(o).join(', ')})` });
           }
         if (!('input' in o) || !('output' in o)) return;
-        const rewards = dict<number | null>([['score', num(o.score)]]);
+        const rewards = dict<number | null>([['score', values.read('score', o.score, `line ${i + 1}`)]]);
         const extra = dict<unknown>();
         for (const [k, v] of Object.entries(o)) {
           if (['input', 'output', 'score', 'step'].includes(k)) continue;
@@ -55,6 +56,7 @@ export const verl: RolloutSource = {
         }
         rows.push({ prompt: promptText(o.input), completion: promptText(o.output), rewards, advantage: null, extra });
       });
+    values.report(file, (n) => `field ${n}`, problems);
     // a reward extra missing from some lines: the columns are of unequal length
     for (const n of names) {
       const missing = rows.filter((r) => !(n in r.rewards)).length;
