@@ -42,3 +42,34 @@ export function markLzo(file: string, limit = Infinity): number {
   writeFileSync(file, b);
   return n;
 }
+
+/**
+ * Rewrites a file's footer: parsed by hyparquet, changed by `edit`, written again by hyparquet-writer's Thrift writer
+ * (the data pages kept as they are), for footers that lie (a row count of 2⁴⁰), or patched as bytes after (`patch`: what the writer itself refuses, a wrong num_children).
+ */
+export async function editFooter(file: string, edit: (md: import('hyparquet').FileMetaData) => void, patch?: (footer: Buffer) => void): Promise<void> {
+  const { parquetMetadata } = await import('hyparquet');
+  const { writeMetadata } = await import('hyparquet-writer/src/metadata.js');
+  const { ByteWriter } = await import('hyparquet-writer');
+  const b = readFileSync(file);
+  const footerLen = b.readUInt32LE(b.length - 8);
+  const md = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+  edit(md);
+  const w = new ByteWriter();
+  writeMetadata(w, md as unknown as Parameters<typeof writeMetadata>[1]);
+  const footer = Buffer.from(w.getBuffer());
+  patch?.(footer);
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(footer.length, 0);
+  tail.write('PAR1', 4, 'latin1');
+  writeFileSync(file, Buffer.concat([b.subarray(0, b.length - 8 - footerLen), footer, tail]));
+}
+
+/** Patches the root schema element's num_children (Thrift compact: its name, then field 5 as 0x15 and a zigzag varint). */
+export function rootChildren(n: number): (footer: Buffer) => void {
+  return (footer) => {
+    const at = footer.indexOf('duckdb_schema', 0, 'latin1') + 'duckdb_schema'.length;
+    if (footer[at] !== 0x15 || footer[at + 1] >= 0x80 || n * 2 >= 0x80) throw new Error('not the layout expected');
+    footer[at + 1] = n * 2;
+  };
+}

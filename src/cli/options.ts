@@ -1,5 +1,8 @@
 /** Options shared by the CLI's commands (docs/ARCHITECTURE.md, "CLI"): parsing, conventions, shards, messages. */
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { dict } from '../core/dict.js';
+import { InputError } from '../core/errors.js';
 import { isParquetFile } from '../core/parquet/parquet.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
 import type { RecordError } from '../core/types.js';
@@ -65,7 +68,7 @@ export function tokenization(
 /** A selected line that holds no record is not scored: say so on stderr (the one rule of records.ts). */
 export function skipped(file: string): (e: RecordError) => void {
   const unit = isParquetFile(file) ? 'row' : 'line';
-  return (e) => process.stderr.write(`preflens: ${file}: ${unit} ${e.line}: ${e.message} (skipped)\n`);
+  return (e) => process.stderr.write(`preflens: ${file}: ${e.rows !== undefined && e.rows > 1 ? `${unit}s ${e.line}–${e.line + e.rows - 1}` : `${unit} ${e.line}`}: ${e.message} (skipped)\n`);
 }
 
 /**
@@ -101,4 +104,17 @@ export function shardOption(v: string, env: NodeJS.ProcessEnv = process.env): [n
 export function formatOption(v: string | undefined): FormatName | undefined {
   if (v !== undefined && !isFormatName(v)) throw new UsageError(`unknown format "${v}" (one of: ${FORMAT_NAMES.join(', ')})`);
   return v as FormatName | undefined;
+}
+
+/**
+ * An `--out` path checked before any work: never the input file, never a folder (the temporary file written beside
+ * it would be left there), in a folder that exists.
+ */
+export function outputFile(out: string, input: string): string {
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new InputError(`--out ${out} is a folder: give the name of a new file`);
+  if (st && existsSync(input) && realpathSync(out) === realpathSync(input)) throw new InputError(`--out ${out} is the input file: PrefLens never writes to a dataset`);
+  const parent = dirname(resolve(out));
+  if (!statSync(parent, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`--out ${out}: the folder ${parent} does not exist`);
+  return out;
 }

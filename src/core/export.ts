@@ -66,25 +66,29 @@ async function exportParquetRows(
   target: string,
   opts: { isCancelled?: () => boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<number | null> {
-  const { openParquet, rowsOf } = await import('./parquet/parquet.js');
+  const { openParquet, readRowGroup } = await import('./parquet/parquet.js');
   const pf = await openParquet(source);
   const keep = new Set<number>();
   for (const line of index.line) if (!dropLines.has(line)) keep.add(line);
   return writeNew(target, opts, async (out, cancelled) => {
     let kept = 0;
-    let pending: string[] = [];
-    for await (const { row, value } of rowsOf(pf)) {
+    // row group by row group, only those with a row to keep: a row group the scan could not read has none (its rows
+    // are the scan's errors), so one damaged row group never stops the export
+    for (let g = 0; g < pf.rowGroups.length; g++) {
+      const { start, rows } = pf.rowGroups[g];
+      let any = false;
+      for (let r = start + 1; r <= start + rows && !any; r++) any = keep.has(r);
+      if (!any) continue;
       if (cancelled()) return null;
-      if (!keep.has(row)) continue;
-      pending.push(JSON.stringify(value));
-      kept++;
-      if (pending.length >= 1000) {
-        await out.write(pending.join('\n') + '\n');
-        pending = [];
-        opts.onProgress?.(row, pf.rows);
-      }
+      const values = await readRowGroup(pf, g);
+      const lines: string[] = [];
+      values.forEach((value, i) => {
+        if (keep.has(start + i + 1)) lines.push(JSON.stringify(value));
+      });
+      if (lines.length) await out.write(lines.join('\n') + '\n');
+      kept += lines.length;
+      opts.onProgress?.(start + rows, pf.rows);
     }
-    if (pending.length) await out.write(pending.join('\n') + '\n');
     return kept;
   });
 }

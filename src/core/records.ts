@@ -5,7 +5,7 @@
  * reading the file from its start only as far as line B.
  */
 import { statSync } from 'node:fs';
-import { decodeUtf8, firstValues, iterateArrayElements, iterateLines, type RawItem, readBytes, sniffSource, withFile } from './jsonl/reader.js';
+import { decodeUtf8, firstValues, iterateArrayElements, iterateLines, oversizeMessage, type RawItem, readBytes, sniffSource, wholeItem, withFile } from './jsonl/reader.js';
 import { FieldError, normalize } from './formats/normalize.js';
 import { formatOfRecord, formatOfSample } from './formats/detect.js';
 import { InputError } from './errors.js';
@@ -216,10 +216,14 @@ export function locateOnLines(path: string, lines: LineRange | undefined, opts: 
         ? iterateLines(fd, bomLength, size, 1)
         : kind === 'json-array'
           ? iterateArrayElements(fd, bomLength, (e) => opts.onSkipped?.({ line: e.line, message: e.message }))
-          : [{ line: 1, offset: bomLength, bytes: readBytes(fd, bomLength, size - bomLength) }];
+          : [wholeItem(fd, bomLength, size)];
     for (const item of items) {
       if (item.line > last) break;
       if (lines && item.line < lines[0]) continue;
+      if (item.oversize !== undefined) {
+        opts.onSkipped?.({ line: item.line, message: oversizeMessage(item.oversize) });
+        continue;
+      }
       let text = decodeUtf8(item.bytes).text;
       if (text.trim() === '') continue;
       if (text.endsWith('\r')) text = text.slice(0, -1);

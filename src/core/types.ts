@@ -87,5 +87,10 @@ export interface RecordError {
   column?: number;
   field?: string;
   message: string;
+  /**
+   * The rows the error stands for, from `line` (1 when absent): a Parquet row group that cannot be read, its row count;
+   * a column that cannot be read, 0 (the rows are read without it).
+   */
+  rows?: number;
 }
 

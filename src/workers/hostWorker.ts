@@ -88,15 +88,18 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
   // A Parquet file is scanned as its JSON Lines mirror (line N = row N), which the host then reads records from.
   let mirrorOf: string | undefined;
   let mirrorErrors: RecordError[] = [];
+  let schemaFormat = false;
   if (isParquetFile(req.path)) {
     if (!req.options.mirrorDir) throw new InputError(`${req.path}: Parquet files need a mirror folder`);
     mirrorOf = req.path;
     // a schema that is not preference-shaped is said before the whole file is converted
     const pf = await openParquet(req.path);
-    if (!req.options.format) await detectFormat(req.path, { pf });
+    const parquetGuess = req.options.format ? null : await detectFormat(req.path, { pf });
     const mirror = await parquetMirror(pf, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
     mirrorErrors = mirror.errors;
-    req = { ...req, path: mirror.path };
+    // a format the schema implies (rows that say less than the columns) is the mirror's too, read strictly
+    schemaFormat = parquetGuess?.fromSchema === true && parquetGuess.format !== null;
+    req = { ...req, path: mirror.path, options: schemaFormat && parquetGuess?.format ? { ...req.options, format: parquetGuess.format } : req.options };
   }
   const guess = req.options.format ? null : await detectFormat(req.path);
   if (guess && guess.format === null) {
@@ -119,6 +122,7 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
     // the unreadable row groups, by row, among the errors (the mirror keeps the result's `file` and index)
     withRowGroupErrors(result, mirrorErrors);
     result.mirrorOf = mirrorOf;
+    if (schemaFormat) result.formatSource = 'detected';
   }
   const ix = result.index;
   port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -18,9 +18,14 @@ import { parseRun } from '../../src/core/runs/runs.js';
 import { maskedCrc, readEventFile } from '../../src/core/runs/tfevents.js';
 import { readRollouts, rolloutContext } from '../../src/core/rollouts/rollouts.js';
 import { openParquet, readRowGroup } from '../../src/core/parquet/parquet.js';
-import { readSafetensorsRaw, writeCheckpoint, writeSafetensorsRaw } from '../checkpoint.js';
+import { MAX_RECORD_BYTES } from '../../src/core/jsonl/reader.js';
+import { MAX_TOKENIZE_CHARS, ModelTokenizer } from '../../src/core/tokenize/encoder.js';
+import { spinalTrace } from '../../src/core/spinal/spinal.js';
+import { HiddenStateError } from '../../src/core/spinal/hidden.js';
+import type { PreferenceRecord } from '../../src/core/types.js';
+import { readSafetensorsRaw, writeCheckpoint, writeSafetensorsRaw, writeTokenizer } from '../checkpoint.js';
 import { eventBytes, frame } from '../tfevents.js';
-import { writeParquet } from '../parquet.js';
+import { editFooter, markLzo, rootChildren, writeParquet } from '../parquet.js';
 import { repoRoot } from '../helpers.js';
 
 const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `preflens-hostile-${name}-`));
@@ -359,4 +364,209 @@ test('trainer logs in bounded memory: a 58 MB trainer_state.json of 300,000 rows
   const r = parseRun(logDir);
   assert.deepEqual(r.series.loss.map(([s]) => s), [1, 2, 3]);
   assert.ok(Number.isNaN(r.series.loss[1][1]));
+});
+
+/** Runs the CLI in a child that prints its peak RSS (MB) on stderr when it exits (a preloaded hook). */
+function runMeasured(...args: string[]): { code: number | null; out: string; err: string; rssMb: number } {
+  const hook = join(tmp('rss'), 'rss.cjs');
+  writeFileSync(hook, "process.on('exit', () => process.stderr.write('\\nPEAK_RSS ' + process.resourceUsage().maxRSS / 1024 + '\\n'));\n");
+  const r = spawnSync(process.execPath, ['--require', hook, cli, ...args], { encoding: 'utf8', env: { ...process.env, PREFLENS_CACHE_DIR: tmp('cache') } });
+  const rss = Number(/PEAK_RSS ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN);
+  return { code: r.status, out: r.stdout, err: r.stderr, rssMb: rss };
+}
+
+test('a record over the 64 MiB limit is an error naming its line, streamed past (never held): JSON Lines (stats, score, export), a JSON array element, a JSON file of one object', () => {
+  const dir = tmp('huge');
+  const big = 'x'.repeat(MAX_RECORD_BYTES + 1024);
+  const file = join(dir, 'big.jsonl');
+  const line2 = JSON.stringify({ prompt: 'p2', chosen: big, rejected: 'b' });
+  const size = line2.length.toLocaleString('en-US');
+  writeFileSync(file, [JSON.stringify({ prompt: 'p1', chosen: 'a', rejected: 'b' }), line2, JSON.stringify({ prompt: 'p3', chosen: 'c', rejected: 'd' })].join('\n') + '\n');
+  const limit = new RegExp(`line 2  a record of ${size} bytes, over PrefLens' limit of 67,108,864 bytes \\(64 MiB\\) for one record: not read`);
+  for (const workers of ['1', '2']) {
+    const st = runMeasured('stats', file, '--workers', workers);
+    assert.equal(st.code, 0, st.err);
+    assert.match(st.out, /records {2}2 {3}errors 1/);
+    assert.match(st.out, limit);
+    // the line is never held: no more than a few times the limit (the kernel's input area grows to it once)
+    assert.ok(st.rssMb < 400, `stats peaked at ${st.rssMb} MB`);
+  }
+  const sc = run('score', file, '--policy', join(repoRoot, 'test', 'fixtures', 'tiny-gpt2'), '--no-cache');
+  assert.equal(sc.code, 0, sc.err);
+  assert.match(sc.err, new RegExp(`big\\.jsonl: line 2: a record of ${size} bytes, over PrefLens' limit .* \\(skipped\\)`));
+  assert.deepEqual(sc.out.trim().split('\n').map((l) => (JSON.parse(l) as { line: number }).line), [1, 3]);
+  const out = join(dir, 'out.jsonl');
+  const ex = run('export', file, '--out', out);
+  assert.equal(ex.code, 0, ex.err);
+  assert.match(ex.err, /wrote 2 records .* 1 unreadable lines not exported/);
+  assert.equal(readFileSync(out, 'utf8').split('\n').filter(Boolean).length, 2);
+  // a JSON array element, and a .json file holding one object
+  const arr = join(dir, 'big.json');
+  writeFileSync(arr, `[${JSON.stringify({ prompt: 'p1', chosen: 'a', rejected: 'b' })},\n${JSON.stringify({ prompt: 'p2', chosen: big, rejected: 'b' })},\n${JSON.stringify({ prompt: 'p3', chosen: 'c', rejected: 'd' })}]`);
+  const sa = run('stats', arr);
+  assert.match(sa.out, /records {2}2 {3}errors 1/);
+  assert.match(sa.out, new RegExp(`line 2  a record of ${size} bytes, over PrefLens' limit`));
+  const one = join(dir, 'one.json');
+  writeFileSync(one, JSON.stringify({ prompt: 'p', chosen: big, rejected: 'b' }));
+  const so = run('stats', one);
+  assert.match(so.out + so.err, /over PrefLens' limit of 67,108,864 bytes/);
+  assert.doesNotMatch(so.err, /internal error/);
+});
+
+test('bounded tokenization: a response of 1.5 M characters is tokenized only as far as the convention keeps it, with the ids of the whole tokenization; where the convention keeps its end the record is reported, not tokenized whole', () => {
+  const tok = ModelTokenizer.load(join(repoRoot, 'test', 'fixtures', 'tiny-gpt2'));
+  const words = ['the', 'cat', 'sat', 'on', 'a', 'mat,', 'naïve', '日本語', '🙂', '  spaced', 'end.\n'];
+  let text = '';
+  for (let n = 0; text.length < MAX_TOKENIZE_CHARS * 1.5; n++) text += words[(n * 7) % words.length] + ' ';
+  const rec = { index: 0, line: 4, offset: 0, format: 'trl-standard' as const, kind: 'pair' as const, prompt: 'Tell me a story.', candidates: [{ role: 'chosen' as const, text, field: 'chosen' }, { role: 'rejected' as const, text: ' no', field: 'rejected' }] };
+  const whole = tok.hf.tokenizer.encode(rec.prompt + text + (tok.eosToken ?? ''), { add_special_tokens: true }).ids;
+  const trl = tok.encodeRecord(rec, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: 512, truncationMode: 'keep_start' });
+  const r = trl.responses[0];
+  assert.equal(trl.skipped, undefined);
+  assert.deepEqual([...r.promptIds, ...r.ids], whole.slice(0, 512), 'the first max_length ids of the whole tokenization');
+  assert.ok(r.truncated);
+  // offsets still point into the response
+  assert.equal(text.slice(r.starts[0], r.ends[0]), r.pieces[0]);
+  const legacy = tok.encodeRecord(rec, { convention: 'trl-legacy', maxPromptLength: 128, maxCompletionLength: 200, maxLength: 1024, truncationMode: 'keep_end' });
+  assert.deepEqual(legacy.responses[0].ids, tok.hf.tokenizer.encode(text, { add_special_tokens: false }).ids.slice(0, 200));
+  const keepEnd = tok.encodeRecord(rec, { convention: 'trl-legacy', maxPromptLength: 128, maxCompletionLength: null, maxLength: 1024, truncationMode: 'keep_end' });
+  assert.match(keepEnd.skipped ?? '', /the chosen is 1,57\d,\d{3} characters, over PrefLens' limit of 1,048,576 for tokenizing a text whole \(the convention keeps its end/);
+  // a prompt that alone fills max_length: dropped as TRL drops it, tokenized only that far
+  const longPrompt = tok.encodeRecord({ ...rec, prompt: text, candidates: [{ role: 'chosen', text: ' a', field: 'chosen' }, { role: 'rejected', text: ' b', field: 'rejected' }] }, { convention: 'trl', maxPromptLength: null, maxCompletionLength: null, maxLength: 512, truncationMode: 'keep_start' });
+  assert.match(longPrompt.skipped ?? '', /the prompt alone is over 512 tokens, max_length is 512: TRL drops this record/);
+});
+
+test('chat templates are bounded: a loop of 10⁸ steps, range(10⁹), a string doubled 40 times and a record of 10⁶ messages each make their record an error, in seconds', () => {
+  const dir = tmp('tpl');
+  writeTokenizer(dir);
+  const cfgPath = join(dir, 'tokenizer_config.json');
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const withTemplate = (template: string): ModelTokenizer => {
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: template }));
+    return ModelTokenizer.load(dir);
+  };
+  const conv = (n: number): PreferenceRecord => ({
+    index: 0,
+    line: 9,
+    offset: 0,
+    format: 'trl-conversational',
+    kind: 'pair',
+    prompt: 'q',
+    promptMessages: Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` })),
+    candidates: [
+      { role: 'chosen', text: 'a', field: 'chosen', messages: [{ role: 'assistant', content: 'a' }] },
+      { role: 'rejected', text: 'b', field: 'rejected', messages: [{ role: 'assistant', content: 'b' }] },
+    ],
+  });
+  const limits = { convention: 'trl' as const, maxPromptLength: null, maxCompletionLength: null, maxLength: 1024 };
+  const t0 = Date.now();
+  const loop = withTemplate('{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}').encodeRecord(conv(1), limits);
+  assert.match(loop.skipped ?? '', /the chat template cannot render this record: the chat template took more than 1,000,000 steps/);
+  const range = withTemplate('{% for i in range(1000000000) %}x{% endfor %}').encodeRecord(conv(1), limits);
+  assert.match(range.skipped ?? '', /range\(\) of 1000000000 numbers is over PrefLens' limit of 100000/);
+  const doubling = withTemplate("{% set s = 'ab' %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}").encodeRecord(conv(1), limits);
+  assert.match(doubling.skipped ?? '', /the chat template made a text of [\d,]+ characters, over PrefLens' limit of 134,217,728: stopped/);
+  const plain = withTemplate("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}");
+  assert.equal(plain.encodeRecord(conv(3), limits).skipped, undefined);
+  const many = plain.encodeRecord(conv(1_000_000), limits);
+  assert.match(many.skipped ?? '', /took more than 1,000,000 steps to render this record/);
+  assert.ok(Date.now() - t0 < 60_000, `${Date.now() - t0} ms`);
+});
+
+test('SPINAL: NaN hidden states are an error naming the layer, the token and the line (not "did not converge")', async () => {
+  const dir = tmp('spinal-nan');
+  writeCheckpoint(dir, llama, 'F32', 1, 7);
+  const f = join(dir, 'model.safetensors');
+  const { header, data } = readSafetensorsRaw(f);
+  const at = (header['model.layers.1.mlp.down_proj.weight'] as { data_offsets: number[] }).data_offsets[0];
+  for (let i = 0; i < 64; i++) data.writeFloatLE(NaN, at + 4 * i);
+  writeSafetensorsRaw(f, header, data);
+  const rec = (line: number): PreferenceRecord => ({ index: 0, line, offset: 0, format: 'trl-standard', kind: 'pair', prompt: 'Hi there', candidates: [{ role: 'chosen', text: ' yes indeed', field: 'chosen' }, { role: 'rejected', text: ' no', field: 'rejected' }] });
+  await assert.rejects(
+    spinalTrace(dir, [rec(3), rec(5)], { provider: 'cpu', cacheDir: tmp('cache'), convention: 'trl-legacy', maxPromptLength: null, maxCompletionLength: null }),
+    (e: Error) => {
+      assert.ok(e instanceof HiddenStateError, String(e));
+      assert.match(e.message, /the hidden state at layer 2 is NaN \(dimension \d+\) at token 1 of a response on line 3/);
+      return true;
+    },
+  );
+});
+
+test('an --out that is a folder is refused before any work, and no temporary file is left', () => {
+  const dir = tmp('outdir');
+  const target = join(dir, 'here');
+  mkdirSync(target);
+  const data = join(repoRoot, 'test', 'fixtures', 'trl-standard.jsonl');
+  for (const args of [['export', data, '--out', target], ['score', data, '--policy', join(repoRoot, 'test', 'fixtures', 'tiny-gpt2'), '--out', target]]) {
+    const r = run(...args);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /--out .*here is a folder: give the name of a new file/);
+  }
+  const missing = run('export', data, '--out', join(dir, 'no', 'such', 'x.jsonl'));
+  assert.match(missing.err, /the folder .*no\/such does not exist/);
+  assert.deepEqual(readdirSync(dir), ['here'], 'nothing left beside it');
+});
+
+test('Parquet: footers that lie are clear errors naming the file; all-null chosen/rejected are errors per row (not prompt-only data); an unreadable column is read around and named; a damaged row group counts all its rows and never stops export or score', async () => {
+  const dir = tmp('pq');
+  const rows = (n: number): string => `SELECT 'p' || i AS prompt, 'a' || i AS chosen, 'b' || i AS rejected FROM range(${n}) t(i)`;
+  const lie = async (name: string, edit: Parameters<typeof editFooter>[1], patch?: Parameters<typeof editFooter>[2]): Promise<string> => {
+    const f = join(dir, name);
+    await writeParquet(f, rows(10));
+    await editFooter(f, edit, patch);
+    return f;
+  };
+  const cases: Array<[string, RegExp]> = [
+    [await lie('rows.parquet', (md) => { md.num_rows = 2n ** 40n; md.row_groups[0].num_rows = 2n ** 40n; }), /the footer is inconsistent: row group 1 says 1,099,511,627,776 rows, its columns hold at most 10 values/],
+    [await lie('total.parquet', (md) => { md.num_rows = 2n ** 40n; }), /the footer is inconsistent: it says 1,099,511,627,776 rows, its row groups hold 10/],
+    [await lie('more-children.parquet', () => undefined, rootChildren(7)), /the footer is inconsistent: the schema's num_children announce more elements than its 4/],
+    [await lie('fewer-children.parquet', () => undefined, rootChildren(2)), /the footer is inconsistent: the schema's root announces 2 columns, which take 2 of its 3 elements/],
+  ];
+  for (const [f, message] of cases)
+    for (const cmd of [['stats', f], ['export', f, '--out', join(dir, 'x.jsonl')]]) {
+      const r = run(...cmd);
+      assert.equal(r.code, 1, `${cmd.join(' ')}: ${r.err}`);
+      assert.match(r.err, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ${message.source}`));
+    }
+  // chosen and rejected all null: the columns say pairs
+  const nulls = join(dir, 'nulls.parquet');
+  await writeParquet(nulls, `SELECT 'p' || i AS prompt, NULL::VARCHAR AS chosen, NULL::VARCHAR AS rejected FROM range(5) t(i)`);
+  const n = run('stats', nulls, '--json');
+  const nj = JSON.parse(n.out) as { format: string; records: number; errorCount: number; errors: Array<{ line: number; message: string }> };
+  assert.equal(nj.format, 'trl-standard');
+  assert.equal(nj.records, 0);
+  assert.equal(nj.errorCount, 5);
+  assert.deepEqual(nj.errors.map((e) => e.message), Array(5).fill('field "chosen": missing'));
+  // an INTERVAL column no reader here decodes: the rows are read without it, and it is named
+  const interval = join(dir, 'interval.parquet');
+  await writeParquet(interval, `SELECT 'p' || i AS prompt, 'a' || i AS chosen, 'b' AS rejected, INTERVAL 3 DAY AS took FROM range(10) t(i)`);
+  const iv = run('stats', interval);
+  assert.equal(iv.code, 0, iv.err);
+  assert.match(iv.out, /records {2}10 {3}errors 0/);
+  assert.match(iv.out, /file {2}.*interval\.parquet: column took \(FIXED_LEN_BYTE_ARRAY\) cannot be read \(parquet interval not supported\): left out of every row/);
+  const ivOut = join(dir, 'interval.jsonl');
+  const ie = run('export', interval, '--out', ivOut);
+  assert.match(ie.err, /wrote 10 records/);
+  assert.match(ie.err, /warning: .*column took/);
+  // the first row group (2,048 rows) in a compression nobody decodes: 2,048 unreadable rows, the other 7,952 exported and scored
+  const lzo = join(dir, 'lzo.parquet');
+  await writeParquet(lzo, rows(10000), 'COMPRESSION uncompressed, ROW_GROUP_SIZE 2048');
+  assert.equal(markLzo(lzo, 3), 3);
+  const ls = run('stats', lzo, '--json');
+  const lj = JSON.parse(ls.out) as { records: number; errorCount: number; errors: Array<{ line: number; rows?: number }> };
+  assert.equal(lj.records, 7952);
+  assert.equal(lj.errorCount, 2048);
+  assert.deepEqual(lj.errors.map((e) => [e.line, e.rows]), [[1, 2048]]);
+  assert.match(run('stats', lzo).out, /rows 1–2048 {2}.*row group 1, column prompt: compression LZO is not supported/);
+  const lzoOut = join(dir, 'lzo.jsonl');
+  const le = run('export', lzo, '--out', lzoOut);
+  assert.equal(le.code, 0, le.err);
+  assert.match(le.err, /wrote 7952 records .* 2048 unreadable rows not exported/);
+  const exported = readFileSync(lzoOut, 'utf8').trim().split('\n');
+  assert.equal(exported.length, 7952);
+  assert.deepEqual(JSON.parse(exported[0]), { prompt: 'p2048', chosen: 'a2048', rejected: 'b2048' });
+  const sc = run('score', lzo, '--policy', join(repoRoot, 'test', 'fixtures', 'tiny-gpt2'), '--lines', '2047-2050', '--no-cache');
+  assert.equal(sc.code, 0, sc.err);
+  assert.match(sc.err, /rows 2047–2048: .*compression LZO is not supported .*\(skipped\)/);
+  assert.deepEqual(sc.out.trim().split('\n').map((l) => (JSON.parse(l) as { line: number }).line), [2049, 2050]);
 });

@@ -1,13 +1,13 @@
 /** `preflens score`: per-token log-probabilities, rewards, margins, losses and flags of records, one JSON line each. */
 import { parseArgs } from 'node:util';
-import { createWriteStream, existsSync, realpathSync, renameSync, unlinkSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ProviderChoice } from '../../core/engine/model.js';
 import { InputError } from '../../core/errors.js';
 import { isFailed, isSkipped } from '../../core/contract.js';
 import { DEFAULT_BETA } from '../../core/metrics/pair.js';
 import type { CliCommand } from '../command.js';
-import { formatOption, intOpt, range, shardOption, skipped, tokenization, UsageError } from '../options.js';
+import { formatOption, intOpt, outputFile, range, shardOption, skipped, tokenization, UsageError } from '../options.js';
 
 async function score(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -46,8 +46,7 @@ async function score(argv: string[]): Promise<number> {
   if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device is auto, cuda or cpu`);
   const file = positionals[0];
   if (!existsSync(file)) throw new InputError(`${file}: no such file`);
-  if (values.out !== undefined && existsSync(values.out) && realpathSync(values.out) === realpathSync(file))
-    throw new InputError(`--out ${values.out} is the input file: PrefLens never writes to a dataset`);
+  if (values.out !== undefined) outputFile(values.out, file);
   const threads = intOpt(values.threads, 'threads');
   const labelSmoothing = values['label-smoothing'] === undefined ? 0 : Number(values['label-smoothing']);
   if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) throw new UsageError(`--label-smoothing expects 0 ≤ ε < 0.5, got "${values['label-smoothing']}"`);
@@ -136,7 +135,12 @@ async function score(argv: string[]): Promise<number> {
   }
   if (tmp && values.out) {
     await new Promise<void>((res) => (sink as NodeJS.WritableStream).end(res));
-    renameSync(tmp, values.out);
+    try {
+      renameSync(tmp, values.out);
+    } catch (e) {
+      unlinkSync(tmp);
+      throw e;
+    }
   }
   const s = (performance.now() - t0) / 1000;
   if (process.stderr.isTTY) process.stderr.write('\n');

@@ -13,7 +13,7 @@ export function summaryJson(r: ScanSummary): Record<string, unknown> {
     format: r.format,
     formatSource: r.formatSource,
     records: r.records,
-    errors: r.errors.map((e) => ({ line: e.line, ...(e.column !== undefined ? { column: e.column } : {}), ...(e.field ? { field: e.field } : {}), message: e.message })),
+    errors: r.errors.map((e) => ({ line: e.line, ...(e.column !== undefined ? { column: e.column } : {}), ...(e.field ? { field: e.field } : {}), ...(e.rows !== undefined ? { rows: e.rows } : {}), message: e.message })),
     errorCount: r.errorCount,
     checks: r.checks,
     lengths: r.lengths,
@@ -57,8 +57,9 @@ function human(r: ScanSummary): string {
     out.push(`  chosen longer than rejected in ${(r.lengths.chosenLongerShare * 100).toFixed(1)}% of pairs (tokens), ${((r.lengths.chosenLongerShareChars ?? 0) * 100).toFixed(1)}% (chars)`);
   if (r.errors.length) {
     out.push('errors');
-    for (const e of r.errors.slice(0, 20)) out.push(`  ${unit} ${e.line}${e.column ? `:${e.column}` : ''}  ${e.message}`);
-    if (r.errorCount > 20) out.push(`  … ${r.errorCount - 20} more (use --json for the list)`);
+    for (const e of r.errors.slice(0, 20)) out.push(`  ${e.rows !== undefined && e.rows > 1 ? `${unit}s ${e.line}–${e.line + e.rows - 1}` : e.rows === 0 ? 'file' : `${unit} ${e.line}`}${e.column ? `:${e.column}` : ''}  ${e.message}`);
+    const shown = r.errors.slice(0, 20).reduce((n, e) => n + (e.rows ?? 1), 0);
+    if (r.errorCount > shown) out.push(`  … ${r.errorCount - shown} more (use --json for the list)`);
   }
   return out.join('\n');
 }

@@ -277,7 +277,7 @@ async function* scoreParquet(path: string, policy: ScoringModel, ref: ScoringMod
   let position = 0;
   async function* batches(): AsyncGenerator<PreferenceRecord[]> {
     let batch: PreferenceRecord[] = [];
-    for await (const { row, value } of rowsOf(pf, first, last)) {
+    for await (const { row, value } of rowsOf(pf, first, last, (e) => opts.onSkipped?.(e))) {
       if (opts.shard && position++ % opts.shard[1] !== opts.shard[0]) continue;
       const got = recordsOfValue(value, { index: row - 1, line: row, offset: row - 1 }, format, opts.format !== undefined);
       if ('error' in got) {

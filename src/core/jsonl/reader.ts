@@ -13,9 +13,25 @@ export interface RawItem {
   line: number;
   /** Byte offset of the item's first byte. */
   offset: number;
-  /** Bytes of the item (a view valid until the next item is produced). */
+  /** Bytes of the item (a view valid until the next item is produced); empty when it is `oversize`. */
   bytes: Buffer;
+  /** The item is longer than MAX_RECORD_BYTES: its length, its bytes not read (streamed past). */
+  oversize?: number;
 }
+
+/**
+ * The longest record PrefLens reads: one JSON Lines line, one JSON array element, a JSON file holding one object
+ * (64 MiB; V8's strings end at 512 MiB, and a record is decoded, parsed and rendered several times). A longer one is
+ * an error for its line, streamed past and never held.
+ */
+export const MAX_RECORD_BYTES = 64 << 20;
+
+/** The message for a record over MAX_RECORD_BYTES. */
+export function oversizeMessage(bytes: number): string {
+  return `a record of ${bytes.toLocaleString('en-US')} bytes, over PrefLens' limit of ${MAX_RECORD_BYTES.toLocaleString('en-US')} bytes (64 MiB) for one record: not read`;
+}
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** Where records come from: JSON Lines, a JSON array, one JSON object, or the rows of a Parquet file (core/parquet). */
 export type SourceKind = 'jsonl' | 'json-array' | 'json-object' | 'parquet';
@@ -66,6 +82,8 @@ export function* iterateLines(fd: number, start: number, end: number, firstLine:
   let pos = start;
   let line = firstLine;
   let carry: Buffer[] = [];
+  let carried = 0; // bytes in carry, or of the line being skipped
+  let skipping = false; // the line is over MAX_RECORD_BYTES: its bytes are counted, not kept
   let carryStart = start;
   while (pos < end) {
     const n = readSync(fd, buf, 0, Math.min(CHUNK_SIZE, end - pos), pos);
@@ -75,11 +93,26 @@ export function* iterateLines(fd: number, start: number, end: number, firstLine:
     for (;;) {
       const nl = view.indexOf(0x0a, i);
       if (nl === -1) {
-        if (i < n) carry.push(Buffer.from(view.subarray(i, n)));
+        if (i < n) {
+          carried += n - i;
+          if (carried > MAX_RECORD_BYTES) {
+            skipping = true;
+            carry = [];
+          } else carry.push(Buffer.from(view.subarray(i, n)));
+        }
         break;
       }
       let bytes: Buffer;
       let offset: number;
+      if (skipping) {
+        yield { line, offset: carryStart, bytes: NO_BYTES, oversize: carried + nl - i };
+        skipping = false;
+        carried = 0;
+        line++;
+        i = nl + 1;
+        carryStart = pos + i;
+        continue;
+      }
       if (carry.length > 0) {
         carry.push(view.subarray(i, nl));
         bytes = Buffer.concat(carry);
@@ -89,15 +122,18 @@ export function* iterateLines(fd: number, start: number, end: number, firstLine:
         bytes = view.subarray(i, nl);
         offset = pos + i;
       }
+      carried = 0;
       if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-      yield { line, offset, bytes };
+      if (bytes.length > MAX_RECORD_BYTES) yield { line, offset, bytes: NO_BYTES, oversize: bytes.length };
+      else yield { line, offset, bytes };
       line++;
       i = nl + 1;
       carryStart = pos + i;
     }
     pos += n;
   }
-  if (carry.length > 0) {
+  if (skipping) yield { line, offset: carryStart, bytes: NO_BYTES, oversize: carried };
+  else if (carry.length > 0) {
     let bytes = Buffer.concat(carry);
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
     yield { line, offset: carryStart, bytes };
@@ -132,13 +168,28 @@ export function* iterateArrayElements(
   let elemStart = -1;
   let elemLine = 0;
   let pieces: Buffer[] = [];
+  let kept = 0; // bytes in pieces
+  let over = false; // the element is over MAX_RECORD_BYTES: not kept
   let lastNonWs = -1; // absolute offset of the last non-whitespace byte of the current element
+  const keep = (piece: Buffer): void => {
+    kept += piece.length;
+    if (kept > MAX_RECORD_BYTES) {
+      over = true;
+      pieces = [];
+    } else if (!over) pieces.push(Buffer.from(piece));
+  };
   const flush = function* (): Generator<RawItem> {
     if (elemStart < 0) return;
-    const all = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
-    const bytes = all.subarray(0, lastNonWs - elemStart + 1);
+    const length = lastNonWs - elemStart + 1;
+    let item: RawItem;
+    if (over) item = { line: elemLine, offset: elemStart, bytes: NO_BYTES, oversize: length };
+    else {
+      const all = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+      item = { line: elemLine, offset: elemStart, bytes: all.subarray(0, length) };
+    }
     pieces = [];
-    const item = { line: elemLine, offset: elemStart, bytes };
+    kept = 0;
+    over = false;
     elemStart = -1;
     yield item;
   };
@@ -178,7 +229,7 @@ export function* iterateArrayElements(
         segStart = i;
       }
       if (depth === 1 && (c === 0x2c || c === 0x5d)) {
-        pieces.push(Buffer.from(buf.subarray(segStart, i)));
+        keep(buf.subarray(segStart, i));
         yield* flush();
         segStart = -1;
         if (c === 0x5d) {
@@ -192,7 +243,7 @@ export function* iterateArrayElements(
       else if (c === 0x7b || c === 0x5b) depth++;
       else if (c === 0x7d || c === 0x5d) depth--;
     }
-    if (elemStart >= 0 && segStart >= 0) pieces.push(Buffer.from(buf.subarray(segStart, n)));
+    if (elemStart >= 0 && segStart >= 0) keep(buf.subarray(segStart, n));
     pos += n;
   }
   if (!started) {
@@ -206,9 +257,16 @@ export function* iterateArrayElements(
       message: 'unterminated element: the file ends inside it (truncated JSON array?)',
     });
     pieces = [];
+    kept = 0;
   } else if (!ended) {
     onError({ line, offset: size, message: 'the JSON array is not closed (missing "]" at the end of the file)' });
   }
+}
+
+/** A JSON file holding one object, as one item (over MAX_RECORD_BYTES: `oversize`, not read). */
+export function wholeItem(fd: number, bomLength: number, size: number): RawItem {
+  const length = size - bomLength;
+  return length > MAX_RECORD_BYTES ? { line: 1, offset: bomLength, bytes: NO_BYTES, oversize: length } : { line: 1, offset: bomLength, bytes: readBytes(fd, bomLength, length) };
 }
 
 /** Reads `length` bytes at `offset`. */
@@ -257,8 +315,12 @@ export function* firstValues(fd: number, kind: SourceKind, bomLength: number, si
       ? iterateLines(fd, bomLength, size, 1)
       : kind === 'json-array'
         ? iterateArrayElements(fd, bomLength, () => undefined)
-        : [{ line: 1, offset: bomLength, bytes: readBytes(fd, bomLength, Math.min(size, 512 << 20)) }];
+        : [wholeItem(fd, bomLength, size)];
   for (const item of items) {
+    if (item.oversize !== undefined) {
+      yield undefined;
+      continue;
+    }
     try {
       yield JSON.parse(item.bytes.toString('utf8'));
     } catch {

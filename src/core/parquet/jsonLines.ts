@@ -6,7 +6,7 @@
  * (`preflens stats` scans the same lines as they are made: scan/range.ts scanParquetRange.)
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { openParquet, type ParquetFile } from './parquet.js';
+import { columnWarnings, openParquet, type ParquetFile } from './parquet.js';
 import { linesOf } from './rowLines.js';
 import type { RecordError } from '../types.js';
 
@@ -28,6 +28,7 @@ export async function writeJsonLines(
   } finally {
     closeSync(fd);
   }
+  for (const message of columnWarnings(pf)) errors.push({ line: 1, rows: 0, message });
   return { rows: pf.rows, errors };
 }
 

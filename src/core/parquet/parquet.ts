@@ -11,6 +11,7 @@
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { dict } from '../dict.js';
+import type { RecordError } from '../types.js';
 
 /** A Parquet file that cannot be read: names the file and the footer, row group or column. */
 export class ParquetError extends InputError {}
@@ -46,12 +47,55 @@ export interface ParquetFile {
   file: AsyncBuffer;
   /** @internal */
   metadata: FileMetaData;
+  /**
+   * Columns that could not be decoded (a type the reader does not know, as INTERVAL, or a damaged chunk where the
+   * others are whole), by name, with why: they are left out of the rows (decodeRowGroup), and said by the scan.
+   */
+  unreadable: Map<string, string>;
+}
+
+/** The file's unreadable columns (ParquetFile.unreadable) as the scan's warnings. */
+export function columnWarnings(pf: ParquetFile): string[] {
+  return [...pf.unreadable].map(([name, why]) => `${pf.path}: column ${name}${pf.columnTypes[name] ? ` (${pf.columnTypes[name]})` : ''} cannot be read (${why}): left out of every row`);
 }
 
 let libs: Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> | null = null;
 function lib(): Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> {
   libs ??= Promise.all([import('hyparquet'), import('hyparquet-compressors')]).then(([hp, c]) => ({ hp, compressors: c.compressors }));
   return libs;
+}
+
+/**
+ * A footer that lies is said before anything is read by it (issue #24): the schema's num_children must describe a
+ * tree of exactly its elements, the file's row count must be its row groups', and a row group cannot have more rows
+ * than its columns have values (every row has at least one value or null in each column).
+ */
+function checkFooter(path: string, md: FileMetaData): void {
+  const fail = (what: string): never => {
+    throw new ParquetError(`${path}: the footer is inconsistent: ${what}`);
+  };
+  const schema = md.schema;
+  let next = 0;
+  // the elements a subtree takes, depth first, as readers walk it
+  const walk = (depth: number): void => {
+    if (next >= schema.length) fail(`the schema's num_children announce more elements than its ${schema.length}`);
+    if (depth > 64) fail('the schema nests more than 64 levels');
+    const el = schema[next++];
+    const n = el.num_children ?? 0;
+    if (!Number.isInteger(n) || n < 0) fail(`schema element ${el.name} has num_children ${n}`);
+    for (let i = 0; i < n; i++) walk(depth + 1);
+  };
+  walk(0);
+  if (next !== schema.length) fail(`the schema's root announces ${schema[0]?.num_children ?? 0} columns, which take ${next - 1} of its ${schema.length - 1} elements (num_children wrong)`);
+  let total = 0n;
+  md.row_groups.forEach((g, i) => {
+    const rows = BigInt(g.num_rows);
+    if (rows < 0n) fail(`row group ${i + 1} has ${rows} rows`);
+    const most = g.columns.reduce((m, c) => (c.meta_data && BigInt(c.meta_data.num_values) > m ? BigInt(c.meta_data.num_values) : m), 0n);
+    if (g.columns.length && g.columns.every((c) => c.meta_data) && rows > most) fail(`row group ${i + 1} says ${rows.toLocaleString('en-US')} rows, its columns hold at most ${most.toLocaleString('en-US')} values`);
+    total += rows;
+  });
+  if (BigInt(md.num_rows) !== total) fail(`it says ${BigInt(md.num_rows).toLocaleString('en-US')} rows, its row groups hold ${total.toLocaleString('en-US')}`);
 }
 
 /** Opens a Parquet file: its footer (schema, row groups), nothing else. */
@@ -65,6 +109,7 @@ export async function openParquet(path: string): Promise<ParquetFile> {
   } catch (e) {
     throw new ParquetError(`${path}: not a readable Parquet file (footer: ${e instanceof Error ? e.message : String(e)})`);
   }
+  checkFooter(path, metadata);
   const children = hp.parquetSchema(metadata).children;
   const columns = children.map((c) => c.element.name);
   const columnTypes = dict(children.map((c) => [c.element.name, c.element.type] as const));
@@ -75,7 +120,43 @@ export async function openParquet(path: string): Promise<ParquetFile> {
     start += rows;
     return out;
   });
-  return { path, rows: Number(metadata.num_rows), columns, columnTypes, rowGroups, file, metadata };
+  return { path, rows: Number(metadata.num_rows), columns, columnTypes, rowGroups, file, metadata, unreadable: new Map() };
+}
+
+type SchemaNode = { element: { name: string; type?: string; converted_type?: string; logical_type?: { type: string }; repetition_type?: string }; children: SchemaNode[] };
+
+/** A value of the shape a schema node holds (a text, a number, a list of structs with their fields…). */
+function shapeOf(node: SchemaNode, depth = 0): unknown {
+  const el = node.element;
+  if (depth > 8) return null;
+  if (el.converted_type === 'LIST' || el.logical_type?.type === 'LIST') {
+    // list → repeated group → element (or a legacy two-level list)
+    const rep = node.children[0];
+    const item = rep && rep.children.length === 1 ? rep.children[0] : rep;
+    return item ? [shapeOf(item, depth + 1)] : [];
+  }
+  if (node.children.length) return dict(node.children.map((c) => [c.element.name, shapeOf(c, depth + 1)] as const));
+  switch (el.type) {
+    case 'BOOLEAN':
+      return true;
+    case 'INT32':
+    case 'INT64':
+    case 'FLOAT':
+    case 'DOUBLE':
+      return 0;
+    default:
+      return 'x';
+  }
+}
+
+/**
+ * A row of the shape the schema describes, every column present (texts "x", numbers 0, lists of one item): what
+ * the columns say the file is, for a file whose rows say less (chosen and rejected all null: formats/detect.ts).
+ */
+export async function schemaRow(pf: ParquetFile): Promise<Record<string, unknown>> {
+  const { hp } = await lib();
+  const root = hp.parquetSchema(pf.metadata) as unknown as SchemaNode;
+  return dict(root.children.map((c) => [c.element.name, shapeOf(c)] as const));
 }
 
 /** A cell as JSON would hold it: bigints as numbers (as text beyond 2^53), dates as ISO text, bytes as UTF-8 text. */
@@ -108,20 +189,42 @@ async function decodeRowGroup(pf: ParquetFile, g: number, from?: number, to?: nu
     const codec = c.meta_data?.codec ?? 'UNCOMPRESSED';
     if (!KNOWN_CODECS.has(codec)) throw new ParquetError(`${pf.path}: row group ${g + 1}, column ${c.meta_data?.path_in_schema.join('.') ?? '?'}: compression ${codec} is not supported (Snappy, ZSTD, gzip, Brotli, LZ4 are)`);
   }
-  try {
-    // texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them here (hyparquet would make one
-    // for every text of the pages it reads, whatever rows are asked for)
-    const raw = { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
-    // rows as arrays, made into null-prototype objects here: hyparquet's row objects are plain ones, where a column
-    // named __proto__ would set the row's prototype instead of being a cell
-    const names = columns ?? pf.columns;
-    const rows = await new Promise<unknown[][]>((resolve, reject) => {
+  // texts (STRING columns too) stay UTF-8 bytes: no JavaScript string is made for them here (hyparquet would make one
+  // for every text of the pages it reads, whatever rows are asked for)
+  const raw = { utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b } };
+  // rows as arrays, made into null-prototype objects here: hyparquet's row objects are plain ones, where a column
+  // named __proto__ would set the row's prototype instead of being a cell
+  const read = (names: string[]): Promise<unknown[][]> =>
+    new Promise<unknown[][]>((resolve, reject) => {
       hp.parquetRead({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), columns: names, rowFormat: 'array', onComplete: (r: unknown[][]) => resolve(r), ...raw }).catch(reject);
     });
-    return rows.map((r) => dict(names.map((n, i) => [n, r[i]] as const)));
+  const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+  let names = (columns ?? pf.columns).filter((n) => !pf.unreadable.has(n));
+  let rows: unknown[][];
+  try {
+    rows = await read(names);
   } catch (e) {
-    throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    // one column the reader cannot decode (an INTERVAL, say) does not make the others unreadable: each column is tried
+    // alone, those that fail are left out (and said once, ParquetFile.unreadable); when all fail, the row group is
+    const bad = new Map<string, string>();
+    if (names.length === 1) bad.set(names[0], message(e));
+    else
+      for (const n of names)
+        await read([n]).catch((err: unknown) => {
+          bad.set(n, message(err));
+        });
+    // nothing of the file readable (or no one column to blame): the row group cannot be read
+    if (bad.size === 0 || pf.columns.every((n) => bad.has(n) || pf.unreadable.has(n))) throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${message(e)})`);
+    for (const [n, why] of bad) pf.unreadable.set(n, why);
+    names = names.filter((n) => !bad.has(n));
+    if (names.length === 0) return Array.from({ length: (to ?? rg.rows) - (from ?? 0) }, () => dict<unknown>());
+    try {
+      rows = await read(names);
+    } catch (e2) {
+      throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${message(e2)})`);
+    }
   }
+  return rows.map((r) => dict(names.map((n, i) => [n, r[i]] as const)));
 }
 
 /** The rows of row group g (or of rows [from, to) within it) as JSON objects (null cells left out). */
@@ -161,13 +264,21 @@ export function rowGroupOf(pf: ParquetFile, row: number, from = 0, to = pf.rowGr
 }
 
 /** Rows [first, last] (1-based, inclusive) as JSON objects with their row numbers, reading only their row groups. */
-export async function* rowsOf(pf: ParquetFile, first = 1, last = pf.rows): AsyncGenerator<{ row: number; value: Record<string, unknown> }> {
+export async function* rowsOf(pf: ParquetFile, first = 1, last = pf.rows, onUnreadable?: (e: RecordError) => void): AsyncGenerator<{ row: number; value: Record<string, unknown> }> {
   for (let g = 0; g < pf.rowGroups.length; g++) {
     const { start, rows } = pf.rowGroups[g];
     if (start + rows < first || start + 1 > last) continue;
     const from = Math.max(0, first - 1 - start);
     const to = Math.min(rows, last - start);
-    const values = await readRowGroup(pf, g, from, to);
+    let values: Array<Record<string, unknown>>;
+    try {
+      values = await readRowGroup(pf, g, from, to);
+    } catch (e) {
+      // a row group that cannot be read: its rows reported (when asked), the next row groups read
+      if (!(e instanceof ParquetError) || !onUnreadable) throw e;
+      onUnreadable({ line: start + from + 1, rows: to - from, message: e.message });
+      continue;
+    }
     for (let i = 0; i < values.length; i++) yield { row: start + from + i + 1, value: values[i] };
   }
 }

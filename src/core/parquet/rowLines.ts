@@ -498,7 +498,7 @@ export async function* linesOf(
         await lines.load(g);
       } catch (e) {
         if (!(e instanceof ParquetError)) throw e;
-        errors.push({ line: start + 1 - base, message: e.message });
+        errors.push({ line: start + 1 - base, rows, message: e.message });
         yield Buffer.alloc(rows, 0x0a);
         continue;
       }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { locateModel } from '../hub.js';
 import { InputError } from '../errors.js';
-import { iterateLines, readBytes, withFile } from '../jsonl/reader.js';
+import { iterateLines, MAX_RECORD_BYTES, oversizeMessage, readBytes, withFile } from '../jsonl/reader.js';
 import { readEventFile } from './tfevents.js';
 import { parseLenientJson } from './lenientJson.js';
 import { addEvents, addRow, Curves, LLAMAFACTORY_NAMES, type Points, type Put, TRAINER_NAMES } from './compose.js';
@@ -266,7 +266,10 @@ export class RunReader {
       let end = lastNewline(fd, this.logOffset, size) + 1 || this.logOffset;
       // a last line without its newline: taken when it is whole JSON (a line still being written is not), or when
       // this is a one-time read
-      if (end < size) {
+      if (end < size && size - end > MAX_RECORD_BYTES) {
+        // a last line over the limit: reported as such by a one-time read (a live read waits for its end)
+        if (!this.live) end = size;
+      } else if (end < size) {
         const tail = readBytes(fd, end, size - end).toString('utf8');
         if (tail.trim()) {
           let whole = !this.live;
@@ -281,8 +284,12 @@ export class RunReader {
       }
       if (end === this.logOffset) return false;
       const put = this.put(false);
-      for (const { line: n, bytes } of iterateLines(fd, this.logOffset, end, this.logLine + 1)) {
+      for (const { line: n, bytes, oversize } of iterateLines(fd, this.logOffset, end, this.logLine + 1)) {
         this.logLine = n;
+        if (oversize !== undefined) {
+          this.problems.push({ file: path, where: `line ${n}`, message: oversizeMessage(oversize) });
+          continue;
+        }
         const line = bytes.toString('utf8');
         if (!line.trim()) continue;
         let v: unknown;

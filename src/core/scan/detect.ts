@@ -5,8 +5,8 @@
  * asks this.
  */
 import { firstValues, sniffSource, type SourceKind, withFile } from '../jsonl/reader.js';
-import { formatOfSample } from '../formats/detect.js';
-import { isParquetFile, openParquet, ParquetError, type ParquetFile } from '../parquet/parquet.js';
+import { formatOfRecord, formatOfSample } from '../formats/detect.js';
+import { isParquetFile, openParquet, ParquetError, type ParquetFile, schemaRow } from '../parquet/parquet.js';
 import { parquetSample, type RowGroupLines } from '../parquet/rowLines.js';
 import type { FormatName } from '../types.js';
 
@@ -15,6 +15,8 @@ export interface FormatGuess {
   votes: Partial<Record<FormatName, number>>;
   kind: SourceKind;
   bomLength: number;
+  /** The format is the Parquet schema's, not its rows': every row is read in it (strictly), a row that lacks a field an error. */
+  fromSchema?: boolean;
 }
 
 /**
@@ -29,6 +31,10 @@ export async function detectFormat(path: string, opts: { sample?: number; pf?: P
     const { values, unreadable } = await parquetSample(pf, sample, opts.lines);
     const guess = formatOfSample(values, sample);
     if (!guess.format && unreadable && values.length === 0) throw unreadable;
+    // rows that say less than the columns (chosen and rejected all null read as prompt-only, or as nothing): the
+    // columns decide, and each such row is then an error naming its missing field
+    const implied = formatOfRecord(await schemaRow(pf));
+    if (implied && implied !== 'prompt-only' && (guess.format === null || guess.format === 'prompt-only')) return { format: implied, votes: guess.votes, kind: 'parquet', bomLength: 0, fromSchema: true };
     if (!guess.format)
       throw new ParquetError(
         `${pf.path}: not a preference dataset: columns ${pf.columns.join(', ')} (expected e.g. prompt/chosen/rejected, chosen/rejected conversations, prompt/completion/label, or prompt/completions/rewards)`,

@@ -7,8 +7,7 @@
  * ranges.
  */
 import { type TokenCounter } from '../checks/record.js';
-import { InputError } from '../errors.js';
-import { iterateArrayElements, iterateLines, readBytes, withFile } from '../jsonl/reader.js';
+import { iterateArrayElements, iterateLines, wholeItem, withFile } from '../jsonl/reader.js';
 import type { RangeResult, RangeTask } from './types.js';
 
 
@@ -34,9 +33,7 @@ export function scanRange(task0: RangeTask, tok: TokenCounter | null, onProgress
    } else if (task.kind === 'json-array') {
       for (const item of iterateArrayElements(fd, task.bomLength, (e) => scan.addError({ line: e.line, message: e.message }))) handle(item);
    } else {
-      if (size > 512 << 20) throw new InputError(`${task.path}: a single JSON object of ${size} bytes is too large`);
-      const bytes = readBytes(fd, task.bomLength, size - task.bomLength);
-      handle({ line: 1, offset: task.bomLength, bytes });
+      handle(wholeItem(fd, task.bomLength, size));
    }
     // the columns once the range is complete (finish drains the kernel before it keys candidates)
     let cols: ReturnType<RangeBuilder['columns']> | null = null;

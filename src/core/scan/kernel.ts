@@ -12,7 +12,7 @@
  */
 import { readSync } from 'node:fs';
 import type { FormatName } from '../types.js';
-import type { RawItem } from '../jsonl/reader.js';
+import { MAX_RECORD_BYTES, type RawItem } from '../jsonl/reader.js';
 import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk, truncationLimits } from '../checks/record.js';
 import { align, BATCH, BIG, EXTRA, fixedBuffers, INPUT, kernelModule, MAX_CANDIDATES, PAGE, type SharedKernels, TOKENS } from '../kernels/module.js';
 import * as L from '../kernels/layout.js';
@@ -312,9 +312,9 @@ export class ScanKernel extends KeyKernel {
     new Uint8Array(this.mem.buffer).copyWithin(this.p.input, this.p.input + p, this.p.input + len);
     this.heldOffset += p;
     this.held = len - p;
-    if (this.held === this.inputCap) {
-      // one line fills the input area: double it (the input area is last in memory)
-      this.inputCap *= 2;
+    if (this.held === this.inputCap && this.inputCap < MAX_RECORD_BYTES) {
+      // one line fills the input area: double it (the input area is last in memory), up to the longest record read
+      this.inputCap = Math.min(this.inputCap * 2, MAX_RECORD_BYTES);
       this.ensure(this.p.input + this.inputCap + 64);
       this.scratch = Math.max(this.scratch, align(this.p.input + this.inputCap + 64));
     }
@@ -341,10 +341,37 @@ export class ScanKernel extends KeyKernel {
       }
       this.scanHeld(final, slow);
       if (final) break;
+      if (this.held === this.inputCap && this.inputCap >= MAX_RECORD_BYTES) pos = this.skipLine(fd, pos, end, slow);
       progress(this.heldOffset - start);
     }
     this.drain();
     return this.nextLine - 1;
+  }
+
+  /**
+   * The line held fills the largest input area and goes on at `pos`: it is over MAX_RECORD_BYTES. Reads on to its end
+   * (its bytes not kept), reports it to `slow` as `oversize` and returns where the next line starts.
+   */
+  private skipLine(fd: number, pos: number, end: number, slow: (item: RawItem) => void): number {
+    const area = new Uint8Array(this.mem.buffer, this.p.input, this.inputCap);
+    let length = this.held;
+    while (pos < end) {
+      const n = readSync(fd, area, 0, Math.min(area.length, end - pos), pos);
+      if (n <= 0) break;
+      const nl = area.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) {
+        length += nl;
+        pos += nl + 1;
+        break;
+      }
+      length += n;
+      pos += n;
+    }
+    slow({ line: this.nextLine, offset: this.heldOffset, bytes: Buffer.alloc(0), oversize: length });
+    this.nextLine++;
+    this.heldOffset = pos;
+    this.held = 0;
+    return pos;
   }
 
   /**

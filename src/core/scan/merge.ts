@@ -89,7 +89,11 @@ export function merge(
   for (const part of parts) {
     base.push(k);
     lineBase.push(lines);
-    for (const e of part.errors) if (errors.length < 10000) errors.push({ ...e, line: e.line + lines });
+    for (const e of part.errors) {
+      // a column read around is said by each range that met it: once
+      if (e.rows === 0 && errors.some((x) => x.rows === 0 && x.message === e.message)) continue;
+      if (errors.length < 10000) errors.push({ ...e, line: e.line + lines });
+    }
     errorCount += part.errorCount;
     candidate.set(part.candidate, k);
     k += part.count;

@@ -1,5 +1,5 @@
 /** Scanning a stretch of a Parquet file's row groups (docs/ARCHITECTURE.md, "Parquet"). */
-import { openParquet, ParquetError, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
+import { columnWarnings, openParquet, ParquetError, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { linesOf, RowGroupLines } from '../parquet/rowLines.js';
 import { type RecordKeys, type TokenCounter } from '../checks/record.js';
 import { type RecordError } from '../types.js';
@@ -91,7 +91,7 @@ export async function scanParquetRange(
        } catch (e) {
           // an unreadable row group: its rows are blank, with an error on its first row
           if (!(e instanceof ParquetError)) throw e;
-          rowErrors.push({ line: start - base + 1, message: e.message });
+          rowErrors.push({ line: start - base + 1, rows, message: e.message });
           stream.skip(rows);
           continue;
        }
@@ -150,6 +150,8 @@ export async function scanParquetRange(
       for (const i of list) if (!keys.has(i)) keys.set(i, exactKeysOf(lines.line(rowOf(cols.line[i]).r), cols, i, scan.range.kernel));
    }
     for (const e of rowErrors) scan.addError(e);
+    // columns read around (an INTERVAL, say): said once per range, on its first row (the merge keeps one)
+    for (const message of columnWarnings(pf)) scan.addError({ line: 1, rows: 0, message });
     const res = scan.finish(lineCount, (i) => keys.get(i));
     res.keyed = true;
     res.rowGroups = range;

@@ -5,7 +5,7 @@
  */
 import { CHECK_BITS } from '../checks/table.js';
 import { type RecordKeys, ROW_FLOATS, ROW_INTS, RowInt, type SummaryChunk, summarizeRecord, type TokenCounter } from '../checks/record.js';
-import { decodeUtf8, type RawItem } from '../jsonl/reader.js';
+import { decodeUtf8, oversizeMessage, type RawItem } from '../jsonl/reader.js';
 import { recordsOfText } from '../records.js';
 import { type RecordError } from '../types.js';
 import { fastParseAvailable } from './kernel.js';
@@ -49,13 +49,17 @@ export class RangeScan {
  }
 
   addError = (e: RecordError): void => {
-    this.errorCount++;
+    this.errorCount += e.rows ?? 1;
     if (this.errors.length < this.task.maxErrors) this.errors.push(e);
  };
 
   /** A line (or JSON array element) through the JavaScript path. */
   handle = (item: RawItem): void => {
     const task = this.task;
+    if (item.oversize !== undefined) {
+      this.addError({ line: item.line, message: oversizeMessage(item.oversize) });
+      return;
+    }
     const { text, invalidUtf8 } = decodeUtf8(item.bytes);
     if (item.bytes.length < 64 ? BLANK.test(text) : text.trim() === '') return;
     const got = recordsOfText(text, item, task.format, task.strict);

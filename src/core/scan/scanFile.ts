@@ -129,14 +129,15 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
   // one reader of the file on this thread: for the format, then for the range scanned here
   const lines = new RowGroupLines(pf);
   try {
-    const format = options.format ?? ((await detectFormat(path, { pf, lines })).format as FormatName);
-    return await scanParquetRanges(pf, lines, format, size, options, t0);
+    const guess = options.format ? null : await detectFormat(path, { pf, lines });
+    const format = options.format ?? (guess?.format as FormatName);
+    return await scanParquetRanges(pf, lines, format, size, options, t0, options.format !== undefined || guess?.fromSchema === true);
   } finally {
     lines.close();
   }
 }
 
-async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
+async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number, strict: boolean): Promise<ScanSummary> {
   const path = pf.path;
   const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
   const total = decoded.reduce((a, b) => a + b, 0);
@@ -162,7 +163,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
     start: 0,
     end: 0,
     format,
-    strict: options.format !== undefined,
+    strict,
     opts,
     tokenizerDir: options.tokenizerDir,
     maxErrors: options.maxErrors ?? 10000,
@@ -248,5 +249,5 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
 /** Adds the row groups that could not be read into a mirror's lines (parquet/jsonLines.ts) to a scan's errors, by row. */
 export function withRowGroupErrors(res: ScanSummary, errors: RecordError[]): void {
   res.errors = [...errors, ...res.errors].sort((a, b) => a.line - b.line);
-  res.errorCount += errors.length;
+  res.errorCount += errors.reduce((s, e) => s + (e.rows ?? 1), 0);
 }

@@ -256,14 +256,14 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
   const L = names.length; // layers 0..L-1 here = l = 0..L_blocks
   const rows: Float32Array[][] = names.map(() => []);
   // Sequences: prompt + each response (TRL tokenization); rows at the response tokens' positions.
-  const seqs: Array<{ ids: number[]; start: number }> = [];
+  const seqs: Array<{ ids: number[]; start: number; line: number }> = [];
   for (const rec of records) {
     const enc = tok.encodeRecord(rec, opts);
     for (const r of enc.responses) {
       // The sequence scoring uses (ModelTokenizer.sequence).
       const { ids, respStart } = tok.sequence(enc.convention, r);
       if (cfg.nPositions && ids.length > cfg.nPositions) throw new InputError(`line ${rec.line}: ${ids.length} tokens, more than the ${cfg.nPositions} positions of ${modelDir}; set the max lengths`);
-      seqs.push({ ids, start: respStart });
+      seqs.push({ ids, start: respStart, line: rec.line });
     }
   }
   for (const s of seqs) {
@@ -272,7 +272,14 @@ export async function spinalTrace(modelDir: string, records: PreferenceRecord[],
     const out = await session.run(feeds);
     names.forEach((n, l) => {
       const h = out[n].data as Float32Array;
-      for (let t = s.start; t < T; t++) rows[l].push(h.slice(t * D, (t + 1) * D));
+      // a NaN or an infinity in the residual stream is said where it first is (no eigen-solver meets it)
+      for (let t = s.start; t < T; t++) {
+        const row = h.slice(t * D, (t + 1) * D);
+        const bad = row.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0)
+          throw new HiddenStateError(`${modelDir}: the hidden state at layer ${l}${l === 0 ? ' (the embeddings)' : ''} is ${row[bad]} (dimension ${bad}) at token ${t - s.start + 1} of a response on line ${s.line}: the model's weights or its activations are not finite (an overflow in float16?), so no SPINAL trace can be computed`);
+        rows[l].push(row);
+      }
     });
   }
   const N = rows[0].length;

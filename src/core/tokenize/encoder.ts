@@ -26,6 +26,27 @@ import { InputError, TokenizerLoadError } from '../errors.js';
 /** The chat template cannot render a record (its roles do not alternate as the template requires, say). */
 export class ChatTemplateError extends InputError {}
 
+/** A text the convention would tokenize whole is over MAX_TOKENIZE_CHARS: its record is reported, not scored. */
+export class TooLongError extends InputError {}
+
+/**
+ * The longest text tokenized whole (UTF-16 units: about 250,000 tokens, half a second). A longer text is tokenized
+ * only as far as the convention keeps it — its first tokens, in windows that double until two agree (encodeFirst) —
+ * or, where the convention keeps its end or all of it, its record is reported (TooLongError): bounded work for a
+ * record of any size (issue #24).
+ */
+export const MAX_TOKENIZE_CHARS = 1 << 20;
+
+/** Tokens a window must give beyond those kept, so that the cut at its end (a word split) cannot reach them. */
+const WINDOW_MARGIN = 64;
+
+/** Token ids and pieces; `uncovered`: UTF-8 bytes at the end of the text that no token returned covers (0: all). */
+export interface Encoded {
+  ids: number[];
+  pieces: string[];
+  uncovered: number;
+}
+
 export interface EncodedResponse {
   /** The prompt this response is scored after (its own: chosen and rejected transcripts may carry different ones). */
   promptIds: number[];
@@ -152,19 +173,60 @@ export class ModelTokenizer {
     return { ids: [...context, ...r.ids], respStart: context.length };
   }
 
-  /** Token ids and pieces of a text, without special tokens (or with the tokenizer's default ones). */
-  encode(text: string, specialTokens = false): { ids: number[]; pieces: string[] } {
-    if (text === '' && !specialTokens) return { ids: [], pieces: [] };
+  /**
+   * Token ids and pieces of a text, without special tokens (or with the tokenizer's default ones). `first`: only the
+   * first `first` tokens are needed (more are returned when there are: at least first + 1, so that a cut shows), and a
+   * text over MAX_TOKENIZE_CHARS is tokenized only that far; null: all are, and such a text is a TooLongError naming
+   * `what`.
+   */
+  encode(text: string, specialTokens = false, first: number | null = null, what = 'a text'): Encoded {
+    if (text === '' && !specialTokens) return { ids: [], pieces: [], uncovered: 0 };
+    if (text.length > MAX_TOKENIZE_CHARS) {
+      const got = first === null ? null : this.encodeFirst(text, specialTokens, first);
+      if (got) return got;
+      throw new TooLongError(
+        `${what} is ${text.length.toLocaleString('en-US')} characters, over PrefLens' limit of ${MAX_TOKENIZE_CHARS.toLocaleString('en-US')} for tokenizing a text whole${first === null ? ' (the convention keeps its end, or all of it: truncation_mode keep_start, or max_completion_length under trl-legacy, scores its start)' : ''}: not scored`,
+      );
+    }
     const e = this.hf.tokenizer.encode(text, { add_special_tokens: specialTokens });
-    return { ids: e.ids, pieces: e.tokens };
+    return { ids: e.ids, pieces: e.tokens, uncovered: 0 };
   }
 
-  /** Encodes a response with offsets into `text`. */
-  encodeResponse(text: string): { ids: number[]; starts: number[]; ends: number[]; pieces: string[] } {
-    const { ids, pieces } = this.encode(text);
+  /**
+   * The first `first` + 1 tokens of a long text (more when a window gives them): tokenized in prefix windows that
+   * double until one gives WINDOW_MARGIN tokens beyond those and agrees on them with the next window (a window's last
+   * tokens may differ from the whole text's: its end cuts a word); null when the windows outgrow MAX_TOKENIZE_CHARS.
+   */
+  private encodeFirst(text: string, specialTokens: boolean, first: number): Encoded | null {
+    const want = first + 1;
+    const window = (n: number): { e: { ids: number[]; tokens: string[] }; end: number } => {
+      // never between the halves of a surrogate pair
+      const end = n < text.length && text.charCodeAt(n - 1) >= 0xd800 && text.charCodeAt(n - 1) < 0xdc00 ? n - 1 : n;
+      return { e: this.hf.tokenizer.encode(text.slice(0, end), { add_special_tokens: specialTokens }), end };
+    };
+    let n = Math.max(4096, (want + WINDOW_MARGIN) * 8);
+    let prev: { e: { ids: number[]; tokens: string[] }; end: number } | null = null;
+    while (n <= MAX_TOKENIZE_CHARS) {
+      const cur = window(n);
+      if (prev && prev.e.ids.length >= want + WINDOW_MARGIN && prev.e.ids.slice(0, want + WINDOW_MARGIN).every((id, i) => cur.e.ids[i] === id)) {
+        const ids = prev.e.ids.slice(0, want + WINDOW_MARGIN);
+        const pieces = prev.e.tokens.slice(0, want + WINDOW_MARGIN);
+        // the bytes of the text after the tokens kept: those after the window, and those of the window's dropped tokens
+        const dropped = tokenByteLengths(prev.e.tokens.slice(want + WINDOW_MARGIN), this.style).reduce((a, b) => a + b, 0);
+        return { ids, pieces, uncovered: Buffer.byteLength(text, 'utf8') - Buffer.byteLength(text.slice(0, prev.end), 'utf8') + dropped };
+      }
+      prev = cur;
+      n *= 2;
+    }
+    return null;
+  }
+
+  /** Encodes a response with offsets into `text` (its first `first` tokens, or all: see encode). */
+  encodeResponse(text: string, first: number | null = null, what = 'a response'): { ids: number[]; starts: number[]; ends: number[]; pieces: string[] } {
+    const { ids, pieces, uncovered } = this.encode(text, false, first, what);
     const lens = tokenByteLengths(pieces, this.style);
     const total = lens.reduce((s, x) => s + x, 0);
-    const textBytes = Buffer.byteLength(text, 'utf8');
+    const textBytes = Buffer.byteLength(text, 'utf8') - uncovered;
     const skip = this.prependsSpace && total === textBytes + 1 ? 1 : 0;
     const spans = tokenSpans(text, lens, skip);
     return {
@@ -252,7 +314,7 @@ export class ModelTokenizer {
 
   /** A prompt's ids, keeping its last `max` tokens (TRL max_prompt_length). */
   private encodePrompt(text: string, max: number | null): { ids: number[]; truncated: boolean } {
-    const ids = this.encode(text).ids;
+    const ids = this.encode(text, false, null, 'the prompt').ids;
     return max !== null && ids.length > max ? { ids: ids.slice(ids.length - max), truncated: true } : { ids, truncated: false };
   }
 
@@ -263,7 +325,7 @@ export class ModelTokenizer {
       return convention === 'trl' ? this.encodeTrl(rec, limits) : this.encodeLegacy(rec, limits);
     } catch (e) {
       // A record the template cannot render is reported on its line; the rest of the file is scored.
-      if (e instanceof ChatTemplateError) return { convention, promptText: rec.prompt, promptIds: [], promptTruncated: false, responses: [], skipped: e.message };
+      if (e instanceof ChatTemplateError || e instanceof TooLongError) return { convention, promptText: rec.prompt, promptIds: [], promptTruncated: false, responses: [], skipped: e.message };
       throw e;
     }
   }
@@ -282,11 +344,16 @@ export class ModelTokenizer {
     const mode = limits.truncationMode ?? TRL_DEFAULTS.truncationMode;
     const eos = this.eosToken ?? '';
     let skipped: string | undefined;
+    // keep_start needs a sequence's first max_length tokens only (a prompt of more is dropped); keep_end all of them
+    const needed = maxLength !== null && mode === 'keep_start' ? maxLength : null;
     const prompts = new Map<string, number[]>();
+    const partial = new Set<number[]>(); // prompts tokenized only as far as max_length and beyond
     const promptIdsOf = (text: string): number[] => {
       let ids = prompts.get(text);
       if (!ids) {
-        ids = this.encode(text, !conversational).ids;
+        const e = this.encode(text, !conversational, needed, 'the prompt');
+        ids = e.ids;
+        if (e.uncovered) partial.add(ids);
         prompts.set(text, ids);
       }
       return ids;
@@ -296,20 +363,21 @@ export class ModelTokenizer {
       const tail = !conversational && eos && !text.endsWith(eos) ? eos : '';
       let promptIds = promptIdsOf(p);
       // conversational: the template's rendering of prompt + response (not the prompt's rendering + the rest)
-      const joint = this.encode(full ? full[i] : p + text + tail, !conversational);
+      const role = rec.candidates[i]?.role ?? `response ${i + 1}`;
+      const joint = this.encode(full ? full[i] : p + text + tail, !conversational, needed, `prompt + ${role}`);
       const notPrefix = promptIds.some((id, k) => joint.ids[k] !== id);
       let ids = joint.ids.slice(promptIds.length);
       const pieces = joint.pieces.slice(promptIds.length);
       // Offsets into the response: the response tokens end where the joint text ends.
       const lens = tokenByteLengths(pieces, this.style);
       const respBytes = lens.reduce((a, b) => a + b, 0);
-      const lead = Buffer.byteLength(text + tail, 'utf8') - respBytes; // < 0: the first token starts in the prompt
+      const lead = Buffer.byteLength(text + tail, 'utf8') - joint.uncovered - respBytes; // < 0: the first token starts in the prompt
       let spans = tokenSpans(text + tail, lens, -lead).map((sp) => ({ start: Math.min(sp.start, text.length), end: Math.min(sp.end, text.length) }));
       let truncated = false;
       let promptTruncated = false;
       if (maxLength !== null && promptIds.length + ids.length > maxLength) {
         if (mode === 'keep_start') {
-          if (promptIds.length >= maxLength) skipped ??= `the prompt alone is ${promptIds.length} tokens, max_length is ${maxLength}: TRL drops this record (truncation_mode keep_start)`;
+          if (promptIds.length >= maxLength) skipped ??= `the prompt alone is ${partial.has(promptIds) ? `over ${maxLength}` : promptIds.length} tokens, max_length is ${maxLength}: TRL drops this record (truncation_mode keep_start)`;
           const keep = Math.max(0, maxLength - promptIds.length);
           ids = ids.slice(0, keep);
           spans = spans.slice(0, keep);
@@ -369,8 +437,10 @@ export class ModelTokenizer {
       return p;
     };
     const first = promptOf(prompt);
+    // a response's first tokens suffice when it is cut to max_completion_length, or the sequence keeps its start
+    const needed = limits.maxCompletionLength ?? (maxLength !== null && mode === 'keep_start' ? maxLength : null);
     const out: EncodedResponse[] = responses.map((text, i) => {
-      const r = this.encodeResponse(text);
+      const r = this.encodeResponse(text, needed, `the ${rec.candidates[i]?.role ?? `response ${i + 1}`}`);
       const ids = [...r.ids];
       const starts = [...r.starts];
       const ends = [...r.ends];

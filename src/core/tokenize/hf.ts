@@ -59,6 +59,32 @@ export function tokenizerFolder(dir: string): string {
   return dir;
 }
 
+/** The longest text the dataset checks tokenize in one piece. */
+const PIECE = 1 << 20;
+
+/**
+ * A text cut for counting its tokens in bounded memory: whole up to PIECE characters, else in pieces of about PIECE
+ * cut before a space (where byte-level pre-tokenizers split anyway: the counts add up to the whole text's, ± a token
+ * at a cut for other tokenizers). The checks' counts only; scoring tokenizes as the trainer does (encoder.ts).
+ */
+function pieces(s: string): string[] {
+  if (s === '') return [];
+  if (s.length <= PIECE) return [s];
+  const out: string[] = [];
+  let at = 0;
+  while (at < s.length) {
+    let end = Math.min(s.length, at + PIECE);
+    if (end < s.length) {
+      const space = s.lastIndexOf(' ', end);
+      if (space > at + PIECE / 2) end = space;
+      else if (s.charCodeAt(end - 1) >= 0xd800 && s.charCodeAt(end - 1) < 0xdc00) end--;
+    }
+    out.push(s.slice(at, end));
+    at = end;
+  }
+  return out;
+}
+
 export function loadHfTokenizer(dir: string): HfTokenizer {
   dir = tokenizerFolder(dir);
   const tjPath = join(dir, 'tokenizer.json');
@@ -80,7 +106,7 @@ export function loadHfTokenizer(dir: string): HfTokenizer {
     config: cfg,
     eosToken,
     special: { prompt: tokenizer.encode('', { add_special_tokens: true }).ids.length, response: eosToken !== null ? 1 : 0 },
-    count: (s: string) => (s === '' ? 0 : tokenizer.encode(s, { add_special_tokens: false }).ids.length),
-    ids: (s: string) => (s === '' ? [] : tokenizer.encode(s, { add_special_tokens: false }).ids),
+    count: (s: string) => pieces(s).reduce((n, p) => n + tokenizer.encode(p, { add_special_tokens: false }).ids.length, 0),
+    ids: (s: string) => pieces(s).flatMap((p) => tokenizer.encode(p, { add_special_tokens: false }).ids),
   };
 }

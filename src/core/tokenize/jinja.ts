@@ -14,8 +14,8 @@
  *
  * Rendering is also bounded, since a template comes with a model folder and a record with a dataset (issue #24): at
  * most MAX_TEMPLATE_STEPS evaluations per rendering (a template that loops 10⁸ times, or a record of 10⁶ messages, is
- * an error for that record, not minutes of work) and `range()` of at most MAX_RANGE numbers (the library builds the
- * whole list first).
+ * an error for that record, not minutes of work), `range()` of at most MAX_RANGE numbers (the library builds the
+ * whole list first) and no string over MAX_TEMPLATE_CHARS (a string doubled in a loop).
  */
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
 
@@ -61,6 +61,8 @@ function charsOf(args: Value[], what: string): string | null {
 export const MAX_TEMPLATE_STEPS = 1_000_000;
 /** The longest list `range()` may make. */
 export const MAX_RANGE = 100_000;
+/** The longest string a rendering may make (UTF-16 units): twice the longest record (jsonl/reader.ts MAX_RECORD_BYTES). */
+export const MAX_TEMPLATE_CHARS = 1 << 27;
 
 /** Python's range(), bounded. */
 function boundedRange(start: number, stop?: number, step = 1): number[] {
@@ -114,7 +116,11 @@ export function patchJinja(): void {
     const n = (steps.get(this) ?? 0) + 1;
     steps.set(this, n);
     if (n > MAX_TEMPLATE_STEPS) throw new Error(`the chat template took more than ${MAX_TEMPLATE_STEPS.toLocaleString('en-US')} steps to render this record (a loop that does not end, or a record far too long): stopped`);
-    return evaluate.call(this, node, env);
+    const v = evaluate.call(this, node, env);
+    // a string doubled in a loop reaches V8's limit in 30 steps: stopped long before
+    if (v?.type === 'StringValue' && typeof v.value === 'string' && v.value.length > MAX_TEMPLATE_CHARS)
+      throw new Error(`the chat template made a text of ${v.value.length.toLocaleString('en-US')} characters, over PrefLens' limit of ${MAX_TEMPLATE_CHARS.toLocaleString('en-US')}: stopped`);
+    return v;
   };
   // range() bounded (setupGlobals declares it in every rendering's environment)
   const ep = Environment.prototype as unknown as { set(name: string, value: unknown): unknown };
