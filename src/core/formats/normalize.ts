@@ -50,16 +50,17 @@ export function hasAll(o: Obj, keys: string[]): boolean {
 
 // ---------- message helpers ----------
 
-const SHAREGPT_ROLES: Record<string, string> = {
-  human: 'user',
-  user: 'user',
-  gpt: 'assistant',
-  assistant: 'assistant',
-  system: 'system',
-  observation: 'observation',
-  function_call: 'function_call',
-  tool: 'tool',
-};
+/** ShareGPT's speaker names as roles (a Map: a role read from a file may be "constructor"). */
+const SHAREGPT_ROLES: ReadonlyMap<string, string> = new Map([
+  ['human', 'user'],
+  ['user', 'user'],
+  ['gpt', 'assistant'],
+  ['assistant', 'assistant'],
+  ['system', 'system'],
+  ['observation', 'observation'],
+  ['function_call', 'function_call'],
+  ['tool', 'tool'],
+]);
 
 function contentText(c: Json | undefined, field: string): string {
   if (typeof c === 'string') return c;
@@ -84,7 +85,7 @@ function toMessage(m: Json, field: string): Message {
   if (!isObj(m)) throw new FieldError(field, `expected a message object, got ${typeName(m)}`);
   const roleRaw = m.role ?? m.from;
   if (typeof roleRaw !== 'string') throw new FieldError(field, 'message without a string "role" (or "from")');
-  const role = SHAREGPT_ROLES[roleRaw] ?? roleRaw;
+  const role = SHAREGPT_ROLES.get(roleRaw) ?? roleRaw;
   if (!('content' in m) && !('value' in m)) throw new FieldError(`${field}.${'from' in m ? 'value' : 'content'}`, 'missing');
   const content = contentText('content' in m ? m.content : m.value, `${field}.${'content' in m ? 'content' : 'value'}`);
   return { role, content };
@@ -288,6 +289,11 @@ function pairFromMessages(
 
 function normTrlConversational(o: Obj, base: Base): PreferenceRecord {
   const rec = normTrlConversationalPair(o, base);
+  // UltraFeedback-binarized's ratings, for the score checks (as in TRL standard pairs)
+  const sc = num(o.score_chosen, 'score_chosen');
+  const sr = num(o.score_rejected, 'score_rejected');
+  if (sc !== undefined) rec.candidates[0].score = sc;
+  if (sr !== undefined) rec.candidates[1].score = sr;
   const args = templateArgs(o);
   if (args) rec.templateArgs = args;
   return rec;

@@ -35,6 +35,7 @@ export const MODE_DETECT = 0; // per record: HH or TRL standard
 export const MODE_HH = 1; // the file is Anthropic HH
 export const MODE_TRL_STANDARD = 2; // the file is TRL standard
 export const MODE_ROWS_ONLY = 3; // reads no line: only counts the rows JavaScript adds
+export const MODE_TRL_CONVERSATIONAL = 4; // the file is TRL conversational (UltraFeedback-binarized, Tulu, …)
 
 // ---- length statistics: series × (counts per value below DENSE, larger values listed) ----
 export const SERIES = 10;
@@ -88,8 +89,11 @@ export const BIT_IDENTICAL = 1;
 export const BIT_EMPTY = 2;
 export const BIT_PROMPT_MISMATCH = 4;
 export const BIT_LOW_SEPARATION = 32;
+export const BIT_SCORE_TIE = 128;
+export const BIT_SCORE_INVERSION = 256;
 export const BIT_TRUNCATION = 64;
 export const BIT_ENCODING = 1024;
 // FORMAT_NAMES indices (types.ts)
 export const FORMAT_TRL_STANDARD = 0;
+export const FORMAT_TRL_CONVERSATIONAL = 1;
 export const FORMAT_HH = 2;

@@ -47,7 +47,7 @@ interface KernelExports {
 }
 
 /** Formats whose lines the kernel parses itself: the file's format, or per-record detection when it has none. */
-const KERNEL_MODE: Partial<Record<FormatName | 'detect', number>> = { detect: L.MODE_DETECT, hh: L.MODE_HH, 'trl-standard': L.MODE_TRL_STANDARD };
+const KERNEL_MODE: Partial<Record<FormatName | 'detect', number>> = { detect: L.MODE_DETECT, hh: L.MODE_HH, 'trl-standard': L.MODE_TRL_STANDARD, 'trl-conversational': L.MODE_TRL_CONVERSATIONAL };
 
 export function fastParseAvailable(format: FormatName | null, opts: CheckOptions): boolean {
   return KERNEL_MODE[format ?? 'detect'] !== undefined && opts.lowSeparationMaxEdits <= 31;

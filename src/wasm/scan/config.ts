@@ -10,6 +10,8 @@ export let stop: i32 = 0; // 0: need more input, 1: slow line, 2: batch full, 3:
 export let slowStart: i32 = 0; // slow line: start (relative to the input), length (without CR/LF), line number
 export let slowLength: i32 = 0;
 export let slowLine: i32 = 0;
+// The format exactKeys() reads a line in (a FORMAT_NAMES index).
+export let exactFormat: i32 = -1;
 
 // ---- configuration and the driver's buffers (kernel.ts writes them; layout in core/kernels/layout.ts) ----
 export let cfgMode: i32 = 0; // MODE_*

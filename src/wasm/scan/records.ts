@@ -1,44 +1,15 @@
 // Records: a JSON line or a Parquet row of the formats the kernel reads, the record-level checks, the line loop
 // (scan, scanRows) and the exact keys of a candidate line.
 
-import { BIT_EMPTY, BIT_ENCODING, BIT_IDENTICAL, BIT_LOW_SEPARATION, BIT_PROMPT_MISMATCH, BIT_TRUNCATION, FORMAT_HH, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY, MODE_TRL_STANDARD } from '../../core/kernels/layout';
-import { batchCap, batchRows, bigCap, bigCount, cfgMaxCompletion, cfgMaxEdits, cfgMaxLength, cfgMaxPrompt, cfgMode, cfgPromptExtra, cfgResponseExtra, consumed, lines, slowLength, slowLine, slowStart, stop, tokA, tokB } from './config';
+import { BIT_EMPTY, BIT_ENCODING, BIT_PROMPT_MISMATCH, BIT_TRUNCATION, FORMAT_HH, FORMAT_TRL_CONVERSATIONAL, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY, MODE_TRL_CONVERSATIONAL, MODE_TRL_STANDARD } from '../../core/kernels/layout';
+import { batchCap, batchRows, bigCap, bigCount, cfgMaxCompletion, cfgMaxLength, cfgMaxPrompt, cfgMode, cfgPromptExtra, cfgResponseExtra, consumed, exactFormat, lines, slowLength, slowLine, slowStart, stop } from './config';
 import { emit } from './rows';
-import { EXACT, ST, boundedEditDistance, bytesEqual, st, combine, normalizedHash, rawText, resumeAt, scanString, textSignature, tokenHashes } from './text';
+import { separation } from './pair';
+import { convRecord } from './conv';
+import { endOfLine, lineEnd, ws } from './json';
+import { EXACT, bytesEqual, st, combine, normalizedHash, rawText, resumeAt, scanString, textSignature } from './text';
 
 // ---- records ----
-
-export function skipWs(p: usize, le: usize): usize {
-  while (p < le) {
-    const b = load<u8>(p);
-    if (b != 0x20 && b != 0x09 && b != 0x0d) break;
-    p++;
-  }
-  return p;
-}
-
-/** Length of the common prefix of [a, a + n) and [b, b + n). */
-export function commonPrefix(a: usize, b: usize, n: i32): i32 {
-  let i: i32 = 0;
-  for (; i + 16 <= n; i += 16) {
-    const m = i8x16.bitmask(i8x16.eq(v128.load(a + i), v128.load(b + i))) ^ 0xffff;
-    if (m != 0) return i + ctz<i32>(m);
-  }
-  while (i < n && load<u8>(a + i) == load<u8>(b + i)) i++;
-  return i;
-}
-
-/** Length of the common suffix of the n bytes before a and before b. */
-export function commonSuffix(a: usize, b: usize, n: i32): i32 {
-  let i: i32 = 0;
-  for (; i + 16 <= n; i += 16) {
-    const m = i8x16.bitmask(i8x16.eq(v128.load(a - i - 16), v128.load(b - i - 16))) ^ 0xffff;
-    if (m != 0) return i + clz<i32>(m) - 16;
-  }
-  while (i < n && load<u8>(a - i - 1) == load<u8>(b - i - 1)) i++;
-  return i;
-}
-
 
 /**
  * Parses and checks the line starting at ls (input ends at `end`); writes row `r`. Returns the start of the next
@@ -47,14 +18,15 @@ export function commonSuffix(a: usize, b: usize, n: i32): i32 {
  * past a newline.
  */
 export function record(ls: usize, end: usize, final: bool, line: i32, offset: f64, exact: bool): usize {
+  if (exact ? exactFormat == FORMAT_TRL_CONVERSATIONAL : cfgMode == MODE_TRL_CONVERSATIONAL) return convRecord(ls, end, final, line, offset, exact);
   const le = end;
-  let p = skipWs(ls, le);
+  let p = ws(ls, le);
   if (p >= le || load<u8>(p) != 0x7b) return 0;
   let sharedAt: i32 = -1; // rejected resumed from the chosen prompt at this raw position
   p++;
   let seen: i32 = 0;
   for (;;) {
-    p = skipWs(p, le);
+    p = ws(p, le);
     if (p >= le || load<u8>(p) != 0x22) return 0;
     p++;
     // key: plain ASCII, no escapes
@@ -72,9 +44,9 @@ export function record(ls: usize, end: usize, final: bool, line: i32, offset: f6
     else if (klen == 8 && load<u64>(ks) == 0x64657463656a6572) f = 2; // rejected
     if (f < 0 || (seen & (1 << f)) != 0) return 0;
     seen |= 1 << f;
-    p = skipWs(p + 1, le);
+    p = ws(p + 1, le);
     if (p >= le || load<u8>(p) != 0x3a) return 0;
-    p = skipWs(p + 1, le);
+    p = ws(p + 1, le);
     if (p >= le || load<u8>(p) != 0x22) return 0;
     p++;
     // HH: a rejected transcript that starts with the chosen one's prompt resumes from its snapshot (the closing quote
@@ -86,27 +58,15 @@ export function record(ls: usize, end: usize, final: bool, line: i32, offset: f6
     }
     p = scanString<u16>(p, q, le, f, f != 0, q != p ? 1 : -1);
     if (p == 0) return 0;
-    p = skipWs(p, le);
+    p = ws(p, le);
     if (p >= le) return 0;
     const b = load<u8>(p);
     p++;
     if (b == 0x7d) break;
     if (b != 0x2c) return 0;
   }
-  // The line ends here: optional whitespace, then LF (or the end of the input, when it is final).
-  p = skipWs(p, end);
-  let lineEnd: usize;
-  let next: usize;
-  if (p < end) {
-    if (load<u8>(p) != 0x0a) return 0;
-    lineEnd = p;
-    next = p + 1;
-  } else {
-    if (!final) return 0;
-    lineEnd = end;
-    next = end;
-  }
-  if (lineEnd > ls && load<u8>(lineEnd - 1) == 0x0d) lineEnd--;
+  const next = endOfLine(p, end, final, ls);
+  if (next == 0) return 0;
 
   return checkRecord(seen, sharedAt, line, offset, <i32>(lineEnd - ls), exact) ? next : 0;
 }
@@ -183,33 +143,9 @@ export function checkRecord(seen: i32, sharedAt: i32, line: i32, offset: f64, le
   if (pX > cfgMaxPrompt) flags |= BIT_TRUNCATION;
   if (cfgMaxCompletion >= 0 && (cX > cfgMaxCompletion || rX > cfgMaxCompletion)) flags |= BIT_TRUNCATION;
   if (pX + cX > cfgMaxLength || pX + rX > cfgMaxLength) flags |= BIT_TRUNCATION;
-  const cl = <i32>(ce - cs);
-  if (cl == <i32>(re - rs) && bytesEqual(cs, rs, cl)) flags |= BIT_IDENTICAL;
-  else if (abs<i32>(cW - rW) <= cfgMaxEdits) {
-    // A common prefix and suffix of tokens does not change the edit distance: cut them at a raw space (a token
-    // boundary in both texts, never inside an escape or a UTF-8 sequence) and compare what lies between.
-    let pre = commonPrefix(cs, rs, min<i32>(<i32>(ce - cs), <i32>(re - rs)));
-    while (pre > 0 && load<u8>(cs + <usize>(pre - 1)) != 0x20) pre--;
-    cs += <usize>pre;
-    rs += <usize>pre;
-    let suf = commonSuffix(ce, re, min<i32>(<i32>(ce - cs), <i32>(re - rs)));
-    while (suf > 0 && load<u8>(ce - <usize>suf) != 0x20) suf--;
-    ce -= <usize>suf;
-    re -= <usize>suf;
-    // Most such pairs differ from their first tokens: look at 8 tokens first, then at everything.
-    const k = cfgMaxEdits;
-    const n0 = tokenHashes(cs, ce, tokA, 9);
-    const m0 = n0 < 0 ? -1 : tokenHashes(rs, re, tokB, 9 + k);
-    if (m0 < 0) return false;
-    let far = false;
-    if (n0 == 9 && boundedEditDistance(tokA, 9, tokB, m0 == 9 + k ? m0 - 1 : m0, k, 8) > k) far = true;
-    if (!far) {
-      const n = tokenHashes(cs, ce, tokA, 0x7fffffff);
-      const m = n < 0 ? -1 : tokenHashes(rs, re, tokB, 0x7fffffff);
-      if (m < 0) return false;
-      if (boundedEditDistance(tokA, n, tokB, m, k, 0x7fffffff) <= k) flags |= BIT_LOW_SEPARATION;
-    }
-  }
+  const sep = separation(cs, ce, rs, re, cW, rW);
+  if (sep < 0) return false;
+  flags |= sep;
 
   const sp = textSignature(pW, pN, p1);
   const sc = textSignature(cW, cN, c1);
@@ -368,8 +304,6 @@ export function exactKeys(ls: usize, len: i32, format: i32): bool {
   rawText = false;
   return record(ls, ls + <usize>len, true, 0, 0, true) != 0;
 }
-
-export let exactFormat: i32 = -1;
 
 export function exactResult(): usize {
   return EXACT;

@@ -3,10 +3,10 @@
 
 import { tokCap } from './config';
 
-// Per-field statistics: 3 fields (0 prompt, 1 chosen, 2 rejected) × 16 i32.
+// Per-field statistics: 4 fields (0 prompt, 1 chosen, 2 rejected, 3 a message's content: scan/conv.ts) × 16 i32.
 // [0..4] totals: chars, words, nonWs, s1, enc; [5..9] the same at the end of the last "\n\nAssistant:";
 // [10] raw start, [11] raw end (exclusive, before the closing quote), [12] raw end of that marker (-1: none).
-export const ST = memory.data(3 * 16 * 4, 16);
+export const ST = memory.data(4 * 16 * 4, 16);
 export const DP = memory.data(2 * 64 * 4, 16); // rows of the banded edit distance (k ≤ 31)
 
 // ---- character classes (tokenize/words.ts) ----
@@ -548,13 +548,23 @@ export let nhAny = false;
   nh2 = (nh2 << 5) - nh2 + c;
 }
 
-/** The normalised hash of the decoded text of raw region [p, e) (same value as normalizedHash in JavaScript). */
-export function normalizedHash(p: usize, e: usize): f64 {
+/** Starts a normalised hash (units go to nhUnit). */
+export function nhReset(): void {
   nh1 = <i32>0x811c9dc5;
   nh2 = 0x01234567;
   nhPending = false;
   nhAny = false;
+}
+
+/** The normalised hash of the decoded text of raw region [p, e) (same value as normalizedHash in JavaScript). */
+export function normalizedHash(p: usize, e: usize): f64 {
+  nhReset();
   decodeUnits(p, e);
+  return nhFinish();
+}
+
+/** The normalised hash of the units fed since nhReset. */
+export function nhFinish(): f64 {
   const h2 = (nh2 ^ <i32>(<u32>nh2 >> 16)) * 0x45d9f3b;
   return <f64>(<u32>nh1) * 2097152.0 + <f64>(<u32>h2 >> 11);
 }

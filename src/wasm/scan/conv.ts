@@ -1,0 +1,538 @@
+// Conversational records (TRL conversational: UltraFeedback-binarized, Tulu-style mixtures, TRL's own datasets): a JSON
+// line whose prompt, chosen and rejected are lists of {role, content} messages, read as formats/normalize.ts
+// normTrlConversational reads them — an explicit prompt list, or the implicit prompt of two whole conversations (their
+// shared leading messages; a string `prompt` beside them is ignored, as TRL's maybe_extract_prompt does), the score
+// columns of UltraFeedback — with the checks of checks/record.ts summarizeRecord on the texts it renders: the prompt
+// as "role: content" blocks joined by a blank line (renderMessages), each response as its non-user, non-system
+// contents. Statistics of a rendering are sums of its messages' (every separator is whitespace or ':', so no word
+// crosses one). Other keys (messages, prompt_id, ids, metadata) are skipped, validated as strictly as JSON.parse would.
+//
+// Handed back to the exact path: a role other than user/assistant/system (or their ShareGPT names human/gpt), a
+// message with other than a string role and a string content, more than MAX_MESSAGES messages in a list, a response of
+// more than one message, chosen and rejected whose own prompts differ (promptMismatch: decided by the exact path),
+// a score that is not a plain number of at most 15 significant digits, `tools` or `chat_template_kwargs`, and
+// everything record() hands back (other escapes, invalid UTF-8, control characters, duplicate keys, invalid JSON).
+
+import { BIT_EMPTY, BIT_ENCODING, BIT_SCORE_INVERSION, BIT_SCORE_TIE, BIT_TRUNCATION, FORMAT_TRL_CONVERSATIONAL } from '../../core/kernels/layout';
+import { cfgMaxCompletion, cfgMaxLength, cfgMaxPrompt, cfgPromptExtra, exactFormat } from './config';
+import { separation } from './pair';
+import { emit } from './rows';
+import { EXACT, bytesEqual, combine, decodeUnits, nhFinish, nhReset, nhUnit, normalizedHash, scanString, st, textSignature } from './text';
+import { endOfLine, keyEnd, lineEnd, literal, plainKey, skipNumber, skipString, skipValue, ws } from './json';
+
+// ---- message lists ----
+
+/** Messages per list the kernel holds (more: the exact path). */
+export const MAX_MESSAGES: i32 = 64;
+const ROLE_USER: i32 = 1;
+const ROLE_ASSISTANT: i32 = 2;
+const ROLE_SYSTEM: i32 = 3;
+// Per list (0 prompt, 1 chosen, 2 rejected) × message: role, content raw start and end, chars, words, nonWs, s1, enc.
+const FIELDS: i32 = 8;
+const MSG = memory.data(3 * 64 * 8 * 4, 16);
+const COUNT = memory.data(3 * 4, 4);
+
+@inline function msg(list: i32, i: i32, f: i32): i32 {
+  return load<i32>(MSG + <usize>(((list * MAX_MESSAGES + i) * FIELDS + f) << 2));
+}
+@inline function count(list: i32): i32 {
+  return load<i32>(COUNT + (<usize>list << 2));
+}
+
+/** The role whose name is the raw key-free string [s, e): user (or human), assistant (or gpt), system; 0 for others. */
+function roleCode(s: usize, e: usize): i32 {
+  const n = e - s;
+  if (n == 4 && load<u32>(s) == 0x72657375) return ROLE_USER; // user
+  if (n == 5 && load<u32>(s) == 0x616d7568 && load<u8>(s, 4) == 0x6e) return ROLE_USER; // human
+  if (n == 9 && load<u64>(s) == 0x6e61747369737361 && load<u8>(s, 8) == 0x74) return ROLE_ASSISTANT; // assistant
+  if (n == 3 && load<u16>(s) == 0x7067 && load<u8>(s, 2) == 0x74) return ROLE_ASSISTANT; // gpt
+  if (n == 6 && load<u32>(s) == 0x74737973 && load<u16>(s, 4) == 0x6d65) return ROLE_SYSTEM; // system
+  return 0;
+}
+
+/** Stores message n of `list`: its role, and its content as slot 3 of ST holds it after scanString. */
+@inline function putMessage(list: i32, n: i32, role: i32): void {
+  const at = MSG + <usize>(((list * MAX_MESSAGES + n) * FIELDS) << 2);
+  store<i32>(at, role);
+  store<i32>(at, st(3, 10), 4);
+  store<i32>(at, st(3, 11), 8);
+  store<i32>(at, st(3, 0), 12);
+  store<i32>(at, st(3, 1), 16);
+  store<i32>(at, st(3, 2), 20);
+  store<i32>(at, st(3, 3), 24);
+  store<i32>(at, st(3, 4), 28);
+}
+
+/** The role value at p (after its opening quote) when it is exactly user, assistant or system and its closing quote;
+ * its length with the quote in roleEnd. 0 otherwise. */
+let roleEnd: usize = 0;
+@inline function quickRole(p: usize, le: usize): i32 {
+  if (p + 10 > le) return 0;
+  if (load<u32>(p) == 0x72657375 && load<u8>(p, 4) == 0x22) {
+    roleEnd = p + 5;
+    return ROLE_USER;
+  }
+  if (load<u64>(p) == 0x6e61747369737361 && load<u16>(p, 8) == 0x2274) {
+    roleEnd = p + 10;
+    return ROLE_ASSISTANT;
+  }
+  if (load<u32>(p) == 0x74737973 && load<u16>(p, 4) == 0x6d65 && load<u8>(p, 6) == 0x22) {
+    roleEnd = p + 7;
+    return ROLE_SYSTEM;
+  }
+  return 0;
+}
+
+// `"role":"` and `"content":"` as little-endian words, for messages written compactly (JSON.stringify, datasets).
+const ROLE_KEY: u64 = 0x223a22656c6f7222; // "role":"
+const CONTENT_KEY: u64 = 0x22746e65746e6f63; // content" (after the opening quote)
+
+/**
+ * The message at p ('{') when it is written compactly as {"role":"R","content":"…"} or {"content":"…","role":"R"}
+ * with R user, assistant or system: stored as message n of `list`; the position after its '}', else 0 (the general
+ * reader then takes it).
+ */
+function quickMessage(p: usize, le: usize, list: i32, n: i32): usize {
+  if (p + 24 > le) return 0;
+  let role: i32 = 0;
+  if (load<u64>(p, 1) == ROLE_KEY) {
+    role = quickRole(p + 9, le);
+    if (role == 0) return 0;
+    p = roleEnd;
+    if (p + 12 > le || load<u16>(p) != 0x222c || load<u64>(p, 2) != CONTENT_KEY || load<u16>(p, 10) != 0x223a) return 0; // ,"content":"
+    p = scanString<u16>(p + 12, p + 12, le, 3, false, -1);
+    if (p == 0 || p >= le || load<u8>(p) != 0x7d) return 0;
+    putMessage(list, n, role);
+    return p + 1;
+  }
+  if (load<u8>(p, 1) == 0x22 && load<u64>(p, 2) == CONTENT_KEY && load<u16>(p, 10) == 0x223a) {
+    p = scanString<u16>(p + 12, p + 12, le, 3, false, -1);
+    if (p == 0 || p + 10 > le || load<u64>(p) != 0x3a22656c6f72222c || load<u8>(p, 8) != 0x22) return 0; // ,"role":" 
+    role = quickRole(p + 9, le);
+    if (role == 0) return 0;
+    p = roleEnd;
+    if (p >= le || load<u8>(p) != 0x7d) return 0;
+    putMessage(list, n, role);
+    return p + 1;
+  }
+  return 0;
+}
+
+/**
+ * Reads the list of messages at p ('[') into list `list`; the position after its ']', or 0 to hand the record back.
+ * Each message's content is scanned (scanString, field slot 3) for its statistics.
+ */
+function messages(p: usize, le: usize, list: i32): usize {
+  let n: i32 = 0;
+  p = ws(p + 1, le);
+  if (p < le && load<u8>(p) == 0x5d) {
+    store<i32>(COUNT + (<usize>list << 2), 0);
+    return p + 1;
+  }
+  for (;;) {
+    if (p >= le || load<u8>(p) != 0x7b || n == MAX_MESSAGES) return 0;
+    const quick = quickMessage(p, le, list, n);
+    if (quick != 0) {
+      n++;
+      p = quick;
+      if (p >= le) return 0;
+      const b = load<u8>(p);
+      if (b == 0x2c && p + 1 < le && load<u8>(p + 1) == 0x7b) {
+        p++;
+        continue;
+      }
+      p = ws(p, le);
+      if (p >= le) return 0;
+      const c = load<u8>(p);
+      p = ws(p + 1, le);
+      if (c == 0x5d) break;
+      if (c != 0x2c) return 0;
+      continue;
+    }
+    p = ws(p + 1, le);
+    let role: i32 = 0;
+    let content = false;
+    if (p < le && load<u8>(p) == 0x7d) return 0; // {}: no role
+    for (;;) {
+      if (p >= le || load<u8>(p) != 0x22) return 0;
+      const ks = p + 1;
+      if (!plainKey(ks, le)) return 0;
+      const kl = keyEnd - ks;
+      p = ws(keyEnd + 1, le);
+      if (p >= le || load<u8>(p) != 0x3a) return 0;
+      p = ws(p + 1, le);
+      if (p >= le) return 0;
+      if (kl == 4 && load<u32>(ks) == 0x656c6f72) {
+        // role: a plain string naming a role the kernel knows
+        if (role != 0 || load<u8>(p) != 0x22) return 0;
+        const rs = p + 1;
+        if (!plainKey(rs, le)) return 0;
+        role = roleCode(rs, keyEnd);
+        if (role == 0) return 0;
+        p = keyEnd + 1;
+      } else if (kl == 7 && load<u32>(ks) == 0x746e6f63 && load<u16>(ks, 4) == 0x6e65 && load<u8>(ks, 6) == 0x74) {
+        // content: a string, with its statistics
+        if (content || load<u8>(p) != 0x22) return 0;
+        content = true;
+        p = scanString<u16>(p + 1, p + 1, le, 3, false, -1);
+        if (p == 0) return 0;
+        putMessage(list, n, 0);
+      } else if ((kl == 4 && load<u32>(ks) == 0x6d6f7266) || (kl == 5 && load<u32>(ks) == 0x756c6176 && load<u8>(ks, 4) == 0x65)) {
+        return 0; // from / value: ShareGPT's spelling, read by the exact path
+      } else {
+        p = skipValue(p, le);
+        if (p == 0) return 0;
+      }
+      p = ws(p, le);
+      if (p >= le) return 0;
+      const b = load<u8>(p);
+      p++;
+      if (b == 0x7d) break;
+      if (b != 0x2c) return 0;
+      p = ws(p, le);
+    }
+    if (role == 0 || !content) return 0;
+    store<i32>(MSG + <usize>(((list * MAX_MESSAGES + n) * FIELDS) << 2), role);
+    n++;
+    p = ws(p, le);
+    if (p >= le) return 0;
+    const b = load<u8>(p);
+    p = ws(p + 1, le);
+    if (b == 0x5d) break;
+    if (b != 0x2c) return 0;
+  }
+  store<i32>(COUNT + (<usize>list << 2), n);
+  return p;
+}
+
+/** Whether message i of list a equals message j of list b (role and content; raw bytes are the decoded text). */
+function sameMessage(a: i32, i: i32, b: i32, j: i32): bool {
+  if (msg(a, i, 0) != msg(b, j, 0)) return false;
+  const as = <usize>msg(a, i, 1);
+  const bs = <usize>msg(b, j, 1);
+  const n = msg(a, i, 2) - <i32>as;
+  return n == msg(b, j, 2) - <i32>bs && bytesEqual(as, bs, n);
+}
+
+/** TRL's own prompt of a conversation: its messages up to its last user or system one. */
+function ownPrompt(list: i32): i32 {
+  let k = count(list);
+  while (k > 0 && msg(list, k - 1, 0) == ROLE_ASSISTANT) k--;
+  return k;
+}
+
+// A rendering's statistics: chars, words, nonWs, s1, enc.
+let rC: i32 = 0;
+let rW: i32 = 0;
+let rN: i32 = 0;
+let r1: i32 = 0;
+let rE: i32 = 0;
+
+// Each role's name: its length (chars and non-space units), and the sum of (c | 0x20) of its characters and of ':'.
+@inline function roleLength(role: i32): i32 {
+  return role == ROLE_USER ? 4 : role == ROLE_ASSISTANT ? 9 : 6;
+}
+@inline function roleS1(role: i32): i32 {
+  // "user", "assistant", "system" (lower case already), then ':' (0x3a)
+  return (role == ROLE_USER ? 0x75 + 0x73 + 0x65 + 0x72 : role == ROLE_ASSISTANT ? 0x61 + 0x73 + 0x73 + 0x69 + 0x73 + 0x74 + 0x61 + 0x6e + 0x74 : 0x73 + 0x79 + 0x73 + 0x74 + 0x65 + 0x6d) + 0x3a;
+}
+
+/** renderMessages of messages [from, to) of `list`: "role: content" blocks joined by "\n\n". */
+function renderStats(list: i32, from: i32, to: i32): void {
+  rC = 0;
+  rW = 0;
+  rN = 0;
+  r1 = 0;
+  rE = 0;
+  for (let i = from; i < to; i++) {
+    const role = msg(list, i, 0);
+    const rl = roleLength(role);
+    rC += rl + 2 + msg(list, i, 3) + (i > from ? 2 : 0);
+    rW += 2 + msg(list, i, 4);
+    rN += rl + 1 + msg(list, i, 5);
+    r1 += roleS1(role) + msg(list, i, 6);
+    rE += msg(list, i, 7);
+  }
+}
+
+/** The response of messages [from, to): its one non-user, non-system message (-1: none), or -2 when it has several. */
+function responseOf(list: i32, from: i32, to: i32): i32 {
+  let at: i32 = -1;
+  for (let i = from; i < to; i++) {
+    const role = msg(list, i, 0);
+    if (role == ROLE_USER || role == ROLE_SYSTEM) continue;
+    if (at >= 0) return -2;
+    at = i;
+  }
+  return at;
+}
+
+// ---- the normalised hash of a rendering (exact keys) ----
+
+/** Feeds the name of `role` and ": " to the normalised hash. */
+function nhRole(role: i32): void {
+  if (role == ROLE_USER) {
+    nhUnit(0x75);
+    nhUnit(0x73);
+    nhUnit(0x65);
+    nhUnit(0x72);
+  } else if (role == ROLE_ASSISTANT) {
+    nhUnit(0x61);
+    nhUnit(0x73);
+    nhUnit(0x73);
+    nhUnit(0x69);
+    nhUnit(0x73);
+    nhUnit(0x74);
+    nhUnit(0x61);
+    nhUnit(0x6e);
+    nhUnit(0x74);
+  } else {
+    nhUnit(0x73);
+    nhUnit(0x79);
+    nhUnit(0x73);
+    nhUnit(0x74);
+    nhUnit(0x65);
+    nhUnit(0x6d);
+  }
+  nhUnit(0x3a);
+  nhUnit(0x20);
+}
+
+function renderHash(list: i32, from: i32, to: i32): f64 {
+  nhReset();
+  for (let i = from; i < to; i++) {
+    if (i > from) {
+      nhUnit(0x0a);
+      nhUnit(0x0a);
+    }
+    nhRole(msg(list, i, 0));
+    decodeUnits(<usize>msg(list, i, 1), <usize>msg(list, i, 2));
+  }
+  return nhFinish();
+}
+
+function regionHash(s: usize, e: usize): f64 {
+  return normalizedHash(s, e);
+}
+
+// ---- scores (UltraFeedback's score_chosen, score_rejected) ----
+
+let score: f64 = 0;
+const POW10 = memory.data<f64>([1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]);
+
+/**
+ * The JSON number at p as JSON.parse gives it, in `score`; the position after it, or 0 when it is not one the kernel
+ * converts exactly: at most 15 significant digits and a decimal exponent within ±22 (one correctly rounded IEEE
+ * multiplication or division of exact values, as Clinger's fast path).
+ */
+function parseScore(p: usize, le: usize): usize {
+  const end = skipNumber(p, le);
+  if (end == 0) return 0;
+  let neg = false;
+  if (load<u8>(p) == 0x2d) {
+    neg = true;
+    p++;
+  }
+  let m: u64 = 0;
+  let digits: i32 = 0;
+  let exp: i32 = 0;
+  let frac = false;
+  for (; p < end; p++) {
+    const b = <u32>load<u8>(p);
+    if (b == 0x2e) {
+      frac = true;
+      continue;
+    }
+    if ((b | 0x20) == 0x65) break;
+    const d = b - 0x30;
+    if (m == 0 && d == 0) {
+      if (frac) exp--;
+      continue;
+    }
+    if (++digits > 15) return 0;
+    m = m * 10 + <u64>d;
+    if (frac) exp--;
+  }
+  if (p < end) {
+    // the exponent
+    p++;
+    let sign: i32 = 1;
+    if (load<u8>(p) == 0x2b) p++;
+    else if (load<u8>(p) == 0x2d) {
+      sign = -1;
+      p++;
+    }
+    let e: i32 = 0;
+    for (; p < end; p++) {
+      e = e * 10 + <i32>(load<u8>(p) - 0x30);
+      if (e > 1000) return 0;
+    }
+    exp += sign * e;
+  }
+  let v = <f64>m;
+  if (m != 0) {
+    if (exp > 22 || exp < -22) return 0;
+    v = exp >= 0 ? v * load<f64>(POW10 + (<usize>exp << 3)) : v / load<f64>(POW10 + (<usize>-exp << 3));
+  }
+  score = neg ? -v : v;
+  return end;
+}
+
+// ---- the record ----
+
+// The keys read (bits of `seen`).
+const K_PROMPT: i32 = 1;
+const K_CHOSEN: i32 = 2;
+const K_REJECTED: i32 = 4;
+const K_SCORE_C: i32 = 8;
+const K_SCORE_R: i32 = 16;
+
+/**
+ * Parses and checks the conversational record on the line at ls (see record() in records.ts for the arguments and
+ * the return value); with `exact`, writes its exact keys instead of a row.
+ */
+export function convRecord(ls: usize, end: usize, final: bool, line: i32, offset: f64, exact: bool): usize {
+  const le = end;
+  let p = ws(ls, le);
+  if (p >= le || load<u8>(p) != 0x7b) return 0;
+  p = ws(p + 1, le);
+  let seen: i32 = 0;
+  let promptString = false;
+  let scoreC: f64 = 0;
+  let scoreR: f64 = 0;
+  let hasScoreC = false;
+  let hasScoreR = false;
+  if (p < le && load<u8>(p) == 0x7d) return 0; // {}
+  for (;;) {
+    if (p >= le || load<u8>(p) != 0x22) return 0;
+    const ks = p + 1;
+    if (!plainKey(ks, le)) return 0;
+    const kl = keyEnd - ks;
+    p = ws(keyEnd + 1, le);
+    if (p >= le || load<u8>(p) != 0x3a) return 0;
+    p = ws(p + 1, le);
+    if (p >= le) return 0;
+    const v = load<u8>(p);
+    let k: i32 = 0;
+    if (kl == 6 && load<u32>(ks) == 0x6d6f7270 && load<u16>(ks, 4) == 0x7470) k = K_PROMPT;
+    else if (kl == 6 && load<u32>(ks) == 0x736f6863 && load<u16>(ks, 4) == 0x6e65) k = K_CHOSEN;
+    else if (kl == 8 && load<u64>(ks) == 0x64657463656a6572) k = K_REJECTED;
+    else if (kl == 12 && load<u64>(ks) == 0x68635f65726f6373 && load<u32>(ks, 8) == 0x6e65736f) k = K_SCORE_C; // score_chosen
+    else if (kl == 14 && load<u64>(ks) == 0x65725f65726f6373 && load<u32>(ks, 8) == 0x7463656a && load<u16>(ks, 12) == 0x6465) k = K_SCORE_R; // score_rejected
+    else if (kl == 5 && load<u32>(ks) == 0x6c6f6f74 && load<u8>(ks, 4) == 0x73) return 0; // tools
+    else if (kl == 20 && load<u64>(ks) == 0x706d65745f746863 && load<u64>(ks, 8) == 0x776b5f6574616c70 && load<u32>(ks, 16) == 0x73677261) return 0; // chat_template_kwargs
+    if (k != 0) {
+      if ((seen & k) != 0) return 0; // a duplicate key: JSON.parse keeps the last one
+      seen |= k;
+    }
+    if (k == K_PROMPT) {
+      if (v == 0x22) {
+        promptString = true;
+        p = skipString(p + 1, le);
+      } else if (v == 0x5b) p = messages(p, le, 0);
+      else return 0;
+    } else if (k == K_CHOSEN || k == K_REJECTED) {
+      if (v != 0x5b) return 0;
+      p = messages(p, le, k == K_CHOSEN ? 1 : 2);
+    } else if (k == K_SCORE_C || k == K_SCORE_R) {
+      if (v == 0x6e) p = literal(p, le, 0x6c6c756e, 4); // null: no score
+      else {
+        p = parseScore(p, le);
+        if (k == K_SCORE_C) {
+          scoreC = score;
+          hasScoreC = true;
+        } else {
+          scoreR = score;
+          hasScoreR = true;
+        }
+      }
+    } else p = skipValue(p, le);
+    if (p == 0) return 0;
+    p = ws(p, le);
+    if (p >= le) return 0;
+    const b = load<u8>(p);
+    p++;
+    if (b == 0x7d) break;
+    if (b != 0x2c) return 0;
+    p = ws(p, le);
+  }
+  const next = endOfLine(p, end, final, ls);
+  if (next == 0) return 0;
+  if ((seen & (K_CHOSEN | K_REJECTED)) != (K_CHOSEN | K_REJECTED)) return 0;
+
+  // The prompt and the two responses, as normTrlConversationalPair takes them: lists and ranges of messages.
+  let pl: i32, pf: i32, pt: i32; // prompt: list, from, to
+  let cf: i32, rf: i32; // responses: chosen [cf, count(1)), rejected [rf, count(2))
+  const nc = count(1);
+  const nr = count(2);
+  if ((seen & K_PROMPT) != 0 && !promptString) {
+    // an explicit prompt list
+    pl = 0;
+    pf = 0;
+    pt = count(0);
+    cf = 0;
+    rf = 0;
+  } else {
+    // two whole conversations (a string prompt beside them is ignored): the prompt is their shared start
+    if (nc == 0 || nr == 0) return 0;
+    let n: i32 = 0;
+    while (n < nc && n < nr && sameMessage(1, n, 2, n)) n++;
+    if (n == min<i32>(nc, nr) && n > 0) n--;
+    // own prompts that differ from the shared one: promptMismatch, decided by the exact path unless they are equal
+    const oc = ownPrompt(1);
+    const or = ownPrompt(2);
+    if (oc != n || or != n) {
+      if (oc != or) return 0;
+      for (let i: i32 = 0; i < oc; i++) if (!sameMessage(1, i, 2, i)) return 0;
+    }
+    pl = 1;
+    pf = 0;
+    pt = n;
+    cf = n;
+    rf = n;
+  }
+  const ci = responseOf(1, cf, nc);
+  const ri = responseOf(2, rf, nr);
+  if (ci == -2 || ri == -2) return 0;
+  // raw regions of the responses (empty when a response has no message)
+  const cs: usize = ci >= 0 ? <usize>msg(1, ci, 1) : 0;
+  const ce: usize = ci >= 0 ? <usize>msg(1, ci, 2) : 0;
+  const rs: usize = ri >= 0 ? <usize>msg(2, ri, 1) : 0;
+  const re: usize = ri >= 0 ? <usize>msg(2, ri, 2) : 0;
+
+  if (exact) {
+    if (exactFormat != FORMAT_TRL_CONVERSATIONAL) return 0;
+    const hp = renderHash(pl, pf, pt);
+    const hc = regionHash(cs, ce);
+    const hr = regionHash(rs, re);
+    store<f64>(EXACT, combine(hp, hc, hr, 2));
+    store<f64>(EXACT, combine(hp, hc, hr, -1), 8);
+    store<f64>(EXACT, hc != hr ? combine(hp, hr, hc, -1) : -1, 16);
+    return next;
+  }
+
+  renderStats(pl, pf, pt);
+  const pC = rC, pW = rW, pN = rN, p1 = r1, pE = rE;
+  const cC = ci >= 0 ? msg(1, ci, 3) : 0, cW = ci >= 0 ? msg(1, ci, 4) : 0, cN = ci >= 0 ? msg(1, ci, 5) : 0, c1 = ci >= 0 ? msg(1, ci, 6) : 0, cE = ci >= 0 ? msg(1, ci, 7) : 0;
+  const qC = ri >= 0 ? msg(2, ri, 3) : 0, qW = ri >= 0 ? msg(2, ri, 4) : 0, qN = ri >= 0 ? msg(2, ri, 5) : 0, q1 = ri >= 0 ? msg(2, ri, 6) : 0, qE = ri >= 0 ? msg(2, ri, 7) : 0;
+  let flags: i32 = 0;
+  if (pE > 0 || cE > 0 || qE > 0) flags |= BIT_ENCODING;
+  if (cN == 0 || qN == 0) flags |= BIT_EMPTY;
+  // a conversational response ends with the chat template's own end token: no EOS is added
+  const pX = pW + cfgPromptExtra;
+  if (pX > cfgMaxPrompt) flags |= BIT_TRUNCATION;
+  if (cfgMaxCompletion >= 0 && (cW > cfgMaxCompletion || qW > cfgMaxCompletion)) flags |= BIT_TRUNCATION;
+  if (pX + cW > cfgMaxLength || pX + qW > cfgMaxLength) flags |= BIT_TRUNCATION;
+  const sep = separation(cs, ce, rs, re, cW, qW);
+  if (sep < 0) return 0;
+  flags |= sep;
+  if (hasScoreC && hasScoreR) {
+    if (scoreC == scoreR) flags |= BIT_SCORE_TIE;
+    else if (scoreC < scoreR) flags |= BIT_SCORE_INVERSION;
+  }
+  const sp = textSignature(pW, pN, p1);
+  const sc = textSignature(cW, cN, c1);
+  const sr = textSignature(qW, qN, q1);
+  emit(line, offset, <i32>(lineEnd - ls), 0, flags, FORMAT_TRL_CONVERSATIONAL, 0, pC, pW, cC, cW, qC, qW, -1, combine(sp, sc, sr, 2), combine(sp, sr, sc, 2), 0, 0);
+  return next;
+}
