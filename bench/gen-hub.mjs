@@ -4,8 +4,8 @@
 // `rejected` as lists of messages), as compact JSON Lines (what `datasets`' to_json writes) and as Snappy Parquet
 // written by DuckDB (list<struct<content, role>> columns, as the hub's files have them; row groups of 10,000).
 // Each HH pair becomes a conversation (its Human/Assistant turns); the pairs are repeated with a deterministic word
-// substitution per copy until the file reaches the size asked, so that copies are not duplicates of each other.
-// Same arguments, same bytes.
+// substitution per copy until the file reaches the size asked, so that copies are not duplicates of each other; 0.2% of
+// rows repeat the row before, as in gen-hh.mjs. Same arguments, same bytes.
 import { createWriteStream, existsSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -41,11 +41,22 @@ export function hhConversations(shared = resolve(import.meta.dirname, '..', '..'
   return out;
 }
 
-/** Copy k of a text: every word whose position hashes to 0 mod 11 replaced by a word of the list (k = 0: itself). */
+/**
+ * Copy k of a text: every word whose position hashes to 0 mod 11, and the word at position k mod its word count,
+ * replaced by words of the list (k = 0: itself), so that no two copies of a text are equal.
+ */
 function vary(text, k) {
   if (k === 0) return text;
+  const words = (text.match(/[A-Za-z]+/g) ?? []).length;
+  const always = words ? k % words : -1;
   let i = 0;
-  return text.replace(/[A-Za-z]+/g, (w) => ((i++ * 31 + k * 17) % 11 === 0 ? WORDS[(i + k) % WORDS.length] : w));
+  return text.replace(/[A-Za-z]+/g, (w) => {
+    const at = i++;
+    // a suffix of its own per copy, in length and in the sum of its letters (PrefLens' record signatures sum a text's
+    // characters: copies whose suffixes were anagrams of each other would share them)
+    if (at === always) return w + 'q'.repeat((k % 23) + 1) + 'x'.repeat(Math.floor(k / 23) + 1);
+    return (at * 31 + k * 17) % 11 === 0 ? WORDS[(at + 1 + k) % WORDS.length] : w;
+  });
 }
 
 /** A row of `shape` from conversation `conv`, copy k. */
@@ -71,10 +82,13 @@ export function generateHub(path, bytes, shape) {
     out.on('error', rej);
     let written = 0;
     let n = 0;
+    let prev = null;
     const write = () => {
       let ok = true;
       while (written < bytes && ok) {
-        const line = JSON.stringify(row(shape, convs[n % convs.length], Math.floor(n / convs.length), n)) + '\n';
+        // as in gen-hh.mjs: 0.2% of rows repeat the row before (an exact duplicate)
+        const line = prev && (n * 2654435761) % 1000 < 2 ? prev : JSON.stringify(row(shape, convs[n % convs.length], Math.floor(n / convs.length), n)) + '\n';
+        prev = line;
         written += Buffer.byteLength(line);
         n++;
         ok = out.write(line);

@@ -6,6 +6,10 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readFileSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { openParquet, readRowGroupRaw, type ParquetFile } from '../src/core/parquet/parquet.js';
+import { RowGroupLines } from '../src/core/parquet/rowLines.js';
+import { object, Out } from '../src/core/parquet/jsonWriter.js';
 
 /** Runs COPY (query) TO file with the options given (e.g. `COMPRESSION zstd, ROW_GROUP_SIZE 2048`). */
 export async function writeParquet(file: string, query: string, options = 'COMPRESSION snappy'): Promise<void> {
@@ -73,3 +77,38 @@ export function rootChildren(n: number): (footer: Buffer) => void {
     footer[at + 1] = n * 2;
   };
 }
+
+/** The JavaScript writer's lines of row group g. */
+export async function jsLines(pf: ParquetFile, g: number): Promise<Buffer> {
+  const o = new Out();
+  for (const r of await readRowGroupRaw(pf, g)) {
+    object(o, r);
+    o.ascii('\n');
+  }
+  return Buffer.from(o.buf.subarray(0, o.pos));
+}
+
+/** Compares the kernel's lines with the JavaScript writer's for every row group; returns the reader's counters. */
+export async function sameLines(file: string): Promise<{ pages: number; fallbacks: number; groups: number }> {
+  const pf = await openParquet(file);
+  const lines = new RowGroupLines(pf);
+  try {
+    for (let g = 0; g < pf.rowGroups.length; g++) {
+      await lines.load(g);
+      const parts: Buffer[] = [];
+      for (let b = lines.next(); b; b = lines.next()) parts.push(Buffer.from(b));
+      const got = Buffer.concat(parts);
+      const want = await jsLines(pf, g);
+      if (!got.equals(want)) {
+        let i = 0;
+        while (got[i] === want[i]) i++;
+        assert.fail(`${file}, row group ${g + 1}: differs at byte ${i}: ${JSON.stringify(got.subarray(Math.max(0, i - 30), i + 30).toString('latin1'))} vs ${JSON.stringify(want.subarray(Math.max(0, i - 30), i + 30).toString('latin1'))}`);
+      }
+      assert.equal(got.toString('latin1').split('\n').length - 1, pf.rowGroups[g].rows, 'one line per row');
+    }
+    return { pages: lines.pages, fallbacks: lines.fallbacks, groups: pf.rowGroups.length };
+  } finally {
+    lines.close();
+  }
+}
+

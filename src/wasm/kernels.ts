@@ -6,10 +6,10 @@
 
 export {
   consumed, lines, stop, slowStart, slowLength, slowLine, batchRows, bigCount, setup, resetBatch, resetBig, denseTotals,
-  addRow, scan, scanRows, sortU32, exactKeys, exactResult, gatherFingerprints, repeatedU32, commonU32, markCandidates,
+  addRow, scan, scanRows, scanRowsConv, exactKeysConvRow, sortU32, exactKeys, exactResult, gatherFingerprints, repeatedU32, commonU32, markCandidates,
   addU32, rankValue,
 } from './scanKernel';
-export { walked, snappy, hybrid, sink, plainStrings, lookup, spread, written, rows } from './parquetKernel';
+export { walked, snappy, hybrid, sink, plainStrings, lookup, spread, written, rows, assembleStart, assemble, assembledRows } from './parquetKernel';
 
 /** Where the drivers may place their buffers (after both kernels' static data). */
 export function heapBase(): usize {

@@ -309,6 +309,91 @@ export function spread(defs: usize, n: i32, maxDef: u32, vals: usize, nVals: i32
   return 1;
 }
 
+// ---- lists of structs (list<struct<content, role>>: the hub's messages) ----
+
+/** A message that is null (an element of the list, not one of its fields). */
+const ELEMENT_NULL: u32 = 0xfffffffe;
+// The assembly's position, kept across the pages of one leaf column chunk (a row may span pages).
+export let asmRow: i32 = -1; // the current row (index of the row group)
+export let asmMsg: i32 = 0; // messages placed so far
+/** Starts assembling one leaf column chunk. */
+export function assembleStart(): void {
+  asmRow = -1;
+  asmMsg = 0;
+}
+
+/**
+ * Assembles the n levels of one page of a leaf of a list<struct> column (a field of the struct: `slot` 0 or 1) into
+ * per-row (first message, count) pairs at `rows` and per-message field pairs at `msgs` (16 bytes a message: the two
+ * fields' (address, length) pairs). Definition levels: below dList the list is null, dList an empty list, dRep a null
+ * element (when elements are optional: dElem > dRep), dElem a null field, dMax a value (from `vals`, in order). The
+ * first leaf (`first`) lays out rows and messages; the other must find the same layout (0 when it does not). `maxRows`,
+ * `maxMsgs`: the room of the tables. Returns the values consumed + 1 (0: damaged levels).
+ */
+export function assemble(
+  reps: usize, defs: usize, n: i32, vals: usize, nVals: i32,
+  dList: u32, dRep: u32, dElem: u32, dMax: u32,
+  rows: usize, msgs: usize, slot: i32, first: bool, maxRows: i32, maxMsgs: i32,
+): i32 {
+  let j: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const rep = reps != 0 ? load<u32>(reps + (<usize>i << 2)) : 0;
+    const d = load<u32>(defs + (<usize>i << 2));
+    if (rep > 1) return 0;
+    if (rep == 0) {
+      asmRow++;
+      if (asmRow >= maxRows) return 0;
+      const rp = rows + (<usize>asmRow << 3);
+      if (d < dRep) {
+        // a null or empty list: no message
+        if (first) {
+          store<u32>(rp, <u32>asmMsg);
+          store<u32>(rp, d < dList ? NULL_LEN : 0, 4);
+        } else if ((load<u32>(rp, 4) == NULL_LEN) != (d < dList) || (d >= dList && load<u32>(rp, 4) != 0)) return 0;
+        continue;
+      }
+      if (first) {
+        store<u32>(rp, <u32>asmMsg);
+        store<u32>(rp, 0, 4);
+      } else if (load<u32>(rp) != <u32>asmMsg) return 0;
+    } else if (asmRow < 0 || d < dRep) return 0; // a repeated level continues a row with a message
+    // one message of row asmRow
+    if (asmMsg >= maxMsgs) return 0;
+    const mp = msgs + (<usize>asmMsg << 4);
+    const rp = rows + (<usize>asmRow << 3);
+    if (first) store<u32>(rp, load<u32>(rp, 4) + 1, 4);
+    else if (<u32>asmMsg >= load<u32>(rp) + load<u32>(rp, 4)) return 0;
+    const fp = mp + (<usize>slot << 3);
+    if (dElem > dRep && d == dRep) {
+      // a null element
+      if (first) {
+        store<u32>(mp, 0);
+        store<u32>(mp, ELEMENT_NULL, 4);
+        store<u32>(mp, 0, 8);
+        store<u32>(mp, ELEMENT_NULL, 12);
+      } else if (load<u32>(mp + (<usize>(1 - slot) << 3), 4) != ELEMENT_NULL) return 0;
+    } else if (!first && load<u32>(mp + (<usize>(1 - slot) << 3), 4) == ELEMENT_NULL) return 0;
+    else if (d == dMax) {
+      if (j >= nVals) return 0;
+      store<u64>(fp, load<u64>(vals + (<usize>j << 3)));
+      j++;
+      if (first) store<u64>(mp + (<usize>(1 - slot) << 3), <u64>NULL_LEN << 32);
+    } else {
+      // a null field
+      store<u32>(fp, 0);
+      store<u32>(fp, NULL_LEN, 4);
+      if (first) store<u64>(mp + (<usize>(1 - slot) << 3), <u64>NULL_LEN << 32);
+    }
+    asmMsg++;
+  }
+  return j + 1;
+}
+
+/** The rows assembled so far (the rows of the leaf's pages read). */
+export function assembledRows(): i32 {
+  return asmRow + 1;
+}
+
 // ---- rows as JSON ----
 
 /** Bytes written by the last rows() call. */
@@ -368,11 +453,78 @@ function escape(p: usize, len: usize, op: usize): usize {
 }
 
 /**
+ * A list<struct> column's descriptor (kind 2; its `table` points here): the per-row (first message, count) pairs
+ * (count 0xffffffff: a null list), the per-message field pairs (see assemble), and each field in schema order: its key
+ * (`"name":`, address and length) and its slot in a message.
+ */
+const L_ROWS = 0;
+const L_MSGS = 4;
+const L_KEY_A = 8;
+const L_KEY_A_LEN = 12;
+const L_SLOT_A = 16;
+const L_KEY_B = 20;
+const L_KEY_B_LEN = 24;
+const L_SLOT_B = 28;
+
+/** The most row r of a list<struct> column can take as JSON (every text byte escaped as \u00XX). */
+function listNeed(h: usize, r: i32): u64 {
+  const rp = <usize>load<u32>(h, L_ROWS) + (<usize>r << 3);
+  const count = load<u32>(rp, 4);
+  if (count == NULL_LEN) return 0;
+  let need: u64 = 2;
+  const msgs = <usize>load<u32>(h, L_MSGS);
+  const keys = <u64>load<u32>(h, L_KEY_A_LEN) + <u64>load<u32>(h, L_KEY_B_LEN);
+  for (let m = load<u32>(rp); m < load<u32>(rp) + count; m++) {
+    const mp = msgs + (<usize>m << 4);
+    need += 8 + keys;
+    for (let f: usize = 0; f < 2; f++) {
+      const len = load<u32>(mp + (f << 3), 4);
+      if (len < ELEMENT_NULL) need += <u64>len * 6 + 2;
+    }
+  }
+  return need;
+}
+
+/** Writes row r of a list<struct> column as JSON at op: `[{"a":…,"b":…},null,…]`, null fields left out. */
+function listJson(h: usize, r: i32, op: usize): usize {
+  const rp = <usize>load<u32>(h, L_ROWS) + (<usize>r << 3);
+  const start = load<u32>(rp);
+  const count = load<u32>(rp, 4);
+  const msgs = <usize>load<u32>(h, L_MSGS);
+  store<u8>(op++, 0x5b);
+  for (let m = start; m < start + count; m++) {
+    if (m > start) store<u8>(op++, 0x2c);
+    const mp = msgs + (<usize>m << 4);
+    if (load<u32>(mp, 4) == ELEMENT_NULL) {
+      store<u32>(op, 0x6c6c756e); // null
+      op += 4;
+      continue;
+    }
+    store<u8>(op++, 0x7b);
+    let any = false;
+    for (let f: usize = 0; f < 2; f++) {
+      const fp = mp + (<usize>load<u32>(h + <usize>(f == 0 ? L_SLOT_A : L_SLOT_B)) << 3);
+      const len = load<u32>(fp, 4);
+      if (len == NULL_LEN) continue;
+      if (any) store<u8>(op++, 0x2c);
+      any = true;
+      const klen = <usize>load<u32>(h + <usize>(f == 0 ? L_KEY_A_LEN : L_KEY_B_LEN));
+      copy(op, <usize>load<u32>(h + <usize>(f == 0 ? L_KEY_A : L_KEY_B)), klen);
+      op += klen;
+      op = escape(<usize>load<u32>(fp), <usize>len, op);
+    }
+    store<u8>(op++, 0x7d);
+  }
+  store<u8>(op++, 0x5d);
+  return op;
+}
+
+/**
  * Rows [from, to) as JSON Lines at [out, out + cap): `{"key":value,…}\n`, null cells left out. `cols` holds ncols
  * descriptors of 4 u32: the key's bytes (`"key":`, address and length), the kind (0: text from its UTF-8 bytes, to be
- * escaped; 1: JSON written by the driver, copied), and the address of the column's (address, length) pairs, one per
- * row of the row group (length 0xffffffff: null). Stops before a row that might not fit; returns the rows written
- * (bytes in `written`).
+ * escaped; 1: JSON written by the driver, copied; 2: a list<struct> column, written from its tables), and the address
+ * of the column's (address, length) pairs, one per row of the row group (length 0xffffffff: null; kind 2: its
+ * descriptor, listJson). Stops before a row that might not fit; returns the rows written (bytes in `written`).
  */
 export function rows(cols: usize, ncols: i32, from: i32, to: i32, out: usize, cap: i32): i32 {
   let op = out;
@@ -383,16 +535,33 @@ export function rows(cols: usize, ncols: i32, from: i32, to: i32, out: usize, ca
     let need: u64 = 3;
     for (let c = 0; c < ncols; c++) {
       const d = cols + (<usize>c << 4);
+      const kind = load<u32>(d, 8);
+      if (kind == 2) {
+        const ln = listNeed(<usize>load<u32>(d, 12), r);
+        if (ln > 0) need += <u64>load<u32>(d, 4) + 1 + ln;
+        continue;
+      }
       const pair = <usize>load<u32>(d, 12) + (<usize>r << 3);
       const len = load<u32>(pair, 4);
       if (len == NULL_LEN) continue;
-      need += <u64>load<u32>(d, 4) + 3 + (load<u32>(d, 8) == 0 ? <u64>len * 6 : <u64>len);
+      need += <u64>load<u32>(d, 4) + 3 + (kind == 0 ? <u64>len * 6 : <u64>len);
     }
     if (need > <u64>(oe - op)) break;
     store<u8>(op++, 0x7b);
     let first = true;
     for (let c = 0; c < ncols; c++) {
       const d = cols + (<usize>c << 4);
+      const kind = load<u32>(d, 8);
+      if (kind == 2) {
+        const h = <usize>load<u32>(d, 12);
+        if (load<u32>(<usize>load<u32>(h, L_ROWS) + (<usize>r << 3), 4) == NULL_LEN) continue;
+        if (!first) store<u8>(op++, 0x2c);
+        first = false;
+        const klen = <usize>load<u32>(d, 4);
+        copy(op, <usize>load<u32>(d), klen);
+        op = listJson(h, r, op + klen);
+        continue;
+      }
       const pair = <usize>load<u32>(d, 12) + (<usize>r << 3);
       const len = load<u32>(pair, 4);
       if (len == NULL_LEN) continue;
@@ -402,7 +571,7 @@ export function rows(cols: usize, ncols: i32, from: i32, to: i32, out: usize, ca
       copy(op, <usize>load<u32>(d), klen);
       op += klen;
       const at = <usize>load<u32>(pair);
-      if (load<u32>(d, 8) == 0) op = escape(at, <usize>len, op);
+      if (kind == 0) op = escape(at, <usize>len, op);
       else {
         copy(op, at, <usize>len);
         op += <usize>len;

@@ -21,4 +21,5 @@
 export { consumed, lines, stop, slowStart, slowLength, slowLine, batchRows, bigCount, setup, resetBatch, resetBig } from './scan/config';
 export { denseTotals, addRow } from './scan/rows';
 export { scan, scanRows, exactKeys, exactResult } from './scan/records';
+export { scanRowsConv, exactKeysConvRow } from './scan/conv';
 export { sortU32, gatherFingerprints, repeatedU32, commonU32, markCandidates, addU32, rankValue } from './scan/keys';

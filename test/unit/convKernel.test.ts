@@ -13,45 +13,9 @@ import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
 import { RangeBuilder } from '../../src/core/scan/builder.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/core/checks/record.js';
 import { repoRoot, rng, tempFile } from '../helpers.js';
+import { conversation, m, type Msg, response, text } from '../conv.js';
 
 const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
-
-const PIECES = [
-  'the', 'model', 'Answer', 'QUESTION', 'is', 'a', 'good', 'one', 'x_1', '42', 'don\'t', 'e.g.', '(yes)', '"quoted"',
-  'back\\slash', 'tab\there', 'line\nbreak', '  ', ' ', '\t', '\n\n', 'café', 'naïve', '中文字', '😀', '\uFFFD', '\u0085',
-  '\u00A0', '\u3000', '\u0001', '\u007F', '/', '—', '“x”', 'user: fake\n\nassistant:',
-];
-
-function text(r: () => number, words: number): string {
-  let s = '';
-  for (let i = 0; i < words; i++) {
-    const p = r() < 0.7 ? PIECES[Math.floor(r() * 9)] : PIECES[Math.floor(r() * PIECES.length)];
-    s += (i > 0 && r() < 0.85 ? ' ' : '') + p;
-  }
-  return s;
-}
-
-type Msg = Record<string, unknown>;
-const m = (role: string, content: unknown, extra: Record<string, unknown> = {}): Msg => ({ role, content, ...extra });
-
-/** A conversation of user/assistant turns, sometimes with a system turn first. */
-function conversation(r: () => number): Msg[] {
-  const out: Msg[] = [];
-  if (r() < 0.15) out.push(m('system', text(r, 1 + Math.floor(r() * 8))));
-  for (let t = 0, n = 1 + Math.floor(r() * 3); t < n; t++) {
-    out.push(m('user', text(r, 1 + Math.floor(r() * 20))));
-    if (t < n - 1) out.push(m('assistant', text(r, 1 + Math.floor(r() * 20))));
-  }
-  return out;
-}
-
-function response(r: () => number, c: string): string {
-  const v = r();
-  if (v < 0.05) return c; // identical
-  if (v < 0.15) return c.replace(/(\S+)(\s*)$/, (_x, w: string, sp: string) => (r() < 0.5 ? `${w} extra${sp}` : `other${sp}`)); // low separation
-  if (v < 0.2) return ' '; // empty
-  return text(r, Math.floor(r() * 25));
-}
 
 /** `v` with every string (not keys) passed through `f`. */
 function deep(v: unknown, f: (s: string) => string): unknown {
@@ -90,6 +54,8 @@ function generate(seed: number, records: number): string {
     } else if (kind < 0.75) {
       rec = { prompt, chosen: [m('assistant', c)], rejected: [m('assistant', rej)] };
       if (r() < 0.05) (rec.chosen as Msg[]).push(m('user', 'and?'), m('assistant', 'more')); // a response of several turns
+      if (r() < 0.04) (rec.rejected as Msg[]).push(m('assistant', r() < 0.5 ? rej : `${rej}\n`)); // two assistant turns in a row
+      if (r() < 0.03) rec.rejected = [m('assistant', (rec.chosen as Msg[]).map((x) => x.content).join('\n\n'))]; // one turn that reads as several
       if (r() < 0.03) rec.rejected = [];
       if (r() < 0.05) rec.id = r() < 0.5 ? i : { source: 'x', tags: ['a', 1.5e-3, true, null, { deep: [[[]]] }] };
     } else if (kind < 0.9) {
@@ -168,12 +134,15 @@ test('the kernel itself reads conversational lines (none handed back), and hands
   const uf = JSON.stringify({ prompt: 'Hi?', prompt_id: 'ab', chosen: [m('user', 'Hi?'), m('assistant', 'Hello.')], rejected: [m('user', 'Hi?'), m('assistant', 'Go away.')], messages: [m('user', 'Hi?'), m('assistant', 'Hello.')], score_chosen: 8.5, score_rejected: 3 });
   const trl = JSON.stringify({ prompt: [m('system', 'Be brief.'), m('user', 'Why "x"?\nSay.')], chosen: [m('assistant', 'Because — café 😀.')], rejected: [m('assistant', 'No.')] });
   const implicit = JSON.stringify({ chosen: [m('user', 'a'), m('assistant', 'b')], rejected: [m('user', 'a'), m('assistant', 'c')], source: { n: [1, -2.5e3, true, null] } });
-  assert.deepEqual(count([uf, trl, implicit]), { fast: 3, slow: 0 });
+  const severalTurns = JSON.stringify({ prompt: [m('user', 'x')], chosen: [m('assistant', 'a'), m('user', 'b'), m('assistant', 'c')], rejected: [m('assistant', 'b')] });
+  const ownPrompts = JSON.stringify({ chosen: [m('user', 'q'), m('assistant', 'a')], rejected: [m('user', 'other q'), m('assistant', 'b')] }); // promptMismatch
+  assert.deepEqual(count([uf, trl, implicit, severalTurns, ownPrompts]), { fast: 5, slow: 0 });
   const back = [
     JSON.stringify({ prompt: [m('tool', 'x')], chosen: [m('assistant', 'a')], rejected: [m('assistant', 'b')] }), // a role it does not know
     JSON.stringify({ prompt: [m('user', 'x')], chosen: [m('assistant', [{ type: 'text', text: 'a' }])], rejected: [m('assistant', 'b')] }), // content parts
     JSON.stringify({ prompt: 'p', chosen: [m('user', 'p'), m('assistant', 'a')], rejected: [m('user', 'p'), m('assistant', 'b')], score_chosen: '8' }), // a numeric string
-    JSON.stringify({ prompt: [m('user', 'x')], chosen: [m('assistant', 'a'), m('user', 'b'), m('assistant', 'c')], rejected: [m('assistant', 'b')] }), // a response of several turns
+    // a response of several turns whose newlines could hide a join ("a\n\n" + "b" against "a" + "\nb"…)
+    JSON.stringify({ prompt: [m('user', 'x')], chosen: [m('assistant', 'a\n'), m('assistant', 'b')], rejected: [m('assistant', 'a\n\nb')] }),
   ];
   assert.deepEqual(count(back), { fast: 0, slow: 4 });
 });

@@ -11,47 +11,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { openParquet, readRowGroupRaw, type ParquetFile } from '../../src/core/parquet/parquet.js';
+import { openParquet } from '../../src/core/parquet/parquet.js';
 import { RowGroupLines } from '../../src/core/parquet/rowLines.js';
-import { object, Out } from '../../src/core/parquet/jsonWriter.js';
-import { writeParquet } from '../parquet.js';
+import { sameLines, writeParquet } from '../parquet.js';
 import { repoRoot } from '../helpers.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-pqk-'));
-
-/** The JavaScript writer's lines of row group g. */
-async function jsLines(pf: ParquetFile, g: number): Promise<Buffer> {
-  const o = new Out();
-  for (const r of await readRowGroupRaw(pf, g)) {
-    object(o, r);
-    o.ascii('\n');
-  }
-  return Buffer.from(o.buf.subarray(0, o.pos));
-}
-
-/** Compares the kernel's lines with the JavaScript writer's for every row group; returns the reader's counters. */
-async function sameLines(file: string): Promise<{ pages: number; fallbacks: number; groups: number }> {
-  const pf = await openParquet(file);
-  const lines = new RowGroupLines(pf);
-  try {
-    for (let g = 0; g < pf.rowGroups.length; g++) {
-      await lines.load(g);
-      const parts: Buffer[] = [];
-      for (let b = lines.next(); b; b = lines.next()) parts.push(Buffer.from(b));
-      const got = Buffer.concat(parts);
-      const want = await jsLines(pf, g);
-      if (!got.equals(want)) {
-        let i = 0;
-        while (got[i] === want[i]) i++;
-        assert.fail(`${file}, row group ${g + 1}: differs at byte ${i}: ${JSON.stringify(got.subarray(Math.max(0, i - 30), i + 30).toString('latin1'))} vs ${JSON.stringify(want.subarray(Math.max(0, i - 30), i + 30).toString('latin1'))}`);
-      }
-      assert.equal(got.toString('latin1').split('\n').length - 1, pf.rowGroups[g].rows, 'one line per row');
-    }
-    return { pages: lines.pages, fallbacks: lines.fallbacks, groups: pf.rowGroups.length };
-  } finally {
-    lines.close();
-  }
-}
 
 // Texts that need escaping, nulls in every third row, a dictionary column of 300 values (9-bit indices), a 5-value
 // one (3-bit), bytes that are not UTF-8 (a BLOB: BYTE_ARRAY without annotation), and non-text columns.

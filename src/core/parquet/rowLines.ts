@@ -30,6 +30,9 @@ interface ParquetKernel {
   lookup(idx: number, n: number, dict: number, dictN: number, out: number): number;
   spread(defs: number, n: number, maxDef: number, vals: number, nVals: number, out: number): number;
   rows(cols: number, ncols: number, from: number, to: number, out: number, cap: number): number;
+  assembleStart(): void;
+  assemble(reps: number, defs: number, n: number, vals: number, nVals: number, dList: number, dRep: number, dElem: number, dMax: number, rows: number, msgs: number, slot: number, first: number, maxRows: number, maxMsgs: number): number;
+  assembledRows(): number;
 }
 
 /**
@@ -48,29 +51,86 @@ function pageHeaderParser(): Promise<(reader: { view: DataView; offset: number }
 
 const NULL_LEN = 0xffffffff;
 
-/** Where a row group's prompt (0: none), chosen and rejected texts are: see RowGroupLines.rawTables. */
-export type RawTables = { prompt: number; chosen: number; rejected: number };
+/**
+ * Where a row group's texts are for the scan kernel (RowGroupLines.rawTables): the tables of (address, length) pairs
+ * of its prompt (0: none), chosen and rejected string columns; or (`conv`) the address of the descriptor of its
+ * conversational tables (scan/conv.ts scanRowsConv: list<struct<content, role>> columns and score columns).
+ */
+export type RawTables = { prompt: number; chosen: number; rejected: number } | { conv: number };
 
-type Column = { name: string; key: Buffer; kind: 'text' | 'json'; optional: boolean; index: number };
+/**
+ * One field of a list<struct> column's elements (a leaf of the column): its key, its leaf column chunk, its slot in a
+ * message of the kernel's tables (parquetKernel.ts assemble), and the definition levels that mark a null list (below
+ * dList), an empty one (dList), a null element (dRep, when elements are optional), a null field (dElem), a value (dMax).
+ */
+interface ListField {
+  name: string;
+  key: Buffer;
+  leaf: number;
+  slot: number;
+  dList: number;
+  dRep: number;
+  dElem: number;
+  dMax: number;
+}
 
-/** Columns the kernel decodes: top-level, not repeated, BYTE_ARRAY that hyparquet would give as bytes or text. */
+/**
+ * A top-level column: its key, how it is decoded — 'text' (a flat string column) and 'list' (a list of structs of two
+ * string fields, content and role: the hub's messages) by the kernel, 'json' by hyparquet — and where its column
+ * chunks are (`leaf`: the first, in the row group's column order, which counts every leaf of nested columns).
+ */
+type Column = { name: string; key: Buffer; kind: 'text' | 'json' | 'list'; optional: boolean; index: number; leaf: number; fields?: ListField[] };
+
+type SchemaElement = ParquetFile['metadata']['schema'][number];
+
+/** A string leaf (BYTE_ARRAY that hyparquet would give as bytes or text), not repeated. */
+function isTextLeaf(el: SchemaElement): boolean {
+  return (
+    !el.num_children &&
+    el.type === 'BYTE_ARRAY' &&
+    el.repetition_type !== 'REPEATED' &&
+    (el.converted_type === undefined || el.converted_type === 'UTF8') &&
+    (el.logical_type === undefined || el.logical_type.type === 'STRING')
+  );
+}
+
+/**
+ * The fields of a list<struct<content, role>> column written as the Parquet spec's three-level list (as pyarrow, DuckDB
+ * and the hub's files write them), whose schema starts at `i`; null for any other shape.
+ */
+function listFields(schema: SchemaElement[], i: number, leaf: number): ListField[] | null {
+  const col = schema[i];
+  const list = schema[i + 1];
+  const el = schema[i + 2];
+  if (col.num_children !== 1 || (col.converted_type !== 'LIST' && col.logical_type?.type !== 'LIST') || col.repetition_type === 'REPEATED') return null;
+  if (!list || list.repetition_type !== 'REPEATED' || list.num_children !== 1 || !el || el.num_children !== 2 || el.repetition_type === 'REPEATED') return null;
+  const a = schema[i + 3];
+  const b = schema[i + 4];
+  if (!a || !b || !isTextLeaf(a) || !isTextLeaf(b)) return null;
+  if ([a.name, b.name].sort().join(',') !== 'content,role') return null;
+  const dList = col.repetition_type === 'OPTIONAL' ? 1 : 0;
+  const dRep = dList + 1;
+  const dElem = dRep + (el.repetition_type === 'OPTIONAL' ? 1 : 0);
+  return [a, b].map((f, k) => ({ name: f.name, key: keyBytes(f.name), leaf: leaf + k, slot: f.name === 'content' ? 0 : 1, dList, dRep, dElem, dMax: dElem + (f.repetition_type === 'OPTIONAL' ? 1 : 0) }));
+}
+
+/** The top-level columns and how each is decoded (see Column). */
 function columnsOf(pf: ParquetFile): Column[] {
   const schema = pf.metadata.schema;
   const out: Column[] = [];
   let i = 1;
+  let leaf = 0;
   for (let c = 0; c < (schema[0].num_children ?? 0); c++) {
     const el = schema[i];
-    const leaf = !el.num_children;
-    const text =
-      leaf &&
-      el.type === 'BYTE_ARRAY' &&
-      el.repetition_type !== 'REPEATED' &&
-      (el.converted_type === undefined || el.converted_type === 'UTF8') &&
-      (el.logical_type === undefined || el.logical_type.type === 'STRING');
-    out.push({ name: el.name, key: keyBytes(el.name), kind: text ? 'text' : 'json', optional: el.repetition_type === 'OPTIONAL', index: c });
-    // skip the element and its descendants
+    const fields = el.num_children ? listFields(schema, i, leaf) : null;
+    out.push({ name: el.name, key: keyBytes(el.name), kind: isTextLeaf(el) ? 'text' : fields ? 'list' : 'json', optional: el.repetition_type === 'OPTIONAL', index: c, leaf, ...(fields ? { fields } : {}) });
+    // skip the element and its descendants, counting the leaves
     let pending = 1;
-    while (pending > 0) pending += (schema[i++].num_children ?? 0) - 1;
+    while (pending > 0) {
+      const n = schema[i++].num_children ?? 0;
+      if (n === 0) leaf++;
+      pending += n - 1;
+    }
   }
   return out;
 }
@@ -87,7 +147,19 @@ export class RowGroupLines {
   private readonly fd: number;
   private readonly columns: Column[];
   /** The row group being read: its column descriptors and output, or the JavaScript path's bytes. */
-  private cur: { rows: number; next: number; cols: number; out: number; cap: number; raw: RawTables | null } | null = null;
+  private cur: {
+    g: number;
+    rows: number;
+    next: number;
+    /** The descriptors for rows() (0 until every column is decoded: complete). */
+    cols: number;
+    out: number;
+    cap: number;
+    raw: RawTables | null;
+    tables: number[];
+    kinds: Column['kind'][];
+    done: boolean[];
+  } | null = null;
   private js: { bytes: Uint8Array; given: boolean; starts: number[] | null } | null = null;
   /** The row group decoded in memory (-1: none). */
   private loaded = -1;
@@ -141,23 +213,23 @@ export class RowGroupLines {
    * `first`, only its first rows are wanted (a sample): a Snappy page of PLAIN values is decompressed only as far as
    * they go, later pages are not read, and the row group then holds those rows alone (a later load decodes it again).
    */
-  async load(g: number, first?: number): Promise<void> {
+  async load(g: number, first?: number, scan = false): Promise<void> {
     if (g === this.loaded) {
       // read again from its first row (the format sample, then the scan): decoded once
       if (this.cur) this.cur.next = 0;
       if (this.js) this.js.given = false;
+      if (!scan) await this.complete();
       return;
     }
     this.loaded = -1;
     this.cur = null;
     this.js = null;
     this.top = this.base;
-    const text = this.columns.filter((c) => c.kind === 'text');
-    if (text.length === 0) return this.loadJs(g);
+    if (this.columns.every((c) => c.kind === 'json')) return this.loadJs(g);
     this.codecs = await decompressors();
     this.header = await pageHeaderParser();
     try {
-      await this.loadFast(g, first);
+      await this.loadFast(g, first, scan);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       this.top = this.base;
@@ -174,6 +246,7 @@ export class RowGroupLines {
     }
     const c = this.cur;
     if (!c || c.next >= c.rows) return null;
+    if (!c.cols) throw new Error('the row group was read for a scan: complete() first');
     c.next += this.rowsAt(c, c.next, c.rows);
     return new Uint8Array(this.k.memory.buffer, c.out, this.k.written.value as number);
   }
@@ -206,6 +279,7 @@ export class RowGroupLines {
     }
     const c = this.cur;
     if (!c || r < 0 || r >= c.rows) throw new Error(`row ${r} is not in the row group read`);
+    if (!c.cols) throw new Error('the row group was read for a scan: complete() first');
     this.rowsAt(c, r, r + 1);
     return new Uint8Array(this.k.memory.buffer, c.out, (this.k.written.value as number) - 1).slice();
   }
@@ -221,39 +295,87 @@ export class RowGroupLines {
     this.loaded = g;
   }
 
-  private async loadFast(g: number, first?: number): Promise<void> {
-    const rg = this.pf.metadata.row_groups[g];
+  /**
+   * The columns a scan of conversational rows needs (chosen, rejected, a prompt that is a list, the scores) when the
+   * file's columns allow it (see convTables); null when every column is needed.
+   */
+  private scanColumns(): Set<number> | null {
+    const at = (name: string): number => this.columns.findIndex((c) => c.name === name);
+    const [p, c, r] = [at('prompt'), at('chosen'), at('rejected')];
+    if (c < 0 || r < 0 || this.columns[c].kind !== 'list' || this.columns[r].kind !== 'list') return null;
+    if (p >= 0 && this.columns[p].kind === 'json') return null;
+    if (at('tools') >= 0 || at('chat_template_kwargs') >= 0) return null;
+    // (the scores are read by convTables itself, as numbers)
+    const need = new Set([c, r]);
+    if (p >= 0 && this.columns[p].kind === 'list') need.add(p);
+    return need;
+  }
+
+  private async loadFast(g: number, first?: number, scan = false): Promise<void> {
     const rows = this.pf.rowGroups[g].rows;
     // the rows decoded: all, or the first ones of a sample
     const want = first !== undefined && first >= 0 && first < rows ? first : rows;
-    const metas = this.columns.map((c) => {
-      const m = rg.columns[c.index]?.meta_data;
-      if (!m || rg.columns[c.index].file_path) throw new Unsupported('column chunk in another file');
+    // a scan of conversational rows decodes only the columns it reads; the others when a row's JSON is asked for
+    const need = scan && want === rows ? this.scanColumns() : null;
+    const tables = this.columns.map((c) => this.alloc(Math.max(32, rows * 8)));
+    const kinds = this.columns.map((c) => c.kind);
+    const done = this.columns.map(() => false);
+    this.cur = { g, rows: want, next: 0, cols: 0, out: 0, cap: OUT, raw: null, tables, kinds, done };
+    await this.decode(need);
+    const cur = this.cur;
+    // the texts for the scan kernel: exactly the columns chosen, rejected (and prompt), each decoded here
+    const names = this.columns.map((c) => c.name).sort().join(',');
+    if (names === 'chosen,rejected' || names === 'chosen,prompt,rejected') {
+      const table = (name: string): number => {
+        const i = this.columns.findIndex((c) => c.name === name);
+        return kinds[i] === 'text' ? tables[i] : -1;
+      };
+      const t = { prompt: names.includes('prompt') ? table('prompt') : 0, chosen: table('chosen'), rejected: table('rejected') };
+      if (t.prompt >= 0 && t.chosen >= 0 && t.rejected >= 0) cur.raw = t;
+    }
+    if (!cur.raw && this.scanColumns()) cur.raw = await this.convTables(g, kinds, tables, rows, want);
+    if (!need) this.describe();
+    this.loaded = want === rows ? g : -1;
+  }
+
+  /**
+   * Decodes every column of the row group read that `need` holds (null: every one) and is not decoded yet: text and
+   * list columns by the kernel (a page it does not read: by hyparquet), the others by hyparquet, written as JSON.
+   */
+  private async decode(need: Set<number> | null): Promise<void> {
+    const cur = this.cur;
+    if (!cur) return;
+    const { g, rows: want, tables, kinds, done } = cur;
+    const rg = this.pf.metadata.row_groups[g];
+    const rows = this.pf.rowGroups[g].rows;
+    const todo = this.columns.map((_, i) => !done[i] && (!need || need.has(i)));
+    const chunk = (leaf: number): NonNullable<(typeof rg.columns)[number]['meta_data']> => {
+      const m = rg.columns[leaf]?.meta_data;
+      if (!m || rg.columns[leaf].file_path) throw new Unsupported('column chunk in another file');
       return m;
-    });
-    // the compressed chunks of text columns pass through one scratch area (their decoded pages stay)
+    };
+    // the compressed chunks of the kernel's columns pass through one scratch area (their decoded pages stay)
     let scratchSize = 0;
     this.columns.forEach((c, i) => {
-      if (c.kind === 'text' && metas[i].codec !== 'UNCOMPRESSED') scratchSize = Math.max(scratchSize, Number(metas[i].total_compressed_size));
+      if (!todo[i]) return;
+      const leaves = c.kind === 'text' ? [c.leaf] : c.kind === 'list' ? (c.fields ?? []).map((f) => f.leaf) : [];
+      for (const leaf of leaves) if (chunk(leaf).codec !== 'UNCOMPRESSED') scratchSize = Math.max(scratchSize, Number(chunk(leaf).total_compressed_size));
     });
     const scratch = this.alloc(scratchSize);
-    const tables: number[] = [];
-    // per column: decoded here ('text'), or by hyparquet ('json': not a text column, or a page the kernel does not read)
-    const kinds = this.columns.map((c) => c.kind);
     for (let i = 0; i < this.columns.length; i++) {
       const c = this.columns[i];
-      const table = this.alloc(rows * 8);
-      tables.push(table);
-      if (c.kind !== 'text') continue;
+      if (!todo[i] || kinds[i] === 'json') continue;
       try {
-        this.textColumn(c, metas[i], rows, want, table, scratch);
+        if (c.kind === 'list') this.listColumn(c.fields ?? [], c.fields?.map((f) => chunk(f.leaf)) ?? [], rows, tables[i], scratch);
+        else this.textColumn(c, chunk(c.leaf), rows, want, tables[i], scratch);
+        done[i] = true;
       } catch (e) {
         if (!(e instanceof Unsupported)) throw new ParquetError(`${this.pf.path}: row group ${g + 1}, column ${c.name}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
         kinds[i] = 'json';
         this.fallbacks++;
       }
     }
-    const other = this.columns.filter((c, i) => kinds[i] === 'json');
+    const other = this.columns.filter((c, i) => todo[i] && kinds[i] === 'json');
     if (other.length > 0) {
       const objs = await readRowGroupColumns(this.pf, g, other.map((c) => c.name));
       const o = new Out();
@@ -275,14 +397,21 @@ export class RowGroupLines {
       const json = this.alloc(o.pos);
       this.u8.set(o.buf.subarray(0, o.pos), json);
       other.forEach((c, j) => {
-        const t = new Uint32Array(this.k.memory.buffer, tables[c.index], rows * 2);
+        const t = new Uint32Array(this.k.memory.buffer, tables[this.columns.indexOf(c)], rows * 2);
         const a = at[j];
         for (let r = 0; r < want; r++) {
           t[2 * r] = json + a[2 * r];
           t[2 * r + 1] = a[2 * r + 1];
         }
+        done[this.columns.indexOf(c)] = true;
       });
     }
+  }
+
+  /** The descriptors of the row group's columns for rows() (every column decoded), and its output area. */
+  private describe(): void {
+    const cur = this.cur;
+    if (!cur) return;
     const keys = this.columns.map((c) => {
       const p = this.alloc(c.key.length);
       this.u8.set(c.key, p);
@@ -291,22 +420,22 @@ export class RowGroupLines {
     const cols = this.alloc(this.columns.length * 16);
     const d = new Uint32Array(this.k.memory.buffer, cols, this.columns.length * 4);
     this.columns.forEach((c, i) => {
-      d.set([keys[i], c.key.length, kinds[i] === 'text' ? 0 : 1, tables[i]], i * 4);
+      d.set([keys[i], c.key.length, cur.kinds[i] === 'text' ? 0 : cur.kinds[i] === 'list' ? 2 : 1, cur.tables[i]], i * 4);
     });
-    const out = this.alloc(OUT);
-    // the texts for the scan kernel: exactly the columns chosen, rejected (and prompt), each decoded here
-    let raw: RawTables | null = null;
-    const names = this.columns.map((c) => c.name).sort().join(',');
-    if (names === 'chosen,rejected' || names === 'chosen,prompt,rejected') {
-      const table = (name: string): number => {
-        const i = this.columns.findIndex((c) => c.name === name);
-        return kinds[i] === 'text' ? tables[i] : -1;
-      };
-      const t = { prompt: names.includes('prompt') ? table('prompt') : 0, chosen: table('chosen'), rejected: table('rejected') };
-      if (t.prompt >= 0 && t.chosen >= 0 && t.rejected >= 0) raw = t;
-    }
-    this.cur = { rows: want, next: 0, cols, out, cap: OUT, raw };
-    this.loaded = want === rows ? g : -1;
+    cur.out = this.alloc(OUT);
+    cur.cap = OUT;
+    cur.cols = cols;
+  }
+
+  /**
+   * Decodes the columns a scan left out (see load's `scan`), so that the row group's rows can be written as JSON
+   * (next, line): for the rows the scan kernel hands back, and for exact keys it does not compute itself.
+   */
+  async complete(): Promise<void> {
+    const cur = this.cur;
+    if (!cur || cur.cols || this.js) return;
+    await this.decode(null);
+    this.describe();
   }
 
   /**
@@ -321,19 +450,8 @@ export class RowGroupLines {
     table: number,
     scratch: number,
   ): void {
-    const dictAt = meta.dictionary_page_offset !== undefined ? Number(meta.dictionary_page_offset) : 0;
-    const dataAt = Number(meta.data_page_offset);
-    const start = dictAt > 0 && dictAt < dataAt ? dictAt : dataAt;
-    const len = Number(meta.total_compressed_size);
     const codec = meta.codec;
-    const chunk = codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
-    let got = 0;
-    while (got < len) {
-      const n = readSync(this.fd, new Uint8Array(this.k.memory.buffer, chunk + got, len - got), 0, len - got, start + got);
-      if (n <= 0) throw new Error(`the file ends inside the column chunk (byte ${start + got})`);
-      got += n;
-    }
-    const end = chunk + len;
+    const { chunk, end, start } = this.readChunk(meta, scratch);
     let p = chunk;
     let done = 0;
     let dict = 0;
@@ -400,7 +518,7 @@ export class RowGroupLines {
         valsLen = usize - dl;
         const compressed = v2.is_compressed !== false;
         located = walk && compressed ? (defs ? this.alloc(nv * 8) : table + done * 8) : 0;
-        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 | early : 0, located, here) : data + dl;
+        vals = compressed ? this.decompress(codec, data + dl, csize - dl, valsLen, located ? 1 | early : 0, located, here) : this.kept(codec, data + dl, valsLen);
       } else {
         located = walk ? (c.optional ? this.alloc(nv * 8) : table + done * 8) : 0;
         const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) | early : 0, located, here);
@@ -445,6 +563,221 @@ export class RowGroupLines {
     }
   }
 
+  /**
+   * The conversational tables of the row group read (RawTables `conv`): when chosen and rejected are list<struct<
+   * content, role>> columns the kernel decoded, the prompt such a list too, a string (which the reading ignores) or
+   * absent, and no column that changes how TRL reads a record (tools, chat_template_kwargs); score_chosen and
+   * score_rejected from hyparquet's values. Null otherwise.
+   */
+  private async convTables(g: number, kinds: Column['kind'][], tables: number[], rows: number, want: number): Promise<RawTables | null> {
+    const at = (name: string): number => this.columns.findIndex((c) => c.name === name);
+    const [p, c, r] = [at('prompt'), at('chosen'), at('rejected')];
+    if (c < 0 || r < 0 || kinds[c] !== 'list' || kinds[r] !== 'list') return null;
+    if (p >= 0 && kinds[p] !== 'list' && kinds[p] !== 'text') return null;
+    if (at('tools') >= 0 || at('chat_template_kwargs') >= 0) return null;
+    const scores = ['score_chosen', 'score_rejected'].filter((n) => at(n) >= 0 && kinds[at(n)] === 'json');
+    const objs = scores.length ? await readRowGroupColumns(this.pf, g, scores) : [];
+    const u32 = (addr: number, n: number): Uint32Array => new Uint32Array(this.k.memory.buffer, addr, n);
+    const desc = this.alloc(44);
+    // the descriptor's words, written once every table is placed (an allocation may grow the memory: views detach)
+    const d = new Uint32Array(11);
+    const lists = (i: number, slot: number): void => {
+      const h = u32(tables[i], 2);
+      d[1 + 2 * slot] = h[0];
+      d[2 + 2 * slot] = h[1];
+    };
+    if (p >= 0 && kinds[p] === 'list') {
+      d[0] = 1;
+      lists(p, 0);
+    }
+    lists(c, 1);
+    lists(r, 2);
+    // scores: a number (a bigint that is an exact number), none (null), or what the exact path reads (a string…)
+    [at('score_chosen'), at('score_rejected')].forEach((i, k) => {
+      if (i < 0) return;
+      if (kinds[i] !== 'json') return; // a text column of scores: the exact path reads each row
+      const name = this.columns[i].name;
+      const vals = this.alloc(rows * 8);
+      const flags = this.alloc(rows);
+      const v = new Float64Array(this.k.memory.buffer, vals, rows);
+      const f = new Uint8Array(this.k.memory.buffer, flags, rows);
+      for (let row = 0; row < want; row++) {
+        const x = objs[row]?.[name];
+        const n = typeof x === 'bigint' && Number.isSafeInteger(Number(x)) ? Number(x) : x;
+        if (x === null || x === undefined) f[row] = 0;
+        else if (typeof n === 'number' && Number.isFinite(n)) {
+          f[row] = 1;
+          v[row] = n;
+        } else f[row] = 2;
+      }
+      d[7 + 2 * k] = vals;
+      d[8 + 2 * k] = flags;
+    });
+    u32(desc, 11).set(d);
+    return { conv: desc };
+  }
+
+  /**
+   * Decodes the two leaves of a list<struct<content, role>> column into the kernel's tables (parquetKernel.ts assemble):
+   * per row its first message and count, per message its fields' (address, length) pairs; writes the column's
+   * descriptor for rows() at `header`.
+   */
+  private listColumn(fields: ListField[], metas: Array<NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>>, rows: number, header: number, scratch: number): void {
+    const k = this.k;
+    const maxMsgs = Number(metas[0].num_values);
+    const rowsT = this.alloc(rows * 8);
+    const msgsT = this.alloc(maxMsgs * 16);
+    fields.forEach((f, i) => {
+      k.assembleStart();
+      this.leafPages(metas[i], 1, f.dMax, scratch, (reps, defs, nv, vals, present) => {
+        const r = k.assemble(reps, defs, nv, vals, present, f.dList, f.dRep, f.dElem, f.dMax, rowsT, msgsT, f.slot, i === 0 ? 1 : 0, rows, maxMsgs);
+        if (r === 0) throw new Error(`field ${f.name}: damaged repetition or definition levels`);
+        if (r - 1 !== present) throw new Error(`field ${f.name}: ${present} values, ${r - 1} placed`);
+      });
+      if (k.assembledRows() !== rows) throw new Error(`field ${f.name}: ${k.assembledRows()} rows, not ${rows}`);
+    });
+    const keys = fields.map((f) => {
+      const p = this.alloc(f.key.length);
+      this.u8.set(f.key, p);
+      return p;
+    });
+    new Uint32Array(k.memory.buffer, header, 8).set([rowsT, msgsT, keys[0], fields[0].key.length, fields[0].slot, keys[1], fields[1].key.length, fields[1].slot]);
+  }
+
+  /**
+   * The data pages of one leaf column chunk of strings, with repetition levels (maxRep 1) and definition levels: for
+   * each page, `visit` gets the addresses of its levels (u32 each; reps 0 when maxRep is 0), their count, and the
+   * (address, length) pairs of its values (the levels equal to maxDef). PLAIN and dictionary pages, v1 and v2.
+   */
+  private leafPages(
+    meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>,
+    maxRep: number,
+    maxDef: number,
+    scratch: number,
+    visit: (reps: number, defs: number, n: number, vals: number, present: number) => void,
+  ): void {
+    const k = this.k;
+    const parse = this.header;
+    if (!parse) throw new Error('page header parser not loaded');
+    const { chunk, end, start } = this.readChunk(meta, scratch);
+    const codec = meta.codec;
+    const total = Number(meta.num_values);
+    const defWidth = 32 - Math.clz32(maxDef);
+    let p = chunk;
+    let seen = 0;
+    let dict = 0;
+    let dictN = 0;
+    while (seen < total) {
+      if (p >= end) throw new Error(`the column chunk ends after ${seen} of ${total} values`);
+      const reader = { view: new DataView(k.memory.buffer, 0, end), offset: p };
+      let h: PageHeader;
+      try {
+        h = parse(reader);
+      } catch (e) {
+        throw new Error(`page header at byte ${start + (p - chunk)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      p = reader.offset;
+      const usize = h.uncompressed_page_size;
+      const csize = h.compressed_page_size;
+      if (!(usize >= 0) || !(csize >= 0) || csize > end - p) throw new Error(`page at byte ${start + (p - chunk)}: sizes out of bounds`);
+      const data = p;
+      p += csize;
+      if (h.type === 'DICTIONARY_PAGE') {
+        this.pages++;
+        const dh = h.dictionary_page_header;
+        const n = dh?.num_values ?? -1;
+        if (dh?.encoding !== 'PLAIN' && dh?.encoding !== 'PLAIN_DICTIONARY') throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
+        if (n < 0) throw new Error('dictionary page without its header');
+        const page = this.decompress(codec, data, csize, usize);
+        dict = this.alloc(n * 8);
+        dictN = n;
+        if (k.plainStrings(page, usize, n, dict) < 0) throw new Error('damaged dictionary page');
+        continue;
+      }
+      if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue;
+      this.pages++;
+      const v2 = h.data_page_header_v2;
+      const dh = v2 ?? h.data_page_header;
+      if (!dh) throw new Error('data page without its header');
+      const nv = dh.num_values;
+      const enc = dh.encoding;
+      if (!(nv >= 0) || seen + nv > total) throw new Error('a data page holds more values than its column chunk');
+      if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
+      const reps = maxRep > 0 ? this.alloc(nv * 4) : 0;
+      const defs = this.alloc(nv * 4);
+      let vals: number;
+      let valsLen: number;
+      if (v2) {
+        const rl = Math.max(0, v2.repetition_levels_byte_length);
+        const dl = Math.max(0, v2.definition_levels_byte_length);
+        if (rl + dl > csize) throw new Error('levels out of bounds');
+        if (reps && !k.hybrid(data, rl, 1, nv, reps)) throw new Error('damaged repetition levels');
+        if (!k.hybrid(data + rl, dl, defWidth, nv, defs)) throw new Error('damaged definition levels');
+        valsLen = usize - rl - dl;
+        vals = v2.is_compressed !== false ? this.decompress(codec, data + rl + dl, csize - rl - dl, valsLen) : this.kept(codec, data + rl + dl, valsLen);
+      } else {
+        const page = this.decompress(codec, data, csize, usize);
+        if (h.data_page_header?.definition_level_encoding !== 'RLE' || (maxRep > 0 && h.data_page_header?.repetition_level_encoding !== 'RLE')) throw new Unsupported('level encoding');
+        let at = page;
+        const view = new DataView(k.memory.buffer);
+        for (const [levels, width] of [[reps, 1], [defs, defWidth]] as const) {
+          if (!levels) continue;
+          if (at + 4 > page + usize) throw new Error('damaged levels');
+          const len = view.getUint32(at, true);
+          if (len > page + usize - at - 4) throw new Error('levels out of bounds');
+          if (!k.hybrid(at + 4, len, width, nv, levels)) throw new Error('damaged levels');
+          at += 4 + len;
+        }
+        vals = at;
+        valsLen = page + usize - at;
+      }
+      let present = 0;
+      const lv = new Uint32Array(k.memory.buffer, defs, nv);
+      for (let i = 0; i < nv; i++) present += lv[i] === maxDef ? 1 : 0;
+      const dest = this.alloc(present * 8);
+      if (enc === 'PLAIN') {
+        if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
+      } else if (present > 0) {
+        if (!dict) throw new Error('dictionary-encoded page without a dictionary');
+        if (valsLen < 1) throw new Error('damaged data page');
+        const bw = this.u8[vals];
+        if (bw > 32) throw new Error('damaged data page');
+        const idx = this.alloc(present * 4);
+        if (!k.hybrid(vals + 1, valsLen - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
+        if (!k.lookup(idx, present, dict, dictN, dest)) throw new Error('dictionary index out of range');
+      }
+      visit(reps, defs, nv, dest, present);
+      seen += nv;
+    }
+  }
+
+  /** Reads a column chunk into the arena (UNCOMPRESSED: kept) or the scratch area (decompressed page by page). */
+  private readChunk(meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>, scratch: number): { chunk: number; end: number; start: number } {
+    const dictAt = meta.dictionary_page_offset !== undefined ? Number(meta.dictionary_page_offset) : 0;
+    const dataAt = Number(meta.data_page_offset);
+    const start = dictAt > 0 && dictAt < dataAt ? dictAt : dataAt;
+    const len = Number(meta.total_compressed_size);
+    const chunk = meta.codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
+    let got = 0;
+    while (got < len) {
+      const n = readSync(this.fd, new Uint8Array(this.k.memory.buffer, chunk + got, len - got), 0, len - got, start + got);
+      if (n <= 0) throw new Error(`the file ends inside the column chunk (byte ${start + got})`);
+      got += n;
+    }
+    return { chunk, end: chunk + len, start };
+  }
+
+  /**
+   * Bytes of a page stored uncompressed (a v2 page with is_compressed false) where they stay: in the chunk itself when
+   * the chunk is kept (codec UNCOMPRESSED), else copied out of the scratch area, which the next chunk overwrites.
+   */
+  private kept(codec: string, at: number, len: number): number {
+    if (codec === 'UNCOMPRESSED') return at;
+    const dst = this.alloc(len);
+    this.u8.copyWithin(dst, at, at + len);
+    return dst;
+  }
+
   /** Decompresses a page into the arena (UNCOMPRESSED: the page itself); returns its address. */
   private decompress(codec: string, src: number, csize: number, usize: number, walk = 0, out = 0, maxN = 0): number {
     if (codec === 'UNCOMPRESSED') {
@@ -485,7 +818,7 @@ export async function* linesOf(
   from: number,
   to: number,
   errors: RecordError[],
-  opts: { signal?: AbortSignal; relative?: boolean; onRowGroup?: (g: number) => void; lines?: RowGroupLines } = {},
+  opts: { signal?: AbortSignal; relative?: boolean; onRowGroup?: (g: number) => void | Promise<void>; lines?: RowGroupLines } = {},
 ): AsyncGenerator<Uint8Array> {
   // a reader given is the caller's to close
   const lines = opts.lines ?? new RowGroupLines(pf);
@@ -503,7 +836,7 @@ export async function* linesOf(
         continue;
       }
       for (let b = lines.next(); b; b = lines.next()) yield b;
-      opts.onRowGroup?.(g);
+      await opts.onRowGroup?.(g);
     }
   } finally {
     if (!opts.lines) lines.close();

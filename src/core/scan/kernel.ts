@@ -16,6 +16,7 @@ import { MAX_RECORD_BYTES, type RawItem } from '../jsonl/reader.js';
 import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk, truncationLimits } from '../checks/record.js';
 import { align, BATCH, BIG, EXTRA, fixedBuffers, INPUT, kernelModule, MAX_CANDIDATES, PAGE, type SharedKernels, TOKENS } from '../kernels/module.js';
 import * as L from '../kernels/layout.js';
+import type { RawTables } from '../parquet/rowLines.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -33,6 +34,8 @@ interface KernelExports {
   resetBig(): void;
   scan(inp: number, len: number, final: number, firstLine: number, baseOffset: number): void;
   scanRows(tp: number, tc: number, tr: number, from: number, to: number, firstLine: number, baseOffset: number): void;
+  scanRowsConv(desc: number, from: number, to: number, firstLine: number, baseOffset: number): void;
+  exactKeysConvRow(desc: number, r: number): number;
   addRow(extra: number): void;
   sortU32(a: number, b: number, n: number): number;
   gatherFingerprints(src: number, n: number, dst: number, other: number): number;
@@ -403,7 +406,7 @@ export class ScanKernel extends KeyKernel {
    * over the last batch. Rows are numbered from 1; offsets are not bytes of anything (one per row, increasing).
    */
   rowStream(slow: (item: RawItem) => void): {
-    rows(tables: { prompt: number; chosen: number; rejected: number }, n: number, slowRow: (r: number) => Uint8Array): void;
+    rows(tables: RawTables, n: number, slowRow: (r: number) => Uint8Array | Promise<Uint8Array>): Promise<void>;
     lines(bytes: Uint8Array): void;
     skip(n: number): void;
     /** The next row's number (a range read out of order: RangeTask.parquet `claims`). */
@@ -415,19 +418,20 @@ export class ScanKernel extends KeyKernel {
     this.heldOffset = 0;
     const k = this.k;
     return {
-      rows: (t, n, slowRow) => {
+      rows: async (t, n, slowRow) => {
         const base = this.heldOffset;
         for (let r = 0; r < n; ) {
-          k.scanRows(t.prompt, t.chosen, t.rejected, r, n, this.nextLine, base);
+          if ('conv' in t) k.scanRowsConv(t.conv, r, n, this.nextLine, base);
+          else k.scanRows(t.prompt, t.chosen, t.rejected, r, n, this.nextLine, base);
           const done = k.lines.value as number;
           r += done;
           this.nextLine += done;
           const stop = k.stop.value as number;
           if (stop === 1) {
-            const b = slowRow(r - 1);
-            slow({ line: k.slowLine.value as number, offset: base + r - 1, bytes: Buffer.from(b.buffer, b.byteOffset, b.length) });
-          }
-          else if (stop === 2 || stop === 4) this.drain();
+            const line = k.slowLine.value as number;
+            const b = await slowRow(r - 1);
+            slow({ line, offset: base + r - 1, bytes: Buffer.from(b.buffer, b.byteOffset, b.length) });
+          } else if (stop === 2 || stop === 4) this.drain();
         }
         this.heldOffset = base + n;
       },
@@ -468,6 +472,13 @@ export class ScanKernel extends KeyKernel {
    * Exact keys of a record from its bytes (`format`: the FORMAT_NAMES index it was read in), or undefined when
    * the kernel does not read it that way.
    */
+  /** Exact keys of row r of a row group's conversational tables (RawTables `conv`), or undefined when the kernel does not read it. */
+  exactKeysConv(desc: number, r: number): RecordKeys | undefined {
+    if (!this.k.exactKeysConvRow(desc, r)) return undefined;
+    const k = new Float64Array(this.mem.buffer, this.k.exactResult(), 3);
+    return { recordHash: k[0], pairKey: k[1], swappedKey: k[2] };
+  }
+
   exactKeys(bytes: Uint8Array, format: number): RecordKeys | undefined {
     const at = bytes.length + 64 <= this.inputCap ? this.p.input : this.alloc(bytes.length + 64)[0];
     new Uint8Array(this.mem.buffer, at, bytes.length).set(bytes);

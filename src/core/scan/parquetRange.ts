@@ -2,7 +2,7 @@
 import { columnWarnings, openParquet, ParquetError, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { linesOf, RowGroupLines } from '../parquet/rowLines.js';
 import { type RecordKeys, type TokenCounter } from '../checks/record.js';
-import { type RecordError } from '../types.js';
+import { FORMAT_NAMES, type RecordError } from '../types.js';
 import type { RangeResult, RangeTask } from './types.js';
 
 
@@ -45,12 +45,31 @@ export async function scanParquetRange(
     const rowOf = (line: number): { g: number; r: number } => rowGroupOf(pf, base + line - 1, pq.from, pq.to);
     const keys = new Map<number, RecordKeys | null>();
     const later = new Map<number, number[]>(); // row group → records of it to key once the range is read
+    const pending: number[] = []; // records of the row group in memory whose keys need its rows as JSON
+    /**
+     * Exact keys of record i, of the row group in memory: by the scan kernel from its conversational tables when it
+     * reads the row, else from the row's JSON (the row group's other columns decoded first: complete).
+     */
+    const keysNow = (i: number): void => {
+      const cols = scan.range.columns();
+      // (the range's kernel shares the reader's memory only when it reads the rows itself: scan.parse)
+      const raw = scan.parse ? lines.rawTables() : null;
+      const fast = raw && 'conv' in raw && FORMAT_NAMES[cols.format[i]] === 'trl-conversational' ? scan.range.kernel.exactKeysConv(raw.conv, rowOf(cols.line[i]).r) : undefined;
+      if (fast) keys.set(i, fast);
+      else pending.push(i);
+    };
+    const settle = async (): Promise<void> => {
+      if (!pending.length) return;
+      await lines.complete();
+      const cols = scan.range.columns();
+      for (const i of pending.splice(0)) keys.set(i, exactKeysOf(lines.line(rowOf(cols.line[i]).r), cols, i, scan.range.kernel));
+    };
     /** Keys record i now if its row group is the one in memory (`g`), else later. */
     const key = (i: number, g: number): void => {
-      if (keys.has(i)) return;
+      if (keys.has(i) || pending.includes(i)) return;
       const cols = scan.range.columns();
       const at = rowOf(cols.line[i]);
-      if (at.g === g) keys.set(i, exactKeysOf(lines.line(at.r), cols, i, scan.range.kernel));
+      if (at.g === g) keysNow(i);
       else {
         const list = later.get(at.g);
         if (list) list.push(i);
@@ -58,13 +77,14 @@ export async function scanParquetRange(
      }
    };
     let done = 0;
-    const onRowGroup = (g: number): void => {
+    const onRowGroup = async (g: number): Promise<void> => {
       // the row group's lines all end with a newline: its records are in once the kernel's batch is drained
       scan.range.kernel.drain();
       scan.range.matchNew((i, j) => {
         key(i, g);
         key(j, g);
      });
+      await settle();
       done += pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
       onProgress?.(done);
    };
@@ -87,7 +107,7 @@ export async function scanParquetRange(
         blocks.push(scan.range.count);
         stream.seek(start - base + 1);
         try {
-          await lines.load(g);
+          await lines.load(g, undefined, true);
        } catch (e) {
           // an unreadable row group: its rows are blank, with an error on its first row
           if (!(e instanceof ParquetError)) throw e;
@@ -96,9 +116,17 @@ export async function scanParquetRange(
           continue;
        }
         const raw = lines.rawTables();
-        if (raw) stream.rows(raw, rows, (r) => lines.line(r));
-        else for (let b = lines.next(); b; b = lines.next()) stream.lines(b);
-        onRowGroup(g);
+        // a row the kernel hands back is read as its JSON: the row group's other columns are decoded for it
+        if (raw)
+          await stream.rows(raw, rows, async (r) => {
+            await lines.complete();
+            return lines.line(r);
+          });
+        else {
+          await lines.complete();
+          for (let b = lines.next(); b; b = lines.next()) stream.lines(b);
+        }
+        await onRowGroup(g);
      }
       stream.end();
       range = pq.backward ? { from: pq.to - mine, to: pq.to } : { from: pq.from, to: pq.from + mine };
@@ -145,9 +173,9 @@ export async function scanParquetRange(
     for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) if (!keys.has(i)) unkeyed.push(i);
     for (const i of scan.range.meetAny(unkeyed)) key(i, -1);
     for (const [g, list] of [...later].sort((x, y) => x[0] - y[0])) {
-      await lines.load(g);
-      const cols = scan.range.columns();
-      for (const i of list) if (!keys.has(i)) keys.set(i, exactKeysOf(lines.line(rowOf(cols.line[i]).r), cols, i, scan.range.kernel));
+      await lines.load(g, undefined, true);
+      for (const i of list) if (!keys.has(i)) keysNow(i);
+      await settle();
    }
     for (const e of rowErrors) scan.addError(e);
     // columns read around (an INTERVAL, say): said once per range, on its first row (the merge keeps one)

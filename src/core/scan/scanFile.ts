@@ -20,7 +20,7 @@ import { fastParseAvailable, KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
 import { isParquetFile, openParquet, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
-import type { FormatName, RecordError } from '../types.js';
+import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
 
 /**
  * The scan worker's script: beside this module in the bundles (dist/scanWorker.js), else src/workers/scanWorker.ts
@@ -227,7 +227,8 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     for (let j = cross.indexOf(1, at); j >= 0 && j < at + p.count; j = cross.indexOf(1, j + 1)) if (!have.has(j - at)) need.push(j - at);
     at += p.count;
     if (need.length === 0) continue;
-    kernel ??= new ScanKernel(null, DEFAULT_CHECK_OPTIONS, { batch: () => undefined, big: () => undefined });
+    // a kernel sharing the reader's memory: it keys conversational rows from their tables
+    kernel ??= new ScanKernel(null, DEFAULT_CHECK_OPTIONS, { batch: () => undefined, big: () => undefined }, lines.shared());
     // the row groups the range read (paired ranges met where their threads' speeds put the boundary)
     const read = p.rowGroups;
     if (!read) throw new Error('a Parquet range without its row groups');
@@ -235,8 +236,13 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     const added: number[][] = [];
     for (const j of need) {
       const { g, r } = rowGroupOf(pf, first + p.line[j] - 1, read.from, read.to);
-      await lines.load(g);
-      const k = exactKeysOf(lines.line(r), p, j, kernel);
+      await lines.load(g, undefined, true);
+      const raw = lines.rawTables();
+      let k = raw && 'conv' in raw && FORMAT_NAMES[p.format[j]] === 'trl-conversational' ? kernel.exactKeysConv(raw.conv, r) : undefined;
+      if (!k) {
+        await lines.complete();
+        k = exactKeysOf(lines.line(r), p, j, kernel) ?? undefined;
+      }
       added.push([j, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2]);
     }
     const all: number[][] = [];

@@ -13,11 +13,11 @@
 // a score that is not a plain number of at most 15 significant digits, `tools` or `chat_template_kwargs`, and
 // everything record() hands back (other escapes, invalid UTF-8, control characters, duplicate keys, invalid JSON).
 
-import { BIT_EMPTY, BIT_ENCODING, BIT_SCORE_INVERSION, BIT_SCORE_TIE, BIT_TRUNCATION, FORMAT_TRL_CONVERSATIONAL } from '../../core/kernels/layout';
-import { cfgMaxCompletion, cfgMaxLength, cfgMaxPrompt, cfgPromptExtra, exactFormat } from './config';
+import { BIT_EMPTY, BIT_ENCODING, BIT_IDENTICAL, BIT_LOW_SEPARATION, BIT_PROMPT_MISMATCH, BIT_SCORE_INVERSION, BIT_SCORE_TIE, BIT_TRUNCATION, FORMAT_TRL_CONVERSATIONAL } from '../../core/kernels/layout';
+import { cfgMaxCompletion, cfgMaxEdits, cfgMaxLength, cfgMaxPrompt, cfgPromptExtra, exactFormat, lines, slowLine, stop, tokA, tokB, tokCap } from './config';
 import { separation } from './pair';
-import { emit } from './rows';
-import { EXACT, bytesEqual, combine, decodeUnits, nhFinish, nhReset, nhUnit, normalizedHash, scanString, st, textSignature } from './text';
+import { batchFull, emit } from './rows';
+import { EXACT, boundedEditDistance, bytesEqual, combine, decodeUnits, nhFinish, nhReset, nhUnit, rawText, sNewlines, scanString, st, textSignature, tokenHashes } from './text';
 import { endOfLine, keyEnd, lineEnd, literal, plainKey, skipNumber, skipString, skipValue, ws } from './json';
 
 // ---- message lists ----
@@ -27,9 +27,10 @@ export const MAX_MESSAGES: i32 = 64;
 const ROLE_USER: i32 = 1;
 const ROLE_ASSISTANT: i32 = 2;
 const ROLE_SYSTEM: i32 = 3;
-// Per list (0 prompt, 1 chosen, 2 rejected) × message: role, content raw start and end, chars, words, nonWs, s1, enc.
-const FIELDS: i32 = 8;
-const MSG = memory.data(3 * 64 * 8 * 4, 16);
+// Per list (0 prompt, 1 chosen, 2 rejected) × message: role, content raw start and end, chars, words, nonWs, s1, enc,
+// and whether its newlines could hide a join (text.ts sNewlines).
+const FIELDS: i32 = 9;
+const MSG = memory.data(3 * 64 * 9 * 4, 16);
 const COUNT = memory.data(3 * 4, 4);
 
 @inline function msg(list: i32, i: i32, f: i32): i32 {
@@ -61,6 +62,7 @@ function roleCode(s: usize, e: usize): i32 {
   store<i32>(at, st(3, 2), 20);
   store<i32>(at, st(3, 3), 24);
   store<i32>(at, st(3, 4), 28);
+  store<i32>(at, sNewlines ? 1 : 0, 32);
 }
 
 /** The role value at p (after its opening quote) when it is exactly user, assistant or system and its closing quote;
@@ -255,17 +257,6 @@ function renderStats(list: i32, from: i32, to: i32): void {
   }
 }
 
-/** The response of messages [from, to): its one non-user, non-system message (-1: none), or -2 when it has several. */
-function responseOf(list: i32, from: i32, to: i32): i32 {
-  let at: i32 = -1;
-  for (let i = from; i < to; i++) {
-    const role = msg(list, i, 0);
-    if (role == ROLE_USER || role == ROLE_SYSTEM) continue;
-    if (at >= 0) return -2;
-    at = i;
-  }
-  return at;
-}
 
 // ---- the normalised hash of a rendering (exact keys) ----
 
@@ -311,9 +302,6 @@ function renderHash(list: i32, from: i32, to: i32): f64 {
   return nhFinish();
 }
 
-function regionHash(s: usize, e: usize): f64 {
-  return normalizedHash(s, e);
-}
 
 // ---- scores (UltraFeedback's score_chosen, score_rejected) ----
 
@@ -459,72 +447,89 @@ export function convRecord(ls: usize, end: usize, final: bool, line: i32, offset
   const next = endOfLine(p, end, final, ls);
   if (next == 0) return 0;
   if ((seen & (K_CHOSEN | K_REJECTED)) != (K_CHOSEN | K_REJECTED)) return 0;
+  const explicit = (seen & K_PROMPT) != 0 && !promptString;
+  return evaluate(explicit, hasScoreC, scoreC, hasScoreR, scoreR, line, offset, <i32>(lineEnd - ls), exact) ? next : 0;
+}
 
+/**
+ * The checks of the conversational record whose lists are in MSG (`explicit`: list 0 is its prompt; else chosen and
+ * rejected are whole conversations), as normTrlConversationalPair reads it; emits its row, or with `exact` writes its
+ * exact keys. False to hand it back to the exact path.
+ */
+function evaluate(explicit: bool, hasScoreC: bool, scoreC: f64, hasScoreR: bool, scoreR: f64, line: i32, offset: f64, length: i32, exact: bool): bool {
   // The prompt and the two responses, as normTrlConversationalPair takes them: lists and ranges of messages.
-  let pl: i32, pf: i32, pt: i32; // prompt: list, from, to
+  let pl: i32, pt: i32; // prompt: list, messages [0, pt)
   let cf: i32, rf: i32; // responses: chosen [cf, count(1)), rejected [rf, count(2))
   const nc = count(1);
   const nr = count(2);
-  if ((seen & K_PROMPT) != 0 && !promptString) {
-    // an explicit prompt list
+  let mismatch = false;
+  let mismatchEnc = false;
+  if (explicit) {
     pl = 0;
-    pf = 0;
     pt = count(0);
     cf = 0;
     rf = 0;
   } else {
     // two whole conversations (a string prompt beside them is ignored): the prompt is their shared start
-    if (nc == 0 || nr == 0) return 0;
+    if (nc == 0 || nr == 0) return false;
     let n: i32 = 0;
     while (n < nc && n < nr && sameMessage(1, n, 2, n)) n++;
     if (n == min<i32>(nc, nr) && n > 0) n--;
-    // own prompts that differ from the shared one: promptMismatch, decided by the exact path unless they are equal
+    // own prompts that differ from the shared one: the rejected one is the record's rejectedPrompt when their
+    // renderings differ (mismatchExtra)
     const oc = ownPrompt(1);
     const or = ownPrompt(2);
     if (oc != n || or != n) {
-      if (oc != or) return 0;
-      for (let i: i32 = 0; i < oc; i++) if (!sameMessage(1, i, 2, i)) return 0;
+      const same = sameMessages(1, 0, oc, 2, 0, or);
+      if (same < 0) return false;
+      if (same == 0) {
+        mismatch = true;
+        for (let i: i32 = 0; i < or; i++) if (msg(2, i, 7) > 0) mismatchEnc = true;
+      }
     }
     pl = 1;
-    pf = 0;
     pt = n;
     cf = n;
     rf = n;
   }
-  const ci = responseOf(1, cf, nc);
-  const ri = responseOf(2, rf, nr);
-  if (ci == -2 || ri == -2) return 0;
-  // raw regions of the responses (empty when a response has no message)
-  const cs: usize = ci >= 0 ? <usize>msg(1, ci, 1) : 0;
-  const ce: usize = ci >= 0 ? <usize>msg(1, ci, 2) : 0;
-  const rs: usize = ri >= 0 ? <usize>msg(2, ri, 1) : 0;
-  const re: usize = ri >= 0 ? <usize>msg(2, ri, 2) : 0;
+  // each response: its non-user, non-system messages (their contents joined by a blank line: responseText)
+  const kc = responses(1, cf, nc, RESP_C);
+  const kr = responses(2, rf, nr, RESP_R);
+  if (kc < 0 || kr < 0) return false;
 
   if (exact) {
-    if (exactFormat != FORMAT_TRL_CONVERSATIONAL) return 0;
-    const hp = renderHash(pl, pf, pt);
-    const hc = regionHash(cs, ce);
-    const hr = regionHash(rs, re);
+    if (exactFormat != FORMAT_TRL_CONVERSATIONAL) return false;
+    const hp = renderHash(pl, 0, pt);
+    const hc = joinedHash(1, RESP_C, kc);
+    const hr = joinedHash(2, RESP_R, kr);
     store<f64>(EXACT, combine(hp, hc, hr, 2));
     store<f64>(EXACT, combine(hp, hc, hr, -1), 8);
     store<f64>(EXACT, hc != hr ? combine(hp, hr, hc, -1) : -1, 16);
-    return next;
+    return true;
   }
 
-  renderStats(pl, pf, pt);
+  renderStats(pl, 0, pt);
   const pC = rC, pW = rW, pN = rN, p1 = r1, pE = rE;
-  const cC = ci >= 0 ? msg(1, ci, 3) : 0, cW = ci >= 0 ? msg(1, ci, 4) : 0, cN = ci >= 0 ? msg(1, ci, 5) : 0, c1 = ci >= 0 ? msg(1, ci, 6) : 0, cE = ci >= 0 ? msg(1, ci, 7) : 0;
-  const qC = ri >= 0 ? msg(2, ri, 3) : 0, qW = ri >= 0 ? msg(2, ri, 4) : 0, qN = ri >= 0 ? msg(2, ri, 5) : 0, q1 = ri >= 0 ? msg(2, ri, 6) : 0, qE = ri >= 0 ? msg(2, ri, 7) : 0;
+  joinedStats(1, RESP_C, kc);
+  const cC = rC, cW = rW, cN = rN, c1 = r1, cE = rE;
+  joinedStats(2, RESP_R, kr);
+  const qC = rC, qW = rW, qN = rN, q1 = r1, qE = rE;
   let flags: i32 = 0;
-  if (pE > 0 || cE > 0 || qE > 0) flags |= BIT_ENCODING;
+  if (mismatch) flags |= BIT_PROMPT_MISMATCH;
+  if (pE > 0 || cE > 0 || qE > 0 || mismatchEnc) flags |= BIT_ENCODING;
   if (cN == 0 || qN == 0) flags |= BIT_EMPTY;
   // a conversational response ends with the chat template's own end token: no EOS is added
   const pX = pW + cfgPromptExtra;
   if (pX > cfgMaxPrompt) flags |= BIT_TRUNCATION;
   if (cfgMaxCompletion >= 0 && (cW > cfgMaxCompletion || qW > cfgMaxCompletion)) flags |= BIT_TRUNCATION;
   if (pX + cW > cfgMaxLength || pX + qW > cfgMaxLength) flags |= BIT_TRUNCATION;
-  const sep = separation(cs, ce, rs, re, cW, qW);
-  if (sep < 0) return 0;
+  let sep: i32;
+  if (kc == 1 && kr == 1) {
+    const ci = load<i32>(RESP_C);
+    const ri = load<i32>(RESP_R);
+    sep = separation(<usize>msg(1, ci, 1), <usize>msg(1, ci, 2), <usize>msg(2, ri, 1), <usize>msg(2, ri, 2), cW, qW);
+  } else sep = joinedSeparation(kc, kr, cW, qW);
+  if (sep < 0) return false;
   flags |= sep;
   if (hasScoreC && hasScoreR) {
     if (scoreC == scoreR) flags |= BIT_SCORE_TIE;
@@ -533,6 +538,204 @@ export function convRecord(ls: usize, end: usize, final: bool, line: i32, offset
   const sp = textSignature(pW, pN, p1);
   const sc = textSignature(cW, cN, c1);
   const sr = textSignature(qW, qN, q1);
-  emit(line, offset, <i32>(lineEnd - ls), 0, flags, FORMAT_TRL_CONVERSATIONAL, 0, pC, pW, cC, cW, qC, qW, -1, combine(sp, sc, sr, 2), combine(sp, sr, sc, 2), 0, 0);
-  return next;
+  emit(line, offset, length, 0, flags, FORMAT_TRL_CONVERSATIONAL, 0, pC, pW, cC, cW, qC, qW, -1, combine(sp, sc, sr, 2), combine(sp, sr, sc, 2), 0, 0);
+  return true;
+}
+
+// ---- texts joined from several messages ----
+
+// The messages of each response (indices into list 1 or 2), MAX_MESSAGES each.
+const RESP_C = memory.data(64 * 4, 4);
+const RESP_R = memory.data(64 * 4, 4);
+
+/** The non-user, non-system messages of [from, to) of `list` into `out`; their count. */
+function responses(list: i32, from: i32, to: i32, out: usize): i32 {
+  let k: i32 = 0;
+  for (let i = from; i < to; i++) {
+    const role = msg(list, i, 0);
+    if (role == ROLE_USER || role == ROLE_SYSTEM) continue;
+    store<i32>(out + (<usize>k << 2), i);
+    k++;
+  }
+  return k;
+}
+
+/**
+ * Whether two joined texts are equal — the renderings (`roles`) or the responses of [af, at) of list a and [bf, bt)
+ * of list b — decided by their parts: 1 equal, 0 different, -1 undecided (the exact path): parts that differ but hold
+ * a newline where a join's "\n\n" could be read differently (sNewlines).
+ */
+function sameMessages(a: i32, af: i32, at: i32, b: i32, bf: i32, bt: i32): i32 {
+  if (at - af == bt - bf) {
+    let all = true;
+    for (let i: i32 = 0; i < at - af && all; i++) all = sameMessage(a, af + i, b, bf + i);
+    if (all) return 1;
+  }
+  for (let i = af; i < at; i++) if (msg(a, i, 8) != 0) return -1;
+  for (let i = bf; i < bt; i++) if (msg(b, i, 8) != 0) return -1;
+  return 0;
+}
+
+/** The statistics (rC, rW, rN, r1, rE) of the k messages of `list` listed at `idx`, joined by "\n\n". */
+function joinedStats(list: i32, idx: usize, k: i32): void {
+  rC = 0;
+  rW = 0;
+  rN = 0;
+  r1 = 0;
+  rE = 0;
+  for (let j: i32 = 0; j < k; j++) {
+    const i = load<i32>(idx + (<usize>j << 2));
+    rC += msg(list, i, 3) + (j > 0 ? 2 : 0);
+    rW += msg(list, i, 4);
+    rN += msg(list, i, 5);
+    r1 += msg(list, i, 6);
+    rE += msg(list, i, 7);
+  }
+}
+
+/** The normalised hash of the k messages of `list` listed at `idx`, joined by "\n\n". */
+function joinedHash(list: i32, idx: usize, k: i32): f64 {
+  nhReset();
+  for (let j: i32 = 0; j < k; j++) {
+    const i = load<i32>(idx + (<usize>j << 2));
+    if (j > 0) {
+      nhUnit(0x0a);
+      nhUnit(0x0a);
+    }
+    decodeUnits(<usize>msg(list, i, 1), <usize>msg(list, i, 2));
+  }
+  return nhFinish();
+}
+
+/**
+ * The identical and low-separation bits of two responses of several messages (or none), as separation() gives them
+ * for one message each: equal texts, else the token edit distance of their joined texts (the join is whitespace, so
+ * their tokens are the messages' tokens in turn). -1: the exact path.
+ */
+function joinedSeparation(kc: i32, kr: i32, cW: i32, rW: i32): i32 {
+  const same = kc == kr ? sameList(kc) : -2;
+  if (same == 1) return BIT_IDENTICAL;
+  if (same == -1) return -1;
+  // responses of different structure: equal texts only where a part's newlines could hide a join
+  for (let j: i32 = 0; j < kc; j++) if (msg(1, load<i32>(RESP_C + (<usize>j << 2)), 8) != 0) return -1;
+  for (let j: i32 = 0; j < kr; j++) if (msg(2, load<i32>(RESP_R + (<usize>j << 2)), 8) != 0) return -1;
+  if (abs<i32>(cW - rW) > cfgMaxEdits) return 0;
+  const n = joinedTokens(1, RESP_C, kc, tokA);
+  const m = n < 0 ? -1 : joinedTokens(2, RESP_R, kr, tokB);
+  if (m < 0) return -1;
+  return boundedEditDistance(tokA, n, tokB, m, cfgMaxEdits, 0x7fffffff) <= cfgMaxEdits ? BIT_LOW_SEPARATION : 0;
+}
+
+/** Whether the k listed responses of chosen and rejected are message for message equal (1), or not (0; -1 never). */
+function sameList(k: i32): i32 {
+  for (let j: i32 = 0; j < k; j++) if (!sameMessage(1, load<i32>(RESP_C + (<usize>j << 2)), 2, load<i32>(RESP_R + (<usize>j << 2)))) return 0;
+  return 1;
+}
+
+/** The token hashes of the k listed messages of `list`, in turn, at `out`; -1 when they do not fit the scratch. */
+function joinedTokens(list: i32, idx: usize, k: i32, out: usize): i32 {
+  let n: i32 = 0;
+  for (let j: i32 = 0; j < k; j++) {
+    const i = load<i32>(idx + (<usize>j << 2));
+    const got = tokenHashes(<usize>msg(list, i, 1), <usize>msg(list, i, 2), out + (<usize>n << 2), tokCap - n);
+    if (got < 0 || got >= tokCap - n) return -1; // the scratch is full: the exact path
+    n += got;
+  }
+  return n;
+}
+
+// ---- Parquet rows (list<struct<content, role>> columns decoded by the Parquet kernel: parquetKernel.ts assemble) ----
+
+// The descriptor of a row group's conversational tables (u32 words; the driver, rowLines.ts, writes it): the prompt's
+// kind (0: none or a string, ignored; 1: a list), then per list its (first message, count) pairs per row and its
+// message table (16 bytes a message: content and role as (address, length) pairs), then per score its f64 values and
+// u8 flags per row (0: none, 1: a number, 2: something the exact path reads), or 0 when the file has no such column.
+const D_PROMPT_KIND = 0;
+const D_LISTS = 4; // 3 × (rows, msgs)
+const D_SCORE_C = 28; // values, flags
+const D_SCORE_R = 36;
+const NULL_CELL: u32 = 0xffffffff;
+
+/** Loads list `list` of row r from a (rows, msgs) pair of tables at `d`; false for a null list or a message the kernel
+ * does not read (a null element or field, a role it does not know). */
+function rowMessages(d: usize, r: i32, list: i32): bool {
+  const rp = <usize>load<u32>(d) + (<usize>r << 3);
+  const n = load<u32>(rp, 4);
+  if (n == NULL_CELL || n > <u32>MAX_MESSAGES) return false;
+  const msgs = <usize>load<u32>(d, 4);
+  const first = load<u32>(rp);
+  for (let i: u32 = 0; i < n; i++) {
+    const mp = msgs + (<usize>(first + i) << 4);
+    const cl = load<u32>(mp, 4);
+    const rl = load<u32>(mp, 12);
+    if (cl >= 0xfffffffe || rl >= 0xfffffffe) return false;
+    const rs = <usize>load<u32>(mp, 8);
+    const role = roleCode(rs, rs + <usize>rl);
+    if (role == 0) return false;
+    const cs = <usize>load<u32>(mp);
+    if (scanString<u8>(cs, cs, cs + <usize>cl, 3, false, -1) == 0) return false;
+    putMessage(list, <i32>i, role);
+  }
+  store<i32>(COUNT + (<usize>list << 2), <i32>n);
+  return true;
+}
+
+/** A score of row r (`at`: the descriptor's values/flags words): 1 and `score` set, 0 none, -1 the exact path. */
+function rowScore(at: usize, r: i32): i32 {
+  const vals = <usize>load<u32>(at);
+  if (vals == 0) return 0;
+  const f = load<u8>(<usize>load<u32>(at, 4) + <usize>r);
+  if (f == 2) return -1;
+  if (f == 0) return 0;
+  score = load<f64>(vals + (<usize>r << 3));
+  return 1;
+}
+
+/** Row r of a row group's conversational tables as a record (see evaluate); false to hand it back. */
+function convRow(desc: usize, r: i32, line: i32, offset: f64, exact: bool): bool {
+  let explicit = false;
+  if (load<u32>(desc, D_PROMPT_KIND) == 1) {
+    // a prompt list; a null one is no prompt (two whole conversations)
+    const pd = desc + D_LISTS;
+    explicit = load<u32>(<usize>load<u32>(pd) + (<usize>r << 3), 4) != NULL_CELL;
+    if (explicit && !rowMessages(pd, r, 0)) return false;
+  }
+  if (!rowMessages(desc + D_LISTS + 8, r, 1) || !rowMessages(desc + D_LISTS + 16, r, 2)) return false;
+  const c = rowScore(desc + D_SCORE_C, r);
+  const scoreC = score;
+  const q = rowScore(desc + D_SCORE_R, r);
+  if (c < 0 || q < 0) return false;
+  return evaluate(explicit, c == 1, scoreC, q == 1, score, line, offset, 0, exact);
+}
+
+/** Exact keys (at exactResult) of row r of a row group's conversational tables; false when the kernel does not read it. */
+export function exactKeysConvRow(desc: usize, r: i32): bool {
+  exactFormat = FORMAT_TRL_CONVERSATIONAL;
+  rawText = true;
+  const ok = convRow(desc, r, 0, 0, true);
+  rawText = false;
+  return ok;
+}
+
+/**
+ * Reads rows [from, to) of a Parquet row group in memory as conversational records (convRow), as scanRows (records.ts)
+ * reads flat ones: rows numbered from firstLine, offsets baseOffset + row; stops at a row it hands back (stop = 1).
+ */
+export function scanRowsConv(desc: usize, from: i32, to: i32, firstLine: i32, baseOffset: f64): void {
+  stop = 3;
+  rawText = true;
+  let r = from;
+  while (r < to) {
+    if (batchFull()) break;
+    const line = firstLine + (r - from);
+    const ok = convRow(desc, r, line, baseOffset + <f64>r, false);
+    r++;
+    if (!ok) {
+      slowLine = line;
+      stop = 1;
+      break;
+    }
+  }
+  lines = r - from;
+  rawText = false;
 }

@@ -3,7 +3,7 @@
 
 import { BIT_EMPTY, BIT_ENCODING, BIT_PROMPT_MISMATCH, BIT_TRUNCATION, FORMAT_HH, FORMAT_TRL_CONVERSATIONAL, FORMAT_TRL_STANDARD, MODE_HH, MODE_ROWS_ONLY, MODE_TRL_CONVERSATIONAL, MODE_TRL_STANDARD } from '../../core/kernels/layout';
 import { batchCap, batchRows, bigCap, bigCount, cfgMaxCompletion, cfgMaxLength, cfgMaxPrompt, cfgMode, cfgPromptExtra, cfgResponseExtra, consumed, exactFormat, lines, slowLength, slowLine, slowStart, stop } from './config';
-import { emit } from './rows';
+import { batchFull, emit } from './rows';
 import { separation } from './pair';
 import { convRecord } from './conv';
 import { endOfLine, lineEnd, ws } from './json';
@@ -177,18 +177,6 @@ export function isBlank(p: usize, e: usize): bool {
   return true;
 }
 
-/** Whether the batch (stop = 2) or the list of big values (stop = 4) has no room for another record. */
-@inline export function batchFull(): bool {
-  if (batchRows == batchCap) {
-    stop = 2;
-    return true;
-  }
-  if (bigCount > bigCap - 8) {
-    stop = 4;
-    return true;
-  }
-  return false;
-}
 
 /**
  * Scans whole lines of input [inp, inp + len) (16 readable bytes must follow it). `final`: the input ends the

@@ -1,7 +1,7 @@
 // Records' columns and length statistics: the rows the scan writes (emit) and those of the JavaScript path (addRow).
 
 import { AGG_DESIRABLE, AGG_FORMATS, AGG_LONGER, AGG_LONGER_CHARS, AGG_N, AGG_PAIRS, AGG_SUM, AGG_UNDESIRABLE, DENSE, LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS, ROW_F_OFFSET, ROW_F_RECORD_KEY, ROW_F_SWAPPED_KEY, ROW_I_C1_CHARS, ROW_I_C1_TOKENS, ROW_I_C2_CHARS, ROW_I_C2_TOKENS, ROW_I_EXTRA, ROW_I_FLAGS, ROW_I_FORMAT, ROW_I_KIND, ROW_I_LABEL, ROW_I_LENGTH, ROW_I_LINE, ROW_I_PROMPT_CHARS, ROW_I_PROMPT_TOKENS, ROW_I_SUB, SERIES } from '../../core/kernels/layout';
-import { agg, bFlags, bFormat, bLength, bLine, bOffset, bSigRecord, bSigSwapped, bSub, batchRows, big, bigCount, hist, rowF, rowI } from './config';
+import { agg, bFlags, bFormat, bLength, bLine, bOffset, bSigRecord, bSigSwapped, bSub, batchCap, batchRows, big, bigCap, bigCount, hist, rowF, rowI, stop } from './config';
 
 // Byte offsets of the aggregates (AGG_* slots of f64).
 export const A_SUM: usize = <usize>AGG_SUM << 3;
@@ -109,4 +109,17 @@ export function addRow(extra: usize): void {
     i(ROW_I_C2_CHARS), i(ROW_I_C2_TOKENS), i(ROW_I_LABEL), f(ROW_F_RECORD_KEY), f(ROW_F_SWAPPED_KEY),
     extra, i(ROW_I_EXTRA),
   );
+}
+
+/** Whether the batch (stop = 2) or the list of big values (stop = 4) has no room for another record. */
+@inline export function batchFull(): bool {
+  if (batchRows == batchCap) {
+    stop = 2;
+    return true;
+  }
+  if (bigCount > bigCap - 8) {
+    stop = 4;
+    return true;
+  }
+  return false;
 }

@@ -72,6 +72,12 @@ export function utf8(p: usize, le: usize): i32 {
 // Per-string sums kept outside the SIMD loop's locals (they change rarely there).
 export let sS1: i32 = 0;
 export let sEnc: i32 = 0;
+/**
+ * Whether the last text scanned starts or ends with a newline or holds two in a row: then a "\n\n" joining it to
+ * another text (renderMessages, a response of several messages) is not the only place such a join could be read
+ * (scan/conv.ts compares joined texts by their parts only when no part has this).
+ */
+export let sNewlines = false;
 
 export const IOTA: v128 = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
@@ -130,6 +136,7 @@ export function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers
   let inWord: i32 = 0;
   sS1 = 0;
   sEnc = 0;
+  sNewlines = false;
   if (from >= 0) {
     const src = ST + <usize>(from * 64);
     chars = load<i32>(src, 20);
@@ -212,6 +219,7 @@ export function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers
     }
     if (p >= le) {
       if (!RAW) return 0; // unterminated string
+      if (nlEnd == p && p > start) sNewlines = true;
       putStats(slot, chars, words, nonWs, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), sEnc);
       store<i32>(slot, <i32>le, 44);
       return le;
@@ -219,6 +227,7 @@ export function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers
     const b = <i32>load<u8>(p);
     if (!RAW && b == 0x22) {
       // closing quote
+      if (nlEnd == p && p > start) sNewlines = true;
       putStats(slot, chars, words, nonWs, sS1 + hsum(i32x4.add(acc32, i32x4.extadd_pairwise_i16x8_u(acc16))), sEnc);
       store<i32>(slot, <i32>p, 44);
       return p + 1;
@@ -244,6 +253,7 @@ export function scanString<M>(start: usize, p: usize, le: usize, f: i32, markers
     if (e >= 0) {
       if (e == 0x0a) {
         const prevNl = nlEnd == p;
+        if (prevNl || p == start) sNewlines = true;
         chars++;
         inWord = 0;
         p += w;

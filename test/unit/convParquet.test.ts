@@ -1,0 +1,191 @@
+/**
+ * Conversational Parquet files as the hub writes them (issue #20): list<struct<content, role>> columns decoded by the
+ * Parquet kernel (parquetKernel.ts assemble) and read by the scan kernel where they lie (scan/conv.ts scanRowsConv),
+ * the other columns (prompt_id, messages, metadata) left undecoded unless a row's JSON is needed. Rows written as JSON
+ * equal the JavaScript writer's, byte for byte (nulls at every level, both field orders, each codec, dictionary pages,
+ * data pages v2); the scan equals the JavaScript path's and the JSON Lines file's; bad input is named.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { openParquet } from '../../src/core/parquet/parquet.js';
+import { RowGroupLines } from '../../src/core/parquet/rowLines.js';
+import { markLzo, sameLines, sql, writeParquet } from '../parquet.js';
+import { conversation, m, type Msg, response, text } from '../conv.js';
+import { repoRoot, rng } from '../helpers.js';
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-convpq-'));
+const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
+
+/** A DuckDB list of messages, as SQL (null content or role where given). */
+function list(ms: Msg[] | null, order: 'content,role' | 'role,content' = 'content,role'): string {
+  if (ms === null) return 'NULL';
+  const v = (x: unknown): string => (x === null || x === undefined ? 'NULL' : sql(String(x)));
+  return `[${ms.map((x) => (x === null ? 'NULL' : order === 'content,role' ? `{'content': ${v(x.content)}, 'role': ${v(x.role)}}` : `{'role': ${v(x.role)}, 'content': ${v(x.content)}}`)).join(', ')}]`;
+}
+
+test('list<struct<content, role>> rows written as JSON by the kernel equal the JavaScript writer\'s: null lists, empty lists, null messages and fields, both field orders, every codec, dictionary pages, data pages v2, several pages per chunk', async () => {
+  const dir = tmp();
+  const rows: string[] = [];
+  const r = rng(5);
+  for (let i = 0; i < 400; i++) {
+    const conv = conversation(r);
+    const v = r();
+    const chosen: Msg[] | null = v < 0.05 ? null : v < 0.1 ? [] : [...conv, m('assistant', text(r, 5))];
+    const rejected: Msg[] = [...conv, m('assistant', i % 7 === 0 ? 'same reply' : text(r, 5))];
+    if (i % 13 === 0) (rejected as Array<Msg | null>).splice(1, 0, null);
+    if (i % 17 === 0) rejected[0] = m('user', null);
+    if (i % 19 === 0) rejected[0] = { role: null, content: 'x' };
+    rows.push(`(${i}, ${sql(text(r, 3))}, ${list(chosen)}, ${list(rejected, 'role,content')})`);
+  }
+  // the field orders differ per column: DuckDB writes each struct's fields in the order given
+  const query = `SELECT * FROM (VALUES ${rows.join(', ')}) t(id, prompt, chosen, rejected)`;
+  for (const options of ['COMPRESSION snappy', 'COMPRESSION zstd', 'COMPRESSION gzip', 'COMPRESSION uncompressed', 'COMPRESSION snappy, ROW_GROUP_SIZE 100', 'COMPRESSION zstd, PARQUET_VERSION v2']) {
+    const file = join(dir, `lists-${options.replace(/\W+/g, '-')}.parquet`);
+    await writeParquet(file, query, options);
+    const got = await sameLines(file);
+    assert.ok(got.pages > 0, options);
+    // (DuckDB's v2 pages hold DELTA_LENGTH_BYTE_ARRAY strings, which hyparquet decodes)
+    if (!options.includes('v2')) assert.equal(got.fallbacks, 0, `${options}: every column chunk decoded by the kernel`);
+  }
+  // contents of several pages (long texts), and a column chunk of dictionary pages (few distinct contents)
+  const long = `SELECT i AS id, [{'content': repeat('long text ' || i || ' ', 2000), 'role': 'user'}, {'content': CASE WHEN i % 2 = 0 THEN 'yes' ELSE 'no' END, 'role': 'assistant'}] AS chosen, [{'content': 'q', 'role': 'user'}, {'content': 'maybe', 'role': 'assistant'}] AS rejected FROM range(300) t(i)`;
+  const file = join(dir, 'long.parquet');
+  await writeParquet(file, long);
+  assert.equal((await sameLines(file)).fallbacks, 0);
+});
+
+/** Conversational rows as JSON objects and as DuckDB rows: UltraFeedback-binarized (a string prompt) or TRL (a list). */
+function generate(seed: number, n: number, shape: 'ultrafeedback' | 'trl'): { json: string[]; sqlRows: string[] } {
+  const r = rng(seed);
+  const json: string[] = [];
+  const sqlRows: string[] = [];
+  const seen: Array<{ j: Record<string, unknown>; s: string }> = [];
+  for (let i = 0; i < n; i++) {
+    const prompt = conversation(r);
+    const c = text(r, Math.floor(r() * 25));
+    const rej = response(r, c);
+    let j: Record<string, unknown>;
+    let s: string;
+    if (shape === 'ultrafeedback') {
+      const chosen = [...prompt, m('assistant', c)];
+      let rejected = [...prompt, m('assistant', rej)];
+      if (r() < 0.04) rejected = [m('user', 'another prompt'), m('assistant', rej)]; // own prompts differ
+      if (r() < 0.04) rejected.push(m('assistant', `${rej}\n`)); // a response of two turns
+      const first = (prompt.find((x) => x.role === 'user')?.content as string) ?? '';
+      const sc = r() < 0.9 ? Math.floor(r() * 10) : null;
+      const sr = r() < 0.2 ? sc : Math.floor(r() * 10) + (r() < 0.3 ? 0.5 : 0);
+      j = { prompt: first, prompt_id: `${i}`, chosen, rejected, messages: chosen, score_chosen: sc, score_rejected: sr };
+      s = `(${sql(first)}, ${sql(String(i))}, ${list(chosen)}, ${list(rejected)}, ${list(chosen)}, ${sc ?? 'NULL'}::DOUBLE, ${sr ?? 'NULL'}::DOUBLE)`;
+    } else {
+      const p = r() < 0.05 ? null : prompt;
+      j = { ...(p ? { prompt: p } : {}), chosen: [m('assistant', c)], rejected: [m('assistant', rej)], source: 'gen' };
+      if (!p) {
+        j.chosen = [...prompt, m('assistant', c)];
+        j.rejected = [...prompt, m('assistant', rej)];
+      }
+      s = `(${list(p)}, ${list(j.chosen as Msg[])}, ${list(j.rejected as Msg[])}, 'gen')`;
+    }
+    const d = r();
+    if (d < 0.05 && seen.length) ({ j, s } = seen[seen.length - 1]); // a duplicate next to it
+    else if (d < 0.08 && seen.length) ({ j, s } = seen[Math.floor(r() * seen.length)]); // and far from it
+    seen.push({ j, s });
+    json.push(JSON.stringify(j));
+    sqlRows.push(s);
+  }
+  return { json, sqlRows };
+}
+
+/** What a Parquet scan finds: records, errors, checks, lengths, and each record's row and flags (a row has no bytes of
+ * its own: the index's offset and length are not compared). */
+function comparable(res: ScanResult): unknown {
+  const { records, errors, errorCount, checks, related, lengths, format, formats } = res;
+  return { records, errors, errorCount, checks, related, lengths, format, formats, line: Array.from(res.index.line), sub: Array.from(res.index.sub), flags: Array.from(res.index.flags) };
+}
+
+test('conversational Parquet (UltraFeedback-binarized and TRL shapes, several row groups): the scan kernel reads the rows where the Parquet kernel decoded them, and finds what the JavaScript path and the JSON Lines file find (1 and 3 workers)', async () => {
+  const dir = tmp();
+  for (const [shape, columns] of [
+    ['ultrafeedback', 't(prompt, prompt_id, chosen, rejected, messages, score_chosen, score_rejected)'],
+    ['trl', 't(prompt, chosen, rejected, source)'],
+  ] as const) {
+    const { json, sqlRows } = generate(shape === 'trl' ? 8 : 7, 5000, shape);
+    const jsonl = join(dir, `${shape}.jsonl`);
+    writeFileSync(jsonl, json.join('\n') + '\n');
+    const pq = join(dir, `${shape}.parquet`);
+    await writeParquet(pq, `SELECT * FROM (VALUES ${sqlRows.join(', ')}) ${columns}`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+    assert.equal((await openParquet(pq)).rowGroups.length, 3);
+    const reference = comparable(await scanFile(pq, { exactOnly: true, workers: 1 }));
+    assert.deepEqual(comparable(await scanFile(pq, { workers: 1 })), reference, `${shape}: kernel, one thread`);
+    assert.deepEqual(comparable(await scanFile(pq, { workers: 3, parallelThreshold: 0, workerScript })), reference, `${shape}: kernel, 3 workers`);
+    const j = await scanFile(jsonl, { workers: 1 });
+    const p = await scanFile(pq, { workers: 1 });
+    assert.equal(p.format, 'trl-conversational');
+    assert.deepEqual(p.checks, j.checks, `${shape}: the JSON Lines file's findings`);
+    assert.deepEqual(p.lengths, j.lengths, `${shape}: the JSON Lines file's lengths`);
+    // the test finds what it is about: duplicates near and far, and for UltraFeedback prompt mismatches and score ties
+    assert.ok(p.checks.duplicate.length > 20, `${shape}: ${p.checks.duplicate.length} duplicates`);
+    if (shape === 'ultrafeedback') assert.ok(p.checks.promptMismatch.length > 10 && p.checks.scoreTie.length > 10, `${shape}: ${JSON.stringify({ ...p.checks, duplicate: [] }).slice(0, 300)}`);
+  }
+});
+
+test('a scan of a conversational Parquet row group decodes only the columns it reads (chosen, rejected, the scores): messages and prompt_id wait for a row\'s JSON', async () => {
+  const dir = tmp();
+  const { sqlRows } = generate(9, 300, 'ultrafeedback');
+  const pq = join(dir, 'uf.parquet');
+  await writeParquet(pq, `SELECT * FROM (VALUES ${sqlRows.join(', ')}) t(prompt, prompt_id, chosen, rejected, messages, score_chosen, score_rejected)`);
+  const pf = await openParquet(pq);
+  const lines = new RowGroupLines(pf);
+  try {
+    await lines.load(0, undefined, true);
+    const scanPages = lines.pages;
+    assert.ok(lines.rawTables() && 'conv' in (lines.rawTables() ?? {}), 'conversational tables');
+    assert.throws(() => lines.line(0), /complete\(\) first/);
+    await lines.complete();
+    assert.ok(lines.pages > scanPages, 'the other columns decoded when asked for');
+    const row = JSON.parse(Buffer.from(lines.line(0)).toString('utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(row).sort(), ['chosen', 'messages', 'prompt', 'prompt_id', 'rejected', 'score_chosen', 'score_rejected'].filter((k) => row[k] !== undefined).sort());
+  } finally {
+    lines.close();
+  }
+});
+
+test('bad conversational Parquet: a struct without content, content as a list of parts, mixed shapes across row groups, a damaged row group — clear messages naming file and row (or row group and column), the rest read', async () => {
+  const dir = tmp();
+  // no content field: not messages (read as TRL standard pairs, whose chosen must be a string): each row an error
+  // naming its field
+  const noContent = join(dir, 'no-content.parquet');
+  await writeParquet(noContent, `SELECT [{'role': 'user', 'text': 'q'}, {'role': 'assistant', 'text': 'a' || i}] AS chosen, [{'role': 'user', 'text': 'q'}, {'role': 'assistant', 'text': 'b'}] AS rejected FROM range(3) t(i)`);
+  const a = await scanFile(noContent, { workers: 1 });
+  assert.equal(a.records, 0);
+  assert.deepEqual(a.errors.map((e) => [e.line, e.message]), [1, 2, 3].map((l) => [l, 'field "chosen": expected a string, got a list']));
+  // content as a list of parts (a list<struct<type, text>> inside the message): the exact path reads it
+  const parts = join(dir, 'parts.parquet');
+  await writeParquet(parts, `SELECT [{'role': 'user', 'content': [{'type': 'text', 'text': 'q'}]}, {'role': 'assistant', 'content': [{'type': 'text', 'text': 'a' || i}]}] AS chosen, [{'role': 'user', 'content': [{'type': 'text', 'text': 'q'}]}, {'role': 'assistant', 'content': [{'type': 'text', 'text': 'b'}]}] AS rejected FROM range(3) t(i)`);
+  const b = await scanFile(parts, { workers: 1 });
+  assert.equal(b.records, 3);
+  assert.equal(b.errorCount, 0);
+  assert.deepEqual(b.lengths.chosen.chars.max, 2);
+  // shapes that change across row groups: nulls in some, roles the kernel does not read in others
+  const mixed = join(dir, 'mixed.parquet');
+  await writeParquet(mixed, `SELECT CASE WHEN i < 2048 THEN [{'content': 'q', 'role': 'user'}, {'content': 'a' || i, 'role': 'assistant'}] WHEN i < 4096 THEN [{'content': 'q', 'role': 'tool'}, {'content': 'a' || i, 'role': 'assistant'}] ELSE NULL END AS chosen, [{'content': 'q', 'role': 'user'}, {'content': 'b', 'role': 'assistant'}] AS rejected FROM range(6000) t(i)`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  assert.equal((await openParquet(mixed)).rowGroups.length, 3);
+  const c = await scanFile(mixed, { workers: 1 });
+  const cRef = await scanFile(mixed, { workers: 1, exactOnly: true });
+  assert.deepEqual(comparable(c), comparable(cRef));
+  assert.equal(c.records, 4096);
+  assert.equal(c.errorCount, 6000 - 4096);
+  assert.match(c.errors[0].message, /field "chosen": missing/);
+  // a damaged row group (a compression nobody decodes in its first column chunks): its rows counted, the rest read
+  const { sqlRows } = generate(10, 5000, 'ultrafeedback');
+  const damaged = join(dir, 'damaged.parquet');
+  await writeParquet(damaged, `SELECT * FROM (VALUES ${sqlRows.join(', ')}) t(prompt, prompt_id, chosen, rejected, messages, score_chosen, score_rejected)`, 'COMPRESSION uncompressed, ROW_GROUP_SIZE 2048');
+  assert.equal(markLzo(damaged, 5), 5);
+  const d = await scanFile(damaged, { workers: 1 });
+  assert.equal(d.records, 5000 - 2048);
+  assert.deepEqual(d.errors.map((e) => [e.line, e.rows]), [[1, 2048]]);
+  assert.match(d.errors[0].message, /damaged\.parquet: row group 1, column .*: compression LZO is not supported/);
+});
