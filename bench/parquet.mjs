@@ -3,20 +3,26 @@
 // the row count and the mean lengths of chosen and rejected (the named peer: @duckdb/node-api, a dev dependency used
 // only here and in test fixtures), in the same run. The file is the HH-style data of bench/gen-hh.mjs written by
 // DuckDB with Snappy pages (what pyarrow and the hub's converter write by default) in row groups of 32,768 rows,
-// generated once into bench/.data and grown until it reaches the target size.
-// Usage: npm run build && node bench/parquet.mjs [--size 1g|200m] ; last line: JSON with the ratio and peak RSS.
+// generated once into bench/.data and grown until it reaches the target size; with --shape ultrafeedback or
+// trl-conversational, the hub's shapes of bench/gen-hub.mjs (list<struct<content, role>> columns, extra columns,
+// scores; DuckDB's Parquet of the 1 GB JSON Lines file, row groups of about 10,000 rows). Where the time goes: the
+// kernel decoding what the scan reads (one thread), beside the scan itself.
+// Usage: npm run build && node bench/parquet.mjs [--shape hh|ultrafeedback|trl-conversational] [--size 1g|200m] ;
+// last line: JSON with the ratio and peak RSS.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, renameSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generate } from './gen-hh.mjs';
+import { hubFile } from './gen-hub.mjs';
 import { opt, parseSize } from './args.mjs';
 
 const repo = resolve(import.meta.dirname, '..');
 const target = parseSize(opt('size', '1g'));
 const dataDir = join(repo, 'bench', '.data');
 mkdirSync(dataDir, { recursive: true });
-const file = join(dataDir, `hh-${target}.parquet`);
+const shape = opt('shape', 'hh');
+const file = shape === 'hh' ? join(dataDir, `hh-${target}.parquet`) : await hubFile(dataDir, shape, target, 'parquet');
 const sql = (s) => `'${s.replace(/'/g, "''")}'`;
 
 async function duck(query) {
@@ -73,7 +79,8 @@ function preflens() {
 
 async function duckdb() {
   const t0 = performance.now();
-  const [r] = await duck(`SELECT count(*) AS n, avg(length(chosen)) AS chosen, avg(length(rejected)) AS rejected FROM read_parquet(${sql(file)})`);
+  const last = shape === 'hh' ? '' : '[-1].content';
+  const [r] = await duck(`SELECT count(*) AS n, avg(length(chosen${last})) AS chosen, avg(length(rejected${last})) AS rejected FROM read_parquet(${sql(file)})`);
   return { s: (performance.now() - t0) / 1000, rows: Number(r.n), chosen: r.chosen, rejected: r.rejected };
 }
 
@@ -96,8 +103,9 @@ async function kernelOnly() {
   const pf = await openParquet(file);
   const lines = new RowGroupLines(pf);
   for (let g = 0; g < pf.rowGroups.length; g++) {
-    await lines.load(g);
-    while (lines.next());
+    // the hub's shapes: what a scan decodes (chosen, rejected, the scores); HH: the rows as JSON Lines
+    await lines.load(g, undefined, shape !== 'hh');
+    if (shape === 'hh') while (lines.next());
   }
   lines.close();
   return (performance.now() - t0) / 1000;
@@ -108,7 +116,8 @@ const d = await duckdb();
 // the second of each, alternating, is the one reported (the first warms the page cache for both)
 const p2 = await preflens();
 const d2 = await duckdb();
-const dec = await decodeOnly();
+// (hyparquet decoding the hub's nested columns takes tens of seconds: timed for HH only)
+const dec = shape === 'hh' ? await decodeOnly() : null;
 const ker = await kernelOnly();
 const ps = Math.min(p.s, p2.s);
 const ds = Math.min(d.s, d2.s);
@@ -117,7 +126,9 @@ const meanP = p.summary.lengths.chosen.chars.mean;
 console.log(`file ${file}: ${(bytes / 1e6).toFixed(0)} MB, ${d.rows.toLocaleString('en-US')} rows`);
 console.log(`preflens stats (every check): ${ps.toFixed(2)} s, peak RSS ${Math.max(p.rss, p2.rss).toFixed(0)} MB`);
 console.log(`DuckDB read_parquet (count, mean lengths): ${ds.toFixed(2)} s`);
-console.log(`(lengths differ by definition: HH's chosen column is the whole transcript for DuckDB, the response after the last "Assistant:" for PrefLens, mean ${meanP} chars)`);
-console.log(`one thread, no checks: the Parquet kernel's rows as JSON Lines ${ker.toFixed(2)} s, hyparquet decoding alone (texts as bytes) ${dec.toFixed(2)} s: kernel / hyparquet ${(ker / dec).toFixed(2)}×`);
+if (shape === 'hh') {
+  console.log(`(lengths differ by definition: HH's chosen column is the whole transcript for DuckDB, the response after the last "Assistant:" for PrefLens, mean ${meanP} chars)`);
+  console.log(`one thread, no checks: the Parquet kernel's rows as JSON Lines ${ker.toFixed(2)} s, hyparquet decoding alone (texts as bytes) ${dec.toFixed(2)} s: kernel / hyparquet ${(ker / dec).toFixed(2)}×`);
+} else console.log(`where: one thread, the kernel decoding what the scan reads (chosen, rejected, scores: Snappy, levels, values) ${ker.toFixed(2)} s; the scan, its checks and the merge the rest`);
 console.log(`ratio preflens / DuckDB: ${(ps / ds).toFixed(2)}× (target ≤ 1.5×); peak RSS under 400 MB: ${Math.max(p.rss, p2.rss) < 400 ? 'yes' : 'NO'}`);
-console.log(JSON.stringify({ bytes, rows: d.rows, preflens_s: ps, duckdb_s: ds, kernel_lines_s: ker, hyparquet_decode_s: dec, ratio: ps / ds, peak_rss_mb: Math.max(p.rss, p2.rss) }));
+console.log(JSON.stringify({ shape, bytes, rows: d.rows, preflens_s: ps, duckdb_s: ds, kernel_lines_s: ker, hyparquet_decode_s: dec, ratio: ps / ds, peak_rss_mb: Math.max(p.rss, p2.rss) }));

@@ -1,31 +1,52 @@
-// bench/scale: a 2 GB JSON Lines file with about 1,000,000 records in a real VS Code (code-server + Chromium).
-// Measures: time until the status bar and the inspector's first records appear, time until the full index is
-// ready, jumping to and showing the last record, and the extension host's peak memory (VmHWM of its process).
-// Usage: npm run build && bash test/e2e/install.sh && node bench/scale.mjs [--size 2g]
-// Last line: {"bytes", "records", "first_records_s", "full_index_s", "last_record_ok", "exthost_peak_mb"}
+// bench/scale: a 2 GB JSON Lines file with about 1,000,000 records in a real VS Code (code-server + Chromium); with
+// --parquet, the 1 GB UltraFeedback-shaped JSON Lines file of bench/gen-hub.mjs as Snappy Parquet (about 480 MB), read
+// where it lies. Measures: time until the status bar and the inspector's first records appear, time until the full
+// index is ready (beside `preflens stats` on the same file, timed first), jumping to and showing the last record, the
+// extension host's peak memory (VmHWM of its process), and (Parquet) that nothing new appears in the workspace or the
+// extension's storage.
+// Usage: npm run build && bash test/e2e/install.sh && node bench/scale.mjs [--size 2g | --parquet]
+// Last line: {"bytes", "records", "first_records_s", "full_index_s", "cli_stats_s", "last_record_ok", "exthost_peak_mb", "written"}
 import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generate } from './gen-hh.mjs';
+import { hubFile } from './gen-hub.mjs';
 import { startVsCode, retry, findFrame, repo } from '../test/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
+const parquet = args.includes('--parquet');
 const sizeArg = args.includes('--size') ? args[args.indexOf('--size') + 1] : '2g';
 const size = Math.round(Number(sizeArg.replace(/[gm]$/i, '')) * (/g$/i.test(sizeArg) ? 1e9 : 1e6));
-const dir = join(repo, 'bench', '.data', `scale-${size}`);
+const dir = join(repo, 'bench', '.data', parquet ? 'scale-parquet' : `scale-${size}`);
 mkdirSync(dir, { recursive: true });
-const file = join(dir, 'big.jsonl');
+const name = parquet ? 'ultrafeedback.parquet' : 'big.jsonl';
+const file = join(dir, name);
 if (!existsSync(file)) {
-  console.error(`generating ${file}…`);
-  const g = await generate(file, size, 99, 1.8);
-  console.error(`  ${g.records} records`);
+  if (parquet) linkSync(await hubFile(join(repo, 'bench', '.data'), 'ultrafeedback', 1e9, 'parquet'), file);
+  else {
+    console.error(`generating ${file}…`);
+    const g = await generate(file, size, 99, 1.8);
+    console.error(`  ${g.records} records`);
+  }
 }
 const bytes = statSync(file).size;
-const lastLine = Number(execSync(`wc -l < "${file}"`).toString().trim());
+const cli = join(repo, 'dist', 'cli.js');
+// the CLI's stats on the same file, for the full index's ratio (the second of two runs: the first warms the cache)
+let cliStats = 0;
+for (let i = 0; i < 2; i++) {
+  const t = Date.now();
+  execFileSync(process.execPath, [cli, 'stats', file, '--json'], { stdio: 'pipe', maxBuffer: 1 << 28 });
+  cliStats = (Date.now() - t) / 1000;
+}
+const lastLine = parquet ? JSON.parse(execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(repo, 'out', 'src', 'core', 'parquet', 'parquet.js'))}).openParquet(${JSON.stringify(file)}).then((p) => console.log(p.rows))`]).toString()) : Number(execSync(`wc -l < "${file}"`).toString().trim());
+const files = (d) => (existsSync(d) ? readdirSync(d, { recursive: true }).map(String).filter((f) => statSync(join(d, f)).isFile()) : []);
 const vsix = join(repo, 'dist', 'preflens.vsix');
 execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix], { cwd: repo, stdio: 'pipe' });
-const vs = await startVsCode({ workspace: dir, vsix, runDir: join(repo, 'bench', '.data', 'scale-run') });
+const runDir = join(repo, 'bench', '.data', 'scale-run');
+const vs = await startVsCode({ workspace: dir, vsix, runDir });
 const { page, shot } = vs;
+const storage = join(runDir, 'user-data', 'User', 'globalStorage', 'preflens.preflens');
+const before = { ws: new Set(files(dir)), storage: new Set(files(storage)) };
 
 function exthostPeakMb() {
   const out = execSync("ps -eo pid,args | grep -E 'extensionHost|bootstrap-fork.*--type=extensionHost' | grep -v grep || true").toString();
@@ -41,16 +62,23 @@ function exthostPeakMb() {
   return peak;
 }
 
-let result = { bytes, records: 0, first_records_s: null, full_index_s: null, last_record_ok: false, exthost_peak_mb: 0 };
+let result = { bytes, records: 0, first_records_s: null, full_index_s: null, cli_stats_s: cliStats, last_record_ok: false, exthost_peak_mb: 0, written: [] };
 try {
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'big.jsonl' }).first();
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
   await row.waitFor({ timeout: 30000 });
   await page.waitForTimeout(1500); // the extension's menu contributions register after the workbench starts
-  await row.click({ button: 'right' });
-  const item = page.getByRole('menuitem', { name: /Open Inspector/ }).first();
-  await item.waitFor({ timeout: 10000 });
-  const t0 = Date.now();
-  await item.click();
+  let t0;
+  if (parquet) {
+    // a Parquet file opens in the inspector, its custom editor, from the explorer
+    t0 = Date.now();
+    await row.dblclick();
+  } else {
+    await row.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: /Open Inspector/ }).first();
+    await item.waitFor({ timeout: 10000 });
+    t0 = Date.now();
+    await item.click();
+  }
   const frame = await findFrame(page, '.row[data-index="0"]', { tries: 600, delay: 50 });
   await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => /records/.test(t)), { tries: 400, delay: 50, what: 'the status bar' });
   result.first_records_s = (Date.now() - t0) / 1000;
@@ -64,12 +92,14 @@ try {
   await jump.click();
   await page.keyboard.type(String(lastLine));
   await page.keyboard.press('Enter');
-  await retry(async () => new RegExp(`^Line ${lastLine} `).test(await frame.locator('.rec-title').innerText()), { tries: 100, what: 'the last record' });
+  await retry(async () => new RegExp(`^(Line|Row) ${lastLine} `).test(await frame.locator('.rec-title').innerText()), { tries: 100, what: 'the last record' });
   await frame.locator('.list').focus();
   await page.keyboard.press('End');
   await retry(async () => (await frame.locator(`.row[data-index="${result.records - 1}"]`).count()) > 0, { tries: 100, what: 'the last row in the list' });
   result.last_record_ok = true;
   await shot('last-record');
+  // what the extension wrote while it indexed and showed the file (a Parquet file: nothing about it)
+  result.written = [...files(dir).filter((f) => !before.ws.has(f)), ...files(storage).filter((f) => !before.storage.has(f)).map((f) => `storage/${f}`)];
 } catch (e) {
   console.log(`scale: ${e.message}`);
 } finally {
@@ -78,7 +108,8 @@ try {
 }
 console.log(`file            ${file} (${(bytes / 1e9).toFixed(2)} GB, ${result.records.toLocaleString('en-US')} records)`);
 console.log(`first records   ${result.first_records_s} s (status bar + inspector rows; target ≤ 2 s)`);
-console.log(`full index      ${result.full_index_s} s`);
+console.log(`full index      ${result.full_index_s} s (preflens stats on the same file: ${cliStats.toFixed(2)} s; ratio ${(result.full_index_s / cliStats).toFixed(2)}, target ≤ 2)`);
+console.log(`written         ${result.written.length ? result.written.join(', ') : 'nothing'}`);
 console.log(`last record     ${result.last_record_ok ? 'shown (jump to line and End in the list)' : 'NOT shown'}`);
 console.log(`ext host peak   ${result.exthost_peak_mb} MB (VmHWM; target < 500 MB)`);
 console.log(`screenshots     ${vs.shots}`);

@@ -32,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const cacheDir = join(context.globalStorageUri.fsPath, 'cache');
   const worker = new WorkerClient(distDir);
   const active = new ActiveFile();
-  const datasets = new DatasetManager(worker, context.workspaceState, log, cacheDir);
+  const datasets = new DatasetManager(worker, context.workspaceState, log);
   const inspector = new InspectorProvider(context.extensionUri, datasets, worker);
   const view = new DatasetsView(datasets);
   const models = new Models(worker);
@@ -86,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const uri = active.resolve(arg);
       if (uri) dashboard.open(uri);
     }),
-    vscode.commands.registerCommand(Command.exportFiltered, onFile((uri) => exportFiltered(uri, datasets, store))),
+    vscode.commands.registerCommand(Command.exportFiltered, onFile((uri) => exportFiltered(uri, datasets, store, worker))),
     vscode.commands.registerCommand(
       Command.openInspector,
       onFile((uri, check, index) => inspector.open(uri, typeof check === 'string' && isCheckName(check) ? check : undefined, typeof index === 'number' ? index : undefined)),

@@ -23,10 +23,14 @@ export class Dataset {
   error: string | null = null;
   progress = 0;
   generation = 0;
-  constructor(readonly uri: vscode.Uri) {}
-  /** The file records are read from: the file, or for a Parquet file its JSON Lines mirror (line N = row N). */
+  /** `worker`: reads a Parquet file's records by row (recordSource.ts), off the host thread. */
+  constructor(
+    readonly uri: vscode.Uri,
+    private readonly worker?: WorkerClient,
+  ) {}
+  /** The file records are read from (a Parquet file too: by row, where it lies). */
   get path(): string {
-    return this.result?.mirrorOf ? this.result.file : this.uri.fsPath;
+    return this.uri.fsPath;
   }
   /** Parquet records are numbered by row, JSON ones by line. */
   get unit(): 'row' | 'line' {
@@ -63,11 +67,31 @@ export class Dataset {
     return this.result ? recordOnLine(this.result.index, line, sub) : -1;
   }
 
-  /** Reads records of the index (a short synchronous read each: hover, inspector rows, Problems ranges). */
+  /** Reads records of a JSON file's index (a short synchronous read each: hover, Problems ranges). */
   read(indices: Iterable<number>): ReadRecord[] {
     const r = this.result;
     if (!r) return [];
     return withFile(this.path, (fd) => Array.from(indices, (i) => readRecordFd(fd, r.index, i, r.format)));
+  }
+
+  /**
+   * Reads records of the index, of any file: a JSON file's here (read), a Parquet file's by row in the worker, which
+   * decodes their row groups and keeps the last few (the inspector's rows and record).
+   */
+  async readAsync(indices: number[]): Promise<ReadRecord[]> {
+    const r = this.result;
+    if (!r) return [];
+    if (!isParquetUri(this.uri) || !this.worker) return this.read(indices);
+    const refs: RecordRefs = { line: new Uint32Array(indices.length), offset: new Float64Array(indices.length), length: new Uint32Array(indices.length), sub: new Uint32Array(indices.length) };
+    indices.forEach((i, k) => {
+      refs.line[k] = r.index.line[i];
+      refs.offset[k] = r.index.offset[i];
+      refs.length[k] = r.index.length[i];
+      refs.sub[k] = r.index.sub[i];
+    });
+    const reply = await this.worker.request({ op: 'records', path: this.path, refs, format: r.format });
+    if (reply.type !== 'records') throw new Error('unexpected reply');
+    return reply.records.map((rr, k) => (rr.record ? { ...rr, record: { ...rr.record, index: indices[k] } } : rr));
   }
 
   /** The record at index i. */
@@ -106,7 +130,7 @@ export function isCandidateFile(uri: vscode.Uri): boolean {
   return uri.scheme === 'file' && /\.(jsonl|json|ndjson|parquet)$/i.test(uri.path);
 }
 
-/** A Parquet file: read through its mirror, numbered by row, with no text document (nor Problems entries). */
+/** A Parquet file: read where it lies, by row (numbered by row), with no text document (nor Problems entries). */
 export function isParquetUri(uri: vscode.Uri): boolean {
   return /\.parquet$/i.test(uri.path);
 }
@@ -122,8 +146,6 @@ export class DatasetManager implements vscode.Disposable {
     private readonly worker: WorkerClient,
     private readonly state: vscode.Memento,
     private readonly log: vscode.OutputChannel,
-    /** Where JSON Lines mirrors of Parquet files are written (the extension's storage, never the user's folders). */
-    private readonly mirrorDir: string,
   ) {
     const watcher = vscode.workspace.createFileSystemWatcher('**/*.{jsonl,json,ndjson,parquet}');
     this.disposables.push(
@@ -219,7 +241,7 @@ export class DatasetManager implements vscode.Disposable {
     const key = uri.toString();
     let d = this.map.get(key);
     if (!d) {
-      d = new Dataset(uri);
+      d = new Dataset(uri, this.worker);
       this.map.set(key, d);
     }
     const gen = ++d.generation;
@@ -244,7 +266,7 @@ export class DatasetManager implements vscode.Disposable {
     // within a moment while the full scan runs (its result replaces this one).
     try {
       const st = await stat(uri.fsPath);
-      if (st.size > 64 << 20 && !isParquetUri(uri)) {
+      if (st.size > 64 << 20) {
         const head = await this.worker.request({ op: 'scan', path: uri.fsPath, options: { format: this.formatOverride(uri), checks, headBytes: 4 << 20 } });
         if (gen === d.generation && head.type === 'scan' && head.result && d.state === 'scanning') {
           d.result = head.result;
@@ -264,7 +286,6 @@ export class DatasetManager implements vscode.Disposable {
             format: this.formatOverride(uri),
             tokenizerDir: tokenizer,
             checks,
-            mirrorDir: this.mirrorDir,
           },
         },
         {

@@ -1,10 +1,13 @@
 /**
  * PrefLens: Export Filtered Records… writes the records that pass a filter to a NEW file, never the source.
  * JSON Lines sources: the kept lines are copied byte for byte. JSON-array sources: each kept element becomes one
- * compact JSON line (JSONL). Runs with a cancellable progress notification; a partial file is removed on cancel.
+ * compact JSON line (JSONL); Parquet rows too, read where they lie. The export runs in the host worker, with a
+ * cancellable progress notification; a partial file is removed on cancel.
  */
 import * as vscode from 'vscode';
-import { exportRecords, sameFile } from '../core/export.js';
+import { rmSync } from 'node:fs';
+import { sameFile } from '../core/export.js';
+import type { WorkerClient } from './workerClient.js';
 import type { DatasetManager } from './datasets.js';
 import type { ScoreStore } from './scores.js';
 import { CHECK_BITS, CHECK_NAMES, CHECK_DESCRIPTIONS, type CheckName } from '../core/checks/table.js';
@@ -15,7 +18,7 @@ interface Criterion extends vscode.QuickPickItem {
   flag?: string;
 }
 
-export async function exportFiltered(uri: vscode.Uri, datasets: DatasetManager, store: ScoreStore): Promise<void> {
+export async function exportFiltered(uri: vscode.Uri, datasets: DatasetManager, store: ScoreStore, worker: WorkerClient): Promise<void> {
   const d = datasets.get(uri) ?? (await datasets.open(uri));
   if (!d?.result) {
     void vscode.window.showErrorMessage('PrefLens: the file has not been scanned (is it a preference file?).');
@@ -51,12 +54,20 @@ export async function exportFiltered(uri: vscode.Uri, datasets: DatasetManager, 
     void vscode.window.showErrorMessage('PrefLens never writes to a dataset file: choose a new file for the export.');
     return;
   }
-  const written = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PrefLens: exporting', cancellable: true }, (progress, token) =>
-    exportRecords(d.path, r.index, r.source, dropLines, target.fsPath, {
-      isCancelled: () => token.isCancellationRequested,
-      onProgress: (i, n) => progress.report({ message: `${i.toLocaleString('en-US')}/${n.toLocaleString('en-US')}` }),
-    }),
-  );
+  const written = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PrefLens: exporting', cancellable: true }, async (progress, token) => {
+    try {
+      const reply = await worker.request(
+        { op: 'export', path: d.path, index: r.index, source: r.source, dropLines: Uint32Array.from(dropLines), target: target.fsPath },
+        { signal: token, onProgress: (i, n) => progress.report({ message: `${i.toLocaleString('en-US')}/${n.toLocaleString('en-US')}` }) },
+      );
+      return reply.type === 'export' ? reply.written : null;
+    } catch (e) {
+      if (!token.isCancellationRequested) throw e;
+      // the worker was stopped mid-export: its temporary file (core/export.ts writeNew) is removed here
+      rmSync(`${target.fsPath}.${process.pid}.tmp`, { force: true });
+      return null;
+    }
+  });
   if (written === null) return;
   {
     const pick = await vscode.window.showInformationMessage(`PrefLens: wrote ${written.toLocaleString('en-US')} records (${dropLines.size} lines left out) to ${target.fsPath}`, 'Open');

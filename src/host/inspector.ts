@@ -175,14 +175,17 @@ class Session implements vscode.Disposable {
     return -1;
   }
 
-  private rows(start: number, count: number, seq: number): void {
+  private async rows(start: number, count: number, seq: number): Promise<void> {
     const d = this.dataset();
     if (!d?.result) return;
     const r = d.result;
     const total = this.filtered ? this.filtered.length : r.records;
     const indices: number[] = [];
     for (let p = start; p < Math.min(total, start + count); p++) indices.push(this.indexAt(p));
-    const rows: RowInfo[] = d.read(indices).map((rr, k) => {
+    // a Parquet file's rows come from the worker (their row groups decoded there)
+    const read = await d.readAsync(indices);
+    if (d.result !== r) return; // rescanned meanwhile: the webview asks again
+    const rows: RowInfo[] = read.map((rr, k) => {
       const i = indices[k];
       const text = rr.record ? lastTurn(rr.record.prompt) : rr.raw;
       return { index: i, line: r.index.line[i], flags: r.index.flags[i], preview: text.replace(/\s+/g, ' ').trim().slice(0, 160), error: rr.record === null };
@@ -195,7 +198,8 @@ class Session implements vscode.Disposable {
     if (!d?.result || index >= d.result.records) return;
     this.current = index;
     const r = d.result;
-    const rr = d.readOne(index);
+    const [rr] = await d.readAsync([index]);
+    if (!rr || d.result !== r || this.current !== index) return;
     const flags = flagsToChecks(r.index.flags[index]);
     const position = this.positionOf(index);
     if (!rr.record) {

@@ -1,29 +1,31 @@
 /**
  * The extension host's long-lived worker thread (docs/ARCHITECTURE.md, "Threads"): scanning (indexing + checks; a
- * Parquet file through its JSON Lines mirror),
- * text search, the hashes that tell whether scored records changed, the heatmap's token alternatives and the checks of
- * the model folders the settings name run here,
- * so the host thread only routes messages. Large files are split further across scan range jobs by scanFile.
+ * Parquet file where it lies, as the CLI scans it), reading records (a Parquet file's from its row groups, the last few
+ * kept decoded: recordSource.ts), text search, export, the hashes that tell whether scored records changed, the
+ * heatmap's token alternatives and the checks of the model folders the settings name run here, so the host thread only
+ * routes messages. Large files are split further across scan range jobs by scanFile.
  */
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
-import { detectFormat, scanFile, type ScanOptions, type ScanResult, withRowGroupErrors } from '../core/scan/index.js';
+import { detectFormat, scanFile, type ScanOptions, type ScanResult } from '../core/scan/index.js';
 import { InputError } from '../core/errors.js';
-import { isParquetFile, openParquet } from '../core/parquet/parquet.js';
-import { parquetMirror } from '../core/parquet/mirror.js';
-import { readRecordFd, type RecordIndex, type RecordRefs } from '../core/records.js';
-import { withFile } from '../core/jsonl/reader.js';
+import { type ReadRecord, type RecordIndex, type RecordRefs } from '../core/records.js';
+import { openRecordSource, type RecordSource } from '../core/recordSource.js';
+import { exportRecords } from '../core/export.js';
+import type { SourceKind } from '../core/jsonl/reader.js';
 import { rawHash } from '../core/engine/hash.js';
 import { type AlternativesQuery, tokenAlternatives } from '../core/engine/alternatives.js';
 import { ModelTokenizer } from '../core/tokenize/encoder.js';
 import type { Alternative } from '../core/contract.js';
 import { checkModels, type ModelCheck } from '../core/engine/check.js';
-import type { FormatName, RecordError } from '../core/types.js';
+import type { FormatName } from '../core/types.js';
 
 export type WorkerRequest =
   | { id: number; op: 'scan'; path: string; options: Omit<ScanOptions, 'signal' | 'onProgress' | 'workerScript'> }
   | { id: number; op: 'search'; path: string; index: RecordIndex; format: FormatName | null; needle: string; subset: Uint32Array | null }
   | { id: number; op: 'hashes'; path: string; refs: RecordRefs; format: FormatName | null }
+  | { id: number; op: 'records'; path: string; refs: RecordRefs; format: FormatName | null }
+  | { id: number; op: 'export'; path: string; index: RecordIndex; source: SourceKind; dropLines: Uint32Array; target: string }
   | { id: number; op: 'alternatives'; query: AlternativesQuery; tokenizerDir: string }
   | { id: number; op: 'models'; policy: string | undefined; reference: string | undefined };
 
@@ -32,6 +34,8 @@ export type WorkerReply =
   | { id: number; type: 'scan'; result: ScanResult | null }
   | { id: number; type: 'search'; matches: Uint32Array }
   | { id: number; type: 'hashes'; hashes: Array<string | null> }
+  | { id: number; type: 'records'; records: ReadRecord[] }
+  | { id: number; type: 'export'; written: number }
   | { id: number; type: 'alternatives'; items: Alternative[] | string }
   | { id: number; type: 'models'; policy: ModelCheck | null; reference: ModelCheck | null }
   | { id: number; type: 'error'; message: string; input: boolean };
@@ -57,13 +61,29 @@ async function handle(req: WorkerRequest): Promise<void> {
     case 'hashes': {
       // sha256 of each record's raw text as it is now (null where it no longer reads): scored records are kept
       // only where it equals the hash they were scored with.
-      const hashes = withFile(req.path, (fd) =>
-        Array.from(req.refs.line, (_, i) => {
-          const r = readRecordFd(fd, req.refs, i, req.format);
-          return r.record ? rawHash(r.raw) : null;
-        }),
-      );
+      const src = await source(req.path);
+      const hashes: Array<string | null> = [];
+      for (let i = 0; i < req.refs.line.length; i++) {
+        const r = await src.read(req.refs, i, req.format).catch(() => null);
+        hashes.push(r?.record ? rawHash(r.raw) : null);
+      }
       port.postMessage({ id: req.id, type: 'hashes', hashes } satisfies WorkerReply);
+      return;
+    }
+    case 'records': {
+      // records for the inspector and the hovers: a Parquet file's from its row groups, decoded here
+      const src = await source(req.path);
+      const records: ReadRecord[] = [];
+      for (let i = 0; i < req.refs.line.length; i++) records.push(await src.read(req.refs, i, req.format).catch((e: unknown) => ({ record: null, raw: '', error: e instanceof Error ? e.message : String(e) })));
+      port.postMessage({ id: req.id, type: 'records', records } satisfies WorkerReply);
+      return;
+    }
+    case 'export': {
+      const dropLines = new Set(req.dropLines);
+      const written = await exportRecords(req.path, req.index, req.source, dropLines, req.target, {
+        onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done, total } satisfies WorkerReply),
+      });
+      port.postMessage({ id: req.id, type: 'export', written: written ?? 0 } satisfies WorkerReply);
       return;
     }
     case 'alternatives': {
@@ -82,25 +102,11 @@ async function handle(req: WorkerRequest): Promise<void> {
   }
 }
 
-async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> {
+async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> {
   if (!port) return;
-  let req = req0;
-  // A Parquet file is scanned as its JSON Lines mirror (line N = row N), which the host then reads records from.
-  let mirrorOf: string | undefined;
-  let mirrorErrors: RecordError[] = [];
-  let schemaFormat = false;
-  if (isParquetFile(req.path)) {
-    if (!req.options.mirrorDir) throw new InputError(`${req.path}: Parquet files need a mirror folder`);
-    mirrorOf = req.path;
-    // a schema that is not preference-shaped is said before the whole file is converted
-    const pf = await openParquet(req.path);
-    const parquetGuess = req.options.format ? null : await detectFormat(req.path, { pf });
-    const mirror = await parquetMirror(pf, req.options.mirrorDir, { onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done: done / 2, total } satisfies WorkerReply) });
-    mirrorErrors = mirror.errors;
-    // a format the schema implies (rows that say less than the columns) is the mirror's too, read strictly
-    schemaFormat = parquetGuess?.fromSchema === true && parquetGuess.format !== null;
-    req = { ...req, path: mirror.path, options: schemaFormat && parquetGuess?.format ? { ...req.options, format: parquetGuess.format } : req.options };
-  }
+  // the file is being read again: its records are read afresh too
+  closeSource(req.path);
+  // a Parquet file is scanned where it lies, as the CLI scans it (no copy is written)
   const guess = req.options.format ? null : await detectFormat(req.path);
   if (guess && guess.format === null) {
     port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
@@ -118,12 +124,6 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
       }
     },
   });
-  if (mirrorOf) {
-    // the unreadable row groups, by row, among the errors (the mirror keeps the result's `file` and index)
-    withRowGroupErrors(result, mirrorErrors);
-    result.mirrorOf = mirrorOf;
-    if (schemaFormat) result.formatSource = 'detected';
-  }
   const ix = result.index;
   port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [
     ix.line.buffer as ArrayBuffer,
@@ -134,21 +134,45 @@ async function scan(req0: Extract<WorkerRequest, { op: 'scan' }>): Promise<void>
   ]);
 }
 
-function search(req: Extract<WorkerRequest, { op: 'search' }>): void {
+async function search(req: Extract<WorkerRequest, { op: 'search' }>): Promise<void> {
   if (!port) return;
   const needle = req.needle.toLowerCase();
   const out: number[] = [];
-  withFile(req.path, (fd) => {
-    const n = req.subset ? req.subset.length : req.index.line.length;
-    for (let k = 0; k < n; k++) {
-      const i = req.subset ? req.subset[k] : k;
-      const r = readRecordFd(fd, req.index, i, req.format);
-      const rec = r.record;
-      const hay = rec ? [rec.prompt, ...rec.candidates.map((c) => c.text)].join('\n').toLowerCase() : r.raw.toLowerCase();
-      if (hay.includes(needle)) out.push(i);
-      if (k % 5000 === 4999) port.postMessage({ id: req.id, type: 'progress', done: k + 1, total: n } satisfies WorkerReply);
-    }
-  });
+  const src = await source(req.path);
+  const n = req.subset ? req.subset.length : req.index.line.length;
+  for (let k = 0; k < n; k++) {
+    const i = req.subset ? req.subset[k] : k;
+    const r = await src.read(req.index, i, req.format).catch(() => null);
+    if (!r) continue;
+    const rec = r.record;
+    const hay = rec ? [rec.prompt, ...rec.candidates.map((c) => c.text)].join('\n').toLowerCase() : r.raw.toLowerCase();
+    if (hay.includes(needle)) out.push(i);
+    if (k % 5000 === 4999) port.postMessage({ id: req.id, type: 'progress', done: k + 1, total: n } satisfies WorkerReply);
+  }
   const matches = Uint32Array.from(out);
   port.postMessage({ id: req.id, type: 'search', matches } satisfies WorkerReply, [matches.buffer]);
+}
+
+/** Record sources of the files last read (recordSource.ts: a Parquet file keeps its last row groups decoded). */
+const sources = new Map<string, Promise<RecordSource>>();
+
+function source(path: string): Promise<RecordSource> {
+  let s = sources.get(path);
+  if (!s) {
+    // a few files at most: the least recent is closed
+    if (sources.size >= 4) closeSource(sources.keys().next().value as string);
+    s = openRecordSource(path);
+    s.catch(() => sources.delete(path));
+    sources.set(path, s);
+  } else {
+    sources.delete(path);
+    sources.set(path, s);
+  }
+  return s;
+}
+
+function closeSource(path: string): void {
+  const s = sources.get(path);
+  sources.delete(path);
+  void s?.then((x) => x.close()).catch(() => undefined);
 }

@@ -624,8 +624,12 @@ const vs2 = await startVsCode({
       assert.match(await r.locator('.score-note').innerText(), /tiny-hh-dpo against .*tiny-hh-sft/);
       await shot4('rollouts-scored');
     });
-    await step4('a Parquet preference file opens in the inspector (records numbered by row) and its findings are listed in the Datasets view', async () => {
+    await step4('a Parquet preference file opens in the inspector (records numbered by row, read where the file lies: nothing written) and its findings are listed in the Datasets view', async () => {
       const cliStats = JSON.parse(execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), 'stats', join(ws, 'hh-dev.parquet'), '--json'], { encoding: 'utf8' }));
+      // every file under the workspace and the extension's storage before the Parquet file is opened
+      const files = (dir) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile()) : []);
+      const storage = join(runDir, 'compare', 'user-data', 'User', 'globalStorage', 'preflens.preflens');
+      const before = { ws: new Set(files(ws)), storage: new Set(files(storage)) };
       await quickOpen(page4, 'hh-dev.parquet');
       const f = await findFrame(page4, '.list .row');
       await retry(async () => /200 records/.test(await f.locator('.toolbar .title').innerText()), { what: 'the Parquet file\'s 200 records in the inspector' });
@@ -640,6 +644,11 @@ const vs2 = await startVsCode({
       }, { what: 'the Parquet file in the Datasets view' });
       for (const [check, list] of Object.entries(cliStats.checks)) if (list.length) assert.ok(rows.some((x) => x.includes(check) && x.includes(`${list.length} row`)), `${check}: ${list.length} rows as the CLI says (${rows.join(' | ')})`);
       await shot4('parquet-datasets-view');
+      // no copy of the file anywhere: nothing new in the workspace, nothing about it in the extension's storage
+      const newWs = files(ws).filter((f) => !before.ws.has(f));
+      assert.deepEqual(newWs.filter((f) => /parquet|hh-dev|\.jsonl$/.test(f)), [], `files written into the workspace: ${newWs.join(', ')}`);
+      const newStorage = files(storage).filter((f) => !before.storage.has(f));
+      assert.deepEqual(newStorage.filter((f) => /parquet|hh-dev|\.jsonl$/.test(f)), [], `the extension's storage gained ${newStorage.join(', ')}`);
     });
   } finally {
     await vs4.stop();

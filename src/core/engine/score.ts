@@ -6,10 +6,10 @@
  * selected line, so scoring never rescans a file.
  */
 import { CancelledError, InputError } from '../errors.js';
-import { type LineRange, locateOnLines, readRecordFd, recordsOfValue, type RecordRefs } from '../records.js';
+import { type LineRange, locateOnLines, recordsOfValue, type RecordRefs } from '../records.js';
 import { isParquetFile, openParquet, rowsOf } from '../parquet/parquet.js';
+import { openRecordSource } from '../recordSource.js';
 import { detectFormat } from '../scan/detect.js';
-import { withFile } from '../jsonl/reader.js';
 import type { FormatName, PreferenceRecord, RecordError } from '../types.js';
 import type { CandidateOut, FailedRecord, ResponseOut, ScoredRecord, ScoreLine, SkippedRecord } from '../contract.js';
 import type { ScoringModel } from './model.js';
@@ -212,19 +212,25 @@ export interface ScoreSource {
 export async function* scoreRefs(src: ScoreSource, policy: ScoringModel, ref: ScoringModel | null, opts: ScoreOptions): AsyncGenerator<ScoreLine> {
   const n = src.refs.line.length;
   const chunk = opts.chunk ?? 32;
-  function* batches(): Generator<PreferenceRecord[]> {
-    for (let s = 0; s < n; s += chunk)
-      yield withFile(src.file, (fd) => {
-        const out: PreferenceRecord[] = [];
-        for (let i = s; i < Math.min(n, s + chunk); i++) {
-          const r = readRecordFd(fd, src.refs, i, src.format);
-          if (!r.record) throw new InputError(`${src.file}: line ${src.refs.line[i]}: ${r.error ?? 'cannot read the record'}`);
-          out.push(r.record);
-        }
-        return out;
-      });
+  const unit = isParquetFile(src.file) ? 'row' : 'line';
+  // JSON by byte range, Parquet by row (its row groups decoded as they are met: recordSource.ts)
+  const records = await openRecordSource(src.file);
+  async function* batches(): AsyncGenerator<PreferenceRecord[]> {
+    for (let s = 0; s < n; s += chunk) {
+      const out: PreferenceRecord[] = [];
+      for (let i = s; i < Math.min(n, s + chunk); i++) {
+        const r = await records.read(src.refs, i, src.format);
+        if (!r.record) throw new InputError(`${src.file}: ${unit} ${src.refs.line[i]}: ${r.error ?? 'cannot read the record'}`);
+        out.push(r.record);
+      }
+      yield out;
+    }
   }
-  yield* scoreBatches(batches(), n, policy, ref, opts);
+  try {
+    yield* scoreBatches(batches(), n, policy, ref, opts);
+  } finally {
+    records.close();
+  }
 }
 
 /** Scores batches of records (one engine round each), yielding them in order; `total` is for progress. */

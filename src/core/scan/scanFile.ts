@@ -20,7 +20,7 @@ import { fastParseAvailable, KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
 import { isParquetFile, openParquet, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
-import { FORMAT_NAMES, type FormatName, type RecordError } from '../types.js';
+import { FORMAT_NAMES, type FormatName } from '../types.js';
 
 /**
  * The scan worker's script: beside this module in the bundles (dist/scanWorker.js), else src/workers/scanWorker.ts
@@ -121,7 +121,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
  * (keyAcrossRanges). Nothing is written anywhere. The result names the Parquet file, numbers records by row, and lists
  * the row groups that could not be read. A schema that is not preference-shaped is refused, naming its columns, before
  * anything is read. The index's byte offsets are not bytes of anything: only its rows (`line`) and flags are
- * meaningful (the extension scans a kept mirror instead, parquet/mirror.ts).
+ * meaningful: records are read again by row (recordSource.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
   const pf = await openParquet(path);
@@ -139,6 +139,22 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
 
 async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number, strict: boolean): Promise<ScanSummary> {
   const path = pf.path;
+  if (options.headBytes !== undefined && size > options.headBytes && pf.rowGroups.length > 1) {
+    // a head scan: the first row groups (at least one) whose column chunks hold about headBytes, on this thread
+    let to = 1;
+    for (let acc = 0; to < pf.rowGroups.length; to++) {
+      acc += pf.metadata.row_groups[to - 1].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+      if (acc >= options.headBytes) break;
+    }
+    const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
+    const task: RangeTask = { path, kind: 'jsonl', bomLength: 0, start: 0, end: 0, format, strict, opts, maxErrors: options.maxErrors ?? 10000, parquet: { from: 0, to } };
+    const head = await scanParquetRange(task, null, undefined, { pf, lines });
+    const res = merge(path, [head], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
+    res.partial = true;
+    res.scannedBytes = pf.metadata.row_groups.slice(0, to).reduce((s, g) => s + g.columns.reduce((t, c) => t + Number(c.meta_data?.total_compressed_size ?? 0), 0), 0);
+    res.seconds = (performance.now() - t0) / 1000;
+    return res;
+  }
   const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
   const total = decoded.reduce((a, b) => a + b, 0);
   const nRanges = Math.max(1, Math.min(pf.rowGroups.length, total < (options.parallelThreshold ?? 16 << 20) ? 1 : (options.workers ?? availableParallelism())));
@@ -252,8 +268,3 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
   return cross;
 }
 
-/** Adds the row groups that could not be read into a mirror's lines (parquet/jsonLines.ts) to a scan's errors, by row. */
-export function withRowGroupErrors(res: ScanSummary, errors: RecordError[]): void {
-  res.errors = [...errors, ...res.errors].sort((a, b) => a.line - b.line);
-  res.errorCount += errors.reduce((s, e) => s + (e.rows ?? 1), 0);
-}

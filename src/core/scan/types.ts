@@ -41,11 +41,6 @@ export interface ScanSummary {
   /** Only the first `scannedBytes` bytes were scanned (a head scan). */
   partial?: boolean;
   scannedBytes?: number;
-  /**
-   * Set when `file` is the extension's JSON Lines mirror of this Parquet file (core/parquet/mirror.ts): line N of
-   * the mirror is row N of the Parquet file, and records are called rows.
-   */
-  mirrorOf?: string;
 }
 
 export interface ScanResult extends ScanSummary {
@@ -66,14 +61,13 @@ export interface ScanOptions {
   /** Where scanWorker.js lives (defaults to next to this module). */
   workerScript?: string;
   /**
-   * Scan only the first ~headBytes bytes of a JSON Lines file (whole lines): a quick, partial result (partial: true)
-   * so that views can show the first records of a huge file while the full scan runs.
+   * Scan only the first ~headBytes bytes of a JSON Lines file (whole lines), or a Parquet file's first row groups
+   * holding about that many: a quick, partial result (partial: true) so that views can show the first records of a
+   * huge file while the full scan runs.
    */
   headBytes?: number;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
-  /** Where the extension keeps JSON Lines mirrors of Parquet files (the host worker scans the mirror). */
-  mirrorDir?: string;
   /** Build the record index (default true); `preflens stats` does not need it. */
   index?: boolean;
   /**
