@@ -4,10 +4,11 @@
  */
 import type { CliCommand } from '../command.js';
 import { exportCommand } from './export.js';
+import { refsCommand } from './refs.js';
 import { rolloutsCommand } from './rollouts.js';
 import { runCommand } from './run.js';
 import { scoreCommand } from './score.js';
 import { spinalCommand } from './spinal.js';
 import { statsCommand } from './stats.js';
 
-export const COMMANDS: readonly CliCommand[] = [statsCommand, scoreCommand, spinalCommand, runCommand, exportCommand, rolloutsCommand];
+export const COMMANDS: readonly CliCommand[] = [statsCommand, scoreCommand, refsCommand, spinalCommand, runCommand, exportCommand, rolloutsCommand];

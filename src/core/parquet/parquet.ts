@@ -238,6 +238,23 @@ export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to
   });
 }
 
+/**
+ * The rows of row group g (or of rows [from, to) within it) as hyparquet reads them — texts as strings, 64-bit integers
+ * as bigints, lists and structs as arrays and objects — one array of cells per row in column order: what a Parquet
+ * writer takes back (refs.ts writes a file's rows with columns added).
+ */
+export async function readRowGroupNative(pf: ParquetFile, g: number, from?: number, to?: number): Promise<unknown[][]> {
+  const { hp, compressors } = await lib();
+  const rg = pf.rowGroups[g];
+  try {
+    return await new Promise<unknown[][]>((resolve, reject) => {
+      hp.parquetRead({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), columns: pf.columns, rowFormat: 'array', onComplete: (r: unknown[][]) => resolve(r) }).catch(reject);
+    });
+  } catch (e) {
+    throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
 /** The rows of row group g with their texts as UTF-8 bytes, for writing them as JSON (jsonWriter.ts). */
 export function readRowGroupRaw(pf: ParquetFile, g: number): Promise<Array<Record<string, unknown>>> {
   return decodeRowGroup(pf, g);
