@@ -116,3 +116,152 @@ async function writeNew(
     throw e;
   }
 }
+
+/** How an ordered (curriculum) export orders its rows (issue #23). */
+export interface ExportOrder {
+  /** `ref-margin`: the rows' own ref_margin column (an output of preflens refs); `margin`: a scoring's DPO margin by line. */
+  key: 'ref-margin' | 'margin';
+  /** `margin`: the margin of each scored line (a row without one goes last). */
+  margins?: ReadonlyMap<number, number>;
+  /** Largest first (the reference prefers chosen most: the easiest pairs), else smallest first. */
+  desc: boolean;
+  /** K > 1: K files of equal size, easiest first (largest margin first, whatever `desc`). */
+  stages?: number;
+}
+
+/** The files an ordered export writes: OUT, or OUT's stages (`name.stage-1-of-K.jsonl`, …). */
+export function stageFiles(target: string, stages: number): string[] {
+  if (stages <= 1) return [target];
+  const m = /^(.*?)(\.jsonl|\.json|\.ndjson)?$/i.exec(target) as RegExpExecArray;
+  return Array.from({ length: stages }, (_, i) => `${m[1]}.stage-${i + 1}-of-${stages}${m[2] ?? '.jsonl'}`);
+}
+
+/**
+ * The kept records of `source` in the order of a margin (a curriculum: Curry-DPO and the margin-aware DPO variants order
+ * or weight pairs by it), as JSON Lines: JSON Lines rows copied byte for byte (`margin` order: the scoring's margin
+ * appended as a `preflens_margin` field), JSON array elements and Parquet rows as compact JSON objects; rows without a margin
+ * last, in file order. Parquet rows are written in file order to a temporary file first, then read in the new order.
+ */
+export async function exportOrdered(
+  source: string,
+  index: RecordIndex,
+  kind: SourceKind,
+  dropLines: ReadonlySet<number>,
+  target: string,
+  order: ExportOrder,
+  opts: { isCancelled?: () => boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ files: string[]; written: number; withoutMargin: number } | null> {
+  const files = stageFiles(target, order.stages ?? 1);
+  for (const f of files) if (sameFile(source, f)) throw new ExportError('PrefLens never writes to a dataset file: choose a new file for the export');
+  // the rows kept, once per line, with the bytes each is written from
+  const lines: number[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < index.line.length; i++) if (!dropLines.has(index.line[i]) && index.line[i] !== lines.at(-1)) {
+    lines.push(index.line[i]);
+    at.push(i);
+  }
+  const rowsFile = kind === 'parquet' ? `${target}.${process.pid}.rows.tmp` : source;
+  const offsets = new Float64Array(lines.length);
+  const lengths = new Uint32Array(lines.length);
+  const keys = new Float64Array(lines.length).fill(NaN);
+  try {
+    if (kind === 'parquet') {
+      // the kept rows as JSON lines, in file order, into a temporary file beside the target
+      const { openParquet, readRowGroup } = await import('./parquet/parquet.js');
+      const pf = await openParquet(source);
+      const out = await open(rowsFile, 'w');
+      try {
+        let pos = 0;
+        let k = 0;
+        for (let g = 0; g < pf.rowGroups.length && k < lines.length; g++) {
+          const { start, rows } = pf.rowGroups[g];
+          if (lines[k] > start + rows) continue;
+          const values = await readRowGroup(pf, g);
+          const parts: Buffer[] = [];
+          for (; k < lines.length && lines[k] <= start + rows; k++) {
+            const v = values[lines[k] - start - 1];
+            const b = Buffer.from(JSON.stringify(v) + '\n');
+            offsets[k] = pos;
+            lengths[k] = b.length - 1;
+            pos += b.length;
+            parts.push(b);
+            if (order.key === 'ref-margin') keys[k] = typeof v?.ref_margin === 'number' ? v.ref_margin : NaN;
+          }
+          await out.write(Buffer.concat(parts));
+          opts.onProgress?.(k, lines.length);
+        }
+      } finally {
+        await out.close();
+      }
+    } else {
+      at.forEach((i, k) => {
+        offsets[k] = index.offset[i];
+        lengths[k] = index.length[i];
+      });
+    }
+    const src = await open(rowsFile, 'r');
+    try {
+      const read = async (k: number): Promise<Buffer> => {
+        const b = Buffer.alloc(lengths[k]);
+        await src.read(b, 0, b.length, offsets[k]);
+        let e = b.length;
+        while (e > 0 && (b[e - 1] === 0x0d || b[e - 1] === 0x20 || b[e - 1] === 0x09)) e--;
+        return b.subarray(0, e);
+      };
+      if (order.key === 'margin') lines.forEach((l, k) => (keys[k] = order.margins?.get(l) ?? NaN));
+      else if (kind !== 'parquet') {
+        for (let k = 0; k < lines.length; k++) {
+          const v = JSON.parse((await read(k)).toString('utf8')) as Record<string, unknown>;
+          keys[k] = typeof v.ref_margin === 'number' ? v.ref_margin : NaN;
+        }
+      }
+      if (order.key === 'ref-margin' && lines.length && keys.every(Number.isNaN)) throw new ExportError(`${source}: no row has a ref_margin: --order ref-margin orders an output of preflens refs (run it first)`);
+      // largest first for stages (easiest first) and --desc; rows without a margin last, in file order
+      const desc = (order.stages ?? 1) > 1 || order.desc;
+      const sorted = Array.from(lines, (_, k) => k).sort((a, b) => {
+        const x = keys[a];
+        const y = keys[b];
+        if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) === Number.isNaN(y) ? a - b : Number.isNaN(x) ? 1 : -1;
+        return (desc ? y - x : x - y) || a - b;
+      });
+      const stages = files.length;
+      let written = 0;
+      for (let s = 0; s < stages; s++) {
+        const from = Math.floor((sorted.length * s) / stages);
+        const to = Math.floor((sorted.length * (s + 1)) / stages);
+        const n = await writeNew(files[s], opts, async (out, cancelled) => {
+          let pending: Buffer[] = [];
+          for (let j = from; j < to; j++) {
+            if (cancelled()) return null;
+            const k = sorted[j];
+            let b = await read(k);
+            if (kind === 'json-array') b = Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8'))));
+            if (order.key === 'margin') {
+              // the margin the rows are ordered by, appended as a field
+              let e = b.length;
+              while (e > 0 && b[e - 1] !== 0x7d) e--;
+              const body = b.subarray(0, e - 1);
+              const empty = body.toString('latin1').trimEnd().endsWith('{');
+              b = Buffer.concat([body, Buffer.from(`${empty ? '' : ','}"preflens_margin":${Number.isNaN(keys[k]) ? 'null' : JSON.stringify(keys[k])}}`)]);
+            }
+            pending.push(b, Buffer.from('\n'));
+            if (pending.length > 2000) {
+              await out.write(Buffer.concat(pending));
+              pending = [];
+              opts.onProgress?.(written + j - from, sorted.length);
+            }
+          }
+          if (pending.length) await out.write(Buffer.concat(pending));
+          return to - from;
+        });
+        if (n === null) return null;
+        written += n;
+      }
+      return { files, written, withoutMargin: keys.filter(Number.isNaN).length };
+    } finally {
+      await src.close();
+    }
+  } finally {
+    if (kind === 'parquet') await unlink(rowsFile).catch(() => undefined);
+  }
+}

@@ -262,3 +262,65 @@ test('bad input: a model whose vocabulary does not fit its tokenizer, an OUT tha
   assert.equal(chk.code, 1);
   assert.match(chk.err, /parts of different models/);
 });
+
+test('a curriculum: export --order ref-margin (smallest first, --desc largest first, --stages K files easiest first), --order margin from a score output, for JSON Lines and Parquet; data without ref_margin refused', async () => {
+  const dir = tmp();
+  const data = fixtureData(dir, 40);
+  const refsOut = join(dir, 'refs.jsonl');
+  assert.equal(run(data, '--ref', tiny, '--out', refsOut).code, 0);
+  const exp = (...args: string[]): { code: number | null; err: string } => {
+    const r = spawnSync(process.execPath, [cli, 'export', ...args], { encoding: 'utf8' });
+    return { code: r.status, err: r.stderr };
+  };
+  const margins = jsonl(refsOut).map((r) => r.ref_margin as number | null);
+  const withMargin = margins.filter((m): m is number => m !== null);
+  const asc = join(dir, 'asc.jsonl');
+  const a = exp(refsOut, '--out', asc, '--order', 'ref-margin');
+  assert.equal(a.code, 0, a.err);
+  const got = jsonl(asc).map((r) => r.ref_margin);
+  assert.deepEqual(got.slice(0, withMargin.length), [...withMargin].sort((x, y) => x - y));
+  // the row that was not a pair keeps its place at the end; the line that was not JSON has only the four columns,
+  // which is no record: not exported
+  assert.deepEqual(got.slice(withMargin.length), [null], 'rows without a margin last');
+  assert.match(a.err, /1 without one, last.*1 unreadable lines not exported/);
+  const desc = join(dir, 'desc.jsonl');
+  assert.equal(exp(refsOut, '--out', desc, '--order', 'ref-margin', '--desc').code, 0);
+  assert.deepEqual(jsonl(desc).map((r) => r.ref_margin).slice(0, withMargin.length), [...withMargin].sort((x, y) => y - x));
+  // the rows themselves, byte for byte
+  const input = new Set(readFileSync(refsOut, 'utf8').trim().split('\n'));
+  for (const l of readFileSync(desc, 'utf8').trim().split('\n')) assert.ok(input.has(l));
+  // stages: 3 files of equal size, the largest margins first
+  const st = exp(refsOut, '--out', join(dir, 'cur.jsonl'), '--order', 'ref-margin', '--stages', '3');
+  assert.equal(st.code, 0, st.err);
+  const stages = [1, 2, 3].map((i) => jsonl(join(dir, `cur.stage-${i}-of-3.jsonl`)));
+  assert.deepEqual(stages.map((s) => s.length), [13, 13, 13]);
+  assert.deepEqual(stages.flat().map((r) => r.ref_margin), jsonl(desc).map((r) => r.ref_margin));
+  // Parquet: an output of refs in Parquet, ordered
+  const pqOut = join(dir, 'refs.parquet');
+  const pqIn = join(dir, 'in.parquet');
+  await writeParquet(pqIn, `SELECT 'Question ' || i || '?' AS prompt, ' It is ' || (2 * i) || '.' AS chosen, ' Maybe ' || (3 * i) || ', or ' || i || '.' AS rejected FROM range(30) t(i)`);
+  assert.equal(run(pqIn, '--ref', tiny, '--out', pqOut).code, 0);
+  const pqAsc = join(dir, 'pq-asc.jsonl');
+  const pa = exp(pqOut, '--out', pqAsc, '--order', 'ref-margin');
+  assert.equal(pa.code, 0, pa.err);
+  const pm = jsonl(pqAsc).map((r) => r.ref_margin as number);
+  assert.deepEqual(pm, [...pm].sort((x, y) => x - y));
+  assert.equal(pm.length, 30);
+  // --order margin: the DPO margin of a score output, written into each row
+  const scores = join(dir, 'scores.jsonl');
+  const sc = spawnSync(process.execPath, [cli, 'score', data, '--policy', tiny, '--ref', tiny, '--out', scores, '--no-cache'], { encoding: 'utf8' });
+  assert.equal(sc.status, 0, sc.stderr);
+  const byMargin = join(dir, 'by-margin.jsonl');
+  assert.equal(exp(data, '--out', byMargin, '--order', 'margin', '--scores', scores).code, 0);
+  const bm = jsonl(byMargin);
+  assert.equal(bm.length, 39, 'the line that is not JSON is not exported');
+  assert.ok(bm.every((r) => 'preflens_margin' in r));
+  const sm = bm.map((r) => r.preflens_margin).filter((m): m is number => typeof m === 'number');
+  assert.equal(sm.length, 38);
+  assert.deepEqual(sm, [...sm].sort((x, y) => x - y));
+  assert.equal(bm[38].preflens_margin, null, 'the row that was not a pair: no margin, last');
+  // no ref_margin: refused
+  const none = exp(data, '--out', join(dir, 'no.jsonl'), '--order', 'ref-margin');
+  assert.equal(none.code, 1);
+  assert.match(none.err, /no row has a ref_margin: --order ref-margin orders an output of preflens refs/);
+});
