@@ -18,7 +18,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync,
 import { basename, dirname, extname, join } from 'node:path';
 import { InputError } from './errors.js';
 import { decodeUtf8, iterateArrayElements, iterateLines, oversizeMessage, type RawItem, sniffSource, wholeItem, withFile } from './jsonl/reader.js';
-import { isParquetFile, openParquet, type ParquetFile, readRowGroup, readRowGroupNative } from './parquet/parquet.js';
+import { cellsJson, isParquetFile, openParquet, type ParquetFile, readRowGroupCells } from './parquet/parquet.js';
 import { recordsOfValue } from './records.js';
 import { detectFormat } from './scan/detect.js';
 import { scoreRecords, type ScoreOptions } from './engine/score.js';
@@ -198,28 +198,31 @@ async function* jsonRowBatches(path: string, from: number, to: number, format: F
 
 
 /** The rows [from, to) of a Parquet file, row group by row group, with their records and cells. */
-async function* parquetRowBatches(pf: ParquetFile, from: number, to: number, format: FormatName | null, strict: boolean, cells: boolean): AsyncGenerator<Row[]> {
+async function* parquetRowBatches(pf: ParquetFile, from: number, to: number, format: FormatName | null, strict: boolean): AsyncGenerator<Row[]> {
   for (let g = 0; g < pf.rowGroups.length; g++) {
     const { start, rows } = pf.rowGroups[g];
     if (start + rows <= from || start >= to) continue;
-    const a = Math.max(0, from - start);
-    const b = Math.min(rows, to - start);
-    let json: Array<Record<string, unknown>>;
-    let native: unknown[][] | null = null;
-    try {
-      json = await readRowGroup(pf, g, a, b);
-      if (cells) native = await readRowGroupNative(pf, g, a, b);
-    } catch (e) {
-      // a row group that cannot be read: its rows have no numbers, and no cells to write
-      throw new RefsError(`${e instanceof Error ? e.message : String(e)}: its rows cannot be written`);
+    // a row group SLICE_ROWS rows at a time: DuckDB writes 122,880 rows per group, which as JavaScript values (texts,
+    // cells, records) took 2.4 GB whole; each slice is also a row group of a Parquet output
+    for (let a = Math.max(0, from - start), end = Math.min(rows, to - start); a < end; a += SLICE_ROWS) {
+      let cells: unknown[][];
+      try {
+        cells = await readRowGroupCells(pf, g, a, Math.min(end, a + SLICE_ROWS));
+      } catch (e) {
+        // a row group that cannot be read: its rows have no numbers, and no cells to write
+        throw new RefsError(`${e instanceof Error ? e.message : String(e)}: its rows cannot be written`);
+      }
+      yield cells.map((row, i) => {
+        const k = start + a + i;
+        const value = cellsJson(pf, row);
+        return { k, line: k + 1, ...recordOf(value, k + 1, k, format, strict), json: value, cells: row };
+      });
     }
-    yield json.map((value, i) => {
-      const k = start + a + i;
-      const r = recordOf(value, k + 1, k, format, strict);
-      return { k, line: k + 1, ...r, json: value, ...(native ? { cells: native[i] } : {}) };
-    });
   }
 }
+
+/** The most rows of a Parquet input held at once (and the most rows of an output row group). */
+const SLICE_ROWS = 10_000;
 
 /**
  * Computes the reference's log-probabilities for the rows of `data` (the part `opts.part` of them) and writes them to
@@ -281,7 +284,7 @@ export async function writeRefs(data: string, ref: ScoringModel, out: string, op
   const chunk = opts.chunk ?? 32;
   const sink = kind === '.parquet' ? await parquetSink(tmp, pf, meta) : jsonSink(tmp);
   try {
-    const batches = pf ? parquetRowBatches(pf, from, to, format, strict, kind === '.parquet') : jsonRowBatches(data, from, to, format, strict, chunk);
+    const batches = pf ? parquetRowBatches(pf, from, to, format, strict) : jsonRowBatches(data, from, to, format, strict, chunk);
     for await (const rowsIn of batches) {
       // Parquet row groups are scored in engine rounds of `chunk` pairs
       for (let s = 0; s < rowsIn.length; ) {
@@ -395,6 +398,7 @@ async function parquetSink(tmp: string, pf: ParquetFile | null, meta: RefsMeta):
   ];
   let writer: InstanceType<typeof ParquetWriter> | null = null;
   let names: string[] = [];
+  let kinds = new Map<string, ColumnKind>();
   let buffered: { rows: Row[]; values: RefValues[] } = { rows: [], values: [] };
   const kv = [{ key: 'preflens.refs', value: JSON.stringify(meta) }];
   const open = (schema: SchemaElement[]): void => {
@@ -412,9 +416,22 @@ async function parquetSink(tmp: string, pf: ParquetFile | null, meta: RefsMeta):
       // a JSON input: its columns from the rows buffered so far
       const inferred = inferSchema(rows.map((r) => (r.bytes ? (JSON.parse(r.bytes.toString('utf8')) as Record<string, unknown>) : {})));
       names = inferred.names;
+      kinds = inferred.kinds;
       open([{ name: 'root', num_children: inferred.elements.filter((e) => e.depth === 0).length + added.length }, ...inferred.elements.map(({ depth: _d, ...e }) => e as unknown as SchemaElement), ...added]);
     }
     const objs = pf ? null : rows.map((r) => (r.bytes ? (JSON.parse(r.bytes.toString('utf8')) as Record<string, unknown>) : {}));
+    // a JSON row after the first 10,000 with a column they do not have, or a value of another kind: said, not dropped
+    if (objs)
+      objs.forEach((o, j) => {
+        for (const [key, v] of Object.entries(o)) {
+          if ((REF_COLUMNS as readonly string[]).includes(key)) continue;
+          const kind = kinds.get(key);
+          if (kind === undefined || !fitsKind(kind, v))
+            throw new RefsError(
+              `${meta.data.name}: line ${rows[j].line}: column "${key}" ${kind === undefined ? 'is not one of the columns of the first rows' : `holds a value that is not ${kind === 'strings' ? 'a list of strings' : kind === 'messages' ? 'a list of messages' : `a ${kind}`} as in the first rows`} (the Parquet schema is taken from the first 10,000 rows): write JSON Lines (--out ….jsonl)`,
+            );
+        }
+      });
     const columnData = [
       ...names.map((name, c) => ({ name, data: rows.map((r, j) => (pf ? (r.cells?.[c] ?? null) : (objs?.[j]?.[name] ?? null))) })),
       ...REF_COLUMNS.map((name) => ({ name, data: values.map((v) => v[name]) })),
@@ -447,7 +464,7 @@ async function parquetSink(tmp: string, pf: ParquetFile | null, meta: RefsMeta):
  * The Parquet columns of JSON rows, as the hub's files hold them: strings, numbers (DOUBLE), booleans, lists of
  * messages (list<struct<…>> of their string fields), lists of strings; other values (objects, mixed lists) as JSON text.
  */
-export function inferSchema(rows: Array<Record<string, unknown>>): { names: string[]; elements: Array<Record<string, unknown> & { depth: number }> } {
+export function inferSchema(rows: Array<Record<string, unknown>>): { names: string[]; elements: Array<Record<string, unknown> & { depth: number }>; kinds: Map<string, ColumnKind> } {
   const names: string[] = [];
   const seen = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k) && !(REF_COLUMNS as readonly string[]).includes(k)) {
@@ -455,8 +472,11 @@ export function inferSchema(rows: Array<Record<string, unknown>>): { names: stri
     names.push(k);
   }
   const elements: Array<Record<string, unknown> & { depth: number }> = [];
+  const kinds = new Map<string, ColumnKind>();
   for (const name of names) {
     const vals = rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined);
+    const kind = COLUMN_KINDS.find((k) => vals.every((v) => fitsKind(k, v)));
+    if (kind) kinds.set(name, kind);
     if (vals.every((v) => typeof v === 'string')) elements.push({ depth: 0, name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
     else if (vals.every((v) => typeof v === 'number')) elements.push({ depth: 0, name, type: 'DOUBLE', repetition_type: 'OPTIONAL' });
     else if (vals.every((v) => typeof v === 'boolean')) elements.push({ depth: 0, name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' });
@@ -473,7 +493,27 @@ export function inferSchema(rows: Array<Record<string, unknown>>): { names: stri
       for (const f of fields) elements.push({ depth: 3, name: f, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
     } else throw new RefsError(`column "${name}" holds values PrefLens does not write to Parquet (${[...new Set(vals.map((v) => (Array.isArray(v) ? 'list' : typeof v)))].join(', ')}): write JSON Lines (--out ….jsonl)`);
   }
-  return { names, elements };
+  return { names, elements, kinds };
+}
+
+/** The kinds of JSON column inferSchema writes to Parquet (in the order it tries them). */
+const COLUMN_KINDS = ['string', 'number', 'boolean', 'strings', 'messages'] as const;
+type ColumnKind = (typeof COLUMN_KINDS)[number];
+
+function fitsKind(kind: ColumnKind, v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  switch (kind) {
+    case 'string':
+      return typeof v === 'string';
+    case 'number':
+      return typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'strings':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'messages':
+      return Array.isArray(v) && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x) && Object.values(x as object).every((f) => typeof f === 'string'));
+  }
 }
 
 /** What `--check` finds: the parts of an output folder (or one output file) against the data. */

@@ -261,6 +261,17 @@ test('bad input: a model whose vocabulary does not fit its tokenizer, an OUT tha
   const chk = run(data, '--check', parts);
   assert.equal(chk.code, 1);
   assert.match(chk.err, /parts of different models/);
+  // JSON to Parquet: a row after the first 10,000 (the rows the schema is inferred from) with a column they lack is
+  // refused by line, not dropped; nothing is written
+  const late = join(dir, 'late.jsonl');
+  const rows = Array.from({ length: 10_050 }, (_, i) => JSON.stringify({ prompt: `Q${i}`, chosen: ' y', rejected: ' n' }));
+  rows.push(JSON.stringify({ prompt: 'Q', chosen: ' a', rejected: ' b', extra: 1 }));
+  writeFileSync(late, rows.join('\n') + '\n');
+  const lateOut = join(dir, 'late.parquet');
+  const l = run(late, '--ref', tiny, '--out', lateOut);
+  assert.equal(l.code, 1);
+  assert.match(l.err, /late\.jsonl: line 10051: column "extra" is not one of the columns of the first rows .*write JSON Lines/);
+  assert.ok(!existsSync(lateOut) && readdirSync(dir).every((f) => !f.startsWith('late.parquet')), 'nothing written');
 });
 
 test('a curriculum: export --order ref-margin (smallest first, --desc largest first, --stages K files easiest first), --order margin from a score output, for JSON Lines and Parquet; data without ref_margin refused', async () => {
@@ -322,5 +333,5 @@ test('a curriculum: export --order ref-margin (smallest first, --desc largest fi
   // no ref_margin: refused
   const none = exp(data, '--out', join(dir, 'no.jsonl'), '--order', 'ref-margin');
   assert.equal(none.code, 1);
-  assert.match(none.err, /no row has a ref_margin: --order ref-margin orders an output of preflens refs/);
+  assert.match(none.err, /no row has a ref_margin: ordering by ref_margin needs an output of preflens refs/);
 });

@@ -239,20 +239,31 @@ export async function readRowGroup(pf: ParquetFile, g: number, from?: number, to
 }
 
 /**
- * The rows of row group g (or of rows [from, to) within it) as hyparquet reads them — texts as strings, 64-bit integers
- * as bigints, lists and structs as arrays and objects — one array of cells per row in column order: what a Parquet
- * writer takes back (refs.ts writes a file's rows with columns added).
+ * The rows of row group g (or of rows [from, to) within it) as cells in column order, as hyparquet reads them but with
+ * texts left as their UTF-8 bytes, copied out of the decompressed pages (a view would keep a whole page alive: DuckDB
+ * writes pages of 100 MB): what a Parquet writer takes back, with no JavaScript string made for every text of the
+ * pages read (refs.ts writes a file's rows with columns added). `cellsJson` makes a row of them JSON.
  */
-export async function readRowGroupNative(pf: ParquetFile, g: number, from?: number, to?: number): Promise<unknown[][]> {
+export async function readRowGroupCells(pf: ParquetFile, g: number, from: number, to: number): Promise<unknown[][]> {
   const { hp, compressors } = await lib();
   const rg = pf.rowGroups[g];
   try {
     return await new Promise<unknown[][]>((resolve, reject) => {
-      hp.parquetRead({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + (from ?? 0), rowEnd: rg.start + (to ?? rg.rows), columns: pf.columns, rowFormat: 'array', onComplete: (r: unknown[][]) => resolve(r) }).catch(reject);
+      hp.parquetRead({ file: pf.file, metadata: pf.metadata, compressors, rowStart: rg.start + from, rowEnd: rg.start + to, columns: pf.columns, rowFormat: 'array', utf8: false, parsers: { stringFromBytes: (b: Uint8Array | undefined): unknown => b?.slice() }, onComplete: (r: unknown[][]) => resolve(r) }).catch(reject);
     });
   } catch (e) {
     throw new ParquetError(`${pf.path}: row group ${g + 1}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
   }
+}
+
+/** A row of `readRowGroupCells` as JSON, as `readRowGroup` makes it (null cells left out, texts as strings). */
+export function cellsJson(pf: ParquetFile, row: readonly unknown[]): Record<string, unknown> {
+  const o = dict<unknown>();
+  pf.columns.forEach((name, c) => {
+    const v = row[c];
+    if (v !== null && v !== undefined) o[name] = jsonValue(v);
+  });
+  return o;
 }
 
 /** The rows of row group g with their texts as UTF-8 bytes, for writing them as JSON (jsonWriter.ts). */
