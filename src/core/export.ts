@@ -215,7 +215,7 @@ export async function exportOrdered(
           keys[k] = typeof v.ref_margin === 'number' ? v.ref_margin : NaN;
         }
       }
-      if (order.key === 'ref-margin' && lines.length && keys.every(Number.isNaN)) throw new ExportError(`${source}: no row has a ref_margin: --order ref-margin orders an output of preflens refs (run it first)`);
+      if (order.key === 'ref-margin' && lines.length && keys.every(Number.isNaN)) throw new ExportError(`${source}: no row has a ref_margin: ordering by ref_margin needs an output of preflens refs (or PrefLens: Compute Reference Log-Probs…)`);
       // largest first for stages (easiest first) and --desc; rows without a margin last, in file order
       const desc = (order.stages ?? 1) > 1 || order.desc;
       const sorted = Array.from(lines, (_, k) => k).sort((a, b) => {

@@ -67,7 +67,8 @@ async function readMargins(path: string): Promise<Map<number, number>> {
     } catch {
       throw new InputError(`${path}: line ${i} is not JSON: --scores takes the output of preflens score`);
     }
-    if (typeof v.line === 'number' && typeof v.margin === 'number') out.set(v.line, v.margin);
+    // a line with several pairs (a ranked list, a group): its smallest margin, as the inspector's export takes it
+    if (typeof v.line === 'number' && typeof v.margin === 'number') out.set(v.line, Math.min(v.margin, out.get(v.line) ?? Infinity));
   }
   if (!out.size) throw new InputError(`${path}: no scored line has a margin (score with --policy and --ref)`);
   return out;
