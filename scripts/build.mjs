@@ -10,7 +10,7 @@ const prod = process.argv.includes('--production');
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (name === 'node_modules' || name === 'fixtures') continue;
+    if (name === 'node_modules' || name === 'fixtures' || name.startsWith('.')) continue;
     if (statSync(p).isDirectory()) walk(p, out);
     else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) out.push(p);
   }
@@ -44,7 +44,7 @@ const builds = [
   { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // worker entry points (src/workers/): the only bundles that load onnxruntime-node (docs/ARCHITECTURE.md, "Threads")
-  ...['scanWorker', 'hostWorker', 'scoreWorker', 'runWorker', 'liveWorker'].map((w) => ({ ...node, entryPoints: [`src/workers/${w}.ts`], outfile: `dist/${w}.js` })),
+  ...['scanWorker', 'hostWorker', 'scoreWorker', 'refsWorker', 'runWorker', 'liveWorker'].map((w) => ({ ...node, entryPoints: [`src/workers/${w}.ts`], outfile: `dist/${w}.js` })),
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
     entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts', run: 'webview/run/main.ts', spinal: 'webview/spinal/main.ts', rollouts: 'webview/rollouts/main.ts' }, outdir: 'dist/webview',

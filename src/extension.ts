@@ -16,7 +16,8 @@ import { ScoreStore, Scorer } from './host/scores.js';
 import { HeatmapPanel } from './host/heatmap.js';
 import { DashboardPanel } from './host/dashboard.js';
 import { WrongWayMarks } from './host/editorMarks.js';
-import { exportFiltered } from './host/export.js';
+import { exportFiltered, exportShown } from './host/export.js';
+import { RefsCommand } from './host/refs.js';
 import { Runs } from './host/runs.js';
 import { RolloutsPanel } from './host/rollouts.js';
 import { openHubDataset } from './host/hubDatasets.js';
@@ -33,11 +34,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const worker = new WorkerClient(distDir);
   const active = new ActiveFile();
   const datasets = new DatasetManager(worker, context.workspaceState, log);
-  const inspector = new InspectorProvider(context.extensionUri, datasets, worker);
+  const store = new ScoreStore();
+  const inspector = new InspectorProvider(context.extensionUri, datasets, worker, (uri, shown) => exportShown(uri, shown, datasets, store, worker));
   const view = new DatasetsView(datasets);
   const models = new Models(worker);
-  const store = new ScoreStore();
   const scorer = new Scorer(distDir, cacheDir, store, models, datasets, worker, log);
+  const refs = new RefsCommand(distDir, cacheDir, models, datasets, log);
   const heatmap = new HeatmapPanel(context.extensionUri, cacheDir, datasets, models, store, worker);
   const dashboard = new DashboardPanel(context.extensionUri, store, heatmap);
   const marks = new WrongWayMarks(context.extensionUri, store);
@@ -87,6 +89,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (uri) dashboard.open(uri);
     }),
     vscode.commands.registerCommand(Command.exportFiltered, onFile((uri) => exportFiltered(uri, datasets, store, worker))),
+    vscode.commands.registerCommand(Command.computeRefs, onFile((uri) => refs.run(uri))),
     vscode.commands.registerCommand(
       Command.openInspector,
       onFile((uri, check, index) => inspector.open(uri, typeof check === 'string' && isCheckName(check) ? check : undefined, typeof index === 'number' ? index : undefined)),

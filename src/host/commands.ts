@@ -11,6 +11,7 @@ export const Command = {
   openHeatmap: 'preflens.openHeatmap',
   openDashboard: 'preflens.openDashboard',
   exportFiltered: 'preflens.exportFiltered',
+  computeRefs: 'preflens.computeRefs',
   openRun: 'preflens.openRun',
   refreshRuns: 'preflens.refreshRuns',
   compareRuns: 'preflens.compareRuns',

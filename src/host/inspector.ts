@@ -11,6 +11,9 @@ import { revealLine } from './recordText.js';
 import { diffSpans } from '../core/diff.js';
 import { webviewHtml, webviewOptions } from './webviewHtml.js';
 
+/** Exports the records an inspector shows (host/export.ts exportShown). */
+export type ExportShown = (uri: vscode.Uri, shown: Uint32Array | null) => Promise<void>;
+
 export const INSPECTOR_VIEW_TYPE = 'preflens.inspector';
 /** The same inspector as the default editor of Parquet files (binary: they have no text editor to open instead). */
 export const PARQUET_INSPECTOR_VIEW_TYPE = 'preflens.parquetInspector';
@@ -37,6 +40,7 @@ class Session implements vscode.Disposable {
     private readonly worker: WorkerClient,
     private initialFilter: CheckName | undefined,
     private initialIndex: number | undefined,
+    private readonly onExport: ExportShown,
   ) {
     this.subs.push(
       panel.webview.onDidReceiveMessage((m: unknown) => {
@@ -120,6 +124,9 @@ class Session implements vscode.Disposable {
         if (i >= 0) await this.select(i, true);
         return;
       }
+      case 'exportShown':
+        // the records shown: the current filter and search (null: all of them)
+        return this.onExport(this.uri, this.filtered);
     }
   }
 
@@ -268,6 +275,7 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
     private readonly extensionUri: vscode.Uri,
     private readonly datasets: DatasetManager,
     private readonly worker: WorkerClient,
+    private readonly onExport: ExportShown,
   ) {}
 
   /** Opens (or focuses) the inspector on a file, optionally filtered to a check or on a record. */
@@ -294,7 +302,7 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
       filter: p?.filter ?? null,
       index: p?.index ?? null,
     });
-    const session = new Session(panel, doc.uri, this.datasets, this.worker, p?.filter, p?.index);
+    const session = new Session(panel, doc.uri, this.datasets, this.worker, p?.filter, p?.index, this.onExport);
     this.sessions.set(doc.uri.toString(), session);
     panel.onDidDispose(() => {
       session.dispose();

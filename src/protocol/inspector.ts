@@ -40,7 +40,9 @@ export type InspectorRequest =
   | { type: 'query'; filter: CheckName | 'all' | 'flagged'; search: string; seq: number }
   | { type: 'rows'; start: number; count: number; seq: number }
   | { type: 'select'; index: number; reveal: boolean }
-  | { type: 'jumpToLine'; line: number };
+  | { type: 'jumpToLine'; line: number }
+  /** Export the records the current filter and search show (in file order or ordered by a margin: the host asks). */
+  | { type: 'exportShown' };
 
 /** Host → webview. */
 export type InspectorEvent =
@@ -73,6 +75,8 @@ export function parseInspectorRequest(m: unknown): InspectorRequest | null {
     case 'jumpToLine':
       if (!isInt(o.line, 1, 2 ** 31)) return null;
       return { type: 'jumpToLine', line: o.line };
+    case 'exportShown':
+      return { type: 'exportShown' };
     default:
       return null;
   }

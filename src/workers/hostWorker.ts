@@ -11,7 +11,7 @@ import { detectFormat, scanFile, type ScanOptions, type ScanResult } from '../co
 import { InputError } from '../core/errors.js';
 import { type ReadRecord, type RecordIndex, type RecordRefs } from '../core/records.js';
 import { openRecordSource, type RecordSource } from '../core/recordSource.js';
-import { exportRecords } from '../core/export.js';
+import { exportOrdered, exportRecords, type ExportOrder } from '../core/export.js';
 import type { SourceKind } from '../core/jsonl/reader.js';
 import { rawHash } from '../core/engine/hash.js';
 import { type AlternativesQuery, tokenAlternatives } from '../core/engine/alternatives.js';
@@ -25,7 +25,7 @@ export type WorkerRequest =
   | { id: number; op: 'search'; path: string; index: RecordIndex; format: FormatName | null; needle: string; subset: Uint32Array | null }
   | { id: number; op: 'hashes'; path: string; refs: RecordRefs; format: FormatName | null }
   | { id: number; op: 'records'; path: string; refs: RecordRefs; format: FormatName | null }
-  | { id: number; op: 'export'; path: string; index: RecordIndex; source: SourceKind; dropLines: Uint32Array; target: string }
+  | { id: number; op: 'export'; path: string; index: RecordIndex; source: SourceKind; dropLines: Uint32Array; target: string; order?: ExportOrder }
   | { id: number; op: 'alternatives'; query: AlternativesQuery; tokenizerDir: string }
   | { id: number; op: 'models'; policy: string | undefined; reference: string | undefined };
 
@@ -35,7 +35,7 @@ export type WorkerReply =
   | { id: number; type: 'search'; matches: Uint32Array }
   | { id: number; type: 'hashes'; hashes: Array<string | null> }
   | { id: number; type: 'records'; records: ReadRecord[] }
-  | { id: number; type: 'export'; written: number }
+  | { id: number; type: 'export'; written: number; files: string[]; withoutMargin: number }
   | { id: number; type: 'alternatives'; items: Alternative[] | string }
   | { id: number; type: 'models'; policy: ModelCheck | null; reference: ModelCheck | null }
   | { id: number; type: 'error'; message: string; input: boolean };
@@ -80,10 +80,15 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'export': {
       const dropLines = new Set(req.dropLines);
-      const written = await exportRecords(req.path, req.index, req.source, dropLines, req.target, {
-        onProgress: (done, total) => port.postMessage({ id: req.id, type: 'progress', done, total } satisfies WorkerReply),
-      });
-      port.postMessage({ id: req.id, type: 'export', written: written ?? 0 } satisfies WorkerReply);
+      const onProgress = (done: number, total: number): void => port.postMessage({ id: req.id, type: 'progress', done, total } satisfies WorkerReply);
+      if (req.order) {
+        // a curriculum: the kept rows in the order of a margin (one file, or stages)
+        const got = await exportOrdered(req.path, req.index, req.source, dropLines, req.target, req.order, { onProgress });
+        port.postMessage({ id: req.id, type: 'export', written: got?.written ?? 0, files: got?.files ?? [], withoutMargin: got?.withoutMargin ?? 0 } satisfies WorkerReply);
+        return;
+      }
+      const written = await exportRecords(req.path, req.index, req.source, dropLines, req.target, { onProgress });
+      port.postMessage({ id: req.id, type: 'export', written: written ?? 0, files: [req.target], withoutMargin: 0 } satisfies WorkerReply);
       return;
     }
     case 'alternatives': {

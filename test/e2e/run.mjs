@@ -1,6 +1,6 @@
 // End-to-end test in a real VS Code (code-server + headless Chromium): foundation features on real HH data.
 // Prints `N passed, N failed` and exits non-zero on failure. Skips (with the reason) when ../shared is absent.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -329,6 +329,61 @@ try {
     assert.doesNotMatch(await page.title(), /pwned/, 'the workbench title was not changed by dataset text');
     void titleBefore;
     await shot('hostile-dashboard');
+  });
+
+  await step("Compute Reference Log-Probs… writes the file preflens refs writes; the inspector's Export shown… orders its rows by ref_margin", async () => {
+    const hostile = join(repo, 'test', 'fixtures', 'hostile.jsonl');
+    const outDir = join(runDir, 'exports');
+    mkdirSync(outDir, { recursive: true });
+    const refsOut = join(outDir, 'hostile.refs.jsonl');
+    /** Types a path into VS Code's save dialog (code-server's is the simple one: a quick input) and accepts it. */
+    const saveAs = async (path) => {
+      const input = page.locator('.quick-input-widget input.input');
+      await retry(async () => /\.jsonl$/.test(await input.inputValue()), { what: 'the save dialog' });
+      await input.fill(path);
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+    };
+    await quickOpen(page, hostile);
+    await page.waitForTimeout(500);
+    await runCommand(page, 'PrefLens: Compute Reference Log-Probs…');
+    await page.locator('.quick-input-widget input.input').fill('Reference: tiny-hh-sft');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    await saveAs(refsOut);
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).some((t) => /wrote 3 rows to .*hostile\.refs\.jsonl/.test(t)), { what: 'the reference log-probabilities' });
+    await shot('refs-written');
+    const cliOut = join(outDir, 'hostile.cli.jsonl');
+    execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), 'refs', hostile, '--ref', join(demo, 'models', 'tiny-hh-sft'), '--out', cliOut, '--max-prompt-length', '192', '--max-completion-length', '128'], { stdio: 'pipe' });
+    assert.equal(readFileSync(refsOut, 'utf8'), readFileSync(cliOut, 'utf8'), 'the extension writes what the CLI writes');
+    const margins = readFileSync(refsOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l).ref_margin);
+    assert.ok(margins.every((m) => typeof m === 'number'));
+    await page.keyboard.press('Escape');
+    // the output, in the inspector: Export shown…, by ref_margin, smallest first
+    await quickOpen(page, refsOut);
+    await page.waitForTimeout(500);
+    await runCommand(page, 'PrefLens: Open Inspector');
+    // two inspectors are open (the fixture's, the output's): the output's frame is the one with its name
+    const f = await retry(async () => {
+      for (const fr of page.frames()) if (/hostile\.refs\.jsonl/.test(await fr.locator('.toolbar .title').innerText({ timeout: 200 }).catch(() => ''))) return fr;
+      return null;
+    }, { what: 'the inspector of the output' });
+    await retry(async () => /3 shown/.test(await f.locator('.count').innerText()), { what: 'its 3 records' });
+    await shot('refs-inspector');
+    await f.locator('#export').click();
+    for (const pick of ['By ref_margin', 'Smallest first']) {
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(pick);
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await page.waitForTimeout(300);
+    }
+    const ordered = join(outDir, 'hostile.by-ref-margin.jsonl');
+    await saveAs(ordered);
+    await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).some((t) => /wrote 3 records ordered by ref-margin/.test(t)), { what: 'the ordered export' });
+    const got = readFileSync(ordered, 'utf8').trim().split('\n').map((l) => JSON.parse(l).ref_margin);
+    assert.deepEqual(got, [...margins].sort((a, b) => a - b));
   });
 
   await step('the shared data files are unchanged', async () => {

@@ -48,7 +48,14 @@ jump.setAttribute('placeholder', 'Line');
 jump.setAttribute('aria-label', 'Jump to line');
 jump.className = 'jump';
 const count = el('span', 'count', '');
-bar.append(title, filterSel, search, jump, count);
+// the records shown (filter and search) to a new file, in file order or ordered by a margin: the host asks how
+const exportBtn = document.createElement('vscode-button');
+exportBtn.id = 'export';
+exportBtn.setAttribute('secondary', '');
+exportBtn.setAttribute('title', 'Export the records shown to a new JSON Lines file, in file order or ordered by a margin (a curriculum)');
+exportBtn.textContent = 'Export shown…';
+exportBtn.addEventListener('click', () => vscode.postMessage({ type: 'exportShown' }));
+bar.append(title, filterSel, search, jump, count, exportBtn);
 
 const main = el('div', 'split');
 const list = el('div', 'list');
