@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { qwenShape } from './shapes.mjs';
 
 const require = createRequire(import.meta.url);
 const repo = resolve(import.meta.dirname, '..');
@@ -111,17 +112,8 @@ const share = (gTokS * flopsPerToken) / matmulFlops;
 // is: the graph built from config.json, weights read in place. Each side runs in its own process (peak RSS).
 let qwen = null;
 if (!args.includes('--skip-qwen')) {
-  const { writeLargeCheckpoint } = out('test/checkpoint.js');
   const { defaultTokenBudget } = out('src/core/engine/scorer.js');
-  const qcfg = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
-    num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000.0, tie_word_embeddings: true,
-    torch_dtype: 'bfloat16', hidden_act: 'silu', use_sliding_window: false, bos_token_id: 256, eos_token_id: 256 };
-  const qdir = join(work, 'qwen2.5-0.5b-shape');
-  if (!existsSync(join(qdir, 'model.safetensors'))) {
-    t = performance.now();
-    writeLargeCheckpoint(qdir, qcfg, 'BF16', 5);
-    console.log(`(wrote ${qdir} in ${((performance.now() - t) / 1000).toFixed(0)} s)`);
-  }
+  const qdir = qwenShape(work, out);
   const qjobs = Array.from({ length: 4 }, (_, b) => ({ ids: Array.from({ length: 512 }, (_, i) => (i * 7919 + b * 104729 + 13) % 151936), respStart: 1 }));
   writeFileSync(join(work, 'qwen-jobs.json'), JSON.stringify(qjobs));
   const child = spawnSync(process.execPath, [join(repo, 'bench', 'checkpoint-child.mjs'), qdir, join(work, 'qwen-jobs.json'), String(threads), join(work, 'cache')], { encoding: 'utf8', maxBuffer: 1 << 24 });
