@@ -263,7 +263,8 @@ export class DatasetManager implements vscode.Disposable {
       rewardWeights: dict(Object.entries(cfg.get<Record<string, unknown>>('rewardWeights', {}) ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))),
     };
     // Huge files: a quick scan of the first 4 MB first, so that the status bar and the inspector show records
-    // within a moment while the full scan runs (its result replaces this one).
+    // within a moment while the full scan runs (its result replaces this one). The host worker detects the format once
+    // for both. (Starting both at once did not shorten the index on two cores: bench/scale, README "Hub-shaped data".)
     try {
       const st = await stat(uri.fsPath);
       if (st.size > 64 << 20) {

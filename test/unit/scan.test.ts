@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { detectFormat, scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { writeParquet } from '../parquet.js';
 import { InputError } from '../../src/core/errors.js';
 import { readRecord, recordAtLine } from '../../src/core/records.js';
 import type { CheckName } from '../../src/core/checks/table.js';
@@ -148,6 +149,26 @@ test('head scan: the first whole lines of a big file, marked partial', async () 
   assert.deepEqual(Array.from(head.index.offset), Array.from(full.index.offset).slice(0, head.records), 'same offsets as the full scan');
   assert.ok((head.scannedBytes ?? 0) >= 64 * 1024);
   assert.equal(full.partial, undefined);
+});
+
+test('a format detected beforehand (ScanOptions.detected: the host worker detects once for a head and a full scan) gives the same result, and is not detected again', async () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) lines.push(JSON.stringify({ prompt: `q${i % 700}`, chosen: `a${i} `.repeat(5), rejected: i % 9 ? `b${i}` : `a${i} `.repeat(5) }));
+  const jsonl = tempFile('detected.jsonl', lines.join('\n') + '\n');
+  const pq = tempFile('detected.parquet', '');
+  await writeParquet(pq, `SELECT 'q' || (i % 700) AS prompt, repeat('a' || i || ' ', 5) AS chosen, CASE WHEN i % 9 = 0 THEN repeat('a' || i || ' ', 5) ELSE 'b' || i END AS rejected FROM range(3000) t(i)`, 'COMPRESSION snappy, ROW_GROUP_SIZE 500');
+  const comparable = (r: ScanResult): unknown => ({ ...r, seconds: 0, index: Object.values(r.index).map((a: ArrayLike<number>) => Array.from(a)) });
+  for (const p of [jsonl, pq]) {
+    const guess = await detectFormat(p);
+    assert.equal(guess.format, 'trl-standard');
+    for (const headBytes of [undefined, 16 * 1024]) {
+      const opts = { workers: 2, parallelThreshold: 0, ...(headBytes ? { headBytes } : {}) };
+      assert.deepEqual(comparable(await scanFile(p, { ...opts, detected: guess })), comparable(await scanFile(p, opts)), `${p} head ${headBytes}`);
+    }
+    // the guess given is the one used: a file read as another format than its rows' (not strict: no errors)
+    const other = await scanFile(p, { workers: 1, detected: { ...guess, format: 'prompt-only' } });
+    assert.equal(other.format, 'prompt-only');
+  }
 });
 
 test('the truncation check follows the convention and counts the special tokens the trainer adds (kernel = JavaScript path)', async () => {

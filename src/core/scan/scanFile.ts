@@ -48,7 +48,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a preference file`);
   if (st.size === 0) throw new InputError(`${path}: the file is empty`);
   if (isParquetFile(path)) return scanParquetFile(path, st.size, options, t0);
-  const guess = await detectFormat(path);
+  const guess = options.detected ?? (await detectFormat(path));
   const format = options.format ?? guess.format;
   const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
   const maxErrors = options.maxErrors ?? 10000;
@@ -129,7 +129,7 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
   // one reader of the file on this thread: for the format, then for the range scanned here
   const lines = new RowGroupLines(pf);
   try {
-    const guess = options.format ? null : await detectFormat(path, { pf, lines });
+    const guess = options.format ? null : (options.detected ?? (await detectFormat(path, { pf, lines })));
     const format = options.format ?? (guess?.format as FormatName);
     return await scanParquetRanges(pf, lines, format, size, options, t0, options.format !== undefined || guess?.fromSchema === true);
   } finally {

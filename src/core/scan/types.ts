@@ -5,6 +5,7 @@ import type { SourceKind } from '../jsonl/reader.js';
 import type { RecordIndex } from '../records.js';
 import type { FormatName, RecordError } from '../types.js';
 import type { RecordColumns } from './kernel.js';
+import type { FormatGuess } from './detect.js';
 import { LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS } from '../kernels/layout.js';
 
 /** What a scan finds; ScanResult adds where every record is. */
@@ -66,6 +67,11 @@ export interface ScanOptions {
    * huge file while the full scan runs.
    */
   headBytes?: number;
+  /**
+   * The file's format as detectFormat found it, when the caller has it (the extension's host worker detects once per
+   * version of a file, for its head scan and its full scan): not detected again.
+   */
+  detected?: FormatGuess;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
   /** Build the record index (default true); `preflens stats` does not need it. */
@@ -90,6 +96,11 @@ export interface RangeTask {
   opts: CheckOptions;
   tokenizerDir?: string;
   maxErrors: number;
+  /**
+   * The file's format as detectFormat found it, when the caller has it (the extension's host worker detects once per
+   * version of a file, for its head scan and its full scan): not detected again.
+   */
+  detected?: FormatGuess;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
   /**
