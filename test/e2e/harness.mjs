@@ -5,7 +5,7 @@
 // notifications, its status-bar item, its output log growing) and gives up only after `stallMs` without any change,
 // so a machine that is busy with something else makes a test slower, not red.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -104,6 +104,31 @@ export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
 
 /** The session whose progress `retry` follows by default (the one started last). */
 const session = { progress: null };
+
+/** The text of the PrefLens output-channel logs under a user-data folder (what the extension said it did). */
+export function prefLensLogs(dir) {
+  let out = '';
+  const walk = (d, depth) => {
+    let names = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      try {
+        if (statSync(p).isDirectory()) {
+          if (depth < 6) walk(p, depth + 1);
+        } else if (/PrefLens\.log$/.test(n)) out += readFileSync(p, 'utf8');
+      } catch {
+        continue;
+      }
+    }
+  };
+  walk(join(dir, 'logs'), 0);
+  return out;
+}
 
 /** Sizes of the PrefLens output-channel logs under a user-data folder (they grow as jobs report progress). */
 function logSizes(dir) {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { startVsCode, runCommand, quickOpen, retry, webviewFrame, findFrame, stepper, repo } from './harness.mjs';
+import { startVsCode, runCommand, quickOpen, retry, webviewFrame, findFrame, stepper, repo, prefLensLogs } from './harness.mjs';
 
 const shared = resolve(repo, '..', 'shared');
 const devFile = join(shared, 'data', 'hh-harmless', 'dev.jsonl');
@@ -194,13 +194,19 @@ try {
   const frameWith = (selector) => findFrame(page, selector);
 
   await step('score lines 1–20 with the demo models from the command palette', async () => {
-    await runCommand(page, 'View: Focus First Editor Group');
-    await page.waitForTimeout(500);
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input.input').fill(':1');
-    await page.waitForTimeout(200);
-    await page.keyboard.press('Enter');
-    for (let i = 0; i < 19; i++) await page.keyboard.press('Shift+ArrowDown');
+    // the selection of lines 1-20 in the editor, checked in the status bar's cursor item ("Ln 20, Col 1 (… selected)"):
+    // on a loaded machine a key can reach the editor before the go-to-line prompt has closed
+    await retry(async () => {
+      await runCommand(page, 'View: Focus First Editor Group');
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input.input').fill(':1');
+      await page.waitForTimeout(200);
+      await page.keyboard.press('Enter');
+      await retry(async () => !(await page.locator('.quick-input-widget').isVisible()), { tries: 20, delay: 100, what: 'the go-to-line prompt to close' });
+      for (let i = 0; i < 19; i++) await page.keyboard.press('Shift+ArrowDown');
+      const items = await page.locator('.statusbar-item').allInnerTexts();
+      return items.some((t) => /Ln 20, Col 1 \(.*selected\)/.test(t));
+    }, { tries: 10, delay: 200, what: 'lines 1-20 selected in the editor' });
     await runCommand(page, 'PrefLens: Score Records');
     const input = page.locator('.quick-input-widget input.input');
     await input.fill('Selected lines');
@@ -208,6 +214,9 @@ try {
     await page.keyboard.press('Enter');
     await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring to finish' });
     await page.keyboard.press('Escape');
+    // the output channel reaches its file a moment later
+    const scored = await retry(async () => /scored (\d+) records of file:\S+dev\.jsonl/.exec(prefLensLogs(join(runDir, 'user-data'))), { tries: 50, delay: 200, what: 'the scoring summary in the PrefLens log' });
+    assert.equal(scored[1], '20', 'the 20 selected records were scored');
   });
 
   await step('the line hover shows the scored numbers', async () => {
