@@ -454,36 +454,16 @@ export class RowGroupLines {
     const { chunk, end, start } = this.readChunk(meta, scratch);
     let p = chunk;
     let done = 0;
-    let dict = 0;
-    let dictN = 0;
+    let dict = { at: 0, n: 0 };
     const k = this.k;
-    const parse = this.header;
-    if (!parse) throw new Error('page header parser not loaded');
     while (done < want) {
       if (p >= end) throw new Error(`the column chunk ends after ${done} of ${rows} rows`);
-      const reader = { view: new DataView(k.memory.buffer, 0, end), offset: p };
-      let h: PageHeader;
-      try {
-        h = parse(reader);
-      } catch (e) {
-        throw new Error(`page header at byte ${start + (p - chunk)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      p = reader.offset;
+      const { h, data, next } = this.pageAt(p, chunk, end, start);
+      p = next;
       const usize = h.uncompressed_page_size;
       const csize = h.compressed_page_size;
-      if (!(usize >= 0) || !(csize >= 0) || csize > end - p) throw new Error(`page at byte ${start + (p - chunk)}: sizes out of bounds`);
-      const data = p;
-      p += csize;
       if (h.type === 'DICTIONARY_PAGE') {
-        this.pages++;
-        const dh = h.dictionary_page_header;
-        const n = dh?.num_values ?? -1;
-        if (dh?.encoding !== 'PLAIN' && dh?.encoding !== 'PLAIN_DICTIONARY') throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
-        if (n < 0) throw new Error('dictionary page without its header');
-        const page = this.decompress(codec, data, csize, usize);
-        dict = this.alloc(n * 8);
-        dictN = n;
-        if (k.plainStrings(page, usize, n, dict) < 0) throw new Error('damaged dictionary page');
+        dict = this.dictionaryPage(codec, h, data);
         continue;
       }
       if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue; // index pages
@@ -549,15 +529,7 @@ export class RowGroupLines {
       const dest = ready ? located : defs ? this.alloc(present * 8) : table + done * 8;
       if (enc === 'PLAIN') {
         if (!ready && k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
-      } else if (present > 0) {
-        if (!dict) throw new Error('dictionary-encoded page without a dictionary');
-        if (valsLen < 1) throw new Error('damaged data page');
-        const bw = this.u8[vals];
-        if (bw > 32) throw new Error('damaged data page');
-        const idx = this.alloc(present * 4);
-        if (!k.hybrid(vals + 1, valsLen - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
-        if (!k.lookup(idx, present, dict, dictN, dest)) throw new Error('dictionary index out of range');
-      }
+      } else this.dictionaryValues(vals, valsLen, present, dict, dest);
       if (defs && !k.spread(defs, here, 1, dest, present, table + done * 8)) throw new Error('damaged definition levels');
       done += here;
     }
@@ -657,41 +629,21 @@ export class RowGroupLines {
     visit: (reps: number, defs: number, n: number, vals: number, present: number) => void,
   ): void {
     const k = this.k;
-    const parse = this.header;
-    if (!parse) throw new Error('page header parser not loaded');
     const { chunk, end, start } = this.readChunk(meta, scratch);
     const codec = meta.codec;
     const total = Number(meta.num_values);
     const defWidth = 32 - Math.clz32(maxDef);
     let p = chunk;
     let seen = 0;
-    let dict = 0;
-    let dictN = 0;
+    let dict = { at: 0, n: 0 };
     while (seen < total) {
       if (p >= end) throw new Error(`the column chunk ends after ${seen} of ${total} values`);
-      const reader = { view: new DataView(k.memory.buffer, 0, end), offset: p };
-      let h: PageHeader;
-      try {
-        h = parse(reader);
-      } catch (e) {
-        throw new Error(`page header at byte ${start + (p - chunk)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      p = reader.offset;
+      const { h, data, next } = this.pageAt(p, chunk, end, start);
+      p = next;
       const usize = h.uncompressed_page_size;
       const csize = h.compressed_page_size;
-      if (!(usize >= 0) || !(csize >= 0) || csize > end - p) throw new Error(`page at byte ${start + (p - chunk)}: sizes out of bounds`);
-      const data = p;
-      p += csize;
       if (h.type === 'DICTIONARY_PAGE') {
-        this.pages++;
-        const dh = h.dictionary_page_header;
-        const n = dh?.num_values ?? -1;
-        if (dh?.encoding !== 'PLAIN' && dh?.encoding !== 'PLAIN_DICTIONARY') throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
-        if (n < 0) throw new Error('dictionary page without its header');
-        const page = this.decompress(codec, data, csize, usize);
-        dict = this.alloc(n * 8);
-        dictN = n;
-        if (k.plainStrings(page, usize, n, dict) < 0) throw new Error('damaged dictionary page');
+        dict = this.dictionaryPage(codec, h, data);
         continue;
       }
       if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue;
@@ -737,18 +689,58 @@ export class RowGroupLines {
       const dest = this.alloc(present * 8);
       if (enc === 'PLAIN') {
         if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
-      } else if (present > 0) {
-        if (!dict) throw new Error('dictionary-encoded page without a dictionary');
-        if (valsLen < 1) throw new Error('damaged data page');
-        const bw = this.u8[vals];
-        if (bw > 32) throw new Error('damaged data page');
-        const idx = this.alloc(present * 4);
-        if (!k.hybrid(vals + 1, valsLen - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
-        if (!k.lookup(idx, present, dict, dictN, dest)) throw new Error('dictionary index out of range');
-      }
+      } else this.dictionaryValues(vals, valsLen, present, dict, dest);
       visit(reps, defs, nv, dest, present);
       seen += nv;
     }
+  }
+
+  /**
+   * The page at `p` of a column chunk that readChunk put at [chunk, end) (`start`: its offset in the file): its header,
+   * where its data begins and where the next page begins. A header that does not parse, or sizes past the chunk, are
+   * errors naming the page's byte in the file.
+   */
+  private pageAt(p: number, chunk: number, end: number, start: number): { h: PageHeader; data: number; next: number } {
+    const parse = this.header;
+    if (!parse) throw new Error('page header parser not loaded');
+    // a view made afresh: the memory may have grown since the last page (alloc)
+    const reader = { view: new DataView(this.k.memory.buffer, 0, end), offset: p };
+    let h: PageHeader;
+    try {
+      h = parse(reader);
+    } catch (e) {
+      throw new Error(`page header at byte ${start + (p - chunk)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const data = reader.offset;
+    const usize = h.uncompressed_page_size;
+    const csize = h.compressed_page_size;
+    if (!(usize >= 0) || !(csize >= 0) || csize > end - data) throw new Error(`page at byte ${start + (data - chunk)}: sizes out of bounds`);
+    return { h, data, next: data + csize };
+  }
+
+  /** A dictionary page's strings as (address, length) pairs in the arena: where they are and how many. */
+  private dictionaryPage(codec: string, h: PageHeader, data: number): { at: number; n: number } {
+    this.pages++;
+    const dh = h.dictionary_page_header;
+    const n = dh?.num_values ?? -1;
+    if (dh?.encoding !== 'PLAIN' && dh?.encoding !== 'PLAIN_DICTIONARY') throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
+    if (n < 0) throw new Error('dictionary page without its header');
+    const page = this.decompress(codec, data, h.compressed_page_size, h.uncompressed_page_size);
+    const at = this.alloc(n * 8);
+    if (this.k.plainStrings(page, h.uncompressed_page_size, n, at) < 0) throw new Error('damaged dictionary page');
+    return { at, n };
+  }
+
+  /** The `present` values of a dictionary-encoded page (its indices at [vals, vals + valsLen)) as pairs at `dest`. */
+  private dictionaryValues(vals: number, valsLen: number, present: number, dict: { at: number; n: number }, dest: number): void {
+    if (present === 0) return;
+    if (!dict.at) throw new Error('dictionary-encoded page without a dictionary');
+    if (valsLen < 1) throw new Error('damaged data page');
+    const bw = this.u8[vals];
+    if (bw > 32) throw new Error('damaged data page');
+    const idx = this.alloc(present * 4);
+    if (!this.k.hybrid(vals + 1, valsLen - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
+    if (!this.k.lookup(idx, present, dict.at, dict.n, dest)) throw new Error('dictionary index out of range');
   }
 
   /** Reads a column chunk into the arena (UNCOMPRESSED: kept) or the scratch area (decompressed page by page). */
