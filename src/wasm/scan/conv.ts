@@ -18,7 +18,7 @@ import { cfgMaxCompletion, cfgMaxEdits, cfgMaxLength, cfgMaxPrompt, cfgPromptExt
 import { separation } from './pair';
 import { batchFull, emit } from './rows';
 import { EXACT, boundedEditDistance, bytesEqual, combine, decodeUnits, nhFinish, nhReset, nhUnit, rawText, sNewlines, scanString, st, textSignature, tokenHashes } from './text';
-import { endOfLine, keyEnd, lineEnd, literal, plainKey, skipNumber, skipString, skipValue, ws } from './json';
+import { endOfLine, keyEnd, lineEnd, literal, member, memberKey, plainKey, skipNumber, skipString, skipValue, ws } from './json';
 
 // ---- message lists ----
 
@@ -156,14 +156,10 @@ function messages(p: usize, le: usize, list: i32): usize {
     let content = false;
     if (p < le && load<u8>(p) == 0x7d) return 0; // {}: no role
     for (;;) {
-      if (p >= le || load<u8>(p) != 0x22) return 0;
-      const ks = p + 1;
-      if (!plainKey(ks, le)) return 0;
+      p = member(p, le);
+      if (p == 0) return 0;
+      const ks = memberKey;
       const kl = keyEnd - ks;
-      p = ws(keyEnd + 1, le);
-      if (p >= le || load<u8>(p) != 0x3a) return 0;
-      p = ws(p + 1, le);
-      if (p >= le) return 0;
       if (kl == 4 && load<u32>(ks) == 0x656c6f72) {
         // role: a plain string naming a role the kernel knows
         if (role != 0 || load<u8>(p) != 0x22) return 0;
@@ -392,14 +388,10 @@ export function convRecord(ls: usize, end: usize, final: bool, line: i32, offset
   let hasScoreR = false;
   if (p < le && load<u8>(p) == 0x7d) return 0; // {}
   for (;;) {
-    if (p >= le || load<u8>(p) != 0x22) return 0;
-    const ks = p + 1;
-    if (!plainKey(ks, le)) return 0;
+    p = member(p, le);
+    if (p == 0) return 0;
+    const ks = memberKey;
     const kl = keyEnd - ks;
-    p = ws(keyEnd + 1, le);
-    if (p >= le || load<u8>(p) != 0x3a) return 0;
-    p = ws(p + 1, le);
-    if (p >= le) return 0;
     const v = load<u8>(p);
     let k: i32 = 0;
     if (kl == 6 && load<u32>(ks) == 0x6d6f7270 && load<u16>(ks, 4) == 0x7470) k = K_PROMPT;

@@ -179,6 +179,24 @@ export function plainKey(p: usize, le: usize): bool {
 
 
 /**
+ * An object member at p (its key's opening quote): a plain key (plainKey), a colon, whitespace around it. Returns the
+ * first byte of the member's value, or 0 when the member is not so or the line ends before its value; the key is
+ * [memberKey, keyEnd).
+ */
+export let memberKey: usize = 0;
+@inline export function member(p: usize, le: usize): usize {
+  if (p >= le || load<u8>(p) != 0x22) return 0;
+  const ks = p + 1;
+  if (!plainKey(ks, le)) return 0;
+  memberKey = ks;
+  p = ws(keyEnd + 1, le);
+  if (p >= le || load<u8>(p) != 0x3a) return 0;
+  p = ws(p + 1, le);
+  return p < le ? p : 0;
+}
+
+
+/**
  * Where the line of a record that ended at p goes on: optional whitespace, then LF (or the end of the input, when it is
  * `final`); the next line's start, or 0 (not the end of the line, or the input may continue). The line's end, without
  * a CR, in lineEnd.
