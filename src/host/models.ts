@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Command } from './commands.js';
 import type { ProviderChoice } from '../core/engine/model.js';
 import type { ModelCheck } from '../core/engine/check.js';
-import { type Convention, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import { type Convention, type LengthLimits, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
 import { DEFAULT_BETA } from '../core/metrics/pair.js';
 import type { WorkerClient } from './workerClient.js';
@@ -25,6 +25,11 @@ export interface ScoringSettings {
   maxLength: number | null;
   truncationMode: TruncationMode;
   provider: ProviderChoice;
+}
+
+/** The tokenization of the scoring settings (convention and lengths), for SPINAL, checkpoint comparison, rollouts and reference log-probabilities too. */
+export function limitsOf(s: ScoringSettings): LengthLimits {
+  return { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode };
 }
 
 interface ModelState extends Omit<ModelCheck, 'dir'> {

@@ -13,7 +13,7 @@ import { sameFile } from '../core/export.js';
 import type { RefsJobMessage, RefsJobResult, RefsJobSpec } from '../workers/refsWorker.js';
 import type { DatasetManager } from './datasets.js';
 import { isParquetUri } from './datasets.js';
-import type { Models } from './models.js';
+import { limitsOf, type Models } from './models.js';
 
 export class RefsCommand {
   constructor(
@@ -60,11 +60,7 @@ export class RefsCommand {
       ref,
       out: target.fsPath,
       format: this.datasets.get(uri)?.result?.format ?? null,
-      convention: s.convention,
-      maxPromptLength: s.maxPromptLength,
-      maxCompletionLength: s.maxCompletionLength,
-      maxLength: s.maxLength,
-      truncationMode: s.truncationMode,
+      limits: limitsOf(s),
       provider: s.provider,
       cacheDir: this.cacheDir,
     };

@@ -13,8 +13,8 @@ import { modelAtStep } from '../core/runs/checkpoints.js';
 import type { RolloutRunInfo } from '../workers/runWorker.js';
 import { parseRolloutsRequest, type RolloutsEvent } from '../protocol/rollouts.js';
 import { createPanel } from './webviewHtml.js';
-import type { Models } from './models.js';
-import { limitsOf, runRunJob } from './runs.js';
+import { limitsOf, type Models } from './models.js';
+import { runRunJob } from './runs.js';
 import { dict } from '../core/dict.js';
 
 export class RolloutsPanel implements vscode.Disposable {

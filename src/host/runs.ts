@@ -20,16 +20,10 @@ import { parseRunRequest, type RunEvent } from '../protocol/run.js';
 import { parseSpinalRequest, type SpinalEvent } from '../protocol/spinal.js';
 import { createPanel } from './webviewHtml.js';
 import { Command } from './commands.js';
-import type { Models, ScoringSettings } from './models.js';
-import type { LengthLimits } from '../core/tokenize/encoder.js';
+import { limitsOf, type Models, type ScoringSettings } from './models.js';
 
 /** The files that make a folder a run (runs.ts isRunDir): the Trainer's state, LLaMA-Factory's log, event files. */
 const RUN_FILES = '**/{trainer_state.json,trainer_log.jsonl,events.out.tfevents.*}';
-
-/** The tokenization of the scoring settings (convention and lengths), for SPINAL and checkpoint comparison too. */
-export function limitsOf(s: ScoringSettings): LengthLimits {
-  return { convention: s.convention, maxPromptLength: s.maxPromptLength, maxCompletionLength: s.maxCompletionLength, maxLength: s.maxLength, truncationMode: s.truncationMode };
-}
 
 type Node = { kind: 'run'; dir: string; run: RunInfo | null; live: boolean; error?: string } | { kind: 'item'; label: string; description?: string; icon: string; tooltip?: string; command?: vscode.Command };
 

@@ -8,18 +8,15 @@ import { serveJob } from '../core/jobs.js';
 import { ScoringModel, type ProviderChoice } from '../core/engine/model.js';
 import { writeRefs, type RefsResult } from '../core/refs.js';
 import type { FormatName } from '../core/types.js';
-import type { Convention, TruncationMode } from '../core/tokenize/encoder.js';
+import type { LengthLimits } from '../core/tokenize/encoder.js';
 
 export interface RefsJobSpec {
   data: string;
   ref: string;
   out: string;
   format: FormatName | null;
-  convention: Convention;
-  maxPromptLength: number | null;
-  maxCompletionLength: number | null;
-  maxLength: number | null;
-  truncationMode: TruncationMode;
+  /** The tokenization: the scoring settings' convention and lengths (host/models.ts limitsOf). */
+  limits: LengthLimits;
   provider: ProviderChoice;
   cacheDir?: string;
 }
@@ -35,11 +32,7 @@ serveJob<RefsJobSpec, RefsJobMessage, RefsJobResult>(async (spec, { signal, post
   post({ type: 'model', description: ref.description, deviceNote: ref.deviceNote, warnings: [...ref.warnings] });
   try {
     const r = await writeRefs(spec.data, ref, spec.out, {
-      convention: spec.convention,
-      maxPromptLength: spec.maxPromptLength,
-      maxCompletionLength: spec.maxCompletionLength,
-      maxLength: spec.maxLength,
-      truncationMode: spec.truncationMode,
+      ...spec.limits,
       ...(spec.format ? { format: spec.format } : {}),
       signal,
       onProgress: (p) => post({ type: 'progress', ...p }),
