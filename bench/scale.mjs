@@ -11,7 +11,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync } 
 import { join, resolve } from 'node:path';
 import { generate } from './gen-hh.mjs';
 import { hubFile } from './gen-hub.mjs';
-import { startVsCode, retry, findFrame, repo } from '../test/e2e/harness.mjs';
+import { startVsCode, retry, findFrame, repo, logFiles } from '../test/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const parquet = args.includes('--parquet');
@@ -69,8 +69,7 @@ try {
   await page.waitForTimeout(1500); // the extension's menu contributions register after the workbench starts
   // the extension activated (workspaceContains: the extension host's search of the workspace can take seconds) and
   // settled (its host worker started, the models checked): the time measured is opening a file, not starting VS Code
-  const logs = join(runDir, 'user-data', 'logs');
-  const activated = () => existsSync(logs) && readdirSync(logs, { recursive: true }).map(String).filter((f) => f.endsWith('exthost.log')).some((f) => /_doActivateExtension preflens\.preflens/.test(readFileSync(join(logs, f), 'utf8')));
+  const activated = () => logFiles(join(runDir, 'user-data'), /exthost\.log$/).some((f) => /_doActivateExtension preflens\.preflens/.test(readFileSync(f.path, 'utf8')));
   await retry(async () => activated(), { tries: 600, delay: 100, what: 'the extension to activate' });
   await page.waitForTimeout(1000);
   let t0;

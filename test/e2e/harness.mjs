@@ -105,34 +105,9 @@ export async function startVsCode({ workspace, vsix, runDir, settings = {} }) {
 /** The session whose progress `retry` follows by default (the one started last). */
 const session = { progress: null };
 
-/** The text of the PrefLens output-channel logs under a user-data folder (what the extension said it did). */
-export function prefLensLogs(dir) {
-  let out = '';
-  const walk = (d, depth) => {
-    let names = [];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      try {
-        if (statSync(p).isDirectory()) {
-          if (depth < 6) walk(p, depth + 1);
-        } else if (/PrefLens\.log$/.test(n)) out += readFileSync(p, 'utf8');
-      } catch {
-        continue;
-      }
-    }
-  };
-  walk(join(dir, 'logs'), 0);
-  return out;
-}
-
-/** Sizes of the PrefLens output-channel logs under a user-data folder (they grow as jobs report progress). */
-function logSizes(dir) {
-  let out = '';
+/** The log files under a user-data folder whose names match `name` (paths and sizes; a file that vanished is left out). */
+export function logFiles(dir, name) {
+  const out = [];
   const walk = (d, depth) => {
     let names = [];
     try {
@@ -149,11 +124,31 @@ function logSizes(dir) {
         continue;
       }
       if (st.isDirectory() && depth < 6) walk(p, depth + 1);
-      else if (/PrefLens\.log$/.test(n)) out += `${n}:${st.size};`;
+      else if (name.test(n)) out.push({ path: p, name: n, size: st.size });
     }
   };
   walk(join(dir, 'logs'), 0);
   return out;
+}
+
+/** The text of the PrefLens output-channel logs under a user-data folder (what the extension said it did). */
+export function prefLensLogs(dir) {
+  return logFiles(dir, /PrefLens\.log$/)
+    .map((f) => {
+      try {
+        return readFileSync(f.path, 'utf8');
+      } catch {
+        return '';
+      }
+    })
+    .join('');
+}
+
+/** Sizes of the PrefLens output-channel logs under a user-data folder (they grow as jobs report progress). */
+function logSizes(dir) {
+  return logFiles(dir, /PrefLens\.log$/)
+    .map((f) => `${f.name}:${f.size};`)
+    .join('');
 }
 
 /** Everything that changes while the extension works: notifications, status-bar items, its output log. */
