@@ -2,7 +2,9 @@
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import assert from 'node:assert/strict';
 import { isFailed, isSkipped, type ScoredRecord, type ScoreLine } from '../src/core/contract.js';
+import { scanFile, type ScanResult } from '../src/core/scan/index.js';
 
 // Tests run from out/test/ (transpiled by scripts/build.mjs): the repository root is two levels up.
 export const repoRoot = resolve(__dirname, '..', '..');
@@ -46,4 +48,19 @@ export function scored(r: ScoreLine): ScoredRecord {
   if (isSkipped(r)) throw new Error(`line ${r.line} was skipped: ${r.skipped}`);
   if (isFailed(r)) throw new Error(`line ${r.line} failed: ${r.error}`);
   return r;
+}
+
+/** The scan worker's script as the tests build it (out/). */
+export const scanWorkerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
+
+/** A scan's result as deepEqual compares two: its time left out, the index's typed arrays as plain arrays. */
+export function comparableScan(res: ScanResult): unknown {
+  return { ...res, seconds: 0, index: Object.fromEntries(Object.entries(res.index).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)])) };
+}
+
+/** The scan kernel's result for `path`, on one thread and with 3 workers, equals the JavaScript path's. */
+export async function assertKernelSameAsJavaScript(path: string, label: string): Promise<void> {
+  const reference = comparableScan(await scanFile(path, { exactOnly: true, workers: 1 }));
+  assert.deepEqual(comparableScan(await scanFile(path, { workers: 1 })), reference, `${label}: kernel, one thread`);
+  assert.deepEqual(comparableScan(await scanFile(path, { workers: 3, parallelThreshold: 0, workerScript: scanWorkerScript })), reference, `${label}: kernel, 3 workers`);
 }

@@ -8,14 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { scanFile } from '../../src/core/scan/index.js';
 import { RangeBuilder } from '../../src/core/scan/builder.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/core/checks/record.js';
-import { repoRoot, rng, tempFile } from '../helpers.js';
+import { assertKernelSameAsJavaScript, rng, tempFile } from '../helpers.js';
 import { conversation, m, type Msg, response, text } from '../conv.js';
 
-const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
 /** `v` with every string (not keys) passed through `f`. */
 function deep(v: unknown, f: (s: string) => string): unknown {
@@ -97,23 +95,13 @@ function generate(seed: number, records: number): string {
   return out.join('');
 }
 
-function comparable(res: ScanResult): unknown {
-  return { ...res, seconds: 0, index: Object.fromEntries(Object.entries(res.index).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)])) };
-}
-
-async function assertSameAsJavaScript(path: string, label: string): Promise<void> {
-  const reference = comparable(await scanFile(path, { exactOnly: true, workers: 1 }));
-  assert.deepEqual(comparable(await scanFile(path, { workers: 1 })), reference, `${label}: kernel, one thread`);
-  assert.deepEqual(comparable(await scanFile(path, { workers: 3, parallelThreshold: 0, workerScript })), reference, `${label}: kernel, 3 workers`);
-}
-
 test('kernel = JavaScript path on generated conversational files (TRL, UltraFeedback-binarized, implicit prompts) with every hard case (3 seeds)', async () => {
   for (const seed of [1, 2, 3]) {
     const p = tempFile(`conv-${seed}.jsonl`, generate(seed, 1500));
     const s = await scanFile(p, { workers: 1 });
     assert.equal(s.format, 'trl-conversational');
     assert.ok(s.records > 1000 && s.errorCount > 10, `seed ${seed}: ${s.records} records, ${s.errorCount} errors`);
-    await assertSameAsJavaScript(p, `seed ${seed}`);
+    await assertKernelSameAsJavaScript(p, `seed ${seed}`);
   }
 });
 
@@ -153,5 +141,5 @@ test('conversational scores: UltraFeedback\'s score_chosen/score_rejected feed s
   const s = await scanFile(p, { workers: 1 });
   assert.deepEqual(s.checks.scoreTie, [2, 4, 5, 6]);
   assert.deepEqual(s.checks.scoreInversion, [3, 8]);
-  await assertSameAsJavaScript(p, 'scores');
+  await assertKernelSameAsJavaScript(p, 'scores');
 });

@@ -9,8 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
+import { scanFile } from '../../src/core/scan/index.js';
 import { RangeBuilder } from '../../src/core/scan/builder.js';
 import * as L from '../../src/core/kernels/layout.js';
 import { CHECK_BITS } from '../../src/core/checks/table.js';
@@ -19,9 +18,8 @@ import { KIND_CODES, ROW_FLOATS, ROW_INTS, RowFloat, RowInt } from '../../src/co
 import { LengthSeries } from '../../src/core/scan/types.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/core/checks/record.js';
 import { analyzeText, normalizedHash, textSignature } from '../../src/core/checks/text.js';
-import { fixture, repoRoot, rng, tempFile } from '../helpers.js';
+import { assertKernelSameAsJavaScript, comparableScan, fixture, rng, scanWorkerScript, tempFile } from '../helpers.js';
 
-const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
 // Pieces of text: plain words, case and spacing variants, punctuation, escapes JSON.stringify writes (\n \t \" \\
 // and \u00XX for control characters), and Unicode the kernel decodes itself (2-, 3- and 4-byte UTF-8, U+FFFD,
@@ -96,23 +94,13 @@ function generate(seed: number, records: number): string {
   return out.join('');
 }
 
-function comparable(res: ScanResult): unknown {
-  return { ...res, seconds: 0, index: Object.fromEntries(Object.entries(res.index).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)])) };
-}
-
-async function assertSameAsJavaScript(path: string, label: string): Promise<void> {
-  const reference = comparable(await scanFile(path, { exactOnly: true, workers: 1 }));
-  assert.deepEqual(comparable(await scanFile(path, { workers: 1 })), reference, `${label}: kernel, one thread`);
-  assert.deepEqual(comparable(await scanFile(path, { workers: 3, parallelThreshold: 0, workerScript })), reference, `${label}: kernel, 3 workers`);
-}
-
 test('kernel = JavaScript path on generated HH / TRL files with every hard case (3 seeds)', async () => {
   for (const seed of [1, 2, 3]) {
     const p = tempFile(`gen-${seed}.jsonl`, generate(seed, 1500));
-    await assertSameAsJavaScript(p, `seed ${seed}`);
+    await assertKernelSameAsJavaScript(p, `seed ${seed}`);
     // The file's format forced the other way: every HH line goes back to JavaScript.
-    const forced = comparable(await scanFile(p, { format: 'trl-standard', workers: 1 }));
-    assert.deepEqual(forced, comparable(await scanFile(p, { format: 'trl-standard', exactOnly: true, workers: 1 })), `seed ${seed}: --format trl-standard`);
+    const forced = comparableScan(await scanFile(p, { format: 'trl-standard', workers: 1 }));
+    assert.deepEqual(forced, comparableScan(await scanFile(p, { format: 'trl-standard', exactOnly: true, workers: 1 })), `seed ${seed}: --format trl-standard`);
   }
 });
 
@@ -121,7 +109,7 @@ test('kernel = JavaScript path on a 24 MB file (lines across the 8 MB input buff
   const long = JSON.stringify({ chosen: `\n\nHuman: hi\n\nAssistant: ${'word '.repeat(2_000_000)}`, rejected: '\n\nHuman: hi\n\nAssistant: no' });
   const p = tempFile('big.jsonl', big + long + '\n' + big.slice(0, 200000).replace(/\n[^\n]*$/, '\n'));
   assert.ok(statSync(p).size > 24e6);
-  await assertSameAsJavaScript(p, '24 MB');
+  await assertKernelSameAsJavaScript(p, '24 MB');
 });
 
 test('the kernel itself reads HH and TRL standard lines (none handed back), and hands back what it must', () => {
@@ -180,7 +168,7 @@ test('length statistics (counts per value in the kernel, values ≥ 2¹⁶ liste
     const q = (x: number): number => v[Math.min(v.length - 1, Math.floor(x * (v.length - 1) + 0.5))];
     return { count: v.length, mean: Math.round((v.reduce((s, x) => s + x, 0) / v.length) * 100) / 100, min: v[0], p50: q(0.5), p95: q(0.95), max: v[v.length - 1] };
   };
-  for (const options of [{ workers: 1 }, { workers: 3, parallelThreshold: 0, workerScript }, { workers: 1, exactOnly: true }]) {
+  for (const options of [{ workers: 1 }, { workers: 3, parallelThreshold: 0, workerScript: scanWorkerScript }, { workers: 1, exactOnly: true }]) {
     const res = await scanFile(p, options);
     assert.deepEqual(res.lengths.prompt.chars, expect(prompts, 2), JSON.stringify(options));
     assert.deepEqual(res.lengths.prompt.tokens, expect(prompts, 1));
