@@ -127,7 +127,9 @@ export async function exportShown(uri: vscode.Uri, shown: Uint32Array | null, da
   ];
   if (margins.size)
     items.push({ label: 'By margin (scored)', description: `${margins.size.toLocaleString('en-US')} scored records`, detail: 'The DPO margin β·((policy − reference) chosen − (policy − reference) rejected) of the records scored so far; the others go last.', key: 'margin' });
-  const order = await vscode.window.showQuickPick(items, { title: `PrefLens: export the ${n.toLocaleString('en-US')} records shown, in which order?` });
+  // the steps stay open when the focus moves: the flow starts from a button in the inspector's webview, which can take
+  // the focus back as a pick closes and would close the next step with it
+  const order = await vscode.window.showQuickPick(items, { title: `PrefLens: export the ${n.toLocaleString('en-US')} records shown, in which order?`, ignoreFocusOut: true });
   if (!order) return;
   let ordered: ExportOrder | undefined;
   if (order.key) {
@@ -137,12 +139,12 @@ export async function exportShown(uri: vscode.Uri, shown: Uint32Array | null, da
         { label: 'Largest first', description: 'the easiest pairs first', desc: true, stages: false },
         { label: 'Curriculum stages…', description: 'K files of equal size, easiest first (Curry-DPO)', desc: true, stages: true },
       ],
-      { title: `PrefLens: ${order.label}` },
+      { title: `PrefLens: ${order.label}`, ignoreFocusOut: true },
     );
     if (!dir) return;
     let stages = 1;
     if (dir.stages) {
-      const k = await vscode.window.showInputBox({ title: 'PrefLens: how many stages?', value: '3', validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 2 && Number(v) <= 100 ? undefined : 'a whole number from 2 to 100') });
+      const k = await vscode.window.showInputBox({ title: 'PrefLens: how many stages?', value: '3', ignoreFocusOut: true, validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 2 && Number(v) <= 100 ? undefined : 'a whole number from 2 to 100') });
       if (!k) return;
       stages = Number(k.trim());
     }

@@ -381,12 +381,14 @@ try {
     await shot('refs-inspector');
     await f.locator('#export').click();
     for (const pick of ['By ref_margin', 'Smallest first']) {
+      // each step: its choice listed, narrowed to, taken (the step it belongs to gone before the next is used)
       const input = page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible' });
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: pick }).first();
+      await retry(async () => row.isVisible(), { what: `the choice ${pick}` });
       await input.fill(pick);
-      await page.waitForTimeout(300);
+      await retry(async () => (await input.inputValue()) === pick && (await row.isVisible()), { what: `${pick} typed` });
       await page.keyboard.press('Enter');
-      await page.waitForTimeout(300);
+      await retry(async () => !(await row.isVisible()), { what: `${pick} taken` });
     }
     const ordered = join(outDir, 'hostile.by-ref-margin.jsonl');
     await saveAs(ordered);
