@@ -26,7 +26,7 @@ console.log('PrefLens reliability report');
 console.log(`fuzzing          ${fz ? `${fz[1]} cases, ${fz[2]} failures; ${fz[3]} records read, ${fz[4]} bad lines reported` : 'no result'} (+ JSON-array and 50 MB-line cases: ${fuzzCount.pass} tests passed, ${fuzzCount.fail} failed)`);
 console.log(`hostile data     ${hostileCount.pass} webview tests passed, ${hostileCount.fail} failed: <script>, event handlers, javascript: links, CSS escapes, bidi overrides and 10,000-character words shown as text, nothing executed (the real-VS-Code test repeats it in the inspector, heatmap and dashboard)`);
 console.log(`failure cases    ${failureCount.pass} passed, ${failureCount.fail} failed: corrupt ONNX, crashing worker, cancel (stopped ${cancelMs ?? '?'} ms after the request), torn and corrupted cache entries, changed records detected by hash`);
-console.log(scale ? `2 GB file        ${scale.records.toLocaleString('en-US')} records: first records in ${scale.first_records_s} s, full index in ${scale.full_index_s} s, last record ${scale.last_record_ok ? 'shown' : 'NOT shown'}, extension host peak ${scale.exthost_peak_mb} MB` : '2 GB file        not measured yet: run node bench/scale.mjs');
+console.log(scale ? `big file         ${(scale.bytes / 1e9).toFixed(2)} GB (bench/scale's last run), ${scale.records.toLocaleString('en-US')} records: first records in ${scale.first_records_s} s, full index in ${scale.full_index_s} s, last record ${scale.last_record_ok ? 'shown' : 'NOT shown'}, extension host peak ${scale.exthost_peak_mb} MB` : 'big file         not measured yet: run node bench/scale.mjs');
 console.log(JSON.stringify({
   fuzz_cases: fz ? Number(fz[1]) : 0,
   fuzz_failures: fz ? Number(fz[2]) : null,
