@@ -2,7 +2,8 @@
  * Test code: a minimal Parquet writer for the layouts DuckDB does not write but pyarrow and other writers do: REQUIRED
  * text columns, column chunks of many small pages, dictionary pages followed by PLAIN pages in one chunk (pyarrow's
  * fallback when a dictionary grows too large), data pages v2 with PLAIN values. Flat BYTE_ARRAY (UTF-8) columns
- * only; pages UNCOMPRESSED or Snappy (a valid Snappy stream of literals, which every decoder must read). Written from
+ * (writeMiniParquet), or list<struct<content, role>> columns with v1 pages that split rows (writeMiniListParquet);
+ * pages UNCOMPRESSED or Snappy (a valid Snappy stream of literals, which every decoder must read). Written from
  * the Parquet format specification (parquet.thrift, Thrift compact protocol), independent of the readers under test.
  */
 import { writeFileSync } from 'node:fs';
@@ -240,5 +241,102 @@ export function writeMiniParquet(file: string, columns: ColumnSpec[], rows: Arra
   const len = Buffer.alloc(4);
   len.writeUInt32LE(footer.length);
   chunks.push(footer, len, Buffer.from('PAR1'));
+  writeFileSync(file, Buffer.concat(chunks));
+}
+
+/** A message of a list column: null, or a role and a content (each may be null). */
+export type ListMessage = { role: string | null; content: string | null } | null;
+
+/**
+ * Writes rows of list<struct<content, role>> columns (a row's cell: null, or a list of messages) as one row group: the
+ * hub's 3-level lists (an OPTIONAL LIST group, a REPEATED group, an OPTIONAL element struct, OPTIONAL UTF-8 fields;
+ * definition levels 0 null list, 1 empty list, 2 null message, 3 null field, 4 a value). Each leaf is written in pages
+ * of `pageLevels` levels: v1 pages end wherever that falls, inside a row too (the specification allows it); v2 pages
+ * (which must begin at a row) hold whole rows of at least that many levels.
+ */
+export function writeMiniListParquet(file: string, names: string[], rows: Array<Record<string, ListMessage[] | null>>, opts: { pageLevels: number; v2: boolean; snappy: boolean }): void {
+  const chunks: Buffer[] = [Buffer.from('PAR1')];
+  let pos = 4;
+  const codec = opts.snappy ? 1 : 0;
+  const compress = (b: Buffer): Buffer => (opts.snappy ? snappyLiterals(b) : b);
+  const metas: Array<(c: Compact) => void> = [];
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  for (const name of names)
+    for (const field of ['content', 'role'] as const) {
+      // the leaf's levels and values, row by row
+      const reps: number[] = [];
+      const defs: number[] = [];
+      const vals: Array<string | null> = [];
+      const rowStart: boolean[] = [];
+      for (const row of rows) {
+        const cell = row[name] ?? null;
+        if (cell === null || cell.length === 0) {
+          reps.push(0);
+          defs.push(cell === null ? 0 : 1);
+          vals.push(null);
+          continue;
+        }
+        cell.forEach((msg, i) => {
+          reps.push(i === 0 ? 0 : 1);
+          const v = msg === null ? null : msg[field];
+          defs.push(msg === null ? 2 : v === null ? 3 : 4);
+          vals.push(v);
+        });
+      }
+      for (const r of reps) rowStart.push(r === 0);
+      const start = pos;
+      let uncompressed = 0;
+      for (let p = 0; p < reps.length; ) {
+        let q = Math.min(reps.length, p + opts.pageLevels);
+        if (opts.v2) while (q < reps.length && !rowStart[q]) q++;
+        const present = vals.slice(p, q).filter((v, i): v is string => defs[p + i] === 4);
+        const encoded = plain(present);
+        const rl = hybrid(reps.slice(p, q), 1);
+        const dl = hybrid(defs.slice(p, q), 3);
+        const n = q - p;
+        if (opts.v2) {
+          const body = compress(encoded);
+          uncompressed += rl.length + dl.length + encoded.length;
+          const rowsIn = rowStart.slice(p, q).filter((x) => x).length;
+          const h = new Compact()
+            .i32(1, 3)
+            .i32(2, rl.length + dl.length + encoded.length)
+            .i32(3, rl.length + dl.length + body.length)
+            .struct(8, (c) => c.i32(1, n).i32(2, n - present.length).i32(3, rowsIn).i32(4, 0).i32(5, dl.length).i32(6, rl.length).bool(7, opts.snappy))
+            .end();
+          chunks.push(h, rl, dl, body);
+          pos += h.length + rl.length + dl.length + body.length;
+        } else {
+          const raw = Buffer.concat([u32(rl.length), rl, u32(dl.length), dl, encoded]);
+          const body = compress(raw);
+          uncompressed += raw.length;
+          const h = new Compact().i32(1, 0).i32(2, raw.length).i32(3, body.length).struct(5, (c) => c.i32(1, n).i32(2, 0).i32(3, 3).i32(4, 3)).end();
+          chunks.push(h, body);
+          pos += h.length + body.length;
+        }
+        p = q;
+      }
+      const size = pos - start;
+      const levels = reps.length;
+      metas.push((c) =>
+        c.i64(2, start).struct(3, (m) => {
+          m.i32(1, 6).listI32(2, [0, 3]).listString(3, [name, 'list', 'element', field]).i32(4, codec).i64(5, levels).i64(6, uncompressed).i64(7, size).i64(9, start);
+        }),
+      );
+    }
+  const schema: Array<(c: Compact) => void> = [(c) => c.string(4, 'schema').i32(5, names.length)];
+  for (const name of names) {
+    schema.push((c) => c.i32(3, 1).string(4, name).i32(5, 1).i32(6, 3));
+    schema.push((c) => c.i32(3, 2).string(4, 'list').i32(5, 1));
+    schema.push((c) => c.i32(3, 1).string(4, 'element').i32(5, 2));
+    for (const field of ['content', 'role']) schema.push((c) => c.i32(1, 6).i32(3, 1).string(4, field).i32(6, 0));
+  }
+  const groups: Array<(c: Compact) => void> = [(c) => c.listStruct(1, metas).i64(2, 0).i64(3, rows.length)];
+  const footer = new Compact().i32(1, 1).listStruct(2, schema).i64(3, rows.length).listStruct(4, groups).string(6, 'preflens test writer').end();
+  chunks.push(footer, u32(footer.length), Buffer.from('PAR1'));
   writeFileSync(file, Buffer.concat(chunks));
 }

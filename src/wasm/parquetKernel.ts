@@ -100,7 +100,9 @@ function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
  * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
  * 16 bytes are copied with one 16-byte load and store. With `walk` (see above), also locates up to maxN PLAIN values
  * as (address, length) pairs at `out` (their number in `walked`); with walk | 4, stops once maxN values are located and
- * decompressed, and returns 2 (the rest of the output is not written): the first rows of a page, for a sample.
+ * decompressed, and returns 2 (the rest of the output is not written): the first rows of a page, for a sample. With
+ * walk 8 (and no other bit), stops once at least maxN bytes are written (a prefix, for a sample of a page whose values
+ * follow levels that must be read first) and returns 2; 1 when maxN ≥ dstLen and the whole block decodes.
  */
 export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i32, out: usize, maxN: i32): i32 {
   const se = src + <usize>srcLen;
@@ -115,12 +117,17 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   walkMax = maxN;
   walkLevels = (walk & 3) == 2;
   const early = (walk & 4) != 0;
-  let next: usize = walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
+  const prefix = walk == 8;
+  let next: usize = prefix ? (<usize>maxN < <usize>dstLen ? dst + <usize>maxN : NO_WALK) : walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
   // the fast loop's bounds: 5 bytes of input (a tag and its 4 bytes) and 64 of output (the longest copy) always left
   const se5 = se - src > 5 ? se - 5 : src;
   const de64 = de - dst > 64 ? de - 64 : dst;
   while (ip < se) {
     if (op >= next) {
+      if (prefix) {
+        walked = <i32>(op - dst); // the prefix's length
+        return 2;
+      }
       if (early && walked >= walkMax) return 2; // the last value wanted is written
       next = walkTo(op, next, dst, de);
       if (early && walked >= walkMax) next = walkEnd; // decompress up to its end
@@ -183,7 +190,8 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
     op += len;
   }
   if (op != de) return 0;
-  if (op >= next) walkTo(op, next, dst, de);
+  if (prefix) walked = dstLen;
+  else if (op >= next) walkTo(op, next, dst, de);
   return 1;
 }
 

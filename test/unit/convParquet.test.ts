@@ -153,6 +153,63 @@ test('a scan of a conversational Parquet row group decodes only the columns it r
   }
 });
 
+test('a sample of a list column\'s first rows (load with `first`, as format detection reads them) equals the first lines of the whole row group: DuckDB\'s pages and the minimal writer\'s (v1 pages that end inside a row, v2 pages; long contents, so that a Snappy page is decompressed in growing prefixes)', async () => {
+  const { writeMiniListParquet } = await import('../parquetWriter.js');
+  const dir = tmp();
+  const r = rng(21);
+  const rows: Array<Record<string, Array<{ role: string | null; content: string | null } | null> | null>> = [];
+  for (let i = 0; i < 300; i++) {
+    const long = (n: number): string => `${i}: ${text(r, n)}`;
+    const msgs = (k: number): Array<{ role: string | null; content: string | null } | null> => Array.from({ length: k }, (_, j) => ({ role: j % 2 ? 'assistant' : 'user', content: long(i % 3 === 0 ? 600 : 20) }));
+    const chosen = i % 23 === 0 ? null : i % 29 === 0 ? [] : msgs(1 + (i % 4));
+    const rejected = msgs(2);
+    if (i % 11 === 0) rejected.splice(1, 0, null);
+    if (i % 13 === 0) rejected[0] = { role: 'user', content: null };
+    if (i % 17 === 0) rejected[0] = { role: null, content: 'x' };
+    rows.push({ chosen, rejected });
+  }
+  const files: string[] = [];
+  for (const v2 of [false, true])
+    for (const snappy of [true, false])
+      for (const pageLevels of [37, 100000]) {
+        const file = join(dir, `list-${v2 ? 'v2' : 'v1'}-${snappy ? 'snappy' : 'plain'}-${pageLevels}.parquet`);
+        writeMiniListParquet(file, ['chosen', 'rejected'], rows, { pageLevels, v2, snappy });
+        files.push(file);
+      }
+  const duck = join(dir, 'duck.parquet');
+  const sqlRow = (row: (typeof rows)[number]): string => `(${['chosen', 'rejected'].map((k) => list((row[k] ?? null) as Msg[] | null)).join(', ')})`;
+  await writeParquet(duck, `SELECT * FROM (VALUES ${rows.map(sqlRow).join(', ')}) t(chosen, rejected)`);
+  files.push(duck);
+  const linesOf = (l: RowGroupLines): string[] => {
+    const out: string[] = [];
+    for (let b = l.next(); b; b = l.next()) out.push(...Buffer.from(b).toString('utf8').split('\n').filter((x) => x));
+    return out;
+  };
+  for (const file of files) {
+    // the whole row group as hyparquet reads it, then samples of it
+    const whole = await sameLines(file);
+    assert.equal(whole.fallbacks, 0, `${file}: decoded by the kernel`);
+    const pf = await openParquet(file);
+    const full = new RowGroupLines(pf);
+    await full.load(0);
+    const all = linesOf(full);
+    full.close();
+    assert.equal(all.length, 300);
+    for (const first of [1, 5, 36, 37, 64, 299]) {
+      const part = new RowGroupLines(pf);
+      try {
+        await part.load(0, first);
+        assert.deepEqual(linesOf(part), all.slice(0, first), `${file}: the first ${first} rows`);
+        assert.equal(part.fallbacks, 0);
+        await part.load(0);
+        assert.deepEqual(linesOf(part), all, `${file}: the whole row group after a sample`);
+      } finally {
+        part.close();
+      }
+    }
+  }
+});
+
 test('bad conversational Parquet: a struct without content, content as a list of parts, mixed shapes across row groups, a damaged row group — clear messages naming file and row (or row group and column), the rest read', async () => {
   const dir = tmp();
   // no content field: not messages (read as TRL standard pairs, whose chosen must be a string): each row an error

@@ -366,7 +366,7 @@ export class RowGroupLines {
       const c = this.columns[i];
       if (!todo[i] || kinds[i] === 'json') continue;
       try {
-        if (c.kind === 'list') this.listColumn(c.fields ?? [], c.fields?.map((f) => chunk(f.leaf)) ?? [], rows, tables[i], scratch);
+        if (c.kind === 'list') this.listColumn(c.fields ?? [], c.fields?.map((f) => chunk(f.leaf)) ?? [], rows, want, tables[i], scratch);
         else this.textColumn(c, chunk(c.leaf), rows, want, tables[i], scratch);
         done[i] = true;
       } catch (e) {
@@ -592,21 +592,29 @@ export class RowGroupLines {
   /**
    * Decodes the two leaves of a list<struct<content, role>> column into the kernel's tables (parquetKernel.ts assemble):
    * per row its first message and count, per message its fields' (address, length) pairs; writes the column's
-   * descriptor for rows() at `header`.
+   * descriptor for rows() at `header`. Only the first `want` rows when fewer than `rows` (a sample: see leafPages).
    */
-  private listColumn(fields: ListField[], metas: Array<NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>>, rows: number, header: number, scratch: number): void {
+  private listColumn(
+    fields: ListField[],
+    metas: Array<NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>>,
+    rows: number,
+    want: number,
+    header: number,
+    scratch: number,
+  ): void {
     const k = this.k;
     const maxMsgs = Number(metas[0].num_values);
     const rowsT = this.alloc(rows * 8);
     const msgsT = this.alloc(maxMsgs * 16);
     fields.forEach((f, i) => {
       k.assembleStart();
-      this.leafPages(metas[i], 1, f.dMax, scratch, (reps, defs, nv, vals, present) => {
+      this.leafPages(metas[i], f.dMax, want < rows ? want : -1, scratch, (reps, defs, nv, vals, present) => {
         const r = k.assemble(reps, defs, nv, vals, present, f.dList, f.dRep, f.dElem, f.dMax, rowsT, msgsT, f.slot, i === 0 ? 1 : 0, rows, maxMsgs);
         if (r === 0) throw new Error(`field ${f.name}: damaged repetition or definition levels`);
         if (r - 1 !== present) throw new Error(`field ${f.name}: ${present} values, ${r - 1} placed`);
       });
-      if (k.assembledRows() !== rows) throw new Error(`field ${f.name}: ${k.assembledRows()} rows, not ${rows}`);
+      const got = k.assembledRows();
+      if (got !== rows && !(want < rows && got === want)) throw new Error(`field ${f.name}: ${got} rows, not ${rows}`);
     });
     const keys = fields.map((f) => {
       const p = this.alloc(f.key.length);
@@ -617,14 +625,16 @@ export class RowGroupLines {
   }
 
   /**
-   * The data pages of one leaf column chunk of strings, with repetition levels (maxRep 1) and definition levels: for
-   * each page, `visit` gets the addresses of its levels (u32 each; reps 0 when maxRep is 0), their count, and the
-   * (address, length) pairs of its values (the levels equal to maxDef). PLAIN and dictionary pages, v1 and v2.
+   * The data pages of one leaf column chunk of strings in a list (repetition levels of bit width 1) with definition
+   * levels: for each page, `visit` gets the addresses of its levels (u32 each), their count, and the (address, length)
+   * pairs of its values (the levels equal to maxDef). PLAIN and dictionary pages, v1 and v2. With `want` ≥ 0, only the
+   * levels and values of the first `want` rows (a sample): the pages after them are not read, and the page where they
+   * end is decompressed only as far as they need (Snappy, PLAIN values: see samplePage).
    */
   private leafPages(
     meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>,
-    maxRep: number,
     maxDef: number,
+    want: number,
     scratch: number,
     visit: (reps: number, defs: number, n: number, vals: number, present: number) => void,
   ): void {
@@ -635,8 +645,9 @@ export class RowGroupLines {
     const defWidth = 32 - Math.clz32(maxDef);
     let p = chunk;
     let seen = 0;
+    let rowsSeen = 0; // rows begun in the pages read (levels of repetition 0)
     let dict = { at: 0, n: 0 };
-    while (seen < total) {
+    while (seen < total && (want < 0 || rowsSeen <= want)) {
       if (p >= end) throw new Error(`the column chunk ends after ${seen} of ${total} values`);
       const { h, data, next } = this.pageAt(p, chunk, end, start);
       p = next;
@@ -655,43 +666,127 @@ export class RowGroupLines {
       const enc = dh.encoding;
       if (!(nv >= 0) || seen + nv > total) throw new Error('a data page holds more values than its column chunk');
       if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
-      const reps = maxRep > 0 ? this.alloc(nv * 4) : 0;
+      const reps = this.alloc(nv * 4);
       const defs = this.alloc(nv * 4);
-      let vals: number;
-      let valsLen: number;
-      if (v2) {
-        const rl = Math.max(0, v2.repetition_levels_byte_length);
-        const dl = Math.max(0, v2.definition_levels_byte_length);
-        if (rl + dl > csize) throw new Error('levels out of bounds');
-        if (reps && !k.hybrid(data, rl, 1, nv, reps)) throw new Error('damaged repetition levels');
-        if (!k.hybrid(data + rl, dl, defWidth, nv, defs)) throw new Error('damaged definition levels');
-        valsLen = usize - rl - dl;
-        vals = v2.is_compressed !== false ? this.decompress(codec, data + rl + dl, csize - rl - dl, valsLen) : this.kept(codec, data + rl + dl, valsLen);
-      } else {
-        const page = this.decompress(codec, data, csize, usize);
-        if (h.data_page_header?.definition_level_encoding !== 'RLE' || (maxRep > 0 && h.data_page_header?.repetition_level_encoding !== 'RLE')) throw new Unsupported('level encoding');
-        let at = page;
+      // a sample's page of PLAIN Snappy values: decompressed as far as the rows wanted need (samplePage)
+      const sampled = want >= 0 && enc === 'PLAIN' && codec === 'SNAPPY' && (!v2 || v2.is_compressed !== false);
+      const levelsOf = (at: number, end: number): void => {
+        // v1: the repetition levels, then the definition levels, each after its u32 length
+        if (h.data_page_header?.definition_level_encoding !== 'RLE' || h.data_page_header?.repetition_level_encoding !== 'RLE') throw new Unsupported('level encoding');
         const view = new DataView(k.memory.buffer);
         for (const [levels, width] of [[reps, 1], [defs, defWidth]] as const) {
-          if (!levels) continue;
-          if (at + 4 > page + usize) throw new Error('damaged levels');
+          if (at + 4 > end) throw new Error('damaged levels');
           const len = view.getUint32(at, true);
-          if (len > page + usize - at - 4) throw new Error('levels out of bounds');
+          if (len > end - at - 4) throw new Error('levels out of bounds');
           if (!k.hybrid(at + 4, len, width, nv, levels)) throw new Error('damaged levels');
           at += 4 + len;
         }
-        vals = at;
-        valsLen = page + usize - at;
+      };
+      let vals: number;
+      let valsLen: number;
+      let rl = 0;
+      let dl = 0;
+      if (v2) {
+        rl = Math.max(0, v2.repetition_levels_byte_length);
+        dl = Math.max(0, v2.definition_levels_byte_length);
+        if (rl + dl > csize) throw new Error('levels out of bounds');
+        if (!k.hybrid(data, rl, 1, nv, reps)) throw new Error('damaged repetition levels');
+        if (!k.hybrid(data + rl, dl, defWidth, nv, defs)) throw new Error('damaged definition levels');
+        valsLen = usize - rl - dl;
+        vals = sampled ? 0 : v2.is_compressed !== false ? this.decompress(codec, data + rl + dl, csize - rl - dl, valsLen) : this.kept(codec, data + rl + dl, valsLen);
+      } else if (sampled) {
+        vals = 0;
+        valsLen = 0;
+      } else {
+        const page = this.decompress(codec, data, csize, usize);
+        levelsOf(page, page + usize);
+        const view = new DataView(k.memory.buffer);
+        vals = page + 8 + view.getUint32(page, true);
+        vals += view.getUint32(vals - 4, true);
+        valsLen = page + usize - vals;
       }
+      let cut = nv; // the levels of the rows wanted (all in a whole read)
       let present = 0;
-      const lv = new Uint32Array(k.memory.buffer, defs, nv);
-      for (let i = 0; i < nv; i++) present += lv[i] === maxDef ? 1 : 0;
-      const dest = this.alloc(present * 8);
-      if (enc === 'PLAIN') {
-        if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
-      } else this.dictionaryValues(vals, valsLen, present, dict, dest);
-      visit(reps, defs, nv, dest, present);
+      const count = (): void => {
+        const rv = new Uint32Array(k.memory.buffer, reps, nv);
+        const lv = new Uint32Array(k.memory.buffer, defs, nv);
+        cut = nv;
+        present = 0;
+        if (want < 0) for (let i = 0; i < nv; i++) present += lv[i] === maxDef ? 1 : 0;
+        else
+          for (let i = 0, r = rowsSeen; i < nv; i++) {
+            if (rv[i] === 0 && ++r > want) {
+              cut = i;
+              break;
+            }
+            present += lv[i] === maxDef ? 1 : 0;
+          }
+      };
+      let dest: number;
+      if (sampled) {
+        dest = this.samplePage(data, csize, usize, v2 ? rl + dl : -1, v2 ? null : levelsOf, count, () => present);
+      } else {
+        count();
+        dest = this.alloc(present * 8);
+        if (enc === 'PLAIN') {
+          if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
+        } else this.dictionaryValues(vals, valsLen, present, dict, dest);
+      }
+      visit(reps, defs, cut, dest, present);
+      if (want >= 0) {
+        const rv = new Uint32Array(k.memory.buffer, reps, cut);
+        for (let i = 0; i < cut; i++) rowsSeen += rv[i] === 0 ? 1 : 0;
+        if (cut < nv) break;
+      }
       seen += nv;
+    }
+  }
+
+  /**
+   * The PLAIN values of a sample's rows in one Snappy page of a list leaf (leafPages), decompressed only as far as they
+   * need: a prefix of 64 KiB, then ones of 4× the size until the levels (v1: `levelsOf` reads them from the prefix;
+   * v2: `levels` ≥ 0, the byte length of the levels stored before the compressed values, already read) and the
+   * `present()` values that `count` finds for the rows wanted lie inside it; the whole page at most, where damage is an
+   * error. Returns the address of their (address, length) pairs.
+   */
+  private samplePage(
+    data: number,
+    csize: number,
+    usize: number,
+    levels: number,
+    levelsOf: ((at: number, end: number) => void) | null,
+    count: () => void,
+    present: () => number,
+  ): number {
+    const k = this.k;
+    const src = data + Math.max(0, levels);
+    const srcLen = csize - Math.max(0, levels);
+    const size = levels >= 0 ? usize - levels : usize;
+    if (levels >= 0) count();
+    for (let prefix = 1 << 16; ; prefix *= 4) {
+      const whole = prefix >= size;
+      const mark = this.top;
+      const dst = this.alloc(size);
+      const r = k.snappy(src, srcLen, dst, size, 8, 0, whole ? size : prefix);
+      if (r === 0) throw new Error('damaged Snappy page');
+      const got = k.walked.value as number;
+      try {
+        let vals = dst;
+        if (levelsOf) {
+          levelsOf(dst, dst + got);
+          count();
+          const view = new DataView(k.memory.buffer);
+          vals = dst + 8 + view.getUint32(dst, true);
+          vals += view.getUint32(vals - 4, true);
+        }
+        if (vals > dst + got) throw new Error('the values begin past the prefix');
+        const out = this.alloc(present() * 8);
+        if (k.plainStrings(vals, dst + got - vals, present(), out) < 0) throw new Error('damaged data page');
+        return out;
+      } catch (e) {
+        if (whole) throw e;
+        this.top = mark; // a longer prefix, in the same place
+      }
     }
   }
 
