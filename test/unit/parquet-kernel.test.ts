@@ -303,6 +303,18 @@ test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and dam
       assert.ok(Buffer.from(mem().subarray(at, at + n)).equals(want.subarray(at - dst, at - dst + n)), `value ${v} of ${first} written whole`);
     }
   }
+  // a prefix (walk 8): stopped once at least that many bytes are written (returns 2, their length in `walked`), those
+  // bytes the page's; the whole page (returns 1) when the prefix reaches the page's end
+  for (const prefix of [1, 100, 4096, usize - 1, usize, usize + 5]) {
+    mem().fill(0, dst, dst + usize);
+    const r = k.snappy(src, page.length, dst, usize, 8, 0, prefix);
+    const got = walkedOf();
+    // (a prefix that its last element carries to the page's end is the whole page)
+    assert.ok(prefix >= usize ? r === 1 : r === 2 || (prefix === usize - 1 && r === 1 && got === usize), `prefix ${prefix}: returned ${r}`);
+    // stopped at the end of the element that crossed the prefix (Snappy compresses by 64 KiB blocks: no element is longer)
+    assert.ok(got >= Math.min(prefix, usize) && got <= Math.min(prefix + 65536, usize), `prefix ${prefix}: ${got} bytes`);
+    assert.ok(Buffer.from(mem().subarray(dst, dst + got)).equals(want.subarray(0, got)), `prefix ${prefix}: the page's bytes`);
+  }
   let seed = 12345;
   const rand = (n: number): number => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -314,13 +326,15 @@ test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and dam
     for (let j = 0, n = 1 + rand(4); j < n; j++) bad[rand(bad.length)] = rand(256);
     mem().set(bad, src);
     mem().fill(0xa5, canary, canary + 256);
-    // every other trial also locates the PLAIN values while it decompresses (at 4096: room for 3000 pairs)
-    const got = k.snappy(src, bad.length, dst, usize, t % 2, 4096, t % 2 ? 3000 : 0);
-    assert.ok(got === 0 || got === 1);
-    failed += 1 - got;
+    // every third trial also locates the PLAIN values while it decompresses (at 4096: room for 3000 pairs), every
+    // third decompresses a prefix (walk 8) of a random length
+    const mode = t % 3;
+    const got = k.snappy(src, bad.length, dst, usize, [0, 1, 8][mode], 4096, [0, 3000, rand(usize)][mode]);
+    assert.ok(got === 0 || got === 1 || (mode === 2 && got === 2));
+    failed += got === 0 ? 1 : 0;
     assert.ok(mem().subarray(canary, canary + 256).every((b) => b === 0xa5), `trial ${t}: nothing written past the output's slack`);
   }
-  assert.ok(failed > 1000, `most damaged pages are refused (${failed} of 3000)`);
+  assert.ok(failed > 800, `most damaged pages are refused (${failed} of 3000)`);
 });
 
 test('a sample of a row group\'s first rows (load with `first`): the same lines as the whole row group\'s first lines, for DuckDB\'s pages and the minimal writer\'s (v1 and v2, REQUIRED and OPTIONAL, dictionary and PLAIN, several pages)', async () => {
