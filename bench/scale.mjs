@@ -90,7 +90,7 @@ try {
   await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => /records/.test(t)), { tries: 400, delay: 50, what: 'the status bar' });
   result.first_records_s = (Date.now() - t0) / 1000;
   await shot('first-records');
-  const statusText = await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).find((t) => /records ·/.test(t) && !/scanning/.test(t)), { tries: 1200, delay: 250, what: 'the full index' });
+  const statusText = await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).find((t) => /records ·/.test(t) && !/scanning/.test(t)), { tries: 6000, delay: 50, what: 'the full index' });
   result.full_index_s = (Date.now() - t0) / 1000;
   result.records = Number(/([\d,]+) records/.exec(statusText)[1].replace(/,/g, ''));
   // Jump to the last record and show it; scroll the list to its end.

@@ -92,3 +92,30 @@ export function jobFailure(e: Exclude<JobEnd<unknown>, { type: 'done' }>): Error
   if (e.type === 'cancelled') return new CancelledError();
   return e.input ? new InputError(e.message) : new Error(e.message);
 }
+
+/**
+ * The requests a thread is answering, for work it does between them (the extension's host worker scans a Parquet
+ * file's first range itself: ScanOptions.pause): `quiet()` resolves on the next turn of the event loop once none is
+ * being answered, so that a request asked during the work is answered whole (each of its reads included) before the
+ * work goes on, instead of one read per turn.
+ */
+export class Answering {
+  private count = 0;
+  private waiting: Array<() => void> = [];
+
+  /** Counts `work` (a request being answered) until it settles; returns it. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.count++;
+    return work.finally(() => {
+      if (--this.count > 0) return;
+      const wake = this.waiting;
+      this.waiting = [];
+      for (const w of wake) w();
+    });
+  }
+
+  async quiet(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.count > 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+}

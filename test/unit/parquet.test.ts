@@ -143,3 +143,106 @@ test('rows as JSON from their bytes, read by row (recordSource.ts, as the extens
   assert.ok(!line.includes('\n'), 'one line');
   assert.deepEqual(JSON.parse(line), { chosen: text, big: '9007199254740993', small: 42, messages: [{ role: 'user', content: 'a"b' }, { role: 'assistant' }] });
 });
+
+test('a Parquet range scanned inline (the extension\'s host worker) waits for `pause` after every row group, and gives the same result as without it; the host worker answers a request for records asked during a scan before the scan goes on', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { scanParquetRange } = await import('../../src/core/scan/parquetRange.js');
+  const { RowGroupLines } = await import('../../src/core/parquet/rowLines.js');
+  const { DEFAULT_CHECK_OPTIONS } = await import('../../src/core/checks/record.js');
+  const file = join(tmp(), 'inline.parquet');
+  await bigFile(file, 20000, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  const pf = await openParquet(file);
+  const groups = pf.rowGroups.length;
+  assert.ok(groups >= 6, `${groups} row groups`);
+  const task = {
+    path: file, kind: 'jsonl' as const, bomLength: 0, start: 0, end: 0, format: 'trl-standard' as const, strict: false,
+    opts: DEFAULT_CHECK_OPTIONS, maxErrors: 10000, parquet: { from: 0, to: groups },
+  };
+  const plain = await scanParquetRange(task, null);
+  // a pause that holds the range until released: while it is held, no row group is read
+  let held: (() => void) | null = null;
+  let pauses = 0;
+  let progress = 0;
+  const lines = new RowGroupLines(pf);
+  let settled = false;
+  const scanning = scanParquetRange(task, null, () => progress++, {
+    pf,
+    lines,
+    pause: () => {
+      pauses++;
+      return new Promise<void>((resolve) => (held = resolve));
+    },
+  }).finally(() => (settled = true));
+  for (let k = 1; k <= groups; k++) {
+    while (!held) await new Promise((r) => setImmediate(r));
+    assert.equal(pauses, k);
+    assert.equal(progress, k, `row group ${k} read, and no further while the pause holds`);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(progress, k);
+    assert.equal(settled, false);
+    const h: () => void = held;
+    held = null;
+    h();
+  }
+  const paused = await scanning;
+  lines.close();
+  assert.equal(pauses, groups);
+  assert.equal(paused.count, plain.count);
+  assert.deepEqual(Array.from(paused.flagged), Array.from(plain.flagged));
+  assert.deepEqual(Array.from(paused.exact), Array.from(plain.exact));
+  assert.deepEqual(paused.lengths, plain.lengths);
+  assert.deepEqual(Array.from(paused.line), Array.from(plain.line));
+
+  // what the host worker's range waits for (jobs.ts Answering): the next turn when no request is being answered;
+  // else until every one is, each of its reads included
+  const { Answering } = await import('../../src/core/jobs.js');
+  const answering = new Answering();
+  let quiet = false;
+  await answering.quiet();
+  const steps: string[] = [];
+  const request = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 1)); // a read: a turn of the event loop each
+      steps.push(`read ${i}`);
+    }
+  };
+  const answered = answering.track(request());
+  const waited = answering.quiet().then(() => {
+    quiet = true;
+    steps.push('scan goes on');
+  });
+  await Promise.all([answered, waited]);
+  assert.ok(quiet);
+  assert.deepEqual(steps, ['read 0', 'read 1', 'read 2', 'read 3', 'read 4', 'scan goes on']);
+  // a request that fails counts as answered too
+  await answering.track(Promise.reject(new Error('x'))).catch(() => undefined);
+  await answering.quiet();
+
+  // the host worker: a scan and a request for records sent together; both answered, the scan equal to a scan on this
+  // thread
+  const whole = await scanFile(file, { workers: 1 });
+  const w = new Worker(join(repoRoot, 'dist', 'hostWorker.js'));
+  try {
+    const order: string[] = [];
+    const replies = new Map<number, { type: string; result?: { records: number; checks: unknown }; records?: Array<{ raw: string }> }>();
+    const done = new Promise<void>((resolve, reject) => {
+      w.on('error', reject);
+      w.on('message', (m: { id: number; type: string; result?: { records: number; checks: unknown } }) => {
+        if (m.type === 'progress') return;
+        order.push(m.type);
+        replies.set(m.id, m);
+        if (replies.size === 2) resolve();
+      });
+    });
+    const refs = { line: Uint32Array.from([1, 2, 20000]), offset: new Float64Array(3), length: new Uint32Array(3), sub: new Uint32Array(3) };
+    w.postMessage({ id: 1, op: 'scan', path: file, options: { parallelThreshold: 0, workers: 2 } });
+    w.postMessage({ id: 2, op: 'records', path: file, refs, format: 'trl-standard' });
+    await done;
+    assert.deepEqual(order, ['records', 'scan'], 'the records first');
+    assert.deepEqual(replies.get(2)?.records?.map((r) => JSON.parse(r.raw).prompt), ['Question 1', 'Question 2', 'Question 20000']);
+    assert.equal(replies.get(1)?.result?.records, 20000);
+    assert.deepEqual(replies.get(1)?.result?.checks, whole.checks);
+  } finally {
+    await w.terminate();
+  }
+});

@@ -20,13 +20,16 @@ import { RangeScan } from './rangeScan.js';
  * again — none for duplicates next to each other, a second decoding of the row groups that hold them for duplicates
  * far apart. The result is `keyed`: a candidate without keys meets no other record of the range. The unreadable row groups are blank
  * lines and errors. Progress in bytes of the Parquet file (its row groups' compressed sizes). `opened`: the file and a
- * reader of it, already open on this thread.
+ * reader of it, already open on this thread, and what to wait for after each row group (ScanOptions.pause; else the
+ * next turn of the event loop).
  */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export async function scanParquetRange(
   task0: RangeTask,
   tok: TokenCounter | null,
   onProgress?: (bytes: number) => void,
-  opened?: { pf: ParquetFile; lines: RowGroupLines },
+  opened?: { pf: ParquetFile; lines: RowGroupLines; pause?: () => Promise<void> },
 ): Promise<RangeResult> {
   const pq = task0.parquet;
   if (!pq) throw new Error('not a Parquet range');
@@ -87,6 +90,9 @@ export async function scanParquetRange(
       await settle();
       done += pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
       onProgress?.(done);
+      // back to the event loop: a thread that scans a range inline and answers requests too answers them between row
+      // groups (ScanOptions.inline, .pause; the extension's host worker)
+      await (opened?.pause ?? nextTurn)();
    };
     let lineCount: number;
     let range = { from: pq.from, to: pq.to };

@@ -206,7 +206,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   const first = inline ? 1 : 0;
   const script = options.workerScript ?? defaultWorkerScript();
   const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal));
-  const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines })] : [];
+  const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines, pause: options.pause })] : [];
   if (options.signal?.aborted) throw new CancelledError();
   const ranges = [...own, ...(await Promise.all(running))];
   const res = await mergeParquetRanges(pf, lines, ranges, format, size, options);

@@ -77,10 +77,17 @@ export interface ScanOptions {
   /** Build the record index (default true); `preflens stats` does not need it. */
   index?: boolean;
   /**
-   * Scan the first range on the calling thread (blocking it) while the workers scan the others: for a process
-   * that does nothing else (the CLI).
+   * Scan the first range on the calling thread while the workers scan the others. A JSON Lines range blocks the
+   * thread until it is done: for a process that does nothing else (the CLI). A Parquet range returns to the event
+   * loop after each row group (parquetRange.ts), so that a thread that also answers requests (the extension's host
+   * worker: records, hovers) answers them within a row group's time.
    */
   inline?: boolean;
+  /**
+   * What a Parquet range scanned inline waits for after each row group (the host worker: until the requests it is
+   * answering are answered, so that they come before the scan); default: the next turn of the event loop.
+   */
+  pause?: () => Promise<void>;
 }
 
 
