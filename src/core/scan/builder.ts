@@ -106,10 +106,14 @@ export class RangeBuilder implements KernelSink {
     let at = 0;
     for (let b = starts.length - 2; b >= 0; b--) for (let i = starts[b]; i < starts[b + 1]; i++) to[i] = at++;
     if (at !== n) throw new Error('blocks do not cover the records');
-    // in place, through a copy of one column at a time
+    // in place, through a copy of one column at a time, a block at a time (a copy each: one loop over columns of
+    // several element types would be slow)
     for (const a of [this.line, this.offset, this.length, this.sub, this.flags, this.format, this.sigRecord, this.sigSwapped]) {
       const was = a.slice(0, n);
-      for (let i = 0; i < n; i++) a[to[i]] = was[i];
+      for (let b = starts.length - 2, put = 0; b >= 0; b--) {
+        a.set(was.subarray(starts[b], starts[b + 1]), put);
+        put += starts[b + 1] - starts[b];
+      }
    }
     this.flagged = this.flagged.map((i) => to[i]).sort((x, y) => x - y);
     this.matched = n;
