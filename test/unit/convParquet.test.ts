@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { scanFile, type ScanResult } from '../../src/core/scan/index.js';
@@ -130,6 +130,84 @@ test('conversational Parquet (UltraFeedback-binarized and TRL shapes, several ro
     assert.ok(p.checks.duplicate.length > 20, `${shape}: ${p.checks.duplicate.length} duplicates`);
     if (shape === 'ultrafeedback') assert.ok(p.checks.promptMismatch.length > 10 && p.checks.scoreTie.length > 10, `${shape}: ${JSON.stringify({ ...p.checks, duplicate: [] }).slice(0, 300)}`);
   }
+});
+
+test('score columns of every number type (DOUBLE, REAL, INTEGER, BIGINT, SMALLINT: decoded by the reader; DECIMAL and text: by hyparquet): each row\'s value and flag as hyparquet gives them (NaN, infinities, -0, integers beyond 2^53, nulls), and the scan\'s findings those of the JavaScript path; PLAIN and dictionary pages, each codec, v2 pages', async () => {
+  const { readRowGroupColumns } = await import('../../src/core/parquet/parquet.js');
+  const dir = tmp();
+  const { sqlRows } = generate(12, 1500, 'ultrafeedback');
+  // the generated rows written once, read by every file's query
+  const basePq = join(dir, 'scores-base.parquet');
+  await writeParquet(basePq, `SELECT * FROM (VALUES ${sqlRows.join(', ')}) t(prompt, prompt_id, chosen, rejected, messages, score_chosen, score_rejected)`);
+  const base = `SELECT * FROM read_parquet(${sql(basePq)})`;
+  const special = new Map<string, string[]>([
+    ['DOUBLE', ["'nan'::DOUBLE", "'inf'::DOUBLE", "'-inf'::DOUBLE", '-0.0::DOUBLE', '0.1::DOUBLE + 0.2::DOUBLE', '1e300::DOUBLE']],
+    ['REAL', ["'nan'::REAL", "'inf'::REAL", '0.1::REAL', '-0.0::REAL']],
+    ['BIGINT', ['9007199254740993::BIGINT', '-9007199254740993::BIGINT', '9007199254740992::BIGINT', '-1::BIGINT']],
+    ['INTEGER', ['2147483647::INTEGER', "'-2147483648'::INTEGER"]],
+    ['SMALLINT', ['-7::SMALLINT']],
+    ['DECIMAL(6,2)', ['1234.5::DECIMAL(6,2)']],
+    ['VARCHAR', ["'7'", "'x'"]],
+  ]);
+  let decoded = 0;
+  let k = 0;
+  for (const [type, odd] of special)
+    for (const options of ['COMPRESSION snappy, ROW_GROUP_SIZE 2048', k % 2 ? 'COMPRESSION zstd, PARQUET_VERSION v2' : 'COMPRESSION gzip']) {
+      k++;
+      // the generated scores (0-9, halves, nulls) as this type; a few rows with the odd values of the type, on both
+      // sides and tied; random doubles on every tenth row so that some pages are PLAIN rather than dictionary
+      const cast = (x: string): string => `CAST(${x} AS ${type})`;
+      const rows = `SELECT prompt, prompt_id, chosen, rejected, messages, ${cast('CASE WHEN row_number() OVER () % 10 = 0 AND ' + (type === 'DOUBLE' ? 'true' : 'false') + ' THEN random() * 100 ELSE score_chosen END')} AS score_chosen, ${cast('score_rejected')} AS score_rejected FROM (${base})`;
+      const extra = odd.flatMap((v, i) => [`SELECT prompt, prompt_id, chosen, rejected, messages, ${v} AS score_chosen, ${odd[(i + 1) % odd.length]} AS score_rejected FROM (${base}) LIMIT 3`, `SELECT prompt, prompt_id, chosen, rejected, messages, ${v}, ${v} FROM (${base}) LIMIT 2`]);
+      const pq = join(dir, `scores-${k}.parquet`);
+      await writeParquet(pq, [rows, ...extra].map((q) => `(${q})`).join(' UNION ALL '), options);
+      const pf = await openParquet(pq);
+      // value by value, against hyparquet's values as convTables turns them into flags
+      const lines = new RowGroupLines(pf);
+      const numbers = lines as unknown as { numberColumn(c: unknown, g: number, rows: number, want: number): { vals: number; flags: number } | null; columns: Array<{ name: string }>; k: { memory: WebAssembly.Memory } };
+      try {
+        for (let g = 0; g < pf.rowGroups.length; g++) {
+          await lines.load(g, undefined, true);
+          const n = pf.rowGroups[g].rows;
+          for (const name of ['score_chosen', 'score_rejected']) {
+            const got = numbers.numberColumn(numbers.columns.find((c) => c.name === name), g, n, n);
+            if (!got) continue;
+            decoded++;
+            const objs = await readRowGroupColumns(pf, g, [name]);
+            const v = new Float64Array(numbers.k.memory.buffer, got.vals, n);
+            const f = new Uint8Array(numbers.k.memory.buffer, got.flags, n);
+            for (let r = 0; r < n; r++) {
+              const x = objs[r]?.[name];
+              const num = typeof x === 'bigint' && Number.isSafeInteger(Number(x)) ? Number(x) : x;
+              const flag = x === null || x === undefined ? 0 : typeof num === 'number' && Number.isFinite(num) ? 1 : 2;
+              assert.equal(f[r], flag, `${type}, ${options}: row group ${g + 1}, row ${r}, ${name} ${String(x)}: flag`);
+              if (flag === 1) assert.ok(Object.is(v[r], num), `${type}, ${options}: row group ${g + 1}, row ${r}, ${name}: ${v[r]} for ${String(x)}`);
+            }
+          }
+        }
+      } finally {
+        lines.close();
+      }
+      const reference = comparable(await scanFile(pq, { exactOnly: true, workers: 1 }));
+      assert.deepEqual(comparable(await scanFile(pq, { workers: 1 })), reference, `${type}, ${options}: the JavaScript path's findings`);
+    }
+  // every number type was read by the reader in some file (DECIMAL and text never: hyparquet reads them)
+  assert.ok(decoded >= 10, `${decoded} score column chunks decoded by the reader`);
+  // a damaged score column chunk: its row group is an error naming the row group and the column, the others are read
+  const bad = join(dir, 'scores-1.parquet');
+  const pf = await openParquet(bad);
+  assert.ok(pf.rowGroups.length >= 2);
+  const meta = pf.metadata.row_groups[1].columns.find((c) => c.meta_data?.path_in_schema.join('.') === 'score_chosen')?.meta_data;
+  assert.ok(meta);
+  const bytes = readFileSync(bad);
+  bytes.fill(0xff, Number(meta.dictionary_page_offset ?? meta.data_page_offset), Number(meta.dictionary_page_offset ?? meta.data_page_offset) + 8);
+  const damaged = join(dir, 'scores-damaged.parquet');
+  writeFileSync(damaged, bytes);
+  const res = await scanFile(damaged, { workers: 1 });
+  assert.equal(res.errors.length, 1, JSON.stringify(res.errors));
+  assert.match(res.errors[0].message, /row group 2, column score_chosen: cannot be read/);
+  assert.equal(res.errors[0].line, pf.rowGroups[1].start + 1);
+  assert.equal(res.records, pf.rows - pf.rowGroups[1].rows);
 });
 
 test('a scan of a conversational Parquet row group decodes only the columns it reads (chosen, rejected, the scores): messages and prompt_id wait for a row\'s JSON', async () => {

@@ -79,7 +79,41 @@ interface ListField {
  * string fields, content and role: the hub's messages) by the kernel, 'json' by hyparquet — and where its column
  * chunks are (`leaf`: the first, in the row group's column order, which counts every leaf of nested columns).
  */
-type Column = { name: string; key: Buffer; kind: 'text' | 'json' | 'list'; optional: boolean; index: number; leaf: number; fields?: ListField[] };
+type Column = {
+  name: string;
+  key: Buffer;
+  kind: 'text' | 'json' | 'list';
+  optional: boolean;
+  index: number;
+  leaf: number;
+  fields?: ListField[];
+  /** A flat number column (numberLeaf): its physical type (numberColumn reads it for the score checks). */
+  number?: NumberType;
+};
+
+type NumberType = 'DOUBLE' | 'FLOAT' | 'INT32' | 'INT64';
+const NUMBER_BYTES = new Map<string, number>([
+  ['DOUBLE', 8],
+  ['FLOAT', 4],
+  ['INT32', 4],
+  ['INT64', 8],
+]);
+
+/**
+ * The physical type of a flat number leaf (a score): DOUBLE or FLOAT with no logical type, INT32 or INT64 with none or
+ * a signed integer one (hyparquet reads those as they are stored); else undefined.
+ */
+function numberLeaf(el: SchemaElement): NumberType | undefined {
+  const t = el.type;
+  if (el.num_children || el.repetition_type === 'REPEATED') return undefined;
+  const annotated = el.converted_type !== undefined || el.logical_type !== undefined;
+  if (t === 'DOUBLE' || t === 'FLOAT') return annotated ? undefined : t;
+  if (t !== 'INT32' && t !== 'INT64') return undefined;
+  const ct = el.converted_type;
+  const lt = el.logical_type;
+  const signed = (ct === undefined || ct === 'INT_8' || ct === 'INT_16' || ct === 'INT_32' || ct === 'INT_64') && (lt === undefined || (lt.type === 'INTEGER' && lt.isSigned));
+  return signed ? t : undefined;
+}
 
 type SchemaElement = ParquetFile['metadata']['schema'][number];
 
@@ -123,7 +157,8 @@ function columnsOf(pf: ParquetFile): Column[] {
   for (let c = 0; c < (schema[0].num_children ?? 0); c++) {
     const el = schema[i];
     const fields = el.num_children ? listFields(schema, i, leaf) : null;
-    out.push({ name: el.name, key: keyBytes(el.name), kind: isTextLeaf(el) ? 'text' : fields ? 'list' : 'json', optional: el.repetition_type === 'OPTIONAL', index: c, leaf, ...(fields ? { fields } : {}) });
+    const number = numberLeaf(el);
+    out.push({ name: el.name, key: keyBytes(el.name), kind: isTextLeaf(el) ? 'text' : fields ? 'list' : 'json', optional: el.repetition_type === 'OPTIONAL', index: c, leaf, ...(fields ? { fields } : {}), ...(number ? { number } : {}) });
     // skip the element and its descendants, counting the leaves
     let pending = 1;
     while (pending > 0) {
@@ -547,7 +582,13 @@ export class RowGroupLines {
     if (c < 0 || r < 0 || kinds[c] !== 'list' || kinds[r] !== 'list') return null;
     if (p >= 0 && kinds[p] !== 'list' && kinds[p] !== 'text') return null;
     if (at('tools') >= 0 || at('chat_template_kwargs') >= 0) return null;
-    const scores = ['score_chosen', 'score_rejected'].filter((n) => at(n) >= 0 && kinds[at(n)] === 'json');
+    // scores: a flat number column decoded here (numberColumn), any other kind of column by hyparquet; a column of
+    // texts (scores written as strings) leaves the row group to the rows' JSON, where each such score sends its
+    // record to the exact path
+    const scoreCols = [at('score_chosen'), at('score_rejected')];
+    if (scoreCols.some((i) => i >= 0 && kinds[i] !== 'json')) return null;
+    const decoded = scoreCols.map((i) => (i >= 0 && kinds[i] === 'json' ? this.numberColumn(this.columns[i], g, rows, want) : null));
+    const scores = scoreCols.filter((i, k) => i >= 0 && kinds[i] === 'json' && !decoded[k]).map((i) => this.columns[i].name);
     const objs = scores.length ? await readRowGroupColumns(this.pf, g, scores) : [];
     const u32 = (addr: number, n: number): Uint32Array => new Uint32Array(this.k.memory.buffer, addr, n);
     const desc = this.alloc(44);
@@ -565,9 +606,14 @@ export class RowGroupLines {
     lists(c, 1);
     lists(r, 2);
     // scores: a number (a bigint that is an exact number), none (null), or what the exact path reads (a string…)
-    [at('score_chosen'), at('score_rejected')].forEach((i, k) => {
+    scoreCols.forEach((i, k) => {
       if (i < 0) return;
-      if (kinds[i] !== 'json') return; // a text column of scores: the exact path reads each row
+      const own = decoded[k];
+      if (own) {
+        d[7 + 2 * k] = own.vals;
+        d[8 + 2 * k] = own.flags;
+        return;
+      }
       const name = this.columns[i].name;
       const vals = this.alloc(rows * 8);
       const flags = this.alloc(rows);
@@ -587,6 +633,132 @@ export class RowGroupLines {
     });
     u32(desc, 11).set(d);
     return { conv: desc };
+  }
+
+  /**
+   * A flat number column of the row group read (`c.number`: DOUBLE, FLOAT, or a signed INT32 or INT64, as the hub's
+   * score columns are), decoded here for the score checks: its first `want` rows as f64 values at `vals` and
+   * flags at `flags` (0 null, 1 a finite number, 2 anything else: NaN, ±Infinity, an INT64 beyond 2^53, which the
+   * exact path reads), as convTables gives hyparquet's values. PLAIN and dictionary pages, v1 and v2, any codec the
+   * reader decompresses. Null when the column is not such a column, or its pages are encoded otherwise (hyparquet
+   * reads it then).
+   */
+  private numberColumn(c: Column, g: number, rows: number, want: number): { vals: number; flags: number } | null {
+    const type = c.number;
+    const meta = this.pf.metadata.row_groups[g].columns[c.leaf]?.meta_data;
+    if (!type || !meta || this.pf.metadata.row_groups[g].columns[c.leaf].file_path) return null;
+    const width = NUMBER_BYTES.get(type) ?? 8;
+    const k = this.k;
+    const mark = this.top;
+    const vals = this.alloc(Math.max(1, rows) * 8);
+    const flags = this.alloc(Math.max(1, rows));
+    /** The value at `at` of the memory, with its flag. */
+    const read = (view: DataView, at: number): [number, number] => {
+      const x = type === 'DOUBLE' ? view.getFloat64(at, true) : type === 'FLOAT' ? view.getFloat32(at, true) : type === 'INT32' ? view.getInt32(at, true) : Number(view.getBigInt64(at, true));
+      const exact = type !== 'INT64' || Number.isSafeInteger(x);
+      return Number.isFinite(x) && exact ? [x, 1] : [0, 2];
+    };
+    try {
+      const scratch = meta.codec === 'UNCOMPRESSED' ? 0 : this.alloc(Number(meta.total_compressed_size));
+      const { chunk, end, start } = this.readChunk(meta, scratch);
+      let p = chunk;
+      let done = 0;
+      let dict: Array<[number, number]> | null = null;
+      while (done < want) {
+        if (p >= end) throw new Error(`the column chunk ends after ${done} of ${want} rows`);
+        const { h, data, next } = this.pageAt(p, chunk, end, start);
+        p = next;
+        if (h.type === 'DICTIONARY_PAGE') {
+          const dh = h.dictionary_page_header;
+          if (!dh || (dh.encoding !== 'PLAIN' && dh.encoding !== 'PLAIN_DICTIONARY')) throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
+          const page = this.decompress(meta.codec, data, h.compressed_page_size, h.uncompressed_page_size);
+          if (dh.num_values * width > h.uncompressed_page_size) throw new Error('damaged dictionary page');
+          const view = new DataView(k.memory.buffer);
+          dict = Array.from({ length: dh.num_values }, (_, i) => read(view, page + i * width));
+          continue;
+        }
+        if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue;
+        this.pages++;
+        const v2 = h.data_page_header_v2;
+        const dh = v2 ?? h.data_page_header;
+        if (!dh) throw new Error('data page without its header');
+        const nv = dh.num_values;
+        const enc = dh.encoding;
+        if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
+        if (!(nv >= 0)) throw new Error('damaged data page');
+        let page: number;
+        let size: number;
+        let defs = 0;
+        if (v2) {
+          if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
+          const dl = Math.max(0, v2.definition_levels_byte_length);
+          if (dl > h.compressed_page_size) throw new Error('definition levels out of bounds');
+          if (c.optional) {
+            defs = this.alloc(nv * 4);
+            if (!k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
+          }
+          size = h.uncompressed_page_size - dl;
+          page = v2.is_compressed !== false ? this.decompress(meta.codec, data + dl, h.compressed_page_size - dl, size) : this.kept(meta.codec, data + dl, size);
+        } else {
+          page = this.decompress(meta.codec, data, h.compressed_page_size, h.uncompressed_page_size);
+          size = h.uncompressed_page_size;
+          if (c.optional) {
+            if (h.data_page_header?.definition_level_encoding !== 'RLE') throw new Unsupported('definition level encoding');
+            const dl = size >= 4 ? new DataView(k.memory.buffer).getUint32(page, true) : -1;
+            if (dl < 0 || dl > size - 4) throw new Error('damaged definition levels');
+            defs = this.alloc(nv * 4);
+            if (!k.hybrid(page + 4, dl, 1, nv, defs)) throw new Error('damaged definition levels');
+            page += 4 + dl;
+            size -= 4 + dl;
+          }
+        }
+        const here = Math.min(nv, want - done);
+        const lv = defs ? new Uint32Array(k.memory.buffer, defs, nv) : null;
+        let present = 0;
+        for (let i = 0; i < here; i++) present += !lv || lv[i] === 1 ? 1 : 0;
+        // the values of the page's first `here` rows
+        let at: (j: number) => [number, number];
+        if (enc === 'PLAIN') {
+          if (present * width > size) throw new Error('damaged data page');
+          const view = new DataView(k.memory.buffer);
+          at = (j) => read(view, page + j * width);
+        } else {
+          const d = dict;
+          if (!d) throw new Error('dictionary-encoded page without a dictionary');
+          const bw = size >= 1 ? this.u8[page] : 99;
+          if (bw > 32) throw new Error('damaged data page');
+          const idx = this.alloc(present * 4);
+          if (present > 0 && !k.hybrid(page + 1, size - 1, bw, present, idx)) throw new Error('damaged dictionary indices');
+          const ix = new Uint32Array(k.memory.buffer, idx, present);
+          at = (j) => {
+            const e = d[ix[j]];
+            if (!e) throw new Error('dictionary index out of range');
+            return e;
+          };
+        }
+        // views made after the last allocation (one that grows the memory detaches older views)
+        const v = new Float64Array(k.memory.buffer, vals, want);
+        const f = new Uint8Array(k.memory.buffer, flags, want);
+        const levels = defs ? new Uint32Array(k.memory.buffer, defs, nv) : null;
+        for (let i = 0, j = 0; i < here; i++) {
+          if (levels && levels[i] !== 1) {
+            f[done + i] = 0;
+            continue;
+          }
+          const [x, flag] = at(j++);
+          v[done + i] = x;
+          f[done + i] = flag;
+        }
+        done += here;
+      }
+      return { vals, flags };
+    } catch (e) {
+      if (e instanceof Unsupported) {
+        this.top = mark;
+        return null;
+      }
+      throw new ParquetError(`${this.pf.path}: row group ${g + 1}, column ${c.name}: cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    }
   }
 
   /**
