@@ -12,7 +12,7 @@ import { startJob } from '../core/jobs.js';
 import { type LineRange, parseLineRange } from '../core/records.js';
 import type { ScoreJobMessage, ScoreJobResult, ScoreJobSpec } from '../workers/scoreWorker.js';
 import type { Dataset, DatasetManager } from './datasets.js';
-import type { Models } from './models.js';
+import { limitsOf, type Models } from './models.js';
 import type { WorkerClient } from './workerClient.js';
 import { Command } from './commands.js';
 
@@ -196,11 +196,7 @@ export class Scorer implements vscode.Disposable {
       policy: s.policy,
       ref: s.reference ?? null,
       beta: s.beta,
-      convention: s.convention,
-      maxPromptLength: s.maxPromptLength,
-      maxCompletionLength: s.maxCompletionLength,
-      maxLength: s.maxLength,
-      truncationMode: s.truncationMode,
+      limits: limitsOf(s),
       provider: s.provider,
       cacheDir: this.cacheDir,
     };
@@ -257,7 +253,7 @@ export class Scorer implements vscode.Disposable {
               else checks.push(this.revalidate(d, [r], false).then((kept) => kept.forEach((x) => this.store.add(uri, x))));
             } else if (m.type === 'models') {
               this.models.setSummaries(m.policy, m.ref);
-              this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}; convention ${spec.convention} (${this.models.settings().conventionReason})`);
+              this.log.appendLine(`scoring ${uri.fsPath}: policy on ${m.policy.deviceNote}; convention ${spec.limits.convention} (${this.models.settings().conventionReason})`);
             } else {
               const pct = (100 * m.records) / Math.max(1, m.total);
               const message = `${m.records.toLocaleString('en-US')}/${m.total.toLocaleString('en-US')} records · ${Math.round(m.tokensPerSecond).toLocaleString('en-US')} tok/s · ETA ${Math.round(m.etaSeconds)} s`;

@@ -11,7 +11,7 @@ import type { ScoreLine } from '../core/contract.js';
 import { ScoringModel, type ProviderChoice } from '../core/engine/model.js';
 import { scoreRefs } from '../core/engine/score.js';
 import { lossTypeOf } from '../core/engine/folder.js';
-import type { Convention, TruncationMode } from '../core/tokenize/encoder.js';
+import type { LengthLimits } from '../core/tokenize/encoder.js';
 
 export interface ScoreJobSpec {
   file: string;
@@ -21,11 +21,8 @@ export interface ScoreJobSpec {
   policy: string;
   ref: string | null;
   beta: number;
-  convention: Convention;
-  maxPromptLength: number | null;
-  maxCompletionLength: number | null;
-  maxLength: number | null;
-  truncationMode: TruncationMode;
+  /** The tokenization: the scoring settings' convention and lengths (host/models.ts limitsOf). */
+  limits: LengthLimits;
   provider: ProviderChoice;
   cacheDir?: string;
   threads?: number;
@@ -86,11 +83,7 @@ serveJob<ScoreJobSpec, ScoreJobMessage, ScoreJobResult>(async (spec, { signal, p
   let records = 0;
   const opts = {
     beta: spec.beta,
-    convention: spec.convention,
-    maxPromptLength: spec.maxPromptLength,
-    maxCompletionLength: spec.maxCompletionLength,
-    maxLength: spec.maxLength,
-    truncationMode: spec.truncationMode,
+    ...spec.limits,
     cacheDir: spec.cacheDir,
     chunk: 8,
     forViewer: true,

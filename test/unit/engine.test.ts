@@ -252,7 +252,7 @@ test('scoring runs in a worker thread from index refs, reports progress and stop
   const lines: string[] = [];
   for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ prompt: `Question ${i}?`, chosen: ` Answer number ${i} is fine.`, rejected: ` No ${i}.` }));
   const file = tempFile('many.jsonl', lines.join('\n') + '\n');
-  const spec = { file, policy: tiny, ref: tiny, beta: 0.1, convention: 'trl-legacy' as const, maxPromptLength: 24, maxCompletionLength: 32, maxLength: null, truncationMode: 'keep_start' as const, provider: 'cpu' as const, cacheDir: cacheDir() };
+  const spec = { file, policy: tiny, ref: tiny, beta: 0.1, limits: { convention: 'trl-legacy' as const, maxPromptLength: 24, maxCompletionLength: 32, maxLength: null, truncationMode: 'keep_start' as const }, provider: 'cpu' as const, cacheDir: cacheDir() };
   const got: number[] = [];
   let progress = 0;
   const ac = new AbortController();
@@ -355,7 +355,7 @@ test('failure scenarios: a bad ONNX file, a crashing worker, cancel within a sec
   writeFileSync(join(bad, 'model.onnx'), Buffer.from('this is not a protobuf'));
   await assert.rejects(ScoringModel.load(bad, { provider: 'cpu', cacheDir: cacheDir() }), (e: unknown) => e instanceof ModelError && /model\.onnx: not a valid ONNX model/.test(e.message));
   // The same through the worker: an error message, and the worker is gone.
-  const spec = { file: fixture('trl-standard.jsonl'), policy: bad, ref: null, beta: 0.1, convention: 'trl-legacy' as const, maxPromptLength: 24, maxCompletionLength: 32, maxLength: null, truncationMode: 'keep_start' as const, provider: 'cpu' as const, cacheDir: cacheDir() };
+  const spec = { file: fixture('trl-standard.jsonl'), policy: bad, ref: null, beta: 0.1, limits: { convention: 'trl-legacy' as const, maxPromptLength: 24, maxCompletionLength: 32, maxLength: null, truncationMode: 'keep_start' as const }, provider: 'cpu' as const, cacheDir: cacheDir() };
   const end = await scoreJob(spec);
   assert.equal(end.type, 'error');
   assert.match(end.type === 'error' ? end.message : '', /not a valid ONNX model/);
