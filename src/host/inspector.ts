@@ -92,7 +92,8 @@ class Session implements vscode.Disposable {
       summary: {
         file: d.name,
         format: r.format,
-        formatLabel: r.partial ? `${d.formatLabel} (first records; indexing ${Math.round(d.progress * 100)}%)` : d.formatLabel,
+        // (no percentage: the summary is not posted again on progress, which the status bar shows as it goes)
+        formatLabel: r.partial ? `${d.formatLabel} (first records; indexing the rest…)` : d.formatLabel,
         records: r.records,
         errorCount: r.errorCount,
         unit: d.unit,
