@@ -203,8 +203,16 @@ function messages(p: usize, le: usize, list: i32): usize {
   return p;
 }
 
+/**
+ * Messages of list 2 found equal to list 1's at the same place while a Parquet row was read (rowMessages' twin): 1 for
+ * message i when it was, for the row being read (rowMessages sets it for each message of list 2 it reads that way).
+ */
+const TWIN = memory.data(64);
+let twinRow = false; // TWIN holds the row being read (a Parquet row; not a JSON line)
+
 /** Whether message i of list a equals message j of list b (role and content; raw bytes are the decoded text). */
 function sameMessage(a: i32, i: i32, b: i32, j: i32): bool {
+  if (twinRow && a == 1 && b == 2 && i == j && load<u8>(TWIN + <usize>j) != 0) return true;
   if (msg(a, i, 0) != msg(b, j, 0)) return false;
   const as = <usize>msg(a, i, 1);
   const bs = <usize>msg(b, j, 1);
@@ -649,8 +657,10 @@ const D_SCORE_R = 36;
 const NULL_CELL: u32 = 0xffffffff;
 
 /** Loads list `list` of row r from a (rows, msgs) pair of tables at `d`; false for a null list or a message the kernel
- * does not read (a null element or field, a role it does not know). */
-function rowMessages(d: usize, r: i32, list: i32): bool {
+ * does not read (a null element or field, a role it does not know). A message equal (role and bytes) to the message
+ * of list `twin` at the same place (the rejected conversation's prompt, which repeats the chosen one's) takes that
+ * message's statistics instead of being scanned again. */
+function rowMessages(d: usize, r: i32, list: i32, twin: i32): bool {
   const rp = <usize>load<u32>(d) + (<usize>r << 3);
   const n = load<u32>(rp, 4);
   if (n == NULL_CELL || n > <u32>MAX_MESSAGES) return false;
@@ -665,8 +675,24 @@ function rowMessages(d: usize, r: i32, list: i32): bool {
     const role = roleCode(rs, rs + <usize>rl);
     if (role == 0) return false;
     const cs = <usize>load<u32>(mp);
+    if (twin >= 0 && <i32>i < count(twin) && msg(twin, <i32>i, 0) == role) {
+      const ts = <usize>msg(twin, <i32>i, 1);
+      if (<u32>(msg(twin, <i32>i, 2) - <i32>ts) == cl && bytesEqual(ts, cs, <i32>cl)) {
+        // the twin's entry (FIELDS = 9 words: two 16-byte moves and one word), with this message's own place
+        const from = MSG + <usize>(((twin * MAX_MESSAGES + <i32>i) * FIELDS) << 2);
+        const to = MSG + <usize>(((list * MAX_MESSAGES + <i32>i) * FIELDS) << 2);
+        v128.store(to, v128.load(from));
+        v128.store(to, v128.load(from, 16), 16);
+        store<i32>(to, load<i32>(from, 32), 32);
+        store<i32>(to, <i32>cs, 4);
+        store<i32>(to, <i32>(cs + <usize>cl), 8);
+        store<u8>(TWIN + <usize>i, 1);
+        continue;
+      }
+    }
     if (scanString<u8>(cs, cs, cs + <usize>cl, 3, false, -1) == 0) return false;
     putMessage(list, <i32>i, role);
+    if (twin >= 0) store<u8>(TWIN + <usize>i, 0);
   }
   store<i32>(COUNT + (<usize>list << 2), <i32>n);
   return true;
@@ -690,14 +716,17 @@ function convRow(desc: usize, r: i32, line: i32, offset: f64, exact: bool): bool
     // a prompt list; a null one is no prompt (two whole conversations)
     const pd = desc + D_LISTS;
     explicit = load<u32>(<usize>load<u32>(pd) + (<usize>r << 3), 4) != NULL_CELL;
-    if (explicit && !rowMessages(pd, r, 0)) return false;
+    if (explicit && !rowMessages(pd, r, 0, -1)) return false;
   }
-  if (!rowMessages(desc + D_LISTS + 8, r, 1) || !rowMessages(desc + D_LISTS + 16, r, 2)) return false;
+  if (!rowMessages(desc + D_LISTS + 8, r, 1, -1) || !rowMessages(desc + D_LISTS + 16, r, 2, 1)) return false;
   const c = rowScore(desc + D_SCORE_C, r);
   const scoreC = score;
   const q = rowScore(desc + D_SCORE_R, r);
   if (c < 0 || q < 0) return false;
-  return evaluate(explicit, c == 1, scoreC, q == 1, score, line, offset, 0, exact);
+  twinRow = true; // (sameMessage: list 2's messages found equal to list 1's while they were read)
+  const ok = evaluate(explicit, c == 1, scoreC, q == 1, score, line, offset, 0, exact);
+  twinRow = false;
+  return ok;
 }
 
 /** Exact keys (at exactResult) of row r of a row group's conversational tables; false when the kernel does not read it. */
