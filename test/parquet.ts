@@ -112,3 +112,37 @@ export async function sameLines(file: string): Promise<{ pages: number; fallback
   }
 }
 
+
+/** The lines a reader gives for the row group it loaded, one string per row. */
+function loadedLines(r: RowGroupLines): string[] {
+  const out: string[] = [];
+  for (let b = r.next(); b; b = r.next()) out.push(...Buffer.from(b).toString('utf8').split('\n').filter((l) => l));
+  return out;
+}
+
+/**
+ * Asserts that a sample of row group 1's first rows (`load(0, first)`, as format detection reads them) gives the whole
+ * row group's first lines, for each of `firsts`, and that the whole row group read after a sample is whole again.
+ * Returns the row group's lines and how many column chunks the samples left to hyparquet (the most of any sample).
+ */
+export async function sameSamples(file: string, firsts: number[]): Promise<{ all: string[]; fallbacks: number }> {
+  const pf = await openParquet(file);
+  const full = new RowGroupLines(pf);
+  await full.load(0);
+  const all = loadedLines(full);
+  full.close();
+  let fallbacks = 0;
+  for (const first of firsts) {
+    const part = new RowGroupLines(pf);
+    try {
+      await part.load(0, first);
+      assert.deepEqual(loadedLines(part), all.slice(0, first), `${file}: the first ${first} rows`);
+      fallbacks = Math.max(fallbacks, part.fallbacks);
+      await part.load(0);
+      assert.deepEqual(loadedLines(part), all, `${file}: the whole row group after a sample`);
+    } finally {
+      part.close();
+    }
+  }
+  return { all, fallbacks };
+}

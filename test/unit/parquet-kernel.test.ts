@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { openParquet } from '../../src/core/parquet/parquet.js';
 import { RowGroupLines } from '../../src/core/parquet/rowLines.js';
-import { sameLines, writeParquet } from '../parquet.js';
+import { sameLines, sameSamples, writeParquet } from '../parquet.js';
 import { repoRoot } from '../helpers.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-pqk-'));
@@ -360,27 +360,7 @@ test('a sample of a row group\'s first rows (load with `first`): the same lines 
       writeMiniParquet(file, columns, rows, { groupRows: 300, v2, snappy });
       files.push(file);
     }
-  const linesOf = (r: RowGroupLines): string[] => {
-    const out: string[] = [];
-    for (let b = r.next(); b; b = r.next()) out.push(...Buffer.from(b).toString('utf8').split('\n').filter((l) => l));
-    return out;
-  };
-  for (const file of files) {
-    const pf = await openParquet(file);
-    const full = new RowGroupLines(pf);
-    await full.load(0);
-    const all = linesOf(full);
-    full.close();
-    for (const first of [1, 5, 36, 37, 38, 64, 299]) {
-      const part = new RowGroupLines(pf);
-      await part.load(0, first);
-      assert.deepEqual(linesOf(part), all.slice(0, first), `${file}: the first ${first} rows`);
-      // and the whole row group again after it
-      await part.load(0);
-      assert.equal(linesOf(part).length, pf.rowGroups[0].rows, `${file}: the whole row group after a sample`);
-      part.close();
-    }
-  }
+  for (const file of files) await sameSamples(file, [1, 5, 36, 37, 38, 64, 299]);
 });
 
 test('two ranges that share row groups and meet in them (one reading from each end) give the JSON Lines scan\'s result wherever they meet: duplicates and contradictions near and far, rows for the exact path, errors by row', async () => {
