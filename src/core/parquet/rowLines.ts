@@ -501,13 +501,9 @@ export class RowGroupLines {
         dict = this.dictionaryPage(codec, h, data);
         continue;
       }
-      if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue; // index pages
-      this.pages++;
-      const v2 = h.data_page_header_v2;
-      const dh = v2 ?? h.data_page_header;
-      if (!dh) throw new Error('data page without its header');
-      const nv = dh.num_values;
-      const enc = dh.encoding;
+      const dp = this.dataPage(h);
+      if (!dp) continue; // index pages
+      const { v2, nv, enc } = dp;
       if (!(nv >= 0) || done + nv > rows) throw new Error(`a data page holds more values than the row group has rows`);
       if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
       // definition levels (bit width 1: a top-level optional column), then values
@@ -677,13 +673,9 @@ export class RowGroupLines {
           dict = Array.from({ length: dh.num_values }, (_, i) => read(view, page + i * width));
           continue;
         }
-        if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue;
-        this.pages++;
-        const v2 = h.data_page_header_v2;
-        const dh = v2 ?? h.data_page_header;
-        if (!dh) throw new Error('data page without its header');
-        const nv = dh.num_values;
-        const enc = dh.encoding;
+        const dp = this.dataPage(h);
+        if (!dp) continue;
+        const { v2, nv, enc } = dp;
         if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
         if (!(nv >= 0)) throw new Error('damaged data page');
         let page: number;
@@ -829,13 +821,9 @@ export class RowGroupLines {
         dict = this.dictionaryPage(codec, h, data);
         continue;
       }
-      if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') continue;
-      this.pages++;
-      const v2 = h.data_page_header_v2;
-      const dh = v2 ?? h.data_page_header;
-      if (!dh) throw new Error('data page without its header');
-      const nv = dh.num_values;
-      const enc = dh.encoding;
+      const dp = this.dataPage(h);
+      if (!dp) continue;
+      const { v2, nv, enc } = dp;
       if (!(nv >= 0) || seen + nv > total) throw new Error('a data page holds more values than its column chunk');
       if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
       const reps = this.alloc(nv * 4);
@@ -960,6 +948,19 @@ export class RowGroupLines {
         this.top = mark; // a longer prefix, in the same place
       }
     }
+  }
+
+  /**
+   * A data page's header, v1 or v2 (`v2` set for a v2 page), counted in `pages`; null for a page that holds no values
+   * (an index page). A data page without its header is an error.
+   */
+  private dataPage(h: PageHeader): { v2: PageHeader['data_page_header_v2']; nv: number; enc: string } | null {
+    if (h.type !== 'DATA_PAGE' && h.type !== 'DATA_PAGE_V2') return null;
+    this.pages++;
+    const v2 = h.data_page_header_v2;
+    const dh = v2 ?? h.data_page_header;
+    if (!dh) throw new Error('data page without its header');
+    return { v2, nv: dh.num_values, enc: dh.encoding };
   }
 
   /**
