@@ -830,8 +830,8 @@ export class RowGroupLines {
       const defs = this.alloc(nv * 4);
       // a sample's page of PLAIN Snappy values: decompressed as far as the rows wanted need (samplePage)
       const sampled = want >= 0 && enc === 'PLAIN' && codec === 'SNAPPY' && (!v2 || v2.is_compressed !== false);
-      const levelsOf = (at: number, end: number): void => {
-        // v1: the repetition levels, then the definition levels, each after its u32 length
+      /** v1: the repetition levels, then the definition levels, each after its u32 length; returns where the values begin. */
+      const levelsOf = (at: number, end: number): number => {
         if (h.data_page_header?.definition_level_encoding !== 'RLE' || h.data_page_header?.repetition_level_encoding !== 'RLE') throw new Unsupported('level encoding');
         const view = new DataView(k.memory.buffer);
         for (const [levels, width] of [[reps, 1], [defs, defWidth]] as const) {
@@ -841,6 +841,7 @@ export class RowGroupLines {
           if (!k.hybrid(at + 4, len, width, nv, levels)) throw new Error('damaged levels');
           at += 4 + len;
         }
+        return at;
       };
       let vals: number;
       let valsLen: number;
@@ -859,25 +860,27 @@ export class RowGroupLines {
         valsLen = 0;
       } else {
         const page = this.decompress(codec, data, csize, usize);
-        levelsOf(page, page + usize);
-        const view = new DataView(k.memory.buffer);
-        vals = page + 8 + view.getUint32(page, true);
-        vals += view.getUint32(vals - 4, true);
+        vals = levelsOf(page, page + usize);
         valsLen = page + usize - vals;
       }
       let cut = nv; // the levels of the rows wanted (all in a whole read)
       let present = 0;
+      let begun = 0; // rows begun in levels [0, cut) (counted for a sample only)
       const count = (): void => {
         const rv = new Uint32Array(k.memory.buffer, reps, nv);
         const lv = new Uint32Array(k.memory.buffer, defs, nv);
         cut = nv;
         present = 0;
+        begun = 0;
         if (want < 0) for (let i = 0; i < nv; i++) present += lv[i] === maxDef ? 1 : 0;
         else
-          for (let i = 0, r = rowsSeen; i < nv; i++) {
-            if (rv[i] === 0 && ++r > want) {
-              cut = i;
-              break;
+          for (let i = 0; i < nv; i++) {
+            if (rv[i] === 0) {
+              if (rowsSeen + begun >= want) {
+                cut = i;
+                break;
+              }
+              begun++;
             }
             present += lv[i] === maxDef ? 1 : 0;
           }
@@ -893,18 +896,16 @@ export class RowGroupLines {
         } else this.dictionaryValues(vals, valsLen, present, dict, dest);
       }
       visit(reps, defs, cut, dest, present);
-      if (want >= 0) {
-        const rv = new Uint32Array(k.memory.buffer, reps, cut);
-        for (let i = 0; i < cut; i++) rowsSeen += rv[i] === 0 ? 1 : 0;
-        if (cut < nv) break;
-      }
+      rowsSeen += begun;
+      if (cut < nv) break;
       seen += nv;
     }
   }
 
   /**
    * The PLAIN values of a sample's rows in one Snappy page of a list leaf (leafPages), decompressed only as far as they
-   * need: a prefix of 64 KiB, then ones of 4× the size until the levels (v1: `levelsOf` reads them from the prefix;
+   * need: a prefix of 64 KiB, then ones of 4× the size until the levels (v1: `levelsOf` reads them from the prefix and
+   * says where the values begin;
    * v2: `levels` ≥ 0, the byte length of the levels stored before the compressed values, already read) and the
    * `present()` values that `count` finds for the rows wanted lie inside it; the whole page at most, where damage is an
    * error. Returns the address of their (address, length) pairs.
@@ -914,7 +915,7 @@ export class RowGroupLines {
     csize: number,
     usize: number,
     levels: number,
-    levelsOf: ((at: number, end: number) => void) | null,
+    levelsOf: ((at: number, end: number) => number) | null,
     count: () => void,
     present: () => number,
   ): number {
@@ -933,11 +934,8 @@ export class RowGroupLines {
       try {
         let vals = dst;
         if (levelsOf) {
-          levelsOf(dst, dst + got);
+          vals = levelsOf(dst, dst + got);
           count();
-          const view = new DataView(k.memory.buffer);
-          vals = dst + 8 + view.getUint32(dst, true);
-          vals += view.getUint32(vals - 4, true);
         }
         if (vals > dst + got) throw new Error('the values begin past the prefix');
         const out = this.alloc(present() * 8);
