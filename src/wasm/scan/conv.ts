@@ -33,8 +33,12 @@ const FIELDS: i32 = 9;
 const MSG = memory.data(3 * 64 * 9 * 4, 16);
 const COUNT = memory.data(3 * 4, 4);
 
+/** Where message i of `list` is in MSG (FIELDS words). */
+@inline function entry(list: i32, i: i32): usize {
+  return MSG + <usize>(((list * MAX_MESSAGES + i) * FIELDS) << 2);
+}
 @inline function msg(list: i32, i: i32, f: i32): i32 {
-  return load<i32>(MSG + <usize>(((list * MAX_MESSAGES + i) * FIELDS + f) << 2));
+  return load<i32>(entry(list, i) + (<usize>f << 2));
 }
 @inline function count(list: i32): i32 {
   return load<i32>(COUNT + (<usize>list << 2));
@@ -53,7 +57,7 @@ function roleCode(s: usize, e: usize): i32 {
 
 /** Stores message n of `list`: its role, and its content as slot 3 of ST holds it after scanString. */
 @inline function putMessage(list: i32, n: i32, role: i32): void {
-  const at = MSG + <usize>(((list * MAX_MESSAGES + n) * FIELDS) << 2);
+  const at = entry(list, n);
   store<i32>(at, role);
   store<i32>(at, st(3, 10), 4);
   store<i32>(at, st(3, 11), 8);
@@ -190,7 +194,7 @@ function messages(p: usize, le: usize, list: i32): usize {
       p = ws(p, le);
     }
     if (role == 0 || !content) return 0;
-    store<i32>(MSG + <usize>(((list * MAX_MESSAGES + n) * FIELDS) << 2), role);
+    store<i32>(entry(list, n), role);
     n++;
     p = ws(p, le);
     if (p >= le) return 0;
@@ -679,8 +683,8 @@ function rowMessages(d: usize, r: i32, list: i32, twin: i32): bool {
       const ts = <usize>msg(twin, <i32>i, 1);
       if (<u32>(msg(twin, <i32>i, 2) - <i32>ts) == cl && bytesEqual(ts, cs, <i32>cl)) {
         // the twin's entry (FIELDS = 9 words: two 16-byte moves and one word), with this message's own place
-        const from = MSG + <usize>(((twin * MAX_MESSAGES + <i32>i) * FIELDS) << 2);
-        const to = MSG + <usize>(((list * MAX_MESSAGES + <i32>i) * FIELDS) << 2);
+        const from = entry(twin, <i32>i);
+        const to = entry(list, <i32>i);
         v128.store(to, v128.load(from));
         v128.store(to, v128.load(from, 16), 16);
         store<i32>(to, load<i32>(from, 32), 32);
