@@ -98,7 +98,9 @@ function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
 /**
  * Decompresses [src, src + srcLen) into [dst, dst + dstLen); returns 1 when the block decodes to exactly dstLen
  * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
- * 16 bytes are copied with one 16-byte load and store. With `walk` (see above), also locates up to maxN PLAIN values
+ * 32 bytes are moved with two 16-byte loads and stores, far from the output's end (a store may write up to 31 bytes
+ * past its element, into the next ones' place); near it, 16 at a time (up to 15 bytes past the output: the slack after
+ * it). 16 readable bytes follow the input. With `walk` (see above), also locates up to maxN PLAIN values
  * as (address, length) pairs at `out` (their number in `walked`); with walk | 4, stops once maxN values are located and
  * decompressed, and returns 2 (the rest of the output is not written): the first rows of a page, for a sample. With
  * walk 8 (and no other bit), stops once at least maxN bytes are written (a prefix, for a sample of a page whose values
@@ -119,9 +121,11 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   const early = (walk & 4) != 0;
   const prefix = walk == 8;
   let next: usize = prefix ? (<usize>maxN < <usize>dstLen ? dst + <usize>maxN : NO_WALK) : walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
-  // the fast loop's bounds: 5 bytes of input (a tag and its 4 bytes) and 64 of output (the longest copy) always left
-  const se5 = se - src > 5 ? se - 5 : src;
+  // the fast loop's bounds: 40 bytes of input (a tag, and a literal of up to 32 bytes with the next tag) and 64 of
+  // output always left, and 16 bytes of output written (a copy's offset of at least 16 is then checked by one comparison)
+  const se40 = se - src > 40 ? se - 40 : src;
   const de64 = de - dst > 64 ? de - 64 : dst;
+  const lo = dst + 16;
   while (ip < se) {
     if (op >= next) {
       if (prefix) {
@@ -132,31 +136,29 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
       next = walkTo(op, next, dst, de);
       if (early && walked >= walkMax) next = walkEnd; // decompress up to its end
     }
-    // Elements far from both ends and before the next value to locate: a copy needs no bounds check but its offset's
-    for (let lim = min(next, de64); op < lim && ip < se5; ) {
-      const tag = <u32>load<u8>(ip);
-      const kind = tag & 3;
+    // Elements of up to 32 bytes far from both ends and before the next value to locate, without a branch on their kind:
+    // a literal moves 32 bytes from the input, a copy 32 bytes from off ≥ 16 bytes back (each 16-byte load reads bytes
+    // already written), and the output advances by the element's length; the next tag is loaded from the current one's
+    // length alone, so that its load overlaps the moves. Anything else (longer, kind 3, off < 16) goes the checked way below.
+    const lim = min(next, de64);
+    const span = lim > lo ? lim - lo : 0;
+    let t = <u32>load<u8>(ip);
+    while (ip < se40 && op - lo < span) {
+      const kind = t & 3;
       const t32 = load<u32>(ip, 1);
-      if (kind != 0) {
-        if (kind == 3) break; // 4-byte offsets (rare): the checked path below
-        ip += 1 + <usize>kind;
-        const one = kind == 1;
-        const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, one);
-        const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), one);
-        if (off - 1 >= op - dst) return 0;
-        copyBack(op, off, len);
-        op += len;
-        continue;
-      }
-      // a literal of up to 60 bytes (longer ones: the checked path below), no further than 64 bytes from the output's end
-      if (tag >= 0xf0) break;
-      const len = <usize>(tag >> 2) + 1;
-      ip += 1;
-      if (len > se - ip) return 0;
-      v128.store(op, v128.load(ip));
-      if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(ip + i));
-      ip += len;
+      const lit = kind == 0;
+      const len = select<usize>(<usize>((t >> 2) & 7) + 4, <usize>(t >> 2) + 1, kind == 1);
+      const size = select<usize>(1 + len, <usize>kind + 1, lit);
+      const off = select<usize>((<usize>(t >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), kind == 1);
+      const from = select<usize>(ip + 1, op - off, lit);
+      // (off - 16 > op - dst - 16, unsigned: off < 16, or off beyond the output written; off == 0 wraps around)
+      if (<u32>(len > 32) | <u32>(kind == 3) | (<u32>!lit & <u32>(off - 16 > op - dst - 16))) break;
+      const following = <u32>load<u8>(ip + size);
+      v128.store(op, v128.load(from));
+      v128.store(op, v128.load(from, 16), 16);
       op += len;
+      ip += size;
+      t = following;
     }
     if (ip >= se) break;
     if (op >= next) continue;

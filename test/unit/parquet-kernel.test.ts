@@ -337,6 +337,69 @@ test('Snappy in the kernel: a real page decodes as hyparquet decodes it, and dam
   assert.ok(failed > 800, `most damaged pages are refused (${failed} of 3000)`);
 });
 
+test('Snappy in the kernel: random valid streams of every element shape (literals of 1 to 70,000 bytes, copies of each kind with offsets from 1 to 65,535 and lengths of 1 to 64, near both ends) decode as hyparquet decodes them', async () => {
+  const { kernelModule } = await import('../../src/core/kernels/module.js');
+  const { snappyUncompress } = await import('hyparquet');
+  const k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as {
+    memory: WebAssembly.Memory;
+    snappy(src: number, srcLen: number, dst: number, dstLen: number, walk: number, out: number, maxN: number): number;
+  };
+  let seed = 99;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const varint = (n: number): number[] => {
+    const b: number[] = [];
+    for (; n >= 0x80; n >>>= 7) b.push((n & 0x7f) | 0x80);
+    b.push(n);
+    return b;
+  };
+  k.memory.grow(64);
+  const mem = (): Uint8Array => new Uint8Array(k.memory.buffer);
+  for (let trial = 0; trial < 400; trial++) {
+    // elements: short ones mostly (as text compresses), long literals and far, overlapping or long copies among them
+    const body: number[] = [];
+    let size = 0;
+    const n = 1 + rand(trial % 10 === 0 ? 3 : 400);
+    for (let e = 0; e < n; e++) {
+      const r = rand(100);
+      if (size === 0 || r < 30) {
+        const len = r < 2 ? 61 + rand(70000) : r < 6 ? 17 + rand(44) : 1 + rand(16);
+        if (len <= 60) body.push((len - 1) << 2);
+        else {
+          const l = len - 1;
+          const bytes = l < 256 ? 1 : l < 65536 ? 2 : 3;
+          body.push((59 + bytes) << 2);
+          for (let i = 0; i < bytes; i++) body.push((l >>> (8 * i)) & 0xff);
+        }
+        for (let i = 0; i < len; i++) body.push(rand(4) === 0 ? rand(256) : 97 + rand(8));
+        size += len;
+        continue;
+      }
+      const off = 1 + (r < 45 ? rand(Math.min(size, 15)) : r < 60 ? rand(Math.min(size, 48)) : rand(Math.min(size, 65535)));
+      const kind = off < 2048 && r % 3 === 0 ? 1 : r % 7 === 0 ? 3 : 2;
+      const len = kind === 1 ? 4 + rand(8) : 1 + rand(r % 5 === 0 ? 64 : 20);
+      if (kind === 1) body.push(((off >>> 8) << 5) | ((len - 4) << 2) | 1, off & 0xff);
+      else if (kind === 2) body.push(((len - 1) << 2) | 2, off & 0xff, off >>> 8);
+      else body.push(((len - 1) << 2) | 3, off & 0xff, (off >>> 8) & 0xff, 0, 0);
+      size += len;
+    }
+    const page = Uint8Array.from([...varint(size), ...body]);
+    const want = new Uint8Array(size);
+    snappyUncompress(page, want);
+    const src = 1 << 16;
+    const dst = src + page.length + 64;
+    mem().fill(0, dst, dst + size + 16);
+    mem().set(page, src);
+    assert.equal(k.snappy(src, page.length, dst, size, 0, 0, 0), 1, `trial ${trial}: decodes`);
+    assert.ok(Buffer.from(mem().subarray(dst, dst + size)).equals(want), `trial ${trial}: ${n} elements, ${size} bytes: the bytes hyparquet decodes`);
+    // one byte short of its end, or the decoded length one less: refused
+    mem().set(page.subarray(0, page.length - 1), src);
+    assert.equal(k.snappy(src, page.length - 1, dst, size, 0, 0, 0), 0, `trial ${trial}: a truncated stream is refused`);
+  }
+});
+
 test('a sample of a row group\'s first rows (load with `first`): the same lines as the whole row group\'s first lines, for DuckDB\'s pages and the minimal writer\'s (v1 and v2, REQUIRED and OPTIONAL, dictionary and PLAIN, several pages)', async () => {
   const { writeMiniParquet } = await import('../parquetWriter.js');
   const dir = tmp();
