@@ -190,6 +190,10 @@ test('score columns of every number type (DOUBLE, REAL, INTEGER, BIGINT, SMALLIN
       }
       const reference = comparable(await scanFile(pq, { exactOnly: true, workers: 1 }));
       assert.deepEqual(comparable(await scanFile(pq, { workers: 1 })), reference, `${type}, ${options}: the JavaScript path's findings`);
+      // the rows as JSON (what the inspector, exports and the format's sample read), the scores written by the reader
+      // or by hyparquet: byte for byte the JavaScript writer's, and a sample's first rows those of the whole row group
+      await sameLines(pq);
+      await sameSamples(pq, [1, 7, 64]);
     }
   // every number type was read by the reader in some file (DECIMAL and text never: hyparquet reads them)
   assert.ok(decoded >= 10, `${decoded} score column chunks decoded by the reader`);

@@ -412,22 +412,45 @@ export class RowGroupLines {
     }
     const other = this.columns.filter((c, i) => todo[i] && kinds[i] === 'json');
     if (other.length > 0) {
-      const objs = await readRowGroupColumns(this.pf, g, other.map((c) => c.name));
       const o = new Out();
       const at = other.map(() => new Float64Array(rows * 2));
-      for (let r = 0; r < want; r++) {
+      // flat number columns (scores) decoded here (numberColumn) and written as the JavaScript writer writes
+      // hyparquet's values (jsonWriter.ts value: NaN and infinities as null); the others, and an INT64 column with a
+      // value beyond 2^53 (written as text), by hyparquet
+      const rest: number[] = [];
+      other.forEach((c, j) => {
+        const own = c.number ? this.numberColumn(c, g, rows, want) : null;
+        const f = own ? new Uint8Array(this.k.memory.buffer, own.flags, want) : null;
+        if (!own || !f || (c.number === 'INT64' && f.includes(2))) {
+          rest.push(j);
+          return;
+        }
+        const v = new Float64Array(this.k.memory.buffer, own.vals, want);
+        for (let r = 0; r < want; r++) {
+          if (f[r] === 0) {
+            at[j][2 * r + 1] = NULL_LEN;
+            continue;
+          }
+          const s = o.pos;
+          o.ascii(f[r] === 1 ? String(v[r]) : 'null');
+          at[j][2 * r] = s;
+          at[j][2 * r + 1] = o.pos - s;
+        }
+      });
+      const objs = rest.length > 0 ? await readRowGroupColumns(this.pf, g, rest.map((j) => other[j].name)) : [];
+      for (let r = 0; r < want && rest.length > 0; r++) {
         const row = objs[r];
-        other.forEach((c, j) => {
-          const v = row?.[c.name];
+        for (const j of rest) {
+          const v = row?.[other[j].name];
           if (v === null || v === undefined) {
             at[j][2 * r + 1] = NULL_LEN;
-            return;
+            continue;
           }
           const s = o.pos;
           value(o, v);
           at[j][2 * r] = s;
           at[j][2 * r + 1] = o.pos - s;
-        });
+        }
       }
       const json = this.alloc(o.pos);
       this.u8.set(o.buf.subarray(0, o.pos), json);
