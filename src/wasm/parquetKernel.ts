@@ -55,6 +55,33 @@
   }
 }
 
+/**
+ * Of elements [skip, n) of the Snappy stream at ip (fewer where it ends first), how many are literals: their tags walked,
+ * nothing decoded.
+ */
+function literalsAhead(ip: usize, se: usize, n: i32, skip: i32): i32 {
+  let lits: i32 = 0;
+  for (let i = 0; i < n && ip < se; i++) {
+    const t = <u32>load<u8>(ip);
+    const kind = t & 3;
+    if (kind != 0) {
+      ip += 1 + select<usize>(4, <usize>kind, kind == 3);
+      continue;
+    }
+    if (i >= skip) lits++;
+    let len = <usize>(t >> 2) + 1;
+    ip += 1;
+    if (len > 60) {
+      // (16 readable bytes follow the input)
+      const extra = len - 60;
+      len = <usize>(<u64>load<u32>(ip) & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
+      ip += extra;
+    }
+    ip += len;
+  }
+  return lits;
+}
+
 // The PLAIN values of a page located while it is decompressed (plainStrings' work, done while each length is still in
 // the cache: after decompression, finding them means one cache miss per value). walk 0: none; 1: values from the
 // start of the output; 2: after a u32 length of definition levels and the levels (a v1 page of an optional column).
@@ -121,11 +148,19 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   const early = (walk & 4) != 0;
   const prefix = walk == 8;
   let next: usize = prefix ? (<usize>maxN < <usize>dstLen ? dst + <usize>maxN : NO_WALK) : walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
-  // the fast loop's bounds: 40 bytes of input (a tag, and a literal of up to 32 bytes with the next tag) and 64 of
-  // output always left, and 16 bytes of output written (a copy's offset of at least 16 is then checked by one comparison)
+  // The fast loops' bounds: 64 bytes of output always left; of input, 5 (a tag and its 4 bytes; a literal's length is
+  // checked) or, for the branchless loop, 40 (a tag, a literal of up to 32 bytes and the next tag), with 16 bytes of
+  // output written (a copy's offset of at least 16 is then checked by one comparison).
+  const se5 = se - src > 5 ? se - 5 : src;
   const se40 = se - src > 40 ? se - 40 : src;
   const de64 = de - dst > 64 ? de - 64 : dst;
   const lo = dst + 16;
+  // Which fast loop: text that compresses to many literals among its copies (a quarter of the elements, in prose)
+  // mispredicts a branch on each element's kind, which the branchless loop avoids at the cost of more work per element;
+  // a stream of mostly copies (repeated text: a sixth or fewer literals) predicts that branch well and runs faster with
+  // it. The kinds of elements 1,024 to 4,096 (past the literals that start every stream) decide, walked by their tags
+  // alone (literalsAhead).
+  const branchless = literalsAhead(ip, se, 4096, 1024) * 6 >= 3072;
   while (ip < se) {
     if (op >= next) {
       if (prefix) {
@@ -136,29 +171,60 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
       next = walkTo(op, next, dst, de);
       if (early && walked >= walkMax) next = walkEnd; // decompress up to its end
     }
-    // Elements of up to 32 bytes far from both ends and before the next value to locate, without a branch on their kind:
-    // a literal moves 32 bytes from the input, a copy 32 bytes from off ≥ 16 bytes back (each 16-byte load reads bytes
-    // already written), and the output advances by the element's length; the next tag is loaded from the current one's
-    // length alone, so that its load overlaps the moves. Anything else (longer, kind 3, off < 16) goes the checked way below.
     const lim = min(next, de64);
-    const span = lim > lo ? lim - lo : 0;
-    let t = <u32>load<u8>(ip);
-    while (ip < se40 && op - lo < span) {
-      const kind = t & 3;
-      const t32 = load<u32>(ip, 1);
-      const lit = kind == 0;
-      const len = select<usize>(<usize>((t >> 2) & 7) + 4, <usize>(t >> 2) + 1, kind == 1);
-      const size = select<usize>(1 + len, <usize>kind + 1, lit);
-      const off = select<usize>((<usize>(t >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), kind == 1);
-      const from = select<usize>(ip + 1, op - off, lit);
-      // (off - 16 > op - dst - 16, unsigned: off < 16, or off beyond the output written; off == 0 wraps around)
-      if (<u32>(len > 32) | <u32>(kind == 3) | (<u32>!lit & <u32>(off - 16 > op - dst - 16))) break;
-      const following = <u32>load<u8>(ip + size);
-      v128.store(op, v128.load(from));
-      v128.store(op, v128.load(from, 16), 16);
-      op += len;
-      ip += size;
-      t = following;
+    if (branchless) {
+      // Elements of up to 32 bytes far from both ends and before the next value to locate, without a branch on their
+      // kind: a literal moves 32 bytes from the input, a copy 32 bytes from off ≥ 16 bytes back (each 16-byte load reads
+      // bytes already written), and the output advances by the element's length; the next tag is loaded from the
+      // current one's length alone, so that its load overlaps the moves. Anything else (longer, kind 3, off < 16) goes
+      // the checked way below.
+      const span = lim > lo ? lim - lo : 0;
+      let t = <u32>load<u8>(ip);
+      while (ip < se40 && op - lo < span) {
+        const kind = t & 3;
+        const t32 = load<u32>(ip, 1);
+        const lit = kind == 0;
+        const len = select<usize>(<usize>((t >> 2) & 7) + 4, <usize>(t >> 2) + 1, kind == 1);
+        const size = select<usize>(1 + len, <usize>kind + 1, lit);
+        const off = select<usize>((<usize>(t >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), kind == 1);
+        const from = select<usize>(ip + 1, op - off, lit);
+        // (off - 16 > op - dst - 16, unsigned: off < 16, or off beyond the output written; off == 0 wraps around)
+        if (<u32>(len > 32) | <u32>(kind == 3) | (<u32>!lit & <u32>(off - 16 > op - dst - 16))) break;
+        const following = <u32>load<u8>(ip + size);
+        v128.store(op, v128.load(from));
+        v128.store(op, v128.load(from, 16), 16);
+        op += len;
+        ip += size;
+        t = following;
+      }
+    } else {
+      // The same elements with a branch on their kind (mostly copies: well predicted); a copy needs no bounds check but
+      // its offset's
+      while (op < lim && ip < se5) {
+        const tag = <u32>load<u8>(ip);
+        const kind = tag & 3;
+        const t32 = load<u32>(ip, 1);
+        if (kind != 0) {
+          if (kind == 3) break; // 4-byte offsets (rare): the checked path below
+          ip += 1 + <usize>kind;
+          const one = kind == 1;
+          const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, one);
+          const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), <usize>(t32 & 0xffff), one);
+          if (off - 1 >= op - dst) return 0;
+          copyBack(op, off, len);
+          op += len;
+          continue;
+        }
+        // a literal of up to 60 bytes (longer ones: the checked path below), no further than 64 bytes from the output's end
+        if (tag >= 0xf0) break;
+        const len = <usize>(tag >> 2) + 1;
+        ip += 1;
+        if (len > se - ip) return 0;
+        v128.store(op, v128.load(ip));
+        if (len > 16) for (let i: usize = 16; i < len; i += 16) v128.store(op + i, v128.load(ip + i));
+        ip += len;
+        op += len;
+      }
     }
     if (ip >= se) break;
     if (op >= next) continue;
