@@ -59,10 +59,18 @@ export function columnWarnings(pf: ParquetFile): string[] {
   return [...pf.unreadable].map(([name, why]) => `${pf.path}: column ${name}${pf.columnTypes[name] ? ` (${pf.columnTypes[name]})` : ''} cannot be read (${why}): left out of every row`);
 }
 
-let libs: Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> | null = null;
-function lib(): Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> {
-  libs ??= Promise.all([import('hyparquet'), import('hyparquet-compressors')]).then(([hp, c]) => ({ hp, compressors: c.compressors }));
-  return libs;
+// hyparquet, and hyparquet-compressors (its decoders of ZSTD, LZ4, …, whose tables take a while to build: loaded only
+// for a reader that needs them, not to open a file or to read Snappy pages)
+let hyparquet: Promise<Hyparquet> | null = null;
+let compressorsLib: Promise<import('hyparquet').Compressors> | null = null;
+function hpLib(): Promise<Hyparquet> {
+  hyparquet ??= import('hyparquet');
+  return hyparquet;
+}
+async function lib(): Promise<{ hp: Hyparquet; compressors: import('hyparquet').Compressors }> {
+  compressorsLib ??= import('hyparquet-compressors').then((c) => c.compressors);
+  const [hp, compressors] = await Promise.all([hpLib(), compressorsLib]);
+  return { hp, compressors };
 }
 
 /**
@@ -101,7 +109,7 @@ function checkFooter(path: string, md: FileMetaData): void {
 /** Opens a Parquet file: its footer (schema, row groups), nothing else. */
 export async function openParquet(path: string): Promise<ParquetFile> {
   if (!existsSync(path)) throw new InputError(`${path}: no such file`);
-  const { hp } = await lib();
+  const hp = await hpLib();
   const file = await hp.asyncBufferFromFile(path);
   let metadata: FileMetaData;
   try {
@@ -154,7 +162,7 @@ function shapeOf(node: SchemaNode, depth = 0): unknown {
  * the columns say the file is, for a file whose rows say less (chosen and rejected all null: formats/detect.ts).
  */
 export async function schemaRow(pf: ParquetFile): Promise<Record<string, unknown>> {
-  const { hp } = await lib();
+  const hp = await hpLib();
   const root = hp.parquetSchema(pf.metadata) as unknown as SchemaNode;
   return dict(root.children.map((c) => [c.element.name, shapeOf(c)] as const));
 }

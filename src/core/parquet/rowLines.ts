@@ -51,6 +51,9 @@ function pageHeaderParser(): Promise<(reader: { view: DataView; offset: number }
 
 const NULL_LEN = 0xffffffff;
 
+/** The codecs decompress() reads without hyparquet-compressors: Snappy in the kernel, the others by zlib. */
+const OWN_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', ...('zstdDecompressSync' in zlib ? ['ZSTD'] : [])]);
+
 /**
  * Where a row group's texts are for the scan kernel (RowGroupLines.rawTables): the tables of (address, length) pairs
  * of its prompt (0: none), chosen and rejected string columns; or (`conv`) the address of the descriptor of its
@@ -203,6 +206,7 @@ export class RowGroupLines {
   /** Pages the kernel has decoded (dictionary and data pages). */
   pages = 0;
   private codecs: Awaited<ReturnType<typeof decompressors>> = {};
+  private codecsLoaded = false;
   private header: ((reader: { view: DataView; offset: number }) => PageHeader) | null = null;
 
   constructor(private readonly pf: ParquetFile) {
@@ -261,7 +265,11 @@ export class RowGroupLines {
     this.js = null;
     this.top = this.base;
     if (this.columns.every((c) => c.kind === 'json')) return this.loadJs(g);
-    this.codecs = await decompressors();
+    // hyparquet-compressors only for a row group with a codec not decompressed here (LZ4; ZSTD where zlib lacks it)
+    if (!this.codecsLoaded && this.pf.metadata.row_groups[g].columns.some((c) => !OWN_CODECS.has(c.meta_data?.codec ?? 'UNCOMPRESSED'))) {
+      this.codecs = await decompressors();
+      this.codecsLoaded = true;
+    }
     this.header = await pageHeaderParser();
     try {
       await this.loadFast(g, first, scan);
