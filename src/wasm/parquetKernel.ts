@@ -77,6 +77,7 @@ function literalsAhead(ip: usize, se: usize, n: i32, skip: i32): i32 {
       len = <usize>(<u64>load<u32>(ip) & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
       ip += extra;
     }
+    if (ip > se || len > se - ip) break; // a damaged length: the decoder refuses the page
     ip += len;
   }
   return lits;

@@ -401,6 +401,16 @@ test('Snappy in the kernel: random valid streams of every element shape (literal
     mem().set(page.subarray(0, page.length - 1), src);
     assert.equal(k.snappy(src, page.length - 1, dst, size, 0, 0, 0), 0, `trial ${trial}: a truncated stream is refused`);
   }
+  // a literal whose 4-byte length runs far past the input, among the elements the kernel walks to choose its loop
+  // (1,024 to 4,096): refused, no read outside the memory
+  for (const at of [3, 1500, 5000]) {
+    const body: number[] = [0, 97];
+    for (let e = 1; e < 6000; e++) body.push(...(e === at ? [0xfc, 0xfe, 0xff, 0xff, 0x7f] : [((8 - 4) << 2) | 1, 1]));
+    const page = Uint8Array.from([...varint(1 + 5999 * 8), ...body]);
+    const src = 1 << 16;
+    mem().set(page, src);
+    assert.equal(k.snappy(src, page.length, src + page.length + 64, 1 + 5999 * 8, 0, 0, 0), 0, `a damaged literal length at element ${at}`);
+  }
 });
 
 test('a sample of a row group\'s first rows (load with `first`): the same lines as the whole row group\'s first lines, for DuckDB\'s pages and the minimal writer\'s (v1 and v2, REQUIRED and OPTIONAL, dictionary and PLAIN, several pages)', async () => {
