@@ -2,11 +2,13 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { WorkerReply, WorkerRequest } from '../workers/hostWorker.js';
+import type { ScanResult } from '../core/scan/index.js';
 
 type Pending = {
   resolve: (r: WorkerReply) => void;
   reject: (e: Error) => void;
   onProgress?: (done: number, total: number) => void;
+  onHead?: (head: ScanResult) => void;
 };
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -25,6 +27,7 @@ export class WorkerClient {
       const p = this.pending.get(m.id);
       if (!p) return;
       if (m.type === 'progress') p.onProgress?.(m.done, m.total);
+      else if (m.type === 'head') p.onHead?.(m.result);
       else {
         this.pending.delete(m.id);
         if (m.type === 'error') p.reject(Object.assign(new Error(m.message), { input: m.input }));
@@ -46,12 +49,17 @@ export class WorkerClient {
 
   request(
     req: DistributiveOmit<WorkerRequest, 'id'>,
-    opts: { onProgress?: (done: number, total: number) => void; signal?: { onCancellationRequested(cb: () => void): unknown; isCancellationRequested: boolean } } = {},
+    opts: {
+      onProgress?: (done: number, total: number) => void;
+      /** A scan's first records (a request with `head`), before its reply. */
+      onHead?: (head: ScanResult) => void;
+      signal?: { onCancellationRequested(cb: () => void): unknown; isCancellationRequested: boolean };
+    } = {},
   ): Promise<WorkerReply> {
     const id = this.nextId++;
     const w = this.ensure();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress: opts.onProgress });
+      this.pending.set(id, { resolve, reject, onProgress: opts.onProgress, onHead: opts.onHead });
       opts.signal?.onCancellationRequested(() => {
         if (!this.pending.has(id)) return;
         this.pending.delete(id);

@@ -8,7 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { detectFormat, type FormatGuess, scanFile, type ScanOptions, type ScanResult } from '../core/scan/index.js';
+import { detectFormat, type FormatGuess, scanFile, type ScanOptions, type ScanResult, type ScanSummary } from '../core/scan/index.js';
 import { InputError } from '../core/errors.js';
 import { Answering } from '../core/jobs.js';
 import { isParquetFile } from '../core/parquet/parquet.js';
@@ -24,7 +24,8 @@ import { checkModels, type ModelCheck } from '../core/engine/check.js';
 import type { FormatName } from '../core/types.js';
 
 export type WorkerRequest =
-  | { id: number; op: 'scan'; path: string; options: Omit<ScanOptions, 'signal' | 'onProgress' | 'workerScript' | 'pause'> }
+  /** `head`: the first records of about that many bytes come first (a `head` reply), then the whole file's scan. */
+  | { id: number; op: 'scan'; path: string; options: Omit<ScanOptions, 'signal' | 'onProgress' | 'workerScript' | 'pause' | 'onHead' | 'headBytes'>; head?: number }
   | { id: number; op: 'search'; path: string; index: RecordIndex; format: FormatName | null; needle: string; subset: Uint32Array | null }
   | { id: number; op: 'hashes'; path: string; refs: RecordRefs; format: FormatName | null }
   | { id: number; op: 'records'; path: string; refs: RecordRefs; format: FormatName | null }
@@ -34,6 +35,7 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { id: number; type: 'progress'; done: number; total: number }
+  | { id: number; type: 'head'; result: ScanResult }
   | { id: number; type: 'scan'; result: ScanResult | null }
   | { id: number; type: 'search'; matches: Uint32Array }
   | { id: number; type: 'hashes'; hashes: Array<string | null> }
@@ -129,6 +131,8 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
   const result = await scanFile(req.path, {
     ...req.options,
     ...(guess ? { detected: guess } : {}),
+    // a huge file's first records first (a Parquet file scanned by the kernel is read once: scanFile onHead)
+    ...(req.head !== undefined ? { headBytes: req.head, onHead: (head: ScanSummary) => port.postMessage({ id: req.id, type: 'head', result: head as ScanResult } satisfies WorkerReply, transferIndex(head as ScanResult)) } : {}),
     // a Parquet file's first range is scanned here, as the CLI scans it, instead of in one more worker that loads its
     // script and opens the file again: after each row group it waits until the requests for records and hovers asked
     // meanwhile are answered, so they wait a row group's time at most (about 30 ms on the hub's files)
@@ -143,14 +147,13 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
       }
     },
   });
+  port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, transferIndex(result));
+}
+
+/** The buffers of a scan's record index, moved to the extension host rather than copied. */
+function transferIndex(result: ScanResult): ArrayBuffer[] {
   const ix = result.index;
-  port.postMessage({ id: req.id, type: 'scan', result } satisfies WorkerReply, [
-    ix.line.buffer as ArrayBuffer,
-    ix.offset.buffer as ArrayBuffer,
-    ix.length.buffer as ArrayBuffer,
-    ix.sub.buffer as ArrayBuffer,
-    ix.flags.buffer as ArrayBuffer,
-  ]);
+  return [ix.line.buffer as ArrayBuffer, ix.offset.buffer as ArrayBuffer, ix.length.buffer as ArrayBuffer, ix.sub.buffer as ArrayBuffer, ix.flags.buffer as ArrayBuffer];
 }
 
 /** The format of each file last scanned, by path, for the version of the file it was detected in (size, mtime). */

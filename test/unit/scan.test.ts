@@ -7,7 +7,7 @@ import { writeParquet } from '../parquet.js';
 import { InputError } from '../../src/core/errors.js';
 import { readRecord, recordAtLine } from '../../src/core/records.js';
 import type { CheckName } from '../../src/core/checks/table.js';
-import { comparableScan, fixture, tempFile, repoRoot } from '../helpers.js';
+import { comparableScan, comparableScan as comparableOf, fixture, tempFile, repoRoot } from '../helpers.js';
 
 const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
@@ -168,6 +168,46 @@ test('a format detected beforehand (ScanOptions.detected: the host worker detect
     const other = await scanFile(p, { workers: 1, detected: { ...guess, format: 'prompt-only' } });
     assert.equal(other.format, 'prompt-only');
   }
+});
+
+test('onHead: a huge file\'s first records first (as a head scan gives them), then the whole file (as a full scan gives it): JSON Lines by two scans, Parquet in one pass whose head is one of its ranges, with duplicates and contradictions between the head and the rest', async () => {
+  // rows 1,500 to 1,799 repeat rows 0 to 299; rows 1,800 to 1,899 swap the responses of rows 300 to 399
+  const row = (i: number): { prompt: string; chosen: string; rejected: string } => {
+    const k = i % 1500;
+    const a = `answer ${k} `.repeat(4);
+    const b = `other ${k}`;
+    if (k < 300) return { prompt: `q${k}`, chosen: a, rejected: b };
+    if (k < 400) return i < 1500 ? { prompt: `q${k}`, chosen: a, rejected: b } : { prompt: `q${k}`, chosen: b, rejected: a };
+    return { prompt: `q${i}`, chosen: `${a}${i}`, rejected: `${b} ${i}` };
+  };
+  const rows = Array.from({ length: 3000 }, (_, i) => row(i));
+  const jsonl = tempFile('onhead.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const pq = tempFile('onhead.parquet', '');
+  await writeParquet(pq, `SELECT prompt, chosen, rejected FROM read_json('${jsonl}')`, 'COMPRESSION snappy, ROW_GROUP_SIZE 500');
+  for (const p of [jsonl, pq]) {
+    // (a Parquet record's offset and length in the index are not bytes of anything, and differ with the ranges: its
+    // row, sub-record and flags are what identifies it)
+    const comparableScan = (r: ScanResult): unknown => {
+      const c = comparableOf(r) as { index: Record<string, number[]> };
+      return p === pq ? { ...c, index: { line: c.index.line, sub: c.index.sub, flags: c.index.flags } } : c;
+    };
+    const head = comparableScan(await scanFile(p, { headBytes: 16 * 1024 }));
+    for (const opts of [{ workers: 1 }, { workers: 2, parallelThreshold: 0 }, { workers: 2, parallelThreshold: 0, inline: true }]) {
+      const heads: ScanResult[] = [];
+      const whole = await scanFile(p, { ...opts, headBytes: 16 * 1024, onHead: (h) => heads.push(h as ScanResult) });
+      assert.equal(heads.length, 1, `${p} ${JSON.stringify(opts)}: one head`);
+      assert.equal(heads[0].partial, true);
+      assert.deepEqual(comparableScan(heads[0]), head, `${p} ${JSON.stringify(opts)}: the head scan's result`);
+      const full = comparableScan(await scanFile(p, opts));
+      assert.deepEqual(comparableScan(whole), full, `${p} ${JSON.stringify(opts)}: the full scan's result`);
+      assert.ok((whole.checks.duplicate?.length ?? 0) >= 300 && (whole.checks.contradiction?.length ?? 0) >= 100, `${p}: duplicates ${whole.checks.duplicate?.length}, contradictions ${whole.checks.contradiction?.length}`);
+    }
+  }
+  // a file the head covers whole: no head, the whole scan
+  const heads: ScanResult[] = [];
+  const whole = await scanFile(pq, { headBytes: 1 << 30, onHead: (h) => heads.push(h as ScanResult) });
+  assert.equal(heads.length, 0);
+  assert.deepEqual(comparableOf(whole), comparableOf(await scanFile(pq)));
 });
 
 test('the truncation check follows the convention and counts the special tokens the trainer adds (kernel = JavaScript path)', async () => {

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type CheckOptions, DEFAULT_CHECK_OPTIONS } from '../checks/record.js';
 import { CancelledError, InputError } from '../errors.js';
-import { jobFailure, startJob } from '../jobs.js';
+import { jobFailure, Prestarted, startJob } from '../jobs.js';
 import { nextLineStart, withFile } from '../jsonl/reader.js';
 import { detectFormat } from './detect.js';
 import { crossRangeCandidates, merge } from './merge.js';
@@ -31,9 +31,12 @@ export function defaultWorkerScript(): string {
   return existsSync(beside) ? beside : join(__dirname, '..', '..', 'workers', 'scanWorker.js');
 }
 
-/** Scans one range in a worker job; its progress messages are bytes done. */
-async function scanInWorker(script: string, task: RangeTask, onProgress: (bytes: number) => void, signal?: AbortSignal): Promise<RangeResult> {
-  const end = await startJob<RangeTask, number, RangeResult>(script, task, { onMessage: onProgress, signal, cancel: 'terminate' });
+type ScanWorker = Prestarted<RangeTask, number, RangeResult>;
+
+/** Scans one range in a worker job (on a prestarted worker when one is given); its progress messages are bytes done. */
+async function scanInWorker(script: string, task: RangeTask, onProgress: (bytes: number) => void, signal?: AbortSignal, worker?: ScanWorker): Promise<RangeResult> {
+  const opts = { onMessage: onProgress, signal, cancel: 'terminate' as const };
+  const end = await (worker ? worker.run(task, opts) : startJob<RangeTask, number, RangeResult>(script, task, opts));
   if (end.type !== 'done') throw jobFailure(end);
   return end.result;
 }
@@ -47,7 +50,16 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   const st = statSync(path);
   if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a preference file`);
   if (st.size === 0) throw new InputError(`${path}: the file is empty`);
-  if (isParquetFile(path)) return scanParquetFile(path, st.size, options, t0);
+  const { onHead, ...rest } = options;
+  if (onHead && (options.headBytes === undefined || st.size <= options.headBytes)) return scanFile(path, rest);
+  const parquet = isParquetFile(path);
+  if (onHead && !(parquet && !options.tokenizerDir && !options.exactOnly)) {
+    // the head (quick: no model tokenizer, the kernel where it reads the records), then the whole file: two scans (the
+    // Parquet kernel's single pass is in scanParquetFile)
+    onHead(await scanFile(path, { ...rest, tokenizerDir: undefined, exactOnly: undefined }));
+    return scanFile(path, { ...rest, headBytes: undefined });
+  }
+  if (parquet) return scanParquetFile(path, st.size, options, t0);
   const guess = options.detected ?? (await detectFormat(path));
   const format = options.format ?? guess.format;
   const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
@@ -124,40 +136,58 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
  * meaningful: records are read again by row (recordSource.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
-  const pf = await openParquet(path);
-  if (pf.rows === 0) throw new InputError(`${path}: no records (the Parquet file has no rows)`);
-  // one reader of the file on this thread: for the format, then for the range scanned here
-  const lines = new RowGroupLines(pf);
+  // A head first, then the rest (onHead): the workers for the rest start now and load while the head is scanned (those
+  // it turns out not to need are ended unused). Without a head they are started when their ranges are known: started
+  // sooner, they slowed this thread's opening of the file as much as they gained (README, "Hub-shaped data").
+  const parallel = options.onHead && size >= (options.parallelThreshold ?? 16 << 20) ? (options.workers ?? availableParallelism()) : 1;
+  const script = options.workerScript ?? defaultWorkerScript();
+  const prestarted: ScanWorker[] = Array.from({ length: parallel > 1 ? parallel - (options.inline ? 1 : 0) : 0 }, () => new Prestarted(script));
+  let lines: RowGroupLines | null = null;
   try {
+    const pf = await openParquet(path);
+    if (pf.rows === 0) throw new InputError(`${path}: no records (the Parquet file has no rows)`);
+    // one reader of the file on this thread: for the format, then for the range scanned here
+    lines = new RowGroupLines(pf);
     const guess = options.format ? null : (options.detected ?? (await detectFormat(path, { pf, lines })));
     const format = options.format ?? (guess?.format as FormatName);
-    return await scanParquetRanges(pf, lines, format, size, options, t0, options.format !== undefined || guess?.fromSchema === true);
+    return await scanParquetRanges(pf, lines, format, size, options, t0, options.format !== undefined || guess?.fromSchema === true, prestarted);
   } finally {
-    lines.close();
+    for (const w of prestarted) w.drop();
+    lines?.close();
   }
 }
 
-async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number, strict: boolean): Promise<ScanSummary> {
+async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number, strict: boolean, prestarted: ScanWorker[] = []): Promise<ScanSummary> {
   const path = pf.path;
+  const compressed = (g: number): number => pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+  // a head scan: the first row groups (at least one) whose column chunks hold about headBytes, on this thread; with
+  // onHead, its result is given there and the scan goes on from the next row group, the head one of its ranges
+  let head: RangeResult | null = null;
+  let from = 0;
   if (options.headBytes !== undefined && size > options.headBytes && pf.rowGroups.length > 1) {
-    // a head scan: the first row groups (at least one) whose column chunks hold about headBytes, on this thread
     let to = 1;
     for (let acc = 0; to < pf.rowGroups.length; to++) {
-      acc += pf.metadata.row_groups[to - 1].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+      acc += compressed(to - 1);
       if (acc >= options.headBytes) break;
     }
     const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
     const task: RangeTask = { path, kind: 'jsonl', bomLength: 0, start: 0, end: 0, format, strict, opts, maxErrors: options.maxErrors ?? 10000, parquet: { from: 0, to } };
-    const head = await scanParquetRange(task, null, undefined, { pf, lines });
-    const res = merge(path, [head], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
+    head = await scanParquetRange(task, null, undefined, { pf, lines, pause: options.pause });
+    // (the merge marks duplicates in its ranges' flags: the head's own are kept for the whole scan's merge)
+    const res = merge(path, [options.onHead ? { ...head, flags: head.flags.slice() } : head], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
     res.partial = true;
-    res.scannedBytes = pf.metadata.row_groups.slice(0, to).reduce((s, g) => s + g.columns.reduce((t, c) => t + Number(c.meta_data?.total_compressed_size ?? 0), 0), 0);
+    res.scannedBytes = Array.from({ length: to }, (_, g) => compressed(g)).reduce((x, y) => x + y, 0);
     res.seconds = (performance.now() - t0) / 1000;
-    return res;
+    if (!options.onHead) return res;
+    options.onHead(res);
+    if (options.signal?.aborted) throw new CancelledError();
+    from = to;
   }
+  const headDone = Array.from({ length: from }, (_, g) => compressed(g)).reduce((x, y) => x + y, 0);
+  const groups = pf.rowGroups.length - from;
   const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
-  const total = decoded.reduce((a, b) => a + b, 0);
-  const nRanges = Math.max(1, Math.min(pf.rowGroups.length, total < (options.parallelThreshold ?? 16 << 20) ? 1 : (options.workers ?? availableParallelism())));
+  const total = decoded.slice(from).reduce((a, b) => a + b, 0);
+  const nRanges = Math.max(1, Math.min(groups, total < (options.parallelThreshold ?? 16 << 20) ? 1 : (options.workers ?? availableParallelism())));
   const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
   // When the scan kernel reads the rows (no model tokenizer), ranges go in pairs that share a stretch of row groups and
   // meet in it, one reading from each end (RangeTask.parquet `claims`): a thread slowed by others on a shared machine
@@ -165,8 +195,8 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   const paired = nRanges >= 2 && !options.tokenizerDir && !options.exactOnly && fastParseAvailable(format, opts);
   const stretches = paired ? Math.ceil(nRanges / 2) : nRanges;
   // consecutive row groups, about total / stretches decoded bytes each
-  const bounds = [0];
-  for (let g = 0, acc = 0; g < pf.rowGroups.length && bounds.length < stretches; g++) {
+  const bounds = [from];
+  for (let g = from, acc = 0; g < pf.rowGroups.length && bounds.length < stretches; g++) {
     acc += decoded[g];
     if (acc >= (total * bounds.length) / stretches && g + 1 < pf.rowGroups.length) bounds.push(g + 1);
   }
@@ -187,7 +217,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   };
   const claims = paired ? new SharedArrayBuffer(4 * stretches) : undefined;
   const tasks: RangeTask[] = [];
-  for (let i = 0; i + 1 < bounds.length; i++) {
+  for (let i = 0; i + 1 < bounds.length && groups > 0; i++) {
     const stretch = { from: bounds[i], to: bounds[i + 1] };
     if (!paired) tasks.push({ ...base, parquet: stretch });
     else {
@@ -199,16 +229,16 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   const progress = (i: number, b: number): void => {
     done[i] = b;
     options.onProgress?.(
-      done.reduce((s, x) => s + x, 0),
+      headDone + done.reduce((s, x) => s + x, 0),
       size,
     );
   };
-  const first = inline ? 1 : 0;
+  const first = inline && tasks.length > 0 ? 1 : 0;
   const script = options.workerScript ?? defaultWorkerScript();
-  const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal));
+  const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal, prestarted[j]));
   const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines, pause: options.pause })] : [];
   if (options.signal?.aborted) throw new CancelledError();
-  const ranges = [...own, ...(await Promise.all(running))];
+  const ranges = [...(head ? [head] : []), ...own, ...(await Promise.all(running))];
   const res = await mergeParquetRanges(pf, lines, ranges, format, size, options);
   res.seconds = (performance.now() - t0) / 1000;
   return res;

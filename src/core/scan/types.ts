@@ -68,6 +68,12 @@ export interface ScanOptions {
    */
   headBytes?: number;
   /**
+   * With headBytes: the head's partial result is given here first, then the whole file is scanned and returned. A
+   * Parquet file scanned by the kernel is read once: the head's row groups are not scanned again (their result is one
+   * of the whole scan's ranges), and the workers for the rest start while the head is scanned. Else two scans.
+   */
+  onHead?: (head: ScanSummary) => void;
+  /**
    * The file's format as detectFormat found it, when the caller has it (the extension's host worker detects once per
    * version of a file, for its head scan and its full scan): not detected again.
    */
