@@ -164,6 +164,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   // onHead, its result is given there and the scan goes on from the next row group, the head one of its ranges
   let head: RangeResult | null = null;
   let from = 0;
+  let headDone = 0; // the head's compressed bytes (its progress)
   if (options.headBytes !== undefined && size > options.headBytes && pf.rowGroups.length > 1) {
     let to = 1;
     for (let acc = 0; to < pf.rowGroups.length; to++) {
@@ -176,14 +177,14 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
     // (the merge marks duplicates in its ranges' flags: the head's own are kept for the whole scan's merge)
     const res = merge(path, [options.onHead ? { ...head, flags: head.flags.slice() } : head], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
     res.partial = true;
-    res.scannedBytes = Array.from({ length: to }, (_, g) => compressed(g)).reduce((x, y) => x + y, 0);
+    headDone = Array.from({ length: to }, (_, g) => compressed(g)).reduce((x, y) => x + y, 0);
+    res.scannedBytes = headDone;
     res.seconds = (performance.now() - t0) / 1000;
     if (!options.onHead) return res;
     options.onHead(res);
     if (options.signal?.aborted) throw new CancelledError();
     from = to;
   }
-  const headDone = Array.from({ length: from }, (_, g) => compressed(g)).reduce((x, y) => x + y, 0);
   const groups = pf.rowGroups.length - from;
   const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
   const total = decoded.slice(from).reduce((a, b) => a + b, 0);

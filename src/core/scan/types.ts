@@ -68,9 +68,11 @@ export interface ScanOptions {
    */
   headBytes?: number;
   /**
-   * With headBytes: the head's partial result is given here first, then the whole file is scanned and returned. A
-   * Parquet file scanned by the kernel is read once: the head's row groups are not scanned again (their result is one
-   * of the whole scan's ranges), and the workers for the rest start while the head is scanned. Else two scans.
+   * With headBytes: the head's partial result is given here first, then the whole file is scanned and returned (no
+   * head for a file it would cover whole: a file of headBytes or less, a Parquet file of one row group). A Parquet file
+   * scanned by the kernel is read once: the head's row groups are not scanned again (their result is one of the whole
+   * scan's ranges), and the workers for the rest start while the head is scanned. Else two scans, the head's without a
+   * model tokenizer.
    */
   onHead?: (head: ScanSummary) => void;
   /**
