@@ -181,6 +181,23 @@ export async function runCommand(page, title) {
   }
 }
 
+/**
+ * Moves the active text editor's cursor to line n through the go-to-line prompt: the line typed (and read back), then
+ * Enter, then the status bar's position waited for (a key pressed before the prompt has taken the text is lost on a
+ * loaded machine).
+ */
+export async function goToLine(page, n) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await retry(async () => {
+    await input.fill(`:${n}`);
+    return (await input.inputValue()) === `:${n}`;
+  }, { tries: 20, what: `:${n} typed into the prompt` });
+  await page.keyboard.press('Enter');
+  await retry(async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => new RegExp(`\\bLn ${n},`).test(t)), { tries: 40, what: `the cursor on line ${n}` });
+}
+
 export async function quickOpen(page, name) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');

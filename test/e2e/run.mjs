@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { startVsCode, runCommand, quickOpen, retry, webviewFrame, findFrame, stepper, repo, prefLensLogs } from './harness.mjs';
+import { startVsCode, runCommand, quickOpen, goToLine, retry, webviewFrame, findFrame, stepper, repo, prefLensLogs } from './harness.mjs';
 
 const shared = resolve(repo, '..', 'shared');
 const devFile = join(shared, 'data', 'hh-harmless', 'dev.jsonl');
@@ -148,12 +148,7 @@ try {
 
   await step('moving the cursor in the text editor selects that record in the inspector', async () => {
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click({ position: { x: 200, y: 5 } });
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(':10');
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Enter');
+    await goToLine(page, 10);
     const frame = webviewFrame(page);
     await retry(async () => /^Line 10 /.test(await frame.locator('.rec-title').innerText()), { what: 'the inspector to show line 10' });
     const expected = cut(JSON.parse(lines[9]).chosen);
@@ -198,10 +193,7 @@ try {
     // on a loaded machine a key can reach the editor before the go-to-line prompt has closed
     await retry(async () => {
       await runCommand(page, 'View: Focus First Editor Group');
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input.input').fill(':1');
-      await page.waitForTimeout(200);
-      await page.keyboard.press('Enter');
+      await goToLine(page, 1);
       await retry(async () => !(await page.locator('.quick-input-widget').isVisible()), { tries: 20, delay: 100, what: 'the go-to-line prompt to close' });
       for (let i = 0; i < 19; i++) await page.keyboard.press('Shift+ArrowDown');
       const items = await page.locator('.statusbar-item').allInnerTexts();
@@ -221,10 +213,7 @@ try {
 
   await step('the line hover shows the scored numbers', async () => {
     await runCommand(page, 'View: Focus First Editor Group');
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input.input').fill(':1');
-    await page.waitForTimeout(200);
-    await page.keyboard.press('Enter');
+    await goToLine(page, 1);
     const md = await hoverLine1(page, (t) => /margin/.test(t), 'a hover with scores');
     assert.ok(md.includes(cliScore[0].margin.toFixed(4)), `hover margin ${cliScore[0].margin.toFixed(4)} in: ${md}`);
     await page.mouse.move(5, 5);
@@ -547,14 +536,7 @@ const vs2 = await startVsCode({
       await retry(async () => (await page3b.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring with Qwen3 to finish' });
       await page3b.keyboard.press('Escape');
       await runCommand(page3b, 'View: Focus First Editor Group');
-      await page3b.keyboard.press('F1');
-      const go = page3b.locator('.quick-input-widget input.input');
-      await retry(async () => {
-        await go.fill(':6');
-        return (await go.inputValue()) === ':6';
-      }, { tries: 20, what: 'the line typed into the palette' });
-      await page3b.keyboard.press('Enter');
-      await retry(async () => (await page3b.locator('.statusbar-item').allInnerTexts()).some((t) => /Ln 6,/.test(t)), { tries: 40, what: 'the cursor on line 6' });
+      await goToLine(page3b, 6);
       // the command again if its webview does not come (on a busy machine its palette row can be clicked while the
       // list still filters), as for the hostile file above
       const f = await retry(async () => {
