@@ -505,6 +505,37 @@ export class RowGroupLines {
   }
 
   /**
+   * A v2 data page's definition levels of a flat column (bit width 1; repetition levels are refused), stored
+   * uncompressed before its values: decoded for an optional column. Returns their address (0: a required column) and
+   * their byte length (where the values begin). textColumn and numberColumn read pages with it.
+   */
+  private v2FlatLevels(v2: NonNullable<PageHeader['data_page_header_v2']>, data: number, csize: number, nv: number, optional: boolean): { defs: number; dl: number } {
+    if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
+    const dl = Math.max(0, v2.definition_levels_byte_length);
+    if (dl > csize) throw new Error('definition levels out of bounds');
+    let defs = 0;
+    if (optional) {
+      defs = this.alloc(nv * 4);
+      if (!this.k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
+    }
+    return { defs, dl };
+  }
+
+  /**
+   * A v1 data page's definition levels of an optional flat column (bit width 1), at the start of the decompressed page
+   * (`size` bytes at `page`) after their u32 length: decoded. Returns their address and where the values begin.
+   */
+  private v1FlatLevels(h: PageHeader, page: number, size: number, nv: number): { defs: number; vals: number; valsLen: number } {
+    if (h.data_page_header?.definition_level_encoding !== 'RLE') throw new Unsupported('definition level encoding');
+    if (size < 4) throw new Error('damaged definition levels');
+    const dl = new DataView(this.k.memory.buffer).getUint32(page, true);
+    if (dl > size - 4) throw new Error('definition levels out of bounds');
+    const defs = this.alloc(nv * 4);
+    if (!this.k.hybrid(page + 4, dl, 1, nv, defs)) throw new Error('damaged definition levels');
+    return { defs, vals: page + 4 + dl, valsLen: size - 4 - dl };
+  }
+
+  /**
    * Decodes a text column chunk into (address, length) pairs of its rows at `table` (room for `rows`): at least its
    * first `want` rows (see load).
    */
@@ -550,13 +581,8 @@ export class RowGroupLines {
       const early = cut ? 4 : 0;
       let located = 0;
       if (v2) {
-        if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
-        const dl = Math.max(0, v2.definition_levels_byte_length);
-        if (dl > csize) throw new Error('definition levels out of bounds');
-        if (c.optional) {
-          defs = this.alloc(nv * 4);
-          if (!k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
-        }
+        let dl: number;
+        ({ defs, dl } = this.v2FlatLevels(v2, data, csize, nv, c.optional));
         valsLen = usize - dl;
         const compressed = v2.is_compressed !== false;
         located = walk && compressed ? (defs ? this.alloc(nv * 8) : table + done * 8) : 0;
@@ -566,16 +592,7 @@ export class RowGroupLines {
         const page = this.decompress(codec, data, csize, usize, located ? (c.optional ? 2 : 1) | early : 0, located, here);
         vals = page;
         valsLen = usize;
-        if (c.optional) {
-          if (h.data_page_header?.definition_level_encoding !== 'RLE') throw new Unsupported('definition level encoding');
-          if (valsLen < 4) throw new Error('damaged definition levels');
-          const dl = new DataView(k.memory.buffer).getUint32(page, true);
-          if (dl > valsLen - 4) throw new Error('definition levels out of bounds');
-          defs = this.alloc(nv * 4);
-          if (!k.hybrid(page + 4, dl, 1, nv, defs)) throw new Error('damaged definition levels');
-          vals = page + 4 + dl;
-          valsLen -= 4 + dl;
-        }
+        if (c.optional) ({ defs, vals, valsLen } = this.v1FlatLevels(h, page, usize, nv));
       }
       // the values of the page's first `here` rows (all of them but in a sample's last page)
       let present = here;
@@ -713,27 +730,14 @@ export class RowGroupLines {
         let size: number;
         let defs = 0;
         if (v2) {
-          if (v2.repetition_levels_byte_length > 0) throw new Unsupported('repetition levels');
-          const dl = Math.max(0, v2.definition_levels_byte_length);
-          if (dl > h.compressed_page_size) throw new Error('definition levels out of bounds');
-          if (c.optional) {
-            defs = this.alloc(nv * 4);
-            if (!k.hybrid(data, dl, 1, nv, defs)) throw new Error('damaged definition levels');
-          }
+          let dl: number;
+          ({ defs, dl } = this.v2FlatLevels(v2, data, h.compressed_page_size, nv, c.optional));
           size = h.uncompressed_page_size - dl;
           page = v2.is_compressed !== false ? this.decompress(meta.codec, data + dl, h.compressed_page_size - dl, size) : this.kept(meta.codec, data + dl, size);
         } else {
           page = this.decompress(meta.codec, data, h.compressed_page_size, h.uncompressed_page_size);
           size = h.uncompressed_page_size;
-          if (c.optional) {
-            if (h.data_page_header?.definition_level_encoding !== 'RLE') throw new Unsupported('definition level encoding');
-            const dl = size >= 4 ? new DataView(k.memory.buffer).getUint32(page, true) : -1;
-            if (dl < 0 || dl > size - 4) throw new Error('damaged definition levels');
-            defs = this.alloc(nv * 4);
-            if (!k.hybrid(page + 4, dl, 1, nv, defs)) throw new Error('damaged definition levels');
-            page += 4 + dl;
-            size -= 4 + dl;
-          }
+          if (c.optional) ({ defs, vals: page, valsLen: size } = this.v1FlatLevels(h, page, size, nv));
         }
         const here = Math.min(nv, want - done);
         const lv = defs ? new Uint32Array(k.memory.buffer, defs, nv) : null;
