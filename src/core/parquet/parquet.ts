@@ -290,6 +290,14 @@ export async function decompressors(): Promise<Record<string, ((input: Uint8Arra
 }
 
 /**
+ * The bytes of row group g's column chunks as stored (`compressed`: the unit of a scan's progress) or decoded (how a
+ * scan splits the row groups into ranges of about equal work).
+ */
+export function rowGroupBytes(pf: ParquetFile, g: number, decoded = false): number {
+  return pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number((decoded ? c.meta_data?.total_uncompressed_size : c.meta_data?.total_compressed_size) ?? 0), 0);
+}
+
+/**
  * The row group (among [from, to)) that holds row `row` (0-based, of the file), and the row's place in it: how records
  * of a Parquet scan, numbered by line, are found again in their row groups.
  */

@@ -1,5 +1,5 @@
 /** Scanning a stretch of a Parquet file's row groups (docs/ARCHITECTURE.md, "Parquet"). */
-import { columnWarnings, openParquet, ParquetError, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
+import { columnWarnings, openParquet, ParquetError, type ParquetFile, rowGroupBytes, rowGroupOf } from '../parquet/parquet.js';
 import { linesOf, RowGroupLines } from '../parquet/rowLines.js';
 import { type RecordKeys, type TokenCounter } from '../checks/record.js';
 import { FORMAT_NAMES, type RecordError } from '../types.js';
@@ -88,7 +88,7 @@ export async function scanParquetRange(
         key(j, g);
      });
       await settle();
-      done += pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+      done += rowGroupBytes(pf, g);
       onProgress?.(done);
       // back to the event loop: a thread that scans a range inline and answers requests too answers them between row
       // groups (ScanOptions.inline, .pause; the extension's host worker)

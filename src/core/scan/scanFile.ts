@@ -18,7 +18,7 @@ import { scanParquetRange } from './parquetRange.js';
 import { loadTokenCounter } from './rangeScan.js';
 import { fastParseAvailable, KeyKernel, ScanKernel } from './kernel.js';
 import type { RangeResult, RangeTask, ScanOptions, ScanResult, ScanSummary } from './types.js';
-import { isParquetFile, openParquet, type ParquetFile, rowGroupOf } from '../parquet/parquet.js';
+import { isParquetFile, openParquet, type ParquetFile, rowGroupBytes, rowGroupOf } from '../parquet/parquet.js';
 import { RowGroupLines } from '../parquet/rowLines.js';
 import { FORMAT_NAMES, type FormatName } from '../types.js';
 
@@ -159,7 +159,6 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
 
 async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: FormatName, size: number, options: ScanOptions, t0: number, strict: boolean, prestarted: ScanWorker[] = []): Promise<ScanSummary> {
   const path = pf.path;
-  const compressed = (g: number): number => pf.metadata.row_groups[g].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
   // a head scan: the first row groups (at least one) whose column chunks hold about headBytes, on this thread; with
   // onHead, its result is given there and the scan goes on from the next row group, the head one of its ranges
   let head: RangeResult | null = null;
@@ -168,7 +167,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   if (options.headBytes !== undefined && size > options.headBytes && pf.rowGroups.length > 1) {
     let to = 1;
     for (let acc = 0; to < pf.rowGroups.length; to++) {
-      acc += compressed(to - 1);
+      acc += rowGroupBytes(pf, to - 1);
       if (acc >= options.headBytes) break;
     }
     const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
@@ -177,7 +176,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
     // (the merge marks duplicates in its ranges' flags: the head's own are kept for the whole scan's merge)
     const res = merge(path, [options.onHead ? { ...head, flags: head.flags.slice() } : head], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
     res.partial = true;
-    headDone = Array.from({ length: to }, (_, g) => compressed(g)).reduce((x, y) => x + y, 0);
+    for (let g = 0; g < to; g++) headDone += rowGroupBytes(pf, g);
     res.scannedBytes = headDone;
     res.seconds = (performance.now() - t0) / 1000;
     if (!options.onHead) return res;
@@ -186,7 +185,7 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
     from = to;
   }
   const groups = pf.rowGroups.length - from;
-  const decoded = pf.metadata.row_groups.map((g) => g.columns.reduce((s, c) => s + Number(c.meta_data?.total_uncompressed_size ?? 0), 0));
+  const decoded = pf.rowGroups.map((_, g) => rowGroupBytes(pf, g, true));
   const total = decoded.slice(from).reduce((a, b) => a + b, 0);
   const nRanges = Math.max(1, Math.min(groups, total < (options.parallelThreshold ?? 16 << 20) ? 1 : (options.workers ?? availableParallelism())));
   const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
