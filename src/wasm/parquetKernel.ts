@@ -55,6 +55,11 @@
   }
 }
 
+/** A literal's length stored in the `extra` (1 to 4) bytes after its tag, little-endian minus one (`after`: those bytes). */
+@inline function longLiteral(after: u32, extra: usize): usize {
+  return <usize>(<u64>after & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
+}
+
 /**
  * Of elements [skip, n) of the Snappy stream at ip (fewer where it ends first), how many are literals: their tags walked,
  * nothing decoded.
@@ -74,7 +79,7 @@ function literalsAhead(ip: usize, se: usize, n: i32, skip: i32): i32 {
     if (len > 60) {
       // (16 readable bytes follow the input)
       const extra = len - 60;
-      len = <usize>(<u64>load<u32>(ip) & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
+      len = longLiteral(load<u32>(ip), extra);
       ip += extra;
     }
     if (ip > se || len > se - ip) break; // a damaged length: the decoder refuses the page
@@ -250,7 +255,7 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
     ip += 1;
     if (len > 60) {
       const extra = len - 60;
-      len = <usize>(<u64>t32 & ((<u64>1 << (<u64>extra << 3)) - 1)) + 1;
+      len = longLiteral(t32, extra);
       ip += extra;
     }
     if (ip > se || len > se - ip || len > de - op) return 0;
