@@ -160,9 +160,9 @@ function transferIndex(result: ScanResult): ArrayBuffer[] {
 const detections = new Map<string, { version: string; guess: Promise<FormatGuess> }>();
 
 /**
- * A file's format, detected once per version of the file: a huge file's head scan and full scan (datasets.ts) share
- * it, where each detected it, and scanFile inside each again (for a Parquet file a reader of its own each time: about
- * 40 MB less at the extension host's peak for the 1 GB UltraFeedback file).
+ * A file's format, detected once per version of the file: the scans of that version (a rescan after a settings change,
+ * a two-scan head and whole file: scanFile onHead) share it instead of each detecting it again, a Parquet file with a
+ * reader of its own each time (about 40 MB at the extension host's peak for the 1 GB UltraFeedback file).
  */
 async function detected(path: string): Promise<FormatGuess> {
   const st = await stat(path);
