@@ -77,7 +77,7 @@ export interface ScanOptions {
   onHead?: (head: ScanSummary) => void;
   /**
    * The file's format as detectFormat found it, when the caller has it (the extension's host worker detects once per
-   * version of a file, for its head scan and its full scan): not detected again.
+   * version of a file, for every scan of it): not detected again.
    */
   detected?: FormatGuess;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
@@ -111,11 +111,6 @@ export interface RangeTask {
   opts: CheckOptions;
   tokenizerDir?: string;
   maxErrors: number;
-  /**
-   * The file's format as detectFormat found it, when the caller has it (the extension's host worker detects once per
-   * version of a file, for its head scan and its full scan): not detected again.
-   */
-  detected?: FormatGuess;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
   /**
