@@ -7,7 +7,7 @@ import { writeParquet } from '../parquet.js';
 import { InputError } from '../../src/core/errors.js';
 import { readRecord, recordAtLine } from '../../src/core/records.js';
 import type { CheckName } from '../../src/core/checks/table.js';
-import { comparableScan, comparableScan as comparableOf, fixture, tempFile, repoRoot } from '../helpers.js';
+import { comparableScan, fixture, tempFile, repoRoot } from '../helpers.js';
 
 const workerScript = join(repoRoot, 'out', 'src', 'workers', 'scanWorker.js');
 
@@ -187,19 +187,19 @@ test('onHead: a huge file\'s first records first (as a head scan gives them), th
   for (const p of [jsonl, pq]) {
     // (a Parquet record's offset and length in the index are not bytes of anything, and differ with the ranges: its
     // row, sub-record and flags are what identifies it)
-    const comparableScan = (r: ScanResult): unknown => {
-      const c = comparableOf(r) as { index: Record<string, number[]> };
+    const comparable = (r: ScanResult): unknown => {
+      const c = comparableScan(r) as { index: Record<string, number[]> };
       return p === pq ? { ...c, index: { line: c.index.line, sub: c.index.sub, flags: c.index.flags } } : c;
     };
-    const head = comparableScan(await scanFile(p, { headBytes: 16 * 1024 }));
+    const head = comparable(await scanFile(p, { headBytes: 16 * 1024 }));
     for (const opts of [{ workers: 1 }, { workers: 2, parallelThreshold: 0 }, { workers: 2, parallelThreshold: 0, inline: true }]) {
       const heads: ScanResult[] = [];
       const whole = await scanFile(p, { ...opts, headBytes: 16 * 1024, onHead: (h) => heads.push(h as ScanResult) });
       assert.equal(heads.length, 1, `${p} ${JSON.stringify(opts)}: one head`);
       assert.equal(heads[0].partial, true);
-      assert.deepEqual(comparableScan(heads[0]), head, `${p} ${JSON.stringify(opts)}: the head scan's result`);
-      const full = comparableScan(await scanFile(p, opts));
-      assert.deepEqual(comparableScan(whole), full, `${p} ${JSON.stringify(opts)}: the full scan's result`);
+      assert.deepEqual(comparable(heads[0]), head, `${p} ${JSON.stringify(opts)}: the head scan's result`);
+      const full = comparable(await scanFile(p, opts));
+      assert.deepEqual(comparable(whole), full, `${p} ${JSON.stringify(opts)}: the full scan's result`);
       assert.ok((whole.checks.duplicate?.length ?? 0) >= 300 && (whole.checks.contradiction?.length ?? 0) >= 100, `${p}: duplicates ${whole.checks.duplicate?.length}, contradictions ${whole.checks.contradiction?.length}`);
     }
   }
@@ -207,7 +207,7 @@ test('onHead: a huge file\'s first records first (as a head scan gives them), th
   const heads: ScanResult[] = [];
   const whole = await scanFile(pq, { headBytes: 1 << 30, onHead: (h) => heads.push(h as ScanResult) });
   assert.equal(heads.length, 0);
-  assert.deepEqual(comparableOf(whole), comparableOf(await scanFile(pq)));
+  assert.deepEqual(comparableScan(whole), comparableScan(await scanFile(pq)));
 });
 
 test('the truncation check follows the convention and counts the special tokens the trainer adds (kernel = JavaScript path)', async () => {
