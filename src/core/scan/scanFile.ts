@@ -53,9 +53,10 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   const { onHead, ...rest } = options;
   if (onHead && (options.headBytes === undefined || st.size <= options.headBytes)) return scanFile(path, rest);
   const parquet = isParquetFile(path);
-  if (onHead && !(parquet && !options.tokenizerDir && !options.exactOnly)) {
-    // the head (quick: no model tokenizer, the kernel where it reads the records), then the whole file: two scans (the
-    // Parquet kernel's single pass is in scanParquetFile)
+  // (a Parquet file the kernel reads is scanned in one pass, head included: scanParquetFile)
+  const onePass = parquet && !options.tokenizerDir && !options.exactOnly;
+  if (onHead && !onePass) {
+    // the head (quick: no model tokenizer, the kernel where it reads the records), then the whole file: two scans
     onHead(await scanFile(path, { ...rest, tokenizerDir: undefined, exactOnly: undefined }));
     return scanFile(path, { ...rest, headBytes: undefined });
   }
