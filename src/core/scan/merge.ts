@@ -65,7 +65,7 @@ class HashIndex {
 
 /**
  * The scan's result from its ranges' results (in file order). `across`: the records that meet a record of another
- * range (crossRangeCandidates' `cross`), when the caller has found them already.
+ * range (crossRangeCandidates' `cross`), when the caller has found them already; `kk`, the kernel routines to use.
  */
 export function merge(
   file: string,
@@ -77,6 +77,7 @@ export function merge(
   tokenizerDir: string | undefined,
   withIndex: boolean,
   across?: Uint8Array,
+  kk: KeyKernel = new KeyKernel(), // the kernel routines of this merge (a Parquet scan's share its reader's instance)
 ): ScanSummary & { index?: RecordIndex } {
   const total = parts.reduce((s, p) => s + p.count, 0);
   const base: number[] = []; // global index of each range's first record
@@ -114,7 +115,6 @@ export function merge(
   // within their ranges, and here across ranges); only those are keyed with the exact normalised hash (by the
   // workers, or here for candidates across ranges), in file order, which gives the same result as keying every
   // record.
-  const kk = new KeyKernel(); // the kernel routines of this merge
   if (across) for (let i = across.indexOf(1); i >= 0; i = across.indexOf(1, i + 1)) candidate[i] = 1;
   else crossRangeCandidates(parts, candidate, kk);
   const related: Record<number, number> = {};
@@ -169,19 +169,30 @@ export function merge(
       if (fd >= 0) closeSync(fd);
     }
   }
-  const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, [] as number[]])) as Record<CheckName, number[]>;
-  const addChecks = (p: RangeResult, j: number, w: number): void => {
-    const f = p.flags[j];
-    for (const c of CHECK_NAMES) if (f & CHECK_BITS[c]) checks[c].push(p.line[j] + lineBase[w]);
-  };
+  // every record with a check's bit (flagged by its range, or marked here), visited once in file order: each check's
+  // lines come out sorted (a record's sub-records share its line: said once)
+  const visit = new Uint8Array(total);
   parts.forEach((p, w) => {
-    for (const j of p.flagged) addChecks(p, j, w);
+    for (const j of p.flagged) visit[base[w] + j] = 1;
   });
-  for (const i of marked) {
-    const [p, j, w] = locate(i);
-    addChecks(p, j, w);
+  for (const i of marked) visit[i] = 1;
+  const found: number[][] = CHECK_NAMES.map(() => []);
+  const byBit: number[][] = []; // a check's bit position → its list
+  let mask = 0;
+  CHECK_NAMES.forEach((c, n) => {
+    mask |= CHECK_BITS[c];
+    byBit[31 - Math.clz32(CHECK_BITS[c])] = found[n];
+  });
+  for (let i = visit.indexOf(1), w = 0; i >= 0; i = visit.indexOf(1, i + 1)) {
+    while (w + 1 < parts.length && i >= base[w + 1]) w++;
+    const j = i - base[w];
+    const line = parts[w].line[j] + lineBase[w];
+    for (let f = parts[w].flags[j] & mask; f !== 0; f &= f - 1) {
+      const list = byBit[31 - Math.clz32(f & -f)];
+      if (list.length === 0 || list[list.length - 1] !== line) list.push(line);
+    }
   }
-  for (const c of CHECK_NAMES) checks[c] = [...new Set(checks[c])].sort((a, b) => a - b);
+  const checks = Object.fromEntries(CHECK_NAMES.map((c, n) => [c, sortedDistinct(found[n])])) as Record<CheckName, number[]>;
   errors.sort((a, b) => a.line - b.line);
   const agg = mergeLengths(parts);
   const formats: Partial<Record<FormatName, number>> = {};
@@ -237,6 +248,13 @@ export function merge(
     res.index = index;
   }
   return res;
+}
+
+/** The distinct values of a list that is almost always sorted already (then returned as it is). */
+function sortedDistinct(a: number[]): number[] {
+  let sorted = true;
+  for (let i = 1; i < a.length && sorted; i++) sorted = a[i - 1] < a[i];
+  return sorted ? a : [...new Set(a)].sort((x, y) => x - y);
 }
 
 /**
