@@ -250,8 +250,10 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
  * another range keyed (keyAcrossRanges), then the merge. `lines`: a reader of the file on this thread.
  */
 export async function mergeParquetRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], format: FormatName, size: number, options: ScanOptions): Promise<ScanSummary> {
-  const across = await keyAcrossRanges(pf, lines, ranges);
-  return merge(pf.path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false, across);
+  // (the key routines share the reader's instance: its memory is grown and touched already)
+  const kk = new KeyKernel(lines.shared());
+  const across = await keyAcrossRanges(pf, lines, ranges, kk);
+  return merge(pf.path, ranges, format, options.format ? 'override' : 'detected', 'parquet', size, options.tokenizerDir, options.index !== false, across, kk);
 }
 
 /**
@@ -259,11 +261,11 @@ export async function mergeParquetRanges(pf: ParquetFile, lines: RowGroupLines, 
  * were not keyed by their range: their row groups read again on this thread, the keys added to their ranges' `exact`.
  * Returns those records (by global index), for the merge.
  */
-async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[]): Promise<Uint8Array | undefined> {
+async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: RangeResult[], kk: KeyKernel): Promise<Uint8Array | undefined> {
   if (ranges.length < 2) return undefined;
   const total = ranges.reduce((s, p) => s + p.count, 0);
   const cross = new Uint8Array(total);
-  crossRangeCandidates(ranges, new Uint8Array(total), new KeyKernel(), cross);
+  crossRangeCandidates(ranges, new Uint8Array(total), kk, cross);
   let at = 0;
   let kernel: ScanKernel | null = null;
   for (let w = 0; w < ranges.length; w++) {
