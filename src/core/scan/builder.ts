@@ -97,29 +97,63 @@ export class RangeBuilder implements KernelSink {
 
   /**
    * Puts blocks of records in the reverse order (`starts`: the first record of each block, in the order added, then
-   * the count): how a range read from its end is put back in file order. Returns each record's new index.
+   * the count): how a range read from its end is put back in file order. Returns each record's new index, as a
+   * function (a range's end is on its scan's critical path: nothing here is proportional to the records but the copies).
    */
-  reverseBlocks(starts: number[]): Int32Array {
+  reverseBlocks(starts: number[]): (i: number) => number {
     this.kernel.drain();
     const n = this.count;
-    const to = new Int32Array(n);
-    let at = 0;
-    for (let b = starts.length - 2; b >= 0; b--) for (let i = starts[b]; i < starts[b + 1]; i++) to[i] = at++;
-    if (at !== n) throw new Error('blocks do not cover the records');
-    // in place, through a copy of one column at a time, a block at a time (a copy each: one loop over columns of
-    // several element types would be slow)
-    for (const a of [this.line, this.offset, this.length, this.sub, this.flags, this.format, this.sigRecord, this.sigSwapped]) {
-      const was = a.slice(0, n);
-      for (let b = starts.length - 2, put = 0; b >= 0; b--) {
-        a.set(was.subarray(starts[b], starts[b + 1]), put);
-        put += starts[b + 1] - starts[b];
+    const nb = starts.length - 1;
+    if (nb < 0 || starts[0] !== 0 || starts[nb] !== n) throw new Error('blocks do not cover the records');
+    // where each block begins in the new order: after the blocks added after it
+    const put = new Array<number>(nb);
+    for (let b = nb - 1, at = 0; b >= 0; b--) {
+      put[b] = at;
+      at += starts[b + 1] - starts[b];
+    }
+    /** The block of record i: the last whose first record is at most i. */
+    const blockOf = (i: number): number => {
+      let lo = 0;
+      let hi = nb - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= i) lo = mid;
+        else hi = mid - 1;
       }
-   }
-    this.flagged = this.flagged.map((i) => to[i]).sort((x, y) => x - y);
+      return lo;
+    };
+    const to = (i: number): number => {
+      const b = blockOf(i);
+      return put[b] + i - starts[b];
+    };
+    // in place, through one scratch copy of one column at a time, a block at a time
+    const scratch = new ArrayBuffer(n * 8);
+    const through = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, view: (buf: ArrayBuffer, n: number) => T): void => {
+      const was = view(scratch, n);
+      was.set(a.subarray(0, n));
+      for (let b = 0; b < nb; b++) a.set(was.subarray(starts[b], starts[b + 1]), put[b]);
+    };
+    const u32 = (buf: ArrayBuffer, k: number): Uint32Array => new Uint32Array(buf, 0, k);
+    const f64 = (buf: ArrayBuffer, k: number): Float64Array => new Float64Array(buf, 0, k);
+    for (const a of [this.line, this.length, this.sub, this.flags]) through(a, u32);
+    for (const a of [this.offset, this.sigRecord, this.sigSwapped]) through(a, f64);
+    through(this.format, (buf, k) => new Uint8Array(buf, 0, k));
+    // flagged records, ascending (batches add theirs in order): the blocks' runs of them taken last block first stay
+    // ascending
+    const f = this.flagged;
+    const out: number[] = [];
+    for (let i = 1; i < f.length; i++) if (f[i - 1] >= f[i]) throw new Error('flagged records out of order');
+    const runStart: number[] = []; // for each block, its first flagged record's position in f
+    for (let b = 0, i = 0; b <= nb; b++) {
+      while (i < f.length && f[i] < starts[b]) i++;
+      runStart.push(i);
+    }
+    for (let b = nb - 1; b >= 0; b--) for (let i = runStart[b], d = put[b] - starts[b]; i < runStart[b + 1]; i++) out.push(f[i] + d);
+    this.flagged = out;
     this.matched = n;
     this.cand = null;
     return to;
- }
+  }
 
   /** Adds `delta` to every record's line. */
   shiftLines(delta: number): void {

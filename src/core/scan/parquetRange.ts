@@ -141,7 +141,7 @@ export async function scanParquetRange(
         // read from the end: the row groups' records put back in file order, numbered from the range's first row
         blocks.push(scan.range.count);
         const to = scan.range.reverseBlocks(blocks);
-        const moved = [...keys].map(([i, k]): [number, RecordKeys | null] => [to[i], k]);
+        const moved = [...keys].map(([i, k]): [number, RecordKeys | null] => [to(i), k]);
         keys.clear();
         for (const [i, k] of moved) keys.set(i, k);
         const shift = pf.rowGroups[range.from].start - base;
