@@ -42,9 +42,14 @@ mkdirSync('dist/webview', { recursive: true });
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, minify: prod, logLevel: 'warning', external: ['onnxruntime-node'] };
 const builds = [
   { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] },
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // the CLI and the scan worker: launchers that load their bundles with V8's code cache (docs/ARCHITECTURE.md,
+  // "Start-up"; the caches are made below)
+  { ...node, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.bundle.js' },
+  { ...node, entryPoints: ['src/workers/scanWorkerLaunch.ts'], outfile: 'dist/scanWorker.js' },
+  { ...node, entryPoints: ['src/workers/scanWorker.ts'], outfile: 'dist/scanWorker.bundle.js' },
   // worker entry points (src/workers/): the only bundles that load onnxruntime-node (docs/ARCHITECTURE.md, "Threads")
-  ...['scanWorker', 'hostWorker', 'scoreWorker', 'refsWorker', 'runWorker', 'liveWorker'].map((w) => ({ ...node, entryPoints: [`src/workers/${w}.ts`], outfile: `dist/${w}.js` })),
+  ...['hostWorker', 'scoreWorker', 'refsWorker', 'runWorker', 'liveWorker'].map((w) => ({ ...node, entryPoints: [`src/workers/${w}.ts`], outfile: `dist/${w}.js` })),
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: prod, logLevel: 'warning',
     entryPoints: { inspector: 'webview/inspector/main.ts', heatmap: 'webview/heatmap/main.ts', dashboard: 'webview/dashboard/main.ts', run: 'webview/run/main.ts', spinal: 'webview/spinal/main.ts', rollouts: 'webview/rollouts/main.ts' }, outdir: 'dist/webview',
@@ -67,4 +72,7 @@ if (watch) {
   for (const [pkg, parts] of [['onnxruntime-node', ['package.json', 'dist', plat]], ['onnxruntime-common', ['package.json', 'dist']]]) {
     for (const part of parts) cpSync(join('node_modules', pkg, part), join('dist', 'node_modules', pkg, part), { recursive: true });
   }
+  // the V8 code caches of the CLI and the scan worker, from training runs of the built CLI (scripts/codeCache.mjs)
+  const { makeCodeCaches } = await import('./codeCache.mjs');
+  makeCodeCaches();
 }

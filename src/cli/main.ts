@@ -49,11 +49,14 @@ export async function main(argv: string[], commands: readonly CliCommand[] = COM
   }
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
+/** Runs the command of `argv` and exits with its code (the launcher, cli/launch.ts, calls this). */
+export function run(argv: string[]): void {
+  void main(argv).then((code) => {
     // out as soon as the output is written, not when the event loop has drained (worker threads wound down, handles
     // closed): 5–15 ms of a `stats` run (README, "Hub-shaped data")
     process.exitCode = code;
     process.stdout.write('', () => process.exit(code));
   });
 }
+
+if (require.main === module) run(process.argv.slice(2));
