@@ -114,7 +114,7 @@ export async function sameLines(file: string): Promise<{ pages: number; fallback
 
 
 /** The lines a reader gives for the row group it loaded, one string per row. */
-function loadedLines(r: RowGroupLines): string[] {
+export function loadedLines(r: RowGroupLines): string[] {
   const out: string[] = [];
   for (let b = r.next(); b; b = r.next()) out.push(...Buffer.from(b).toString('utf8').split('\n').filter((l) => l));
   return out;

@@ -308,3 +308,38 @@ test('bad conversational Parquet: a struct without content, content as a list of
   assert.deepEqual(d.errors.map((e) => [e.line, e.rows]), [[1, 2048]]);
   assert.match(d.errors[0].message, /damaged\.parquet: row group 1, column .*: compression LZO is not supported/);
 });
+
+test('a sample (format detection\'s first rows) reads a prefix of each large Snappy column chunk, and the whole chunks again when the prefix does not hold its rows: the same lines either way, v1 and v2 pages', async () => {
+  const { writeMiniListParquet } = await import('../parquetWriter.js');
+  const { loadedLines } = await import('../parquet.js');
+  const dir = tmp();
+  const r = rng(5);
+  // (the minimal writer's Snappy pages are literals: a chunk's bytes are its texts')
+  const rowsOf = (big: number): Array<Record<string, Array<{ role: string; content: string }>>> =>
+    Array.from({ length: 2000 }, (_, i) => {
+      const say = (role: string): { role: string; content: string } => ({ role, content: `${i} ${role}: ${text(r, i < big ? 8000 : 30)}` });
+      return { chosen: [say('user'), say('assistant')], rejected: [say('user'), say('assistant')] };
+    });
+  for (const [big, retried] of [[0, 0], [10, 1]] as const)
+    for (const v2 of [false, true]) {
+      const file = join(dir, `prefix-${big}-${v2 ? 'v2' : 'v1'}.parquet`);
+      writeMiniListParquet(file, ['chosen', 'rejected'], rowsOf(big), { pageLevels: 100000, v2, snappy: true });
+      const pf = await openParquet(file);
+      const chunkBytes = pf.metadata.row_groups[0].columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+      const whole = new RowGroupLines(pf);
+      await whole.load(0);
+      const all = loadedLines(whole);
+      whole.close();
+      const part = new RowGroupLines(pf);
+      try {
+        await part.load(0, 64);
+        const what = `${big} long rows first, ${v2 ? 'v2' : 'v1'} pages`;
+        assert.deepEqual(loadedLines(part), all.slice(0, 64), `${what}: the sample's lines`);
+        assert.equal(part.prefixRetries, retried, `${what}: read again from the whole chunks`);
+        if (!retried) assert.ok(part.bytesRead < chunkBytes / 3, `${what}: ${part.bytesRead} of ${chunkBytes} bytes read`);
+        else assert.ok(part.bytesRead > chunkBytes, `${what}: the whole chunks read after the prefixes`);
+      } finally {
+        part.close();
+      }
+    }
+});

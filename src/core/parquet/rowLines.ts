@@ -205,9 +205,20 @@ export class RowGroupLines {
   fallbacks = 0;
   /** Pages the kernel has decoded (dictionary and data pages). */
   pages = 0;
+  /** Bytes of column chunks read from the file. */
+  bytesRead = 0;
+  /** Samples read again from whole column chunks (their prefixes did not hold them: loadSample). */
+  prefixRetries = 0;
   private codecs: Awaited<ReturnType<typeof decompressors>> = {};
   private codecsLoaded = false;
   private header: ((reader: { view: DataView; offset: number }) => PageHeader) | null = null;
+  /**
+   * While a sample is read (load with `first`): only a prefix of each large Snappy column chunk is read (readChunk), and
+   * Snappy input is never read past it (`readEnd`); a sample that needs more is read again from whole chunks.
+   */
+  private prefixOnly = false;
+  /** The end of what readChunk read of the column chunk being decoded. */
+  private readEnd = 0;
 
   constructor(private readonly pf: ParquetFile) {
     this.fd = openSync(pf.path, 'r');
@@ -272,12 +283,34 @@ export class RowGroupLines {
     }
     this.header = await pageHeaderParser();
     try {
-      await this.loadFast(g, first, scan);
+      await this.loadSample(g, first, scan);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       this.top = this.base;
       await this.loadJs(g);
     }
+  }
+
+  /**
+   * loadFast; a sample (`first` rows) from prefixes of the column chunks first (a hub file's chunk is often one page of
+   * megabytes, of which the first rows need a few kilobytes), then, if they do not hold it, from the whole chunks.
+   */
+  private async loadSample(g: number, first: number | undefined, scan: boolean): Promise<void> {
+    if (first !== undefined && first >= 0 && first < this.pf.rowGroups[g].rows) {
+      const { pages, fallbacks } = this;
+      this.prefixOnly = true;
+      try {
+        return await this.loadFast(g, first, scan);
+      } catch (e) {
+        if (e instanceof Unsupported) throw e;
+        // (a damaged chunk is said by the whole read)
+        Object.assign(this, { pages, fallbacks, cur: null, top: this.base });
+        this.prefixRetries++;
+      } finally {
+        this.prefixOnly = false;
+      }
+    }
+    await this.loadFast(g, first, scan);
   }
 
   /** The next piece of the row group's lines (whole lines; a view valid until the next call), or null at its end. */
@@ -956,7 +989,7 @@ export class RowGroupLines {
   ): number {
     const k = this.k;
     const src = data + Math.max(0, levels);
-    const srcLen = csize - Math.max(0, levels);
+    const srcLen = Math.min(csize, this.readEnd - data) - Math.max(0, levels);
     const size = levels >= 0 ? usize - levels : usize;
     if (levels >= 0) count();
     for (let prefix = 1 << 16; ; prefix *= 4) {
@@ -1015,7 +1048,8 @@ export class RowGroupLines {
     const data = reader.offset;
     const usize = h.uncompressed_page_size;
     const csize = h.compressed_page_size;
-    if (!(usize >= 0) || !(csize >= 0) || csize > end - data) throw new Error(`page at byte ${start + (data - chunk)}: sizes out of bounds`);
+    // (a prefix of the chunk read for a sample: a page may go on past it, whose bytes are then not read: readEnd)
+    if (!(usize >= 0) || !(csize >= 0) || (csize > end - data && !this.prefixOnly)) throw new Error(`page at byte ${start + (data - chunk)}: sizes out of bounds`);
     return { h, data, next: data + csize };
   }
 
@@ -1049,7 +1083,10 @@ export class RowGroupLines {
     const dictAt = meta.dictionary_page_offset !== undefined ? Number(meta.dictionary_page_offset) : 0;
     const dataAt = Number(meta.data_page_offset);
     const start = dictAt > 0 && dictAt < dataAt ? dictAt : dataAt;
-    const len = Number(meta.total_compressed_size);
+    const whole = Number(meta.total_compressed_size);
+    // a sample's prefix: 64 KiB and four times the sample's share of the chunk (see prefixOnly)
+    const cur = this.cur;
+    const len = this.prefixOnly && meta.codec === 'SNAPPY' && cur ? Math.min(whole, (1 << 16) + Math.ceil((4 * whole * cur.rows) / this.pf.rowGroups[cur.g].rows)) : whole;
     const chunk = meta.codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
     let got = 0;
     while (got < len) {
@@ -1057,6 +1094,8 @@ export class RowGroupLines {
       if (n <= 0) throw new Error(`the file ends inside the column chunk (byte ${start + got})`);
       got += n;
     }
+    this.bytesRead += len;
+    this.readEnd = chunk + len;
     return { chunk, end: chunk + len, start };
   }
 
@@ -1080,7 +1119,7 @@ export class RowGroupLines {
     if (codec === 'SNAPPY') {
       const dst = this.alloc(usize);
       // 2: stopped once the values wanted were out (walk | 4)
-      if (!this.k.snappy(src, csize, dst, usize, walk, out, maxN)) throw new Error('damaged Snappy page');
+      if (!this.k.snappy(src, Math.min(csize, this.readEnd - src), dst, usize, walk, out, maxN)) throw new Error('damaged Snappy page');
       return dst;
     }
     const input = new Uint8Array(this.k.memory.buffer, src, csize);
