@@ -31,7 +31,7 @@ export function isParquetFile(path: string): boolean {
 }
 
 type Hyparquet = typeof import('hyparquet');
-type FileMetaData = Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
+export type FileMetaData = Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
 type AsyncBuffer = Awaited<ReturnType<Hyparquet['asyncBufferFromFile']>>;
 
 export interface ParquetFile {
@@ -106,14 +106,24 @@ function checkFooter(path: string, md: FileMetaData): void {
   if (BigInt(md.num_rows) !== total) fail(`it says ${BigInt(md.num_rows).toLocaleString('en-US')} rows, its row groups hold ${total.toLocaleString('en-US')}`);
 }
 
-/** Opens a Parquet file: its footer (schema, row groups), nothing else. */
-export async function openParquet(path: string): Promise<ParquetFile> {
+/** A Parquet file's footer as another thread parsed it, with the file's size then (openParquet). */
+export interface KnownFooter {
+  metadata: FileMetaData;
+  size: number;
+}
+
+/**
+ * Opens a Parquet file: its footer (schema, row groups), nothing else. `known`: the footer as another thread parsed it
+ * (a scan worker's range), taken when the file still has the size it had then.
+ */
+export async function openParquet(path: string, known?: KnownFooter): Promise<ParquetFile> {
   if (!existsSync(path)) throw new InputError(`${path}: no such file`);
   const hp = await hpLib();
   const file = await hp.asyncBufferFromFile(path);
   let metadata: FileMetaData;
   try {
-    metadata = await hp.parquetMetadataAsync(file);
+    // the footer another thread parsed (a scan worker's range: scanFile), unless the file has changed size since
+    metadata = known && known.size === file.byteLength ? known.metadata : await hp.parquetMetadataAsync(file);
   } catch (e) {
     throw new ParquetError(`${path}: not a readable Parquet file (footer: ${e instanceof Error ? e.message : String(e)})`);
   }

@@ -33,7 +33,7 @@ export async function scanParquetRange(
 ): Promise<RangeResult> {
   const pq = task0.parquet;
   if (!pq) throw new Error('not a Parquet range');
-  const pf = opened?.pf ?? (await openParquet(task0.path));
+  const pf = opened?.pf ?? (await openParquet(task0.path, pq.footer));
   const lines = opened?.lines ?? new RowGroupLines(pf);
   const rowsIn = (from: number, to: number): number => (to > from ? pf.rowGroups[to - 1].start + pf.rowGroups[to - 1].rows - pf.rowGroups[from].start : 0);
   // the scan kernel shares the Parquet reader's memory: it reads the texts where they are decoded; room for the

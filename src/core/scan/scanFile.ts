@@ -218,8 +218,10 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   };
   const claims = paired ? new SharedArrayBuffer(4 * stretches) : undefined;
   const tasks: RangeTask[] = [];
+  // (the footer parsed here goes with each range: a worker does not parse it again)
+  const footer = { metadata: pf.metadata, size };
   for (let i = 0; i + 1 < bounds.length && groups > 0; i++) {
-    const stretch = { from: bounds[i], to: bounds[i + 1] };
+    const stretch = { from: bounds[i], to: bounds[i + 1], footer };
     if (!paired) tasks.push({ ...base, parquet: stretch });
     else {
       tasks.push({ ...base, parquet: { ...stretch, claims, slot: i } });

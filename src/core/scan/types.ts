@@ -6,6 +6,7 @@ import type { RecordIndex } from '../records.js';
 import type { FormatName, RecordError } from '../types.js';
 import type { RecordColumns } from './kernel.js';
 import type { FormatGuess } from './detect.js';
+import type { KnownFooter } from '../parquet/parquet.js';
 import { LS_CANDIDATE_CHARS, LS_CANDIDATE_TOKENS, LS_CHOSEN_CHARS, LS_CHOSEN_TOKENS, LS_COMPLETION_CHARS, LS_COMPLETION_TOKENS, LS_PROMPT_CHARS, LS_PROMPT_TOKENS, LS_REJECTED_CHARS, LS_REJECTED_TOKENS } from '../kernels/layout.js';
 
 /** What a scan finds; ScanResult adds where every record is. */
@@ -118,9 +119,10 @@ export interface RangeTask {
    * (core/parquet/rowLines.ts; scan/range.ts scanParquetRange). With `claims`, two ranges share [from, to) and meet in
    * it: the row groups are claimed one at a time through the counter `claims[slot]` (row groups claimed by either), the
    * first range from `from` up, the `backward` one from `to` down, so that a thread slowed by its neighbours leaves
-   * more to the other.
+   * more to the other. `footer`: the file's footer as the thread that split the file parsed it (a worker then does not
+   * parse it again; openParquet).
    */
-  parquet?: { from: number; to: number; claims?: SharedArrayBuffer; slot?: number; backward?: boolean };
+  parquet?: { from: number; to: number; claims?: SharedArrayBuffer; slot?: number; backward?: boolean; footer?: KnownFooter };
 }
 
 /** Length series: prompt, chosen, rejected, completion (KTO), candidate (ranked/group) × (chars, tokens). */
