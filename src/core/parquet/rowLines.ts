@@ -391,8 +391,9 @@ export class RowGroupLines {
     const rows = this.pf.rowGroups[g].rows;
     // the rows decoded: all, or the first ones of a sample
     const want = first !== undefined && first >= 0 && first < rows ? first : rows;
-    // a scan of conversational rows decodes only the columns it reads; the others when a row's JSON is asked for
-    const need = scan && want === rows ? this.scanColumns() : null;
+    // a scan of conversational rows (or of their first rows: records keyed again, parquetRange.ts) decodes only the
+    // columns it reads; the others when a row's JSON is asked for
+    const need = scan ? this.scanColumns() : null;
     const tables = this.columns.map((c) => this.alloc(Math.max(32, rows * 8)));
     const kinds = this.columns.map((c) => c.kind);
     const done = this.columns.map(() => false);
@@ -840,7 +841,7 @@ export class RowGroupLines {
     const msgsT = this.alloc(maxMsgs * 16);
     fields.forEach((f, i) => {
       k.assembleStart();
-      this.leafPages(metas[i], f.dMax, want < rows ? want : -1, scratch, (reps, defs, nv, vals, present) => {
+      this.leafPages(metas[i], f.dMax, want < rows ? want : -1, rows, scratch, (reps, defs, nv, vals, present) => {
         const r = k.assemble(reps, defs, nv, vals, present, f.dList, f.dRep, f.dElem, f.dMax, rowsT, msgsT, f.slot, i === 0 ? 1 : 0, rows, maxMsgs);
         if (r === 0) throw new Error(`field ${f.name}: damaged repetition or definition levels`);
         if (r - 1 !== present) throw new Error(`field ${f.name}: ${present} values, ${r - 1} placed`);
@@ -867,6 +868,7 @@ export class RowGroupLines {
     meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>,
     maxDef: number,
     want: number,
+    rows: number,
     scratch: number,
     visit: (reps: number, defs: number, n: number, vals: number, present: number) => void,
   ): void {
@@ -955,7 +957,7 @@ export class RowGroupLines {
       };
       let dest: number;
       if (sampled) {
-        dest = this.samplePage(data, csize, usize, v2 ? rl + dl : -1, v2 ? null : levelsOf, count, () => present);
+        dest = this.samplePage(data, csize, usize, v2 ? rl + dl : -1, v2 ? null : levelsOf, count, () => present, ((want - rowsSeen) * total) / Math.max(1, nv * rows));
       } else {
         count();
         dest = this.alloc(present * 8);
@@ -986,13 +988,15 @@ export class RowGroupLines {
     levelsOf: ((at: number, end: number) => number) | null,
     count: () => void,
     present: () => number,
+    share: number,
   ): number {
     const k = this.k;
     const src = data + Math.max(0, levels);
     const srcLen = Math.min(csize, this.readEnd - data) - Math.max(0, levels);
     const size = levels >= 0 ? usize - levels : usize;
     if (levels >= 0) count();
-    for (let prefix = 1 << 16; ; prefix *= 4) {
+    // the first prefix: 64 KiB, or a quarter more than the rows' share of the page's values (a page with many rows)
+    for (let prefix = Math.max(1 << 16, Math.ceil(size * Math.min(1, share * 1.25))); ; prefix *= 4) {
       const whole = prefix >= size;
       const mark = this.top;
       const dst = this.alloc(size);

@@ -179,7 +179,9 @@ export async function scanParquetRange(
     for (let i = candidate.indexOf(1); i >= 0; i = candidate.indexOf(1, i + 1)) if (!keys.has(i)) unkeyed.push(i);
     for (const i of scan.range.meetAny(unkeyed)) key(i, -1);
     for (const [g, list] of [...later].sort((x, y) => x[0] - y[0])) {
-      await lines.load(g, undefined, true);
+      // the row group as far as its last row keyed (the rest of its pages not decompressed)
+      const cols = scan.range.columns();
+      await lines.load(g, Math.max(...list.map((i) => rowOf(cols.line[i]).r)) + 1, true);
       for (const i of list) if (!keys.has(i)) keysNow(i);
       await settle();
    }

@@ -285,16 +285,22 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     if (!read) throw new Error('a Parquet range without its row groups');
     const first = pf.rowGroups[read.from].start;
     const added: number[][] = [];
-    for (const j of need) {
-      const { g, r } = rowGroupOf(pf, first + p.line[j] - 1, read.from, read.to);
-      await lines.load(g, undefined, true);
+    // by row group, each read as far as its last row needed (the rest of its pages not decompressed)
+    const where = need.map((j) => ({ j, ...rowGroupOf(pf, first + p.line[j] - 1, read.from, read.to) }));
+    const last = new Map<number, number>();
+    for (const { g, r } of where) last.set(g, Math.max(r, last.get(g) ?? 0));
+    for (const [g, r0] of [...last].sort((x, y) => x[0] - y[0])) {
+      await lines.load(g, r0 + 1, true);
       const raw = lines.rawTables();
-      let k = raw && 'conv' in raw && FORMAT_NAMES[p.format[j]] === 'trl-conversational' ? kernel.exactKeysConv(raw.conv, r) : undefined;
-      if (!k) {
-        await lines.complete();
-        k = exactKeysOf(lines.line(r), p, j, kernel) ?? undefined;
+      for (const { j, g: h, r } of where) {
+        if (h !== g) continue;
+        let k = raw && 'conv' in raw && FORMAT_NAMES[p.format[j]] === 'trl-conversational' ? kernel.exactKeysConv(raw.conv, r) : undefined;
+        if (!k) {
+          await lines.complete();
+          k = exactKeysOf(lines.line(r), p, j, kernel) ?? undefined;
+        }
+        added.push([j, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2]);
       }
-      added.push([j, k ? k.recordHash : -2, k ? k.pairKey : -2, k ? k.swappedKey : -2]);
     }
     const all: number[][] = [];
     for (let e = 0; e < p.exact.length; e += 4) all.push([p.exact[e], p.exact[e + 1], p.exact[e + 2], p.exact[e + 3]]);
