@@ -369,14 +369,24 @@ export function lookup(idx: usize, n: i32, dict: usize, dictN: i32, out: usize):
 /** The pair of a null cell. */
 const NULL_LEN: u32 = 0xffffffff;
 
+/** How many of the n u32 levels at `levels` equal v (the present values of a page: its levels equal to maxDef). */
+export function countEqual(levels: usize, n: i32, v: u32): i32 {
+  const want = i32x4.splat(<i32>v);
+  let acc = i32x4.splat(0);
+  let i: i32 = 0;
+  // four at a time: a lane of an equal level is -1, subtracted
+  for (; i + 4 <= n; i += 4) acc = i32x4.sub(acc, i32x4.eq(v128.load(levels + (<usize>i << 2)), want));
+  let c = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; i < n; i++) if (load<u32>(levels + (<usize>i << 2)) == v) c++;
+  return c;
+}
+
 /**
  * Places nVals value pairs (from vals) at the levels equal to maxDef among the n definition levels, null pairs at
  * the others, into out (in place when out == vals: filled from the end). Returns 0 when the counts disagree.
  */
 export function spread(defs: usize, n: i32, maxDef: u32, vals: usize, nVals: i32, out: usize): i32 {
-  let present: i32 = 0;
-  for (let i = 0; i < n; i++) if (load<u32>(defs + (<usize>i << 2)) == maxDef) present++;
-  if (present != nVals) return 0;
+  if (countEqual(defs, n, maxDef) != nVals) return 0;
   let j = nVals - 1;
   for (let i = n - 1; i >= 0; i--) {
     const o = out + (<usize>i << 3);

@@ -29,6 +29,7 @@ interface ParquetKernel {
   plainStrings(src: number, srcLen: number, n: number, out: number): number;
   lookup(idx: number, n: number, dict: number, dictN: number, out: number): number;
   spread(defs: number, n: number, maxDef: number, vals: number, nVals: number, out: number): number;
+  countEqual(levels: number, n: number, v: number): number;
   rows(cols: number, ncols: number, from: number, to: number, out: number, cap: number): number;
   assembleStart(): void;
   assemble(reps: number, defs: number, n: number, vals: number, nVals: number, dList: number, dRep: number, dElem: number, dMax: number, rows: number, msgs: number, slot: number, first: number, maxRows: number, maxMsgs: number): number;
@@ -629,12 +630,7 @@ export class RowGroupLines {
         if (c.optional) ({ defs, vals, valsLen } = this.v1FlatLevels(h, page, usize, nv));
       }
       // the values of the page's first `here` rows (all of them but in a sample's last page)
-      let present = here;
-      if (defs) {
-        present = 0;
-        const lv = new Uint32Array(k.memory.buffer, defs, nv);
-        for (let i = 0; i < here; i++) present += lv[i] === 1 ? 1 : 0;
-      }
+      const present = defs ? k.countEqual(defs, here, 1) : here;
       // values located during decompression are used when they are exactly the page's (at least those wanted, in a
       // sample's last page); else PLAIN values are read here
       const walked = k.walked.value as number;
@@ -937,13 +933,13 @@ export class RowGroupLines {
       let present = 0;
       let begun = 0; // rows begun in levels [0, cut) (counted for a sample only)
       const count = (): void => {
-        const rv = new Uint32Array(k.memory.buffer, reps, nv);
-        const lv = new Uint32Array(k.memory.buffer, defs, nv);
         cut = nv;
         present = 0;
         begun = 0;
-        if (want < 0) for (let i = 0; i < nv; i++) present += lv[i] === maxDef ? 1 : 0;
-        else
+        if (want < 0) present = k.countEqual(defs, nv, maxDef);
+        else {
+          const rv = new Uint32Array(k.memory.buffer, reps, nv);
+          const lv = new Uint32Array(k.memory.buffer, defs, nv);
           for (let i = 0; i < nv; i++) {
             if (rv[i] === 0) {
               if (rowsSeen + begun >= want) {
@@ -954,6 +950,7 @@ export class RowGroupLines {
             }
             present += lv[i] === maxDef ? 1 : 0;
           }
+        }
       };
       let dest: number;
       if (sampled) {
