@@ -208,7 +208,7 @@ export class RowGroupLines {
   pages = 0;
   /** Bytes of column chunks read from the file. */
   bytesRead = 0;
-  /** Samples read again from whole column chunks (their prefixes did not hold them: loadSample). */
+  /** First rows read again from whole column chunks (their prefixes did not hold them: loadFastByPrefix). */
   prefixRetries = 0;
   private codecs: Awaited<ReturnType<typeof decompressors>> = {};
   private codecsLoaded = false;
@@ -261,7 +261,8 @@ export class RowGroupLines {
 
   /**
    * Reads row group g; its lines then come from next(). Throws ParquetError for a row group that cannot be read. With
-   * `first`, only its first rows are wanted (a sample): a Snappy page of PLAIN values is decompressed only as far as
+   * `first`, only its first rows are wanted (a sample; with `scan`, a scan's rows keyed again): a prefix of each large
+   * Snappy column chunk is read first (loadFastByPrefix), a Snappy page of PLAIN values is decompressed only as far as
    * they go, later pages are not read, and the row group then holds those rows alone (a later load decodes it again).
    */
   async load(g: number, first?: number, scan = false): Promise<void> {
@@ -284,7 +285,7 @@ export class RowGroupLines {
     }
     this.header = await pageHeaderParser();
     try {
-      await this.loadSample(g, first, scan);
+      await this.loadFastByPrefix(g, first, scan);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       this.top = this.base;
@@ -293,10 +294,11 @@ export class RowGroupLines {
   }
 
   /**
-   * loadFast; a sample (`first` rows) from prefixes of the column chunks first (a hub file's chunk is often one page of
-   * megabytes, of which the first rows need a few kilobytes), then, if they do not hold it, from the whole chunks.
+   * loadFast; the `first` rows (a sample, or rows keyed again) from prefixes of the column chunks first (a hub file's
+   * chunk is often one page of megabytes, of which a format sample needs a few kilobytes), then, if they do not hold
+   * them, from the whole chunks.
    */
-  private async loadSample(g: number, first: number | undefined, scan: boolean): Promise<void> {
+  private async loadFastByPrefix(g: number, first: number | undefined, scan: boolean): Promise<void> {
     if (first !== undefined && first >= 0 && first < this.pf.rowGroups[g].rows) {
       const { pages, fallbacks } = this;
       this.prefixOnly = true;

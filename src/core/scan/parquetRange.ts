@@ -181,7 +181,9 @@ export async function scanParquetRange(
     for (const [g, list] of [...later].sort((x, y) => x[0] - y[0])) {
       // the row group as far as its last row keyed (the rest of its pages not decompressed)
       const cols = scan.range.columns();
-      await lines.load(g, Math.max(...list.map((i) => rowOf(cols.line[i]).r)) + 1, true);
+      let last = 0;
+      for (const i of list) last = Math.max(last, rowOf(cols.line[i]).r);
+      await lines.load(g, last + 1, true);
       for (const i of list) if (!keys.has(i)) keysNow(i);
       await settle();
    }
