@@ -286,14 +286,19 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     const first = pf.rowGroups[read.from].start;
     const added: number[][] = [];
     // by row group, each read as far as its last row needed (the rest of its pages not decompressed)
-    const where = need.map((j) => ({ j, ...rowGroupOf(pf, first + p.line[j] - 1, read.from, read.to) }));
-    const last = new Map<number, number>();
-    for (const { g, r } of where) last.set(g, Math.max(r, last.get(g) ?? 0));
-    for (const [g, r0] of [...last].sort((x, y) => x[0] - y[0])) {
-      await lines.load(g, r0 + 1, true);
+    const byGroup = new Map<number, Array<{ j: number; r: number }>>();
+    for (const j of need) {
+      const { g, r } = rowGroupOf(pf, first + p.line[j] - 1, read.from, read.to);
+      const list = byGroup.get(g);
+      if (list) list.push({ j, r });
+      else byGroup.set(g, [{ j, r }]);
+    }
+    for (const [g, list] of [...byGroup].sort((x, y) => x[0] - y[0])) {
+      let last = 0;
+      for (const { r } of list) last = Math.max(last, r);
+      await lines.load(g, last + 1, true);
       const raw = lines.rawTables();
-      for (const { j, g: h, r } of where) {
-        if (h !== g) continue;
+      for (const { j, r } of list) {
         let k = raw && 'conv' in raw && FORMAT_NAMES[p.format[j]] === 'trl-conversational' ? kernel.exactKeysConv(raw.conv, r) : undefined;
         if (!k) {
           await lines.complete();
