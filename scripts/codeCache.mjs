@@ -53,7 +53,7 @@ function writeTrainingParquet(file) {
   writer.finish();
 }
 
-/** Makes the caches (none is left when a training run fails: the bundles then compile as usual). */
+/** Makes the caches. A training run that fails fails the build, and leaves no cache behind. */
 export function makeCodeCaches() {
   for (const c of CACHES) rmSync(c, { force: true });
   const dir = mkdtempSync(join(tmpdir(), 'preflens-code-cache-'));
