@@ -489,3 +489,19 @@ test('two ranges that share row groups and meet in them (one reading from each e
     assert.deepEqual(got.lengths, want.lengths, `meeting at ${k}`);
   }
 });
+
+test('the kernels grow their memory at least twofold (a few grows a scan, each external memory V8 may collect for), exactly where the maximum allows no more, and not at all when it holds enough', async () => {
+  const { growMemory, PAGE } = await import('../../src/core/kernels/module.js');
+  const m = new WebAssembly.Memory({ initial: 4, maximum: 20 });
+  new Uint8Array(m.buffer)[5] = 7;
+  growMemory(m, 5 * PAGE);
+  assert.equal(m.buffer.byteLength, 8 * PAGE, 'doubled, though one more page was asked for');
+  assert.equal(new Uint8Array(m.buffer)[5], 7, 'what was written is kept');
+  growMemory(m, 8 * PAGE - 100);
+  assert.equal(m.buffer.byteLength, 8 * PAGE, 'enough already: unchanged');
+  growMemory(m, 9 * PAGE + 1);
+  assert.equal(m.buffer.byteLength, 16 * PAGE, 'doubled again');
+  growMemory(m, 17 * PAGE);
+  assert.equal(m.buffer.byteLength, 17 * PAGE, 'the maximum (20 pages) forbids doubling: grown as asked');
+  assert.throws(() => growMemory(m, 21 * PAGE), RangeError, 'past the maximum: the runtime refuses, as an exact grow would');
+});

@@ -15,7 +15,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { CancelledError } from '../errors.js';
 import type { RecordError } from '../types.js';
-import { align, kernelModule, PAGE, SCAN_REGION, type SharedKernels } from '../kernels/module.js';
+import { align, growMemory, kernelModule, SCAN_REGION, type SharedKernels } from '../kernels/module.js';
 import { keyBytes, object, Out, value } from './jsonWriter.js';
 import { decompressors, ParquetError, readRowGroupRaw, readRowGroupColumns, type ParquetFile } from './parquet.js';
 
@@ -251,8 +251,7 @@ export class RowGroupLines {
   private alloc(n: number): number {
     const r = this.top;
     this.top = align(this.top + n + 16);
-    const have = this.k.memory.buffer.byteLength;
-    if (have < this.top) this.k.memory.grow(Math.ceil((this.top - have) / PAGE));
+    growMemory(this.k.memory, this.top);
     return r;
   }
   private get u8(): Uint8Array {

@@ -14,7 +14,7 @@ import { readSync } from 'node:fs';
 import type { FormatName } from '../types.js';
 import { MAX_RECORD_BYTES, type RawItem } from '../jsonl/reader.js';
 import { type CheckOptions, ROW_FLOATS, ROW_INTS, type RecordKeys, type SummaryChunk, truncationLimits } from '../checks/record.js';
-import { align, BATCH, BIG, EXTRA, fixedBuffers, INPUT, kernelModule, MAX_CANDIDATES, PAGE, type SharedKernels, TOKENS } from '../kernels/module.js';
+import { align, BATCH, BIG, EXTRA, fixedBuffers, growMemory, INPUT, kernelModule, MAX_CANDIDATES, type SharedKernels, TOKENS } from '../kernels/module.js';
 import * as L from '../kernels/layout.js';
 import type { RawTables } from '../parquet/rowLines.js';
 
@@ -103,8 +103,7 @@ export class KeyKernel {
   }
 
   protected ensure(bytes: number): void {
-    const have = this.mem.buffer.byteLength;
-    if (have < bytes) this.mem.grow(Math.ceil((bytes - have) / PAGE));
+    growMemory(this.mem, bytes);
   }
 
   /** Reserves consecutive scratch regions of the given sizes (bytes); returns their addresses. */
