@@ -233,12 +233,14 @@ export class RangeBuilder implements KernelSink {
  }
 
   /**
-   * Which of the records `which` meet another record of the range by full signature key (as matchNew pairs them): a
-   * candidate found by fingerprint alone meets none and needs no exact keys.
+   * Which of the records `which` (candidates: `candidates()`) meet another record of the range by full signature key
+   * (as matchNew pairs them): a candidate found by fingerprint alone meets none and needs no exact keys. Only
+   * candidates are counted: a record that shares a record or swapped key with one shares its fingerprint, and is one.
    */
   meetAny(which: number[]): Set<number> {
     const R = this.sigRecord;
     const S = this.sigSwapped;
+    const { candidate } = this.candidates();
     const hitsR = new Map<number, number>(); // key → records with that record key
     const hitsS = new Map<number, number>(); // key → records with that swapped key
     // fingerprints of the keys asked about in a bitmap of about 64 bits per key (small enough for the cache): few map
@@ -257,7 +259,7 @@ export class RangeBuilder implements KernelSink {
      }
    }
     const seen = (k: number): boolean => k >= 0 && (bits[fp(k) >>> 3] & (1 << (fp(k) & 7))) !== 0;
-    for (let m = 0; m < this.count; m++) {
+    for (let m = candidate.indexOf(1); m >= 0; m = candidate.indexOf(1, m + 1)) {
       const r = R[m];
       if (seen(r)) {
         const c = hitsR.get(r);
