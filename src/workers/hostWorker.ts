@@ -121,8 +121,11 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
   if (!port) return;
   // the file is being read again: its records are read afresh too
   closeSource(req.path);
-  // a Parquet file is scanned where it lies, as the CLI scans it (no copy is written)
-  const guess = req.options.format ? null : await detected(req.path);
+  // a Parquet file is scanned where it lies, as the CLI scans it (no copy is written); its format is detected by the
+  // scan with the reader it scans with (one footer parsed, one reader), then kept for the scans of the same version
+  const parquet = !req.options.format && isParquetFile(req.path);
+  const known = parquet ? await detection(req.path) : null;
+  const guess = req.options.format ? null : known ? await known.guess : await detected(req.path);
   if (guess && guess.format === null) {
     port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
     return;
@@ -131,6 +134,7 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
   const result = await scanFile(req.path, {
     ...req.options,
     ...(guess ? { detected: guess } : {}),
+    ...(known && !guess ? { onDetected: known.remember } : {}),
     // a huge file's first records first (a Parquet file scanned by the kernel is read once: scanFile onHead)
     ...(req.head !== undefined ? { headBytes: req.head, onHead: (head: ScanSummary) => port.postMessage({ id: req.id, type: 'head', result: head as ScanResult } satisfies WorkerReply, transferIndex(head as ScanResult)) } : {}),
     // a Parquet file's first range is scanned here, as the CLI scans it, instead of in one more worker that loads its
@@ -159,19 +163,32 @@ function transferIndex(result: ScanResult): ArrayBuffer[] {
 /** The format of each file last scanned, by path, for the version of the file it was detected in (size, mtime). */
 const detections = new Map<string, { version: string; guess: Promise<FormatGuess> }>();
 
+function keep(path: string, version: string, guess: Promise<FormatGuess>): void {
+  if (detections.size >= 8 && !detections.has(path)) detections.delete(detections.keys().next().value as string);
+  detections.set(path, { version, guess });
+}
+
 /**
- * A file's format, detected once per version of the file: the scans of that version (a rescan after a settings change,
- * a two-scan head and whole file: scanFile onHead) share it instead of each detecting it again, a Parquet file with a
- * reader of its own each time (about 40 MB at the extension host's peak for the 1 GB UltraFeedback file).
+ * The format kept for this version of a file (null when there is none), and a way to keep one that a scan detected
+ * itself (ScanOptions.onDetected).
  */
-async function detected(path: string): Promise<FormatGuess> {
+async function detection(path: string): Promise<{ guess: Promise<FormatGuess> | null; version: string; remember: (g: FormatGuess) => void }> {
   const st = await stat(path);
   const version = `${st.size}:${st.mtimeMs}:${st.ino}`;
   const had = detections.get(path);
-  if (had?.version === version) return had.guess;
-  if (detections.size >= 8) detections.delete(detections.keys().next().value as string);
+  return { guess: had?.version === version ? had.guess : null, version, remember: (g) => keep(path, version, Promise.resolve(g)) };
+}
+
+/**
+ * A JSON file's format, detected once per version of the file: the scans of that version (a rescan after a settings
+ * change, a two-scan head and whole file: scanFile onHead) share it instead of each detecting it again. (A Parquet
+ * file's is detected by its first scan, with the reader it scans with, and kept the same way: `detection`.)
+ */
+async function detected(path: string): Promise<FormatGuess> {
+  const { guess: had, version } = await detection(path);
+  if (had) return had;
   const guess = detectFormat(path);
-  detections.set(path, { version, guess });
+  keep(path, version, guess);
   guess.catch(() => {
     if (detections.get(path)?.guess === guess) detections.delete(path);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { detectFormat, scanFile, type ScanResult } from '../../src/core/scan/index.js';
 import { writeParquet } from '../parquet.js';
-import { InputError } from '../../src/core/errors.js';
+import { CancelledError, InputError } from '../../src/core/errors.js';
 import { readRecord, recordAtLine } from '../../src/core/records.js';
 import type { CheckName } from '../../src/core/checks/table.js';
 import { comparableScan, fixture, tempFile, repoRoot } from '../helpers.js';
@@ -208,6 +208,56 @@ test('onHead: a huge file\'s first records first (as a head scan gives them), th
   const whole = await scanFile(pq, { headBytes: 1 << 30, onHead: (h) => heads.push(h as ScanResult) });
   assert.equal(heads.length, 0);
   assert.deepEqual(comparableScan(whole), comparableScan(await scanFile(pq)));
+});
+
+test('onHead on a Parquet file: its workers run while the head is scanned, and a scan cancelled once the head is given stops them and rejects; onDetected gives the format a scan detected itself', async () => {
+  // six row groups of 2,048 rows: the head is the first, the rest goes to this thread and a worker
+  const rows = Array.from({ length: 12000 }, (_, i) => ({ prompt: `q${i}`, chosen: `answer ${i} `.repeat(6), rejected: `other ${i}` }));
+  const jsonl = tempFile('onhead-cancel.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const pq = tempFile('onhead-cancel.parquet', '');
+  await writeParquet(pq, `SELECT prompt, chosen, rejected FROM read_json('${jsonl}')`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  const opts = { workers: 2, parallelThreshold: 0, inline: true, headBytes: 1 };
+  // cancelled in onHead: the scan rejects (the workers, already scanning the rest, are stopped: the test would not end
+  // with a worker thread left running)
+  const ac = new AbortController();
+  let heads = 0;
+  await assert.rejects(
+    scanFile(pq, { ...opts, signal: ac.signal, onHead: () => { heads++; ac.abort(); } }),
+    CancelledError,
+  );
+  assert.equal(heads, 1);
+  // the workers scan the rest while the head is scanned: the head's row group waits (ScanOptions.pause) for a worker's
+  // progress, which comes (the head gives none); were the workers started after the head, it would wait 20 s in vain
+  const order: string[] = [];
+  let sawWorker = (): void => undefined;
+  const worker = new Promise<void>((resolve) => (sawWorker = resolve));
+  const detected: string[] = [];
+  const whole = await scanFile(pq, {
+    ...opts,
+    pause: () => Promise.race([worker, new Promise<void>((resolve) => setTimeout(resolve, 20000).unref())]),
+    onProgress: () => {
+      order.push('progress');
+      sawWorker();
+    },
+    onHead: () => order.push('head'),
+    onDetected: (g) => detected.push(String(g.format)),
+  });
+  assert.ok(order.indexOf('progress') >= 0 && order.indexOf('progress') < order.indexOf('head'), `a worker's progress before the head: ${order.slice(0, 4).join(', ')}`);
+  // (a Parquet record's offset and length in the index differ with the ranges: its row, sub-record and flags identify it)
+  const comparable = (r: ScanResult): unknown => {
+    const c = comparableScan(r) as { index: Record<string, number[]> };
+    return { ...c, index: { line: c.index.line, sub: c.index.sub, flags: c.index.flags } };
+  };
+  assert.deepEqual(comparable(whole), comparable(await scanFile(pq, { workers: 2, parallelThreshold: 0, inline: true })), 'the result of the scan without a head');
+  assert.deepEqual(detected, ['trl-standard'], 'the format the scan detected, once');
+  // a scan told the format, or given a detection, detects nothing and reports none
+  const none: string[] = [];
+  await scanFile(pq, { format: 'trl-standard', onDetected: (g) => none.push(String(g.format)) });
+  await scanFile(jsonl, { detected: await detectFormat(jsonl), onDetected: (g) => none.push(String(g.format)) });
+  assert.deepEqual(none, []);
+  const fromJson: string[] = [];
+  await scanFile(jsonl, { onDetected: (g) => fromJson.push(String(g.format)) });
+  assert.deepEqual(fromJson, ['trl-standard']);
 });
 
 test('the truncation check follows the convention and counts the special tokens the trainer adds (kernel = JavaScript path)', async () => {

@@ -62,6 +62,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
   }
   if (parquet) return scanParquetFile(path, st.size, options, t0);
   const guess = options.detected ?? (await detectFormat(path));
+  if (!options.detected) options.onDetected?.(guess);
   const format = options.format ?? guess.format;
   const opts: CheckOptions = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
   const maxErrors = options.maxErrors ?? 10000;
@@ -137,9 +138,10 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
  * meaningful: records are read again by row (recordSource.ts).
  */
 async function scanParquetFile(path: string, size: number, options: ScanOptions, t0: number): Promise<ScanSummary> {
-  // A head first, then the rest (onHead): the workers for the rest start now and load while the head is scanned (those
-  // it turns out not to need are ended unused). Without a head they are started when their ranges are known: started
-  // sooner, they slowed this thread's opening of the file as much as they gained (README, "Hub-shaped data").
+  // A head first, then the rest (onHead): the workers for the rest start loading now, and start scanning from the end
+  // of the file while the head is scanned (those it turns out not to need are ended unused). Without a head they are
+  // started when their ranges are known: started sooner, they slowed this thread's opening of the file as much as they
+  // gained (README, "Hub-shaped data").
   const parallel = options.onHead && size >= (options.parallelThreshold ?? 16 << 20) ? (options.workers ?? availableParallelism()) : 1;
   const script = options.workerScript ?? defaultWorkerScript();
   const prestarted: ScanWorker[] = Array.from({ length: parallel > 1 ? parallel - (options.inline ? 1 : 0) : 0 }, () => new Prestarted(script));
@@ -150,6 +152,7 @@ async function scanParquetFile(path: string, size: number, options: ScanOptions,
     // one reader of the file on this thread: for the format, then for the range scanned here
     lines = new RowGroupLines(pf);
     const guess = options.format ? null : (options.detected ?? (await detectFormat(path, { pf, lines })));
+    if (guess && !options.detected) options.onDetected?.(guess);
     const format = options.format ?? (guess?.format as FormatName);
     return await scanParquetRanges(pf, lines, format, size, options, t0, options.format !== undefined || guess?.fromSchema === true, prestarted);
   } finally {
@@ -163,28 +166,30 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   // a head scan: the first row groups (at least one) whose column chunks hold about headBytes, on this thread; with
   // onHead, its result is given there and the scan goes on from the next row group, the head one of its ranges
   let head: RangeResult | null = null;
-  let from = 0;
+  let headTo = 0; // the head's row groups: [0, headTo)
   let headDone = 0; // the head's compressed bytes (its progress)
   if (options.headBytes !== undefined && size > options.headBytes && pf.rowGroups.length > 1) {
-    let to = 1;
-    for (let acc = 0; to < pf.rowGroups.length; to++) {
-      acc += rowGroupBytes(pf, to - 1);
+    headTo = 1;
+    for (let acc = 0; headTo < pf.rowGroups.length; headTo++) {
+      acc += rowGroupBytes(pf, headTo - 1);
       if (acc >= options.headBytes) break;
     }
+  }
+  const scanHead = async (): Promise<ScanSummary> => {
     const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
-    const task: RangeTask = { path, kind: 'jsonl', bomLength: 0, start: 0, end: 0, format, strict, opts, maxErrors: options.maxErrors ?? 10000, parquet: { from: 0, to } };
-    head = await scanParquetRange(task, null, undefined, { pf, lines, pause: options.pause });
+    const task: RangeTask = { path, kind: 'jsonl', bomLength: 0, start: 0, end: 0, format, strict, opts, maxErrors: options.maxErrors ?? 10000, parquet: { from: 0, to: headTo } };
+    const h = await scanParquetRange(task, null, undefined, { pf, lines, pause: options.pause });
+    head = h;
     // (the merge marks duplicates in its ranges' flags: the head's own are kept for the whole scan's merge)
-    const res = merge(path, [options.onHead ? { ...head, flags: head.flags.slice() } : head], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
+    const res = merge(path, [options.onHead ? { ...h, flags: h.flags.slice() } : h], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
     res.partial = true;
-    for (let g = 0; g < to; g++) headDone += rowGroupBytes(pf, g);
+    for (let g = 0; g < headTo; g++) headDone += rowGroupBytes(pf, g);
     res.scannedBytes = headDone;
     res.seconds = (performance.now() - t0) / 1000;
-    if (!options.onHead) return res;
-    options.onHead(res);
-    if (options.signal?.aborted) throw new CancelledError();
-    from = to;
-  }
+    return res;
+  };
+  if (headTo > 0 && !options.onHead) return scanHead();
+  const from = headTo;
   const groups = pf.rowGroups.length - from;
   const decoded = pf.rowGroups.map((_, g) => rowGroupBytes(pf, g, true));
   const total = decoded.slice(from).reduce((a, b) => a + b, 0);
@@ -238,10 +243,30 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   };
   const first = inline && tasks.length > 0 ? 1 : 0;
   const script = options.workerScript ?? defaultWorkerScript();
-  const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), options.signal, prestarted[j]));
-  const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines, pause: options.pause })] : [];
-  if (options.signal?.aborted) throw new CancelledError();
-  const ranges = [...(head ? [head] : []), ...own, ...(await Promise.all(running))];
+  // The workers start on the rest of the file now, before a head is scanned here (it is given to onHead, then this
+  // thread goes on with its own range): a worker's first row groups overlap the head instead of waiting for it. A
+  // failure here (the head, this thread's range) stops them.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const running = tasks.slice(first).map((t, j) => scanInWorker(script, t, (b) => progress(j + first, b), stop.signal, prestarted[j]));
+  let ranges: RangeResult[];
+  try {
+    if (headTo > 0 && options.onHead) {
+      options.onHead(await scanHead());
+      if (options.signal?.aborted) throw new CancelledError();
+    }
+    const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines, pause: options.pause })] : [];
+    if (options.signal?.aborted) throw new CancelledError();
+    ranges = [...(head ? [head] : []), ...own, ...(await Promise.all(running))];
+  } catch (e) {
+    stop.abort();
+    await Promise.allSettled(running);
+    throw e;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
   const res = await mergeParquetRanges(pf, lines, ranges, format, size, options);
   res.seconds = (performance.now() - t0) / 1000;
   return res;

@@ -72,8 +72,8 @@ export interface ScanOptions {
    * With headBytes: the head's partial result is given here first, then the whole file is scanned and returned (no
    * head for a file it would cover whole: a file of headBytes or less, a Parquet file of one row group). A Parquet file
    * scanned by the kernel is read once: the head's row groups are not scanned again (their result is one of the whole
-   * scan's ranges), and the workers for the rest start while the head is scanned. Else two scans, the head's without a
-   * model tokenizer.
+   * scan's ranges), and the workers for the rest start scanning from the file's end while the head is scanned. Else two
+   * scans, the head's without a model tokenizer.
    */
   onHead?: (head: ScanSummary) => void;
   /**
@@ -81,6 +81,8 @@ export interface ScanOptions {
    * version of a file, for every scan of it): not detected again.
    */
   detected?: FormatGuess;
+  /** The format the scan detected (none when `detected` or `format` was given), for a caller that keeps it. */
+  onDetected?: (guess: FormatGuess) => void;
   /** Only the JavaScript path (no WebAssembly kernel): the reference the kernel is tested against. */
   exactOnly?: boolean;
   /** Build the record index (default true); `preflens stats` does not need it. */
