@@ -292,6 +292,9 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
   }
 
   openCustomDocument(uri: vscode.Uri): InspectorDocument {
+    // the scan starts now, not once the editor's webview is made (resolveCustomEditor, 20-40 ms later in bench/scale);
+    // the session asks for the dataset's state when its webview is ready
+    void this.datasets.open(uri);
     return new InspectorDocument(uri);
   }
 
@@ -309,7 +312,8 @@ export class InspectorProvider implements vscode.CustomReadonlyEditorProvider<In
       session.dispose();
       if (this.sessions.get(doc.uri.toString()) === session) this.sessions.delete(doc.uri.toString());
     });
-    // Not awaited: VS Code shows the editor only once this returns; the index arrives as it is built.
+    // Not awaited: VS Code shows the editor only once this returns; the index arrives as it is built. (Opened already
+    // by openCustomDocument: this finds it, or opens it again if it was closed since.)
     void this.datasets.open(doc.uri);
   }
 }
