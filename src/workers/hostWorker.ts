@@ -123,8 +123,8 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
   closeSource(req.path);
   // a Parquet file is scanned where it lies, as the CLI scans it (no copy is written); its format is detected by the
   // scan with the reader it scans with (one footer parsed, one reader), then kept for the scans of the same version
-  const parquet = !req.options.format && isParquetFile(req.path);
-  const known = parquet ? await detection(req.path) : null;
+  const parquet = isParquetFile(req.path);
+  const known = parquet && !req.options.format ? await detection(req.path) : null;
   const guess = req.options.format ? null : known ? await known.guess : await detected(req.path);
   if (guess && guess.format === null) {
     port.postMessage({ id: req.id, type: 'scan', result: null } satisfies WorkerReply);
@@ -140,7 +140,7 @@ async function scan(req: Extract<WorkerRequest, { op: 'scan' }>): Promise<void> 
     // a Parquet file's first range is scanned here, as the CLI scans it, instead of in one more worker that loads its
     // script and opens the file again: after each row group it waits until the requests for records and hovers asked
     // meanwhile are answered, so they wait a row group's time at most (about 30 ms on the hub's files)
-    inline: guess?.kind === 'parquet' || (!guess && isParquetFile(req.path)),
+    inline: parquet,
     pause: () => answering.quiet(),
     workerScript: join(__dirname, 'scanWorker.js'),
     onProgress: (done, total) => {

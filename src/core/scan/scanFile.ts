@@ -175,20 +175,20 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
       if (acc >= options.headBytes) break;
     }
   }
-  const scanHead = async (): Promise<ScanSummary> => {
+  /** The head's range (one of the whole scan's ranges) and its own result. */
+  const scanHead = async (): Promise<{ range: RangeResult; res: ScanSummary }> => {
     const opts = { ...DEFAULT_CHECK_OPTIONS, ...options.checks };
     const task: RangeTask = { path, kind: 'jsonl', bomLength: 0, start: 0, end: 0, format, strict, opts, maxErrors: options.maxErrors ?? 10000, parquet: { from: 0, to: headTo } };
-    const h = await scanParquetRange(task, null, undefined, { pf, lines, pause: options.pause });
-    head = h;
+    const range = await scanParquetRange(task, null, undefined, { pf, lines, pause: options.pause });
     // (the merge marks duplicates in its ranges' flags: the head's own are kept for the whole scan's merge)
-    const res = merge(path, [options.onHead ? { ...h, flags: h.flags.slice() } : h], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
+    const res = merge(path, [options.onHead ? { ...range, flags: range.flags.slice() } : range], format, options.format ? 'override' : 'detected', 'parquet', size, undefined, options.index !== false);
     res.partial = true;
     for (let g = 0; g < headTo; g++) headDone += rowGroupBytes(pf, g);
     res.scannedBytes = headDone;
     res.seconds = (performance.now() - t0) / 1000;
-    return res;
+    return { range, res };
   };
-  if (headTo > 0 && !options.onHead) return scanHead();
+  if (headTo > 0 && !options.onHead) return (await scanHead()).res;
   const from = headTo;
   const groups = pf.rowGroups.length - from;
   const decoded = pf.rowGroups.map((_, g) => rowGroupBytes(pf, g, true));
@@ -254,7 +254,9 @@ async function scanParquetRanges(pf: ParquetFile, lines: RowGroupLines, format: 
   let ranges: RangeResult[];
   try {
     if (headTo > 0 && options.onHead) {
-      options.onHead(await scanHead());
+      const h = await scanHead();
+      head = h.range;
+      options.onHead(h.res);
       if (options.signal?.aborted) throw new CancelledError();
     }
     const own = first ? [await scanParquetRange(tasks[0], options.tokenizerDir ? await loadTokenCounter(options.tokenizerDir) : null, (b) => progress(0, b), { pf, lines, pause: options.pause })] : [];
