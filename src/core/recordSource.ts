@@ -13,6 +13,12 @@ export interface RecordSource {
   readonly path: string;
   /** Record i of `refs` (its line, offset, length and sub), read in `format`. */
   read(refs: Pick<RecordRefs, 'line' | 'offset' | 'length' | 'sub'>, i: number, format: FormatName | null): Promise<ReadRecord>;
+  /**
+   * A few records (a page of the inspector, a hover, the record shown), each read as `read` reads it, a record that
+   * cannot be read as its error: a Parquet row group not held yet is decoded only as far as the last of them and a page
+   * beyond (ParquetRows.line `upTo`).
+   */
+  readFew(refs: Pick<RecordRefs, 'line' | 'offset' | 'length' | 'sub'>, format: FormatName | null): Promise<ReadRecord[]>;
   close(): void;
 }
 
@@ -20,13 +26,21 @@ export interface RecordSource {
 export async function openRecordSource(path: string): Promise<RecordSource> {
   if (isParquetFile(path)) {
     const rows = new ParquetRows(await openParquet(path));
+    /** Record i, a Parquet record's line being its row; `upTo`: see ParquetRows.line. */
+    const read = async (refs: Pick<RecordRefs, 'line' | 'offset' | 'length' | 'sub'>, i: number, format: FormatName | null, upTo?: number): Promise<ReadRecord> => {
+      if (i < 0 || i >= refs.line.length) return { record: null, raw: '', error: `no record ${i}` };
+      const bytes = await rows.line(refs.line[i], upTo);
+      return recordFromBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), refs, i, format);
+    };
     return {
       path,
-      async read(refs, i, format) {
-        if (i < 0 || i >= refs.line.length) return { record: null, raw: '', error: `no record ${i}` };
-        // a Parquet record's line is its row
-        const bytes = await rows.line(refs.line[i]);
-        return recordFromBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), refs, i, format);
+      read: (refs, i, format) => read(refs, i, format),
+      async readFew(refs, format) {
+        let upTo = 0;
+        for (const line of refs.line) upTo = Math.max(upTo, line);
+        const out: ReadRecord[] = [];
+        for (let i = 0; i < refs.line.length; i++) out.push(await read(refs, i, format, upTo).catch(unreadable));
+        return out;
       },
       close: () => rows.close(),
     };
@@ -35,9 +49,22 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
   return {
     path,
     read: (refs, i, format) => Promise.resolve(readRecordFd(fd, refs, i, format)),
+    readFew: (refs, format) =>
+      Promise.resolve(
+        Array.from(refs.line, (_, i) => {
+          try {
+            return readRecordFd(fd, refs, i, format);
+          } catch (e) {
+            return unreadable(e);
+          }
+        }),
+      ),
     close: () => closeSync(fd),
   };
 }
+
+/** A record that could not be read (an unreadable row group, say), as its error. */
+const unreadable = (e: unknown): ReadRecord => ({ record: null, raw: '', error: e instanceof Error ? e.message : String(e) });
 
 /** Runs `fn` with a record source of `path`, closed after. */
 export async function withRecordSource<T>(path: string, fn: (src: RecordSource) => Promise<T>): Promise<T> {

@@ -82,9 +82,9 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'records': {
       // records for the inspector and the hovers: a Parquet file's from its row groups, decoded here
+      // (a few: a row group is decoded only as far as they go)
       const src = await source(req.path);
-      const records: ReadRecord[] = [];
-      for (let i = 0; i < req.refs.line.length; i++) records.push(await src.read(req.refs, i, req.format).catch((e: unknown) => ({ record: null, raw: '', error: e instanceof Error ? e.message : String(e) })));
+      const records = await src.readFew(req.refs, req.format);
       port.postMessage({ id: req.id, type: 'records', records } satisfies WorkerReply);
       return;
     }

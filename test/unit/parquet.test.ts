@@ -152,6 +152,70 @@ test('rows as JSON from their bytes, read by row (recordSource.ts, as the extens
   assert.deepEqual(JSON.parse(line), { chosen: text, big: '9007199254740993', small: 42, messages: [{ role: 'user', content: 'a"b' }, { role: 'assistant' }] });
 });
 
+test('a few rows asked at a time (the inspector\'s pages, the record shown) decode their row group only as far as the last of them and a page beyond, and whole once a later row is asked; the rows equal those of whole row groups (recordSource.ts readFew)', async () => {
+  const { ParquetRows } = await import('../../src/core/parquet/rowAccess.js');
+  const { openRecordSource } = await import('../../src/core/recordSource.js');
+  const dir = tmp();
+  for (const codec of ['snappy', 'zstd']) {
+    const pq = join(dir, `hub-${codec}.parquet`);
+    // hub-shaped rows: a string prompt, conversations, the messages column, scores; row groups of 2,048 rows
+    await writeParquet(
+      pq,
+      `SELECT 'question ' || i AS prompt, 'id' || i AS prompt_id,
+        [{'content': 'question ' || i, 'role': 'user'}, {'content': repeat('good answer ' || i || ' ', 1 + i % 7), 'role': 'assistant'}] AS chosen,
+        [{'content': 'question ' || i, 'role': 'user'}, {'content': CASE WHEN i % 9 = 0 THEN NULL ELSE 'bad answer ' || i END, 'role': 'assistant'}] AS rejected,
+        [{'content': 'question ' || i, 'role': 'user'}] AS messages, (i % 10)::DOUBLE AS score_chosen, 1.5 AS score_rejected
+       FROM range(1, 6145) t(i) ORDER BY i`,
+      `COMPRESSION ${codec}, ROW_GROUP_SIZE 2048`,
+    );
+    const pf = await openParquet(pq);
+    assert.deepEqual(pf.rowGroups.map((g) => g.rows), [2048, 2048, 2048], codec);
+    const whole = new ParquetRows(pf, 3);
+    const all: string[] = [];
+    for (let row = 1; row <= pf.rows; row++) all.push(Buffer.from(await whole.line(row)).toString('utf8'));
+    whole.close();
+    assert.equal(JSON.parse(all[17]).chosen[1].content, 'good answer 18 '.repeat(5));
+    const rows = new ParquetRows(pf);
+    const text = async (row: number, upTo?: number): Promise<string> => Buffer.from(await rows.line(row, upTo)).toString('utf8');
+    // the first page, rows 1-100: the first 200 rows of the first row group decoded
+    for (let row = 1; row <= 100; row++) assert.equal(await text(row, 100), all[row - 1], `${codec} row ${row}`);
+    assert.equal(rows.decodedRows, 200, codec);
+    // the next page is held; the one after it decodes the row group whole
+    for (let row = 101; row <= 200; row++) assert.equal(await text(row, 200), all[row - 1]);
+    assert.equal(rows.decodedRows, 200);
+    for (let row = 201; row <= 300; row++) assert.equal(await text(row, 300), all[row - 1]);
+    assert.equal(rows.decodedRows, 200 + 2048);
+    // a page at the third row group's end: whole (its last row is within a page of the end); one in the second's
+    // middle: as far as its row 1,051 and 100 more (the first row group's reader given to it: two are kept)
+    for (let row = 6100; row <= 6144; row++) assert.equal(await text(row, 6144), all[row - 1]);
+    assert.equal(rows.decodedRows, 200 + 2 * 2048);
+    for (let row = 3000; row <= 3099; row++) assert.equal(await text(row, 3099), all[row - 1]);
+    assert.equal(rows.decodedRows, 200 + 2 * 2048 + 1151);
+    // without upTo (search, export, scoring): whole row groups
+    assert.equal(await text(1), all[0]);
+    assert.equal(rows.decodedRows, 200 + 3 * 2048 + 1151);
+    rows.close();
+    // readFew: the records of a page, as read() reads them
+    const src = await openRecordSource(pq);
+    const refs = { line: Uint32Array.from([5, 6, 2047, 2048, 2049]), offset: new Float64Array(5), length: new Uint32Array(5), sub: new Uint32Array(5) };
+    const few = await src.readFew(refs, null);
+    for (let i = 0; i < 5; i++) assert.deepEqual(few[i], await src.read(refs, i, null));
+    assert.equal(few[2].raw, all[2046]);
+    src.close();
+  }
+  // a JSON Lines file's few records: as read() reads them, a record that cannot be read as its error
+  const { scanFile: scan } = await import('../../src/core/scan/index.js');
+  const r = await scan(fixture('hh.jsonl'), { workers: 1 });
+  const src = await openRecordSource(fixture('hh.jsonl'));
+  const refs = { line: r.index.line.slice(0, 3), offset: r.index.offset.slice(0, 3), length: r.index.length.slice(0, 3), sub: r.index.sub.slice(0, 3) };
+  refs.offset[2] = 1e12; // past the file's end
+  const few = await src.readFew(refs, r.format);
+  assert.deepEqual(few.slice(0, 2), [await src.read(refs, 0, r.format), await src.read(refs, 1, r.format)]);
+  assert.equal(few[2].record, null);
+  assert.ok(few[2].error, 'an error, not a throw');
+  src.close();
+});
+
 test('a Parquet range scanned inline (the extension\'s host worker) waits for `pause` after every row group, and gives the same result as without it; the host worker answers a request for records asked during a scan before the scan goes on', async () => {
   const { Worker } = await import('node:worker_threads');
   const { scanParquetRange } = await import('../../src/core/scan/parquetRange.js');
