@@ -128,6 +128,38 @@ function walkTo(op: usize, next: usize, dst: usize, de: usize): usize {
   return walked < walkMax ? next : NO_WALK;
 }
 
+// Seek points (rowLines.ts: rows keyed again decompress their pages from the block before them): while seekStart has
+// set a table, snappy() writes there, for each 64 KiB block of its output after the first, the input offset of the
+// element that begins exactly at the block's first byte (NO_WALK when an element runs across it). The reference
+// compressor (snappy.cc, and so DuckDB's and pyarrow's writers) compresses each 64 KiB block on its own, so its copies
+// never reach back past the block's start: snappyFrom() decompresses from such a point, and refuses a copy that does.
+export const SEEK_BLOCK: usize = 65536;
+let seekOut: usize = 0;
+let seekCap: i32 = 0;
+/** Seek points written by the last snappy() call since seekStart (one per block, in order from block 1). */
+export let seekCount: i32 = 0;
+
+/** Starts (out ≠ 0, room for cap points) or stops (out = 0) recording seek points in the next snappy() calls. */
+export function seekStart(out: usize, cap: i32): void {
+  seekOut = out;
+  seekCap = cap;
+  seekCount = 0;
+}
+
+/**
+ * Records the seek points of the blocks that begin at or before op (ipOff: the input offset of the element at op;
+ * addresses absolute); returns the next block's start, NO_WALK once the table is full.
+ */
+function seekAt(op: usize, ipOff: usize, nextSeek: usize): usize {
+  while (nextSeek <= op) {
+    if (seekCount >= seekCap) return NO_WALK;
+    store<u32>(seekOut + (<usize>seekCount << 2), nextSeek == op ? <u32>ipOff : <u32>NO_WALK);
+    seekCount++;
+    nextSeek += SEEK_BLOCK;
+  }
+  return nextSeek;
+}
+
 /**
  * Decompresses [src, src + srcLen) into [dst, dst + dstLen); returns 1 when the block decodes to exactly dstLen
  * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
@@ -154,6 +186,8 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   const early = (walk & 4) != 0;
   const prefix = walk == 8;
   let next: usize = prefix ? (<usize>maxN < <usize>dstLen ? dst + <usize>maxN : NO_WALK) : walk == 0 || maxN <= 0 ? NO_WALK : dst + 4;
+  seekCount = 0;
+  let nextSeek: usize = seekOut != 0 && seekCap > 0 && <usize>dstLen > SEEK_BLOCK ? dst + SEEK_BLOCK : NO_WALK;
   // The fast loops' bounds: 64 bytes of output always left; of input, 5 (a tag and its 4 bytes; a literal's length is
   // checked) or, for the branchless loop, 40 (a tag, a literal of up to 32 bytes and the next tag), with 16 bytes of
   // output written (a copy's offset of at least 16 is then checked by one comparison).
@@ -168,6 +202,7 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   // alone (literalsAhead).
   const branchless = literalsAhead(ip, se, 4096, 1024) * 6 >= 3072;
   while (ip < se) {
+    if (op >= nextSeek) nextSeek = seekAt(op, ip - src, nextSeek);
     if (op >= next) {
       if (prefix) {
         walked = <i32>(op - dst); // the prefix's length
@@ -177,7 +212,7 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
       next = walkTo(op, next, dst, de);
       if (early && walked >= walkMax) next = walkEnd; // decompress up to its end
     }
-    const lim = min(next, de64);
+    const lim = min(min(next, de64), nextSeek);
     if (branchless) {
       // Elements of up to 32 bytes far from both ends and before the next value to locate, without a branch on their
       // kind: a literal moves 32 bytes from the input, a copy 32 bytes from off ≥ 16 bytes back (each 16-byte load reads
@@ -233,7 +268,7 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
       }
     }
     if (ip >= se) break;
-    if (op >= next) continue;
+    if (op >= next || op >= nextSeek) continue;
     const tag = <u32>load<u8>(ip);
     const kind = tag & 3;
     // the 4 bytes after the tag (16 readable bytes follow the input)
@@ -267,6 +302,56 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
   if (prefix) walked = dstLen;
   else if (op >= next) walkTo(op, next, dst, de);
   return 1;
+}
+
+/** Where the last snappyFrom() call stopped in its input (an offset from src). */
+export let seekIp: i32 = 0;
+
+/**
+ * Decompresses the Snappy elements from src + ipOff (a seek point, whose element begins output byte opOff of the page:
+ * see seekStart) into dst + opOff, until at least `until` bytes of the page's output (from dst) are written or the input
+ * [src, src + srcLen) ends: the page's output bytes in the places a whole decompression puts them. No copy may reach
+ * before dst + floorOff (the block where decompression began) and nothing is written past dst + dstLen: -1 when a copy
+ * would (the stream's blocks are not independent) or an element is damaged; else the output offset reached, and
+ * seekIp where the input stopped (to go on from there with opOff = the offset reached). 16 readable bytes follow the
+ * input, 16 writable bytes the output.
+ */
+export function snappyFrom(src: usize, srcLen: i32, ipOff: i32, dst: usize, dstLen: i32, opOff: i32, floorOff: i32, until: i32): i32 {
+  const se = src + <usize>srcLen;
+  const de = dst + <usize>dstLen;
+  const floor = dst + <usize>floorOff;
+  const stop = dst + <usize>min(until, dstLen);
+  let ip = src + <usize>ipOff;
+  let op = dst + <usize>opOff;
+  if (ipOff < 0 || opOff < floorOff || ip > se || op > de) return -1;
+  while (op < stop && ip < se) {
+    const tag = <u32>load<u8>(ip);
+    const kind = tag & 3;
+    const t32 = load<u32>(ip, 1);
+    if (kind != 0) {
+      ip += 1 + select<usize>(4, <usize>kind, kind == 3);
+      if (ip > se) return -1;
+      const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
+      const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
+      if (off == 0 || off > op - floor || len > de - op) return -1;
+      copyBack(op, off, len);
+      op += len;
+      continue;
+    }
+    let len = <usize>(tag >> 2) + 1;
+    ip += 1;
+    if (len > 60) {
+      const extra = len - 60;
+      len = longLiteral(t32, extra);
+      ip += extra;
+    }
+    if (ip > se || len > se - ip || len > de - op) return -1;
+    copy(op, ip, len);
+    ip += len;
+    op += len;
+  }
+  seekIp = <i32>(ip - src);
+  return <i32>(op - dst);
 }
 
 // ---- RLE / bit-packed hybrid (https://parquet.apache.org/docs/file-format/data-pages/encodings/) ----
@@ -354,6 +439,31 @@ export function plainStrings(src: usize, srcLen: i32, n: i32, out: usize): i32 {
   }
   sink = touched;
   return <i32>(p - src);
+}
+
+/** Set by levelsCut: the values (levels equal to maxDef) before the cut, and the rows begun before it. */
+export let cutPresent: i32 = 0;
+export let cutRows: i32 = 0;
+
+/**
+ * Of a list leaf's levels [0, n) (u32 each), the index of the level where its `rows`-th row begins (0-based: counting
+ * the levels of repetition 0), n when fewer begin; with the values before it (cutPresent) and the rows begun before it
+ * (cutRows). The first rows of a page (a sample, rows keyed again) and where a row's values are (rowLines.ts).
+ */
+export function levelsCut(reps: usize, defs: usize, n: i32, maxDef: u32, rows: i32): i32 {
+  let present: i32 = 0;
+  let begun: i32 = 0;
+  let i: i32 = 0;
+  for (; i < n; i++) {
+    if (load<u32>(reps + (<usize>i << 2)) == 0) {
+      if (begun >= rows) break;
+      begun++;
+    }
+    present += <i32>(load<u32>(defs + (<usize>i << 2)) == maxDef);
+  }
+  cutPresent = present;
+  cutRows = begun;
+  return i;
 }
 
 /** Dictionary lookups: the pairs of dict[idx[i]] at out. Returns 0 when an index is not in the dictionary. */

@@ -132,6 +132,54 @@ test('conversational Parquet (UltraFeedback-binarized and TRL shapes, several ro
   }
 });
 
+test('rows keyed again at a range\'s end (duplicates far apart) are read from the Snappy block before them, not from their page\'s start (RowGroupLines.seekPage, the seek points the scan recorded): the findings of the exact path; a page written as one Snappy block (hyparquet-writer: copies reach across 64 KiB) is read from its start, with the same findings', async () => {
+  const { scanParquetRange } = await import('../../src/core/scan/parquetRange.js');
+  const { DEFAULT_CHECK_OPTIONS } = await import('../../src/core/checks/record.js');
+  const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
+  const dir = tmp();
+  const { json, sqlRows } = generate(31, 6144, 'ultrafeedback');
+  const duck = join(dir, 'duckdb.parquet');
+  await writeParquet(duck, `SELECT * FROM (VALUES ${sqlRows.join(', ')}) t(prompt, prompt_id, chosen, rejected, messages, score_chosen, score_rejected)`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+  // the same rows by hyparquet-writer (its Snappy compresses a page as one block), in row groups of 2,048 rows
+  const one = join(dir, 'one-block.parquet');
+  const string = (name: string): Record<string, unknown> => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
+  const messages = (name: string): Array<Record<string, unknown>> => [
+    { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'LIST' },
+    { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+    { name: 'element', repetition_type: 'OPTIONAL', num_children: 2 },
+    string('content'),
+    string('role'),
+  ];
+  const schema = [{ name: 'root', num_children: 7 }, string('prompt'), string('prompt_id'), ...messages('chosen'), ...messages('rejected'), ...messages('messages'), { name: 'score_chosen', type: 'DOUBLE', repetition_type: 'OPTIONAL' }, { name: 'score_rejected', type: 'DOUBLE', repetition_type: 'OPTIONAL' }];
+  const writer = new ParquetWriter({ writer: fileWriter(one), schema: schema as never });
+  const rows = json.map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (let g = 0; g < rows.length; g += 2048) {
+    const part = rows.slice(g, g + 2048);
+    const names = ['prompt', 'prompt_id', 'chosen', 'rejected', 'messages', 'score_chosen', 'score_rejected'];
+    writer.write({ columnData: names.map((name) => ({ name, data: part.map((r) => r[name] ?? null) })), rowGroupSize: 2048 });
+  }
+  writer.finish();
+  const results = [];
+  for (const file of [duck, one]) {
+    const pf = await openParquet(file);
+    assert.equal(pf.rowGroups.length, 3, file);
+    // the content pages are larger than two blocks: the scan records their seek points
+    const largest = Math.max(...pf.metadata.row_groups.map((g) => Number(g.columns.find((c) => c.meta_data?.path_in_schema.join('.') === 'chosen.list.element.content')?.meta_data?.total_uncompressed_size)));
+    assert.ok(largest > 3 * 65536, `${file}: a content chunk of ${largest} bytes`);
+    const lines = new RowGroupLines(pf);
+    const task = { path: file, kind: 'jsonl' as const, bomLength: 0, start: 0, end: 0, format: 'trl-conversational' as const, strict: false, opts: DEFAULT_CHECK_OPTIONS, maxErrors: 10000, parquet: { from: 0, to: 3 } };
+    const range = await scanParquetRange(task, null, undefined, { pf, lines });
+    const reference = comparable(await scanFile(file, { exactOnly: true, workers: 1 }));
+    assert.deepEqual(comparable(await scanFile(file, { workers: 1 })), reference, `${file}: the exact path's findings`);
+    results.push({ file, seekPages: lines.seekPages, exact: range.exact.length / 4, reference });
+    lines.close();
+  }
+  // DuckDB's pages (the reference compressor): rows keyed again from their blocks
+  assert.ok(results[0].exact > 10 && results[0].seekPages > 0, JSON.stringify(results.map(({ file, seekPages, exact }) => ({ file, seekPages, exact }))));
+  // the two files' findings are the same
+  assert.deepEqual(results[1].reference, results[0].reference);
+});
+
 test('score columns of every number type (DOUBLE, REAL, INTEGER, BIGINT, SMALLINT: decoded by the reader; DECIMAL and text: by hyparquet): each row\'s value and flag as hyparquet gives them (NaN, infinities, -0, integers beyond 2^53, nulls), and the scan\'s findings those of the JavaScript path; PLAIN and dictionary pages, each codec, v2 pages', async () => {
   const { readRowGroupColumns } = await import('../../src/core/parquet/parquet.js');
   const dir = tmp();

@@ -505,3 +505,142 @@ test('the kernels grow their memory at least twofold (a few grows a scan, each e
   assert.equal(m.buffer.byteLength, 17 * PAGE, 'the maximum (20 pages) forbids doubling: grown as asked');
   assert.throws(() => growMemory(m, 21 * PAGE), RangeError, 'past the maximum: the runtime refuses, as an exact grow would');
 });
+
+test('Snappy seek points: snappy() records where each 64 KiB block of the output begins in the input (an element that runs across a block\'s start: none), and snappyFrom() decodes from such a point the bytes a whole decoding gives there, refusing a copy that reaches back past the block it began in', async () => {
+  const { kernelModule } = await import('../../src/core/kernels/module.js');
+  const { snappyUncompress } = await import('hyparquet');
+  const k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as {
+    memory: WebAssembly.Memory;
+    snappy(src: number, srcLen: number, dst: number, dstLen: number, walk: number, out: number, maxN: number): number;
+    seekStart(out: number, cap: number): void;
+    seekCount: WebAssembly.Global;
+    snappyFrom(src: number, srcLen: number, ipOff: number, dst: number, dstLen: number, opOff: number, floorOff: number, until: number): number;
+    seekIp: WebAssembly.Global;
+  };
+  const BLOCK = 65536;
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const varint = (n: number): number[] => {
+    const b: number[] = [];
+    for (; n >= 0x80; n >>>= 7) b.push((n & 0x7f) | 0x80);
+    b.push(n);
+    return b;
+  };
+  const literal = (body: number[], len: number): void => {
+    if (len <= 60) body.push((len - 1) << 2);
+    else {
+      const l = len - 1;
+      const bytes = l < 256 ? 1 : l < 65536 ? 2 : 3;
+      body.push((59 + bytes) << 2);
+      for (let i = 0; i < bytes; i++) body.push((l >>> (8 * i)) & 0xff);
+    }
+    for (let i = 0; i < len; i++) body.push(97 + rand(20));
+  };
+  const copy = (body: number[], off: number, len: number): void => {
+    body.push(((len - 1) << 2) | 2, off & 0xff, off >>> 8);
+  };
+  /**
+   * A stream of `blocks` blocks of 64 KiB (the last shorter): each block's elements begin at its start and copy only
+   * from within it (as the reference compressor writes them), except `cross` (block → an element of it that copies from
+   * the block before) and `span` (block → its first element made to run past its end, into the next block).
+   */
+  const stream = (blocks: number, cross = -1, span = -1): { page: Uint8Array; size: number; starts: number[] } => {
+    const body: number[] = [];
+    const starts: number[] = []; // input offset (within body) of each block's first element
+    let size = 0;
+    for (let b = 0; b < blocks; b++) {
+      starts.push(body.length);
+      const end = b === blocks - 1 ? b * BLOCK + 1000 + rand(30000) : (b + 1) * BLOCK;
+      let e = 0;
+      while (size < end) {
+        const inBlock = size - b * BLOCK;
+        const left = end - size;
+        let len: number;
+        if (b === span && e === 0) {
+          literal(body, BLOCK + 100); // runs past the block's end
+          size += BLOCK + 100;
+          e++;
+          break;
+        }
+        if (b === cross && e === 5) {
+          // a copy from before the block's start
+          len = Math.min(left, 4 + rand(40));
+          copy(body, inBlock + 1 + rand(100), len);
+        } else if (inBlock >= 8 && rand(3) > 0) {
+          len = Math.min(left, 4 + rand(40));
+          const off = 1 + rand(Math.min(inBlock, 20000));
+          copy(body, off, len);
+        } else {
+          len = Math.min(left, 1 + rand(rand(10) === 0 ? 2000 : 40));
+          literal(body, len);
+        }
+        size += len;
+        e++;
+      }
+    }
+    const head = varint(size);
+    return { page: Uint8Array.from([...head, ...body]), size, starts: starts.map((s) => s + head.length) };
+  };
+  const mem = (): Uint8Array => new Uint8Array(k.memory.buffer);
+  const place = (page: Uint8Array, size: number): { src: number; dst: number; points: number } => {
+    const src = 1 << 16;
+    const dst = src + page.length + 64;
+    const points = (dst + size + 64 + 15) & ~15;
+    if (points + 4096 > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((points + 4096 - k.memory.buffer.byteLength) / 65536));
+    mem().set(page, src);
+    return { src, dst, points };
+  };
+  for (let trial = 0; trial < 12; trial++) {
+    const { page, size, starts } = stream(2 + (trial % 5));
+    const want = new Uint8Array(size);
+    snappyUncompress(page, want);
+    const { src, dst, points } = place(page, size);
+    k.seekStart(points, 64);
+    assert.equal(k.snappy(src, page.length, dst, size, 0, 0, 0), 1, `trial ${trial}: decodes`);
+    const n = k.seekCount.value as number;
+    k.seekStart(0, 0);
+    assert.equal(n, Math.ceil(size / BLOCK) - 1, `trial ${trial}: a point per block after the first`);
+    const ips = Array.from(new Uint32Array(k.memory.buffer, points, n));
+    assert.deepEqual(ips, starts.slice(1), `trial ${trial}: each block's first element`);
+    assert.ok(Buffer.from(mem().subarray(dst, dst + size)).equals(want));
+    for (let b = 1; b <= n; b++) {
+      mem().fill(0, dst, dst + size);
+      // from block b's point to the end, one call; then the same in steps of a few KiB, going on from where it stopped
+      assert.equal(k.snappyFrom(src, page.length, ips[b - 1], dst, size, b * BLOCK, b * BLOCK, size), size, `trial ${trial}, block ${b}`);
+      assert.ok(Buffer.from(mem().subarray(dst + b * BLOCK, dst + size)).equals(want.subarray(b * BLOCK)), `trial ${trial}, block ${b}: the bytes of a whole decoding`);
+      mem().fill(0, dst, dst + size);
+      let ip = ips[b - 1];
+      let op = b * BLOCK;
+      while (op < size) {
+        const reached = k.snappyFrom(src, page.length, ip, dst, size, op, b * BLOCK, op + 5000);
+        assert.ok(reached >= Math.min(size, op + 5000), `trial ${trial}, block ${b}: reached ${reached}`);
+        ip = k.seekIp.value as number;
+        op = reached;
+      }
+      assert.ok(Buffer.from(mem().subarray(dst + b * BLOCK, dst + size)).equals(want.subarray(b * BLOCK)), `trial ${trial}, block ${b}: in steps`);
+    }
+  }
+  // a copy from the block before: a whole decoding reads it, a decoding from the block's point is refused
+  const crossed = stream(3, 1);
+  const c = place(crossed.page, crossed.size);
+  const want = new Uint8Array(crossed.size);
+  snappyUncompress(crossed.page, want);
+  k.seekStart(c.points, 64);
+  assert.equal(k.snappy(c.src, crossed.page.length, c.dst, crossed.size, 0, 0, 0), 1);
+  const ips = Array.from(new Uint32Array(k.memory.buffer, c.points, k.seekCount.value as number));
+  k.seekStart(0, 0);
+  assert.ok(Buffer.from(mem().subarray(c.dst, c.dst + crossed.size)).equals(want));
+  assert.equal(k.snappyFrom(c.src, crossed.page.length, ips[0], c.dst, crossed.size, BLOCK, BLOCK, crossed.size), -1, 'a copy past the floor');
+  assert.equal(k.snappyFrom(c.src, crossed.page.length, ips[1], c.dst, crossed.size, 2 * BLOCK, 2 * BLOCK, crossed.size), crossed.size, 'the next block reads');
+  // an element that runs across a block's start: no point for that block
+  const spanned = stream(3, -1, 0);
+  const s = place(spanned.page, spanned.size);
+  k.seekStart(s.points, 64);
+  assert.equal(k.snappy(s.src, spanned.page.length, s.dst, spanned.size, 0, 0, 0), 1);
+  const sp = Array.from(new Uint32Array(k.memory.buffer, s.points, k.seekCount.value as number));
+  k.seekStart(0, 0);
+  assert.equal(sp[0], 0xffffffff, 'block 1 begins inside a literal');
+});

@@ -34,6 +34,31 @@ interface ParquetKernel {
   assembleStart(): void;
   assemble(reps: number, defs: number, n: number, vals: number, nVals: number, dList: number, dRep: number, dElem: number, dMax: number, rows: number, msgs: number, slot: number, first: number, maxRows: number, maxMsgs: number): number;
   assembledRows(): number;
+  seekStart(out: number, cap: number): void;
+  seekCount: WebAssembly.Global;
+  snappyFrom(src: number, srcLen: number, ipOff: number, dst: number, dstLen: number, opOff: number, floorOff: number, until: number): number;
+  seekIp: WebAssembly.Global;
+  levelsCut(reps: number, defs: number, n: number, maxDef: number, rows: number): number;
+  cutPresent: WebAssembly.Global;
+  cutRows: WebAssembly.Global;
+}
+
+/** Snappy's block: the reference compressor compresses each 64 KiB of a page on its own (parquetKernel.ts seekStart). */
+const SEEK_BLOCK = 1 << 16;
+
+/**
+ * Where a Snappy page of PLAIN values of a list leaf can be decompressed from (recorded while a scan decodes the page
+ * whole: RowGroupLines.seekPage): for each 64 KiB block j ≥ 1 of its output (index j − 1), the input offset of the
+ * element that begins it (0xffffffff: none does), and the first value whose length begins in that block or later, with
+ * that length's offset in the page (-1: none). The page's sizes and value count identify it.
+ */
+interface PageSeek {
+  csize: number;
+  usize: number;
+  nv: number;
+  ips: Uint32Array;
+  firstValue: Int32Array;
+  valueOff: Uint32Array;
 }
 
 /**
@@ -220,6 +245,20 @@ export class RowGroupLines {
   private prefixOnly = false;
   /** The end of what readChunk read of the column chunk being decoded. */
   private readEnd = 0;
+  /** The column chunk readChunk read last: where it is in memory and in the file, and its whole length (readMore). */
+  private chunkRead: { chunk: number; start: number; whole: number } | null = null;
+  /**
+   * Seek points of the Snappy pages of list leaves that a scan decoded whole, by `g/leaf/page` (see seekPage): a scan's
+   * rows keyed again at its end (load `only`) decompress their pages from the block before them instead of from the
+   * page's start. A few KiB per row group.
+   */
+  private readonly seeks = new Map<string, PageSeek>();
+  /** While a scan decodes a row group whole: its pages' seek points are recorded. */
+  private recordSeeks = false;
+  /** While rows are keyed again (load `only`): the rows of the row group wanted (0-based). */
+  private only: Set<number> | null = null;
+  /** Pages read from their seek points (seekPage), for the tests. */
+  seekPages = 0;
 
   constructor(private readonly pf: ParquetFile) {
     this.fd = openSync(pf.path, 'r');
@@ -263,8 +302,12 @@ export class RowGroupLines {
    * `first`, only its first rows are wanted (a sample; with `scan`, a scan's rows keyed again): a prefix of each large
    * Snappy column chunk is read first (loadFastByPrefix), a Snappy page of PLAIN values is decompressed only as far as
    * they go, later pages are not read, and the row group then holds those rows alone (a later load decodes it again).
+   * With `only` too (a scan's rows keyed again, scan/parquetRange.ts): the rows wanted among those first rows; a list
+   * leaf's page whose seek points this reader recorded when a scan decoded the row group whole is decompressed only
+   * from the 64 KiB block before each of them (seekPage), and the other rows' texts of that column are left empty:
+   * only the rows wanted may be read.
    */
-  async load(g: number, first?: number, scan = false): Promise<void> {
+  async load(g: number, first?: number, scan = false, only?: readonly number[]): Promise<void> {
     if (g === this.loaded) {
       // read again from its first row (the format sample, then the scan): decoded once
       if (this.cur) this.cur.next = 0;
@@ -283,12 +326,18 @@ export class RowGroupLines {
       this.codecsLoaded = true;
     }
     this.header = await pageHeaderParser();
+    // a scan's row group decoded whole records where its pages can be decompressed from; rows keyed again use them
+    this.recordSeeks = scan && first === undefined;
+    this.only = scan && only && first !== undefined ? new Set(only) : null;
     try {
       await this.loadFastByPrefix(g, first, scan);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       this.top = this.base;
       await this.loadJs(g);
+    } finally {
+      this.recordSeeks = false;
+      this.only = null;
     }
   }
 
@@ -838,7 +887,7 @@ export class RowGroupLines {
     const msgsT = this.alloc(maxMsgs * 16);
     fields.forEach((f, i) => {
       k.assembleStart();
-      this.leafPages(metas[i], f.dMax, want < rows ? want : -1, rows, scratch, (reps, defs, nv, vals, present) => {
+      this.leafPages(metas[i], f.leaf, f.dMax, want < rows ? want : -1, rows, scratch, (reps, defs, nv, vals, present) => {
         const r = k.assemble(reps, defs, nv, vals, present, f.dList, f.dRep, f.dElem, f.dMax, rowsT, msgsT, f.slot, i === 0 ? 1 : 0, rows, maxMsgs);
         if (r === 0) throw new Error(`field ${f.name}: damaged repetition or definition levels`);
         if (r - 1 !== present) throw new Error(`field ${f.name}: ${present} values, ${r - 1} placed`);
@@ -863,6 +912,7 @@ export class RowGroupLines {
    */
   private leafPages(
     meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>,
+    leaf: number,
     maxDef: number,
     want: number,
     rows: number,
@@ -878,6 +928,7 @@ export class RowGroupLines {
     let seen = 0;
     let rowsSeen = 0; // rows begun in the pages read (levels of repetition 0)
     let dict = { at: 0, n: 0 };
+    let ordinal = -1; // the data page's number in the chunk (seeks)
     while (seen < total && (want < 0 || rowsSeen <= want)) {
       if (p >= end) throw new Error(`the column chunk ends after ${seen} of ${total} values`);
       const { h, data, next } = this.pageAt(p, chunk, end, start);
@@ -891,6 +942,7 @@ export class RowGroupLines {
       const dp = this.dataPage(h);
       if (!dp) continue;
       const { v2, nv, enc } = dp;
+      ordinal++;
       if (!(nv >= 0) || seen + nv > total) throw new Error('a data page holds more values than its column chunk');
       if (enc !== 'PLAIN' && enc !== 'PLAIN_DICTIONARY' && enc !== 'RLE_DICTIONARY') throw new Unsupported(`encoding ${enc}`);
       const reps = this.alloc(nv * 4);
@@ -914,6 +966,7 @@ export class RowGroupLines {
       let valsLen: number;
       let rl = 0;
       let dl = 0;
+      let seekAt: { points: number; n: number; page: number } | null = null;
       if (v2) {
         rl = Math.max(0, v2.repetition_levels_byte_length);
         dl = Math.max(0, v2.definition_levels_byte_length);
@@ -926,7 +979,18 @@ export class RowGroupLines {
         vals = 0;
         valsLen = 0;
       } else {
-        const page = this.decompress(codec, data, csize, usize);
+        // (a scan's page of PLAIN Snappy values larger than two blocks: its seek points recorded)
+        const record = this.recordSeeks && codec === 'SNAPPY' && enc === 'PLAIN' && usize > 2 * SEEK_BLOCK;
+        const cap = record ? Math.floor(usize / SEEK_BLOCK) : 0;
+        const points = record ? this.alloc(cap * 4) : 0;
+        if (record) k.seekStart(points, cap);
+        let page: number;
+        try {
+          page = this.decompress(codec, data, csize, usize);
+          if (record) seekAt = { points, n: k.seekCount.value as number, page };
+        } finally {
+          if (record) k.seekStart(0, 0);
+        }
         vals = levelsOf(page, page + usize);
         valsLen = page + usize - vals;
       }
@@ -939,22 +1003,18 @@ export class RowGroupLines {
         begun = 0;
         if (want < 0) present = k.countEqual(defs, nv, maxDef);
         else {
-          const rv = new Uint32Array(k.memory.buffer, reps, nv);
-          const lv = new Uint32Array(k.memory.buffer, defs, nv);
-          for (let i = 0; i < nv; i++) {
-            if (rv[i] === 0) {
-              if (rowsSeen + begun >= want) {
-                cut = i;
-                break;
-              }
-              begun++;
-            }
-            present += lv[i] === maxDef ? 1 : 0;
-          }
+          // the levels up to where row `want` begins
+          cut = k.levelsCut(reps, defs, nv, maxDef, want - rowsSeen);
+          present = k.cutPresent.value as number;
+          begun = k.cutRows.value as number;
         }
       };
       let dest: number;
-      if (sampled) {
+      const key = `${this.cur?.g ?? -1}/${leaf}/${ordinal}`;
+      const seek = sampled && !v2 && this.only ? this.seeks.get(key) : undefined;
+      const sought = seek && seek.csize === csize && seek.usize === usize && seek.nv === nv ? this.seekPage(data, csize, usize, seek, levelsOf, count, () => ({ cut, present }), reps, defs, maxDef, rowsSeen, want) : null;
+      if (sought !== null) dest = sought;
+      else if (sampled) {
         dest = this.samplePage(data, csize, usize, v2 ? rl + dl : -1, v2 ? null : levelsOf, count, () => present, ((want - rowsSeen) * total) / Math.max(1, nv * rows));
       } else {
         count();
@@ -962,11 +1022,164 @@ export class RowGroupLines {
         if (enc === 'PLAIN') {
           if (k.plainStrings(vals, valsLen, present, dest) < 0) throw new Error('damaged data page');
         } else this.dictionaryValues(vals, valsLen, present, dict, dest);
+        if (seekAt) this.keepSeeks(key, csize, usize, nv, seekAt, dest, present);
       }
       visit(reps, defs, cut, dest, present);
       rowsSeen += begun;
       if (cut < nv) break;
       seen += nv;
+    }
+  }
+
+  /**
+   * Keeps the seek points of a page a scan decoded whole (`at`: the points snappy() recorded, at `points`, and the page's
+   * output, at `page`), with, for each block, its first value found among the page's `present` value pairs at `dest`
+   * (their lengths lie 4 bytes before them, in increasing order).
+   */
+  private keepSeeks(key: string, csize: number, usize: number, nv: number, at: { points: number; n: number; page: number }, dest: number, present: number): void {
+    const mem = this.k.memory.buffer;
+    const ips = new Uint32Array(mem, at.points, at.n).slice();
+    const pairs = new Uint32Array(mem, dest, present * 2);
+    const firstValue = new Int32Array(at.n).fill(-1);
+    const valueOff = new Uint32Array(at.n);
+    for (let j = 0; j < at.n; j++) {
+      const b = at.page + (j + 1) * SEEK_BLOCK;
+      // the first value whose length begins at b or later
+      let lo = 0;
+      let hi = present;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pairs[2 * mid] - 4 < b) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < present) {
+        firstValue[j] = lo;
+        valueOff[j] = pairs[2 * lo] - 4 - at.page;
+      }
+    }
+    this.seeks.set(key, { csize, usize, nv, ips, firstValue, valueOff });
+  }
+
+  /** Reads more of the column chunk readChunk read a prefix of, as far as address `upTo` (its end at most). */
+  private readMore(upTo: number): void {
+    this.readEnd = Math.max(this.readEnd, this.readAt(this.readEnd, upTo));
+  }
+
+  /**
+   * Reads bytes [from, to) of the column chunk readChunk read last (addresses where it lies in memory; its end at
+   * most) into their places; returns where they end.
+   */
+  private readAt(from: number, to: number): number {
+    const c = this.chunkRead;
+    if (!c) return from;
+    const end = Math.min(to, c.chunk + c.whole);
+    let at = from;
+    while (at < end) {
+      const n = readSync(this.fd, new Uint8Array(this.k.memory.buffer, at, end - at), 0, end - at, c.start + (at - c.chunk));
+      if (n <= 0) throw new Error(`the file ends inside the column chunk (byte ${c.start + (at - c.chunk)})`);
+      at += n;
+      this.bytesRead += n;
+    }
+    return at;
+  }
+
+  /**
+   * The values of the rows keyed again (`only`, of the first `want` that `count` counts) in a v1 Snappy page of PLAIN
+   * values of a list leaf, read from the seek points a scan recorded (`seek`, keepSeeks): the levels from a prefix of
+   * the page (64 KiB, then 4× more), then each row's values from the block before them, the rest of the page not
+   * decompressed; the other values' pairs are (0, 0) (only those rows are read: their keys). Null when the page cannot
+   * be read so (no seek point before a row's values, a copy that reaches into an earlier block, damage): samplePage
+   * reads it then, from the page's start.
+   */
+  private seekPage(
+    data: number,
+    csize: number,
+    usize: number,
+    seek: PageSeek,
+    levelsOf: (at: number, end: number) => number,
+    count: () => void,
+    counted: () => { cut: number; present: number },
+    reps: number,
+    defs: number,
+    maxDef: number,
+    rowsSeen: number,
+    want: number,
+  ): number | null {
+    const k = this.k;
+    const only = this.only;
+    if (!only) return null;
+    const mark = this.top;
+    const dst = this.alloc(usize);
+    const input = (): number => Math.min(csize, this.readEnd - data);
+    // the page's input read past the prefix for a seek: [winFrom, winTo) (offsets from data); returns where what can be
+    // read from `from` on ends, once [from, to) is read
+    let winFrom = 0;
+    let winTo = 0;
+    const ensure = (from: number, to: number): number => {
+      const upTo = Math.min(csize, to);
+      if (from <= input()) {
+        this.readMore(data + upTo);
+        return input();
+      }
+      if (from < winFrom || from > winTo) winFrom = winTo = from;
+      if (upTo > winTo) winTo = this.readAt(data + winTo, data + upTo) - data;
+      return winTo;
+    };
+    try {
+      // the levels, from the page's start
+      let valsOff = -1; // where the values begin (their first length), from dst
+      for (let prefix = SEEK_BLOCK; prefix < usize && valsOff < 0; prefix *= 4) {
+        this.readMore(data + Math.min(csize, Math.ceil(prefix * 1.1) + 64));
+        if (k.snappy(data, input(), dst, usize, 8, 0, prefix) === 0) return null;
+        try {
+          valsOff = levelsOf(dst, dst + (k.walked.value as number)) - dst;
+        } catch {
+          // levels past the prefix: a longer one
+        }
+      }
+      if (valsOff < 0) return null;
+      // the page's first element, after the varint of its decoded length: the seek point of its first block
+      let preamble = 1;
+      while (preamble < 5 && this.u8[data + preamble - 1] & 0x80) preamble++;
+      count();
+      const { cut, present } = counted();
+      // the values of each row wanted, [a, b): those before its first level, and before the next row's (a row the
+      // page goes on with, rowsSeen − 1, from the page's first level)
+      const valuesBefore = (row: number): number => {
+        if (row < rowsSeen) return 0;
+        k.levelsCut(reps, defs, cut, maxDef, row - rowsSeen);
+        return k.cutPresent.value as number;
+      };
+      const ranges: Array<[number, number]> = [];
+      for (const row of only) if (row >= rowsSeen - 1 && row < want) ranges.push([valuesBefore(row), valuesBefore(row + 1)]);
+      ranges.sort((x, y) => x[0] - y[0]);
+      const dest = this.alloc(present * 8);
+      this.u8.fill(0, dest, dest + present * 8);
+      // the output decompressed so far, in one stretch from a seek point: [floor, op), its input going on at ip
+      let seg: { floor: number; ip: number; op: number } | null = null;
+      for (const [a, b] of ranges) {
+        if (b <= a) continue;
+        // the last block whose first value is a or before, with a seek point (the page's first block: its start)
+        let at = { start: 0, ip: preamble, first: 0, off: valsOff };
+        for (let x = 0; x < seek.ips.length; x++)
+          if (seek.ips[x] !== 0xffffffff && seek.firstValue[x] >= 0 && seek.firstValue[x] <= a) at = { start: (x + 1) * SEEK_BLOCK, ip: seek.ips[x], first: seek.firstValue[x], off: seek.valueOff[x] };
+        // the stretch decompressed goes on if it holds that block's start; else a new one from its point
+        if (!seg || at.start < seg.floor || at.start > seg.op) seg = { floor: at.start, ip: at.ip, op: at.start };
+        // values [first, b) located from the block's first, decompressing a block more until they are all out
+        while (k.plainStrings(dst + at.off, seg.op - at.off, b - at.first, dest + at.first * 8) < 0) {
+          if (seg.op >= usize) return null;
+          const readable = ensure(seg.ip, seg.ip + 2 * SEEK_BLOCK + 64);
+          const reached = k.snappyFrom(data, readable, seg.ip, dst, usize, seg.op, seg.floor, seg.op + SEEK_BLOCK);
+          if (reached < 0 || (reached === seg.op && readable >= csize)) return null;
+          seg.ip = k.seekIp.value as number;
+          seg.op = reached;
+        }
+      }
+      this.seekPages++;
+      return dest;
+    } catch {
+      this.top = mark;
+      return null;
     }
   }
 
@@ -990,6 +1203,8 @@ export class RowGroupLines {
   ): number {
     const k = this.k;
     const src = data + Math.max(0, levels);
+    // (rows keyed again whose page has no seek points, or cannot be read from them: the page read whole first)
+    if (this.only) this.readMore(data + csize);
     const srcLen = Math.min(csize, this.readEnd - data) - Math.max(0, levels);
     const size = levels >= 0 ? usize - levels : usize;
     if (levels >= 0) count();
@@ -1088,7 +1303,8 @@ export class RowGroupLines {
     const whole = Number(meta.total_compressed_size);
     // a sample's prefix: 64 KiB and four times the sample's share of the chunk (see prefixOnly)
     const cur = this.cur;
-    const len = this.prefixOnly && meta.codec === 'SNAPPY' && cur ? Math.min(whole, (1 << 16) + Math.ceil((4 * whole * cur.rows) / this.pf.rowGroups[cur.g].rows)) : whole;
+    // (rows keyed again, `only`: 128 KiB, the levels' part of a page; the rows' blocks are read by seekPage)
+    const len = this.prefixOnly && meta.codec === 'SNAPPY' && cur ? Math.min(whole, this.only ? 2 * SEEK_BLOCK : (1 << 16) + Math.ceil((4 * whole * cur.rows) / this.pf.rowGroups[cur.g].rows)) : whole;
     const chunk = meta.codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
     let got = 0;
     while (got < len) {
@@ -1098,6 +1314,7 @@ export class RowGroupLines {
     }
     this.bytesRead += len;
     this.readEnd = chunk + len;
+    this.chunkRead = { chunk, start, whole };
     return { chunk, end: chunk + len, start };
   }
 
@@ -1119,6 +1336,8 @@ export class RowGroupLines {
       return src;
     }
     if (codec === 'SNAPPY') {
+      // (a page of a chunk read in part, past what was read, for rows keyed again: the rest of the page read first)
+      if (src + csize > this.readEnd && this.only) this.readMore(src + csize);
       const dst = this.alloc(usize);
       // 2: stopped once the values wanted were out (walk | 4)
       if (!this.k.snappy(src, Math.min(csize, this.readEnd - src), dst, usize, walk, out, maxN)) throw new Error('damaged Snappy page');

@@ -181,9 +181,10 @@ export async function scanParquetRange(
     for (const [g, list] of [...later].sort((x, y) => x[0] - y[0])) {
       // the row group as far as its last row keyed (the rest of its pages not decompressed)
       const cols = scan.range.columns();
-      let last = 0;
-      for (const i of list) last = Math.max(last, rowOf(cols.line[i]).r);
-      await lines.load(g, last + 1, true);
+      const only = list.map((i) => rowOf(cols.line[i]).r);
+      // (those rows alone: their pages decompressed from the blocks before them where the scan recorded where blocks
+      // begin, RowGroupLines.seekPage)
+      await lines.load(g, Math.max(...only) + 1, true, only);
       for (const i of list) if (!keys.has(i)) keysNow(i);
       await settle();
    }

@@ -323,7 +323,8 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
     for (const [g, list] of [...byGroup].sort((x, y) => x[0] - y[0])) {
       let last = 0;
       for (const { r } of list) last = Math.max(last, r);
-      await lines.load(g, last + 1, true);
+      // (a row group this thread scanned: those rows' pages decompressed from their seek points, RowGroupLines.seekPage)
+      await lines.load(g, last + 1, true, list.map((x) => x.r));
       const raw = lines.rawTables();
       for (const { j, r } of list) {
         let k = raw && 'conv' in raw && FORMAT_NAMES[p.format[j]] === 'trl-conversational' ? kernel.exactKeysConv(raw.conv, r) : undefined;
