@@ -11,7 +11,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync } 
 import { join, resolve } from 'node:path';
 import { generate } from './gen-hh.mjs';
 import { hubFile } from './gen-hub.mjs';
-import { startVsCode, retry, repo, logFiles } from '../test/e2e/harness.mjs';
+import { startVsCode, retry, findFrame, repo, logFiles } from '../test/e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const parquet = args.includes('--parquet');
@@ -72,9 +72,9 @@ try {
   const activated = () => logFiles(join(runDir, 'user-data'), /exthost\.log$/).some((f) => /_doActivateExtension preflens\.preflens/.test(readFileSync(f.path, 'utf8')));
   await retry(async () => activated(), { tries: 600, delay: 100, what: 'the extension to activate' });
   await page.waitForTimeout(1000);
-  // The status bar's texts timed where they change, by an observer in the workbench (no polling: a poll every 50 ms
-  // through Playwright cost the machine's two cores about 0.2 s of CPU during the scan, and came up to 50 ms late):
-  // the first time an item shows records, and the first time one shows the whole index (records, not scanning).
+  // The status bar's texts timed where they change, by an observer in the workbench, not polled through Playwright
+  // (each poll a round trip through the browser on the two cores the scan runs on, up to 50 ms late): the first time
+  // an item shows records, and the first time one shows the whole index (records, not scanning).
   await page.evaluate(() => {
     const times = { records: 0, full: 0 };
     window.__preflensTimes = times;
@@ -103,21 +103,9 @@ try {
     // a click that comes as the menu opens can be dropped (the menu stays open, its item highlighted)
     if (await item.isVisible().catch(() => false)) await page.keyboard.press('Enter');
   }
-  // the inspector's first row: waited for in every frame at once, in the page (Playwright's own wait, on the page's
-  // animation frames), frames that come later included; its time taken here as it is seen
-  const frame = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no webview showed a first row within 60 s')), 60000);
-    const watch = (f) =>
-      f.waitForSelector('.row[data-index="0"]', { state: 'attached', timeout: 60000 }).then(
-        () => {
-          clearTimeout(timer);
-          resolve(f);
-        },
-        () => undefined,
-      );
-    page.on('frameattached', watch);
-    for (const f of page.frames()) watch(f);
-  });
+  // the inspector's first row, polled in every frame every 50 ms (Playwright's in-page wait, tried instead, came up to
+  // 0.5 s late in a webview's frame)
+  const frame = await findFrame(page, '.row[data-index="0"]', { tries: 600, delay: 50 });
   const rowsShown = Date.now();
   const shown = await retry(async () => ((await statusTimes()).records ? statusTimes() : null), { tries: 400, delay: 50, what: 'the status bar' });
   result.first_records_s = (Math.max(rowsShown, shown.records) - t0) / 1000;
