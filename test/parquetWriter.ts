@@ -101,8 +101,11 @@ class Compact {
   }
 }
 
-/** A Snappy stream of literals only (60 bytes or fewer each, or longer with a 2-byte length). */
-function snappyLiterals(data: Buffer): Buffer {
+/**
+ * A Snappy stream of literals only (60 bytes or fewer each, or longer with a 2-byte length); with `blocks`, none runs
+ * across a 64 KiB block of the output (as the reference compressor writes each block on its own).
+ */
+function snappyLiterals(data: Buffer, blocks = false): Buffer {
   const parts: Buffer[] = [];
   const pre: number[] = [];
   let n = data.length;
@@ -114,7 +117,7 @@ function snappyLiterals(data: Buffer): Buffer {
   parts.push(Buffer.from(pre));
   for (let at = 0, k = 0; at < data.length; k++) {
     // alternate short literals (length in the tag) and long ones (length in 2 bytes after it)
-    const len = Math.min(data.length - at, k % 2 ? 1000 : 60);
+    const len = Math.min(data.length - at, k % 2 ? 1000 : 60, blocks ? 65536 - (at % 65536) : Infinity);
     if (len <= 60) parts.push(Buffer.from([(len - 1) << 2]));
     else parts.push(Buffer.from([61 << 2, (len - 1) & 0xff, (len - 1) >> 8]));
     parts.push(data.subarray(at, at + len));
@@ -252,13 +255,14 @@ export type ListMessage = { role: string | null; content: string | null } | null
  * hub's 3-level lists (an OPTIONAL LIST group, a REPEATED group, an OPTIONAL element struct, OPTIONAL UTF-8 fields;
  * definition levels 0 null list, 1 empty list, 2 null message, 3 null field, 4 a value). Each leaf is written in pages
  * of `pageLevels` levels: v1 pages end wherever that falls, inside a row too (the specification allows it); v2 pages
- * (which must begin at a row) hold whole rows of at least that many levels.
+ * (which must begin at a row) hold whole rows of at least that many levels. `blocks`: Snappy literals that never run
+ * across a 64 KiB block of a page's output (seek points at every block: RowGroupLines.seekPage).
  */
-export function writeMiniListParquet(file: string, names: string[], rows: Array<Record<string, ListMessage[] | null>>, opts: { pageLevels: number; v2: boolean; snappy: boolean }): void {
+export function writeMiniListParquet(file: string, names: string[], rows: Array<Record<string, ListMessage[] | null>>, opts: { pageLevels: number; v2: boolean; snappy: boolean; blocks?: boolean }): void {
   const chunks: Buffer[] = [Buffer.from('PAR1')];
   let pos = 4;
   const codec = opts.snappy ? 1 : 0;
-  const compress = (b: Buffer): Buffer => (opts.snappy ? snappyLiterals(b) : b);
+  const compress = (b: Buffer): Buffer => (opts.snappy ? snappyLiterals(b, opts.blocks) : b);
   const metas: Array<(c: Compact) => void> = [];
   const u32 = (n: number): Buffer => {
     const b = Buffer.alloc(4);

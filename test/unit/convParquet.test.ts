@@ -132,7 +132,7 @@ test('conversational Parquet (UltraFeedback-binarized and TRL shapes, several ro
   }
 });
 
-test('rows keyed again at a range\'s end (duplicates far apart) are read from the Snappy block before them, not from their page\'s start (RowGroupLines.seekPage, the seek points the scan recorded): the findings of the exact path; a page written as one Snappy block (hyparquet-writer: copies reach across 64 KiB) is read from its start, with the same findings', async () => {
+test('rows keyed again at a range\'s end (duplicates far apart) are read from the Snappy block before them, not from their page\'s start (RowGroupLines.seekPage, the seek points the scan recorded): the findings of the exact path; a file hyparquet-writer writes (v2 pages, each one Snappy block whose copies reach across 64 KiB: no seek points) is read from its pages\' starts, with the same findings', async () => {
   const { scanParquetRange } = await import('../../src/core/scan/parquetRange.js');
   const { DEFAULT_CHECK_OPTIONS } = await import('../../src/core/checks/record.js');
   const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
@@ -140,7 +140,7 @@ test('rows keyed again at a range\'s end (duplicates far apart) are read from th
   const { json, sqlRows } = generate(31, 6144, 'ultrafeedback');
   const duck = join(dir, 'duckdb.parquet');
   await writeParquet(duck, `SELECT * FROM (VALUES ${sqlRows.join(', ')}) t(prompt, prompt_id, chosen, rejected, messages, score_chosen, score_rejected)`, 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
-  // the same rows by hyparquet-writer (its Snappy compresses a page as one block), in row groups of 2,048 rows
+  // the same rows by hyparquet-writer (v2 pages, each compressed as one Snappy block), in row groups of 2,048 rows
   const one = join(dir, 'one-block.parquet');
   const string = (name: string): Record<string, unknown> => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
   const messages = (name: string): Array<Record<string, unknown>> => [
@@ -178,6 +178,46 @@ test('rows keyed again at a range\'s end (duplicates far apart) are read from th
   assert.ok(results[0].exact > 10 && results[0].seekPages > 0, JSON.stringify(results.map(({ file, seekPages, exact }) => ({ file, seekPages, exact }))));
   // the two files' findings are the same
   assert.deepEqual(results[1].reference, results[0].reference);
+});
+
+test('rows keyed again (load `only`) from pages of several 64 KiB blocks: one page or many per chunk, v1 pages that end inside a row, rows anywhere in them — each row wanted reads as the whole row group reads it, from the block before it', async () => {
+  const { writeMiniListParquet } = await import('../parquetWriter.js');
+  const dir = tmp();
+  const r = rng(33);
+  const rows: Array<Record<string, Array<{ role: string | null; content: string | null } | null> | null>> = [];
+  for (let i = 0; i < 400; i++) {
+    const msgs = (k: number): Array<{ role: string | null; content: string | null } | null> => Array.from({ length: k }, (_, j) => ({ role: j % 2 ? 'assistant' : 'user', content: `${i}.${j}: ${text(r, i % 5 === 0 ? 600 : 150)}` }));
+    const chosen = i % 37 === 0 ? null : i % 41 === 0 ? [] : msgs(1 + (i % 4));
+    const rejected = msgs(2);
+    if (i % 11 === 0) rejected.splice(1, 0, null);
+    if (i % 13 === 0) rejected[0] = { role: 'user', content: null };
+    rows.push({ chosen, rejected });
+  }
+  const wanted = [[0], [5], [200], [399], [3, 150, 151, 398], [64, 65, 66, 67, 300]];
+  for (const pageLevels of [100000, 180]) {
+    const file = join(dir, `blocks-${pageLevels}.parquet`);
+    writeMiniListParquet(file, ['chosen', 'rejected'], rows, { pageLevels, v2: false, snappy: true, blocks: true });
+    const pf = await openParquet(file);
+    const lines = new RowGroupLines(pf);
+    try {
+      // a scan's load records the seek points; the whole row group's rows are the reference
+      await lines.load(0, undefined, true);
+      await lines.complete();
+      const all = Array.from({ length: 400 }, (_, i) => Buffer.from(lines.line(i)).toString('utf8'));
+      assert.equal(JSON.parse(all[5]).rejected.length, 2);
+      for (const only of wanted) {
+        (lines as unknown as { loaded: number }).loaded = -1; // (the row group in memory: decoded again)
+        const before = lines.seekPages;
+        await lines.load(0, Math.max(...only) + 1, true, only);
+        await lines.complete();
+        for (const i of only) assert.equal(Buffer.from(lines.line(i)).toString('utf8'), all[i], `pages of ${pageLevels} levels, row ${i} of ${only}`);
+        assert.ok(lines.seekPages > before, `pages of ${pageLevels} levels, rows ${only}: read from seek points`);
+      }
+      assert.equal(lines.prefixRetries, 0, 'no chunk read again whole');
+    } finally {
+      lines.close();
+    }
+  }
 });
 
 test('score columns of every number type (DOUBLE, REAL, INTEGER, BIGINT, SMALLINT: decoded by the reader; DECIMAL and text: by hyparquet): each row\'s value and flag as hyparquet gives them (NaN, infinities, -0, integers beyond 2^53, nulls), and the scan\'s findings those of the JavaScript path; PLAIN and dictionary pages, each codec, v2 pages', async () => {

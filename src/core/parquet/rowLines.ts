@@ -347,7 +347,8 @@ export class RowGroupLines {
    * them, from the whole chunks.
    */
   private async loadFastByPrefix(g: number, first: number | undefined, scan: boolean): Promise<void> {
-    if (first !== undefined && first >= 0 && first < this.pf.rowGroups[g].rows) {
+    // (rows keyed again, `only`: as far as the last row too)
+    if (first !== undefined && first >= 0 && (first < this.pf.rowGroups[g].rows || (this.only !== null && first === this.pf.rowGroups[g].rows))) {
       const { pages, fallbacks } = this;
       this.prefixOnly = true;
       try {
@@ -463,7 +464,8 @@ export class RowGroupLines {
     }
     if (!cur.raw && this.scanColumns()) cur.raw = await this.convTables(g, kinds, tables, rows, want);
     if (!need) this.describe();
-    this.loaded = want === rows ? g : -1;
+    // (rows keyed again hold only the rows wanted: never the row group read)
+    this.loaded = want === rows && !this.only ? g : -1;
   }
 
   /**
@@ -887,7 +889,7 @@ export class RowGroupLines {
     const msgsT = this.alloc(maxMsgs * 16);
     fields.forEach((f, i) => {
       k.assembleStart();
-      this.leafPages(metas[i], f.leaf, f.dMax, want < rows ? want : -1, rows, scratch, (reps, defs, nv, vals, present) => {
+      this.leafPages(metas[i], f.leaf, f.dMax, want < rows || this.only ? want : -1, rows, scratch, (reps, defs, nv, vals, present) => {
         const r = k.assemble(reps, defs, nv, vals, present, f.dList, f.dRep, f.dElem, f.dMax, rowsT, msgsT, f.slot, i === 0 ? 1 : 0, rows, maxMsgs);
         if (r === 0) throw new Error(`field ${f.name}: damaged repetition or definition levels`);
         if (r - 1 !== present) throw new Error(`field ${f.name}: ${present} values, ${r - 1} placed`);
@@ -920,7 +922,8 @@ export class RowGroupLines {
     visit: (reps: number, defs: number, n: number, vals: number, present: number) => void,
   ): void {
     const k = this.k;
-    const { chunk, end, start } = this.readChunk(meta, scratch);
+    // (rows keyed again: a prefix of the chunk, then what each page needs, read as it is reached)
+    const { chunk, end, start } = this.readChunk(meta, scratch, true);
     const codec = meta.codec;
     const total = Number(meta.num_values);
     const defWidth = 32 - Math.clz32(maxDef);
@@ -931,11 +934,13 @@ export class RowGroupLines {
     let ordinal = -1; // the data page's number in the chunk (seeks)
     while (seen < total && (want < 0 || rowsSeen <= want)) {
       if (p >= end) throw new Error(`the column chunk ends after ${seen} of ${total} values`);
+      if (this.only) this.readMore(p + 4096); // (the page's header)
       const { h, data, next } = this.pageAt(p, chunk, end, start);
       p = next;
       const usize = h.uncompressed_page_size;
       const csize = h.compressed_page_size;
       if (h.type === 'DICTIONARY_PAGE') {
+        if (this.only) this.readMore(next);
         dict = this.dictionaryPage(codec, h, data);
         continue;
       }
@@ -949,6 +954,11 @@ export class RowGroupLines {
       const defs = this.alloc(nv * 4);
       // a sample's page of PLAIN Snappy values: decompressed as far as the rows wanted need (samplePage)
       const sampled = want >= 0 && enc === 'PLAIN' && codec === 'SNAPPY' && (!v2 || v2.is_compressed !== false);
+      // rows keyed again: a page the scan recorded seek points for is read from them (seekPage), any other whole
+      const key = `${this.cur?.g ?? -1}/${leaf}/${ordinal}`;
+      const seek = sampled && !v2 && this.only ? this.seeks.get(key) : undefined;
+      const seekable = seek !== undefined && seek.csize === csize && seek.usize === usize && seek.nv === nv;
+      if (this.only && !seekable) this.readMore(next);
       /** v1: the repetition levels, then the definition levels, each after its u32 length; returns where the values begin. */
       const levelsOf = (at: number, end: number): number => {
         if (h.data_page_header?.definition_level_encoding !== 'RLE' || h.data_page_header?.repetition_level_encoding !== 'RLE') throw new Unsupported('level encoding');
@@ -1010,9 +1020,7 @@ export class RowGroupLines {
         }
       };
       let dest: number;
-      const key = `${this.cur?.g ?? -1}/${leaf}/${ordinal}`;
-      const seek = sampled && !v2 && this.only ? this.seeks.get(key) : undefined;
-      const sought = seek && seek.csize === csize && seek.usize === usize && seek.nv === nv ? this.seekPage(data, csize, usize, seek, levelsOf, count, () => ({ cut, present }), reps, defs, maxDef, rowsSeen, want) : null;
+      const sought = seek && seekable ? this.seekPage(data, csize, usize, seek, levelsOf, count, () => ({ cut, present }), reps, defs, maxDef, rowsSeen, want) : null;
       if (sought !== null) dest = sought;
       else if (sampled) {
         dest = this.samplePage(data, csize, usize, v2 ? rl + dl : -1, v2 ? null : levelsOf, count, () => present, ((want - rowsSeen) * total) / Math.max(1, nv * rows));
@@ -1296,15 +1304,21 @@ export class RowGroupLines {
   }
 
   /** Reads a column chunk into the arena (UNCOMPRESSED: kept) or the scratch area (decompressed page by page). */
-  private readChunk(meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>, scratch: number): { chunk: number; end: number; start: number } {
+  private readChunk(
+    meta: NonNullable<ParquetFile['metadata']['row_groups'][number]['columns'][number]['meta_data']>,
+    scratch: number,
+    seekable = false,
+  ): { chunk: number; end: number; start: number } {
     const dictAt = meta.dictionary_page_offset !== undefined ? Number(meta.dictionary_page_offset) : 0;
     const dataAt = Number(meta.data_page_offset);
     const start = dictAt > 0 && dictAt < dataAt ? dictAt : dataAt;
     const whole = Number(meta.total_compressed_size);
     // a sample's prefix: 64 KiB and four times the sample's share of the chunk (see prefixOnly)
     const cur = this.cur;
-    // (rows keyed again, `only`: 128 KiB, the levels' part of a page; the rows' blocks are read by seekPage)
-    const len = this.prefixOnly && meta.codec === 'SNAPPY' && cur ? Math.min(whole, this.only ? 2 * SEEK_BLOCK : (1 << 16) + Math.ceil((4 * whole * cur.rows) / this.pf.rowGroups[cur.g].rows)) : whole;
+    // (rows keyed again, `only`, from a list leaf's chunk (`seekable`): 128 KiB, a first page's header and levels; the
+    // rest as leafPages and seekPage reach it, the chunk's end returned as its end)
+    const seeking = this.only !== null && seekable && meta.codec === 'SNAPPY';
+    const len = seeking ? Math.min(whole, 2 * SEEK_BLOCK) : this.prefixOnly && meta.codec === 'SNAPPY' && cur ? Math.min(whole, (1 << 16) + Math.ceil((4 * whole * cur.rows) / this.pf.rowGroups[cur.g].rows)) : whole;
     const chunk = meta.codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
     let got = 0;
     while (got < len) {
@@ -1315,7 +1329,7 @@ export class RowGroupLines {
     this.bytesRead += len;
     this.readEnd = chunk + len;
     this.chunkRead = { chunk, start, whole };
-    return { chunk, end: chunk + len, start };
+    return { chunk, end: chunk + (seeking ? whole : len), start };
   }
 
   /**
