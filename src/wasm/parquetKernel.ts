@@ -160,6 +160,47 @@ function seekAt(op: usize, ipOff: usize, nextSeek: usize): usize {
   return nextSeek;
 }
 
+/** Where the element checkedElement() decoded ends, in the input and in the output. */
+let elementIp: usize = 0;
+let elementOp: usize = 0;
+
+/**
+ * The Snappy element at ip (input ending at se) decoded to op, every length and offset checked: nothing written past
+ * de, no copy from before floor. False when the element is damaged (or copies from before floor); else its ends are in
+ * elementIp and elementOp. 16 readable bytes follow the input.
+ */
+@inline function checkedElement(ip: usize, se: usize, op: usize, floor: usize, de: usize): bool {
+  const tag = <u32>load<u8>(ip);
+  const kind = tag & 3;
+  // the 4 bytes after the tag
+  const t32 = load<u32>(ip, 1);
+  if (kind != 0) {
+    // a copy from off bytes back in the output
+    ip += 1 + select<usize>(4, <usize>kind, kind == 3);
+    if (ip > se) return false;
+    const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
+    const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
+    if (off - 1 >= op - floor || len > de - op) return false; // off == 0 wraps around
+    copyBack(op, off, len);
+    elementIp = ip;
+    elementOp = op + len;
+    return true;
+  }
+  // a literal: its length is in the tag, or in the 1 to 4 bytes after it; its bytes follow
+  let len = <usize>(tag >> 2) + 1;
+  ip += 1;
+  if (len > 60) {
+    const extra = len - 60;
+    len = longLiteral(t32, extra);
+    ip += extra;
+  }
+  if (ip > se || len > se - ip || len > de - op) return false;
+  copy(op, ip, len);
+  elementIp = ip + len;
+  elementOp = op + len;
+  return true;
+}
+
 /**
  * Decompresses [src, src + srcLen) into [dst, dst + dstLen); returns 1 when the block decodes to exactly dstLen
  * bytes, 0 when it is damaged (a length or offset out of bounds, or a different decoded length). Elements of up to
@@ -269,34 +310,9 @@ export function snappy(src: usize, srcLen: i32, dst: usize, dstLen: i32, walk: i
     }
     if (ip >= se) break;
     if (op >= next || op >= nextSeek) continue;
-    const tag = <u32>load<u8>(ip);
-    const kind = tag & 3;
-    // the 4 bytes after the tag (16 readable bytes follow the input)
-    const t32 = load<u32>(ip, 1);
-    if (kind != 0) {
-      // a copy from off bytes back in the output; the next tag's place depends on this tag alone, so the next
-      // element starts decoding while this one copies
-      ip += 1 + select<usize>(4, <usize>kind, kind == 3);
-      if (ip > se) return 0;
-      const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
-      const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
-      if (off - 1 >= op - dst || len > de - op) return 0; // off == 0 wraps around
-      copyBack(op, off, len);
-      op += len;
-      continue;
-    }
-    // a literal: its length is in the tag, or in the 1 to 4 bytes after it; its bytes follow
-    let len = <usize>(tag >> 2) + 1;
-    ip += 1;
-    if (len > 60) {
-      const extra = len - 60;
-      len = longLiteral(t32, extra);
-      ip += extra;
-    }
-    if (ip > se || len > se - ip || len > de - op) return 0;
-    copy(op, ip, len);
-    ip += len;
-    op += len;
+    if (!checkedElement(ip, se, op, dst, de)) return 0;
+    ip = elementIp;
+    op = elementOp;
   }
   if (op != de) return 0;
   if (prefix) walked = dstLen;
@@ -325,30 +341,9 @@ export function snappyFrom(src: usize, srcLen: i32, ipOff: i32, dst: usize, dstL
   let op = dst + <usize>opOff;
   if (ipOff < 0 || opOff < floorOff || ip > se || op > de) return -1;
   while (op < stop && ip < se) {
-    const tag = <u32>load<u8>(ip);
-    const kind = tag & 3;
-    const t32 = load<u32>(ip, 1);
-    if (kind != 0) {
-      ip += 1 + select<usize>(4, <usize>kind, kind == 3);
-      if (ip > se) return -1;
-      const len = select<usize>(<usize>((tag >> 2) & 7) + 4, <usize>(tag >> 2) + 1, kind == 1);
-      const off = select<usize>((<usize>(tag >> 5) << 8) | <usize>(t32 & 0xff), select<usize>(<usize>(t32 & 0xffff), <usize>t32, kind == 2), kind == 1);
-      if (off == 0 || off > op - floor || len > de - op) return -1;
-      copyBack(op, off, len);
-      op += len;
-      continue;
-    }
-    let len = <usize>(tag >> 2) + 1;
-    ip += 1;
-    if (len > 60) {
-      const extra = len - 60;
-      len = longLiteral(t32, extra);
-      ip += extra;
-    }
-    if (ip > se || len > se - ip || len > de - op) return -1;
-    copy(op, ip, len);
-    ip += len;
-    op += len;
+    if (!checkedElement(ip, se, op, floor, de)) return -1;
+    ip = elementIp;
+    op = elementOp;
   }
   seekIp = <i32>(ip - src);
   return <i32>(op - dst);

@@ -18,6 +18,35 @@ import { repoRoot } from '../helpers.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-pqk-'));
 
+/** A seeded generator of integers in [0, n) (a linear congruential one): the same streams on every run. */
+function lcg(seed: number): (n: number) => number {
+  let s = seed;
+  return (n) => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return (s >>> 8) % n;
+  };
+}
+
+/** An unsigned varint (a Snappy stream's preamble: its decoded length). */
+function varint(n: number): number[] {
+  const b: number[] = [];
+  for (; n >= 0x80; n >>>= 7) b.push((n & 0x7f) | 0x80);
+  b.push(n);
+  return b;
+}
+
+/** A Snappy literal of `len` bytes (its length in the tag, or in 1 to 3 bytes after it), each byte from `byte`. */
+function pushLiteral(body: number[], len: number, byte: () => number): void {
+  if (len <= 60) body.push((len - 1) << 2);
+  else {
+    const l = len - 1;
+    const bytes = l < 256 ? 1 : l < 65536 ? 2 : 3;
+    body.push((59 + bytes) << 2);
+    for (let i = 0; i < bytes; i++) body.push((l >>> (8 * i)) & 0xff);
+  }
+  for (let i = 0; i < len; i++) body.push(byte());
+}
+
 // Texts that need escaping, nulls in every third row, a dictionary column of 300 values (9-bit indices), a 5-value
 // one (3-bit), bytes that are not UTF-8 (a BLOB: BYTE_ARRAY without annotation), and non-text columns.
 const MIXED = `SELECT
@@ -344,17 +373,7 @@ test('Snappy in the kernel: random valid streams of every element shape (literal
     memory: WebAssembly.Memory;
     snappy(src: number, srcLen: number, dst: number, dstLen: number, walk: number, out: number, maxN: number): number;
   };
-  let seed = 99;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return (seed >>> 8) % n;
-  };
-  const varint = (n: number): number[] => {
-    const b: number[] = [];
-    for (; n >= 0x80; n >>>= 7) b.push((n & 0x7f) | 0x80);
-    b.push(n);
-    return b;
-  };
+  const rand = lcg(99);
   const mem = (): Uint8Array => new Uint8Array(k.memory.buffer);
   for (let trial = 0; trial < 400; trial++) {
     // elements: short ones mostly (as text compresses), long literals and far, overlapping or long copies among them;
@@ -368,14 +387,7 @@ test('Snappy in the kernel: random valid streams of every element shape (literal
       const r = rand(100);
       if (size === 0 || r < literals) {
         const len = rand(100) < 2 ? 61 + rand(trial % 7 === 0 ? 70000 : 300) : rand(100) < 6 ? 17 + rand(44) : 1 + rand(16);
-        if (len <= 60) body.push((len - 1) << 2);
-        else {
-          const l = len - 1;
-          const bytes = l < 256 ? 1 : l < 65536 ? 2 : 3;
-          body.push((59 + bytes) << 2);
-          for (let i = 0; i < bytes; i++) body.push((l >>> (8 * i)) & 0xff);
-        }
-        for (let i = 0; i < len; i++) body.push(rand(4) === 0 ? rand(256) : 97 + rand(8));
+        pushLiteral(body, len, () => (rand(4) === 0 ? rand(256) : 97 + rand(8)));
         size += len;
         continue;
       }
@@ -518,27 +530,8 @@ test('Snappy seek points: snappy() records where each 64 KiB block of the output
     seekIp: WebAssembly.Global;
   };
   const BLOCK = 65536;
-  let seed = 7;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return (seed >>> 8) % n;
-  };
-  const varint = (n: number): number[] => {
-    const b: number[] = [];
-    for (; n >= 0x80; n >>>= 7) b.push((n & 0x7f) | 0x80);
-    b.push(n);
-    return b;
-  };
-  const literal = (body: number[], len: number): void => {
-    if (len <= 60) body.push((len - 1) << 2);
-    else {
-      const l = len - 1;
-      const bytes = l < 256 ? 1 : l < 65536 ? 2 : 3;
-      body.push((59 + bytes) << 2);
-      for (let i = 0; i < bytes; i++) body.push((l >>> (8 * i)) & 0xff);
-    }
-    for (let i = 0; i < len; i++) body.push(97 + rand(20));
-  };
+  const rand = lcg(7);
+  const literal = (body: number[], len: number): void => pushLiteral(body, len, () => 97 + rand(20));
   const copy = (body: number[], off: number, len: number): void => {
     body.push(((len - 1) << 2) | 2, off & 0xff, off >>> 8);
   };
