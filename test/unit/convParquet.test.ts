@@ -15,6 +15,7 @@ import { openParquet } from '../../src/core/parquet/parquet.js';
 import { RowGroupLines } from '../../src/core/parquet/rowLines.js';
 import { markLzo, sameLines, sameSamples, sql, writeParquet } from '../parquet.js';
 import { conversation, m, type Msg, response, text } from '../conv.js';
+import type { ListMessage } from '../parquetWriter.js';
 import { repoRoot, rng } from '../helpers.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'preflens-convpq-'));
@@ -180,13 +181,13 @@ test('rows keyed again at a range\'s end (duplicates far apart) are read from th
   assert.deepEqual(results[1].reference, results[0].reference);
 });
 
-test('rows keyed again (load `only`) from pages of several 64 KiB blocks: one page or many per chunk, v1 pages that end inside a row, rows anywhere in them — each row wanted reads as the whole row group reads it, from the block before it', async () => {
+test('rows keyed again (loadRows) from pages of several 64 KiB blocks: one page or many per chunk, v1 pages that end inside a row, rows anywhere in them — each row wanted reads as the whole row group reads it, from the block before it', async () => {
   const { writeMiniListParquet } = await import('../parquetWriter.js');
   const dir = tmp();
   const r = rng(33);
-  const rows: Array<Record<string, Array<{ role: string | null; content: string | null } | null> | null>> = [];
+  const rows: Array<Record<string, ListMessage[] | null>> = [];
   for (let i = 0; i < 400; i++) {
-    const msgs = (k: number): Array<{ role: string | null; content: string | null } | null> => Array.from({ length: k }, (_, j) => ({ role: j % 2 ? 'assistant' : 'user', content: `${i}.${j}: ${text(r, i % 5 === 0 ? 600 : 150)}` }));
+    const msgs = (k: number): ListMessage[] => Array.from({ length: k }, (_, j) => ({ role: j % 2 ? 'assistant' : 'user', content: `${i}.${j}: ${text(r, i % 5 === 0 ? 600 : 150)}` }));
     const chosen = i % 37 === 0 ? null : i % 41 === 0 ? [] : msgs(1 + (i % 4));
     const rejected = msgs(2);
     if (i % 11 === 0) rejected.splice(1, 0, null);
@@ -208,7 +209,7 @@ test('rows keyed again (load `only`) from pages of several 64 KiB blocks: one pa
       for (const only of wanted) {
         (lines as unknown as { loaded: number }).loaded = -1; // (the row group in memory: decoded again)
         const before = lines.seekPages;
-        await lines.load(0, Math.max(...only) + 1, true, only);
+        await lines.loadRows(0, only);
         await lines.complete();
         for (const i of only) assert.equal(Buffer.from(lines.line(i)).toString('utf8'), all[i], `pages of ${pageLevels} levels, row ${i} of ${only}`);
         assert.ok(lines.seekPages > before, `pages of ${pageLevels} levels, rows ${only}: read from seek points`);

@@ -249,13 +249,13 @@ export class RowGroupLines {
   private chunkRead: { chunk: number; start: number; whole: number } | null = null;
   /**
    * Seek points of the Snappy pages of list leaves that a scan decoded whole, by `g/leaf/page` (see seekPage): a scan's
-   * rows keyed again at its end (load `only`) decompress their pages from the block before them instead of from the
+   * rows keyed again at its end (loadRows) decompress their pages from the block before them instead of from the
    * page's start. A few KiB per row group.
    */
   private readonly seeks = new Map<string, PageSeek>();
   /** While a scan decodes a row group whole: its pages' seek points are recorded. */
   private recordSeeks = false;
-  /** While rows are keyed again (load `only`): the rows of the row group wanted (0-based). */
+  /** While rows are keyed again (loadRows): the rows of the row group wanted (0-based). */
   private only: Set<number> | null = null;
   /** Pages read from their seek points (seekPage), for the tests. */
   seekPages = 0;
@@ -302,12 +302,23 @@ export class RowGroupLines {
    * `first`, only its first rows are wanted (a sample; with `scan`, a scan's rows keyed again): a prefix of each large
    * Snappy column chunk is read first (loadFastByPrefix), a Snappy page of PLAIN values is decompressed only as far as
    * they go, later pages are not read, and the row group then holds those rows alone (a later load decodes it again).
-   * With `only` too (a scan's rows keyed again, scan/parquetRange.ts): the rows wanted among those first rows; a list
-   * leaf's page whose seek points this reader recorded when a scan decoded the row group whole is decompressed only
-   * from the 64 KiB block before each of them (seekPage), and the other rows' texts of that column are left empty:
-   * only the rows wanted may be read.
    */
-  async load(g: number, first?: number, scan = false, only?: readonly number[]): Promise<void> {
+  load(g: number, first?: number, scan = false): Promise<void> {
+    return this.loadAs(g, first, scan, undefined);
+  }
+
+  /**
+   * A scan's rows keyed again (scan/parquetRange.ts, scanFile.ts keyAcrossRanges): rows `rows` (0-based) of row group
+   * g, read as a scan's load of its first rows up to the last of them; a list leaf's page whose seek points this reader
+   * recorded when a scan decoded the row group whole is decompressed only from the 64 KiB block before each of them
+   * (seekPage), and the other rows' texts of that column are left empty: only the rows asked for may be read.
+   */
+  loadRows(g: number, rows: readonly number[]): Promise<void> {
+    return this.loadAs(g, Math.max(...rows) + 1, true, rows);
+  }
+
+  /** load, and loadRows with `only`: the rows wanted. */
+  private async loadAs(g: number, first: number | undefined, scan: boolean, only: readonly number[] | undefined): Promise<void> {
     if (g === this.loaded) {
       // read again from its first row (the format sample, then the scan): decoded once
       if (this.cur) this.cur.next = 0;
@@ -328,7 +339,7 @@ export class RowGroupLines {
     this.header = await pageHeaderParser();
     // a scan's row group decoded whole records where its pages can be decompressed from; rows keyed again use them
     this.recordSeeks = scan && first === undefined;
-    this.only = scan && only && first !== undefined ? new Set(only) : null;
+    this.only = only ? new Set(only) : null;
     try {
       await this.loadFastByPrefix(g, first, scan);
     } catch (e) {
@@ -1021,6 +1032,8 @@ export class RowGroupLines {
       };
       let dest: number;
       const sought = seek && seekable ? this.seekPage(data, csize, usize, seek, levelsOf, count, () => ({ cut, present }), reps, defs, maxDef, rowsSeen, want) : null;
+      // (a page its seek points could not read: read whole, then from its start)
+      if (seekable && sought === null) this.readMore(next);
       if (sought !== null) dest = sought;
       else if (sampled) {
         dest = this.samplePage(data, csize, usize, v2 ? rl + dl : -1, v2 ? null : levelsOf, count, () => present, ((want - rowsSeen) * total) / Math.max(1, nv * rows));
@@ -1211,8 +1224,6 @@ export class RowGroupLines {
   ): number {
     const k = this.k;
     const src = data + Math.max(0, levels);
-    // (rows keyed again whose page has no seek points, or cannot be read from them: the page read whole first)
-    if (this.only) this.readMore(data + csize);
     const srcLen = Math.min(csize, this.readEnd - data) - Math.max(0, levels);
     const size = levels >= 0 ? usize - levels : usize;
     if (levels >= 0) count();
@@ -1320,15 +1331,8 @@ export class RowGroupLines {
     const seeking = this.only !== null && seekable && meta.codec === 'SNAPPY';
     const len = seeking ? Math.min(whole, 2 * SEEK_BLOCK) : this.prefixOnly && meta.codec === 'SNAPPY' && cur ? Math.min(whole, (1 << 16) + Math.ceil((4 * whole * cur.rows) / this.pf.rowGroups[cur.g].rows)) : whole;
     const chunk = meta.codec === 'UNCOMPRESSED' ? this.alloc(len) : scratch;
-    let got = 0;
-    while (got < len) {
-      const n = readSync(this.fd, new Uint8Array(this.k.memory.buffer, chunk + got, len - got), 0, len - got, start + got);
-      if (n <= 0) throw new Error(`the file ends inside the column chunk (byte ${start + got})`);
-      got += n;
-    }
-    this.bytesRead += len;
-    this.readEnd = chunk + len;
     this.chunkRead = { chunk, start, whole };
+    this.readEnd = this.readAt(chunk, chunk + len);
     return { chunk, end: chunk + (seeking ? whole : len), start };
   }
 
@@ -1350,8 +1354,6 @@ export class RowGroupLines {
       return src;
     }
     if (codec === 'SNAPPY') {
-      // (a page of a chunk read in part, past what was read, for rows keyed again: the rest of the page read first)
-      if (src + csize > this.readEnd && this.only) this.readMore(src + csize);
       const dst = this.alloc(usize);
       // 2: stopped once the values wanted were out (walk | 4)
       if (!this.k.snappy(src, Math.min(csize, this.readEnd - src), dst, usize, walk, out, maxN)) throw new Error('damaged Snappy page');

@@ -181,10 +181,9 @@ export async function scanParquetRange(
     for (const [g, list] of [...later].sort((x, y) => x[0] - y[0])) {
       // the row group as far as its last row keyed (the rest of its pages not decompressed)
       const cols = scan.range.columns();
-      const only = list.map((i) => rowOf(cols.line[i]).r);
       // (those rows alone: their pages decompressed from the blocks before them where the scan recorded where blocks
-      // begin, RowGroupLines.seekPage)
-      await lines.load(g, Math.max(...only) + 1, true, only);
+      // begin, RowGroupLines.loadRows)
+      await lines.loadRows(g, list.map((i) => rowOf(cols.line[i]).r));
       for (const i of list) if (!keys.has(i)) keysNow(i);
       await settle();
    }

@@ -321,10 +321,8 @@ async function keyAcrossRanges(pf: ParquetFile, lines: RowGroupLines, ranges: Ra
       else byGroup.set(g, [{ j, r }]);
     }
     for (const [g, list] of [...byGroup].sort((x, y) => x[0] - y[0])) {
-      let last = 0;
-      for (const { r } of list) last = Math.max(last, r);
-      // (a row group this thread scanned: those rows' pages decompressed from their seek points, RowGroupLines.seekPage)
-      await lines.load(g, last + 1, true, list.map((x) => x.r));
+      // (a row group this thread scanned: those rows' pages decompressed from their seek points, RowGroupLines.loadRows)
+      await lines.loadRows(g, list.map((x) => x.r));
       const raw = lines.rawTables();
       for (const { j, r } of list) {
         let k = raw && 'conv' in raw && FORMAT_NAMES[p.format[j]] === 'trl-conversational' ? kernel.exactKeysConv(raw.conv, r) : undefined;
