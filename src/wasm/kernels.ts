@@ -9,7 +9,7 @@ export {
   addRow, scan, scanRows, scanRowsConv, exactKeysConvRow, sortU32, exactKeys, exactResult, gatherFingerprints, repeatedU32, commonU32, markCandidates,
   addU32, rankValue,
 } from './scanKernel';
-export { walked, snappy, hybrid, sink, plainStrings, lookup, spread, countEqual, written, rows, assembleStart, assemble, assembledRows, seekStart, seekCount, snappyFrom, seekIp, levelsCut, cutPresent, cutRows } from './parquetKernel';
+export { walked, snappy, hybrid, sink, plainStrings, lookup, spread, countEqual, written, rows, assembleStart, assemble, assembledRows, seekStart, seekCount, snappyFrom, seekIp, levelsCut, cutPresent, cutRows, numbers } from './parquetKernel';
 
 /** Where the drivers may place their buffers (after both kernels' static data). */
 export function heapBase(): usize {

@@ -506,6 +506,56 @@ export function spread(defs: usize, n: i32, maxDef: u32, vals: usize, nVals: i32
   return 1;
 }
 
+// ---- flat number columns (the hub's score columns: rowLines.ts numberColumn) ----
+
+const MAX_SAFE: i64 = 9007199254740991; // 2^53 - 1
+
+/**
+ * Reads n values of a flat number column (DOUBLE, FLOAT, INT32 or INT64: `type` 0 to 3) as f64 values at `vals` and u8
+ * flags at `flags`: 0 null, 1 a finite number, 2 anything else (NaN, ±Infinity, an INT64 beyond ±(2^53 − 1), which the
+ * exact path reads); the value is 0 where the flag is not 1. defs: n u32 definition levels (1: present), or 0 when
+ * every value is present. With idx = 0 the present values are PLAIN at [src, src + srcLen), one after another; else they
+ * are u32 dictionary indices at idx into a dictionary this function decoded before (dictN f64 values at src, their
+ * flags at dictFlags). Returns 1, or 0 when the PLAIN values run past srcLen or an index is not in the dictionary.
+ */
+export function numbers(src: usize, srcLen: i32, type: i32, idx: usize, dictN: i32, dictFlags: usize, defs: usize, n: i32, vals: usize, flags: usize): i32 {
+  const width: usize = type == 0 || type == 3 ? 8 : 4;
+  let j: usize = 0; // present values read
+  for (let i = 0; i < n; i++) {
+    const o = vals + (<usize>i << 3);
+    if (defs != 0 && load<u32>(defs + (<usize>i << 2)) != 1) {
+      store<f64>(o, 0);
+      store<u8>(flags + <usize>i, 0);
+      continue;
+    }
+    let x: f64 = 0;
+    let flag: u32 = 1;
+    if (idx != 0) {
+      const d = load<u32>(idx + (j << 2));
+      if (d >= <u32>dictN) return 0;
+      x = load<f64>(src + (<usize>d << 3));
+      flag = <u32>load<u8>(dictFlags + <usize>d);
+    } else {
+      if ((j + 1) * width > <usize>srcLen) return 0;
+      const p = src + j * width;
+      if (type == 0) x = load<f64>(p);
+      else if (type == 1) x = <f64>load<f32>(p);
+      else if (type == 2) x = <f64>load<i32>(p);
+      else {
+        const v = load<i64>(p);
+        x = <f64>v;
+        if (v > MAX_SAFE || v < -MAX_SAFE) flag = 2;
+      }
+      if (!isFinite(x)) flag = 2;
+      if (flag != 1) x = 0;
+    }
+    j++;
+    store<f64>(o, x);
+    store<u8>(flags + <usize>i, <u8>flag);
+  }
+  return 1;
+}
+
 // ---- lists of structs (list<struct<content, role>>: the hub's messages) ----
 
 /** A message that is null (an element of the list, not one of its fields). */
