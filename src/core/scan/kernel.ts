@@ -249,11 +249,9 @@ export class ScanKernel extends KeyKernel {
     if (n > 0) {
       const b = this.mem.buffer;
       const flags = new Uint32Array(b, this.p.flags, n);
-      const flagged: number[] = [];
-      for (let i = 0; i < n; i++) if (flags[i] !== 0) flagged.push(i);
       this.sink.batch({
         n,
-        flagged,
+        flagged: nonZero(flags),
         line: new Uint32Array(b, this.p.line, n),
         offset: new Float64Array(b, this.p.offset, n),
         length: new Uint32Array(b, this.p.length, n),
@@ -485,4 +483,14 @@ export class ScanKernel extends KeyKernel {
     const r = new Float64Array(this.mem.buffer, this.k.exactResult(), 3);
     return { recordHash: r[0], pairKey: r[1], swappedKey: r[2] };
   }
+}
+
+/**
+ * The indices of a's non-zero elements (ScanKernel.drain's flagged records), on its own so that V8 optimises this loop
+ * alone: optimising drain with it took 4 to 11 ms a thread, with the sink's batch inlined.
+ */
+function nonZero(a: Uint32Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) out.push(i);
+  return out;
 }
