@@ -45,9 +45,9 @@ const builds = [
   // the CLI and the scan worker: launchers that load their bundles with V8's code cache (docs/ARCHITECTURE.md,
   // "Start-up"; the caches are made below)
   { ...node, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.bundle.js' },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.bundle.js', minifyWhitespace: true },
   { ...node, entryPoints: ['src/workers/scanWorkerLaunch.ts'], outfile: 'dist/scanWorker.js' },
-  { ...node, entryPoints: ['src/workers/scanWorker.ts'], outfile: 'dist/scanWorker.bundle.js' },
+  { ...node, entryPoints: ['src/workers/scanWorker.ts'], outfile: 'dist/scanWorker.bundle.js', minifyWhitespace: true },
   // worker entry points (src/workers/): the only bundles that load onnxruntime-node (docs/ARCHITECTURE.md, "Threads")
   ...['hostWorker', 'scoreWorker', 'refsWorker', 'runWorker', 'liveWorker'].map((w) => ({ ...node, entryPoints: [`src/workers/${w}.ts`], outfile: `dist/${w}.js` })),
   {
