@@ -8,7 +8,7 @@ import { type LineRange, parseLineRange } from '../core/records.js';
 import type { RecordError } from '../core/types.js';
 import { FORMAT_NAMES, type FormatName, isFormatName } from '../core/types.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
-import { type Convention, type LengthLimits, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import { type Convention, type LengthLimits, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/convention.js';
 
 /** A command line PrefLens cannot take: exit 2 with the message and the usage. */
 export class UsageError extends Error {}

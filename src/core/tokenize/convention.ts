@@ -5,7 +5,33 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Convention } from './encoder.js';
+
+/**
+ * How a trainer turns a record into token ids (docs/ARCHITECTURE.md, "Metric conventions"): `trl` is TRL ≥ 0.29 and
+ * 1.x (joint tokenization with the tokenizer's default special tokens, EOS text appended to non-conversational
+ * responses, the whole sequence cut to max_length), `trl-legacy` is TRL ≤ 0.28's DPOTrainer.tokenize_row.
+ */
+export type Convention = 'trl' | 'trl-legacy';
+export type TruncationMode = 'keep_start' | 'keep_end';
+
+export interface LengthLimits {
+  /** Default `trl-legacy` (the numbers of the demo run and of every caller that gives prompt/completion lengths). */
+  convention?: Convention;
+  /** trl-legacy: prompt tokens kept (its end). */
+  maxPromptLength: number | null;
+  /** trl-legacy: response tokens kept (its start). */
+  maxCompletionLength: number | null;
+  /** Prompt + response tokens kept (TRL's default 1024; null: all). */
+  maxLength?: number | null;
+  /** Which end of the sequence max_length keeps (TRL ≥ 0.29's default keep_start; TRL 0.28's keep_end). */
+  truncationMode?: TruncationMode;
+}
+
+/** TRL's DPOConfig defaults for the `trl` convention. */
+export const TRL_DEFAULTS = { maxLength: 1024, truncationMode: 'keep_start' as TruncationMode };
+
+/** TRL 0.28's DPOConfig defaults (`trl-legacy`): max_prompt_length 512, max_length 1024 keeping the end. */
+export const TRL_LEGACY_DEFAULTS = { maxPromptLength: 512, maxLength: 1024, truncationMode: 'keep_end' as TruncationMode };
 
 export type ConventionChoice = Convention | 'auto';
 
