@@ -12,7 +12,6 @@
  * bytes, more slowly. A damaged page is a ParquetError naming the file, the row group and the column.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import * as zlib from 'node:zlib';
 import { CancelledError } from '../errors.js';
 import type { RecordError } from '../types.js';
 import { align, growMemory, kernelModule, SCAN_REGION, type SharedKernels } from '../kernels/module.js';
@@ -78,8 +77,15 @@ function pageHeaderParser(): Promise<(reader: { view: DataView; offset: number }
 
 const NULL_LEN = 0xffffffff;
 
-/** The codecs decompress() reads without hyparquet-compressors: Snappy in the kernel, the others by zlib. */
-const OWN_CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', ...('zstdDecompressSync' in zlib ? ['ZSTD'] : [])]);
+/**
+ * zlib, loaded when a page needs it (GZIP, BROTLI, ZSTD): most hub files are Snappy, and loading it cost each scan
+ * thread about 1 ms of its start.
+ */
+let zlibLib: typeof import('node:zlib') | undefined;
+const zlib = (): typeof import('node:zlib') => (zlibLib ??= require('node:zlib') as typeof import('node:zlib'));
+
+/** Whether decompress() reads a codec without hyparquet-compressors: Snappy in the kernel, the others by zlib. */
+const ownCodec = (codec: string): boolean => codec === 'UNCOMPRESSED' || codec === 'SNAPPY' || codec === 'GZIP' || codec === 'BROTLI' || (codec === 'ZSTD' && 'zstdDecompressSync' in zlib());
 
 /**
  * Where a row group's texts are for the scan kernel (RowGroupLines.rawTables): the tables of (address, length) pairs
@@ -334,7 +340,7 @@ export class RowGroupLines {
     this.top = this.base;
     if (this.columns.every((c) => c.kind === 'json')) return this.loadJs(g);
     // hyparquet-compressors only for a row group with a codec not decompressed here (LZ4; ZSTD where zlib lacks it)
-    if (!this.codecsLoaded && this.pf.metadata.row_groups[g].columns.some((c) => !OWN_CODECS.has(c.meta_data?.codec ?? 'UNCOMPRESSED'))) {
+    if (!this.codecsLoaded && this.pf.metadata.row_groups[g].columns.some((c) => !ownCodec(c.meta_data?.codec ?? 'UNCOMPRESSED'))) {
       this.codecs = await decompressors();
       this.codecsLoaded = true;
     }
@@ -1335,9 +1341,9 @@ export class RowGroupLines {
     }
     const input = new Uint8Array(this.k.memory.buffer, src, csize);
     let page: Uint8Array;
-    if (codec === 'GZIP') page = zlib.gunzipSync(input);
-    else if (codec === 'BROTLI') page = zlib.brotliDecompressSync(input);
-    else if (codec === 'ZSTD' && 'zstdDecompressSync' in zlib) page = (zlib as unknown as { zstdDecompressSync(b: Uint8Array): Buffer }).zstdDecompressSync(input);
+    if (codec === 'GZIP') page = zlib().gunzipSync(input);
+    else if (codec === 'BROTLI') page = zlib().brotliDecompressSync(input);
+    else if (codec === 'ZSTD' && 'zstdDecompressSync' in zlib()) page = (zlib() as unknown as { zstdDecompressSync(b: Uint8Array): Buffer }).zstdDecompressSync(input);
     else {
       const f = this.codecs[codec];
       if (!f) throw new Unsupported(`codec ${codec}`);
