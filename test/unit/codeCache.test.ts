@@ -63,3 +63,12 @@ startJob(${JSON.stringify(join(dist, 'scanWorker.js'))}, { path, kind: 'jsonl', 
   const strip = (s: string): unknown => ({ ...(JSON.parse(s) as Record<string, unknown>), seconds: null });
   assert.deepEqual(strip(damaged.stdout), strip(cli.stdout));
 });
+
+test('the launchers\' bundles are ASCII (built without comments; a non-ASCII character anywhere makes V8 hold and compile the whole bundle as a two-byte string)', async () => {
+  const { readFileSync } = await import('node:fs');
+  for (const f of ['cli.bundle.js', 'scanWorker.bundle.js']) {
+    const b = readFileSync(join(dist, f));
+    const at = b.findIndex((x) => x >= 0x80);
+    assert.equal(at, -1, `${f}: a non-ASCII byte at ${at}: …${b.subarray(Math.max(0, at - 60), at + 20).toString('utf8')}…`);
+  }
+});
