@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Command } from './commands.js';
 import type { ProviderChoice } from '../core/engine/model.js';
 import type { ModelCheck } from '../core/engine/check.js';
-import { type Convention, type LengthLimits, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/encoder.js';
+import { type Convention, type LengthLimits, TRL_DEFAULTS, TRL_LEGACY_DEFAULTS, type TruncationMode } from '../core/tokenize/convention.js';
 import { type ConventionChoice, resolveConvention } from '../core/tokenize/convention.js';
 import { DEFAULT_BETA } from '../core/metrics/pair.js';
 import type { WorkerClient } from './workerClient.js';
