@@ -637,3 +637,59 @@ test('Snappy seek points: snappy() records where each 64 KiB block of the output
   k.seekStart(0, 0);
   assert.equal(sp[0], 0xffffffff, 'block 1 begins inside a literal');
 });
+
+test('numbers(): a flat number column\'s values and flags, each physical type, nulls by definition level, dictionary indices; values past the page or indices past the dictionary refused', async () => {
+  const { kernelModule } = await import('../../src/core/kernels/module.js');
+  const k = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as {
+    memory: WebAssembly.Memory;
+    heapBase(): number;
+    numbers(src: number, srcLen: number, type: number, idx: number, dictN: number, dictFlags: number, defs: number, n: number, vals: number, flags: number): number;
+  };
+  const base = (k.heapBase() + 15) & ~15;
+  k.memory.grow(1); // (room for the buffers below, 28 KiB from the heap base)
+  const SRC = base;
+  const DEFS = base + 4096;
+  const IDX = base + 8192;
+  const VALS = base + 12288;
+  const FLAGS = base + 16384;
+  const DICT = base + 20480;
+  const DICT_FLAGS = base + 24576;
+  const view = (): DataView => new DataView(k.memory.buffer);
+  const read = (n: number): Array<[number, number]> => {
+    const v = new Float64Array(k.memory.buffer, VALS, n);
+    const f = new Uint8Array(k.memory.buffer, FLAGS, n);
+    return Array.from({ length: n }, (_, i) => [v[i], f[i]]);
+  };
+  const setDefs = (defs: number[]): void => defs.forEach((d, i) => view().setUint32(DEFS + 4 * i, d, true));
+  // DOUBLE (type 0): finite values (−0 kept), NaN and infinities flagged 2 with the value 0
+  [1.5, -0, Number.NaN, Number.POSITIVE_INFINITY, -2.25e300].forEach((x, i) => view().setFloat64(SRC + 8 * i, x, true));
+  assert.equal(k.numbers(SRC, 40, 0, 0, 0, 0, 0, 5, VALS, FLAGS), 1);
+  const d = read(5);
+  assert.deepEqual(d.map((p) => p[1]), [1, 1, 2, 2, 1]);
+  assert.ok(Object.is(d[1][0], -0) && d[0][0] === 1.5 && d[2][0] === 0 && d[3][0] === 0 && d[4][0] === -2.25e300);
+  // FLOAT (1) and INT32 (2), with nulls: a value is read only where the level is 1
+  [0.1, -3].forEach((x, i) => view().setFloat32(SRC + 4 * i, x, true));
+  setDefs([0, 1, 0, 1]);
+  assert.equal(k.numbers(SRC, 8, 1, 0, 0, 0, DEFS, 4, VALS, FLAGS), 1);
+  assert.deepEqual(read(4), [[0, 0], [Math.fround(0.1), 1], [0, 0], [-3, 1]]);
+  [2147483647, -2147483648].forEach((x, i) => view().setInt32(SRC + 4 * i, x, true));
+  assert.equal(k.numbers(SRC, 8, 2, 0, 0, 0, 0, 2, VALS, FLAGS), 1);
+  assert.deepEqual(read(2), [[2147483647, 1], [-2147483648, 1]]);
+  // INT64 (3): beyond ±(2^53 − 1) flagged 2 (the exact path reads it), the largest safe integers kept
+  [2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, -(2n ** 53n) - 1n, 42n].forEach((x, i) => view().setBigInt64(SRC + 8 * i, x, true));
+  assert.equal(k.numbers(SRC, 40, 3, 0, 0, 0, 0, 5, VALS, FLAGS), 1);
+  assert.deepEqual(read(5), [[2 ** 53 - 1, 1], [-(2 ** 53 - 1), 1], [0, 2], [0, 2], [42, 1]]);
+  // PLAIN values that run past the page: refused (three present values in 16 bytes of DOUBLE)
+  setDefs([1, 1, 0, 1]);
+  assert.equal(k.numbers(SRC, 16, 0, 0, 0, 0, DEFS, 4, VALS, FLAGS), 0);
+  assert.equal(k.numbers(SRC, 24, 0, 0, 0, 0, DEFS, 4, VALS, FLAGS), 1);
+  // a dictionary (decoded by numbers() itself), then indices into it for the present values; one past its end refused
+  [7, Number.NaN, -1].forEach((x, i) => view().setFloat64(SRC + 8 * i, x, true));
+  assert.equal(k.numbers(SRC, 24, 0, 0, 0, 0, 0, 3, DICT, DICT_FLAGS), 1);
+  [2, 0, 1].forEach((x, i) => view().setUint32(IDX + 4 * i, x, true));
+  setDefs([1, 0, 1, 1]);
+  assert.equal(k.numbers(DICT, 24, 0, IDX, 3, DICT_FLAGS, DEFS, 4, VALS, FLAGS), 1);
+  assert.deepEqual(read(4), [[-1, 1], [0, 0], [7, 1], [0, 2]]);
+  view().setUint32(IDX + 4, 3, true);
+  assert.equal(k.numbers(DICT, 24, 0, IDX, 3, DICT_FLAGS, DEFS, 4, VALS, FLAGS), 0);
+});

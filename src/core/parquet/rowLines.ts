@@ -814,6 +814,8 @@ export class RowGroupLines {
           if (!dh || (dh.encoding !== 'PLAIN' && dh.encoding !== 'PLAIN_DICTIONARY')) throw new Unsupported(`dictionary encoding ${dh?.encoding}`);
           const page = this.decompress(meta.codec, data, h.compressed_page_size, h.uncompressed_page_size);
           const n = Math.max(0, dh.num_values);
+          // (a count the page cannot hold is refused before room is made for it)
+          if (n * type.width > h.uncompressed_page_size) throw new Error('damaged dictionary page');
           dict = { vals: this.alloc(Math.max(1, n) * 8), flags: this.alloc(Math.max(1, n)), n };
           if (!k.numbers(page, h.uncompressed_page_size, type.code, 0, 0, 0, 0, n, dict.vals, dict.flags)) throw new Error('damaged dictionary page');
           continue;
