@@ -174,7 +174,8 @@ export async function runCommand(page, title) {
       await row.click();
       return;
     } catch (e) {
-      await page.keyboard.press('Escape');
+      // (Escape only to a palette still open: in a text editor it would collapse the selection a step made)
+      if (await page.locator('.quick-input-widget').isVisible().catch(() => false)) await page.keyboard.press('Escape');
       if (attempt >= 3) throw e;
       await page.waitForTimeout(1000);
     }

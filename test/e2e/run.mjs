@@ -189,25 +189,36 @@ try {
   const frameWith = (selector) => findFrame(page, selector);
 
   await step('score lines 1–20 with the demo models from the command palette', async () => {
-    // the selection of lines 1-20 in the editor, checked in the status bar's cursor item ("Ln 20, Col 1 (… selected)"):
-    // on a loaded machine a key can reach the editor before the go-to-line prompt has closed
+    /** Lines 1-20 selected in the editor, as the status bar's cursor item says ("Ln 20, Col 1 (… selected)"). */
+    const selected = async () => (await page.locator('.statusbar-item').allInnerTexts()).some((t) => /Ln 20, Col 1 \(.*selected\)/.test(t));
+    // The selection made, then the command's pick: its "Selected lines" clicked while the selection still stands (the
+    // command reads it once picked). On a loaded machine a key can reach the editor before the go-to-line prompt has
+    // closed, or the pick can come without that row: then all again.
     await retry(async () => {
-      await runCommand(page, 'View: Focus First Editor Group');
-      await goToLine(page, 1);
-      await retry(async () => !(await page.locator('.quick-input-widget').isVisible()), { tries: 20, delay: 100, what: 'the go-to-line prompt to close' });
-      for (let i = 0; i < 19; i++) await page.keyboard.press('Shift+ArrowDown');
-      const items = await page.locator('.statusbar-item').allInnerTexts();
-      return items.some((t) => /Ln 20, Col 1 \(.*selected\)/.test(t));
-    }, { tries: 10, delay: 200, what: 'lines 1-20 selected in the editor' });
-    await runCommand(page, 'PrefLens: Score Records');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.fill('Selected lines');
-    await page.waitForTimeout(200);
-    await page.keyboard.press('Enter');
+      await retry(async () => {
+        await runCommand(page, 'View: Focus First Editor Group');
+        await goToLine(page, 1);
+        await retry(async () => !(await page.locator('.quick-input-widget').isVisible()), { tries: 20, delay: 100, what: 'the go-to-line prompt to close' });
+        for (let i = 0; i < 19; i++) await page.keyboard.press('Shift+ArrowDown');
+        return selected();
+      }, { tries: 10, delay: 200, what: 'lines 1-20 selected in the editor' });
+      await runCommand(page, 'PrefLens: Score Records');
+      const labels = await retry(async () => {
+        const t = await page.locator('.quick-input-widget .monaco-list-row .label-name').allInnerTexts();
+        return t.includes('Whole file') ? t : null;
+      }, { what: 'the pick of the records to score' });
+      if (!labels.includes('Selected lines') || !(await selected())) {
+        await page.keyboard.press('Escape'); // (the pick is open: it takes the key)
+        return false;
+      }
+      await page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^Selected lines$/ }) }).first().click();
+      return true;
+    }, { tries: 5, delay: 500, what: 'lines 1-20 picked for scoring' });
+    // the scoring's summary in the PrefLens log (no key pressed before it: on a loaded machine the extension host reads
+    // the selection after the pick has closed, and an Escape in the editor collapses it), then its notification gone
+    const scored = await retry(async () => /scored (\d+) records of file:\S+dev\.jsonl/.exec(prefLensLogs(join(runDir, 'user-data'))), { what: 'the scoring summary in the PrefLens log' });
     await retry(async () => (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).every((t) => !/PrefLens: scoring/.test(t)), { what: 'scoring to finish' });
     await page.keyboard.press('Escape');
-    // the output channel reaches its file a moment later
-    const scored = await retry(async () => /scored (\d+) records of file:\S+dev\.jsonl/.exec(prefLensLogs(join(runDir, 'user-data'))), { tries: 50, delay: 200, what: 'the scoring summary in the PrefLens log' });
     assert.equal(scored[1], '20', 'the 20 selected records were scored');
   });
 
