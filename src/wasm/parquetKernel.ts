@@ -520,6 +520,7 @@ const MAX_SAFE: i64 = 9007199254740991; // 2^53 - 1
  */
 export function numbers(src: usize, srcLen: i32, type: i32, idx: usize, dictN: i32, dictFlags: usize, defs: usize, n: i32, vals: usize, flags: usize): i32 {
   const width: usize = type == 0 || type == 3 ? 8 : 4;
+  if (idx == 0 && srcLen < 0) return 0; // (a damaged page size: no value fits)
   let j: usize = 0; // present values read
   for (let i = 0; i < n; i++) {
     const o = vals + (<usize>i << 3);

@@ -683,6 +683,8 @@ test('numbers(): a flat number column\'s values and flags, each physical type, n
   setDefs([1, 1, 0, 1]);
   assert.equal(k.numbers(SRC, 16, 0, 0, 0, 0, DEFS, 4, VALS, FLAGS), 0);
   assert.equal(k.numbers(SRC, 24, 0, 0, 0, 0, DEFS, 4, VALS, FLAGS), 1);
+  // a negative page size (a damaged header): no value fits
+  assert.equal(k.numbers(SRC, -8, 0, 0, 0, 0, DEFS, 4, VALS, FLAGS), 0);
   // a dictionary (decoded by numbers() itself), then indices into it for the present values; one past its end refused
   [7, Number.NaN, -1].forEach((x, i) => view().setFloat64(SRC + 8 * i, x, true));
   assert.equal(k.numbers(SRC, 24, 0, 0, 0, 0, 0, 3, DICT, DICT_FLAGS), 1);

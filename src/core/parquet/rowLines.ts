@@ -322,7 +322,10 @@ export class RowGroupLines {
    * (seekPage), and the other rows' texts of that column are left empty: only the rows asked for may be read.
    */
   loadRows(g: number, rows: readonly number[]): Promise<void> {
-    return this.loadAs(g, Math.max(...rows) + 1, true, rows);
+    // (a loop, not Math.max(...rows): a row group of a million duplicates would pass too many arguments)
+    let last = 0;
+    for (const r of rows) last = Math.max(last, r);
+    return this.loadAs(g, last + 1, true, rows);
   }
 
   /** load, and loadRows with `only`: the rows wanted. */
